@@ -1,0 +1,42 @@
+// Block validation shared by the store (on append) and the audit (on replay): the checks
+// that need no execution, signature verification that a caller may spread over threads,
+// and execution against a state.
+#pragma once
+
+#include <functional>
+
+#include "ledger/block.hpp"
+#include "ledger/state.hpp"
+
+namespace pc::ledger {
+
+// The chain's tip: the last committed block (or the genesis, at height 0).
+struct Tip {
+  std::uint64_t height = 0;
+  Hash256 block_hash{};   // the genesis hash at height 0
+  Hash256 state_hash{};
+  std::uint64_t time_ms = 0;
+
+  bool operator==(const Tip&) const = default;
+};
+
+Tip genesis_tip(const State& genesis_state);
+Tip tip_after(const Block& block);
+
+// Runs job(0) .. job(count - 1), in any order, possibly in parallel, and returns when all
+// are done. ledger/ has no threads: the node passes a thread pool; the default is a loop.
+using BatchRunner = std::function<void(std::size_t count, const std::function<void(std::size_t)>& job)>;
+void run_sequentially(std::size_t count, const std::function<void(std::size_t)>& job);
+
+// Chain id, height, previous hash, time, proposer, Merkle root and commit. Needs no state.
+Status check_block_envelope(const Genesis& genesis, const Tip& previous, const Block& block);
+
+// Verifies every transaction signature in `block` through `runner`; the first failure in
+// block order is returned as invalid_transaction naming its position.
+Status verify_block_signatures(const Genesis& genesis, const Block& block, const BatchRunner& runner);
+
+// Executes the block's transactions on `state` and checks the resulting state hash against
+// the header. Every transaction must apply: a block with a failing one is invalid.
+Result<BlockChanges> execute_block(const State& state, const Block& block, SignatureCheck check);
+
+}  // namespace pc::ledger

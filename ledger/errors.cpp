@@ -1,0 +1,60 @@
+#include "ledger/errors.hpp"
+
+namespace pc::ledger {
+
+std::string_view code_name(Code code) {
+  switch (code) {
+    case Code::ok: return "ok";
+    case Code::truncated: return "truncated";
+    case Code::trailing_bytes: return "trailing_bytes";
+    case Code::non_minimal_length: return "non_minimal_length";
+    case Code::unknown_type: return "unknown_type";
+    case Code::unknown_version: return "unknown_version";
+    case Code::too_large: return "too_large";
+    case Code::invalid_field: return "invalid_field";
+    case Code::invalid_public_key: return "invalid_public_key";
+    case Code::non_canonical_order: return "non_canonical_order";
+    case Code::bad_signature: return "bad_signature";
+    case Code::wrong_chain_id: return "wrong_chain_id";
+    case Code::unknown_partner: return "unknown_partner";
+    case Code::sequence_too_low: return "sequence_too_low";
+    case Code::sequence_too_high: return "sequence_too_high";
+    case Code::expired: return "expired";
+    case Code::validity_too_long: return "validity_too_long";
+    case Code::duplicate_reference: return "duplicate_reference";
+    case Code::insufficient_balance: return "insufficient_balance";
+    case Code::overflow: return "overflow";
+    case Code::cap_exceeded: return "cap_exceeded";
+    case Code::transfer_not_allowed: return "transfer_not_allowed";
+    case Code::already_reversed: return "already_reversed";
+    case Code::unknown_issuance: return "unknown_issuance";
+    case Code::self_transfer: return "self_transfer";
+    case Code::account_lots_full: return "account_lots_full";
+    case Code::wrong_height: return "wrong_height";
+    case Code::wrong_previous_hash: return "wrong_previous_hash";
+    case Code::bad_merkle_root: return "bad_merkle_root";
+    case Code::bad_state_hash: return "bad_state_hash";
+    case Code::bad_commit: return "bad_commit";
+    case Code::bad_timestamp: return "bad_timestamp";
+    case Code::unknown_proposer: return "unknown_proposer";
+    case Code::invalid_transaction: return "invalid_transaction";
+    case Code::io_error: return "io_error";
+    case Code::corruption: return "corruption";
+    case Code::state_mismatch: return "state_mismatch";
+    case Code::invariant_violated: return "invariant_violated";
+    case Code::not_found: return "not_found";
+    case Code::genesis_mismatch: return "genesis_mismatch";
+  }
+  return "unknown_code";
+}
+
+std::string Error::message() const {
+  std::string text(code_name(code));
+  if (!detail.empty()) {
+    text += ": ";
+    text += detail;
+  }
+  return text;
+}
+
+}  // namespace pc::ledger

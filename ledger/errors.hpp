@@ -1,0 +1,85 @@
+// Every rule a transaction, block or store operation can break has one stable code
+// (rippled's TER). Codes are grouped by class in blocks of 100. A code is stored in
+// receipts and sent over RPC, so it is never renumbered; a retired code stays here as a
+// comment. docs/protocol.md lists them; rpc maps each to an application error code.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "crypto/result.hpp"
+
+namespace pc::ledger {
+
+enum class Code : std::uint16_t {
+  ok = 0,
+
+  // 100-199 malformed: the bytes or fields are wrong no matter what the state is.
+  truncated = 100,             // input ends inside a field
+  trailing_bytes = 101,        // bytes left over after a complete value
+  non_minimal_length = 102,    // a length prefix not in its shortest form
+  unknown_type = 103,          // transaction type tag not defined
+  unknown_version = 104,       // encoding version not supported
+  too_large = 105,             // over a named size limit
+  invalid_field = 106,         // a field outside its allowed values (zero points, bad currency...)
+  invalid_public_key = 107,    // not a valid ed25519 key (see docs/crypto.md)
+  non_canonical_order = 108,   // a list that must be sorted or unique is not
+
+  // 200-299 authorisation: who signed, and for which chain.
+  bad_signature = 200,
+  wrong_chain_id = 201,
+  unknown_partner = 202,
+  // 203 is free.
+
+  // 300-399 replay and timing: may become valid later, or never again.
+  sequence_too_low = 300,      // already used: a replay or a stale transaction
+  sequence_too_high = 301,     // a gap: an earlier transaction of this signer is missing
+  expired = 302,               // the block height is past the transaction's last-valid height
+  validity_too_long = 303,     // last-valid height further ahead than the protocol allows
+  duplicate_reference = 304,   // this partner has already issued under this reference
+
+  // 400-499 state: well formed and authorised, but the ledger says no.
+  insufficient_balance = 400,  // not enough spendable points (pending points do not count)
+  overflow = 401,              // a counter would pass 2^64 - 1
+  cap_exceeded = 402,          // the partner's outstanding liability would pass the policy cap
+  transfer_not_allowed = 403,  // policy forbids customer-to-customer transfers
+  already_reversed = 404,
+  unknown_issuance = 405,      // Reverse names a reference this partner never issued
+  self_transfer = 406,
+  account_lots_full = 407,     // the receiving account holds lots_per_account_max lots already
+
+  // 500-599 block: a block that does not fit on the chain.
+  wrong_height = 500,
+  wrong_previous_hash = 501,
+  bad_merkle_root = 502,
+  bad_state_hash = 503,
+  bad_commit = 504,            // signatures missing, invalid, or short of 2/3 voting power
+  bad_timestamp = 505,         // not strictly after the previous block
+  unknown_proposer = 506,
+  invalid_transaction = 507,   // a transaction in the block fails; the detail names it
+
+  // 600-699 storage and audit.
+  io_error = 600,
+  corruption = 601,            // stored bytes do not decode or do not match their hash
+  state_mismatch = 602,        // replayed state differs from the stored state
+  invariant_violated = 603,
+  not_found = 604,
+  genesis_mismatch = 605,      // a data dir opened with another genesis than it was made with
+};
+
+// The code's stable snake_case name, as used in RPC and CLI output ("insufficient_balance").
+std::string_view code_name(Code code);
+
+struct Error {
+  Code code;
+  std::string detail;  // one line for people; never parsed
+
+  std::string message() const;  // "insufficient_balance: has 10 spendable, needs 50"
+};
+
+template <class T>
+using Result = pc::Result<T, Error>;
+using Status = pc::Result<void, Error>;
+
+}  // namespace pc::ledger

@@ -1,0 +1,52 @@
+// The genesis: who the partners are and what the policy is. Read from JSON (config), hashed
+// from its canonical binary form (docs/protocol.md, "Genesis"). Immutable once a chain runs.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "ledger/transaction.hpp"
+
+namespace pc::ledger {
+
+struct Partner {
+  PartnerId id = 0;                // 1..65535, unique, listed in ascending order
+  std::string name;
+  PublicKey issuer_key{};          // signs Issue and Reverse
+  PublicKey validator_key{};       // signs block commits
+  std::uint64_t voting_power = 0;  // 0: not a validator
+
+  bool operator==(const Partner&) const = default;
+};
+
+struct Policy {
+  std::uint32_t point_expiry_days = 0;       // 0: points never expire
+  bool transfers_allowed = false;
+  std::uint64_t issuance_cap_points = 0;     // cap on a partner's outstanding points; 0: none
+
+  bool operator==(const Policy&) const = default;
+};
+
+struct Genesis {
+  std::string chain_id;
+  std::string coalition_name;
+  std::uint64_t genesis_time_ms = 0;  // the first block's time must be after this
+  std::vector<Partner> partners;
+  Policy policy;
+
+  const Partner* partner(PartnerId id) const;
+  std::uint64_t total_voting_power() const;
+  Bytes encode() const;   // canonical binary
+  Hash256 hash() const;   // tagged_hash(genesis, encode())
+
+  bool operator==(const Genesis&) const = default;
+};
+
+// Parses and validates genesis JSON. Configuration, so the error is a message, not a code.
+pc::Result<Genesis, std::string> parse_genesis_json(std::string_view json_text);
+pc::Result<Genesis, std::string> load_genesis_file(const std::filesystem::path& path);
+std::string genesis_to_json(const Genesis& genesis);  // pretty, round-trips through parse
+Result<Genesis> decode_genesis(ByteSpan bytes);
+
+}  // namespace pc::ledger

@@ -1,0 +1,257 @@
+#include "ledger/transaction.hpp"
+
+#include <array>
+
+#include "crypto/domains.hpp"
+#include "ledger/codec.hpp"
+#include "ledger/limits.hpp"
+
+namespace pc::ledger {
+namespace {
+
+constexpr std::array<std::string_view, 6> reason_names = {"purchase", "referral", "review",
+                                                          "social",   "bonus",    "cashback"};
+
+bool is_chain_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+// References are order ids and the like: printable ASCII without spaces, so that what a
+// person reads is what the chain stores.
+bool is_reference_char(char c) { return c >= 0x21 && c <= 0x7e; }
+bool is_reward_char(char c) { return c >= 0x20 && c <= 0x7e; }
+
+template <class Predicate>
+bool all_chars(std::string_view text, Predicate predicate) {
+  for (char c : text) {
+    if (!predicate(c)) return false;
+  }
+  return true;
+}
+
+Error invalid(std::string detail) { return Error{Code::invalid_field, std::move(detail)}; }
+
+Status validate_reference(std::string_view reference, std::string_view what) {
+  if (reference.empty() || reference.size() > reference_bytes_max ||
+      !all_chars(reference, is_reference_char)) {
+    return invalid(std::string(what) + " must be 1 to 64 printable ASCII characters, no spaces");
+  }
+  return {};
+}
+
+Status validate_body(const Issue& issue) {
+  if (issue.partner == 0) return invalid("partner id 0 is reserved");
+  if (issue.points == 0) return invalid("points must be positive");
+  if (!reason_from_name(reason_name(issue.reason))) return invalid("unknown reason");
+  if (auto status = validate_reference(issue.reference, "reference"); !status) return status;
+  if (issue.pending_days > pending_days_max) return invalid("pending_days is over 365");
+  if (issue.purchase) {
+    if (issue.purchase->amount_minor < 0) return invalid("purchase amount is negative");
+    const std::string& currency = issue.purchase->currency;
+    if (currency.size() != 3 || !all_chars(currency, [](char c) { return c >= 'A' && c <= 'Z'; })) {
+      return invalid("currency must be an ISO 4217 code of three capital letters");
+    }
+  }
+  return {};
+}
+
+Status validate_body(const Redeem& redeem) {
+  if (redeem.partner == 0) return invalid("partner id 0 is reserved");
+  if (redeem.points == 0) return invalid("points must be positive");
+  if (redeem.reward.empty() || redeem.reward.size() > reward_bytes_max ||
+      !all_chars(redeem.reward, is_reward_char)) {
+    return invalid("reward must be 1 to 64 printable ASCII characters");
+  }
+  return {};
+}
+
+Status validate_body(const Transfer& transfer) {
+  if (transfer.points == 0) return invalid("points must be positive");
+  if (transfer.from == transfer.to) return Error{Code::self_transfer, "from and to are the same"};
+  return {};
+}
+
+Status validate_body(const Reverse& reverse) {
+  if (reverse.partner == 0) return invalid("partner id 0 is reserved");
+  return validate_reference(reverse.reference, "reference");
+}
+
+void encode_body(Writer& out, const Issue& issue) {
+  out.u16(issue.partner);
+  out.raw(issue.customer);
+  out.u64(issue.points);
+  out.u8(static_cast<std::uint8_t>(issue.reason));
+  out.string(issue.reference);
+  out.u16(issue.pending_days);
+  out.u8(issue.purchase ? 1 : 0);
+  if (issue.purchase) {
+    out.i64(issue.purchase->amount_minor);
+    out.raw(as_bytes(issue.purchase->currency));
+  }
+}
+
+void encode_body(Writer& out, const Redeem& redeem) {
+  out.raw(redeem.customer);
+  out.u16(redeem.partner);
+  out.u64(redeem.points);
+  out.string(redeem.reward);
+}
+
+void encode_body(Writer& out, const Transfer& transfer) {
+  out.raw(transfer.from);
+  out.raw(transfer.to);
+  out.u64(transfer.points);
+}
+
+void encode_body(Writer& out, const Reverse& reverse) {
+  out.u16(reverse.partner);
+  out.string(reverse.reference);
+}
+
+TxBody decode_body(Reader& in, std::uint8_t type) {
+  switch (type) {
+    case 1: {
+      Issue issue;
+      issue.partner = in.u16();
+      issue.customer = in.fixed<32>();
+      issue.points = in.u64();
+      issue.reason = static_cast<Reason>(in.u8());
+      issue.reference = in.string(reference_bytes_max, "reference");
+      issue.pending_days = in.u16();
+      const std::uint8_t has_purchase = in.u8();
+      if (has_purchase > 1) in.fail(Code::invalid_field, "purchase flag must be 0 or 1");
+      if (has_purchase == 1) {
+        Purchase purchase;
+        purchase.amount_minor = in.i64();
+        ByteSpan currency = in.raw(3);
+        purchase.currency.assign(currency.begin(), currency.end());
+        issue.purchase = std::move(purchase);
+      }
+      return issue;
+    }
+    case 2: {
+      Redeem redeem;
+      redeem.customer = in.fixed<32>();
+      redeem.partner = in.u16();
+      redeem.points = in.u64();
+      redeem.reward = in.string(reward_bytes_max, "reward");
+      return redeem;
+    }
+    case 3: {
+      Transfer transfer;
+      transfer.from = in.fixed<32>();
+      transfer.to = in.fixed<32>();
+      transfer.points = in.u64();
+      return transfer;
+    }
+    case 4: {
+      Reverse reverse;
+      reverse.partner = in.u16();
+      reverse.reference = in.string(reference_bytes_max, "reference");
+      return reverse;
+    }
+    default:
+      in.fail(Code::unknown_type, "transaction type " + std::to_string(type) + " is not defined");
+      return Issue{};
+  }
+}
+
+}  // namespace
+
+std::string_view reason_name(Reason reason) {
+  const auto index = static_cast<std::size_t>(reason) - 1;
+  return index < reason_names.size() ? reason_names[index] : std::string_view{};
+}
+
+std::optional<Reason> reason_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < reason_names.size(); ++i) {
+    if (reason_names[i] == name) return static_cast<Reason>(i + 1);
+  }
+  return std::nullopt;
+}
+
+bool is_valid_chain_id(std::string_view chain_id) {
+  return !chain_id.empty() && chain_id.size() <= chain_id_bytes_max &&
+         all_chars(chain_id, is_chain_id_char);
+}
+
+Status validate_fields(const UnsignedTransaction& fields) {
+  if (!is_valid_chain_id(fields.chain_id)) {
+    return invalid("chain id must be 1 to 32 characters of a-z 0-9 . -");
+  }
+  return std::visit([](const auto& body) { return validate_body(body); }, fields.body);
+}
+
+Bytes UnsignedTransaction::encode() const {
+  Writer out;
+  out.u8(encoding_version);
+  out.u8(static_cast<std::uint8_t>(type()));
+  out.string(chain_id);
+  out.u64(sequence);
+  out.u64(last_valid_height);
+  std::visit([&out](const auto& value) { encode_body(out, value); }, body);
+  return out.take();
+}
+
+Bytes UnsignedTransaction::signing_message() const {
+  Bytes message(domain::tx_signature.begin(), domain::tx_signature.end());
+  Bytes encoded = encode();
+  message.insert(message.end(), encoded.begin(), encoded.end());
+  return message;
+}
+
+Transaction::Transaction(UnsignedTransaction fields, const Signature& signature)
+    : fields_(std::move(fields)), signature_(signature), bytes_(fields_.encode()) {
+  bytes_.insert(bytes_.end(), signature_.begin(), signature_.end());
+  id_ = crypto::tagged_hash(domain::tx_id, {bytes_});
+}
+
+Transaction Transaction::sign(UnsignedTransaction fields, const crypto::SecretKey& key) {
+  const Signature signature = key.sign(fields.signing_message());
+  return Transaction(std::move(fields), signature);
+}
+
+Transaction Transaction::with_signature(UnsignedTransaction fields, const Signature& signature) {
+  return Transaction(std::move(fields), signature);
+}
+
+Result<Transaction> Transaction::decode(ByteSpan bytes) {
+  if (bytes.size() > tx_bytes_max) {
+    return Error{Code::too_large, "transaction of " + std::to_string(bytes.size()) +
+                                      " bytes is over the limit " + std::to_string(tx_bytes_max)};
+  }
+  Reader in(bytes);
+  const std::uint8_t version = in.u8();
+  if (in.ok() && version != encoding_version) {
+    return Error{Code::unknown_version, "transaction version " + std::to_string(version)};
+  }
+  UnsignedTransaction fields;
+  const std::uint8_t type = in.u8();
+  fields.chain_id = in.string(chain_id_bytes_max, "chain id");
+  fields.sequence = in.u64();
+  fields.last_valid_height = in.u64();
+  if (in.ok()) fields.body = decode_body(in, type);
+  const Signature signature = in.fixed<64>();
+  if (auto status = in.finish(); !status) return status.error();
+  if (auto status = validate_fields(fields); !status) return status.error();
+  Transaction tx(std::move(fields), signature);
+  // Canonical by construction: re-encoding must give back the input, byte for byte.
+  if (!std::equal(tx.bytes().begin(), tx.bytes().end(), bytes.begin(), bytes.end())) {
+    return Error{Code::invalid_field, "transaction is not in canonical form"};
+  }
+  return tx;
+}
+
+std::optional<PublicKey> Transaction::customer_signer() const {
+  if (const auto* redeem = std::get_if<Redeem>(&fields_.body)) return redeem->customer;
+  if (const auto* transfer = std::get_if<Transfer>(&fields_.body)) return transfer->from;
+  return std::nullopt;
+}
+
+std::optional<PartnerId> Transaction::partner_signer() const {
+  if (const auto* issue = std::get_if<Issue>(&fields_.body)) return issue->partner;
+  if (const auto* reverse = std::get_if<Reverse>(&fields_.body)) return reverse->partner;
+  return std::nullopt;
+}
+
+}  // namespace pc::ledger

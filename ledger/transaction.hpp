@@ -1,0 +1,129 @@
+// Transactions: immutable values whose id is computed once, at construction, from their
+// canonical bytes (Bitcoin Core's CTransaction). Build an UnsignedTransaction, then sign it.
+// The byte layout is in docs/protocol.md, "Transactions".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
+#include "ledger/errors.hpp"
+
+namespace pc::ledger {
+
+using crypto::Hash256;
+using crypto::PublicKey;
+using crypto::Signature;
+using PartnerId = std::uint16_t;
+
+enum class TxType : std::uint8_t { issue = 1, redeem = 2, transfer = 3, reverse = 4 };
+
+// Why points were issued. Stored on chain; never renumbered.
+enum class Reason : std::uint8_t {
+  purchase = 1, referral = 2, review = 3, social = 4, bonus = 5, cashback = 6,
+};
+std::string_view reason_name(Reason reason);
+std::optional<Reason> reason_from_name(std::string_view name);
+
+struct Purchase {
+  std::int64_t amount_minor = 0;  // in the currency's minor unit (cents); never negative
+  std::string currency;           // ISO 4217 alphabetic code: three letters A-Z
+
+  bool operator==(const Purchase&) const = default;
+};
+
+// A partner (signed by its issuer key) credits points to a customer.
+struct Issue {
+  PartnerId partner = 0;
+  PublicKey customer{};
+  std::uint64_t points = 0;
+  Reason reason = Reason::purchase;
+  std::string reference;          // unique per partner for ever: an order id
+  std::uint16_t pending_days = 0; // the return window: points are pending until it ends
+  std::optional<Purchase> purchase;
+
+  bool operator==(const Issue&) const = default;
+};
+
+// A customer (signing) spends points for a reward at a partner.
+struct Redeem {
+  PublicKey customer{};
+  PartnerId partner = 0;
+  std::uint64_t points = 0;
+  std::string reward;
+
+  bool operator==(const Redeem&) const = default;
+};
+
+// A customer (signing) gives points to another customer, where the policy allows it.
+struct Transfer {
+  PublicKey from{};
+  PublicKey to{};
+  std::uint64_t points = 0;
+
+  bool operator==(const Transfer&) const = default;
+};
+
+// The issuing partner (signing) takes back an earlier issuance, named by its reference.
+struct Reverse {
+  PartnerId partner = 0;
+  std::string reference;
+
+  bool operator==(const Reverse&) const = default;
+};
+
+using TxBody = std::variant<Issue, Redeem, Transfer, Reverse>;
+
+// Fields common to every transaction, plus the body. Mutable: the builder.
+struct UnsignedTransaction {
+  std::string chain_id;
+  std::uint64_t sequence = 0;           // the signer's next sequence number (first is 1)
+  std::uint64_t last_valid_height = 0;  // not valid in any block above this height
+  TxBody body;
+
+  TxType type() const { return static_cast<TxType>(body.index() + 1); }
+  // The canonical encoding without the signature.
+  Bytes encode() const;
+  // What the signer signs: the tx_signature prefix followed by encode().
+  Bytes signing_message() const;
+
+  bool operator==(const UnsignedTransaction&) const = default;
+};
+
+class Transaction {
+ public:
+  // Signs with `key`; the caller is responsible for choosing the right key for the type.
+  static Transaction sign(UnsignedTransaction fields, const crypto::SecretKey& key);
+  // Attaches a given signature (tests use this to forge).
+  static Transaction with_signature(UnsignedTransaction fields, const Signature& signature);
+  // Decodes canonical bytes: every malformed input is a typed error (Code 1xx).
+  static Result<Transaction> decode(ByteSpan bytes);
+
+  const UnsignedTransaction& fields() const { return fields_; }
+  TxType type() const { return fields_.type(); }
+  const Signature& signature() const { return signature_; }
+  const Bytes& bytes() const { return bytes_; }  // canonical, signature included
+  const Hash256& id() const { return id_; }      // tagged_hash(tx_id, bytes())
+
+  // The key that must have signed: the customer's for Redeem and Transfer. Issue and Reverse
+  // are signed by a partner's issuer key, which only the genesis knows: nullopt here.
+  std::optional<PublicKey> customer_signer() const;
+  std::optional<PartnerId> partner_signer() const;
+
+ private:
+  Transaction(UnsignedTransaction fields, const Signature& signature);
+  UnsignedTransaction fields_;
+  Signature signature_{};
+  Bytes bytes_;
+  Hash256 id_{};
+};
+
+bool is_valid_chain_id(std::string_view chain_id);
+
+// Checks the fields a decoder checks (ranges, character sets, sizes); used by decode() and
+// by builders that want an early error before signing.
+Status validate_fields(const UnsignedTransaction& fields);
+
+}  // namespace pc::ledger

@@ -1,0 +1,123 @@
+#include "node/audit_command.hpp"
+
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "ledger/audit.hpp"
+#include "node/worker_pool.hpp"
+
+namespace pc::node {
+namespace {
+
+using Json = nlohmann::json;
+
+Json report_json(const ledger::Genesis& genesis, const ledger::AuditReport& report) {
+  Json json;
+  json["ok"] = report.ok;
+  json["chain_id"] = genesis.chain_id;
+  json["blocks"] = report.blocks;
+  json["transactions"] = report.transactions;
+  json["tip"] = {{"height", report.tip.height},
+                 {"block_hash", to_hex(report.tip.block_hash)},
+                 {"state_hash", to_hex(report.tip.state_hash)}};
+  if (!report.ok) {
+    json["fault"] = {{"height", report.fault_height},
+                     {"code", ledger::code_name(report.fault.code)},
+                     {"detail", report.fault.detail}};
+    return json;
+  }
+  const ledger::Totals& totals = report.totals;
+  json["supply"] = {{"issued", totals.issued},       {"redeemed", totals.redeemed},
+                    {"expired", totals.expired},     {"reversed", totals.reversed},
+                    {"outstanding", totals.balance_sum}, {"accounts", totals.accounts}};
+  json["partners"] = Json::array();
+  for (const auto& [id, stats] : report.partners) {
+    json["partners"].push_back({{"id", id},
+                                {"name", genesis.partner(id)->name},
+                                {"issued", stats.issued},
+                                {"redeemed_at", stats.redeemed_at},
+                                {"issued_redeemed", stats.issued_redeemed},
+                                {"expired", stats.expired},
+                                {"reversed", stats.reversed},
+                                {"reversal_shortfall", stats.reversal_shortfall},
+                                {"liability", stats.outstanding()}});
+  }
+  json["settlement"] = Json::array();
+  for (const auto& [key, points] : report.settlement) {
+    json["settlement"].push_back({{"issuer", key.first}, {"redeemed_at", key.second}, {"points", points}});
+  }
+  return json;
+}
+
+void print_text(const ledger::Genesis& genesis, const ledger::AuditReport& report, std::ostream& out) {
+  if (!report.ok) {
+    out << "audit: FAULT at height " << report.fault_height << ": " << report.fault.message() << "\n"
+        << "  verified before the fault: " << report.blocks << " blocks, " << report.transactions
+        << " transactions\n";
+    return;
+  }
+  const ledger::Totals& totals = report.totals;
+  out << "audit: OK\n"
+      << "chain " << genesis.chain_id << " (" << genesis.coalition_name << "): " << report.blocks
+      << " blocks, " << report.transactions << " transactions, every hash link, Merkle root,"
+      << " signature, commit and state hash verified\n"
+      << "tip: height " << report.tip.height << ", block " << to_hex(report.tip.block_hash) << "\n"
+      << "supply: issued " << totals.issued << ", redeemed " << totals.redeemed << ", expired "
+      << totals.expired << ", reversed " << totals.reversed << ", outstanding " << totals.balance_sum
+      << " in " << totals.accounts << " accounts (= issued - redeemed - expired - reversed)\n"
+      << "partners:\n"
+      << "  " << std::left << std::setw(4) << "id" << std::setw(20) << "name" << std::right
+      << std::setw(10) << "issued" << std::setw(12) << "redeemed_at" << std::setw(10) << "expired"
+      << std::setw(10) << "reversed" << std::setw(11) << "shortfall" << std::setw(11) << "liability"
+      << "\n";
+  for (const auto& [id, stats] : report.partners) {
+    out << "  " << std::left << std::setw(4) << id << std::setw(20) << genesis.partner(id)->name
+        << std::right << std::setw(10) << stats.issued << std::setw(12) << stats.redeemed_at
+        << std::setw(10) << stats.expired << std::setw(10) << stats.reversed << std::setw(11)
+        << stats.reversal_shortfall << std::setw(11) << stats.outstanding() << "\n";
+  }
+  out << "settlement (points issued by -> redeemed at):\n";
+  if (report.settlement.empty()) out << "  none\n";
+  for (const auto& [key, points] : report.settlement) {
+    out << "  " << genesis.partner(key.first)->name << " -> " << genesis.partner(key.second)->name
+        << ": " << points << "\n";
+  }
+}
+
+}  // namespace
+
+int run_audit(const std::filesystem::path& data_dir, bool json, std::ostream& out) {
+  auto genesis = ledger::load_genesis_file(data_dir / "genesis.json");
+  if (!genesis) {
+    out << "audit: " << genesis.error() << "\n";
+    return audit_exit_unusable;
+  }
+  if (!std::filesystem::exists(data_dir / "chain")) {
+    out << "audit: no chain in " << (data_dir / "chain").string() << "\n";
+    return audit_exit_unusable;
+  }
+  auto store = ledger::ChainStore::open(data_dir / "chain", *genesis, ledger::ChainStore::Mode::raw);
+  if (!store) {
+    // A store that will not open at all (a broken tip record, say) is a fault of the chain.
+    ledger::AuditReport report;
+    report.fault = store.error();
+    if (json) {
+      out << report_json(*genesis, report).dump(2) << "\n";
+    } else {
+      print_text(*genesis, report, out);
+    }
+    return store.error().code == ledger::Code::io_error ? audit_exit_unusable : audit_exit_fault;
+  }
+  WorkerPool pool(0, "pc-audit");
+  const ledger::AuditReport report = ledger::audit_chain(
+      **store, [&pool](std::size_t count, const std::function<void(std::size_t)>& job) { pool.run(count, job); });
+  if (json) {
+    out << report_json(*genesis, report).dump(2) << "\n";
+  } else {
+    print_text(*genesis, report, out);
+  }
+  return report.ok ? audit_exit_ok : audit_exit_fault;
+}
+
+}  // namespace pc::node

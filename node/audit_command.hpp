@@ -1,0 +1,18 @@
+// `pointchain-node audit`: replays a data directory and prints what an auditor needs.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+
+namespace pc::node {
+
+// Exit codes, documented in docs/audit.md.
+inline constexpr int audit_exit_ok = 0;
+inline constexpr int audit_exit_fault = 1;      // the chain has a fault; the output names it
+inline constexpr int audit_exit_unusable = 2;   // no genesis, unreadable store, bad arguments
+
+// Audits `data_dir` (genesis.json + chain/) using every core, prints a text or JSON summary
+// to `out`, and returns an exit code.
+int run_audit(const std::filesystem::path& data_dir, bool json, std::ostream& out);
+
+}  // namespace pc::node

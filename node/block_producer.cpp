@@ -1,0 +1,54 @@
+#include "node/block_producer.hpp"
+
+#include "crypto/check.hpp"
+#include "ledger/limits.hpp"
+#include "ledger/merkle.hpp"
+
+namespace pc::node {
+namespace {
+
+// Room left in a block for the header and a full commit (256 validators of 66 bytes).
+constexpr std::size_t block_overhead_bytes_max = 64 * 1024;
+// A transaction in a block costs its bytes plus a length prefix of at most this many bytes.
+constexpr std::size_t tx_length_prefix_bytes_max = 2;
+
+}  // namespace
+
+ProducedBlock produce_block(const ledger::State& state, const ledger::Tip& tip,
+                            std::span<const ledger::Transaction> candidates, std::uint64_t time_ms,
+                            const ProposerIdentity& proposer, ledger::SignatureCheck check) {
+  PC_CHECK(tip.height == state.height() && tip.state_hash == state.state_hash());
+  PC_CHECK(proposer.validator_key != nullptr);
+  ProducedBlock produced;
+  ledger::BlockExecutor executor(state, ledger::BlockContext{tip.height + 1, time_ms});
+  std::size_t block_bytes = 0;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const ledger::Transaction& tx = candidates[i];
+    if (produced.block.transactions.size() >= ledger::block_tx_count_max ||
+        block_bytes + tx.bytes().size() + tx_length_prefix_bytes_max >
+            ledger::block_bytes_max - block_overhead_bytes_max) {
+      break;  // the rest wait for the next block
+    }
+    if (auto status = executor.apply(tx, check); !status) {
+      produced.rejected.emplace_back(i, status.error());
+      continue;
+    }
+    block_bytes += tx.bytes().size() + tx_length_prefix_bytes_max;
+    produced.block.transactions.push_back(tx);
+  }
+  produced.changes = std::move(executor).finish();
+
+  ledger::BlockHeader& header = produced.block.header;
+  header.chain_id = state.genesis().chain_id;
+  header.height = tip.height + 1;
+  header.previous_hash = tip.block_hash;
+  header.time_ms = time_ms;
+  header.proposer = proposer.partner;
+  header.merkle_root = ledger::merkle_root(produced.block.tx_ids());
+  header.state_hash = produced.changes.state_hash;
+  produced.block.commit.signatures.push_back(ledger::sign_commit(
+      proposer.partner, *proposer.validator_key, header.chain_id, header.hash()));
+  return produced;
+}
+
+}  // namespace pc::node

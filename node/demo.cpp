@@ -1,0 +1,146 @@
+#include "node/demo.hpp"
+
+#include <fstream>
+#include <stdexcept>
+
+#include "crypto/hash.hpp"
+#include "ledger/limits.hpp"
+#include "ledger/store.hpp"
+#include "node/block_producer.hpp"
+
+namespace pc::node {
+namespace {
+
+constexpr std::uint64_t demo_genesis_time_ms = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+
+struct DemoSigner {
+  ledger::PartnerId partner;
+  crypto::SecretKey issuer;
+  std::uint64_t sequence = 0;
+};
+
+ledger::UnsignedTransaction fields(std::uint64_t sequence, ledger::TxBody body) {
+  ledger::UnsignedTransaction tx;
+  tx.chain_id = "demo-coalition";
+  tx.sequence = sequence;
+  tx.last_valid_height = 1'000;
+  tx.body = std::move(body);
+  return tx;
+}
+
+}  // namespace
+
+crypto::SecretKey demo_key(std::string_view label) {
+  return crypto::SecretKey::from_seed(crypto::sha256(as_bytes(label)));
+}
+
+ledger::Genesis demo_genesis() {
+  ledger::Genesis genesis;
+  genesis.chain_id = "demo-coalition";
+  genesis.coalition_name = "Demo Coalition";
+  genesis.genesis_time_ms = demo_genesis_time_ms;
+  const char* names[] = {"Harbor Coffee", "Northwind Books", "Summit Fuel"};
+  for (ledger::PartnerId id = 1; id <= 3; ++id) {
+    ledger::Partner partner;
+    partner.id = id;
+    partner.name = names[id - 1];
+    partner.issuer_key = demo_key("demo partner " + std::to_string(id) + " issuer").public_key();
+    partner.validator_key = demo_key("demo partner " + std::to_string(id) + " validator").public_key();
+    // One validator for now: the multi-partner network gives every partner a vote.
+    partner.voting_power = id == 1 ? 1 : 0;
+    genesis.partners.push_back(std::move(partner));
+  }
+  genesis.policy.point_expiry_days = 365;
+  genesis.policy.transfers_allowed = true;
+  genesis.policy.issuance_cap_points = 10'000'000;
+  return genesis;
+}
+
+DemoResult build_demo_chain(const std::filesystem::path& data_dir) {
+  const ledger::Genesis genesis = demo_genesis();
+  std::filesystem::create_directories(data_dir);
+  {
+    std::ofstream file(data_dir / "genesis.json");
+    file << ledger::genesis_to_json(genesis);
+    if (!file) throw std::runtime_error("cannot write " + (data_dir / "genesis.json").string());
+  }
+  auto store = ledger::ChainStore::open(data_dir / "chain", genesis);
+  if (!store) throw std::runtime_error("cannot open the chain: " + store.error().message());
+  if ((*store)->tip().height != 0) throw std::runtime_error(data_dir.string() + " already holds a chain");
+
+  std::vector<DemoSigner> partners;
+  for (ledger::PartnerId id = 1; id <= 3; ++id) {
+    partners.push_back({id, demo_key("demo partner " + std::to_string(id) + " issuer")});
+  }
+  std::vector<crypto::SecretKey> customers;
+  std::vector<std::uint64_t> customer_sequence(5, 0);
+  for (int i = 1; i <= 5; ++i) customers.push_back(demo_key("demo customer " + std::to_string(i)));
+  const crypto::SecretKey validator = demo_key("demo partner 1 validator");
+
+  DemoResult result;
+  std::uint64_t time_ms = demo_genesis_time_ms;
+  int order = 0;
+  const auto issue = [&](std::size_t partner, std::size_t customer, std::uint64_t points,
+                         std::int64_t amount_cents, std::uint16_t pending_days) {
+    DemoSigner& signer = partners[partner];
+    ledger::Issue body;
+    body.partner = signer.partner;
+    body.customer = customers[customer].public_key();
+    body.points = points;
+    body.reference = "order-" + std::to_string(++order);
+    body.pending_days = pending_days;
+    body.purchase = ledger::Purchase{amount_cents, "EUR"};
+    return ledger::Transaction::sign(fields(++signer.sequence, body), signer.issuer);
+  };
+  const auto redeem = [&](std::size_t customer, ledger::PartnerId at, std::uint64_t points) {
+    ledger::Redeem body{customers[customer].public_key(), at, points, "reward at partner " + std::to_string(at)};
+    return ledger::Transaction::sign(fields(++customer_sequence[customer], body), customers[customer]);
+  };
+  const auto commit = [&](std::vector<ledger::Transaction> txs, std::uint64_t advance_ms) {
+    time_ms += advance_ms;
+    const ledger::State& state = (*store)->state();
+    ProducedBlock produced = produce_block(state, (*store)->tip(), txs, time_ms, {1, &validator},
+                                           ledger::SignatureCheck::verify);
+    if (!produced.rejected.empty()) {
+      throw std::runtime_error("demo transaction rejected: " + produced.rejected[0].second.message());
+    }
+    result.transactions += produced.block.transactions.size();
+    if (auto status = (*store)->append_executed(produced.block, std::move(produced.changes)); !status) {
+      throw std::runtime_error("demo block refused: " + status.error().message());
+    }
+  };
+
+  // Day 0: purchases at every partner; one with a 14-day return window.
+  commit({issue(0, 0, 120, 1200, 0), issue(1, 0, 300, 3000, 0), issue(2, 1, 450, 4500, 0),
+          issue(0, 2, 80, 800, 0), issue(1, 3, 500, 5000, 14)},
+         1'000);
+  // A referral bonus and a transfer between customers.
+  {
+    ledger::Issue referral;
+    referral.partner = 1;
+    referral.customer = customers[4].public_key();
+    referral.points = 50;
+    referral.reason = ledger::Reason::referral;
+    referral.reference = "referral-1";
+    DemoSigner& harbor = partners[0];
+    ledger::Transfer gift{customers[1].public_key(), customers[4].public_key(), 100};
+    commit({ledger::Transaction::sign(fields(++harbor.sequence, referral), harbor.issuer),
+            ledger::Transaction::sign(fields(++customer_sequence[1], gift), customers[1])},
+           1'000);
+  }
+  // Redemptions: points issued at one partner spent at another (the settlement matrix).
+  commit({redeem(0, 3, 200), redeem(1, 1, 150), redeem(4, 2, 120)}, 1'000);
+  // Customer 4 returns the purchase in its return window: the pending points are taken back.
+  {
+    DemoSigner& northwind = partners[1];
+    ledger::Reverse reverse{2, "order-5"};
+    commit({ledger::Transaction::sign(fields(++northwind.sequence, reverse), northwind.issuer)}, 1'000);
+  }
+  // Day 200: more purchases; day 370: the day-0 points that are still unspent expire.
+  commit({issue(0, 0, 60, 600, 0), issue(2, 2, 200, 2000, 0)}, 200 * ledger::ms_per_day);
+  commit({redeem(0, 1, 20)}, 170 * ledger::ms_per_day);
+  result.tip = (*store)->tip();
+  return result;
+}
+
+}  // namespace pc::node

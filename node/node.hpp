@@ -1,0 +1,192 @@
+// The node: the chain store, the mempool, block production (one validator for now), the
+// partner's own signing (earn, return, bonus) and event subscriptions, behind one mutex.
+// rpc/ calls only this interface; the run loop calls produce_if_due() on a timer.
+//
+// Thread-safety: every public method is thread-safe. Signature checks of submitted
+// transactions run outside the lock (in the caller's thread, or across the worker pool for a
+// batch); state reads and writes run under it.
+#pragma once
+
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "crypto/keys.hpp"
+#include "ledger/store.hpp"
+#include "node/clock.hpp"
+#include "node/worker_pool.hpp"
+
+namespace pc::node {
+
+struct EarnRate {
+  std::string currency;                // ISO 4217, e.g. "EUR"
+  std::uint64_t points_per_unit = 1;   // points per whole currency unit, rounded down
+};
+
+struct MempoolLimits {
+  std::size_t tx_count_max = 100'000;
+  std::size_t bytes_max = 64 * 1024 * 1024;
+  std::size_t per_signer_max = 256;    // pending transactions of one signer
+};
+
+struct NodeConfig {
+  std::filesystem::path data_dir;      // genesis.json, chain/, history/, keys/, node.json
+  std::string rpc_address = "127.0.0.1";
+  std::uint16_t rpc_port = 8645;
+  std::uint64_t block_interval_ms = 1'000;
+  std::size_t block_trigger_tx_count = 2'000;  // produce early once this many are pending
+  std::vector<EarnRate> earn_rates{{"EUR", 1}, {"USD", 1}};
+  std::uint16_t return_window_days = 0;        // pending days given to `earn` issuances
+  std::string api_token;                       // partner methods; empty: partner methods off
+  std::uint64_t tx_validity_blocks = 1'000;    // last-valid height the node signs with
+  MempoolLimits mempool;
+};
+
+// Reads and writes node.json. Config errors are messages (start-up path).
+pc::Result<NodeConfig, std::string> load_node_config(const std::filesystem::path& path);
+std::string node_config_to_json(const NodeConfig& config);
+
+// Points for a purchase: amount_minor * points_per_unit / 10^(minor digits of currency),
+// rounded down. invalid_field for an unknown currency or a negative amount; overflow if the
+// product passes 2^64 - 1.
+ledger::Result<std::uint64_t> points_for_purchase(const std::vector<EarnRate>& rates,
+                                                  std::int64_t amount_minor, std::string_view currency);
+
+// Where a transaction is.
+struct TxStatus {
+  enum class Where { pending, committed } where = Where::pending;
+  ledger::Transaction tx;
+  std::uint64_t height = 0;            // committed only
+  std::uint32_t index = 0;             // committed only
+  ledger::Hash256 block_hash{};        // committed only
+  std::vector<ledger::Hash256> merkle_path;  // committed only: proof to the header's root
+  std::size_t block_tx_count = 0;      // committed only
+};
+
+struct HistoryEntry {
+  std::uint64_t height = 0;
+  std::uint32_t index = 0;             // position in block; UINT32_MAX for expiry
+  ledger::Event event;
+};
+
+struct AccountView {
+  crypto::PublicKey key{};
+  bool exists = false;
+  ledger::Account account;             // sequence and lots
+  std::uint64_t balance = 0;
+  std::uint64_t spendable = 0;         // at the tip's time
+  std::uint64_t pending = 0;
+  std::uint64_t pending_sequence = 0;  // the sequence to sign the next transaction with
+};
+
+struct EarnResult {
+  ledger::Hash256 tx_id{};
+  std::uint64_t points = 0;
+  bool already_known = false;          // the order id was seen before: the same transaction
+};
+
+// One subscriber's bounded queue of events. A subscriber that falls queue_max behind is
+// closed (overflowed() becomes true) rather than letting the queue grow.
+struct EventFilter {
+  bool blocks = false;                            // every new block
+  std::optional<crypto::PublicKey> account;       // events of one account
+  std::optional<ledger::PartnerId> partner;       // events involving one partner
+};
+
+struct Notification {
+  enum class Kind { block, event } kind = Kind::block;
+  std::uint64_t height = 0;
+  ledger::Hash256 block_hash{};
+  std::size_t tx_count = 0;
+  ledger::Event event{};               // Kind::event only
+};
+
+class Subscription {
+ public:
+  // Takes up to max_count queued notifications (non-blocking).
+  std::vector<Notification> take(std::size_t max_count);
+  bool overflowed() const;
+  // Called (from the producing thread, without the node lock) when notifications arrive.
+  void set_wakeup(std::function<void()> wakeup);
+
+ private:
+  friend class Node;
+  mutable std::mutex mutex_;
+  EventFilter filter_;
+  std::deque<Notification> queue_;     // guarded by mutex_
+  std::size_t queue_max_ = 0;
+  bool overflowed_ = false;            // guarded by mutex_
+  std::function<void()> wakeup_;       // guarded by mutex_
+};
+
+struct ChainInfo {
+  std::string chain_id;
+  std::string coalition_name;
+  ledger::Tip tip;
+  std::size_t pending_count = 0;
+  ledger::Totals totals;
+  ledger::PartnerId partner = 0;       // this node's partner
+};
+
+class Node {
+ public:
+  inline static constexpr std::size_t subscriptions_max = 1'024;
+  inline static constexpr std::size_t history_page_max = 100;
+
+  // Opens data_dir/chain (and data_dir/history, the derived per-account index, rebuilt if
+  // behind). Throws std::runtime_error on start-up failure.
+  Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner,
+       crypto::SecretKey validator_key, crypto::SecretKey issuer_key, const Clock& clock,
+       WorkerPool& workers);
+  ~Node();
+
+  // Decodes, verifies (signature once: cached for block production), and admits against the
+  // tip state plus what is pending. Typed ledger errors; mempool_full style limits map to
+  // Code::too_large with a detail naming the limit.
+  ledger::Result<ledger::Hash256> submit(ByteSpan tx_bytes);
+  // The same for many, verifying signatures across the worker pool; results in input order.
+  std::vector<ledger::Result<ledger::Hash256>> submit_batch(const std::vector<Bytes>& txs);
+
+  // Produces and commits a block if one is due: pending transactions and the block interval
+  // since the last block has passed, or block_trigger_tx_count pending, or a lot's expiry is
+  // due. No empty blocks otherwise. Returns the new height.
+  std::optional<std::uint64_t> produce_if_due();
+  // When produce_if_due() should next be called (ms since epoch).
+  std::uint64_t next_check_ms() const;
+
+  ChainInfo chain_info() const;
+  ledger::Result<ledger::Block> block_at(std::uint64_t height) const;
+  ledger::Result<ledger::Block> block_by_hash(const ledger::Hash256& hash) const;
+  ledger::Result<TxStatus> transaction(const ledger::Hash256& tx_id) const;
+  AccountView account(const crypto::PublicKey& key) const;
+  // Newest first; `before_height` = 0 starts at the tip. At most history_page_max entries.
+  std::vector<HistoryEntry> history(const crypto::PublicKey& key, std::uint64_t before_height,
+                                    std::size_t limit) const;
+  std::vector<std::pair<ledger::Partner, ledger::PartnerStats>> partners() const;
+  std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> settlement() const;
+
+  // Partner methods: this node signs with its partner's issuer key. Idempotent by
+  // reference: the same order id returns the same transaction (pending or committed).
+  ledger::Result<EarnResult> earn(const crypto::PublicKey& customer, std::int64_t amount_minor,
+                                  const std::string& currency, const std::string& order_id);
+  ledger::Result<EarnResult> bonus(const crypto::PublicKey& customer, std::uint64_t points,
+                                   ledger::Reason reason, const std::string& reference);
+  ledger::Result<ledger::Hash256> return_purchase(const std::string& order_id);
+
+  // nullptr when subscriptions_max are open. The caller owns it; unsubscribe when done.
+  std::shared_ptr<Subscription> subscribe(EventFilter filter, std::size_t queue_max);
+  void unsubscribe(const std::shared_ptr<Subscription>& subscription);
+
+  const NodeConfig& config() const { return config_; }
+  const ledger::Genesis& genesis() const { return genesis_; }
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  NodeConfig config_;
+  ledger::Genesis genesis_;
+};
+
+}  // namespace pc::node

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command named in README.md: installs dependencies, builds, and runs the whole
+# suite. With --all, or under CI (CI=true), it also runs the suite under AddressSanitizer
+# and UndefinedBehaviorSanitizer, builds and tests with clang, and runs each fuzz target
+# briefly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+all=false
+if [ "${1:-}" = "--all" ] || [ "${CI:-}" = "true" ]; then all=true; fi
+
+scripts/install-deps.sh
+scripts/build.sh normal
+echo "== tests (gcc, RelWithDebInfo)"
+(cd build && ctest --output-on-failure)
+
+if $all; then
+  scripts/build.sh sanitize
+  echo "== tests (gcc, AddressSanitizer + UndefinedBehaviorSanitizer)"
+  (cd build-sanitize && ctest --output-on-failure)
+  scripts/build.sh clang
+  echo "== tests (clang)"
+  (cd build-clang && ctest --output-on-failure)
+  if [ -d fuzz ] && [ -f fuzz/CMakeLists.txt ]; then
+    scripts/build.sh fuzz
+    scripts/fuzz.sh 20
+  fi
+fi

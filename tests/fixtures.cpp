@@ -1,0 +1,129 @@
+#include "tests/fixtures.hpp"
+
+#include <catch2/catch.hpp>
+#include <random>
+
+namespace pc::test {
+
+TempDir::TempDir() {
+  std::random_device entropy;
+  const auto base = std::filesystem::temp_directory_path();
+  for (;;) {
+    path_ = base / ("pointchain-test-" + std::to_string(entropy()));
+    if (std::filesystem::create_directory(path_)) break;
+  }
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+ledger::Genesis make_genesis(const GenesisOptions& options) {
+  ledger::Genesis genesis;
+  genesis.chain_id = test_chain_id;
+  genesis.coalition_name = "Test Coalition";
+  genesis.genesis_time_ms = test_genesis_time_ms;
+  for (std::size_t i = 1; i <= options.partners; ++i) {
+    ledger::Partner partner;
+    partner.id = static_cast<ledger::PartnerId>(i);
+    partner.name = "Partner " + std::to_string(i);
+    partner.issuer_key = TxFactory::partner_issuer(partner.id).public_key();
+    partner.validator_key = seeded_key("partner " + std::to_string(i) + " validator").public_key();
+    partner.voting_power = i == 1 ? 1 : 0;
+    genesis.partners.push_back(partner);
+  }
+  genesis.policy.point_expiry_days = options.point_expiry_days;
+  genesis.policy.transfers_allowed = options.transfers_allowed;
+  genesis.policy.issuance_cap_points = options.issuance_cap_points;
+  return genesis;
+}
+
+crypto::SecretKey TxFactory::partner_issuer(ledger::PartnerId id) {
+  return seeded_key("partner " + std::to_string(id) + " issuer");
+}
+
+crypto::SecretKey TxFactory::customer(int n) { return seeded_key("customer " + std::to_string(n)); }
+
+ledger::UnsignedTransaction TxFactory::fields(const crypto::PublicKey& signer, ledger::TxBody body) {
+  ledger::UnsignedTransaction tx;
+  tx.chain_id = chain_id_;
+  tx.sequence = ++next_sequence[signer];
+  tx.last_valid_height = last_valid_height;
+  tx.body = std::move(body);
+  return tx;
+}
+
+ledger::Transaction TxFactory::issue(ledger::PartnerId partner, const crypto::PublicKey& customer,
+                                     std::uint64_t points, std::string reference,
+                                     std::uint16_t pending_days) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::Issue body;
+  body.partner = partner;
+  body.customer = customer;
+  body.points = points;
+  body.reference = std::move(reference);
+  body.pending_days = pending_days;
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
+ledger::Transaction TxFactory::redeem(const crypto::SecretKey& customer, ledger::PartnerId partner,
+                                      std::uint64_t points, std::string reward) {
+  ledger::Redeem body{customer.public_key(), partner, points, std::move(reward)};
+  return ledger::Transaction::sign(fields(customer.public_key(), body), customer);
+}
+
+ledger::Transaction TxFactory::transfer(const crypto::SecretKey& from, const crypto::PublicKey& to,
+                                        std::uint64_t points) {
+  ledger::Transfer body{from.public_key(), to, points};
+  return ledger::Transaction::sign(fields(from.public_key(), body), from);
+}
+
+ledger::Transaction TxFactory::reverse(ledger::PartnerId partner, std::string reference) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::Reverse body{partner, std::move(reference)};
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
+TestChain::TestChain(const GenesisOptions& options)
+    : genesis_(make_genesis(options)), validator_(seeded_key("partner 1 validator")) {
+  reopen();
+}
+
+void TestChain::reopen() {
+  store_.reset();
+  auto opened = ledger::ChainStore::open(store_path(), genesis_);
+  REQUIRE(opened.ok());
+  store_ = std::move(opened).value();
+}
+
+node::ProducedBlock TestChain::commit(const std::vector<ledger::Transaction>& transactions,
+                                      std::uint64_t advance_ms) {
+  node::ProducedBlock produced =
+      node::produce_block(store_->state(), store_->tip(), transactions, store_->tip().time_ms + advance_ms,
+                          {1, &validator_}, ledger::SignatureCheck::verify);
+  node::ProducedBlock result;
+  result.block = produced.block;
+  result.rejected = produced.rejected;
+  auto status = store_->append_executed(produced.block, std::move(produced.changes));
+  INFO((status ? std::string() : status.error().message()));
+  REQUIRE(status.ok());
+  return result;
+}
+
+void TestChain::commit_all(const std::vector<ledger::Transaction>& transactions, std::uint64_t advance_ms) {
+  node::ProducedBlock produced = commit(transactions, advance_ms);
+  for (const auto& [index, error] : produced.rejected) {
+    INFO("transaction " << index << " rejected: " << error.message());
+    CHECK(false);
+  }
+  REQUIRE(produced.rejected.empty());
+}
+
+ledger::Status TestChain::try_apply(const ledger::Transaction& tx, std::uint64_t advance_ms) {
+  ledger::BlockExecutor executor(store_->state(), ledger::BlockContext{store_->tip().height + 1,
+                                                                       store_->tip().time_ms + advance_ms});
+  return executor.apply(tx, ledger::SignatureCheck::verify);
+}
+
+}  // namespace pc::test
