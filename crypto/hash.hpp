@@ -3,6 +3,8 @@
 
 #include <sodium/crypto_hash_sha256.h>
 
+#include <initializer_list>
+
 #include "crypto/bytes.hpp"
 #include "crypto/domains.hpp"
 
