@@ -1,6 +1,6 @@
 #include "ledger/audit.hpp"
 
-#include <atomic>
+#include <cstdint>
 
 namespace pc::ledger {
 namespace {
@@ -13,8 +13,12 @@ constexpr std::size_t audit_window_blocks_max = 256;
 struct PendingBlock {
   std::uint64_t height = 0;
   Result<Block> block = Error{Code::not_found, {}};
+  Status commit;
   Status signatures;
 };
+
+// Job index `tx` == commit_job verifies the block's commit instead of a transaction.
+constexpr std::size_t commit_job = SIZE_MAX;
 
 }  // namespace
 
@@ -53,16 +57,23 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner) {
     std::vector<Job> jobs;
     for (std::size_t b = 0; b < window.size(); ++b) {
       if (!window[b].block) continue;
+      jobs.push_back({b, commit_job});
       for (std::size_t t = 0; t < window[b].block->transactions.size(); ++t) jobs.push_back({b, t});
     }
     std::vector<Status> results(jobs.size());
     runner(jobs.size(), [&](std::size_t i) {
       const Block& block = *window[jobs[i].block].block;
-      results[i] = verify_transaction_signature(genesis, block.transactions[jobs[i].tx]);
+      if (jobs[i].tx == commit_job) {
+        results[i] = verify_commit(genesis, block.header.hash(), block.commit);
+      } else {
+        results[i] = verify_transaction_signature(genesis, block.transactions[jobs[i].tx]);
+      }
     });
     for (std::size_t i = 0; i < jobs.size(); ++i) {
       PendingBlock& pending = window[jobs[i].block];
-      if (!results[i] && pending.signatures) {
+      if (jobs[i].tx == commit_job) {
+        pending.commit = results[i];
+      } else if (!results[i] && pending.signatures) {
         pending.signatures = Error{Code::invalid_transaction, "transaction " + std::to_string(jobs[i].tx) +
                                                                   ": " + results[i].error().message()};
       }
@@ -71,9 +82,11 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner) {
     for (PendingBlock& pending : window) {
       if (!pending.block) return fault(pending.height, pending.block.error());
       const Block& block = *pending.block;
-      if (auto status = check_block_envelope(genesis, report.tip, block); !status) {
+      if (auto status = check_block_envelope(genesis, report.tip, block, SignatureCheck::already_verified);
+          !status) {
         return fault(pending.height, status.error());
       }
+      if (!pending.commit) return fault(pending.height, pending.commit.error());
       if (!pending.signatures) return fault(pending.height, pending.signatures.error());
       auto changes = execute_block(state, block, SignatureCheck::already_verified);
       if (!changes) return fault(pending.height, changes.error());

@@ -29,7 +29,10 @@ using BatchRunner = std::function<void(std::size_t count, const std::function<vo
 void run_sequentially(std::size_t count, const std::function<void(std::size_t)>& job);
 
 // Chain id, height, previous hash, time, proposer, Merkle root and commit. Needs no state.
-Status check_block_envelope(const Genesis& genesis, const Tip& previous, const Block& block);
+// With already_verified the caller has checked the commit with verify_commit itself (the
+// audit does so across threads).
+Status check_block_envelope(const Genesis& genesis, const Tip& previous, const Block& block,
+                            SignatureCheck commit_check = SignatureCheck::verify);
 
 // Verifies every transaction signature in `block` through `runner`; the first failure in
 // block order is returned as invalid_transaction naming its position.
