@@ -42,6 +42,16 @@ std::string validate(const Genesis& genesis) {
   return {};
 }
 
+// nlohmann's get<uint16_t>() would silently truncate 70000 and wrap -1, so every integer is
+// read as an unsigned JSON number and range-checked here.
+std::uint64_t unsigned_from_json(const Json& object, const char* field, std::uint64_t max) {
+  const Json& value = object.at(field);
+  if (!value.is_number_unsigned() || value.get<std::uint64_t>() > max) {
+    throw std::invalid_argument(std::string(field) + " must be an integer from 0 to " + std::to_string(max));
+  }
+  return value.get<std::uint64_t>();
+}
+
 PublicKey key_from_json(const Json& value, const char* field) {
   auto key = fixed_from_hex<32>(value.at(field).get<std::string>());
   if (!key) throw std::invalid_argument(std::string(field) + " must be 64 hex characters");
@@ -120,20 +130,21 @@ pc::Result<Genesis, std::string> parse_genesis_json(std::string_view json_text) 
     const Json json = Json::parse(json_text);
     genesis.chain_id = json.at("chain_id").get<std::string>();
     genesis.coalition_name = json.at("coalition_name").get<std::string>();
-    genesis.genesis_time_ms = json.at("genesis_time_ms").get<std::uint64_t>();
+    genesis.genesis_time_ms = unsigned_from_json(json, "genesis_time_ms", block_time_ms_max);
     for (const Json& entry : json.at("partners")) {
       Partner partner;
-      partner.id = entry.at("id").get<PartnerId>();
+      partner.id = static_cast<PartnerId>(unsigned_from_json(entry, "id", 0xffff));
       partner.name = entry.at("name").get<std::string>();
       partner.issuer_key = key_from_json(entry, "issuer_key");
       partner.validator_key = key_from_json(entry, "validator_key");
-      partner.voting_power = entry.at("voting_power").get<std::uint64_t>();
+      partner.voting_power = unsigned_from_json(entry, "voting_power", UINT64_MAX);
       genesis.partners.push_back(std::move(partner));
     }
     const Json& policy = json.at("policy");
-    genesis.policy.point_expiry_days = policy.at("point_expiry_days").get<std::uint32_t>();
+    genesis.policy.point_expiry_days =
+        static_cast<std::uint32_t>(unsigned_from_json(policy, "point_expiry_days", point_expiry_days_max));
     genesis.policy.transfers_allowed = policy.at("transfers_allowed").get<bool>();
-    genesis.policy.issuance_cap_points = policy.at("issuance_cap_points").get<std::uint64_t>();
+    genesis.policy.issuance_cap_points = unsigned_from_json(policy, "issuance_cap_points", UINT64_MAX);
   } catch (const std::exception& error) {
     return std::string("genesis: ") + error.what();
   }
