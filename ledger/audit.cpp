@@ -66,7 +66,7 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner) {
       if (jobs[i].tx == commit_job) {
         results[i] = verify_commit(genesis, block.header.hash(), block.commit);
       } else {
-        results[i] = verify_transaction_signature(genesis, block.transactions[jobs[i].tx]);
+        results[i] = verify_transaction_signature(genesis, block.transactions[jobs[i].tx], &state);
       }
     });
     for (std::size_t i = 0; i < jobs.size(); ++i) {

@@ -49,10 +49,11 @@ Status check_block_envelope(const Genesis& genesis, const Tip& previous, const B
   return verify_commit(genesis, header.hash(), block.commit);
 }
 
-Status verify_block_signatures(const Genesis& genesis, const Block& block, const BatchRunner& runner) {
+Status verify_block_signatures(const Genesis& genesis, const Block& block, const BatchRunner& runner,
+                               const State* accounts_from) {
   std::vector<Status> results(block.transactions.size());
   runner(block.transactions.size(), [&](std::size_t i) {
-    results[i] = verify_transaction_signature(genesis, block.transactions[i]);
+    results[i] = verify_transaction_signature(genesis, block.transactions[i], accounts_from);
   });
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (!results[i]) {

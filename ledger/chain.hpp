@@ -34,9 +34,11 @@ void run_sequentially(std::size_t count, const std::function<void(std::size_t)>&
 Status check_block_envelope(const Genesis& genesis, const Tip& previous, const Block& block,
                             SignatureCheck commit_check = SignatureCheck::verify);
 
-// Verifies every transaction signature in `block` through `runner`; the first failure in
-// block order is returned as invalid_transaction naming its position.
-Status verify_block_signatures(const Genesis& genesis, const Block& block, const BatchRunner& runner);
+// Runs verify_transaction_signature on every transaction in `block` through `runner`; the
+// first failure in block order is returned as invalid_transaction naming its position.
+// `accounts_from` as for verify_transaction_signature: the state the block builds on.
+Status verify_block_signatures(const Genesis& genesis, const Block& block, const BatchRunner& runner,
+                               const State* accounts_from = nullptr);
 
 // Executes the block's transactions on `state` and checks the resulting state hash against
 // the header. Every transaction must apply: a block with a failing one is invalid.

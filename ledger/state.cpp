@@ -456,7 +456,8 @@ Status State::check_invariants() const {
 // ---------------------------------------------------------------------------------------
 // Signatures
 
-Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx) {
+Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
+                                    const State* accounts_from) {
   const Bytes message = tx.fields().signing_message();
   if (auto partner_id = tx.partner_signer()) {
     const Partner* partner = genesis.partner(*partner_id);
@@ -467,10 +468,19 @@ Status verify_transaction_signature(const Genesis& genesis, const Transaction& t
     if (!crypto::verify_prevalidated(partner->issuer_key, message, tx.signature())) {
       return Error{Code::bad_signature, "not signed by partner " + std::to_string(*partner_id)};
     }
-    return {};
-  }
-  if (!crypto::verify(*tx.customer_signer(), message, tx.signature())) {
+  } else if (!crypto::verify_prevalidated(*tx.customer_signer(), message, tx.signature())) {
+    // The customer's key is not subgroup-checked here: a Redeem or Transfer can only succeed
+    // from an existing account, and an account is only opened for a key that passed
+    // is_valid_public_key. For every transaction that can apply, this equals crypto::verify.
     return Error{Code::bad_signature, "not signed by the customer's key"};
+  }
+  const PublicKey* new_account_key = nullptr;
+  if (const auto* issue = std::get_if<Issue>(&tx.fields().body)) new_account_key = &issue->customer;
+  if (const auto* transfer = std::get_if<Transfer>(&tx.fields().body)) new_account_key = &transfer->to;
+  if (new_account_key != nullptr &&
+      (accounts_from == nullptr || accounts_from->account(*new_account_key) == nullptr) &&
+      !crypto::is_valid_public_key(*new_account_key)) {
+    return Error{Code::invalid_public_key, "the receiving key is not a valid ed25519 key"};
   }
   return {};
 }
@@ -556,7 +566,7 @@ Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
                                               std::to_string(tx_validity_blocks_max) + " blocks ahead"};
   }
   if (check == SignatureCheck::verify) {
-    if (auto status = verify_transaction_signature(base_.genesis(), tx); !status) return status;
+    if (auto status = verify_transaction_signature(base_.genesis(), tx, &base_); !status) return status;
   }
   Status status = std::visit(
       [&](const auto& body) -> Status {
@@ -573,6 +583,9 @@ Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
 
 // Each apply_* reads copies, checks every rule, and only then writes the copies back into
 // changes_: an error returns before the first write, so a failed transaction changes nothing.
+// Keys of new accounts were checked by verify_transaction_signature (against base_, which
+// knows every account that existed before this block; an account opened earlier in this
+// block had its key checked then).
 
 Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
   const Partner* partner = base_.genesis().partner(issue.partner);
@@ -586,9 +599,6 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
   }
   bool exists = false;
   Account account = load_account(issue.customer, exists);
-  if (!exists && !crypto::is_valid_public_key(issue.customer)) {
-    return Error{Code::invalid_public_key, "customer key is not a valid ed25519 key"};
-  }
   Totals totals = changes_.totals;
   if (add_overflows(totals.issued, issue.points) || add_overflows(totals.balance_sum, issue.points)) {
     return Error{Code::overflow, "total points would pass 2^64 - 1"};
@@ -670,9 +680,6 @@ Status BlockExecutor::apply_transfer(const Transaction& tx, const Transfer& tran
   if (tx.fields().sequence != from.sequence + 1) return sequence_error(from.sequence, tx.fields().sequence);
   bool to_exists = false;
   Account to = load_account(transfer.to, to_exists);
-  if (!to_exists && !crypto::is_valid_public_key(transfer.to)) {
-    return Error{Code::invalid_public_key, "recipient key is not a valid ed25519 key"};
-  }
   const std::uint64_t now = changes_.context.time_ms;
   const std::uint64_t spendable = from.spendable(now);
   if (spendable < transfer.points) return insufficient(spendable, transfer.points);

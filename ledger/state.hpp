@@ -107,6 +107,8 @@ struct BlockContext {
   std::uint64_t time_ms = 0;
 };
 
+// already_verified: the caller has run verify_transaction_signature on the transaction (or
+// on the block, with verify_block_signatures) against this chain's genesis.
 enum class SignatureCheck { verify, already_verified };
 
 // What one block changed, ready to commit to a State and to write to the store.
@@ -178,10 +180,17 @@ class State {
   std::set<std::pair<std::uint64_t, PublicKey>> expiry_queue_;
 };
 
-// Verifies the signature against the key that must have signed: the partner's issuer key
-// for Issue and Reverse, the customer's key for Redeem and Transfer. Pure and thread-safe,
-// so callers may verify a batch in parallel and then apply with already_verified.
-Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx);
+// Everything about a transaction that can be checked without changing state, so callers can
+// spread it over threads and then apply with SignatureCheck::already_verified:
+//  - the signature, against the partner's issuer key (Issue, Reverse) or the customer's key
+//    (Redeem, Transfer);
+//  - that every key the transaction could open a new account for (Issue's customer,
+//    Transfer's recipient) passes crypto::is_valid_public_key. That check costs about as
+//    much as a signature check, so keys that already have an account in `accounts_from` are
+//    skipped: they were checked when the account was opened, and accounts are never removed.
+// Thread-safe while nobody modifies `accounts_from` (nullptr: check every key).
+Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
+                                    const State* accounts_from = nullptr);
 
 class BlockExecutor {
  public:
