@@ -5,20 +5,34 @@
 namespace pc::ledger {
 namespace {
 
-// Blocks are verified in windows, so that many small blocks still give the runner enough
-// signatures to spread over threads.
-constexpr std::size_t audit_window_signatures_max = 4096;
+// Blocks are checked in windows: everything that needs no state (decoding, Merkle roots,
+// commits, signatures, index lookups) runs through the runner for the whole window, then the
+// window is executed in order. Many small blocks still give the runner enough work.
+constexpr std::size_t audit_window_bytes_max = 1 << 20;
 constexpr std::size_t audit_window_blocks_max = 256;
 
 struct PendingBlock {
   std::uint64_t height = 0;
+  Result<Bytes> bytes = Error{Code::not_found, {}};
   Result<Block> block = Error{Code::not_found, {}};
-  Status commit;
-  Status signatures;
+  Status contents;       // Merkle root and commit
+  Status transactions;   // the first failing signature, key or index entry
 };
 
-// Job index `tx` == commit_job verifies the block's commit instead of a transaction.
-constexpr std::size_t commit_job = SIZE_MAX;
+// Signature, new-account keys, and the transaction index entry of one transaction.
+Status check_transaction(const ChainStore& store, const State& state, const PendingBlock& pending,
+                         std::size_t index) {
+  const Transaction& tx = pending.block->transactions[index];
+  if (auto status = verify_transaction_signature(store.genesis(), tx, &state); !status) {
+    return Error{Code::invalid_transaction, "transaction " + std::to_string(index) + ": " +
+                                                status.error().message()};
+  }
+  auto location = store.find_transaction(tx.id());
+  if (!location || location->height != pending.height || location->index != index) {
+    return Error{Code::corruption, "transaction index entry for transaction " + std::to_string(index)};
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -39,71 +53,67 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner) {
 
   std::uint64_t next_height = 1;
   while (next_height <= stored_tip->height) {
-    // Decode a window of blocks and verify their signatures (transactions and commits).
     std::vector<PendingBlock> window;
-    std::size_t signature_count = 0;
+    std::size_t window_bytes = 0;
     while (next_height <= stored_tip->height && window.size() < audit_window_blocks_max &&
-           signature_count < audit_window_signatures_max) {
+           window_bytes < audit_window_bytes_max) {
       PendingBlock pending;
       pending.height = next_height++;
-      pending.block = store.block_at(pending.height);
-      if (pending.block) signature_count += pending.block->transactions.size();
+      pending.bytes = store.block_bytes_at(pending.height);
+      if (pending.bytes) window_bytes += pending.bytes->size();
       window.push_back(std::move(pending));
     }
+
+    runner(window.size(), [&](std::size_t b) {
+      PendingBlock& pending = window[b];
+      if (!pending.bytes) return;
+      pending.block = Block::decode(*pending.bytes);
+      if (!pending.block) {
+        pending.block = Error{Code::corruption, "block does not decode: " + pending.block.error().message()};
+      } else if (pending.block->header.height != pending.height) {
+        pending.block = Error{Code::corruption, "block stored here says height " +
+                                                    std::to_string(pending.block->header.height)};
+      } else {
+        pending.contents = check_block_contents(genesis, *pending.block);
+      }
+    });
+
     struct Job {
       std::size_t block;
       std::size_t tx;
     };
     std::vector<Job> jobs;
     for (std::size_t b = 0; b < window.size(); ++b) {
-      if (!window[b].block) continue;
-      jobs.push_back({b, commit_job});
+      if (!window[b].block || !window[b].contents) continue;
       for (std::size_t t = 0; t < window[b].block->transactions.size(); ++t) jobs.push_back({b, t});
     }
     std::vector<Status> results(jobs.size());
     runner(jobs.size(), [&](std::size_t i) {
-      const Block& block = *window[jobs[i].block].block;
-      if (jobs[i].tx == commit_job) {
-        results[i] = verify_commit(genesis, block.header.hash(), block.commit);
-      } else {
-        results[i] = verify_transaction_signature(genesis, block.transactions[jobs[i].tx], &state);
-      }
+      results[i] = check_transaction(store, state, window[jobs[i].block], jobs[i].tx);
     });
     for (std::size_t i = 0; i < jobs.size(); ++i) {
       PendingBlock& pending = window[jobs[i].block];
-      if (jobs[i].tx == commit_job) {
-        pending.commit = results[i];
-      } else if (!results[i] && pending.signatures) {
-        pending.signatures = Error{Code::invalid_transaction, "transaction " + std::to_string(jobs[i].tx) +
-                                                                  ": " + results[i].error().message()};
-      }
+      if (!results[i] && pending.transactions) pending.transactions = results[i];
     }
 
     for (PendingBlock& pending : window) {
+      if (!pending.bytes) return fault(pending.height, pending.bytes.error());
       if (!pending.block) return fault(pending.height, pending.block.error());
       const Block& block = *pending.block;
-      if (auto status = check_block_envelope(genesis, report.tip, block, SignatureCheck::already_verified);
-          !status) {
+      if (auto status = check_block_link(genesis, report.tip, block.header); !status) {
         return fault(pending.height, status.error());
       }
-      if (!pending.commit) return fault(pending.height, pending.commit.error());
-      if (!pending.signatures) return fault(pending.height, pending.signatures.error());
+      if (!pending.contents) return fault(pending.height, pending.contents.error());
+      if (!pending.transactions) return fault(pending.height, pending.transactions.error());
       auto changes = execute_block(state, block, SignatureCheck::already_verified);
       if (!changes) return fault(pending.height, changes.error());
-      const Hash256 block_id = block.header.hash();
-      auto indexed_height = store.height_of(block_id);
+      const Tip tip = tip_after(block);
+      auto indexed_height = store.height_of(tip.block_hash);
       if (!indexed_height || *indexed_height != pending.height) {
         return fault(pending.height, Error{Code::corruption, "block hash index does not point here"});
       }
-      for (std::size_t i = 0; i < block.transactions.size(); ++i) {
-        auto location = store.find_transaction(block.transactions[i].id());
-        if (!location || location->height != pending.height || location->index != i) {
-          return fault(pending.height, Error{Code::corruption, "transaction index entry for transaction " +
-                                                                   std::to_string(i)});
-        }
-      }
       state.apply(std::move(changes).value());
-      report.tip = tip_after(block);
+      report.tip = tip;
       report.blocks += 1;
       report.transactions += block.transactions.size();
     }

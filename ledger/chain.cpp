@@ -20,9 +20,7 @@ void run_sequentially(std::size_t count, const std::function<void(std::size_t)>&
   for (std::size_t i = 0; i < count; ++i) job(i);
 }
 
-Status check_block_envelope(const Genesis& genesis, const Tip& previous, const Block& block,
-                            SignatureCheck commit_check) {
-  const BlockHeader& header = block.header;
+Status check_block_link(const Genesis& genesis, const Tip& previous, const BlockHeader& header) {
   if (header.chain_id != genesis.chain_id) {
     return Error{Code::wrong_chain_id, "block is for chain " + header.chain_id};
   }
@@ -42,11 +40,19 @@ Status check_block_envelope(const Genesis& genesis, const Tip& previous, const B
   if (proposer == nullptr || proposer->voting_power == 0) {
     return Error{Code::unknown_proposer, "proposer " + std::to_string(header.proposer)};
   }
-  if (merkle_root(block.tx_ids()) != header.merkle_root) {
+  return {};
+}
+
+Status check_block_contents(const Genesis& genesis, const Block& block) {
+  if (merkle_root(block.tx_ids()) != block.header.merkle_root) {
     return Error{Code::bad_merkle_root, "transactions do not match the header's Merkle root"};
   }
-  if (commit_check == SignatureCheck::already_verified) return {};
-  return verify_commit(genesis, header.hash(), block.commit);
+  return verify_commit(genesis, block.header.hash(), block.commit);
+}
+
+Status check_block_envelope(const Genesis& genesis, const Tip& previous, const Block& block) {
+  if (auto status = check_block_link(genesis, previous, block.header); !status) return status;
+  return check_block_contents(genesis, block);
 }
 
 Status verify_block_signatures(const Genesis& genesis, const Block& block, const BatchRunner& runner,

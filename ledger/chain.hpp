@@ -28,11 +28,15 @@ Tip tip_after(const Block& block);
 using BatchRunner = std::function<void(std::size_t count, const std::function<void(std::size_t)>& job)>;
 void run_sequentially(std::size_t count, const std::function<void(std::size_t)>& job);
 
-// Chain id, height, previous hash, time, proposer, Merkle root and commit. Needs no state.
-// With already_verified the caller has checked the commit with verify_commit itself (the
-// audit does so across threads).
-Status check_block_envelope(const Genesis& genesis, const Tip& previous, const Block& block,
-                            SignatureCheck commit_check = SignatureCheck::verify);
+// Chain id, height, previous hash, time and proposer: how the header links to the tip.
+Status check_block_link(const Genesis& genesis, const Tip& previous, const BlockHeader& header);
+
+// Merkle root and commit: what the block says about itself. Needs neither state nor tip, so
+// the audit runs it for many blocks at once.
+Status check_block_contents(const Genesis& genesis, const Block& block);
+
+// check_block_link followed by check_block_contents.
+Status check_block_envelope(const Genesis& genesis, const Tip& previous, const Block& block);
 
 // Runs verify_transaction_signature on every transaction in `block` through `runner`; the
 // first failure in block order is returned as invalid_transaction naming its position.
