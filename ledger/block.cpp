@@ -1,5 +1,7 @@
 #include "ledger/block.hpp"
 
+#include <algorithm>
+
 #include "crypto/domains.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/limits.hpp"
@@ -100,7 +102,8 @@ Result<Block> Block::decode(ByteSpan bytes) {
   Block block;
   decode_header(in, block.header);
   const std::uint64_t tx_count = in.length(block_tx_count_max, "transaction count");
-  block.transactions.reserve(static_cast<std::size_t>(tx_count));
+  // A forged count must not make us allocate for transactions the input cannot hold.
+  block.transactions.reserve(std::min(static_cast<std::size_t>(tx_count), in.remaining() / tx_bytes_min));
   for (std::uint64_t i = 0; i < tx_count && in.ok(); ++i) {
     const std::uint64_t size = in.length(tx_bytes_max, "transaction");
     ByteSpan tx_bytes = in.raw(static_cast<std::size_t>(size));

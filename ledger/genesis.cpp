@@ -14,11 +14,47 @@ namespace {
 
 using Json = nlohmann::json;
 
+// Names are shown to people and written back out as JSON, so they must be well-formed UTF-8
+// without control characters (nlohmann::json::dump throws on invalid UTF-8).
+bool is_display_text(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x20 || lead == 0x7f) return false;
+    std::size_t length = 1;
+    std::uint32_t code = lead;
+    if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4, code = lead & 0x07u;
+    } else if (lead >= 0xe0) {
+      length = 3, code = lead & 0x0fu;
+    } else if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2, code = lead & 0x1fu;
+    } else if (lead >= 0x80) {
+      return false;
+    }
+    if (text.size() - i < length) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0u) != 0x80u) return false;
+      code = (code << 6) | (next & 0x3fu);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
+    if ((length == 3 && code < 0x800) || (length == 4 && (code < 0x10000 || code > 0x10ffff)) ||
+        (code >= 0xd800 && code <= 0xdfff)) {
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
 std::string validate(const Genesis& genesis) {
   if (!is_valid_chain_id(genesis.chain_id)) return "chain_id must be 1 to 32 characters of a-z 0-9 . -";
   if (genesis.coalition_name.empty() || genesis.coalition_name.size() > name_bytes_max) {
     return "coalition name must be 1 to 64 bytes";
   }
+  if (!is_display_text(genesis.coalition_name)) return "coalition name must be UTF-8 without control characters";
+  if (genesis.genesis_time_ms > block_time_ms_max) return "genesis time is past the year 9999";
   if (genesis.partners.empty() || genesis.partners.size() > partners_max) {
     return "a coalition has 1 to 256 partners";
   }
@@ -31,6 +67,7 @@ std::string validate(const Genesis& genesis) {
     if (partner.name.empty() || partner.name.size() > name_bytes_max) {
       return which + "name must be 1 to 64 bytes";
     }
+    if (!is_display_text(partner.name)) return which + "name must be UTF-8 without control characters";
     if (!crypto::is_valid_public_key(partner.issuer_key)) return which + "invalid issuer key";
     if (!crypto::is_valid_public_key(partner.validator_key)) return which + "invalid validator key";
     // Voting power is kept small enough that sums and the 2/3 test cannot overflow.

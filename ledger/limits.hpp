@@ -15,6 +15,7 @@ inline constexpr std::size_t reference_bytes_max = 64;   // issuance references 
 inline constexpr std::size_t reward_bytes_max = 64;      // redemption reward references
 inline constexpr std::size_t partners_max = 256;
 inline constexpr std::size_t tx_bytes_max = 512;
+inline constexpr std::size_t tx_bytes_min = 64;  // no transaction is shorter than its signature
 inline constexpr std::size_t block_tx_count_max = 10'000;
 inline constexpr std::size_t block_bytes_max = 8 * 1024 * 1024;
 inline constexpr std::size_t lots_per_account_max = 4'096;

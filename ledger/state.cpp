@@ -376,6 +376,11 @@ std::vector<Record> State::records() const {
   return out;
 }
 
+std::optional<std::uint64_t> State::next_expiry_ms() const {
+  if (expiry_queue_.empty()) return std::nullopt;
+  return expiry_queue_.begin()->first;
+}
+
 std::uint64_t State::expiry_ms() const {
   return std::uint64_t{genesis_.policy.point_expiry_days} * ms_per_day;
 }
@@ -555,6 +560,9 @@ void BlockExecutor::expire_lots() {
 Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
   const UnsignedTransaction& fields = tx.fields();
   const BlockContext& context = changes_.context;
+  // A Transaction built in memory (not decoded) may hold fields no decoder accepts; a block of
+  // them could be committed but never read back, so the executor checks them again.
+  if (auto status = validate_fields(fields); !status) return status;
   if (fields.chain_id != base_.genesis().chain_id) {
     return Error{Code::wrong_chain_id, "transaction is for chain " + fields.chain_id};
   }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -153,6 +154,11 @@ class State {
 
   // Every record of the state, sorted by key: what the store holds.
   std::vector<Record> records() const;
+
+  // The block time at which the next lot expires (the earliest over all accounts), or nullopt
+  // when none can. A block whose time is at or after it expires that lot; a node uses this to
+  // produce a block on time even when no transaction is pending.
+  std::optional<std::uint64_t> next_expiry_ms() const;
 
   // Commits an executed block. Precondition: `changes` came from a BlockExecutor over this
   // state (heights strictly increase; asserted).

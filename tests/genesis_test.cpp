@@ -68,6 +68,24 @@ TEST_CASE("genesis rules: ids ascending, keys valid, someone votes", "[ledger][g
   json["chain_id"] = "Upper-Case";
   CHECK(parse_error(json).find("chain_id") != std::string::npos);
 
+  // A truncated UTF-8 sequence: written into the text by hand, since the JSON library will
+  // not dump invalid UTF-8.
+  json = genesis_json();
+  json["partners"][0]["name"] = "@NAME@";
+  std::string text = json.dump();
+  text.replace(text.find("@NAME@"), 6, "Caf\xc3");
+  auto truncated = pc::ledger::parse_genesis_json(text);
+  REQUIRE_FALSE(truncated);
+  CHECK(truncated.error().find("UTF-8") != std::string::npos);
+
+  json = genesis_json();
+  json["coalition_name"] = "line\nbreak";
+  CHECK(parse_error(json).find("control characters") != std::string::npos);
+
+  json = genesis_json();
+  json["partners"][0]["name"] = "Caf\xc3\xa9 \xe2\x82\xac";  // "Café €" is a fine name
+  CHECK(parse_error(json).empty());
+
   json = genesis_json();
   json.erase("policy");
   CHECK(parse_error(json).find("policy") != std::string::npos);

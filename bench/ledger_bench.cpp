@@ -1,0 +1,736 @@
+// pointchain-bench-ledger: how fast the ledger commits, validates and audits issuances, and
+// how much disk one issuance costs. The machine may be shared and noisy, so every rate is
+// printed as a ratio to the raw ed25519 verification rate of one core measured in the same
+// run, and every phase is repeated with the best run kept. bench/README.md explains each line.
+
+#include <leveldb/db.h>
+#include <leveldb/iterator.h>
+#include <leveldb/write_batch.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
+#include "ledger/audit.hpp"
+#include "ledger/store.hpp"
+#include "node/block_producer.hpp"
+#include "node/worker_pool.hpp"
+
+#ifndef POINTCHAIN_BUILD_TYPE
+#define POINTCHAIN_BUILD_TYPE "unknown"
+#endif
+
+namespace {
+
+using pc::crypto::PublicKey;
+using pc::crypto::SecretKey;
+using pc::ledger::Block;
+using pc::ledger::ChainStore;
+using pc::ledger::PartnerId;
+using pc::ledger::Transaction;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::size_t tx_per_block = 1'000;
+constexpr std::size_t customer_pool_size = 10'000;
+constexpr std::size_t raw_message_count = 1'000;
+constexpr std::size_t raw_message_bytes = 150;
+constexpr PartnerId partner_count = 3;
+constexpr PartnerId validator_partner = 1;
+constexpr std::uint64_t genesis_time_ms = 1'700'000'000'000;
+constexpr std::uint64_t block_interval_ms = 1'000;
+// Beyond every height the bench reaches, and within tx_validity_blocks_max of all of them.
+constexpr std::uint64_t last_valid_height = 100'000;
+// Which pool customers each block credits; printed so a run can be repeated exactly.
+constexpr std::uint64_t customer_draw_seed = 20'240'601;
+constexpr std::size_t fsync_probe_writes = 20;
+
+constexpr std::size_t default_blocks = 20;
+constexpr std::size_t default_repeats = 3;
+constexpr double default_raw_loop_seconds = 1.0;
+constexpr std::size_t quick_blocks = 2;
+constexpr std::size_t quick_repeats = 1;
+constexpr double quick_raw_loop_seconds = 0.25;
+
+constexpr double commit_goal_ratio = 0.8;
+constexpr double audit_goal_ratio = 1.6;
+constexpr double disk_goal_bytes_per_issuance = 300.0;
+
+double seconds_between(SteadyClock::time_point start, SteadyClock::time_point end) {
+  return std::chrono::duration<double>(end - start).count();
+}
+
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
+
+void require_ok(const pc::ledger::Status& status, const std::string& what) {
+  if (!status) fail(what + ": " + status.error().message());
+}
+
+SecretKey seeded_key(const std::string& label) {
+  return SecretKey::from_seed(pc::crypto::sha256(pc::as_bytes(label)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Command line
+
+struct Options {
+  std::size_t blocks = default_blocks;
+  std::size_t repeats = default_repeats;
+  double raw_loop_seconds = default_raw_loop_seconds;
+  std::filesystem::path base_directory;
+};
+
+void print_usage() {
+  std::printf(
+      "usage: pointchain-bench-ledger [--blocks N] [--repeats N] [--quick] [--dir DIR]\n"
+      "  --blocks N   blocks of %zu issuances in each timed run (default %zu)\n"
+      "  --repeats N  runs of each phase; the best is reported (default %zu)\n"
+      "  --quick      %zu blocks, %zu run, short baseline: a smoke run, not a measurement\n"
+      "  --dir DIR    where the scratch directory is made (default: the system temp dir)\n",
+      tx_per_block, default_blocks, default_repeats, quick_blocks, quick_repeats);
+}
+
+std::size_t parse_count(const std::string& flag, const char* text) {
+  std::size_t used = 0;
+  unsigned long value = 0;
+  try {
+    value = std::stoul(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || text[used] != '\0' || value == 0 || value > 100'000) {
+    fail(flag + " needs a whole number from 1 to 100000, not '" + text + "'");
+  }
+  return value;
+}
+
+// nullopt when the usage was printed and there is nothing to run.
+std::optional<Options> parse_options(int argc, char** argv) {
+  Options options;
+  options.base_directory = std::filesystem::temp_directory_path();
+  std::optional<std::size_t> blocks;
+  std::optional<std::size_t> repeats;
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (flag == "--quick") {
+      quick = true;
+    } else if (flag == "--blocks" && has_value) {
+      blocks = parse_count(flag, argv[++i]);
+    } else if (flag == "--repeats" && has_value) {
+      repeats = parse_count(flag, argv[++i]);
+    } else if (flag == "--dir" && has_value) {
+      options.base_directory = argv[++i];
+    } else if (flag == "--help" || flag == "-h") {
+      print_usage();
+      return std::nullopt;
+    } else {
+      print_usage();
+      fail("unknown or incomplete option " + flag);
+    }
+  }
+  if (quick) {
+    options.blocks = quick_blocks;
+    options.repeats = quick_repeats;
+    options.raw_loop_seconds = quick_raw_loop_seconds;
+  }
+  // Explicit counts win over --quick, whatever the order on the command line.
+  if (blocks) options.blocks = *blocks;
+  if (repeats) options.repeats = *repeats;
+  return options;
+}
+
+// A fresh directory, removed with everything in it when the object goes away (also when an
+// error unwinds the stack).
+class ScratchDirectory {
+ public:
+  explicit ScratchDirectory(const std::filesystem::path& base) {
+    std::random_device entropy;
+    for (;;) {
+      path_ = base / ("pointchain-bench-" + std::to_string(entropy()));
+      if (std::filesystem::create_directory(path_)) break;
+    }
+  }
+  ~ScratchDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDirectory(const ScratchDirectory&) = delete;
+  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Baseline: raw verification on one core
+
+struct SignedMessage {
+  PublicKey key{};
+  pc::Bytes message;
+  pc::crypto::Signature signature{};
+};
+
+// Distinct keys and distinct contents, so nothing is served from a cache within a pass.
+std::vector<SignedMessage> make_signed_messages() {
+  std::vector<SignedMessage> messages(raw_message_count);
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const SecretKey key = seeded_key("bench raw signer " + std::to_string(i));
+    SignedMessage& entry = messages[i];
+    entry.key = key.public_key();
+    entry.message.resize(raw_message_bytes);
+    for (std::size_t j = 0; j < raw_message_bytes; ++j) {
+      entry.message[j] = static_cast<std::uint8_t>(i * 31 + j * 7);
+    }
+    entry.signature = key.sign(entry.message);
+  }
+  return messages;
+}
+
+enum class VerifyKind {
+  raw,     // libsodium's crypto_sign_verify_detached: the baseline
+  strict,  // crypto::verify: adds the key's subgroup check, what a new account's key costs
+};
+
+// Verifications per second on the calling thread, looping over `messages` for about `seconds`.
+double verify_rate(const std::vector<SignedMessage>& messages, double seconds, VerifyKind kind) {
+  std::size_t verified = 0;
+  const auto start = SteadyClock::now();
+  double elapsed = 0;
+  do {
+    for (const SignedMessage& entry : messages) {
+      const bool ok = kind == VerifyKind::raw
+                          ? crypto_sign_verify_detached(entry.signature.data(), entry.message.data(),
+                                                        entry.message.size(), entry.key.data()) == 0
+                          : pc::crypto::verify(entry.key, entry.message, entry.signature);
+      if (!ok) fail("a baseline signature does not verify");
+    }
+    verified += messages.size();
+    elapsed = seconds_between(start, SteadyClock::now());
+  } while (elapsed < seconds);
+  return static_cast<double>(verified) / elapsed;
+}
+
+// The same raw verifications spread over the pool: how much parallelism the machine gave
+// this run. About pool.size() times the one-core rate on an idle machine, less when other
+// work competes for the cores (the commit and audit rates then suffer with it).
+double parallel_verify_rate(const std::vector<SignedMessage>& messages, double seconds, pc::node::WorkerPool& pool) {
+  std::size_t verified = 0;
+  std::atomic<bool> all_ok = true;
+  const auto start = SteadyClock::now();
+  double elapsed = 0;
+  do {
+    pool.run(messages.size(), [&](std::size_t i) {
+      const SignedMessage& entry = messages[i];
+      if (crypto_sign_verify_detached(entry.signature.data(), entry.message.data(), entry.message.size(),
+                                      entry.key.data()) != 0) {
+        all_ok = false;
+      }
+    });
+    verified += messages.size();
+    elapsed = seconds_between(start, SteadyClock::now());
+  } while (elapsed < seconds);
+  if (!all_ok) fail("a baseline signature does not verify");
+  return static_cast<double>(verified) / elapsed;
+}
+
+double best_of(std::size_t repeats, const std::function<double()>& measure) {
+  double best = 0;
+  for (std::size_t i = 0; i < repeats; ++i) best = std::max(best, measure());
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------
+// The chain: a proposer's store and a validator's store fed the same blocks
+
+struct StageSeconds {
+  double verify = 0;   // verify_block_signatures across the pool (wall time)
+  double produce = 0;  // produce_block: execution, records, state hash, commit signature
+  double append = 0;   // append_executed (proposer) or append (validator: executes as well)
+  double total() const { return verify + produce + append; }
+};
+
+struct RunResult {
+  std::size_t transactions = 0;
+  StageSeconds proposer;
+  StageSeconds validator;
+
+  double proposer_rate() const { return static_cast<double>(transactions) / proposer.total(); }
+  double validator_rate() const { return static_cast<double>(transactions) / validator.total(); }
+};
+
+class BenchChain {
+ public:
+  BenchChain(const std::filesystem::path& directory, pc::node::WorkerPool& pool)
+      : directory_(directory),
+        pool_(pool),
+        runner_([&pool](std::size_t count, const std::function<void(std::size_t)>& job) {
+          pool.run(count, job);
+        }),
+        validator_key_(seeded_key("bench partner 1 validator")),
+        next_sequence_(partner_count, 0) {
+    genesis_.chain_id = "bench-chain";
+    genesis_.coalition_name = "Bench Coalition";
+    genesis_.genesis_time_ms = genesis_time_ms;
+    for (PartnerId id = 1; id <= partner_count; ++id) {
+      issuer_keys_.push_back(seeded_key("bench partner " + std::to_string(id) + " issuer"));
+      pc::ledger::Partner partner;
+      partner.id = id;
+      partner.name = "Partner " + std::to_string(id);
+      partner.issuer_key = issuer_keys_.back().public_key();
+      partner.validator_key =
+          id == validator_partner ? validator_key_.public_key()
+                                  : seeded_key("bench partner " + std::to_string(id) + " validator").public_key();
+      partner.voting_power = id == validator_partner ? 1 : 0;
+      genesis_.partners.push_back(partner);
+    }
+    std::filesystem::create_directories(directory_);
+    proposer_ = open_store(proposer_directory(), ChainStore::Mode::load_state);
+    validator_ = open_store(directory_ / "validator", ChainStore::Mode::load_state);
+  }
+
+  const pc::ledger::Genesis& genesis() const { return genesis_; }
+  const pc::ledger::BatchRunner& runner() const { return runner_; }
+  std::filesystem::path proposer_directory() const { return directory_ / "proposer"; }
+  std::uint64_t issuances() const { return issuances_; }
+  std::uint64_t height() const { return proposer_->tip().height; }
+
+  std::unique_ptr<ChainStore> open_store(const std::filesystem::path& path, ChainStore::Mode mode) const {
+    auto opened = ChainStore::open(path, genesis_, mode);
+    if (!opened) fail("cannot open the store in " + path.string() + ": " + opened.error().message());
+    return std::move(opened).value();
+  }
+
+  // Closes both stores, so the proposer's can be reopened raw for the audit.
+  void close() {
+    proposer_.reset();
+    validator_.reset();
+  }
+
+  // The public keys of seeded_key(prefix + n) for n in [first, first + count), derived
+  // across the pool (each derivation costs about one signature).
+  std::vector<PublicKey> derive_customers(const std::string& prefix, std::size_t first, std::size_t count) {
+    std::vector<PublicKey> keys(count);
+    pool_.run(count, [&](std::size_t i) { keys[i] = seeded_key(prefix + std::to_string(first + i)).public_key(); });
+    return keys;
+  }
+
+  // One block's worth of signed issuances, one per customer, the partners taking turns.
+  // Signed across the pool; never part of a timed stage.
+  std::vector<Transaction> sign_issuances(std::span<const PublicKey> customers) {
+    std::vector<pc::ledger::UnsignedTransaction> fields(customers.size());
+    std::vector<std::size_t> signer(customers.size());
+    for (std::size_t i = 0; i < customers.size(); ++i) {
+      signer[i] = i % partner_count;
+      const std::uint64_t reference = next_reference_++;
+      pc::ledger::Issue issue;
+      issue.partner = static_cast<PartnerId>(signer[i] + 1);
+      issue.customer = customers[i];
+      issue.points = 10 + reference % 90;
+      issue.reason = pc::ledger::Reason::purchase;
+      issue.reference = "order-" + std::to_string(reference);
+      issue.purchase = pc::ledger::Purchase{static_cast<std::int64_t>(issue.points) * 100, "EUR"};
+      fields[i].chain_id = genesis_.chain_id;
+      fields[i].sequence = ++next_sequence_[signer[i]];
+      fields[i].last_valid_height = last_valid_height;
+      fields[i].body = std::move(issue);
+    }
+    std::vector<std::optional<Transaction>> signed_txs(customers.size());
+    pool_.run(customers.size(), [&](std::size_t i) {
+      signed_txs[i].emplace(Transaction::sign(std::move(fields[i]), issuer_keys_[signer[i]]));
+    });
+    std::vector<Transaction> txs;
+    txs.reserve(signed_txs.size());
+    for (auto& tx : signed_txs) txs.push_back(std::move(*tx));
+    return txs;
+  }
+
+  // Commits `blocks` on the proposer (verify, produce, append_executed), then feeds the
+  // produced blocks to the validator (verify, append), timing each stage.
+  RunResult run_blocks(std::vector<std::vector<Transaction>> blocks) {
+    RunResult result;
+    std::vector<Block> committed;
+    committed.reserve(blocks.size());
+    const pc::node::ProposerIdentity identity{validator_partner, &validator_key_};
+    for (std::vector<Transaction>& txs : blocks) {
+      const std::size_t count = txs.size();
+      const auto start = SteadyClock::now();
+      // verify_block_signatures takes a block; only its transactions are read.
+      Block candidates;
+      candidates.transactions = std::move(txs);
+      require_ok(pc::ledger::verify_block_signatures(genesis_, candidates, runner_, &proposer_->state()),
+                 "proposer: verify_block_signatures");
+      const auto verified = SteadyClock::now();
+      pc::node::ProducedBlock produced =
+          pc::node::produce_block(proposer_->state(), proposer_->tip(), candidates.transactions,
+                                  proposer_->tip().time_ms + block_interval_ms, identity,
+                                  pc::ledger::SignatureCheck::already_verified);
+      const auto executed = SteadyClock::now();
+      if (!produced.rejected.empty()) {
+        fail("produce_block left out a transaction: " + produced.rejected.front().second.message());
+      }
+      if (produced.block.transactions.size() != count) fail("produce_block did not take the whole block");
+      require_ok(proposer_->append_executed(produced.block, std::move(produced.changes)),
+                 "proposer: append_executed");
+      const auto appended = SteadyClock::now();
+      result.proposer.verify += seconds_between(start, verified);
+      result.proposer.produce += seconds_between(verified, executed);
+      result.proposer.append += seconds_between(executed, appended);
+      result.transactions += count;
+      committed.push_back(std::move(produced.block));
+    }
+    for (const Block& block : committed) {
+      const auto start = SteadyClock::now();
+      require_ok(pc::ledger::verify_block_signatures(genesis_, block, runner_, &validator_->state()),
+                 "validator: verify_block_signatures");
+      const auto verified = SteadyClock::now();
+      auto appended = validator_->append(block, pc::ledger::SignatureCheck::already_verified);
+      if (!appended) fail("validator: append: " + appended.error().message());
+      const auto end = SteadyClock::now();
+      result.validator.verify += seconds_between(start, verified);
+      result.validator.append += seconds_between(verified, end);
+    }
+    if (validator_->tip() != proposer_->tip()) fail("the validator's tip differs from the proposer's");
+    issuances_ += result.transactions;
+    return result;
+  }
+
+ private:
+  std::filesystem::path directory_;
+  pc::node::WorkerPool& pool_;
+  pc::ledger::BatchRunner runner_;
+  pc::ledger::Genesis genesis_;
+  std::vector<SecretKey> issuer_keys_;  // issuer_keys_[p - 1] signs partner p's issuances
+  SecretKey validator_key_;
+  std::vector<std::uint64_t> next_sequence_;  // per partner, index p - 1
+  std::uint64_t next_reference_ = 0;
+  std::uint64_t issuances_ = 0;
+  std::unique_ptr<ChainStore> proposer_;
+  std::unique_ptr<ChainStore> validator_;
+};
+
+struct PhaseResult {
+  RunResult best_proposer;   // the run with the highest proposer rate
+  RunResult best_validator;  // the run with the highest validator rate
+};
+
+PhaseResult run_phase(BenchChain& chain, const Options& options,
+                      const std::function<std::vector<PublicKey>()>& customers_for_block) {
+  PhaseResult phase;
+  for (std::size_t run = 0; run < options.repeats; ++run) {
+    std::vector<std::vector<Transaction>> blocks;
+    for (std::size_t b = 0; b < options.blocks; ++b) blocks.push_back(chain.sign_issuances(customers_for_block()));
+    const RunResult result = chain.run_blocks(std::move(blocks));
+    if (run == 0 || result.proposer_rate() > phase.best_proposer.proposer_rate()) phase.best_proposer = result;
+    if (run == 0 || result.validator_rate() > phase.best_validator.validator_rate()) phase.best_validator = result;
+  }
+  return phase;
+}
+
+// The cost of one synced LevelDB write of a tiny batch: the fsync floor every block pays,
+// whatever it holds. The median of several writes, in seconds.
+double synced_write_seconds(const std::filesystem::path& path) {
+  leveldb::Options options;
+  options.create_if_missing = true;
+  leveldb::DB* raw_db = nullptr;
+  if (auto status = leveldb::DB::Open(options, path.string(), &raw_db); !status.ok()) {
+    fail("fsync probe: " + status.ToString());
+  }
+  const std::unique_ptr<leveldb::DB> db(raw_db);
+  leveldb::WriteOptions write;
+  write.sync = true;
+  std::vector<double> samples;
+  for (std::size_t i = 0; i < fsync_probe_writes; ++i) {
+    leveldb::WriteBatch batch;
+    batch.Put("probe", std::to_string(i));
+    const auto start = SteadyClock::now();
+    if (auto status = db->Write(write, &batch); !status.ok()) fail("fsync probe: " + status.ToString());
+    samples.push_back(seconds_between(start, SteadyClock::now()));
+  }
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
+// ---------------------------------------------------------------------------------------
+// Output
+
+struct Row {
+  std::string name;
+  double value = 0;
+  int decimals = 0;
+  std::string unit;
+  std::optional<double> ratio;  // to the raw verify rate
+  std::string goal;             // empty: reported for information
+  std::optional<bool> met;
+};
+
+void print_table(const std::vector<Row>& rows) {
+  std::printf("\n%-38s %12s  %-16s %8s  %-9s %s\n", "measure", "value", "unit", "ratio", "goal", "");
+  std::printf("%s\n", std::string(96, '-').c_str());
+  for (const Row& row : rows) {
+    char ratio_text[32] = "-";
+    if (row.ratio) std::snprintf(ratio_text, sizeof ratio_text, "%.2fx", *row.ratio);
+    const char* verdict = !row.met ? "" : *row.met ? "met" : "NOT MET";
+    std::printf("%-38s %12.*f  %-16s %8s  %-9s %s\n", row.name.c_str(), row.decimals, row.value,
+                row.unit.c_str(), ratio_text, row.goal.empty() ? "-" : row.goal.c_str(), verdict);
+  }
+}
+
+void print_breakdown_line(const char* name, const StageSeconds& stages, std::size_t transactions, bool proposer) {
+  const double per_tx_us = 1e6 / static_cast<double>(transactions);
+  char produce[16] = "-";
+  if (proposer) std::snprintf(produce, sizeof produce, "%.1f", stages.produce * per_tx_us);
+  std::printf("  %-34s %8.1f %8s %8.1f %8.1f\n", name, stages.verify * per_tx_us, produce,
+              stages.append * per_tx_us, stages.total() * per_tx_us);
+}
+
+// What the audit and the size measurement found in one chain's proposer store.
+struct StoredChain {
+  std::uint64_t blocks = 0;
+  std::uint64_t issuances = 0;
+  double audit_rate = 0;  // transactions per second, best run
+  double disk_bytes_before_compaction = 0;
+  double disk_bytes_after_compaction = 0;
+  // Key and value bytes by kind of entry, before LevelDB's compression and overheads.
+  std::vector<std::pair<std::string, double>> logical_bytes;
+};
+
+// Sums key and value bytes by the store's key prefixes (docs/protocol.md, "Store"), so the
+// size per issuance can be split into blocks, indexes and state records.
+std::vector<std::pair<std::string, double>> logical_bytes_by_kind(ChainStore& store) {
+  double blocks = 0, block_index = 0, tx_index = 0, accounts = 0, issuances = 0, other = 0;
+  // Read-only use of the accessor meant for tests: ChainStore has no other way to list
+  // entries by kind, and this is diagnostics, not a node path.
+  std::unique_ptr<leveldb::Iterator> it(store.database_for_tests().NewIterator(leveldb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const leveldb::Slice key = it->key();
+    const double bytes = static_cast<double>(key.size() + it->value().size());
+    const char kind = key.size() > 0 ? key[0] : '\0';
+    const char record_kind = key.size() > 1 ? key[1] : '\0';
+    if (kind == 'B') {
+      blocks += bytes;
+    } else if (kind == 'H') {
+      block_index += bytes;
+    } else if (kind == 'X') {
+      tx_index += bytes;
+    } else if (kind == 'S' && record_kind == 'a') {
+      accounts += bytes;
+    } else if (kind == 'S' && record_kind == 'i') {
+      issuances += bytes;
+    } else {
+      other += bytes;
+    }
+  }
+  if (!it->status().ok()) fail("reading the store: " + it->status().ToString());
+  return {{"blocks", blocks},       {"tx index", tx_index},    {"issuance records", issuances},
+          {"account records", accounts}, {"block index", block_index}, {"other", other}};
+}
+
+// Closes `chain`, reopens its proposer store raw as an auditor would, audits it (best of
+// the repeats), then measures its size before and after a full compaction.
+StoredChain audit_and_measure(BenchChain& chain, const Options& options) {
+  StoredChain result;
+  result.issuances = chain.issuances();
+  result.blocks = chain.height();
+  chain.close();
+  const std::unique_ptr<ChainStore> store = chain.open_store(chain.proposer_directory(), ChainStore::Mode::raw);
+  result.audit_rate = best_of(options.repeats, [&] {
+    const auto start = SteadyClock::now();
+    const pc::ledger::AuditReport report = pc::ledger::audit_chain(*store, chain.runner());
+    const double seconds = seconds_between(start, SteadyClock::now());
+    if (!report.ok) {
+      fail("audit fault at height " + std::to_string(report.fault_height) + ": " + report.fault.message());
+    }
+    if (report.transactions != result.issuances) fail("the audit replayed another number of transactions");
+    return static_cast<double>(report.transactions) / seconds;
+  });
+  result.disk_bytes_before_compaction = static_cast<double>(store->disk_bytes());
+  store->compact();
+  result.disk_bytes_after_compaction = static_cast<double>(store->disk_bytes());
+  result.logical_bytes = logical_bytes_by_kind(*store);
+  return result;
+}
+
+void print_logical_bytes(const char* name, const StoredChain& chain) {
+  const double issuances = static_cast<double>(chain.issuances);
+  double total = 0;
+  std::printf("  %s:", name);
+  for (const auto& [kind, bytes] : chain.logical_bytes) {
+    std::printf(" %s %.1f,", kind.c_str(), bytes / issuances);
+    total += bytes;
+  }
+  std::printf(" total %.1f; on disk %.1f\n", total / issuances, chain.disk_bytes_after_compaction / issuances);
+}
+
+int run(const Options& options) {
+  pc::crypto::initialize();
+  pc::node::WorkerPool pool(0, "bench-worker");
+  std::printf("pointchain-bench-ledger (%s build): %zu threads verify, %zu blocks x %zu issuances per run, "
+              "best of %zu runs\n",
+              POINTCHAIN_BUILD_TYPE, pool.size(), options.blocks, tx_per_block, options.repeats);
+  if (std::string_view(POINTCHAIN_BUILD_TYPE) == "Debug") {
+    std::printf("warning: a Debug build; its figures are not worth comparing\n");
+  }
+  // Declared before the chains, so the stores close before their directory is removed.
+  const ScratchDirectory scratch(options.base_directory);
+  std::printf("scratch directory %s (removed at exit); customer draw seed %llu\n", scratch.path().c_str(),
+              static_cast<unsigned long long>(customer_draw_seed));
+  std::fflush(stdout);
+
+  std::fprintf(stderr, "baseline: raw verify on one core, then on the pool...\n");
+  const std::vector<SignedMessage> messages = make_signed_messages();
+  const auto raw_rate = [&] { return verify_rate(messages, options.raw_loop_seconds, VerifyKind::raw); };
+  const auto parallel_rate = [&] { return parallel_verify_rate(messages, options.raw_loop_seconds, pool); };
+  const double raw_rate_start = best_of(options.repeats, raw_rate);
+  const double parallel_rate_start = best_of(options.repeats, parallel_rate);
+  const double strict_rate =
+      best_of(options.repeats, [&] { return verify_rate(messages, options.raw_loop_seconds, VerifyKind::strict); });
+
+  // The pool chain: every customer has an account before the timed blocks, as in a
+  // coalition whose customers come back.
+  BenchChain pool_chain(scratch.path() / "pool-chain", pool);
+  std::fprintf(stderr, "seeding %zu customer accounts (not timed)...\n", customer_pool_size);
+  const std::vector<PublicKey> pool_customers =
+      pool_chain.derive_customers("bench customer ", 0, customer_pool_size);
+  {
+    std::vector<std::vector<Transaction>> seeding;
+    for (std::size_t first = 0; first < pool_customers.size(); first += tx_per_block) {
+      const std::size_t count = std::min(tx_per_block, pool_customers.size() - first);
+      seeding.push_back(pool_chain.sign_issuances(std::span(pool_customers).subspan(first, count)));
+    }
+    (void)pool_chain.run_blocks(std::move(seeding));
+  }
+  std::fprintf(stderr, "apply and commit, customers from the pool...\n");
+  std::mt19937_64 draw(customer_draw_seed);
+  const PhaseResult reused = run_phase(pool_chain, options, [&] {
+    std::vector<PublicKey> customers(tx_per_block);
+    for (PublicKey& customer : customers) customer = pool_customers[draw() % pool_customers.size()];
+    return customers;
+  });
+
+  // The worst case, on a chain of its own so it does not dilute the pool chain's audit and
+  // size: every issuance opens an account, whose key must pass the subgroup check.
+  BenchChain fresh_chain(scratch.path() / "fresh-chain", pool);
+  std::fprintf(stderr, "apply and commit, every customer new...\n");
+  std::size_t next_new_customer = 0;
+  const PhaseResult fresh = run_phase(fresh_chain, options, [&] {
+    std::vector<PublicKey> customers =
+        fresh_chain.derive_customers("bench new customer ", next_new_customer, tx_per_block);
+    next_new_customer += tx_per_block;
+    return customers;
+  });
+
+  std::fprintf(stderr, "audit replay and size, pool chain (%llu blocks)...\n",
+               static_cast<unsigned long long>(pool_chain.height()));
+  const StoredChain pool_stored = audit_and_measure(pool_chain, options);
+  std::fprintf(stderr, "audit replay and size, every customer new (%llu blocks)...\n",
+               static_cast<unsigned long long>(fresh_chain.height()));
+  const StoredChain fresh_stored = audit_and_measure(fresh_chain, options);
+  const double fsync_seconds = synced_write_seconds(scratch.path() / "fsync-probe");
+
+  // A second baseline sample: if the machine got busier or quieter during the run, the two
+  // differ, and the ratios are only as good as that difference.
+  std::fprintf(stderr, "baseline again...\n");
+  const double raw_rate_end = best_of(options.repeats, raw_rate);
+  const double parallel_rate_end = best_of(options.repeats, parallel_rate);
+  const double baseline = std::max(raw_rate_start, raw_rate_end);
+  const double parallel_baseline = std::max(parallel_rate_start, parallel_rate_end);
+
+  const auto ratio = [&](double rate) { return rate / baseline; };
+  const auto rate_row = [&](std::string name, double rate, std::optional<double> goal_ratio) {
+    Row row{std::move(name), rate, 0, "tx/s", ratio(rate), "", std::nullopt};
+    if (goal_ratio) {
+      char goal[16];
+      std::snprintf(goal, sizeof goal, ">= %.2fx", *goal_ratio);
+      row.goal = goal;
+      row.met = ratio(rate) >= *goal_ratio;
+    }
+    return row;
+  };
+  const auto size_row = [&](std::string name, double bytes, const StoredChain& chain, bool with_goal) {
+    const double per_issuance = bytes / static_cast<double>(chain.issuances);
+    Row row{std::move(name), per_issuance, 1, "bytes/issuance", std::nullopt, "", std::nullopt};
+    if (with_goal) {
+      row.goal = "<= " + std::to_string(static_cast<int>(disk_goal_bytes_per_issuance));
+      row.met = per_issuance <= disk_goal_bytes_per_issuance;
+    }
+    return row;
+  };
+
+  std::vector<Row> rows;
+  rows.push_back({"raw verify, 1 core (baseline)", baseline, 0, "verifies/s", 1.0, "", std::nullopt});
+  rows.push_back({"raw verify, " + std::to_string(pool.size()) + " threads (calibration)", parallel_baseline, 0,
+                  "verifies/s", ratio(parallel_baseline), "", std::nullopt});
+  rows.push_back({"strict verify with key check, 1 core", strict_rate, 0, "verifies/s", ratio(strict_rate), "",
+                  std::nullopt});
+  rows.push_back(rate_row("commit, customers from pool", reused.best_proposer.proposer_rate(), commit_goal_ratio));
+  rows.push_back(rate_row("commit, every customer new (worst)", fresh.best_proposer.proposer_rate(), std::nullopt));
+  rows.push_back(rate_row("validate, customers from pool", reused.best_validator.validator_rate(), std::nullopt));
+  rows.push_back(rate_row("validate, every customer new (worst)", fresh.best_validator.validator_rate(), std::nullopt));
+  rows.push_back(rate_row("audit replay, pool chain", pool_stored.audit_rate, audit_goal_ratio));
+  rows.push_back(rate_row("audit replay, every customer new", fresh_stored.audit_rate, std::nullopt));
+  rows.push_back(size_row("disk before compaction, pool chain", pool_stored.disk_bytes_before_compaction,
+                          pool_stored, false));
+  rows.push_back(size_row("disk after compaction, pool chain", pool_stored.disk_bytes_after_compaction,
+                          pool_stored, true));
+  rows.push_back(size_row("disk after compaction, every new", fresh_stored.disk_bytes_after_compaction,
+                          fresh_stored, false));
+  print_table(rows);
+
+  std::printf("\nbaseline samples: %.0f at the start, %.0f at the end (%+.1f%%); the higher is the baseline\n",
+              raw_rate_start, raw_rate_end, 100.0 * (raw_rate_end - raw_rate_start) / raw_rate_start);
+  std::printf("calibration samples on %zu threads: %.2fx at the start, %.2fx at the end (%.2fx on an idle machine)\n",
+              pool.size(), ratio(parallel_rate_start), ratio(parallel_rate_end), static_cast<double>(pool.size()));
+  std::printf("pool chain: %llu blocks, %llu issuances (%zu of them seeding the pool); every-new chain: %llu blocks\n",
+              static_cast<unsigned long long>(pool_stored.blocks),
+              static_cast<unsigned long long>(pool_stored.issuances), customer_pool_size,
+              static_cast<unsigned long long>(fresh_stored.blocks));
+
+  std::printf("\nwhere the time goes, microseconds per transaction (best run; verify is wall time on %zu threads)\n",
+              pool.size());
+  std::printf("  %-34s %8s %8s %8s %8s\n", "path", "verify", "produce", "append", "total");
+  print_breakdown_line("proposer, customers from pool", reused.best_proposer.proposer,
+                       reused.best_proposer.transactions, true);
+  print_breakdown_line("proposer, every customer new", fresh.best_proposer.proposer, fresh.best_proposer.transactions,
+                       true);
+  print_breakdown_line("validator, customers from pool", reused.best_validator.validator,
+                       reused.best_validator.transactions, false);
+  print_breakdown_line("validator, every customer new", fresh.best_validator.validator,
+                       fresh.best_validator.transactions, false);
+  std::printf("  for scale: one raw verify on one core %.1f us; one synced LevelDB write of a tiny batch %.2f ms\n"
+              "  (median of %zu), that is %.1f us per transaction in a block of %zu\n",
+              1e6 / baseline, fsync_seconds * 1e3, fsync_probe_writes,
+              fsync_seconds * 1e6 / static_cast<double>(tx_per_block), tx_per_block);
+
+  std::printf("\nwhere the bytes go, per issuance (keys and values before LevelDB's compression and overheads)\n");
+  print_logical_bytes("pool chain", pool_stored);
+  print_logical_bytes("every customer new", fresh_stored);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::optional<Options> options = parse_options(argc, argv);
+    if (!options) return 0;
+    return run(*options);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "pointchain-bench-ledger: %s\n", error.what());
+    return 1;
+  }
+}

@@ -1,0 +1,266 @@
+// Writes the seed corpora: valid encodings of every format, so each fuzz target starts from
+// inputs that pass its decoder and mutates outward from there. Run by hand, never by the
+// build or CI (the seeds are checked in):
+//   cmake --build build-fuzz --target fuzz_seed_generator
+//   build-fuzz/bin/fuzz_seed_generator fuzz/corpus
+// Everything is deterministic (seeded keys, fixed times), except the salt and nonce of the
+// sealed key file, which libsodium draws at random.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "crypto/address.hpp"
+#include "crypto/keyfile.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "ledger/block.hpp"
+#include "ledger/merkle.hpp"
+
+namespace {
+
+namespace ledger = pc::ledger;
+namespace fuzz = pc::fuzz;
+
+std::filesystem::path corpus_root;
+
+void write_seed(const std::string& target, const std::string& name, pc::ByteSpan bytes) {
+  const std::filesystem::path dir = corpus_root / target;
+  std::filesystem::create_directories(dir);
+  std::ofstream file(dir / name, std::ios::binary | std::ios::trunc);
+  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!file) throw std::runtime_error("cannot write " + (dir / name).string());
+}
+
+void write_seed(const std::string& target, const std::string& name, std::string_view text) {
+  write_seed(target, name, pc::as_bytes(text));
+}
+
+const pc::crypto::SecretKey& customer(std::size_t n) { return fuzz::keys().customers[n]; }
+const pc::crypto::SecretKey& issuer(ledger::PartnerId id) { return fuzz::keys().issuers[id - 1]; }
+
+ledger::UnsignedTransaction fields(std::uint64_t sequence, ledger::TxBody body) {
+  ledger::UnsignedTransaction tx;
+  tx.chain_id = fuzz::chain_id;
+  tx.sequence = sequence;
+  tx.last_valid_height = 100;
+  tx.body = std::move(body);
+  return tx;
+}
+
+std::vector<ledger::Transaction> sample_transactions() {
+  ledger::Issue plain;
+  plain.partner = 1;
+  plain.customer = customer(0).public_key();
+  plain.points = 500;
+  plain.reference = "order-1001";
+  ledger::Issue with_purchase = plain;
+  with_purchase.partner = 2;
+  with_purchase.reason = ledger::Reason::cashback;
+  with_purchase.reference = "order-2002";
+  with_purchase.pending_days = 14;
+  with_purchase.purchase = ledger::Purchase{12'345, "EUR"};
+  const ledger::Redeem redeem{customer(0).public_key(), 3, 200, "coffee voucher"};
+  const ledger::Transfer transfer{customer(0).public_key(), customer(1).public_key(), 50};
+  const ledger::Reverse reverse{1, "order-1001"};
+
+  std::vector<ledger::Transaction> txs;
+  txs.push_back(ledger::Transaction::sign(fields(1, plain), issuer(1)));
+  txs.push_back(ledger::Transaction::sign(fields(1, with_purchase), issuer(2)));
+  txs.push_back(ledger::Transaction::sign(fields(1, redeem), customer(0)));
+  txs.push_back(ledger::Transaction::sign(fields(2, transfer), customer(0)));
+  txs.push_back(ledger::Transaction::sign(fields(2, reverse), issuer(1)));
+  return txs;
+}
+
+void transaction_seeds() {
+  const char* names[] = {"issue", "issue-purchase", "redeem", "transfer", "reverse"};
+  const auto txs = sample_transactions();
+  for (std::size_t i = 0; i < txs.size(); ++i) write_seed("fuzz_transaction", names[i], txs[i].bytes());
+}
+
+ledger::Block block_with(std::vector<ledger::Transaction> txs, std::uint64_t height) {
+  const ledger::Genesis genesis = fuzz::small_genesis({});
+  ledger::Block block;
+  block.header.chain_id = fuzz::chain_id;
+  block.header.height = height;
+  block.header.previous_hash = genesis.hash();
+  block.header.time_ms = fuzz::genesis_time_ms + height * 1'000;
+  block.header.proposer = 1;
+  block.transactions = std::move(txs);
+  const auto ids = block.tx_ids();
+  block.header.merkle_root = ledger::merkle_root(ids);
+  block.header.state_hash.fill(0x11);
+  const auto validator = fuzz::seeded_key("partner 1 validator");
+  block.commit.signatures.push_back(ledger::sign_commit(1, validator, fuzz::chain_id, block.header.hash()));
+  return block;
+}
+
+void block_seeds() {
+  write_seed("fuzz_block", "empty", block_with({}, 1).encode());
+  write_seed("fuzz_block", "five-transactions", block_with(sample_transactions(), 2).encode());
+  ledger::Block two_signers = block_with({sample_transactions()[2]}, 3);
+  const auto second = fuzz::seeded_key("partner 2 validator");
+  two_signers.commit.signatures.push_back(
+      ledger::sign_commit(2, second, fuzz::chain_id, two_signers.header.hash()));
+  write_seed("fuzz_block", "two-signers", two_signers.encode());
+}
+
+void genesis_seeds() {
+  ledger::Policy rich;
+  rich.point_expiry_days = 365;
+  rich.transfers_allowed = true;
+  rich.issuance_cap_points = 1'000'000;
+  ledger::Genesis one_partner = fuzz::small_genesis({});
+  one_partner.partners.resize(1);
+  const std::pair<const char*, ledger::Genesis> samples[] = {
+      {"plain", fuzz::small_genesis({})},
+      {"rich-policy", fuzz::small_genesis(rich)},
+      {"one-partner", one_partner},
+  };
+  for (const auto& [name, genesis] : samples) {
+    write_seed("fuzz_genesis_binary", name, genesis.encode());
+    write_seed("fuzz_genesis_json", std::string(name) + ".json", ledger::genesis_to_json(genesis));
+  }
+}
+
+void address_seeds() {
+  for (std::size_t i = 0; i < 2; ++i) {
+    const std::string address = pc::crypto::encode_address(customer(i).public_key());
+    write_seed("fuzz_address", "customer-" + std::to_string(i), address);
+    std::string upper = address;
+    for (char& c : upper) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    write_seed("fuzz_address", "customer-" + std::to_string(i) + "-upper", upper);
+  }
+}
+
+void keyfile_seeds() {
+  const pc::Bytes sealed =
+      pc::crypto::seal_key(customer(0), "fuzz passphrase", pc::crypto::KdfLimits::minimum());
+  write_seed("fuzz_keyfile", "minimum-limits", sealed);
+}
+
+// A short history with every kind of record: accounts with several lots, issuances (one
+// reversed), partner counters, settlement between partners, and totals.
+void state_records_seeds() {
+  const std::uint8_t policies[] = {0x07, 0x04 | 0x08 | 0x20, 0x00 | 0x40};
+  for (const std::uint8_t policy_byte : policies) {
+    ledger::State state(fuzz::small_genesis(fuzz::policy_from_byte(policy_byte)));
+    std::map<pc::crypto::PublicKey, std::uint64_t> sequence;
+    const auto tx = [&](const pc::crypto::PublicKey& signer, ledger::TxBody body) {
+      return ledger::Transaction::with_signature(fields(++sequence[signer], std::move(body)), {});
+    };
+    const auto run_block = [&](std::uint64_t advance_ms, const std::vector<ledger::Transaction>& txs) {
+      ledger::BlockExecutor executor(state, {state.height() + 1, state.time_ms() + advance_ms});
+      for (const auto& each : txs) (void)executor.apply(each, ledger::SignatureCheck::already_verified);
+      state.apply(std::move(executor).finish());
+    };
+    const auto c0 = customer(0).public_key();
+    const auto c1 = customer(1).public_key();
+    run_block(1'000, {tx(issuer(1).public_key(), ledger::Issue{1, c0, 80, ledger::Reason::purchase, "r-1", 0, {}}),
+                      tx(issuer(2).public_key(), ledger::Issue{2, c0, 30, ledger::Reason::bonus, "r-2", 3, {}}),
+                      tx(issuer(3).public_key(), ledger::Issue{3, c1, 25, ledger::Reason::review, "r-3", 0, {}})});
+    run_block(5 * ledger::ms_per_day,
+              {tx(c0, ledger::Redeem{c0, 3, 40, "gift"}), tx(c0, ledger::Transfer{c0, c1, 20}),
+               tx(issuer(3).public_key(), ledger::Reverse{3, "r-3"})});
+    FUZZ_CHECK(state.check_invariants().ok());
+    char name[32];
+    std::snprintf(name, sizeof name, "history-policy-%02x", policy_byte);
+    write_seed("fuzz_state_records", name, fuzz::join_records(policy_byte, state.records()));
+  }
+  ledger::State fresh(fuzz::small_genesis({}));
+  write_seed("fuzz_state_records", "fresh", fuzz::join_records(0, fresh.records()));
+}
+
+// Programs in the fuzz_state_machine language (fuzz_support.hpp).
+class Program {
+ public:
+  explicit Program(std::uint8_t policy_byte) { bytes_.push_back(policy_byte); }
+  Program& issue(int partner, int customer_index, std::uint8_t points, int reference, int pending) {
+    return put({op(pc::fuzz::Op::issue), byte(partner - 1), byte(customer_index), byte(points - 1),
+                byte(reference), byte(pending)});
+  }
+  Program& issue_max(int partner, int customer_index, int reference) {
+    put({op(pc::fuzz::Op::issue), byte(partner - 1), byte(customer_index), 0xc0});
+    return put({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, byte(reference), 0});
+  }
+  Program& redeem(int customer_index, int partner, std::uint8_t points) {
+    return put({op(pc::fuzz::Op::redeem), byte(customer_index), byte(partner - 1), byte(points - 1)});
+  }
+  Program& transfer(int from, int to, std::uint8_t points) {
+    return put({op(pc::fuzz::Op::transfer), byte(from), byte(to), byte(points - 1)});
+  }
+  Program& reverse(int partner, int reference) {
+    return put({op(pc::fuzz::Op::reverse), byte(partner - 1), byte(reference)});
+  }
+  Program& block(int advance_index) { return put({op(pc::fuzz::Op::block), byte(advance_index)}); }
+  Program& replay(int index) { return put({op(pc::fuzz::Op::replay), byte(index)}); }
+  Program& skewed_redeem(int skew, int customer_index, int partner, std::uint8_t points) {
+    return put({static_cast<std::uint8_t>(op(pc::fuzz::Op::redeem) | skew << 3), byte(customer_index),
+                byte(partner - 1), byte(points - 1)});
+  }
+  const pc::Bytes& bytes() const { return bytes_; }
+
+ private:
+  static std::uint8_t op(pc::fuzz::Op kind) { return static_cast<std::uint8_t>(kind); }
+  static std::uint8_t byte(int value) { return static_cast<std::uint8_t>(value); }
+  Program& put(std::initializer_list<std::uint8_t> values) {
+    bytes_.insert(bytes_.end(), values.begin(), values.end());
+    return *this;
+  }
+  pc::Bytes bytes_;
+};
+
+void state_machine_seeds() {
+  // Transfers, 30-day expiry: earn, spend, move, reverse, then let the rest expire.
+  write_seed("fuzz_state_machine", "lifecycle",
+             Program(0x07)
+                 .issue(1, 0, 50, 0, 0).issue(2, 1, 40, 1, 1).block(0)
+                 .redeem(0, 2, 20).transfer(0, 1, 10).reverse(1, 0).block(2)
+                 .redeem(1, 3, 30).block(6).issue(3, 2, 9, 2, 0).replay(0).block(0)
+                 .bytes());
+  // Cap of 100 points: the second issuance passes the cap, a reversal makes room again.
+  write_seed("fuzz_state_machine", "cap",
+             Program(0x08)
+                 .issue(1, 0, 60, 0, 0).issue(1, 1, 60, 1, 0).block(0)
+                 .reverse(1, 0).issue(1, 1, 60, 1, 0).issue(1, 1, 60, 2, 0).block(0)
+                 .bytes());
+  // One-day expiry with a two-day return window: points expire before they can be spent.
+  write_seed("fuzz_state_machine", "pending-expiry",
+             Program(0x01)
+                 .issue(2, 3, 64, 4, 2).block(2).redeem(3, 1, 10).block(3).redeem(3, 1, 10)
+                 .reverse(2, 4).block(0)
+                 .bytes());
+  // Totals near 2^64: the second issuance must fail with overflow, not wrap.
+  write_seed("fuzz_state_machine", "overflow",
+             Program(0x04)
+                 .issue_max(1, 0, 0).issue_max(2, 1, 1).block(0).transfer(0, 1, 64).redeem(1, 3, 64)
+                 .block(7)
+                 .bytes());
+  // Replays and sequence skews: every one must be refused without a trace.
+  write_seed("fuzz_state_machine", "sequences",
+             Program(0x05)
+                 .issue(1, 0, 30, 0, 0).block(0).skewed_redeem(1, 0, 1, 5).skewed_redeem(2, 0, 1, 5)
+                 .redeem(0, 1, 5).replay(1).replay(0).block(1).transfer(0, 0, 1).transfer(0, 2, 5)
+                 .block(4)
+                 .bytes());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s CORPUS_DIR   (normally fuzz/corpus)\n", argv[0]);
+    return 2;
+  }
+  pc::fuzz::initialize_once();
+  corpus_root = argv[1];
+  transaction_seeds();
+  block_seeds();
+  genesis_seeds();
+  address_seeds();
+  keyfile_seeds();
+  state_records_seeds();
+  state_machine_seeds();
+  std::printf("seeds written under %s\n", corpus_root.c_str());
+  return 0;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target for SECONDS seconds each, after `scripts/build.sh fuzz`:
+#   scripts/fuzz.sh SECONDS
+# For each target it first replays fuzz/regressions/<target>/ (inputs that once crashed),
+# then fuzzes a temporary copy of fuzz/corpus/<target>/: new corpus entries never land in
+# the repository. Crash inputs and logs are kept under build-fuzz/fuzz-artifacts/<target>/.
+# Prints one line per target and exits non-zero if any target crashed, leaked, tripped a
+# sanitizer, timed out or ran out of memory.
+# FUZZ_BUILD_DIR overrides the build tree (default build-fuzz).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds="${1:-}"
+if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
+  echo "usage: scripts/fuzz.sh SECONDS   (after scripts/build.sh fuzz)" >&2
+  exit 2
+fi
+
+build_dir="${FUZZ_BUILD_DIR:-build-fuzz}"
+bin_dir="$build_dir/bin"
+artifacts_root="$build_dir/fuzz-artifacts"
+# A single input slower than this is reported as a hang; the slowest honest input is far
+# below a second.
+per_input_timeout_s=30
+rss_limit_mb=2048
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+work_dir="$(mktemp -d "${TMPDIR:-/tmp}/pointchain-fuzz.XXXXXX")"
+trap 'rm -rf "$work_dir"' EXIT
+
+# The targets are the fuzz/fuzz_*.cpp sources; each must have been built.
+targets=()
+for source in fuzz/fuzz_*.cpp; do targets+=("$(basename "$source" .cpp)"); done
+
+passed=0
+failed=0
+for target in "${targets[@]}"; do
+  binary="$bin_dir/$target"
+  artifacts="$artifacts_root/$target"
+  if [ ! -x "$binary" ]; then
+    echo "$target: FAILED, not built ($binary missing: run scripts/build.sh fuzz)"
+    failed=$((failed + 1))
+    continue
+  fi
+  rm -rf "$artifacts"
+  mkdir -p "$artifacts"
+  log="$artifacts/fuzz.log"
+
+  # Regressions first: each file is run once, and any failure is a crash.
+  regressions=(fuzz/regressions/"$target"/*)
+  if [ -e "${regressions[0]}" ]; then
+    if ! "$binary" -rss_limit_mb="$rss_limit_mb" -timeout="$per_input_timeout_s" \
+        "${regressions[@]}" >"$artifacts/regressions.log" 2>&1; then
+      echo "$target: FAILED, a regression input crashes again (see $artifacts/regressions.log)"
+      failed=$((failed + 1))
+      continue
+    fi
+  fi
+
+  corpus="$work_dir/$target"
+  mkdir -p "$corpus"
+  if [ -d "fuzz/corpus/$target" ]; then cp -r "fuzz/corpus/$target/." "$corpus/"; fi
+  status=0
+  "$binary" "$corpus" -max_total_time="$seconds" -rss_limit_mb="$rss_limit_mb" \
+      -timeout="$per_input_timeout_s" -artifact_prefix="$artifacts/" -print_final_stats=1 \
+      >"$log" 2>&1 || status=$?
+
+  runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
+  rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
+  coverage="$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1 || true)"
+  summary="${runs:-?} runs (${rate:-?}/s), ${coverage:-no coverage line}"
+  if [ "$status" -eq 0 ]; then
+    echo "$target: ok, $summary, corpus $(find "$corpus" -type f | wc -l) inputs"
+    passed=$((passed + 1))
+  else
+    crash="$(find "$artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+             -o -name 'oom-*' \) | head -1)"
+    echo "$target: FAILED (exit $status), $summary; input ${crash:-none saved}, log $log"
+    failed=$((failed + 1))
+  fi
+done
+
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

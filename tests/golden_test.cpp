@@ -1,0 +1,182 @@
+// Golden vectors: the exact bytes and hashes of fixed transactions, the test genesis and its
+// first block. They pin the formats of docs/protocol.md (whose "Worked examples" annotate the
+// same hex): any change to an encoding, a hash or a domain prefix breaks this file, and must
+// be a deliberate protocol change. ed25519 signatures are deterministic, so the hex is stable.
+// tests/tools/print_examples.cpp prints these values split into fields.
+#include <catch2/catch.hpp>
+
+#include "ledger/block.hpp"
+#include "ledger/chain.hpp"
+#include "tests/fixtures.hpp"
+
+namespace {
+
+using namespace pc;
+
+// Each literal is split at field boundaries; docs/protocol.md names every field.
+constexpr const char* issue_hex =
+    "01" "01" "0a" "746573742d636861696e" "0100000000000000" "e803000000000000"  // common header
+    "0100"                                                                         // partner 1
+    "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650"             // customer
+    "fa00000000000000"                                                             // 250 points
+    "01"                                                                           // purchase
+    "0a" "6f726465722d31303031"                                                    // "order-1001"
+    "0e00"                                                                         // 14 days
+    "01" "270a000000000000" "455552"                                               // 25.99 EUR
+    "bc13acbb6474f79b71d883ebbec864cd6e8a66a0ae62f257e3b5a1d5a23f7718"             // signature
+    "02e0376950fb5b72052305bfa71751e9f82ed27d45e8cf37fe3ddb171cfe7e03";
+constexpr const char* issue_id_hex = "ef5ddfce2a70092cd395ef4461fe6be5057372598016059d3643fe8a1b6f285d";
+
+constexpr const char* redeem_hex =
+    "01" "02" "0a" "746573742d636861696e" "0100000000000000" "e803000000000000"
+    "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650"  // customer
+    "0200"                                                              // partner 2
+    "6400000000000000"                                                  // 100 points
+    "06" "636f66666565"                                                 // "coffee"
+    "e1a16628499d3e34e990640337a53dc5dec6a78f69af3458e6c360bb2f4b52c1"
+    "a6cdc68a5a8b6c8eb410b22b4439b04056b4457dd57de56f1321f9f1a8c99c08";
+constexpr const char* redeem_id_hex = "3fcffd1f96eb5352fe7128fba0b505f849dc6182511327d6a5c9a8aba3a373bb";
+
+constexpr const char* transfer_hex =
+    "01" "03" "0a" "746573742d636861696e" "0200000000000000" "e803000000000000"
+    "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650"  // from customer 1
+    "a29b114b93bffa7cda66c71b1f2d643c282f6849e0cf2fe44344c7a4cf7cdc56"  // to customer 2
+    "2800000000000000"                                                  // 40 points
+    "c06964f106b0bad58860099c341e8f64c15ca496a59817cd9fa4a2838f397f45"
+    "1e30280e6d9e7345a76c007c3af86f4171d4aafcf75c085f6eb7927845c3e102";
+constexpr const char* transfer_id_hex = "3c86416de093e0c7202089ce4c236a01062a18eaf80a94913e286b0ade920445";
+
+constexpr const char* reverse_hex =
+    "01" "04" "0a" "746573742d636861696e" "0200000000000000" "e803000000000000"
+    "0100"                       // partner 1
+    "0a" "6f726465722d31303031"  // "order-1001"
+    "d11b0572623dc3979f672b29f194d631e34b5ce4d45bb596607e5b6fe9fb6233"
+    "1d67b6a9ba4aa4bfdc42d7ce4b0df0041258f13f8a06008af54a84c2b2936006";
+constexpr const char* reverse_id_hex = "47dc346b0537754d73090c24532f7279345c8ec92ab919001981cf53e13030ec";
+
+constexpr const char* genesis_hex =
+    "01" "0a" "746573742d636861696e" "0e" "5465737420436f616c6974696f6e" "0068e5cf8b010000"
+    "03"                                                                // three partners
+    "0100" "09" "506172746e65722031"                                    // 1 "Partner 1"
+    "4f35fbb537c0d0b38f1a6257ba159a8ba18eb89da948ce20ed7ab404522937e6"  // issuer key
+    "689cbc2419136476cfdfb51bc9bb3aa31e7505eb82343a1ef967bf06dcb30a5f"  // validator key
+    "0100000000000000"                                                  // voting power 1
+    "0200" "09" "506172746e65722032"
+    "e4ae4dd0172b92aebdf4d346cd52a45d75f7e644aa15ba430396a9786bb50c76"
+    "5e3d72c4144009abafee28f04a36b620737faf7ebad7ca6d3bcccd467aa29643"
+    "0000000000000000"
+    "0300" "09" "506172746e65722033"
+    "e82b8b2048446e179950e0b93e7dcb4ecb10214b08db4845410de8794cd96676"
+    "242ef1915929bc96601e383aab02ec23c523335f95328e2c725723a4970df969"
+    "0000000000000000"
+    "00000000" "01" "0000000000000000";  // no expiry, transfers allowed, no cap
+constexpr const char* genesis_hash_hex = "40b1e798703f2d2bf6053849e8bc374fed7abec869f3d9cf4fa4ef4749f93c2d";
+constexpr const char* genesis_state_hash_hex = "3469491733ac67312a99238d4ce95c4f36d81f7b7ef3bd725c5f89569452d195";
+
+constexpr const char* header_hex =
+    "01" "0a" "746573742d636861696e" "0100000000000000"                 // chain id, height 1
+    "40b1e798703f2d2bf6053849e8bc374fed7abec869f3d9cf4fa4ef4749f93c2d"  // previous: genesis hash
+    "e86be5cf8b010000"                                                  // genesis time + 1000 ms
+    "0100"                                                              // proposer 1
+    "67a9ff32ce4bdd0bb3b9afb6285781009424b5b941e5eefd939eeff15c3b87bd"  // Merkle root
+    "be8a913ce9b2bef4d5056f75d62283bc7e5d1b800c8b2e214aa46e6fa5a0199e";  // state hash
+constexpr const char* block_id_hex = "4feecc5bd0692174b9e9f1e159ae259b80986241f3eb5d8db27cf794744e7844";
+constexpr const char* merkle_root_hex = "67a9ff32ce4bdd0bb3b9afb6285781009424b5b941e5eefd939eeff15c3b87bd";
+constexpr const char* state_hash_hex = "be8a913ce9b2bef4d5056f75d62283bc7e5d1b800c8b2e214aa46e6fa5a0199e";
+constexpr const char* changes_digest_hex = "bdc3f495a8ea641b05a182fe0e8b72e0f9dfbcfda2b3d8718551eee0934dbf53";
+constexpr const char* commit_tail_hex =
+    "01" "0100"  // one signature, validator 1
+    "1eee44b4584dd80501a19b821179b6a2be9ba0482e27eec5c143343df5c02b10"
+    "a07e5cee18ff98ec578acd8aadfed3f2222914e818b2495c3dd0ec4c8b8dd107";
+
+ledger::UnsignedTransaction fields_with(std::uint64_t sequence, ledger::TxBody body) {
+  ledger::UnsignedTransaction fields;
+  fields.chain_id = test::test_chain_id;
+  fields.sequence = sequence;
+  fields.last_valid_height = 1'000;
+  fields.body = std::move(body);
+  return fields;
+}
+
+ledger::Transaction golden_issue() {
+  return ledger::Transaction::sign(
+      fields_with(1, ledger::Issue{1, test::TxFactory::customer(1).public_key(), 250, ledger::Reason::purchase,
+                                   "order-1001", 14, ledger::Purchase{2599, "EUR"}}),
+      test::TxFactory::partner_issuer(1));
+}
+
+// Checks the encoding against the literal, and that the literal decodes back to the same
+// transaction: the vector pins both directions.
+void check_transaction(const ledger::Transaction& tx, const char* hex, const char* id_hex) {
+  CHECK(to_hex(tx.bytes()) == hex);
+  CHECK(to_hex(tx.id()) == id_hex);
+  auto decoded = ledger::Transaction::decode(*from_hex(hex));
+  REQUIRE(decoded.ok());
+  CHECK(decoded->fields() == tx.fields());
+  CHECK(to_hex(decoded->id()) == id_hex);
+  CHECK(ledger::verify_transaction_signature(test::make_genesis(), *decoded).ok());
+}
+
+}  // namespace
+
+TEST_CASE("golden: an Issue with a purchase has pinned bytes and id", "[ledger][golden]") {
+  // Proves the Issue layout, the tx_signature and tx_id prefixes, and the signer, byte for byte.
+  check_transaction(golden_issue(), issue_hex, issue_id_hex);
+}
+
+TEST_CASE("golden: Redeem, Transfer and Reverse have pinned bytes and ids", "[ledger][golden]") {
+  // Proves the other three body layouts byte for byte.
+  const crypto::SecretKey customer = test::TxFactory::customer(1);
+  check_transaction(
+      ledger::Transaction::sign(fields_with(1, ledger::Redeem{customer.public_key(), 2, 100, "coffee"}), customer),
+      redeem_hex, redeem_id_hex);
+  check_transaction(
+      ledger::Transaction::sign(
+          fields_with(2, ledger::Transfer{customer.public_key(), test::TxFactory::customer(2).public_key(), 40}),
+          customer),
+      transfer_hex, transfer_id_hex);
+  check_transaction(ledger::Transaction::sign(fields_with(2, ledger::Reverse{1, "order-1001"}),
+                                              test::TxFactory::partner_issuer(1)),
+                    reverse_hex, reverse_id_hex);
+}
+
+TEST_CASE("golden: the test genesis has pinned bytes, hash and state hash", "[ledger][golden]") {
+  // Proves the genesis layout, the genesis prefix, and the genesis state hash (the partner and
+  // totals records chained onto the genesis hash).
+  const ledger::Genesis genesis = test::make_genesis();
+  CHECK(to_hex(genesis.encode()) == genesis_hex);
+  CHECK(to_hex(genesis.hash()) == genesis_hash_hex);
+  CHECK(to_hex(ledger::State(genesis).state_hash()) == genesis_state_hash_hex);
+  auto decoded = ledger::decode_genesis(*from_hex(genesis_hex));
+  REQUIRE(decoded.ok());
+  CHECK(*decoded == genesis);
+}
+
+TEST_CASE("golden: block 1 holding the Issue has pinned header, roots and bytes", "[ledger][golden]") {
+  // Proves the header and block layouts, the Merkle leaf prefix, the state changes digest and
+  // state chain, the block id and the commit vote, as a node produces them.
+  const ledger::State state(test::make_genesis());
+  const crypto::SecretKey validator = test::seeded_key("partner 1 validator");
+  const std::vector<ledger::Transaction> candidates = {golden_issue()};
+  node::ProducedBlock produced =
+      node::produce_block(state, ledger::genesis_tip(state), candidates, test::test_genesis_time_ms + 1'000,
+                          {1, &validator}, ledger::SignatureCheck::verify);
+  REQUIRE(produced.rejected.empty());
+  const ledger::Block& block = produced.block;
+
+  CHECK(to_hex(block.header.encode()) == header_hex);
+  CHECK(to_hex(block.header.hash()) == block_id_hex);
+  CHECK(to_hex(block.header.merkle_root) == merkle_root_hex);
+  CHECK(to_hex(block.header.state_hash) == state_hash_hex);
+  CHECK(to_hex(produced.changes.changes_digest) == changes_digest_hex);
+  const std::string block_hex = std::string(header_hex) + "01" + "a101" + issue_hex + commit_tail_hex;
+  CHECK(to_hex(block.encode()) == block_hex);
+
+  auto decoded = ledger::Block::decode(*from_hex(block_hex));
+  REQUIRE(decoded.ok());
+  CHECK(to_hex(decoded->header.hash()) == block_id_hex);
+  CHECK(ledger::check_block_envelope(state.genesis(), ledger::genesis_tip(state), *decoded).ok());
+  auto changes = ledger::execute_block(state, *decoded, ledger::SignatureCheck::verify);
+  REQUIRE(changes.ok());
+  CHECK(to_hex(changes->state_hash) == state_hash_hex);
+}

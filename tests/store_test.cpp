@@ -1,0 +1,373 @@
+// The chain store (ledger/store.hpp): what survives a reopen, how blocks and transactions are
+// found again, and that every block the chain rules refuse leaves the store exactly as it was.
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ledger/merkle.hpp"
+#include "ledger/store.hpp"
+#include "node/block_producer.hpp"
+#include "tests/fixtures.hpp"
+
+namespace {
+
+using namespace pc;
+using crypto::Hash256;
+using pc::test::seeded_key;
+using pc::test::TestChain;
+using pc::test::TxFactory;
+
+crypto::SecretKey validator_key() { return seeded_key("partner 1 validator"); }
+
+// Replaces the commit with one signature over the block's current header, so a test can
+// change a header field and still present a commit that verifies.
+void resign(ledger::Block& block, ledger::PartnerId validator, const crypto::SecretKey& key) {
+  block.commit.signatures = {ledger::sign_commit(validator, key, block.header.chain_id, block.header.hash())};
+}
+
+void resign(ledger::Block& block) { resign(block, 1, validator_key()); }
+
+// Everything a reader of the store can observe, to compare before and after a refused append.
+struct StoreView {
+  ledger::Tip tip;
+  ledger::Tip stored_tip;
+  Hash256 state_hash{};
+  std::vector<ledger::Record> records;
+  std::vector<Bytes> blocks;  // blocks 1..tip, as stored
+  std::vector<std::uint64_t> heights_by_hash;
+
+  bool operator==(const StoreView&) const = default;
+};
+
+StoreView view_of(const ledger::ChainStore& store) {
+  StoreView view;
+  view.tip = store.tip();
+  auto stored_tip = store.stored_tip();
+  REQUIRE(stored_tip.ok());
+  view.stored_tip = *stored_tip;
+  view.state_hash = store.state().state_hash();
+  auto records = store.stored_records();
+  REQUIRE(records.ok());
+  view.records = *records;
+  for (std::uint64_t height = 1; height <= store.tip().height; ++height) {
+    auto bytes = store.block_bytes_at(height);
+    REQUIRE(bytes.ok());
+    view.blocks.push_back(*bytes);
+    auto block = ledger::Block::decode(*bytes);
+    REQUIRE(block.ok());
+    auto indexed = store.height_of(block->header.hash());
+    REQUIRE(indexed.ok());
+    view.heights_by_hash.push_back(*indexed);
+  }
+  return view;
+}
+
+// A short history that uses every transaction type, committed on `chain`. Returns the ids of
+// the committed transactions in commit order.
+std::vector<Hash256> commit_history(TestChain& chain) {
+  TxFactory& txs = chain.txs;
+  const auto alice = TxFactory::customer(1);
+  const auto bob = TxFactory::customer(2);
+  std::vector<std::vector<ledger::Transaction>> blocks;
+  blocks.push_back({txs.issue(1, alice.public_key(), 500, "order-1"), txs.issue(2, bob.public_key(), 300, "order-2"),
+                    txs.issue(3, alice.public_key(), 40, "order-3")});
+  blocks.push_back({txs.redeem(alice, 2, 120), txs.transfer(bob, alice.public_key(), 50)});
+  blocks.push_back({});
+  blocks.push_back({txs.reverse(3, "order-3"), txs.issue(1, bob.public_key(), 70, "order-4"),
+                    txs.redeem(bob, 1, 10), txs.issue(2, alice.public_key(), 9, "order-5"),
+                    txs.transfer(alice, bob.public_key(), 1)});
+  std::vector<Hash256> ids;
+  for (const auto& block : blocks) {
+    chain.commit_all(block);
+    for (const auto& tx : block) ids.push_back(tx.id());
+  }
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("a new store is at height 0 with the genesis state", "[ledger][store]") {
+  // Proves that creating a store writes the genesis tip and records, and no block.
+  TestChain chain;
+  const ledger::State genesis_state(chain.genesis());
+  CHECK(chain.store().tip() == ledger::genesis_tip(genesis_state));
+  CHECK(chain.store().tip().height == 0);
+  CHECK(chain.store().tip().block_hash == chain.genesis().hash());
+  CHECK(chain.state().state_hash() == genesis_state.state_hash());
+  auto records = chain.store().stored_records();
+  REQUIRE(records.ok());
+  CHECK(*records == genesis_state.records());
+  auto stored_tip = chain.store().stored_tip();
+  REQUIRE(stored_tip.ok());
+  CHECK(*stored_tip == chain.store().tip());
+  CHECK(chain.store().block_at(0).error().code == ledger::Code::not_found);
+  CHECK(chain.store().block_at(1).error().code == ledger::Code::not_found);
+}
+
+TEST_CASE("a reopened store has the same tip, records and state, and finds every block and tx",
+          "[ledger][store]") {
+  // Proves durability across close and reopen, and the three read paths: by height, by
+  // block hash and by transaction id.
+  TestChain chain;
+  const std::vector<Hash256> tx_ids = commit_history(chain);
+  const ledger::Tip tip_before = chain.store().tip();
+  const Hash256 state_hash_before = chain.state().state_hash();
+  const std::vector<ledger::Record> state_records_before = chain.state().records();
+  const ledger::Totals totals_before = chain.state().totals();
+  auto stored_before = chain.store().stored_records();
+  REQUIRE(stored_before.ok());
+  CHECK(*stored_before == state_records_before);
+  std::vector<Bytes> blocks_before;
+  for (std::uint64_t height = 1; height <= tip_before.height; ++height) {
+    blocks_before.push_back(chain.store().block_at(height)->encode());
+  }
+
+  chain.reopen();
+  ledger::ChainStore& store = chain.store();
+  CHECK(store.tip() == tip_before);
+  CHECK(store.tip().height == 4);
+  CHECK(chain.state().state_hash() == state_hash_before);
+  CHECK(chain.state().records() == state_records_before);
+  CHECK(chain.state().totals() == totals_before);
+  auto stored_after = store.stored_records();
+  REQUIRE(stored_after.ok());
+  CHECK(*stored_after == state_records_before);
+  CHECK(chain.state().check_invariants().ok());
+
+  std::size_t found = 0;
+  for (std::uint64_t height = 1; height <= store.tip().height; ++height) {
+    INFO("height " << height);
+    auto block = store.block_at(height);
+    REQUIRE(block.ok());
+    CHECK(block->encode() == blocks_before[height - 1]);
+    CHECK(block->header.height == height);
+    auto by_hash = store.height_of(block->header.hash());
+    REQUIRE(by_hash.ok());
+    CHECK(*by_hash == height);
+    for (std::size_t index = 0; index < block->transactions.size(); ++index) {
+      auto location = store.find_transaction(block->transactions[index].id());
+      REQUIRE(location.ok());
+      CHECK(location->height == height);
+      CHECK(location->index == index);
+      ++found;
+    }
+  }
+  CHECK(found == tx_ids.size());
+  for (const Hash256& id : tx_ids) CHECK(store.find_transaction(id).ok());
+  CHECK(store.block_at(store.tip().height)->header.hash() == store.tip().block_hash);
+
+  const Hash256 unknown = crypto::sha256(as_bytes("never committed"));
+  CHECK(store.find_transaction(unknown).error().code == ledger::Code::not_found);
+  CHECK(store.height_of(unknown).error().code == ledger::Code::not_found);
+  CHECK(store.block_at(store.tip().height + 1).error().code == ledger::Code::not_found);
+
+  // The reopened store keeps working: one more block commits on top.
+  chain.commit_all({chain.txs.issue(1, TxFactory::customer(3).public_key(), 5, "order-after-reopen")});
+  CHECK(store.tip().height == 5);
+}
+
+TEST_CASE("a store opened with another genesis is refused and left intact", "[ledger][store]") {
+  // Proves genesis_mismatch for a different partner set and a different chain id, and that the
+  // refusal does not damage the store for its own genesis.
+  TestChain chain;
+  chain.commit_all({chain.txs.issue(1, TxFactory::customer(1).public_key(), 10, "order-1")});
+  const ledger::Tip tip = chain.store().tip();
+  chain.close();
+
+  auto other_partners = ledger::ChainStore::open(chain.store_path(), pc::test::make_genesis({.partners = 4}));
+  REQUIRE_FALSE(other_partners.ok());
+  CHECK(other_partners.error().code == ledger::Code::genesis_mismatch);
+
+  ledger::Genesis renamed = chain.genesis();
+  renamed.chain_id = "other-chain";
+  auto other_chain = ledger::ChainStore::open(chain.store_path(), renamed, ledger::ChainStore::Mode::raw);
+  REQUIRE_FALSE(other_chain.ok());
+  CHECK(other_chain.error().code == ledger::Code::genesis_mismatch);
+
+  chain.reopen();
+  CHECK(chain.store().tip() == tip);
+}
+
+TEST_CASE("blocks that break a chain rule are refused and change nothing", "[ledger][store]") {
+  // Proves each block rule on both commit paths (append with signature verification, and
+  // append_executed for a proposer's own block): the typed code, and that the tip, the stored
+  // records, the stored blocks and indexes and the in-memory state are untouched.
+  TestChain chain;
+  const std::vector<Hash256> committed_ids = commit_history(chain);
+  ledger::ChainStore& store = chain.store();
+  const StoreView before = view_of(store);
+  const ledger::Tip tip = store.tip();
+  const auto validator = validator_key();
+
+  // The candidates every refused block is built from. They are never committed by a refused
+  // block, so they stay valid for the next case and for the final, accepted block.
+  const auto carol = TxFactory::customer(3);
+  const ledger::Transaction fresh = chain.txs.issue(2, carol.public_key(), 25, "order-fresh");
+  const ledger::Transaction other = chain.txs.issue(3, carol.public_key(), 26, "order-other");
+  const ledger::Transaction candidates[] = {fresh};
+
+  const auto produce = [&] {
+    node::ProducedBlock produced = node::produce_block(chain.state(), tip, candidates, tip.time_ms + 1'000,
+                                                       {1, &validator}, ledger::SignatureCheck::verify);
+    REQUIRE(produced.rejected.empty());
+    REQUIRE(produced.block.transactions.size() == 1);
+    return produced;
+  };
+
+  struct Case {
+    std::string name;
+    ledger::Code append_code;    // append(block, SignatureCheck::verify)
+    ledger::Code executed_code;  // append_executed(block, the changes the producer made)
+    std::function<void(ledger::Block&)> mutate;
+  };
+  const auto partner2_validator = seeded_key("partner 2 validator");
+  const Hash256 first_block_id = store.block_at(1)->header.hash();
+  const Hash256 other_block_id = crypto::sha256(as_bytes("another block"));
+  const std::vector<Case> cases = {
+      {"block for tip + 2", ledger::Code::wrong_height, ledger::Code::wrong_height,
+       [](ledger::Block& block) {
+         block.header.height += 1;
+         resign(block);
+       }},
+      {"previous hash of an older block", ledger::Code::wrong_previous_hash, ledger::Code::wrong_previous_hash,
+       [&](ledger::Block& block) {
+         block.header.previous_hash = first_block_id;
+         resign(block);
+       }},
+      {"another chain id", ledger::Code::wrong_chain_id, ledger::Code::wrong_chain_id,
+       [](ledger::Block& block) {
+         block.header.chain_id = "other-chain";
+         resign(block);
+       }},
+      {"time equal to the tip's", ledger::Code::bad_timestamp, ledger::Code::bad_timestamp,
+       [&](ledger::Block& block) {
+         block.header.time_ms = tip.time_ms;
+         resign(block);
+       }},
+      {"proposer 2 has no voting power", ledger::Code::unknown_proposer, ledger::Code::unknown_proposer,
+       [](ledger::Block& block) {
+         block.header.proposer = 2;
+         resign(block);
+       }},
+      {"a transaction swapped out after producing", ledger::Code::bad_merkle_root, ledger::Code::bad_merkle_root,
+       [&](ledger::Block& block) { block.transactions[0] = other; }},
+      {"commit signed by a non-validator", ledger::Code::bad_commit, ledger::Code::bad_commit,
+       [&](ledger::Block& block) { resign(block, 2, partner2_validator); }},
+      {"commit naming validator 1, signed by another key", ledger::Code::bad_commit, ledger::Code::bad_commit,
+       [&](ledger::Block& block) { resign(block, 1, partner2_validator); }},
+      {"commit with no signature", ledger::Code::bad_commit, ledger::Code::bad_commit,
+       [](ledger::Block& block) { block.commit.signatures.clear(); }},
+      {"commit signed over another block id", ledger::Code::bad_commit, ledger::Code::bad_commit,
+       [&](ledger::Block& block) {
+         block.commit.signatures = {ledger::sign_commit(1, validator, block.header.chain_id, other_block_id)};
+       }},
+      {"header state hash altered, commit re-signed", ledger::Code::bad_state_hash, ledger::Code::bad_state_hash,
+       [](ledger::Block& block) {
+         block.header.state_hash[0] ^= 0x01;
+         resign(block);
+       }},
+  };
+
+  for (const Case& refused : cases) {
+    INFO("case: " << refused.name);
+    node::ProducedBlock produced = produce();
+    refused.mutate(produced.block);
+
+    auto appended = store.append(produced.block, ledger::SignatureCheck::verify);
+    REQUIRE_FALSE(appended.ok());
+    INFO("append: " << appended.error().message());
+    CHECK(appended.error().code == refused.append_code);
+    CHECK(view_of(store) == before);
+
+    ledger::BlockChanges changes = produced.changes;
+    auto executed = store.append_executed(produced.block, std::move(changes));
+    REQUIRE_FALSE(executed.ok());
+    INFO("append_executed: " << executed.error().message());
+    CHECK(executed.error().code == refused.executed_code);
+    CHECK(view_of(store) == before);
+
+    CHECK(store.find_transaction(fresh.id()).error().code == ledger::Code::not_found);
+    CHECK(store.height_of(produced.block.header.hash()).error().code == ledger::Code::not_found);
+  }
+
+  {
+    INFO("case: a replayed transaction in a block whose envelope is valid");
+    // Built by hand: the producer would leave the replay out.
+    auto replayed = store.block_at(1);
+    REQUIRE(replayed.ok());
+    ledger::Block block = produce().block;
+    block.transactions = {replayed->transactions[0]};
+    block.header.merkle_root = ledger::merkle_root(block.tx_ids());
+    resign(block);
+    REQUIRE(ledger::check_block_envelope(chain.genesis(), tip, block).ok());
+
+    auto appended = store.append(block, ledger::SignatureCheck::verify);
+    REQUIRE_FALSE(appended.ok());
+    INFO(appended.error().message());
+    CHECK(appended.error().code == ledger::Code::invalid_transaction);
+    CHECK(appended.error().detail.find("transaction 0: sequence_too_low") != std::string::npos);
+    CHECK(view_of(store) == before);
+    auto location = store.find_transaction(replayed->transactions[0].id());
+    REQUIRE(location.ok());
+    CHECK(location->height == 1);
+    CHECK(location->index == 0);
+
+    // append_executed does not execute: it trusts the proposer's changes. Changes from
+    // executing another transaction list (here: none) are refused.
+    node::ProducedBlock empty = node::produce_block(chain.state(), tip, {}, tip.time_ms + 1'000,
+                                                    {1, &validator}, ledger::SignatureCheck::verify);
+    auto executed = store.append_executed(block, std::move(empty.changes));
+    REQUIRE_FALSE(executed.ok());
+    CHECK(executed.error().code == ledger::Code::bad_state_hash);
+    CHECK(view_of(store) == before);
+  }
+
+  // After every refusal the store still takes valid blocks, on both paths.
+  node::ProducedBlock produced = produce();
+  REQUIRE(store.append(produced.block, ledger::SignatureCheck::verify).ok());
+  CHECK(store.tip() == ledger::tip_after(produced.block));
+  CHECK(store.find_transaction(fresh.id())->height == tip.height + 1);
+
+  const ledger::Transaction next_candidates[] = {other};
+  node::ProducedBlock next = node::produce_block(chain.state(), store.tip(), next_candidates,
+                                                 store.tip().time_ms + 1'000, {1, &validator},
+                                                 ledger::SignatureCheck::verify);
+  REQUIRE(next.rejected.empty());
+  REQUIRE(store.append_executed(next.block, std::move(next.changes)).ok());
+  CHECK(store.tip().height == tip.height + 2);
+  CHECK(store.find_transaction(other.id())->height == tip.height + 2);
+  for (const Hash256& id : committed_ids) CHECK(store.find_transaction(id).ok());
+  CHECK(view_of(store).blocks.size() == before.blocks.size() + 2);
+}
+
+TEST_CASE("every committed transaction has an inclusion proof against its stored header",
+          "[ledger][store]") {
+  // Proves the inclusion proof path a client will use: locate the transaction, read the
+  // block, build merkle_path, verify it against the stored header's Merkle root.
+  TestChain chain;
+  std::vector<ledger::Transaction> batch;
+  for (int i = 0; i < 7; ++i) {
+    batch.push_back(chain.txs.issue(static_cast<ledger::PartnerId>(1 + i % 3), TxFactory::customer(i).public_key(),
+                                    static_cast<std::uint64_t>(10 + i), "order-" + std::to_string(i)));
+  }
+  chain.commit_all({batch[0]});
+  chain.commit_all(std::vector(batch.begin() + 1, batch.end()));
+  std::size_t proofs = 0;
+  for (const ledger::Transaction& tx : batch) {
+    auto location = chain.store().find_transaction(tx.id());
+    REQUIRE(location.ok());
+    auto block = chain.store().block_at(location->height);
+    REQUIRE(block.ok());
+    const std::vector<Hash256> ids = block->tx_ids();
+    REQUIRE(location->index < ids.size());
+    CHECK(ids[location->index] == tx.id());
+    const std::vector<Hash256> path = ledger::merkle_path(ids, location->index);
+    CHECK(ledger::verify_merkle_path(tx.id(), location->index, ids.size(), path, block->header.merkle_root));
+    const Hash256 stranger = crypto::sha256(as_bytes("not in the block"));
+    CHECK_FALSE(ledger::verify_merkle_path(stranger, location->index, ids.size(), path, block->header.merkle_root));
+    ++proofs;
+  }
+  CHECK(proofs == batch.size());
+}
