@@ -1,51 +1,386 @@
-// pointchain-node: the partner's node. Subcommands so far:
-//   demo  [--data DIR]          build the demo coalition chain in DIR and audit it
-//   audit [--data DIR] [--json] replay and verify DIR from genesis
+// pointchain-node: the partner's node. Commands (docs/node.md):
+//   init  --data DIR [--genesis FILE --partner-id N] [--partner-name NAME] [--chain-id ID]
+//   run   [--data DIR] [--config FILE]       no arguments: a demo coalition in ./data
+//   keys  --data DIR                         this node's public keys
+//   demo  [--data DIR]                       build the demo coalition chain and audit it
+//   audit [--data DIR] [--json]              replay and verify DIR from genesis
+// init, run and keys read the key passphrase from POINTCHAIN_PASSPHRASE, --passphrase-file
+// FILE, or a prompt.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "crypto/address.hpp"
 #include "crypto/keys.hpp"
 #include "node/audit_command.hpp"
 #include "node/demo.hpp"
+#include "node/keystore.hpp"
+#include "node/node.hpp"
+#include "node/node_runner.hpp"
+#if POINTCHAIN_HAVE_RPC
+#include "rpc/server.hpp"
+#endif
 
 namespace {
 
+namespace fs = std::filesystem;
+using pc::node::NodeConfig;
+
 constexpr int exit_usage = 2;
+constexpr std::size_t api_token_bytes = 32;
+constexpr std::uint32_t default_point_expiry_days = 365;
 
 void print_usage(std::ostream& out) {
   out << "usage: pointchain-node <command> [options]\n"
+         "  run   [--data DIR] [--config FILE] [--passphrase-file FILE]\n"
+         "        start the node: block production and the JSON-RPC API. With no options at all:\n"
+         "        ./data, made into a one-partner demo coalition first if it does not exist\n"
+         "  init  --data DIR [--partner-id N] [--partner-name NAME] [--chain-id ID]\n"
+         "        [--genesis FILE] [--passphrase-file FILE]\n"
+         "        create this partner's keys, node.json and a one-partner genesis (or join the\n"
+         "        coalition genesis FILE as partner N)\n"
+         "  keys  --data DIR [--passphrase-file FILE]\n"
+         "        print this node's public keys\n"
          "  demo  [--data DIR]           build a demo coalition chain in DIR (default ./demo-data)\n"
          "                               and audit it\n"
          "  audit [--data DIR] [--json]  replay DIR (default ./data) from genesis and verify every\n"
-         "                               hash, signature, commit and balance\n";
+         "                               hash, signature, commit and balance\n"
+         "The key passphrase comes from POINTCHAIN_PASSPHRASE, --passphrase-file FILE, or a prompt.\n";
 }
 
-struct Options {
-  std::filesystem::path data_dir;
-  bool json = false;
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
-bool parse_options(const std::vector<std::string>& args, Options& options) {
+// --name value options and --flag switches, each allowed by the command.
+struct Options {
+  std::map<std::string, std::string> values;
+  std::set<std::string> flags;
+
+  bool has(const std::string& name) const { return values.contains(name); }
+  std::string get(const std::string& name, std::string fallback = {}) const {
+    auto found = values.find(name);
+    return found == values.end() ? fallback : found->second;
+  }
+};
+
+Options parse_options(const std::vector<std::string>& args, const std::set<std::string>& valued,
+                      const std::set<std::string>& switches) {
+  Options options;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--data" && i + 1 < args.size()) {
-      options.data_dir = args[++i];
-    } else if (args[i] == "--json") {
-      options.json = true;
+    const std::string& arg = args[i];
+    if (valued.contains(arg)) {
+      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
+      options.values[arg] = args[++i];
+    } else if (switches.contains(arg)) {
+      options.flags.insert(arg);
     } else {
-      std::cerr << "pointchain-node: unknown option " << args[i] << "\n";
-      return false;
+      throw UsageError("unknown option " + arg);
     }
   }
-  return true;
+  return options;
+}
+
+std::optional<fs::path> optional_path(const Options& options, const std::string& name) {
+  if (!options.has(name)) return std::nullopt;
+  return fs::path(options.get(name));
+}
+
+std::uint64_t wall_clock_ms() { return pc::node::SystemClock().now_ms(); }
+
+void write_new_file(const fs::path& path, const std::string& text, mode_t mode) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
+  if (fd < 0) throw std::runtime_error("cannot create " + path.string() + " (does it exist already?)");
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  if (::close(fd) != 0 || !written) throw std::runtime_error("cannot write " + path.string());
+}
+
+// node.json with the defaults and a fresh API token; mode 0600, since the token is a secret.
+void write_default_config(const fs::path& data_dir) {
+  NodeConfig config;
+  config.api_token = pc::node::random_hex(api_token_bytes);
+  write_new_file(data_dir / "node.json", pc::node::node_config_to_json(config), 0600);
+}
+
+pc::ledger::Genesis one_partner_genesis(const pc::node::NodeKeys& keys, pc::ledger::PartnerId partner_id,
+                                        const std::string& partner_name, const std::string& chain_id) {
+  pc::ledger::Genesis genesis;
+  genesis.chain_id = chain_id;
+  genesis.coalition_name = partner_name;
+  genesis.genesis_time_ms = wall_clock_ms();
+  pc::ledger::Partner partner;
+  partner.id = partner_id;
+  partner.name = partner_name;
+  partner.issuer_key = keys.issuer.public_key();
+  partner.validator_key = keys.validator.public_key();
+  partner.voting_power = 1;
+  genesis.partners.push_back(partner);
+  genesis.policy.point_expiry_days = default_point_expiry_days;
+  genesis.policy.transfers_allowed = true;
+  genesis.policy.issuance_cap_points = 0;
+  // Through the JSON parser, so that names and ids get the same checks as a genesis file.
+  auto checked = pc::ledger::parse_genesis_json(pc::ledger::genesis_to_json(genesis));
+  if (!checked) throw UsageError("the genesis would be invalid: " + checked.error());
+  return checked.value();
+}
+
+void write_genesis(const fs::path& data_dir, const pc::ledger::Genesis& genesis) {
+  std::ofstream file(data_dir / "genesis.json", std::ios::trunc);
+  file << pc::ledger::genesis_to_json(genesis);
+  file.close();
+  if (!file) throw std::runtime_error("cannot write " + (data_dir / "genesis.json").string());
+}
+
+const pc::ledger::Partner* partner_with_keys(const pc::ledger::Genesis& genesis, const pc::node::NodeKeys& keys) {
+  for (const pc::ledger::Partner& partner : genesis.partners) {
+    if (partner.issuer_key == keys.issuer.public_key() && partner.validator_key == keys.validator.public_key()) {
+      return &partner;
+    }
+  }
+  return nullptr;
+}
+
+void print_keys(const pc::node::NodeKeys& keys, std::ostream& out) {
+  out << "  validator key  " << pc::to_hex(keys.validator.public_key()) << "\n"
+      << "  issuer key     " << pc::to_hex(keys.issuer.public_key()) << "\n"
+      << "  issuer address " << pc::crypto::encode_address(keys.issuer.public_key()) << "\n";
+}
+
+pc::ledger::PartnerId parse_partner_id(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const unsigned long value = std::stoul(text, &used);
+    if (used == text.size() && value >= 1 && value <= 65'535) return static_cast<pc::ledger::PartnerId>(value);
+  } catch (const std::exception&) {
+  }
+  throw UsageError("--partner-id must be a number from 1 to 65535");
+}
+
+// ---------------------------------------------------------------------------------------
+// init
+
+int command_init(const std::vector<std::string>& args) {
+  const Options options = parse_options(
+      args, {"--data", "--genesis", "--partner-id", "--partner-name", "--chain-id", "--passphrase-file"}, {});
+  if (!options.has("--data")) throw UsageError("init needs --data DIR");
+  const fs::path data_dir = options.get("--data");
+  const fs::path keys_dir = pc::node::keys_directory(data_dir);
+  if (fs::exists(data_dir / "chain")) {
+    throw std::runtime_error(data_dir.string() + " already holds a chain; init only prepares a new data dir");
+  }
+
+  if (!options.has("--genesis")) {
+    if (fs::exists(keys_dir)) throw std::runtime_error(keys_dir.string() + " exists already: keys are never overwritten");
+    const pc::ledger::PartnerId partner_id = parse_partner_id(options.get("--partner-id", "1"));
+    const std::string partner_name = options.get("--partner-name", "Partner " + std::to_string(partner_id));
+    const std::string chain_id = options.get("--chain-id", "coalition-" + pc::node::random_hex(4));
+    if (!pc::ledger::is_valid_chain_id(chain_id)) {
+      throw UsageError("--chain-id must be 1 to 32 characters of a-z 0-9 . -");
+    }
+    const std::string passphrase = pc::node::obtain_passphrase({optional_path(options, "--passphrase-file"), {}, true});
+    // The genesis is checked before any key is written: a bad name leaves nothing behind.
+    pc::node::NodeKeys draft_keys{pc::crypto::SecretKey::generate(), pc::crypto::SecretKey::generate()};
+    (void)one_partner_genesis(draft_keys, partner_id, partner_name, chain_id);
+    const pc::node::NodeKeys keys =
+        pc::node::create_node_keys(data_dir, passphrase, pc::crypto::KdfLimits::interactive());
+    const pc::ledger::Genesis genesis = one_partner_genesis(keys, partner_id, partner_name, chain_id);
+    write_genesis(data_dir, genesis);
+    write_default_config(data_dir);
+    std::cout << "Initialised " << data_dir.string() << " as partner " << partner_id << " (" << partner_name
+              << ") of the new one-partner chain " << chain_id << ":\n";
+    print_keys(keys, std::cout);
+    std::cout << "  " << (data_dir / "genesis.json").string() << ", " << (data_dir / "node.json").string()
+              << " (holds the API token), " << keys_dir.string() << "/\n"
+              << "Start it with: pointchain-node run --data " << data_dir.string() << "\n";
+    return 0;
+  }
+
+  // Joining a coalition genesis as one of its partners.
+  if (!options.has("--partner-id")) throw UsageError("--genesis needs --partner-id N: which partner this node is");
+  const pc::ledger::PartnerId partner_id = parse_partner_id(options.get("--partner-id"));
+  auto genesis = pc::ledger::load_genesis_file(options.get("--genesis"));
+  if (!genesis) throw std::runtime_error(genesis.error());
+  const pc::ledger::Partner* partner = genesis->partner(partner_id);
+  if (partner == nullptr) {
+    throw std::runtime_error("partner " + std::to_string(partner_id) + " is not in " + options.get("--genesis"));
+  }
+  const bool keys_existed = fs::exists(keys_dir);
+  const std::string passphrase =
+      pc::node::obtain_passphrase({optional_path(options, "--passphrase-file"), {}, !keys_existed});
+  // Keys made by an earlier init are used, never replaced; otherwise they are made now.
+  const pc::node::NodeKeys keys =
+      keys_existed ? pc::node::load_node_keys(data_dir, passphrase)
+                   : pc::node::create_node_keys(data_dir, passphrase, pc::crypto::KdfLimits::interactive());
+  if (partner->issuer_key != keys.issuer.public_key() || partner->validator_key != keys.validator.public_key()) {
+    std::cerr << "pointchain-node: partner " << partner_id << " in " << options.get("--genesis")
+              << " has other keys than this node's (" << keys_dir.string() << "):\n";
+    print_keys(keys, std::cerr);
+    std::cerr << "Put these public keys in the genesis for partner " << partner_id
+              << " and run this command again; the keys in " << keys_dir.string() << " will be reused.\n";
+    return 1;
+  }
+  write_genesis(data_dir, *genesis);
+  if (!fs::exists(data_dir / "node.json")) write_default_config(data_dir);
+  std::cout << "Initialised " << data_dir.string() << " as partner " << partner_id << " (" << partner->name
+            << ") of chain " << genesis->chain_id << ":\n";
+  print_keys(keys, std::cout);
+  std::cout << "Start it with: pointchain-node run --data " << data_dir.string() << "\n";
+  return 0;
+}
+
+// The embedded default: a one-partner demo coalition whose passphrase is kept beside the keys.
+void init_demo(const fs::path& data_dir) {
+  const std::string passphrase = pc::node::random_hex(32);
+  const pc::node::NodeKeys keys =
+      pc::node::create_node_keys(data_dir, passphrase, pc::crypto::KdfLimits::interactive());
+  pc::node::write_passphrase_file(pc::node::stored_passphrase_path(data_dir), passphrase);
+  write_genesis(data_dir, one_partner_genesis(keys, 1, "Demo Partner", "demo-" + pc::node::random_hex(4)));
+  write_default_config(data_dir);
+  std::cout << "Created a one-partner demo coalition in " << data_dir.string() << ".\n"
+            << "  This is for trying Pointchain out: the key passphrase is stored next to the keys, in\n"
+            << "  " << pc::node::stored_passphrase_path(data_dir).string()
+            << ". For real keys, use `pointchain-node init`.\n\n";
+}
+
+// ---------------------------------------------------------------------------------------
+// run
+
+#if POINTCHAIN_HAVE_RPC
+// The JSON-RPC server at config.rpc_address:rpc_port, with node.json's rate limit.
+class RpcFrontend final : public pc::node::Frontend {
+ public:
+  explicit RpcFrontend(pc::node::Node& node)
+      : server_(node, pc::rpc::server_options_from_config(node.config())) {}
+  void start() override { server_.start(); }
+  void stop() override { server_.stop(); }
+
+ private:
+  pc::rpc::Server server_;
+};
+#endif
+
+// nullptr when this binary was built without the rpc library.
+std::unique_ptr<pc::node::Frontend> make_rpc_frontend([[maybe_unused]] pc::node::Node& node) {
+#if POINTCHAIN_HAVE_RPC
+  return std::make_unique<RpcFrontend>(node);
+#else
+  return nullptr;
+#endif
+}
+
+int command_run(const std::vector<std::string>& args) {
+  const Options options = parse_options(args, {"--data", "--config", "--passphrase-file"}, {});
+  fs::path data_dir = options.get("--data", "data");
+  if (args.empty() && !fs::exists(data_dir)) init_demo(data_dir);
+
+  auto loaded = pc::node::load_node_config(options.has("--config") ? fs::path(options.get("--config"))
+                                                                   : data_dir / "node.json");
+  if (!loaded) throw std::runtime_error(loaded.error());
+  NodeConfig config = std::move(loaded).value();
+  if (options.has("--data") || !options.has("--config")) config.data_dir = data_dir;
+  data_dir = config.data_dir;
+
+  auto genesis = pc::ledger::load_genesis_file(data_dir / "genesis.json");
+  if (!genesis) throw std::runtime_error(genesis.error());
+  const std::string passphrase = pc::node::obtain_passphrase(
+      {optional_path(options, "--passphrase-file"), pc::node::stored_passphrase_path(data_dir), false});
+  pc::node::NodeKeys keys = pc::node::load_node_keys(data_dir, passphrase);
+  const pc::ledger::Partner* partner = partner_with_keys(*genesis, keys);
+  if (partner == nullptr) {
+    throw std::runtime_error("no partner in " + (data_dir / "genesis.json").string() + " has this node's keys");
+  }
+  const pc::ledger::PartnerId partner_id = partner->id;
+  const std::string partner_name = partner->name;
+
+  // Signals go to sigwait below, not to whichever thread happens to run: block them before
+  // any thread starts, so every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  pc::node::SystemClock clock;
+  pc::node::WorkerPool workers(0, "pc-verify");
+  pc::node::Node node(config, std::move(genesis).value(), partner_id, std::move(keys.validator),
+                      std::move(keys.issuer), clock, workers);
+  pc::node::ProductionLoop production(node, clock);
+  const std::string url = "http://" + config.rpc_address + ":" + std::to_string(config.rpc_port) + "/";
+  std::unique_ptr<pc::node::Frontend> frontend = make_rpc_frontend(node);
+  if (frontend) frontend->start();
+
+  const pc::node::ChainInfo info = node.chain_info();
+  std::cout << "pointchain-node is running\n"
+            << "  chain      " << info.chain_id << " (" << info.coalition_name << "), height " << info.tip.height
+            << "\n"
+            << "  partner    " << partner_id << " (" << partner_name << ")\n"
+            << "  data dir   " << data_dir.string() << "\n"
+            << "  RPC        " << url << (frontend ? "" : "  (not served: this build has no rpc library)") << "\n"
+            << "  API token  \"api_token\" in " << (data_dir / "node.json").string()
+            << " (Authorization: Bearer <token> for earn, return, bonus)\n"
+            << "What to try next:\n"
+            << "  curl -s " << url
+            << " -H 'Content-Type: application/json' -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"chain_info\","
+               "\"params\":{}}'\n"
+            << "Stop with Ctrl-C (SIGINT) or SIGTERM.\n"
+            << std::flush;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::cout << "pointchain-node: stopping (" << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ")\n";
+  // Frontends first, so nothing submits while production stops; every committed block is
+  // already on disk (one synced write each).
+  if (frontend) frontend->stop();
+  production.stop();
+  std::cout << "pointchain-node: stopped at height " << node.chain_info().tip.height << "\n";
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// keys
+
+int command_keys(const std::vector<std::string>& args) {
+  const Options options = parse_options(args, {"--data", "--passphrase-file"}, {});
+  if (!options.has("--data")) throw UsageError("keys needs --data DIR");
+  const fs::path data_dir = options.get("--data");
+  const std::string passphrase = pc::node::obtain_passphrase(
+      {optional_path(options, "--passphrase-file"), pc::node::stored_passphrase_path(data_dir), false});
+  const pc::node::NodeKeys keys = pc::node::load_node_keys(data_dir, passphrase);
+  std::cout << "Keys of " << data_dir.string() << ":\n";
+  print_keys(keys, std::cout);
+  return 0;
+}
+
+int command_demo_or_audit(const std::string& command, const std::vector<std::string>& args) {
+  const Options options = parse_options(args, {"--data"}, {"--json"});
+  const bool json = options.flags.contains("--json");
+  if (command == "audit") return pc::node::run_audit(options.get("--data", "data"), json, std::cout);
+  const fs::path data_dir = options.get("--data", "demo-data");
+  if (fs::exists(data_dir / "chain")) {
+    std::cout << "Using the existing demo chain in " << data_dir.string() << " (delete it to start over).\n";
+  } else {
+    const pc::node::DemoResult demo = pc::node::build_demo_chain(data_dir);
+    std::cout << "Built the demo coalition chain in " << data_dir.string() << ": " << demo.tip.height
+              << " blocks, " << demo.transactions << " transactions.\n";
+  }
+  std::cout << "Auditing it as an auditor would, from genesis:\n\n";
+  return pc::node::run_audit(data_dir, json, std::cout);
 }
 
 }  // namespace
 
 int main(int argc, char* argv[]) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) args.push_back("demo");
+  if (args.empty()) args.push_back("run");
   const std::string command = args.front();
   args.erase(args.begin());
   if (command == "help" || command == "--help" || command == "-h") {
@@ -54,29 +389,13 @@ int main(int argc, char* argv[]) {
   }
   try {
     pc::crypto::initialize();
-    Options options;
-    if (!parse_options(args, options)) {
-      print_usage(std::cerr);
-      return exit_usage;
-    }
-    if (command == "demo") {
-      if (options.data_dir.empty()) options.data_dir = "demo-data";
-      if (std::filesystem::exists(options.data_dir / "chain")) {
-        std::cout << "Using the existing demo chain in " << options.data_dir.string()
-                  << " (delete it to start over).\n";
-      } else {
-        const pc::node::DemoResult demo = pc::node::build_demo_chain(options.data_dir);
-        std::cout << "Built the demo coalition chain in " << options.data_dir.string() << ": "
-                  << demo.tip.height << " blocks, " << demo.transactions << " transactions.\n";
-      }
-      std::cout << "Auditing it as an auditor would, from genesis:\n\n";
-      return pc::node::run_audit(options.data_dir, options.json, std::cout);
-    }
-    if (command == "audit") {
-      if (options.data_dir.empty()) options.data_dir = "data";
-      return pc::node::run_audit(options.data_dir, options.json, std::cout);
-    }
-    std::cerr << "pointchain-node: unknown command " << command << "\n";
+    if (command == "run") return command_run(args);
+    if (command == "init") return command_init(args);
+    if (command == "keys") return command_keys(args);
+    if (command == "demo" || command == "audit") return command_demo_or_audit(command, args);
+    throw UsageError("unknown command " + command);
+  } catch (const UsageError& error) {
+    std::cerr << "pointchain-node: " << error.what() << "\n";
     print_usage(std::cerr);
     return exit_usage;
   } catch (const std::exception& error) {

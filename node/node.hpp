@@ -7,11 +7,18 @@
 // batch); state reads and writes run under it.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "crypto/keys.hpp"
 #include "ledger/store.hpp"
@@ -31,10 +38,15 @@ struct MempoolLimits {
   std::size_t per_signer_max = 256;    // pending transactions of one signer
 };
 
+// node.json holds these fields under the same names (docs/node.md); data_dir is where the
+// file lives unless the file names another.
 struct NodeConfig {
   std::filesystem::path data_dir;      // genesis.json, chain/, history/, keys/, node.json
   std::string rpc_address = "127.0.0.1";
   std::uint16_t rpc_port = 8645;
+  // The RPC server's per-client-IP token bucket.
+  std::uint32_t rpc_rate_requests_per_second = 2'000;
+  std::uint32_t rpc_rate_burst_requests = 4'000;
   std::uint64_t block_interval_ms = 1'000;
   std::size_t block_trigger_tx_count = 2'000;  // produce early once this many are pending
   std::vector<EarnRate> earn_rates{{"EUR", 1}, {"USD", 1}};
@@ -44,9 +56,17 @@ struct NodeConfig {
   MempoolLimits mempool;
 };
 
-// Reads and writes node.json. Config errors are messages (start-up path).
+// Reads and writes node.json. Config errors are messages (start-up path). Missing fields
+// keep their defaults; an unknown field, a wrong type or a value out of range is an error.
+// data_dir defaults to the file's directory; a relative data_dir is taken from there.
 pc::Result<NodeConfig, std::string> load_node_config(const std::filesystem::path& path);
+pc::Result<NodeConfig, std::string> parse_node_config(std::string_view json_text,
+                                                      const std::filesystem::path& directory);
+// Pretty JSON of every field but data_dir (so a data dir can be moved).
 std::string node_config_to_json(const NodeConfig& config);
+
+// ISO 4217 minor-unit digits of the currencies the node knows (EUR 2, JPY 0, KWD 3, ...).
+std::optional<unsigned> currency_minor_digits(std::string_view currency);
 
 // Points for a purchase: amount_minor * points_per_unit / 10^(minor digits of currency),
 // rounded down. invalid_field for an unknown currency or a negative amount; overflow if the
@@ -65,9 +85,11 @@ struct TxStatus {
   std::size_t block_tx_count = 0;      // committed only
 };
 
+inline constexpr std::uint32_t history_index_expiry = UINT32_MAX;
+
 struct HistoryEntry {
   std::uint64_t height = 0;
-  std::uint32_t index = 0;             // position in block; UINT32_MAX for expiry
+  std::uint32_t index = 0;             // position in block; history_index_expiry for expiry
   ledger::Event event;
 };
 
@@ -77,8 +99,9 @@ struct AccountView {
   ledger::Account account;             // sequence and lots
   std::uint64_t balance = 0;
   std::uint64_t spendable = 0;         // at the tip's time
-  std::uint64_t pending = 0;
+  std::uint64_t pending = 0;           // balance - spendable: still in a return window
   std::uint64_t pending_sequence = 0;  // the sequence to sign the next transaction with
+                                       // (committed + this key's pending transactions + 1)
 };
 
 struct EarnResult {
@@ -87,8 +110,7 @@ struct EarnResult {
   bool already_known = false;          // the order id was seen before: the same transaction
 };
 
-// One subscriber's bounded queue of events. A subscriber that falls queue_max behind is
-// closed (overflowed() becomes true) rather than letting the queue grow.
+// What a subscriber wants; a notification is queued once if any field matches.
 struct EventFilter {
   bool blocks = false;                            // every new block
   std::optional<crypto::PublicKey> account;       // events of one account
@@ -103,6 +125,9 @@ struct Notification {
   ledger::Event event{};               // Kind::event only
 };
 
+// One subscriber's bounded queue of events. A subscriber that falls queue_max behind is
+// closed (overflowed() becomes true, nothing more is queued for it) rather than letting the
+// queue grow; what was queued before stays takeable.
 class Subscription {
  public:
   // Takes up to max_count queued notifications (non-blocking).
@@ -144,7 +169,8 @@ class Node {
 
   // Decodes, verifies (signature once: cached for block production), and admits against the
   // tip state plus what is pending. Typed ledger errors; mempool_full style limits map to
-  // Code::too_large with a detail naming the limit.
+  // Code::too_large with a detail naming the limit. A transaction already pending returns
+  // its id again; one already committed fails with sequence_too_low.
   ledger::Result<ledger::Hash256> submit(ByteSpan tx_bytes);
   // The same for many, verifying signatures across the worker pool; results in input order.
   std::vector<ledger::Result<ledger::Hash256>> submit_batch(const std::vector<Bytes>& txs);
@@ -155,6 +181,10 @@ class Node {
   std::optional<std::uint64_t> produce_if_due();
   // When produce_if_due() should next be called (ms since epoch).
   std::uint64_t next_check_ms() const;
+  // Called (without the node lock, from a submitting thread) when an admission may have made
+  // a block due before the time next_check_ms() last gave: the first pending transaction, or
+  // block_trigger_tx_count reached. The production loop uses it to wake up.
+  void set_production_wakeup(std::function<void()> wakeup);
 
   ChainInfo chain_info() const;
   ledger::Result<ledger::Block> block_at(std::uint64_t height) const;
@@ -168,7 +198,11 @@ class Node {
   std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> settlement() const;
 
   // Partner methods: this node signs with its partner's issuer key. Idempotent by
-  // reference: the same order id returns the same transaction (pending or committed).
+  // reference: the same order id returns the same transaction (pending or committed), with
+  // already_known set and the points it was issued with, whatever the repeated call says.
+  // earn: invalid_field for an unknown currency, a currency without an earn rate, or a
+  // purchase that earns no points. bonus: any reason but purchase. return_purchase: the
+  // pending Reverse of that order if there is one; unknown_issuance, already_reversed.
   ledger::Result<EarnResult> earn(const crypto::PublicKey& customer, std::int64_t amount_minor,
                                   const std::string& currency, const std::string& order_id);
   ledger::Result<EarnResult> bonus(const crypto::PublicKey& customer, std::uint64_t points,
@@ -181,12 +215,16 @@ class Node {
 
   const NodeConfig& config() const { return config_; }
   const ledger::Genesis& genesis() const { return genesis_; }
+  ledger::PartnerId partner() const { return partner_; }
 
  private:
   class Impl;
-  std::unique_ptr<Impl> impl_;
-  NodeConfig config_;
-  ledger::Genesis genesis_;
+  void deliver(const std::vector<Notification>& notifications);
+
+  const NodeConfig config_;
+  const ledger::Genesis genesis_;
+  const ledger::PartnerId partner_;
+  std::unique_ptr<Impl> impl_;  // declared last: it refers to the members above
 };
 
 }  // namespace pc::node

@@ -1,0 +1,243 @@
+// node.json, and the currency table that earn rates and `earn` share.
+#include <array>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ledger/limits.hpp"
+#include "node/node.hpp"
+
+namespace pc::node {
+namespace {
+
+using Json = nlohmann::json;
+using OrderedJson = nlohmann::ordered_json;
+
+struct Currency {
+  std::string_view code;
+  unsigned minor_digits;
+};
+
+// ISO 4217 minor units. A currency missing here cannot be earned in: add it with its digits.
+constexpr std::array<Currency, 42> currencies{{
+    {"AED", 2}, {"AUD", 2}, {"BHD", 3}, {"BRL", 2}, {"CAD", 2}, {"CHF", 2}, {"CLP", 0},
+    {"CNY", 2}, {"CZK", 2}, {"DKK", 2}, {"EUR", 2}, {"GBP", 2}, {"HKD", 2}, {"HUF", 2},
+    {"IDR", 2}, {"ILS", 2}, {"INR", 2}, {"IQD", 3}, {"ISK", 0}, {"JOD", 3}, {"JPY", 0},
+    {"KRW", 0}, {"KWD", 3}, {"LYD", 3}, {"MXN", 2}, {"MYR", 2}, {"NOK", 2}, {"NZD", 2},
+    {"OMR", 3}, {"PHP", 2}, {"PLN", 2}, {"RON", 2}, {"SAR", 2}, {"SEK", 2}, {"SGD", 2},
+    {"THB", 2}, {"TND", 3}, {"TRY", 2}, {"TWD", 2}, {"USD", 2}, {"VND", 0}, {"ZAR", 2},
+}};
+
+constexpr std::uint64_t block_interval_ms_max = 86'400'000;
+// A token shorter than this is too easy to guess; `init` writes 64 hex characters.
+constexpr std::size_t api_token_chars_min = 16;
+
+using ParseError = std::string;
+
+// Reads an unsigned integer field in [min, max] into `out`.
+template <class Int>
+std::optional<ParseError> read_unsigned(const Json& object, const char* name, std::uint64_t min,
+                                        std::uint64_t max, Int& out) {
+  auto found = object.find(name);
+  if (found == object.end()) return std::nullopt;
+  if (!found->is_number_unsigned()) {
+    return std::string(name) + " must be a non-negative integer";
+  }
+  const auto value = found->get<std::uint64_t>();
+  if (value < min || value > max) {
+    return std::string(name) + " must be between " + std::to_string(min) + " and " + std::to_string(max);
+  }
+  out = static_cast<Int>(value);
+  return std::nullopt;
+}
+
+std::optional<ParseError> read_string(const Json& object, const char* name, std::string& out) {
+  auto found = object.find(name);
+  if (found == object.end()) return std::nullopt;
+  if (!found->is_string()) return std::string(name) + " must be a string";
+  out = found->get<std::string>();
+  return std::nullopt;
+}
+
+std::optional<ParseError> unknown_field(const Json& object, std::initializer_list<std::string_view> known,
+                                        std::string_view where) {
+  for (const auto& [key, value] : object.items()) {
+    bool listed = false;
+    for (std::string_view name : known) listed = listed || key == name;
+    if (!listed) return "unknown field \"" + key + "\"" + std::string(where);
+  }
+  return std::nullopt;
+}
+
+std::optional<ParseError> read_earn_rates(const Json& object, std::vector<EarnRate>& out) {
+  auto found = object.find("earn_rates");
+  if (found == object.end()) return std::nullopt;
+  if (!found->is_array()) return "earn_rates must be an array";
+  out.clear();
+  for (const Json& item : *found) {
+    if (!item.is_object()) return "each earn rate must be an object {currency, points_per_unit}";
+    if (auto error = unknown_field(item, {"currency", "points_per_unit"}, " in an earn rate")) return error;
+    EarnRate rate;
+    if (!item.contains("currency") || !item.contains("points_per_unit")) {
+      return "each earn rate needs currency and points_per_unit";
+    }
+    if (auto error = read_string(item, "currency", rate.currency)) return error;
+    if (!currency_minor_digits(rate.currency)) return "earn_rates: unknown currency \"" + rate.currency + "\"";
+    if (auto error = read_unsigned(item, "points_per_unit", 1, std::numeric_limits<std::uint32_t>::max(),
+                                   rate.points_per_unit)) {
+      return "earn_rates " + rate.currency + ": " + *error;
+    }
+    for (const EarnRate& seen : out) {
+      if (seen.currency == rate.currency) return "earn_rates: " + rate.currency + " is listed twice";
+    }
+    out.push_back(rate);
+  }
+  return std::nullopt;
+}
+
+std::optional<ParseError> read_config(const Json& json, const std::filesystem::path& directory, NodeConfig& config) {
+  if (!json.is_object()) return "the top level must be an object";
+  if (auto error = unknown_field(json,
+                                 {"data_dir", "rpc_address", "rpc_port", "rpc_rate_requests_per_second",
+                                  "rpc_rate_burst_requests", "block_interval_ms", "block_trigger_tx_count",
+                                  "earn_rates", "return_window_days", "api_token", "tx_validity_blocks",
+                                  "mempool"},
+                                 "")) {
+    return error;
+  }
+  std::string data_dir;
+  if (auto error = read_string(json, "data_dir", data_dir)) return error;
+  config.data_dir = data_dir.empty() ? directory : directory / data_dir;  // `/` keeps an absolute path
+  if (auto error = read_string(json, "rpc_address", config.rpc_address)) return error;
+  if (config.rpc_address.empty()) return "rpc_address must not be empty";
+  if (auto error = read_unsigned(json, "rpc_port", 1, 65'535, config.rpc_port)) return error;
+  const std::uint64_t u32_max = std::numeric_limits<std::uint32_t>::max();
+  if (auto error = read_unsigned(json, "rpc_rate_requests_per_second", 1, u32_max,
+                                 config.rpc_rate_requests_per_second)) {
+    return error;
+  }
+  if (auto error = read_unsigned(json, "rpc_rate_burst_requests", 1, u32_max, config.rpc_rate_burst_requests)) {
+    return error;
+  }
+  if (auto error = read_unsigned(json, "block_interval_ms", 1, block_interval_ms_max, config.block_interval_ms)) {
+    return error;
+  }
+  if (auto error = read_unsigned(json, "block_trigger_tx_count", 1, ledger::block_tx_count_max,
+                                 config.block_trigger_tx_count)) {
+    return error;
+  }
+  if (auto error = read_earn_rates(json, config.earn_rates)) return error;
+  if (auto error = read_unsigned(json, "return_window_days", 0, ledger::pending_days_max,
+                                 config.return_window_days)) {
+    return error;
+  }
+  if (auto error = read_string(json, "api_token", config.api_token)) return error;
+  if (!config.api_token.empty()) {
+    if (config.api_token.size() < api_token_chars_min) {
+      return "api_token must be empty (partner methods off) or at least " + std::to_string(api_token_chars_min) +
+             " characters";
+    }
+    for (char c : config.api_token) {
+      if (c < 0x21 || c > 0x7e) return "api_token must be printable ASCII without spaces";
+    }
+  }
+  if (auto error = read_unsigned(json, "tx_validity_blocks", 1, ledger::tx_validity_blocks_max,
+                                 config.tx_validity_blocks)) {
+    return error;
+  }
+  if (auto found = json.find("mempool"); found != json.end()) {
+    if (!found->is_object()) return "mempool must be an object";
+    if (auto error = unknown_field(*found, {"tx_count_max", "bytes_max", "per_signer_max"}, " in mempool")) {
+      return error;
+    }
+    const std::uint64_t size_max = std::numeric_limits<std::uint32_t>::max();
+    MempoolLimits& limits = config.mempool;
+    if (auto error = read_unsigned(*found, "tx_count_max", 1, size_max, limits.tx_count_max)) return "mempool." + *error;
+    if (auto error = read_unsigned(*found, "bytes_max", ledger::tx_bytes_max, std::uint64_t{1} << 40, limits.bytes_max)) {
+      return "mempool." + *error;
+    }
+    if (auto error = read_unsigned(*found, "per_signer_max", 1, size_max, limits.per_signer_max)) {
+      return "mempool." + *error;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<unsigned> currency_minor_digits(std::string_view currency) {
+  for (const Currency& known : currencies) {
+    if (known.code == currency) return known.minor_digits;
+  }
+  return std::nullopt;
+}
+
+ledger::Result<std::uint64_t> points_for_purchase(const std::vector<EarnRate>& rates, std::int64_t amount_minor,
+                                                  std::string_view currency) {
+  const auto digits = currency_minor_digits(currency);
+  if (!digits) {
+    return ledger::Error{ledger::Code::invalid_field, "unknown currency \"" + std::string(currency) + "\""};
+  }
+  const EarnRate* rate = nullptr;
+  for (const EarnRate& candidate : rates) {
+    if (candidate.currency == currency) rate = &candidate;
+  }
+  if (rate == nullptr) {
+    return ledger::Error{ledger::Code::invalid_field, "this node has no earn rate for " + std::string(currency)};
+  }
+  if (amount_minor < 0) return ledger::Error{ledger::Code::invalid_field, "purchase amount is negative"};
+  std::uint64_t product = 0;
+  if (__builtin_mul_overflow(static_cast<std::uint64_t>(amount_minor), rate->points_per_unit, &product)) {
+    return ledger::Error{ledger::Code::overflow, "amount times points per unit passes 2^64 - 1"};
+  }
+  std::uint64_t minor_per_unit = 1;
+  for (unsigned i = 0; i < *digits; ++i) minor_per_unit *= 10;
+  return product / minor_per_unit;
+}
+
+pc::Result<NodeConfig, std::string> parse_node_config(std::string_view json_text,
+                                                      const std::filesystem::path& directory) {
+  Json json;
+  try {
+    json = Json::parse(json_text);
+  } catch (const Json::parse_error& error) {
+    return std::string("not valid JSON: ") + error.what();
+  }
+  NodeConfig config;
+  if (auto error = read_config(json, directory, config)) return *error;
+  return config;
+}
+
+pc::Result<NodeConfig, std::string> load_node_config(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  if (!file) return "cannot read " + path.string();
+  std::ostringstream text;
+  text << file.rdbuf();
+  auto config = parse_node_config(text.str(), path.parent_path().empty() ? "." : path.parent_path());
+  if (!config) return path.string() + ": " + config.error();
+  return config;
+}
+
+std::string node_config_to_json(const NodeConfig& config) {
+  OrderedJson json;
+  json["rpc_address"] = config.rpc_address;
+  json["rpc_port"] = config.rpc_port;
+  json["rpc_rate_requests_per_second"] = config.rpc_rate_requests_per_second;
+  json["rpc_rate_burst_requests"] = config.rpc_rate_burst_requests;
+  json["block_interval_ms"] = config.block_interval_ms;
+  json["block_trigger_tx_count"] = config.block_trigger_tx_count;
+  json["earn_rates"] = OrderedJson::array();
+  for (const EarnRate& rate : config.earn_rates) {
+    json["earn_rates"].push_back({{"currency", rate.currency}, {"points_per_unit", rate.points_per_unit}});
+  }
+  json["return_window_days"] = config.return_window_days;
+  json["api_token"] = config.api_token;
+  json["tx_validity_blocks"] = config.tx_validity_blocks;
+  json["mempool"] = {{"tx_count_max", config.mempool.tx_count_max},
+                     {"bytes_max", config.mempool.bytes_max},
+                     {"per_signer_max", config.mempool.per_signer_max}};
+  return json.dump(2) + "\n";
+}
+
+}  // namespace pc::node

@@ -1,0 +1,388 @@
+#include "rpc/dispatcher.hpp"
+
+#include <sodium/utils.h>
+
+#include <array>
+
+#include "rpc/json_views.hpp"
+#include "rpc/params.hpp"
+
+namespace pc::rpc {
+
+using nlohmann::json;
+
+// Per handle() call: the authorization header, checked at most once however many partner
+// methods a batch holds.
+struct Dispatcher::Context {
+  std::string_view authorization;
+  SessionMethods* session = nullptr;
+  std::optional<std::optional<RpcError>> token_check;  // outer empty: not checked yet
+};
+
+struct Dispatcher::Method {
+  std::string_view name;
+  MethodResult (Dispatcher::*handler)(const json&);
+  bool partner_only;
+};
+
+namespace {
+
+RpcError request_error(std::int32_t code, std::string message) { return RpcError{code, std::move(message), nullptr}; }
+
+json response(const json& id, const MethodResult& outcome) {
+  json out = {{"jsonrpc", "2.0"}, {"id", id}};
+  if (outcome) {
+    out["result"] = outcome.value();
+  } else {
+    out["error"] = outcome.error().to_json();
+  }
+  return out;
+}
+
+json error_response(const json& id, const RpcError& error) { return response(id, MethodResult(error)); }
+
+bool valid_id(const json& id) {
+  return id.is_string() || id.is_number_integer() || id.is_null();  // is_number_integer: signed or unsigned
+}
+
+// "Bearer <token>", the scheme case-insensitive (RFC 7235); the token as given.
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  constexpr std::string_view scheme = "bearer ";
+  if (authorization.size() < scheme.size()) return std::nullopt;
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    const char c = authorization[i];
+    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower != scheme[i]) return std::nullopt;
+  }
+  return authorization.substr(scheme.size());
+}
+
+json earn_result_json(const node::EarnResult& result) {
+  return json{{"id", hash_hex(result.tx_id)}, {"points", result.points}, {"already_known", result.already_known}};
+}
+
+json id_json(const ledger::Hash256& tx_id) { return json{{"id", hash_hex(tx_id)}}; }
+
+}  // namespace
+
+Dispatcher::Dispatcher(node::Node& node, DispatcherOptions options)
+    : node_(node), api_token_(node.config().api_token), rate_limiter_(options.rate_limit, std::move(options.now_ms)) {}
+
+Reply Dispatcher::handle(std::string_view body, std::string_view authorization, std::string_view client_id,
+                         SessionMethods* session) {
+  // nlohmann's parser keeps its own stack (no recursion), so deep nesting cannot overflow ours.
+  const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const std::uint64_t cost = parsed.is_array() && !parsed.empty() ? parsed.size() : 1;
+  if (!rate_limiter_.try_take(client_id, cost)) {
+    return Reply{429, error_response_body(request_error(
+                          error_code::rate_limited, "rate limited: too many requests from this address; retry later"))};
+  }
+  if (parsed.is_discarded()) {
+    return Reply{200, error_response_body(request_error(error_code::parse_error, "parse error: not valid JSON"))};
+  }
+  Context context{authorization, session, std::nullopt};
+  if (!parsed.is_array()) {
+    std::optional<json> answer = handle_one(parsed, context);
+    if (!answer) return Reply{204, {}};
+    return Reply{200, serialize(*answer)};
+  }
+  if (parsed.empty()) {
+    return Reply{200, error_response_body(request_error(error_code::invalid_request, "invalid request: empty batch"))};
+  }
+  if (parsed.size() > batch_count_max) {
+    return Reply{200, error_response_body(request_error(
+                          error_code::batch_too_large, "batch too large: " + std::to_string(parsed.size()) +
+                                                           " requests, at most " + std::to_string(batch_count_max)))};
+  }
+  json answers = json::array();
+  for (const json& request : parsed) {
+    if (std::optional<json> answer = handle_one(request, context)) answers.push_back(std::move(*answer));
+  }
+  if (answers.empty()) return Reply{204, {}};
+  return Reply{200, serialize(answers)};
+}
+
+std::optional<json> Dispatcher::handle_one(const json& request, Context& context) {
+  const json null_id = nullptr;
+  if (!request.is_object()) {
+    return error_response(null_id, request_error(error_code::invalid_request, "invalid request: expected an object"));
+  }
+  const auto id_member = request.find("id");
+  const bool is_notification = id_member == request.end();
+  if (!is_notification && !valid_id(*id_member)) {
+    return error_response(null_id, request_error(error_code::invalid_request,
+                                                 "invalid request: id must be a string, an integer or null"));
+  }
+  const json& id = is_notification ? null_id : *id_member;
+  for (const auto& member : request.items()) {
+    const std::string& key = member.key();
+    if (key != "jsonrpc" && key != "id" && key != "method" && key != "params") {
+      return error_response(id, request_error(error_code::invalid_request, "invalid request: unknown member " + key));
+    }
+  }
+  const auto version = request.find("jsonrpc");
+  if (version == request.end() || !version->is_string() || version->get<std::string>() != "2.0") {
+    return error_response(id, request_error(error_code::invalid_request, "invalid request: jsonrpc must be \"2.0\""));
+  }
+  const auto method = request.find("method");
+  if (method == request.end() || !method->is_string()) {
+    return error_response(id, request_error(error_code::invalid_request, "invalid request: method must be a string"));
+  }
+  const json empty_params = json::object();
+  const auto params = request.find("params");
+  if (params != request.end() && !params->is_object() && !params->is_array()) {
+    return error_response(id, request_error(error_code::invalid_request,
+                                            "invalid request: params must be an object or an array"));
+  }
+  const json& params_value = params == request.end() ? empty_params : *params;
+
+  MethodResult outcome = [&]() -> MethodResult {
+    try {
+      return call(method->get_ref<const std::string&>(), params_value, context);
+    } catch (const std::exception& error) {
+      return request_error(error_code::internal_error, std::string("internal error: ") + error.what());
+    }
+  }();
+  if (is_notification) return std::nullopt;
+  return response(id, outcome);
+}
+
+std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) const {
+  if (api_token_.empty()) {
+    return request_error(error_code::unauthorized,
+                         "unauthorized: partner methods are disabled on this node (no api_token configured)");
+  }
+  if (authorization.empty()) {
+    return request_error(error_code::unauthorized,
+                         "unauthorized: partner methods need the header Authorization: Bearer <api_token>");
+  }
+  const std::optional<std::string_view> token = bearer_token(authorization);
+  // The length check comes first (sodium_memcmp needs equal lengths); it reveals only the
+  // token's length, and the bytes are compared in constant time.
+  if (!token || token->size() != api_token_.size() ||
+      sodium_memcmp(token->data(), api_token_.data(), api_token_.size()) != 0) {
+    return request_error(error_code::unauthorized, "unauthorized: wrong API token");
+  }
+  return std::nullopt;
+}
+
+MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
+  // Every method a client may call, and whether it needs the partner token.
+  static constexpr std::array<Method, 11> methods = {{
+      {"chain_info", &Dispatcher::chain_info, false},
+      {"get_block", &Dispatcher::get_block, false},
+      {"get_transaction", &Dispatcher::get_transaction, false},
+      {"get_account", &Dispatcher::get_account, false},
+      {"submit_transaction", &Dispatcher::submit_transaction, false},
+      {"get_partners", &Dispatcher::get_partners, false},
+      {"get_settlement", &Dispatcher::get_settlement, false},
+      {"earn", &Dispatcher::earn, true},
+      {"earn_batch", &Dispatcher::earn_batch, true},
+      {"return", &Dispatcher::return_purchase, true},
+      {"bonus", &Dispatcher::bonus, true},
+  }};
+  if (context.session != nullptr) {
+    if (std::optional<MethodResult> outcome = context.session->call(method, params)) return std::move(*outcome);
+  }
+  for (const Method& entry : methods) {
+    if (entry.name != method) continue;
+    if (entry.partner_only) {
+      if (!context.token_check) context.token_check = check_token(context.authorization);
+      if (*context.token_check) return **context.token_check;
+    }
+    return (this->*entry.handler)(params);
+  }
+  if (method == "subscribe" || method == "unsubscribe") {
+    return request_error(error_code::method_not_found,
+                         "method not found: " + std::string(method) + " is only available on the WebSocket at /ws");
+  }
+  return request_error(error_code::method_not_found, "method not found: " + std::string(method));
+}
+
+// ---- public methods ----
+
+MethodResult Dispatcher::chain_info(const json& params) {
+  Params reader(params, {});
+  if (reader.error()) return *reader.error();
+  return chain_info_json(node_.chain_info());
+}
+
+MethodResult Dispatcher::get_block(const json& params) {
+  Params reader(params, {"height", "hash"});
+  if (reader.error()) return *reader.error();
+  if (reader.has("height") == reader.has("hash")) {
+    return invalid_params("params", "give exactly one of height and hash");
+  }
+  if (reader.has("height")) {
+    const std::uint64_t height = reader.unsigned_integer("height");
+    if (reader.error()) return *reader.error();
+    auto block = node_.block_at(height);
+    if (!block) return application_error(block.error());
+    return block_json(*block);
+  }
+  const ledger::Hash256 hash = reader.hash("hash");
+  if (reader.error()) return *reader.error();
+  auto block = node_.block_by_hash(hash);
+  if (!block) return application_error(block.error());
+  return block_json(*block);
+}
+
+MethodResult Dispatcher::get_transaction(const json& params) {
+  Params reader(params, {"id"});
+  const ledger::Hash256 tx_id = reader.hash("id");
+  if (reader.error()) return *reader.error();
+  auto status = node_.transaction(tx_id);
+  if (!status) return application_error(status.error());
+  ledger::Hash256 merkle_root{};
+  if (status->where == node::TxStatus::Where::committed) {
+    auto block = node_.block_at(status->height);
+    if (!block) return application_error(block.error());
+    merkle_root = block->header.merkle_root;
+  }
+  return transaction_status_json(*status, merkle_root);
+}
+
+MethodResult Dispatcher::get_account(const json& params) {
+  Params reader(params, {"address", "history_limit", "history_before_height"});
+  const crypto::PublicKey key = reader.address("address");
+  const std::uint64_t limit = reader.optional_unsigned_integer("history_limit", history_limit_max).value_or(history_limit_default);
+  const std::uint64_t before_height = reader.optional_unsigned_integer("history_before_height").value_or(0);
+  if (reader.error()) return *reader.error();
+  const node::AccountView view = node_.account(key);
+  const std::vector<node::HistoryEntry> history =
+      limit == 0 ? std::vector<node::HistoryEntry>{} : node_.history(key, before_height, static_cast<std::size_t>(limit));
+  const std::uint64_t tip_time_ms = node_.chain_info().tip.time_ms;
+  return account_json(view, history, tip_time_ms, node_.genesis().policy.point_expiry_days);
+}
+
+MethodResult Dispatcher::submit_transaction(const json& params) {
+  Params reader(params, {"hex"});
+  const Bytes bytes = reader.hex("hex");
+  if (reader.error()) return *reader.error();
+  auto tx_id = node_.submit(bytes);
+  if (!tx_id) return application_error(tx_id.error());
+  return id_json(*tx_id);
+}
+
+MethodResult Dispatcher::get_partners(const json& params) {
+  Params reader(params, {});
+  if (reader.error()) return *reader.error();
+  return partners_json(node_.partners());
+}
+
+MethodResult Dispatcher::get_settlement(const json& params) {
+  Params reader(params, {});
+  if (reader.error()) return *reader.error();
+  return settlement_json(node_.settlement());
+}
+
+// ---- partner methods ----
+
+namespace {
+
+struct Purchase {
+  crypto::PublicKey customer{};
+  std::int64_t amount_minor = 0;
+  std::string currency;
+  std::string order_id;
+};
+
+Purchase read_purchase(Params& reader) {
+  Purchase purchase;
+  purchase.customer = reader.address("customer");
+  purchase.amount_minor = static_cast<std::int64_t>(reader.unsigned_integer("amount_minor", INT64_MAX));
+  purchase.currency = reader.text("currency");
+  purchase.order_id = reader.text("order_id");
+  return purchase;
+}
+
+}  // namespace
+
+MethodResult Dispatcher::earn(const json& params) {
+  Params reader(params, {"customer", "amount_minor", "currency", "order_id"});
+  const Purchase purchase = read_purchase(reader);
+  if (reader.error()) return *reader.error();
+  auto earned = node_.earn(purchase.customer, purchase.amount_minor, purchase.currency, purchase.order_id);
+  if (!earned) return application_error(earned.error());
+  return earn_result_json(*earned);
+}
+
+MethodResult Dispatcher::earn_batch(const json& params) {
+  Params reader(params, {"purchases"});
+  const json& entries = reader.array("purchases");
+  if (reader.error()) return *reader.error();
+  if (entries.size() > earn_batch_count_max) {
+    return request_error(error_code::batch_too_large, "batch too large: purchases has " +
+                                                          std::to_string(entries.size()) + " entries, at most " +
+                                                          std::to_string(earn_batch_count_max));
+  }
+  // Every entry is checked before any is earned, so a typo rejects the call as a whole.
+  std::vector<Purchase> purchases;
+  purchases.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    Params entry(entries[i], {"customer", "amount_minor", "currency", "order_id"},
+                 "purchases[" + std::to_string(i) + "].");
+    purchases.push_back(read_purchase(entry));
+    if (entry.error()) return *entry.error();
+  }
+  json results = json::array();
+  for (const Purchase& purchase : purchases) {
+    auto earned = node_.earn(purchase.customer, purchase.amount_minor, purchase.currency, purchase.order_id);
+    if (earned) {
+      results.push_back(earn_result_json(*earned));
+    } else {
+      results.push_back({{"error", application_error(earned.error()).to_json()}});
+    }
+  }
+  return json{{"results", std::move(results)}};
+}
+
+MethodResult Dispatcher::return_purchase(const json& params) {
+  Params reader(params, {"order_id"});
+  const std::string order_id = reader.text("order_id");
+  if (reader.error()) return *reader.error();
+  auto tx_id = node_.return_purchase(order_id);
+  if (!tx_id) return application_error(tx_id.error());
+  return id_json(*tx_id);
+}
+
+MethodResult Dispatcher::bonus(const json& params) {
+  Params reader(params, {"customer", "points", "reason", "reference"});
+  const crypto::PublicKey customer = reader.address("customer");
+  const std::uint64_t points = reader.unsigned_integer("points");
+  const std::string reason_text = reader.text("reason");
+  const std::string reference = reader.text("reference");
+  if (reader.error()) return *reader.error();
+  const std::optional<ledger::Reason> reason = ledger::reason_from_name(reason_text);
+  // Purchases are earned through earn, which records the purchase itself.
+  if (!reason || *reason == ledger::Reason::purchase) {
+    return invalid_params("reason", "expected one of referral, review, social, bonus, cashback");
+  }
+  auto issued = node_.bonus(customer, points, *reason, reference);
+  if (!issued) return application_error(issued.error());
+  return id_json(issued->tx_id);
+}
+
+// ---- subscriptions ----
+
+pc::Result<node::EventFilter, RpcError> Dispatcher::subscription_filter(const json& params) const {
+  Params reader(params, {"blocks", "account", "partner"});
+  node::EventFilter filter;
+  if (reader.has("blocks")) filter.blocks = reader.boolean("blocks");
+  if (reader.has("account")) filter.account = reader.address("account");
+  std::optional<std::uint64_t> partner = reader.optional_unsigned_integer("partner", UINT16_MAX);
+  if (reader.error()) return *reader.error();
+  if (partner) {
+    const auto id = static_cast<ledger::PartnerId>(*partner);
+    if (node_.genesis().partner(id) == nullptr) {
+      return application_error(ledger::Error{ledger::Code::unknown_partner, "partner " + std::to_string(id)});
+    }
+    filter.partner = id;
+  }
+  if (!filter.blocks && !filter.account && !filter.partner) {
+    return invalid_params("params", "name at least one of blocks (true), account or partner");
+  }
+  return filter;
+}
+
+}  // namespace pc::rpc

@@ -1,0 +1,91 @@
+// The JSON-RPC 2.0 request handler, apart from the network: a request body in, an HTTP status
+// and a response body out. Parsing, batches, params validation, the partner token check, the
+// rate limit and the mapping of node results to JSON all live here, so tests drive it
+// without sockets. The server (rpc/server.hpp) only moves bytes.
+//
+// Thread-safety: handle() may be called from any number of threads at once (the node is
+// thread-safe, the rate limiter locks, the rest is immutable).
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "node/node.hpp"
+#include "rpc/errors.hpp"
+#include "rpc/limits.hpp"
+#include "rpc/rate_limiter.hpp"
+
+namespace pc::rpc {
+
+struct DispatcherOptions {
+  RateLimit rate_limit{rate_per_second_default, rate_burst_default};
+  // The rate limiter's clock (monotonic ms); tests pass a manual one.
+  std::function<std::uint64_t()> now_ms = steady_now_ms;
+};
+
+struct Reply {
+  // 200 with a response or batch of responses; 204 when every request was a notification
+  // (body empty); 429 when the client is over its rate limit (body: error 4029).
+  unsigned status = 200;
+  std::string body;
+};
+
+// Methods that exist only on a WebSocket connection (subscribe, unsubscribe); the WebSocket
+// session implements them and handle() asks it first.
+class SessionMethods {
+ public:
+  virtual ~SessionMethods() = default;
+  // nullopt when `method` is not a session method.
+  virtual std::optional<MethodResult> call(std::string_view method, const nlohmann::json& params) = 0;
+
+ protected:
+  SessionMethods() = default;
+  SessionMethods(const SessionMethods&) = default;
+  SessionMethods& operator=(const SessionMethods&) = default;
+};
+
+class Dispatcher {
+ public:
+  // Reads the API token from node.config() once. `node` must outlive the dispatcher.
+  explicit Dispatcher(node::Node& node, DispatcherOptions options = {});
+
+  // `authorization` is the Authorization header's value ("" when absent); `client_id` keys the
+  // rate limit (the client's IP address). Every request of a batch costs one token.
+  Reply handle(std::string_view body, std::string_view authorization, std::string_view client_id,
+               SessionMethods* session = nullptr);
+
+  // subscribe's params as a node filter: any of {blocks:true}, {account:"pc..."}, {partner:N}
+  // (at least one). An unknown partner is application error 1202.
+  pc::Result<node::EventFilter, RpcError> subscription_filter(const nlohmann::json& params) const;
+
+  node::Node& node() { return node_; }
+
+ private:
+  struct Context;
+  struct Method;
+
+  std::optional<nlohmann::json> handle_one(const nlohmann::json& request, Context& context);
+  MethodResult call(std::string_view method, const nlohmann::json& params, Context& context);
+  std::optional<RpcError> check_token(std::string_view authorization) const;
+
+  MethodResult chain_info(const nlohmann::json& params);
+  MethodResult get_block(const nlohmann::json& params);
+  MethodResult get_transaction(const nlohmann::json& params);
+  MethodResult get_account(const nlohmann::json& params);
+  MethodResult submit_transaction(const nlohmann::json& params);
+  MethodResult get_partners(const nlohmann::json& params);
+  MethodResult get_settlement(const nlohmann::json& params);
+  MethodResult earn(const nlohmann::json& params);
+  MethodResult earn_batch(const nlohmann::json& params);
+  MethodResult return_purchase(const nlohmann::json& params);
+  MethodResult bonus(const nlohmann::json& params);
+
+  node::Node& node_;
+  const std::string api_token_;
+  RateLimiter rate_limiter_;
+};
+
+}  // namespace pc::rpc

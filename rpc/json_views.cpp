@@ -1,0 +1,246 @@
+#include "rpc/json_views.hpp"
+
+#include <type_traits>
+
+#include "crypto/address.hpp"
+#include "ledger/limits.hpp"
+#include "rpc/errors.hpp"
+#include "rpc/limits.hpp"
+
+namespace pc::rpc {
+
+using nlohmann::json;
+
+std::string hash_hex(const ledger::Hash256& hash) { return to_hex(hash); }
+
+namespace {
+
+std::string_view type_name(ledger::TxType type) {
+  switch (type) {
+    case ledger::TxType::issue: return "issue";
+    case ledger::TxType::redeem: return "redeem";
+    case ledger::TxType::transfer: return "transfer";
+    case ledger::TxType::reverse: return "reverse";
+  }
+  return "unknown";
+}
+
+void add_body_fields(json& out, const ledger::TxBody& body) {
+  std::visit(
+      [&out](const auto& fields) {
+        using Body = std::decay_t<decltype(fields)>;
+        if constexpr (std::is_same_v<Body, ledger::Issue>) {
+          out["partner"] = fields.partner;
+          out["customer"] = crypto::encode_address(fields.customer);
+          out["points"] = fields.points;
+          out["reason"] = std::string(ledger::reason_name(fields.reason));
+          out["reference"] = fields.reference;
+          out["pending_days"] = fields.pending_days;
+          if (fields.purchase) {
+            out["purchase"] = {{"amount_minor", fields.purchase->amount_minor},
+                               {"currency", fields.purchase->currency}};
+          }
+        } else if constexpr (std::is_same_v<Body, ledger::Redeem>) {
+          out["customer"] = crypto::encode_address(fields.customer);
+          out["partner"] = fields.partner;
+          out["points"] = fields.points;
+          out["reward"] = fields.reward;
+        } else if constexpr (std::is_same_v<Body, ledger::Transfer>) {
+          out["from"] = crypto::encode_address(fields.from);
+          out["to"] = crypto::encode_address(fields.to);
+          out["points"] = fields.points;
+        } else {
+          static_assert(std::is_same_v<Body, ledger::Reverse>);
+          out["partner"] = fields.partner;
+          out["reference"] = fields.reference;
+        }
+      },
+      body);
+}
+
+}  // namespace
+
+json transaction_json(const ledger::Transaction& tx) {
+  const ledger::UnsignedTransaction& fields = tx.fields();
+  json out = {
+      {"id", hash_hex(tx.id())},
+      {"type", std::string(type_name(tx.type()))},
+      {"chain_id", fields.chain_id},
+      {"sequence", fields.sequence},
+      {"last_valid_height", fields.last_valid_height},
+      {"signature", to_hex(tx.signature())},
+  };
+  add_body_fields(out, fields.body);
+  return out;
+}
+
+json block_json(const ledger::Block& block) {
+  const ledger::BlockHeader& header = block.header;
+  json transactions = json::array();
+  for (const ledger::Transaction& tx : block.transactions) transactions.push_back(transaction_json(tx));
+  json commit = json::array();
+  for (const ledger::CommitSignature& signature : block.commit.signatures) {
+    commit.push_back({{"validator", signature.validator}, {"signature", to_hex(signature.signature)}});
+  }
+  return json{
+      {"height", header.height},
+      {"hash", hash_hex(header.hash())},
+      {"previous_hash", hash_hex(header.previous_hash)},
+      {"time_ms", header.time_ms},
+      {"proposer", header.proposer},
+      {"merkle_root", hash_hex(header.merkle_root)},
+      {"state_hash", hash_hex(header.state_hash)},
+      {"transactions", std::move(transactions)},
+      {"commit", std::move(commit)},
+      {"hex", to_hex(block.encode())},
+  };
+}
+
+json chain_info_json(const node::ChainInfo& info) {
+  const ledger::Totals& totals = info.totals;
+  return json{
+      {"chain_id", info.chain_id},
+      {"coalition_name", info.coalition_name},
+      {"height", info.tip.height},
+      {"block_hash", hash_hex(info.tip.block_hash)},
+      {"state_hash", hash_hex(info.tip.state_hash)},
+      {"time_ms", info.tip.time_ms},
+      {"pending_count", info.pending_count},
+      {"partner", info.partner},
+      // Outstanding is the sum of balances; the ledger's invariant keeps it equal to
+      // issued - redeemed - expired - reversed.
+      {"supply",
+       {{"issued", totals.issued},
+        {"redeemed", totals.redeemed},
+        {"expired", totals.expired},
+        {"reversed", totals.reversed},
+        {"outstanding", totals.balance_sum},
+        {"accounts", totals.accounts}}},
+  };
+}
+
+json transaction_status_json(const node::TxStatus& status, const ledger::Hash256& merkle_root) {
+  const bool committed = status.where == node::TxStatus::Where::committed;
+  json out = {
+      {"status", committed ? "committed" : "pending"},
+      {"transaction", transaction_json(status.tx)},
+      {"hex", to_hex(status.tx.bytes())},
+  };
+  if (committed) {
+    json path = json::array();
+    for (const ledger::Hash256& sibling : status.merkle_path) path.push_back(hash_hex(sibling));
+    out["height"] = status.height;
+    out["index"] = status.index;
+    out["block_hash"] = hash_hex(status.block_hash);
+    out["proof"] = {{"index", status.index},
+                    {"count", status.block_tx_count},
+                    {"path", std::move(path)},
+                    {"merkle_root", hash_hex(merkle_root)}};
+  }
+  return out;
+}
+
+json account_json(const node::AccountView& view, const std::vector<node::HistoryEntry>& history,
+                  std::uint64_t now_ms, std::uint32_t point_expiry_days) {
+  const std::uint64_t expiry_period_ms = std::uint64_t{point_expiry_days} * ledger::ms_per_day;
+  // Block times stay below block_time_ms_max, so these sums cannot wrap.
+  const std::uint64_t window_end_ms = now_ms + expiring_window_days * ledger::ms_per_day;
+  std::uint64_t expiring_points = 0;
+  json lots = json::array();
+  for (const ledger::Lot& lot : view.account.lots) {
+    json expires_at_ms = nullptr;
+    if (point_expiry_days != 0) {
+      const std::uint64_t expiry_ms = lot.earned_at_ms + expiry_period_ms;
+      expires_at_ms = expiry_ms;
+      if (expiry_ms <= window_end_ms) expiring_points += lot.points;
+    }
+    lots.push_back({{"partner", lot.partner},
+                    {"issuance", {{"height", lot.issuance.height}, {"index", lot.issuance.index}}},
+                    {"points", lot.points},
+                    {"earned_at_ms", lot.earned_at_ms},
+                    {"spendable_at_ms", lot.spendable_at_ms},
+                    {"expires_at_ms", std::move(expires_at_ms)}});
+  }
+  json entries = json::array();
+  for (const node::HistoryEntry& entry : history) {
+    const bool expiry = entry.event.kind == ledger::Event::Kind::expired;
+    entries.push_back({{"height", entry.height},
+                       {"index", entry.index},
+                       {"kind", std::string(ledger::event_kind_name(entry.event.kind))},
+                       {"partner", entry.event.partner},
+                       {"points", entry.event.points},
+                       {"tx_id", expiry ? json(nullptr) : json(hash_hex(entry.event.tx_id))}});
+  }
+  return json{
+      {"address", crypto::encode_address(view.key)},
+      {"exists", view.exists},
+      {"balance", view.balance},
+      {"spendable", view.spendable},
+      {"pending", view.pending},
+      {"sequence", view.account.sequence},
+      {"next_sequence", view.pending_sequence},
+      {"expiring_within_30_days", expiring_points},
+      {"lots", std::move(lots)},
+      {"history", std::move(entries)},
+  };
+}
+
+json partners_json(const std::vector<std::pair<ledger::Partner, ledger::PartnerStats>>& partners) {
+  json out = json::array();
+  for (const auto& [partner, stats] : partners) {
+    out.push_back({{"id", partner.id},
+                   {"name", partner.name},
+                   {"issuer_key", to_hex(partner.issuer_key)},
+                   {"validator_key", to_hex(partner.validator_key)},
+                   {"voting_power", partner.voting_power},
+                   {"issued", stats.issued},
+                   {"redeemed_at", stats.redeemed_at},
+                   {"issued_redeemed", stats.issued_redeemed},
+                   {"expired", stats.expired},
+                   {"reversed", stats.reversed},
+                   {"reversal_shortfall", stats.reversal_shortfall},
+                   {"liability", stats.outstanding()}});
+  }
+  return out;
+}
+
+json settlement_json(const std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t>& matrix) {
+  json out = json::array();
+  for (const auto& [key, points] : matrix) {
+    out.push_back({{"issuer", key.first}, {"redeemed_at", key.second}, {"points", points}});
+  }
+  return out;
+}
+
+json notification_json(std::uint64_t subscription, const node::Notification& notification) {
+  json params;
+  if (notification.kind == node::Notification::Kind::block) {
+    params = {{"subscription", subscription},
+              {"kind", "block"},
+              {"height", notification.height},
+              {"hash", hash_hex(notification.block_hash)},
+              {"tx_count", notification.tx_count}};
+  } else {
+    const ledger::Event& event = notification.event;
+    const bool expiry = event.kind == ledger::Event::Kind::expired;
+    params = {{"subscription", subscription},
+              {"kind", std::string(ledger::event_kind_name(event.kind))},
+              {"account", crypto::encode_address(event.account)},
+              {"partner", event.partner},
+              {"points", event.points},
+              {"tx_id", expiry ? json(nullptr) : json(hash_hex(event.tx_id))},
+              {"height", notification.height}};
+  }
+  return json{{"jsonrpc", "2.0"}, {"method", "notification"}, {"params", std::move(params)}};
+}
+
+json overflow_notification_json(std::uint64_t subscription) {
+  const ledger::Error error{ledger::Code::too_large,
+                            "subscription queue overflowed (" + std::to_string(subscription_queue_max) +
+                                " notifications); reconnect and catch up with get_block and get_account"};
+  return json{{"jsonrpc", "2.0"},
+              {"method", "notification"},
+              {"params", {{"subscription", subscription}, {"kind", "error"}, {"error", application_error(error).to_json()}}}};
+}
+
+}  // namespace pc::rpc

@@ -1,0 +1,52 @@
+// Ledger and node values as the JSON shapes of docs/rpc.md. Pure functions: no node access.
+// Hashes, keys, signatures and encodings are lowercase hex; accounts are "pc..." addresses;
+// points, heights and times are JSON integers.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
+
+#include "ledger/block.hpp"
+#include "node/node.hpp"
+
+namespace pc::rpc {
+
+// {id, type, chain_id, sequence, last_valid_height, signature, <body fields>}
+nlohmann::json transaction_json(const ledger::Transaction& tx);
+
+// {height, hash, previous_hash, time_ms, proposer, merkle_root, state_hash, transactions,
+//  commit:[{validator, signature}], hex}
+nlohmann::json block_json(const ledger::Block& block);
+
+// {chain_id, coalition_name, height, block_hash, state_hash, time_ms, pending_count, partner,
+//  supply:{issued, redeemed, expired, reversed, outstanding, accounts}}
+nlohmann::json chain_info_json(const node::ChainInfo& info);
+
+// {status, transaction, hex[, height, index, block_hash, proof:{index, count, path, merkle_root}]}
+// `merkle_root` is the root of the block holding a committed transaction (unused when pending).
+nlohmann::json transaction_status_json(const node::TxStatus& status, const ledger::Hash256& merkle_root);
+
+// The account view and one history page; `now_ms` is the tip's time, from which
+// expiring_within_30_days counts; `point_expiry_days` is the genesis policy (0: never).
+nlohmann::json account_json(const node::AccountView& view, const std::vector<node::HistoryEntry>& history,
+                            std::uint64_t now_ms, std::uint32_t point_expiry_days);
+
+// [{id, name, issuer_key, validator_key, voting_power, issued, redeemed_at, issued_redeemed,
+//   expired, reversed, reversal_shortfall, liability}]
+nlohmann::json partners_json(const std::vector<std::pair<ledger::Partner, ledger::PartnerStats>>& partners);
+
+// [{issuer, redeemed_at, points}] in (issuer, redeemer) order.
+nlohmann::json settlement_json(const std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t>& matrix);
+
+// A complete notification message: {"jsonrpc":"2.0","method":"notification","params":{...}}.
+nlohmann::json notification_json(std::uint64_t subscription, const node::Notification& notification);
+
+// The last message a subscriber whose queue overflowed receives before the connection closes:
+// params {subscription, kind:"error", error:{code, message, data}}.
+nlohmann::json overflow_notification_json(std::uint64_t subscription);
+
+std::string hash_hex(const ledger::Hash256& hash);
+
+}  // namespace pc::rpc

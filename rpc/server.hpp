@@ -1,0 +1,62 @@
+// The RPC server: HTTP/1.1 with keep-alive and WebSocket subscriptions on one TCP port, on a
+// Boost.Asio io_context run by a few named threads ("pc-rpc-0", ...). It moves bytes and
+// enforces the transport limits of rpc/limits.hpp; every request goes to a Dispatcher.
+//
+//   POST /        JSON-RPC 2.0 (single or batch)         200, 204, 413 (4013), 429 (4029)
+//   GET  /health  "ok"                                   200
+//   GET  /ws      WebSocket upgrade: JSON-RPC plus subscribe / unsubscribe and notifications
+//   otherwise     404
+//
+// Each connection runs on its own strand. A connection past connections_max is accepted and
+// closed at once. A WebSocket subscriber whose node queue overflowed receives a final error
+// notification and the connection closes. Partner methods over WebSocket use the
+// Authorization header of the upgrade request.
+//
+// Thread-safety: start(), stop() and port() are for the owning thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "node/node.hpp"
+#include "rpc/dispatcher.hpp"
+#include "rpc/limits.hpp"
+
+namespace pc::rpc {
+
+struct ServerOptions {
+  DispatcherOptions dispatcher;  // the per-client-IP rate limit and its clock
+  std::size_t threads = 2;
+  std::size_t connections_max = rpc::connections_max;
+  std::uint64_t idle_timeout_ms = rpc::idle_timeout_ms;
+};
+
+// The options node.json asks for: its rate limit, everything else at the defaults above.
+ServerOptions server_options_from_config(const node::NodeConfig& config);
+
+class Server {
+ public:
+  // Listens on node.config().rpc_address and rpc_port (0: any free port; see port()).
+  // `node` must outlive the server.
+  Server(node::Node& node, ServerOptions options);
+  ~Server();  // stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts the threads. Throws std::runtime_error when the address cannot
+  // be bound (start-up error). Call once.
+  void start();
+  // Closes the listener and every connection, cancels the subscriptions and joins the
+  // threads. Idempotent; a stopped server does not start again.
+  void stop();
+  // The bound port, once started.
+  std::uint16_t port() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+std::unique_ptr<Server> make_server(node::Node& node, const ServerOptions& options);
+
+}  // namespace pc::rpc

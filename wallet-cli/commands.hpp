@@ -1,0 +1,61 @@
+// The wallet's commands. Each prints what a person needs on `out` and throws Failure
+// (exit_codes.hpp) when it cannot finish; the JSON it reads from the node is the contract
+// in docs/rpc.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+
+#include "ledger/transaction.hpp"
+
+namespace pc::wallet {
+
+inline constexpr char default_node_url[] = "http://127.0.0.1:8645";
+inline constexpr char node_url_env[] = "POINTCHAIN_NODE";
+// Blocks after the current height that a transaction the wallet signs stays valid for.
+inline constexpr std::uint64_t tx_validity_blocks = 100;
+inline constexpr std::uint64_t commit_poll_interval_ms = 200;
+inline constexpr std::uint64_t commit_wait_ms_max = 30'000;
+inline constexpr std::uint64_t expiry_horizon_ms = 30ull * 24 * 60 * 60 * 1000;
+inline constexpr std::size_t history_limit_max = 100;
+
+struct WalletOptions {
+  std::filesystem::path wallet_path;
+  std::string node_url;
+  std::filesystem::path passphrase_file;  // empty: environment or prompt
+};
+
+void create_command(const WalletOptions& options, std::ostream& out);
+void address_command(const WalletOptions& options, std::ostream& out);
+void balance_command(const WalletOptions& options, std::ostream& out);
+void history_command(const WalletOptions& options, std::size_t limit, std::ostream& out);
+
+struct RedeemRequest {
+  ledger::PartnerId partner = 0;
+  std::uint64_t points = 0;
+  std::string reward;
+  bool wait_for_commit = true;
+};
+void redeem_command(const WalletOptions& options, const RedeemRequest& request, std::ostream& out);
+
+struct TransferRequest {
+  std::string to_address;
+  std::uint64_t points = 0;
+  bool wait_for_commit = true;
+};
+void transfer_command(const WalletOptions& options, const TransferRequest& request, std::ostream& out);
+
+void export_command(const WalletOptions& options, const std::filesystem::path& out_path, std::ostream& out);
+void import_command(const WalletOptions& options, const std::filesystem::path& in_path, std::ostream& out);
+
+// Fetches the transaction, its proof and its block, and checks locally: the bytes hash to
+// the id, the signature, the Merkle path to the header's root, the header hash, and the
+// commit's validator signatures. Partner keys come from `genesis_file` when given, else from
+// the node's get_partners (then the check proves consistency with what the node claims).
+// With `wait_for_commit`, a pending transaction is waited for as redeem does.
+void verify_tx_command(const WalletOptions& options, const std::string& tx_id_hex,
+                       const std::filesystem::path& genesis_file, bool wait_for_commit, std::ostream& out);
+
+}  // namespace pc::wallet
