@@ -1,13 +1,15 @@
 #include "ledger/audit.hpp"
 
 #include <cstdint>
+#include <set>
 
 namespace pc::ledger {
 namespace {
 
 // Blocks are checked in windows: everything that needs no state (decoding, Merkle roots,
 // commits, signatures, index lookups) runs through the runner for the whole window, then the
-// window is executed in order. Many small blocks still give the runner enough work.
+// window is executed in order. Many small blocks still give the runner enough work, and a
+// window is what one pipeline stage holds in memory.
 constexpr std::size_t audit_window_bytes_max = 1 << 20;
 constexpr std::size_t audit_window_blocks_max = 256;
 
@@ -19,11 +21,15 @@ struct PendingBlock {
   Status transactions;   // the first failing signature, key or index entry
 };
 
-// Signature, new-account keys, and the transaction index entry of one transaction.
-Status check_transaction(const ChainStore& store, const State& state, const PendingBlock& pending,
+using KnownAccounts = std::set<PublicKey>;
+
+// Signature, new-account keys, and the transaction index entry of one transaction. Keys in
+// `known` already have an account, so their key was checked when it was opened.
+Status check_transaction(const ChainStore& store, const KnownAccounts& known, const PendingBlock& pending,
                          std::size_t index) {
   const Transaction& tx = pending.block->transactions[index];
-  if (auto status = verify_transaction_signature(store.genesis(), tx, &state); !status) {
+  const auto has_account = [&known](const PublicKey& key) { return known.contains(key); };
+  if (auto status = verify_transaction_signature(store.genesis(), tx, has_account); !status) {
     return Error{Code::invalid_transaction, "transaction " + std::to_string(index) + ": " +
                                                 status.error().message()};
   }
@@ -34,9 +40,65 @@ Status check_transaction(const ChainStore& store, const State& state, const Pend
   return {};
 }
 
+// Reads the blocks of the next window, from `next_height` up to the stored tip.
+std::vector<PendingBlock> load_window(const ChainStore& store, std::uint64_t& next_height,
+                                      std::uint64_t tip_height) {
+  std::vector<PendingBlock> window;
+  std::size_t window_bytes = 0;
+  while (next_height <= tip_height && window.size() < audit_window_blocks_max &&
+         window_bytes < audit_window_bytes_max) {
+    PendingBlock pending;
+    pending.height = next_height++;
+    pending.bytes = store.block_bytes_at(pending.height);
+    if (pending.bytes) window_bytes += pending.bytes->size();
+    window.push_back(std::move(pending));
+  }
+  return window;
+}
+
+// Everything that needs no state: decoding, Merkle roots, commits, signatures, index entries.
+void prepare_window(const ChainStore& store, const KnownAccounts& known, std::vector<PendingBlock>& window,
+                    const BatchRunner& runner) {
+  const Genesis& genesis = store.genesis();
+  runner(window.size(), [&](std::size_t b) {
+    PendingBlock& pending = window[b];
+    if (!pending.bytes) return;
+    pending.block = Block::decode(*pending.bytes);
+    if (!pending.block) {
+      pending.block = Error{Code::corruption, "block does not decode: " + pending.block.error().message()};
+    } else if (pending.block->header.height != pending.height) {
+      pending.block = Error{Code::corruption, "block stored here says height " +
+                                                  std::to_string(pending.block->header.height)};
+    } else {
+      pending.contents = check_block_contents(genesis, *pending.block);
+    }
+  });
+
+  struct Job {
+    std::size_t block;
+    std::size_t tx;
+  };
+  std::vector<Job> jobs;
+  for (std::size_t b = 0; b < window.size(); ++b) {
+    if (!window[b].block || !window[b].contents) continue;
+    for (std::size_t t = 0; t < window[b].block->transactions.size(); ++t) jobs.push_back({b, t});
+  }
+  std::vector<Status> results(jobs.size());
+  runner(jobs.size(), [&](std::size_t i) { results[i] = check_transaction(store, known, window[jobs[i].block], jobs[i].tx); });
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    PendingBlock& pending = window[jobs[i].block];
+    if (!results[i] && pending.transactions) pending.transactions = results[i];
+  }
+}
+
 }  // namespace
 
-AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner) {
+void run_one_after_other(const std::function<void()>& background, const std::function<void()>& foreground) {
+  background();
+  foreground();
+}
+
+AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, const Overlap& overlap) {
   AuditReport report;
   const Genesis& genesis = store.genesis();
   State state(genesis);
@@ -51,72 +113,56 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner) {
   auto stored_tip = store.stored_tip();
   if (!stored_tip) return fault(0, stored_tip.error());
 
-  std::uint64_t next_height = 1;
-  while (next_height <= stored_tip->height) {
-    std::vector<PendingBlock> window;
-    std::size_t window_bytes = 0;
-    while (next_height <= stored_tip->height && window.size() < audit_window_blocks_max &&
-           window_bytes < audit_window_bytes_max) {
-      PendingBlock pending;
-      pending.height = next_height++;
-      pending.bytes = store.block_bytes_at(pending.height);
-      if (pending.bytes) window_bytes += pending.bytes->size();
-      window.push_back(std::move(pending));
-    }
-
-    runner(window.size(), [&](std::size_t b) {
-      PendingBlock& pending = window[b];
-      if (!pending.bytes) return;
-      pending.block = Block::decode(*pending.bytes);
-      if (!pending.block) {
-        pending.block = Error{Code::corruption, "block does not decode: " + pending.block.error().message()};
-      } else if (pending.block->header.height != pending.height) {
-        pending.block = Error{Code::corruption, "block stored here says height " +
-                                                    std::to_string(pending.block->header.height)};
-      } else {
-        pending.contents = check_block_contents(genesis, *pending.block);
-      }
-    });
-
-    struct Job {
-      std::size_t block;
-      std::size_t tx;
-    };
-    std::vector<Job> jobs;
-    for (std::size_t b = 0; b < window.size(); ++b) {
-      if (!window[b].block || !window[b].contents) continue;
-      for (std::size_t t = 0; t < window[b].block->transactions.size(); ++t) jobs.push_back({b, t});
-    }
-    std::vector<Status> results(jobs.size());
-    runner(jobs.size(), [&](std::size_t i) {
-      results[i] = check_transaction(store, state, window[jobs[i].block], jobs[i].tx);
-    });
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-      PendingBlock& pending = window[jobs[i].block];
-      if (!results[i] && pending.transactions) pending.transactions = results[i];
-    }
-
+  // Executes a prepared window in order; false at the first fault (recorded in the report).
+  // Accounts it opens go to `opened`, to be added to `known` once no window is being prepared.
+  const auto execute_window = [&](std::vector<PendingBlock>& window, std::vector<PublicKey>& opened) {
     for (PendingBlock& pending : window) {
-      if (!pending.bytes) return fault(pending.height, pending.bytes.error());
-      if (!pending.block) return fault(pending.height, pending.block.error());
+      if (!pending.bytes) return fault(pending.height, pending.bytes.error()), false;
+      if (!pending.block) return fault(pending.height, pending.block.error()), false;
       const Block& block = *pending.block;
       if (auto status = check_block_link(genesis, report.tip, block.header); !status) {
-        return fault(pending.height, status.error());
+        return fault(pending.height, status.error()), false;
       }
-      if (!pending.contents) return fault(pending.height, pending.contents.error());
-      if (!pending.transactions) return fault(pending.height, pending.transactions.error());
+      if (!pending.contents) return fault(pending.height, pending.contents.error()), false;
+      if (!pending.transactions) return fault(pending.height, pending.transactions.error()), false;
       auto changes = execute_block(state, block, SignatureCheck::already_verified);
-      if (!changes) return fault(pending.height, changes.error());
+      if (!changes) return fault(pending.height, changes.error()), false;
       const Tip tip = tip_after(block);
       auto indexed_height = store.height_of(tip.block_hash);
       if (!indexed_height || *indexed_height != pending.height) {
-        return fault(pending.height, Error{Code::corruption, "block hash index does not point here"});
+        return fault(pending.height, Error{Code::corruption, "block hash index does not point here"}), false;
+      }
+      for (const auto& [key, account] : changes->accounts) {
+        if (state.account(key) == nullptr) opened.push_back(key);
       }
       state.apply(std::move(changes).value());
       report.tip = tip;
       report.blocks += 1;
       report.transactions += block.transactions.size();
     }
+    return true;
+  };
+
+  // A pipeline of two windows: while one executes in order (foreground), the next is read and
+  // checked across the runner (background). The window being prepared sees only the accounts
+  // opened before the window being executed: a key opened there is checked again, harmlessly.
+  KnownAccounts known;
+  std::uint64_t next_height = 1;
+  std::vector<PendingBlock> current = load_window(store, next_height, stored_tip->height);
+  prepare_window(store, known, current, runner);
+  while (!current.empty()) {
+    std::vector<PendingBlock> next;
+    std::vector<PublicKey> opened;
+    bool executed = false;
+    overlap(
+        [&] {
+          next = load_window(store, next_height, stored_tip->height);
+          prepare_window(store, known, next, runner);
+        },
+        [&] { executed = execute_window(current, opened); });
+    if (!executed) return report;
+    known.insert(opened.begin(), opened.end());
+    current = std::move(next);
   }
 
   const std::uint64_t final_height = stored_tip->height;

@@ -20,7 +20,15 @@ struct AuditReport {
   std::map<std::pair<PartnerId, PartnerId>, std::uint64_t> settlement;
 };
 
-// `store` should be opened with ChainStore::Mode::raw. `runner` spreads signature checks.
-AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner = run_sequentially);
+// Runs `background` and `foreground` (possibly at the same time) and returns when both have
+// finished. ledger/ has no threads: a caller that has them overlaps the two.
+using Overlap = std::function<void(const std::function<void()>& background, const std::function<void()>& foreground)>;
+void run_one_after_other(const std::function<void()>& background, const std::function<void()>& foreground);
+
+// `store` should be opened with ChainStore::Mode::raw. `runner` spreads the stateless checks
+// (decoding, Merkle roots, commits, signatures); `overlap` lets the next window's checks run
+// while the current window is applied in order. Which work runs where never changes the report.
+AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner = run_sequentially,
+                        const Overlap& overlap = run_one_after_other);
 
 }  // namespace pc::ledger

@@ -463,6 +463,13 @@ Status State::check_invariants() const {
 
 Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
                                     const State* accounts_from) {
+  if (accounts_from == nullptr) return verify_transaction_signature(genesis, tx, [](const PublicKey&) { return false; });
+  return verify_transaction_signature(
+      genesis, tx, [accounts_from](const PublicKey& key) { return accounts_from->account(key) != nullptr; });
+}
+
+Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
+                                    const std::function<bool(const PublicKey&)>& has_account) {
   const Bytes message = tx.fields().signing_message();
   if (auto partner_id = tx.partner_signer()) {
     const Partner* partner = genesis.partner(*partner_id);
@@ -482,8 +489,7 @@ Status verify_transaction_signature(const Genesis& genesis, const Transaction& t
   const PublicKey* new_account_key = nullptr;
   if (const auto* issue = std::get_if<Issue>(&tx.fields().body)) new_account_key = &issue->customer;
   if (const auto* transfer = std::get_if<Transfer>(&tx.fields().body)) new_account_key = &transfer->to;
-  if (new_account_key != nullptr &&
-      (accounts_from == nullptr || accounts_from->account(*new_account_key) == nullptr) &&
+  if (new_account_key != nullptr && !has_account(*new_account_key) &&
       !crypto::is_valid_public_key(*new_account_key)) {
     return Error{Code::invalid_public_key, "the receiving key is not a valid ed25519 key"};
   }

@@ -8,6 +8,7 @@
 //                  nothing; finish() yields the BlockChanges to commit.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -197,6 +198,10 @@ class State {
 // Thread-safe while nobody modifies `accounts_from` (nullptr: check every key).
 Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
                                     const State* accounts_from = nullptr);
+// The same, with the accounts known to exist given by a predicate (thread-safe if it is):
+// the audit checks one window while the previous one is being applied to its State.
+Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
+                                    const std::function<bool(const PublicKey&)>& has_account);
 
 class BlockExecutor {
  public:

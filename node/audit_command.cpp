@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <thread>
 
 #include "ledger/audit.hpp"
 #include "node/worker_pool.hpp"
@@ -87,6 +88,18 @@ void print_text(const ledger::Genesis& genesis, const ledger::AuditReport& repor
 
 }  // namespace
 
+ledger::AuditReport audit_in_parallel(const ledger::ChainStore& store, WorkerPool& pool) {
+  const auto run_on_pool = [&pool](std::size_t count, const std::function<void(std::size_t)>& job) {
+    pool.run(count, job);
+  };
+  const auto overlap = [](const std::function<void()>& background, const std::function<void()>& foreground) {
+    std::thread checker(background);
+    foreground();
+    checker.join();
+  };
+  return ledger::audit_chain(store, run_on_pool, overlap);
+}
+
 int run_audit(const std::filesystem::path& data_dir, bool json, std::ostream& out) {
   auto genesis = ledger::load_genesis_file(data_dir / "genesis.json");
   if (!genesis) {
@@ -110,8 +123,7 @@ int run_audit(const std::filesystem::path& data_dir, bool json, std::ostream& ou
     return store.error().code == ledger::Code::io_error ? audit_exit_unusable : audit_exit_fault;
   }
   WorkerPool pool(0, "pc-audit");
-  const ledger::AuditReport report = ledger::audit_chain(
-      **store, [&pool](std::size_t count, const std::function<void(std::size_t)>& job) { pool.run(count, job); });
+  const ledger::AuditReport report = audit_in_parallel(**store, pool);
   if (json) {
     out << report_json(*genesis, report).dump(2) << "\n";
   } else {

@@ -4,12 +4,19 @@
 #include <filesystem>
 #include <iosfwd>
 
+#include "ledger/audit.hpp"
+#include "node/worker_pool.hpp"
+
 namespace pc::node {
 
 // Exit codes, documented in docs/audit.md.
 inline constexpr int audit_exit_ok = 0;
 inline constexpr int audit_exit_fault = 1;      // the chain has a fault; the output names it
 inline constexpr int audit_exit_unusable = 2;   // no genesis, unreadable store, bad arguments
+
+// ledger::audit_chain with its stateless checks spread over `pool` and run in a background
+// thread while the calling thread applies the previous window.
+ledger::AuditReport audit_in_parallel(const ledger::ChainStore& store, WorkerPool& pool);
 
 // Audits `data_dir` (genesis.json + chain/) using every core, prints a text or JSON summary
 // to `out`, and returns an exit code.

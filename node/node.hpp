@@ -35,7 +35,8 @@ struct EarnRate {
 struct MempoolLimits {
   std::size_t tx_count_max = 100'000;
   std::size_t bytes_max = 64 * 1024 * 1024;
-  std::size_t per_signer_max = 256;    // pending transactions of one signer
+  std::size_t per_signer_max = 256;    // pending transactions of one customer (partners:
+                                       // bounded by the two limits above)
 };
 
 // node.json holds these fields under the same names (docs/node.md); data_dir is where the

@@ -11,6 +11,7 @@
 
 #include "ledger/audit.hpp"
 #include "ledger/codec.hpp"
+#include "node/audit_command.hpp"
 #include "node/worker_pool.hpp"
 #include "tests/fixtures.hpp"
 
@@ -450,6 +451,8 @@ TEST_CASE("a 3000-block chain with expiry audits clean, sequentially and on a wo
   node::WorkerPool pool(2, "pc-audit-test");
   const ledger::AuditReport parallel = ledger::audit_chain(*store, runner_for(pool));
   check_same_report(parallel, sequential);
+  const ledger::AuditReport pipelined = node::audit_in_parallel(*store, pool);
+  check_same_report(pipelined, sequential);
 }
 
 TEST_CASE("a fault found on a worker pool is the same fault found sequentially", "[ledger][audit]") {
@@ -468,8 +471,10 @@ TEST_CASE("a fault found on a worker pool is the same fault found sequentially",
   node::WorkerPool pool(2, "pc-audit-test");
   const ledger::AuditReport sequential = ledger::audit_chain(*store);
   const ledger::AuditReport parallel = ledger::audit_chain(*store, runner_for(pool));
+  const ledger::AuditReport pipelined = node::audit_in_parallel(*store, pool);
   CHECK_FALSE(sequential.ok);
   CHECK(sequential.fault_height == 2);
   CHECK(sequential.fault.code == ledger::Code::bad_commit);
   check_same_report(parallel, sequential);
+  check_same_report(pipelined, sequential);
 }
