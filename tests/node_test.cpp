@@ -1,0 +1,350 @@
+// The node in-process, on a ManualClock: admission, mempool limits, when blocks are produced,
+// the partner's own signing (earn, bonus, return), subscriptions and restart. No sockets: the
+// RPC layer is tested end to end elsewhere.
+#include <catch2/catch.hpp>
+
+#include "crypto/address.hpp"
+#include "ledger/limits.hpp"
+#include "ledger/merkle.hpp"
+#include "node/node.hpp"
+#include "tests/fixtures.hpp"
+
+namespace {
+
+using namespace pc;
+using pc::test::TxFactory;
+
+constexpr std::uint64_t interval_ms = 1'000;
+
+// A one-validator node (partner 1 of a three-partner test genesis) in a temp dir.
+class NodeHarness {
+ public:
+  explicit NodeHarness(node::MempoolLimits limits = {}, const pc::test::GenesisOptions& options = {})
+      : genesis_(pc::test::make_genesis(options)), clock_(pc::test::test_genesis_time_ms + 10'000) {
+    config_.data_dir = dir_.path();
+    config_.block_interval_ms = interval_ms;
+    config_.block_trigger_tx_count = 50;
+    config_.mempool = limits;
+    config_.earn_rates = {{"EUR", 10}, {"JPY", 1}};
+    start();
+  }
+
+  void start() {
+    node_ = std::make_unique<node::Node>(config_, genesis_, 1, pc::test::seeded_key("partner 1 validator"),
+                                         TxFactory::partner_issuer(1), clock_, workers_);
+  }
+  void stop() { node_.reset(); }
+
+  node::Node& node() { return *node_; }
+  node::ManualClock& clock() { return clock_; }
+  node::NodeConfig& config() { return config_; }
+
+  // Moves time past the block interval and produces; the new height (fails if none).
+  std::uint64_t produce() {
+    clock_.advance_ms(interval_ms);
+    const auto height = node_->produce_if_due();
+    REQUIRE(height.has_value());
+    return *height;
+  }
+
+  ledger::Code submit_error(const ledger::Transaction& tx) {
+    auto result = node_->submit(tx.bytes());
+    REQUIRE_FALSE(result);
+    return result.error().code;
+  }
+
+ private:
+  pc::test::TempDir dir_;
+  ledger::Genesis genesis_;
+  node::ManualClock clock_;
+  node::NodeConfig config_;
+  node::WorkerPool workers_{2, "pc-node-test"};
+  std::unique_ptr<node::Node> node_;
+};
+
+node::EventFilter filter(bool blocks, std::optional<crypto::PublicKey> account,
+                         std::optional<ledger::PartnerId> partner) {
+  node::EventFilter result;
+  result.blocks = blocks;
+  result.account = account;
+  result.partner = partner;
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("a submitted transaction is pending, then committed with a proof to its block", "[node]") {
+  // Proves the path submit -> mempool -> block, and that the proof verifies against the header.
+  NodeHarness harness;
+  TxFactory txs;
+  const auto customer = TxFactory::customer(1);
+  const ledger::Transaction issue = txs.issue(2, customer.public_key(), 500, "order-1");
+  auto id = harness.node().submit(issue.bytes());
+  REQUIRE(id);
+  CHECK(*id == issue.id());
+  CHECK(harness.node().chain_info().pending_count == 1);
+  auto pending = harness.node().transaction(issue.id());
+  REQUIRE(pending);
+  CHECK(pending->where == node::TxStatus::Where::pending);
+
+  // The genesis is more than an interval old: the block is due at once.
+  CHECK(harness.node().produce_if_due() == 1);
+  CHECK(harness.node().chain_info().pending_count == 0);
+
+  auto committed = harness.node().transaction(issue.id());
+  REQUIRE(committed);
+  CHECK(committed->where == node::TxStatus::Where::committed);
+  CHECK(committed->height == 1);
+  auto block = harness.node().block_at(1);
+  REQUIRE(block);
+  CHECK(committed->block_hash == block->header.hash());
+  CHECK(ledger::verify_merkle_path(issue.id(), committed->index, committed->block_tx_count, committed->merkle_path,
+                              block->header.merkle_root));
+  CHECK(harness.node().account(customer.public_key()).balance == 500);
+}
+
+TEST_CASE("rejected submissions get their typed error and leave the mempool as it was", "[node]") {
+  // Proves admission checks signature, chain id, sequence and balance against tip + pending.
+  NodeHarness harness;
+  TxFactory txs;
+  const auto customer = TxFactory::customer(1);
+  REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 100, "order-1").bytes()));
+  harness.produce();
+
+  ledger::Transaction redeem = txs.redeem(customer, 2, 60);
+  Bytes forged = redeem.bytes();
+  forged.back() ^= 0x01;
+  auto forged_result = harness.node().submit(forged);
+  REQUIRE_FALSE(forged_result);
+  CHECK(forged_result.error().code == ledger::Code::bad_signature);
+
+  TxFactory other_chain("other-chain");
+  CHECK(harness.submit_error(other_chain.issue(1, customer.public_key(), 5, "x")) == ledger::Code::wrong_chain_id);
+
+  REQUIRE(harness.node().submit(redeem.bytes()));
+  // The same transaction again: its id, nothing added.
+  auto again = harness.node().submit(redeem.bytes());
+  REQUIRE(again);
+  CHECK(*again == redeem.id());
+  CHECK(harness.node().chain_info().pending_count == 1);
+
+  // 60 of 100 are spent by the pending redeem: 50 more is an overdraft at the door.
+  CHECK(harness.submit_error(txs.redeem(customer, 2, 50)) == ledger::Code::insufficient_balance);
+  txs.next_sequence[customer.public_key()] -= 1;  // that one was never admitted
+  // A gap in the sequence.
+  txs.next_sequence[customer.public_key()] += 1;
+  CHECK(harness.submit_error(txs.redeem(customer, 2, 1)) == ledger::Code::sequence_too_high);
+  CHECK(harness.node().chain_info().pending_count == 1);
+
+  harness.produce();
+  // Committed: sending it again is a replay.
+  CHECK(harness.submit_error(redeem) == ledger::Code::sequence_too_low);
+  CHECK(harness.node().account(customer.public_key()).balance == 40);
+  CHECK(harness.node().chain_info().pending_count == 0);
+}
+
+TEST_CASE("mempool limits refuse with too_large instead of growing", "[node]") {
+  // Proves the count limit and the per-customer limit, and that partner issuers are bounded by
+  // the totals alone.
+  node::MempoolLimits limits;
+  limits.tx_count_max = 6;
+  limits.per_signer_max = 2;
+  NodeHarness harness(limits);
+  TxFactory txs;
+  const auto customer = TxFactory::customer(1);
+  REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 100, "seed").bytes()));
+  harness.produce();
+
+  REQUIRE(harness.node().submit(txs.redeem(customer, 1, 1).bytes()));
+  REQUIRE(harness.node().submit(txs.redeem(customer, 1, 1).bytes()));
+  auto third = harness.node().submit(txs.redeem(customer, 1, 1).bytes());
+  REQUIRE_FALSE(third);
+  CHECK(third.error().code == ledger::Code::too_large);
+  CHECK(third.error().detail.find("signer") != std::string::npos);
+
+  // Partner 1's issuer: three more pending than the per-signer limit would allow.
+  for (int i = 0; i < 4; ++i) {
+    INFO("issuance " << i);
+    REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 1, "order-" + std::to_string(i)).bytes()));
+  }
+  auto full = harness.node().submit(txs.issue(1, customer.public_key(), 1, "order-9").bytes());
+  REQUIRE_FALSE(full);
+  CHECK(full.error().code == ledger::Code::too_large);
+  CHECK(full.error().detail.find("mempool full") != std::string::npos);
+  CHECK(harness.node().chain_info().pending_count == 6);
+}
+
+TEST_CASE("blocks are produced on the interval, early at the trigger count, and never empty", "[node]") {
+  // Proves the production policy of docs/node.md under a simulated clock.
+  NodeHarness harness;
+  TxFactory txs;
+  const auto customer = TxFactory::customer(1);
+
+  // Nothing pending: no block however much time passes.
+  harness.clock().advance_ms(10 * interval_ms);
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  CHECK(harness.node().chain_info().tip.height == 0);
+
+  // The trigger count is reached before the interval: due at once.
+  harness.clock().advance_ms(1);
+  REQUIRE(harness.node().produce_if_due() == std::nullopt);
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 1, "order-" + std::to_string(i)).bytes()));
+  }
+  const auto early = harness.node().produce_if_due();
+  REQUIRE(early.has_value());
+  CHECK(harness.node().block_at(*early)->transactions.size() == 50);
+
+  // One pending: not due until the interval after the last block has passed.
+  REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 1, "late").bytes()));
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  CHECK(harness.node().next_check_ms() == harness.node().chain_info().tip.time_ms + interval_ms);
+  harness.clock().advance_ms(interval_ms);
+  CHECK(harness.node().produce_if_due() == 2);
+}
+
+TEST_CASE("a block is produced with no transactions when a lot expires", "[node]") {
+  // Proves expiry does not wait for the next transaction: breakage is booked on time.
+  NodeHarness harness({}, {.partners = 3, .point_expiry_days = 1});
+  TxFactory txs;
+  const auto customer = TxFactory::customer(1);
+  REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 70, "order-1").bytes()));
+  harness.produce();
+  const std::uint64_t earned_ms = harness.node().chain_info().tip.time_ms;
+  CHECK(harness.node().next_check_ms() <= earned_ms + ledger::ms_per_day);
+
+  harness.clock().set_ms(earned_ms + ledger::ms_per_day - 1);
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  harness.clock().set_ms(earned_ms + ledger::ms_per_day);
+  REQUIRE(harness.node().produce_if_due() == 2);
+  CHECK(harness.node().block_at(2)->transactions.empty());
+  CHECK(harness.node().account(customer.public_key()).balance == 0);
+  CHECK(harness.node().chain_info().totals.expired == 70);
+}
+
+TEST_CASE("earn is idempotent by order id, and return reverses it once", "[node]") {
+  // Proves a till that retries never issues twice, pending or committed, and that a return
+  // claws the points back exactly once.
+  NodeHarness harness;
+  const auto customer = TxFactory::customer(1).public_key();
+
+  auto first = harness.node().earn(customer, 4'999, "EUR", "till-7/0001");
+  REQUIRE(first);
+  CHECK(first->points == 499);  // 49.99 EUR at 10 points per euro, rounded down
+  CHECK_FALSE(first->already_known);
+  auto retried = harness.node().earn(customer, 99'999, "EUR", "till-7/0001");
+  REQUIRE(retried);
+  CHECK(retried->already_known);
+  CHECK(retried->tx_id == first->tx_id);
+  CHECK(retried->points == 499);
+  CHECK(harness.node().chain_info().pending_count == 1);
+
+  harness.produce();
+  auto after_commit = harness.node().earn(customer, 4'999, "EUR", "till-7/0001");
+  REQUIRE(after_commit);
+  CHECK(after_commit->already_known);
+  CHECK(after_commit->tx_id == first->tx_id);
+  CHECK(harness.node().account(customer).balance == 499);
+  CHECK(harness.node().chain_info().totals.issued == 499);
+
+  auto unknown_currency = harness.node().earn(customer, 100, "GBP", "till-7/0002");
+  REQUIRE_FALSE(unknown_currency);
+  CHECK(unknown_currency.error().code == ledger::Code::invalid_field);
+
+  auto returned = harness.node().return_purchase("till-7/0001");
+  REQUIRE(returned);
+  harness.produce();
+  CHECK(harness.node().account(customer).balance == 0);
+  CHECK(harness.node().chain_info().totals.reversed == 499);
+  auto twice = harness.node().return_purchase("till-7/0001");
+  REQUIRE_FALSE(twice);
+  CHECK(twice.error().code == ledger::Code::already_reversed);
+  auto never = harness.node().return_purchase("no-such-order");
+  REQUIRE_FALSE(never);
+  CHECK(never.error().code == ledger::Code::unknown_issuance);
+}
+
+TEST_CASE("bonus points carry their reason and refuse the purchase reason", "[node]") {
+  NodeHarness harness;
+  const auto customer = TxFactory::customer(2).public_key();
+  auto referral = harness.node().bonus(customer, 250, ledger::Reason::referral, "ref-1");
+  REQUIRE(referral);
+  auto purchase = harness.node().bonus(customer, 250, ledger::Reason::purchase, "ref-2");
+  REQUIRE_FALSE(purchase);
+  CHECK(purchase.error().code == ledger::Code::invalid_field);
+  harness.produce();
+  CHECK(harness.node().account(customer).balance == 250);
+}
+
+TEST_CASE("points_for_purchase rounds down in whole currency units", "[node]") {
+  const std::vector<node::EarnRate> rates{{"EUR", 3}, {"JPY", 2}, {"KWD", 1}};
+  CHECK(*node::points_for_purchase(rates, 1'999, "EUR") == 59);   // 19.99 * 3 = 59.97
+  CHECK(*node::points_for_purchase(rates, 1'999, "JPY") == 3'998);  // no minor unit
+  CHECK(*node::points_for_purchase(rates, 1'999, "KWD") == 1);    // 1.999 KWD
+  CHECK(*node::points_for_purchase(rates, 0, "EUR") == 0);
+  CHECK(node::points_for_purchase(rates, -1, "EUR").error().code == ledger::Code::invalid_field);
+  CHECK(node::points_for_purchase(rates, 100, "USD").error().code == ledger::Code::invalid_field);
+  const std::vector<node::EarnRate> huge{{"JPY", UINT64_MAX / 2}};
+  CHECK(node::points_for_purchase(huge, 3, "JPY").error().code == ledger::Code::overflow);
+}
+
+TEST_CASE("subscribers get their blocks and events, and a slow one is cut off", "[node]") {
+  // Proves filtering by account and partner and the bounded queue.
+  NodeHarness harness;
+  const auto alice = TxFactory::customer(1).public_key();
+  const auto bob = TxFactory::customer(2).public_key();
+  auto blocks = harness.node().subscribe(filter(true, std::nullopt, std::nullopt), 16);
+  auto alice_events = harness.node().subscribe(filter(false, alice, std::nullopt), 16);
+  auto tiny = harness.node().subscribe(filter(false, std::nullopt, ledger::PartnerId{1}), 1);
+  REQUIRE(blocks);
+  REQUIRE(alice_events);
+  REQUIRE(tiny);
+
+  REQUIRE(harness.node().earn(alice, 1'000, "EUR", "a-1"));
+  REQUIRE(harness.node().earn(bob, 2'000, "EUR", "b-1"));
+  const std::uint64_t height = harness.produce();
+
+  const auto block_notes = blocks->take(100);
+  REQUIRE(block_notes.size() == 1);
+  CHECK(block_notes[0].kind == node::Notification::Kind::block);
+  CHECK(block_notes[0].height == height);
+  CHECK(block_notes[0].tx_count == 2);
+
+  const auto alice_notes = alice_events->take(100);
+  REQUIRE(alice_notes.size() == 1);
+  CHECK(alice_notes[0].event.account == alice);
+  CHECK(alice_notes[0].event.points == 100);
+
+  // Two events of partner 1 for a queue of one: the first is kept, then the subscriber is closed.
+  CHECK(tiny->overflowed());
+  CHECK(tiny->take(100).size() == 1);
+  harness.node().unsubscribe(blocks);
+  harness.node().unsubscribe(alice_events);
+  harness.node().unsubscribe(tiny);
+}
+
+TEST_CASE("a restarted node resumes at its tip with its history and drops nothing committed", "[node]") {
+  // Proves the node keeps nothing that matters only in memory (pending transactions aside).
+  NodeHarness harness;
+  const auto customer = TxFactory::customer(1).public_key();
+  REQUIRE(harness.node().earn(customer, 1'000, "EUR", "o-1"));
+  harness.produce();
+  REQUIRE(harness.node().earn(customer, 2'000, "EUR", "o-2"));
+  harness.produce();
+  const ledger::Tip tip = harness.node().chain_info().tip;
+
+  harness.stop();
+  harness.start();
+  CHECK(harness.node().chain_info().tip == tip);
+  CHECK(harness.node().account(customer).balance == 300);
+  const auto history = harness.node().history(customer, 0, 10);
+  REQUIRE(history.size() == 2);
+  CHECK(history[0].height == 2);  // newest first
+  CHECK(history[1].height == 1);
+  // The issuer's sequence continues where it was: a new earn commits.
+  auto next = harness.node().earn(customer, 500, "EUR", "o-3");
+  REQUIRE(next);
+  CHECK_FALSE(next->already_known);
+  harness.produce();
+  CHECK(harness.node().account(customer).balance == 350);
+}
