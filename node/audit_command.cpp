@@ -112,6 +112,13 @@ int run_audit(const std::filesystem::path& data_dir, bool json, std::ostream& ou
   }
   auto store = ledger::ChainStore::open(data_dir / "chain", *genesis, ledger::ChainStore::Mode::raw);
   if (!store) {
+    // A store that cannot be read says nothing about the chain; most often a running node holds
+    // LevelDB's lock on it. "FAULT at height 0" would send the auditor looking for damage.
+    if (store.error().code == ledger::Code::io_error && !json) {
+      out << "audit: cannot read " << (data_dir / "chain").string() << ": " << store.error().message()
+          << " (is a node running on this data dir? stop it first)\n";
+      return audit_exit_unusable;
+    }
     // A store that will not open at all (a broken tip record, say) is a fault of the chain.
     ledger::AuditReport report;
     report.fault = store.error();
