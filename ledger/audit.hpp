@@ -10,7 +10,8 @@ namespace pc::ledger {
 
 struct AuditReport {
   bool ok = false;
-  std::uint64_t fault_height = 0;  // the block at fault (0: the genesis or the final state)
+  std::uint64_t fault_height = 0;  // the block at fault; for the final comparisons the tip
+                                   // (tip + 1 for a block stored above it); 0: the genesis
   Error fault{Code::ok, {}};
   std::uint64_t blocks = 0;        // blocks replayed successfully
   std::uint64_t transactions = 0;

@@ -1,6 +1,7 @@
 #include "ledger/store.hpp"
 
 #include <leveldb/db.h>
+#include <leveldb/iterator.h>
 #include <leveldb/write_batch.h>
 
 #include "crypto/check.hpp"
@@ -82,7 +83,8 @@ ChainStore::~ChainStore() = default;
 Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path& directory,
                                                      const Genesis& genesis, Mode mode) {
   leveldb::Options options;
-  options.create_if_missing = true;
+  // The audit reads what is there and never makes a store.
+  options.create_if_missing = mode == Mode::load_state;
   options.paranoid_checks = true;
   options.write_buffer_size = 16 * 1024 * 1024;
   leveldb::DB* raw_db = nullptr;
@@ -94,6 +96,13 @@ Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path
   std::string stored_genesis;
   auto status = store->db_->Get(verified_read(), genesis_key, &stored_genesis);
   if (status.IsNotFound()) {
+    // Only an empty store is new: one that holds blocks or state but lost its genesis record
+    // is damaged, and writing a fresh genesis over it would bury the evidence.
+    std::unique_ptr<leveldb::Iterator> any(store->db_->NewIterator(verified_read()));
+    any->SeekToFirst();
+    if (any->Valid() || !any->status().ok() || mode == Mode::raw) {
+      return Error{Code::corruption, "the store has no genesis record"};
+    }
     // A new store: the genesis, its state records and the height-0 tip, in one synced write.
     const State genesis_state(genesis);
     leveldb::WriteBatch batch;

@@ -101,25 +101,30 @@ ledger::AuditReport audit_in_parallel(const ledger::ChainStore& store, WorkerPoo
 }
 
 int run_audit(const std::filesystem::path& data_dir, bool json, std::ostream& out) {
+  // Nothing could be audited: one line of text, or {"ok": false, "unusable": reason}, so that
+  // a tool reading --json always gets JSON.
+  const auto unusable = [&](const std::string& reason) {
+    if (json) {
+      out << Json{{"ok", false}, {"unusable", reason}}.dump(2) << "\n";
+    } else {
+      out << "audit: " << reason << "\n";
+    }
+    return audit_exit_unusable;
+  };
   auto genesis = ledger::load_genesis_file(data_dir / "genesis.json");
-  if (!genesis) {
-    out << "audit: " << genesis.error() << "\n";
-    return audit_exit_unusable;
-  }
-  if (!std::filesystem::exists(data_dir / "chain")) {
-    out << "audit: no chain in " << (data_dir / "chain").string() << "\n";
-    return audit_exit_unusable;
-  }
+  if (!genesis) return unusable(genesis.error());
+  if (!std::filesystem::exists(data_dir / "chain")) return unusable("no chain in " + (data_dir / "chain").string());
   auto store = ledger::ChainStore::open(data_dir / "chain", *genesis, ledger::ChainStore::Mode::raw);
   if (!store) {
     // A store that cannot be read says nothing about the chain; most often a running node holds
     // LevelDB's lock on it. "FAULT at height 0" would send the auditor looking for damage.
-    if (store.error().code == ledger::Code::io_error && !json) {
-      out << "audit: cannot read " << (data_dir / "chain").string() << ": " << store.error().message()
-          << " (is a node running on this data dir? stop it first)\n";
-      return audit_exit_unusable;
+    if (store.error().code == ledger::Code::io_error) {
+      const std::string message = store.error().message();
+      const bool locked = message.find("lock") != std::string::npos;
+      return unusable("cannot read " + (data_dir / "chain").string() + ": " + message +
+                      (locked ? " (is a node running on this data dir? stop it first)" : ""));
     }
-    // A store that will not open at all (a broken tip record, say) is a fault of the chain.
+  // A store that will not open at all (a broken tip record, say) is a fault of the chain.
     ledger::AuditReport report;
     report.fault = store.error();
     if (json) {
@@ -127,7 +132,7 @@ int run_audit(const std::filesystem::path& data_dir, bool json, std::ostream& ou
     } else {
       print_text(*genesis, report, out);
     }
-    return store.error().code == ledger::Code::io_error ? audit_exit_unusable : audit_exit_fault;
+    return audit_exit_fault;
   }
   WorkerPool pool(0, "pc-audit");
   const ledger::AuditReport report = audit_in_parallel(**store, pool);

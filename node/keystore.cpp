@@ -110,10 +110,11 @@ void write_passphrase_file(const std::filesystem::path& path, std::string_view p
 }
 
 std::string obtain_passphrase(const PassphraseSources& sources) {
+  // What the command line names wins over the environment, as in the wallet.
+  if (sources.file) return read_passphrase_file(*sources.file);
   if (const char* value = std::getenv(passphrase_environment_variable)) {
     return checked(value, passphrase_environment_variable);
   }
-  if (sources.file) return read_passphrase_file(*sources.file);
   if (sources.stored_file && std::filesystem::exists(*sources.stored_file)) {
     return read_passphrase_file(*sources.stored_file);
   }

@@ -29,8 +29,8 @@ NodeKeys create_node_keys(const std::filesystem::path& data_dir, std::string_vie
 NodeKeys load_node_keys(const std::filesystem::path& data_dir, std::string_view passphrase);
 
 // Where a passphrase may come from, tried in this order:
-//   1. the environment variable POINTCHAIN_PASSPHRASE;
-//   2. `file` (--passphrase-file): its first line;
+//   1. `file` (--passphrase-file): its first line;
+//   2. the environment variable POINTCHAIN_PASSPHRASE;
 //   3. `stored_file` when it exists (a demo data dir's keys/passphrase);
 //   4. a prompt without echo when standard input is a terminal (asked twice when `confirm`).
 struct PassphraseSources {

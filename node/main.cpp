@@ -4,8 +4,8 @@
 //   keys  --data DIR                         this node's public keys
 //   demo  [--data DIR]                       build the demo coalition chain and audit it
 //   audit [--data DIR] [--json]              replay and verify DIR from genesis
-// init, run and keys read the key passphrase from POINTCHAIN_PASSPHRASE, --passphrase-file
-// FILE, or a prompt.
+// init, run and keys read the key passphrase from --passphrase-file FILE,
+// POINTCHAIN_PASSPHRASE, or a prompt.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -53,7 +53,7 @@ void print_usage(std::ostream& out) {
          "                               and audit it\n"
          "  audit [--data DIR] [--json]  replay DIR (default ./data) from genesis and verify every\n"
          "                               hash, signature, commit and balance\n"
-         "The key passphrase comes from POINTCHAIN_PASSPHRASE, --passphrase-file FILE, or a prompt.\n";
+         "The key passphrase comes from --passphrase-file FILE, POINTCHAIN_PASSPHRASE, or a prompt.\n";
 }
 
 class UsageError : public std::runtime_error {
@@ -326,7 +326,7 @@ int command_run(const std::vector<std::string>& args) {
             << "  data dir   " << data_dir.string() << "\n"
             << "  RPC        " << url << (frontend ? "" : "  (not served: this build has no rpc library)") << "\n"
             << "  API token  \"api_token\" in " << (data_dir / "node.json").string()
-            << " (Authorization: Bearer <token> for earn, return, bonus)\n"
+            << " (Authorization: Bearer <token> for earn, earn_batch, return, bonus)\n"
             << "What to try next:\n"
             << "  curl -s " << url
             << " -H 'Content-Type: application/json' -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"chain_info\","
@@ -338,9 +338,12 @@ int command_run(const std::vector<std::string>& args) {
   sigwait(&stop_signals, &signal_number);
   std::cout << "pointchain-node: stopping (" << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ")\n";
   // Frontends first, so nothing submits while production stops; every committed block is
-  // already on disk (one synced write each).
+  // already on disk (one synced write each), and what is pending is committed last.
   if (frontend) frontend->stop();
   production.stop();
+  // What was accepted but not yet in a block would otherwise be lost with the process.
+  while (node.produce_pending()) {
+  }
   std::cout << "pointchain-node: stopped at height " << node.chain_info().tip.height << "\n";
   return 0;
 }

@@ -243,7 +243,11 @@ std::vector<ledger::Result<ledger::Hash256>> Node::submit_batch(const std::vecto
   return results;
 }
 
-std::optional<std::uint64_t> Node::produce_if_due() {
+std::optional<std::uint64_t> Node::produce_if_due() { return produce(false); }
+
+std::optional<std::uint64_t> Node::produce_pending() { return produce(true); }
+
+std::optional<std::uint64_t> Node::produce(bool force) {
   std::lock_guard production(impl_->production_mutex);
   std::vector<Notification> notifications;
   std::uint64_t height = 0;
@@ -256,7 +260,7 @@ std::optional<std::uint64_t> Node::produce_if_due() {
     const bool expiry_due = next_expiry_ms && *next_expiry_ms <= now_ms;
     const std::size_t pending = node.mempool->size();
     const bool due = expiry_due || pending >= config_.block_trigger_tx_count ||
-                     (pending > 0 && now_ms >= tip.time_ms + config_.block_interval_ms);
+                     (pending > 0 && (force || now_ms >= tip.time_ms + config_.block_interval_ms));
     if (!due) return std::nullopt;
 
     const std::uint64_t time_ms = std::max(now_ms, tip.time_ms + 1);

@@ -180,6 +180,9 @@ class Node {
   // since the last block has passed, or block_trigger_tx_count pending, or a lot's expiry is
   // due. No empty blocks otherwise. Returns the new height.
   std::optional<std::uint64_t> produce_if_due();
+  // Commits whatever is pending now, whatever the interval: a clean shutdown loses no
+  // transaction the node has accepted. nullopt when nothing was pending.
+  std::optional<std::uint64_t> produce_pending();
   // When produce_if_due() should next be called (ms since epoch).
   std::uint64_t next_check_ms() const;
   // Called (without the node lock, from a submitting thread) when an admission may have made
@@ -220,6 +223,7 @@ class Node {
 
  private:
   class Impl;
+  std::optional<std::uint64_t> produce(bool force);
   void deliver(const std::vector<Notification>& notifications);
 
   const NodeConfig config_;

@@ -360,7 +360,7 @@ MethodResult Dispatcher::bonus(const json& params) {
   }
   auto issued = node_.bonus(customer, points, *reason, reference);
   if (!issued) return application_error(issued.error());
-  return id_json(issued->tx_id);
+  return earn_result_json(*issued);
 }
 
 // ---- subscriptions ----

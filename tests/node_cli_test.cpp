@@ -207,6 +207,9 @@ TEST_CASE("pointchain-node audit exits 2 when there is nothing it can audit", "[
 
   const Run no_genesis_json = run_node("audit " + data_argument(temp.path() / "missing") + " --json");
   CHECK(no_genesis_json.exit_code == node::audit_exit_unusable);
+  const nlohmann::json unusable = parse_json(no_genesis_json.output);
+  CHECK(unusable.at("ok") == false);
+  CHECK(unusable.at("unusable").get<std::string>().find("genesis") != std::string::npos);
 
   // A genesis but no chain directory.
   const auto data_dir = temp.path() / "demo";
@@ -217,6 +220,14 @@ TEST_CASE("pointchain-node audit exits 2 when there is nothing it can audit", "[
   CHECK(no_chain.exit_code == node::audit_exit_unusable);
   CHECK(no_chain.output.find("no chain") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(data_dir / "chain"));  // the audit creates nothing
+
+  // An empty chain directory is not an empty chain: there is no store to audit.
+  std::filesystem::create_directories(data_dir / "chain");
+  const Run empty_chain = run_node("audit " + data_argument(data_dir), true);
+  INFO(empty_chain.output);
+  CHECK(empty_chain.exit_code == node::audit_exit_unusable);
+  CHECK(empty_chain.output.find("does not exist") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(data_dir / "chain" / "CURRENT"));  // no store was made
 
   const Run unknown_command = run_node("frobnicate", true);
   INFO(unknown_command.output);

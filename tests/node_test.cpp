@@ -201,6 +201,12 @@ TEST_CASE("blocks are produced on the interval, early at the trigger count, and 
   CHECK(harness.node().next_check_ms() == harness.node().chain_info().tip.time_ms + interval_ms);
   harness.clock().advance_ms(interval_ms);
   CHECK(harness.node().produce_if_due() == 2);
+
+  // A clean shutdown commits what is pending without waiting for the interval.
+  REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 1, "at-shutdown").bytes()));
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  CHECK(harness.node().produce_pending() == 3);
+  CHECK_FALSE(harness.node().produce_pending().has_value());
 }
 
 TEST_CASE("a block is produced with no transactions when a lot expires", "[node]") {

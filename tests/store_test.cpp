@@ -1,6 +1,7 @@
 // The chain store (ledger/store.hpp): what survives a reopen, how blocks and transactions are
 // found again, and that every block the chain rules refuse leaves the store exactly as it was.
 #include <catch2/catch.hpp>
+#include <leveldb/db.h>
 
 #include <functional>
 #include <string>
@@ -188,6 +189,37 @@ TEST_CASE("a store opened with another genesis is refused and left intact", "[le
 
   chain.reopen();
   CHECK(chain.store().tip() == tip);
+}
+
+TEST_CASE("a store that lost its genesis record is refused, never made new again", "[ledger][store]") {
+  // Proves that opening (for a node or for the audit) writes nothing over a damaged store, and
+  // that the audit's raw mode never creates a store where there is none.
+  TestChain chain;
+  chain.commit_all({chain.txs.issue(1, TxFactory::customer(1).public_key(), 10, "order-1")});
+  {
+    leveldb::WriteOptions sync;
+    sync.sync = true;
+    REQUIRE(chain.store().database_for_tests().Delete(sync, "G").ok());
+  }
+  chain.close();
+  for (const auto mode : {ledger::ChainStore::Mode::load_state, ledger::ChainStore::Mode::raw}) {
+    auto reopened = ledger::ChainStore::open(chain.store_path(), chain.genesis(), mode);
+    REQUIRE_FALSE(reopened.ok());
+    CHECK(reopened.error().code == ledger::Code::corruption);
+  }
+  // Nothing was written: had either open made the store new, it would hold a genesis again.
+  {
+    leveldb::DB* raw = nullptr;
+    REQUIRE(leveldb::DB::Open(leveldb::Options(), chain.store_path().string(), &raw).ok());
+    const std::unique_ptr<leveldb::DB> db(raw);
+    std::string genesis_record;
+    CHECK(db->Get(leveldb::ReadOptions(), "G", &genesis_record).IsNotFound());
+  }
+
+  pc::test::TempDir empty;
+  auto nothing = ledger::ChainStore::open(empty.path() / "chain", chain.genesis(), ledger::ChainStore::Mode::raw);
+  REQUIRE_FALSE(nothing.ok());
+  CHECK_FALSE(std::filesystem::exists(empty.path() / "chain" / "CURRENT"));
 }
 
 TEST_CASE("blocks that break a chain rule are refused and change nothing", "[ledger][store]") {

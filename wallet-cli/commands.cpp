@@ -75,6 +75,7 @@ std::map<std::uint64_t, std::string> partner_names(NodeClient& client) {
 }
 
 std::string partner_label(const std::map<std::uint64_t, std::string>& names, std::uint64_t id) {
+  if (id == 0) return "-";  // a transfer between customers involves no partner
   const auto found = names.find(id);
   return found == names.end() ? "partner " + std::to_string(id) : found->second;
 }
