@@ -103,6 +103,7 @@ constexpr std::int64_t purchase_minor_per_customer = 10'000;  // 100.00 EUR at 1
 constexpr std::uint64_t points_redeemed = 10;
 // The distinct get_account requests the query clients cycle through.
 constexpr std::size_t query_bodies_max = 4'096;
+constexpr double transaction_query_seconds_max = 1.0;
 
 constexpr std::size_t response_bytes_max = 256 * 1024 * 1024;
 constexpr std::chrono::seconds node_start_timeout{30};
@@ -699,9 +700,9 @@ struct QueryResult {
 };
 
 // Requests of `bodies` (cycled) completed by `clients` keep-alive clients over about
-// `seconds`. Every answer must hold "balance" and no "error".
+// `seconds`. Every answer must hold `expected` and no "error".
 QueryResult query_rate(std::uint16_t port, const std::vector<std::string>& bodies, std::size_t clients,
-                       double seconds) {
+                       double seconds, std::string_view expected) {
   std::vector<std::unique_ptr<HttpConnection>> connections;
   for (std::size_t t = 0; t < clients; ++t) connections.push_back(std::make_unique<HttpConnection>(port));
   std::atomic<bool> go = false;
@@ -717,8 +718,8 @@ QueryResult query_rate(std::uint16_t port, const std::vector<std::string>& bodie
         std::size_t done = 0;
         for (std::size_t next = t; !stop.load(std::memory_order_relaxed); next += clients) {
           const std::string& answer = connections[t]->post(bodies[next % bodies.size()]);
-          if (answer.find("\"balance\"") == std::string::npos || answer.find("\"error\"") != std::string::npos) {
-            fail("get_account: " + answer.substr(0, 300));
+          if (answer.find(expected) == std::string::npos || answer.find("\"error\"") != std::string::npos) {
+            fail("unexpected answer: " + answer.substr(0, 300));
           }
           ++done;
         }
@@ -962,6 +963,14 @@ int run(const Options& options) {
     block_sizes.push_back(block.tx_count);
     const Json fetched = call(*control, "get_block", Json{{"height", block.height}});
     for (const Json& tx : fetched.at("transactions")) height_of[tx.at("id").get<std::string>()] = block.height;
+    // One transaction of each block through get_transaction: the same block, and a proof to
+    // the same root, or the node answers wrongly and no figure here is worth printing.
+    if (fetched.at("transactions").empty()) continue;
+    const Json status = call(*control, "get_transaction", Json{{"id", fetched["transactions"][0]["id"]}});
+    if (status.at("height") != fetched.at("height") ||
+        status.at("proof").at("merkle_root") != fetched.at("merkle_root")) {
+      fail("get_transaction disagrees with get_block at height " + std::to_string(block.height));
+    }
   }
   std::vector<double> latencies_ms;
   latencies_ms.reserve(submitted.accepted_count);
@@ -985,11 +994,21 @@ int run(const Options& options) {
   }
   std::fprintf(stderr, "get_account, no history, %zu clients for %.1f s...\n", options.clients, options.query_seconds);
   const CpuSample cpu_before_query = sample_cpu(node.pid());
-  const QueryResult balance = query_rate(port, balance_bodies, options.clients, options.query_seconds);
+  const QueryResult balance = query_rate(port, balance_bodies, options.clients, options.query_seconds, "\"balance\"");
   const CpuSample cpu_after_query = sample_cpu(node.pid());
   std::fprintf(stderr, "get_account, default history page, %zu clients for %.1f s...\n", options.clients,
                options.query_seconds);
-  const double account_rate = query_rate(port, account_bodies, options.clients, options.query_seconds).rate;
+  const double account_rate =
+      query_rate(port, account_bodies, options.clients, options.query_seconds, "\"balance\"").rate;
+  // get_transaction of committed redeems, as a wallet polls for its transaction.
+  std::vector<std::string> transaction_bodies;
+  for (std::size_t i = 0; i < std::min(n, query_bodies_max); ++i) {
+    transaction_bodies.push_back(request_text(i, "get_transaction", Json{{"id", pc::to_hex(txs[i].id())}}));
+  }
+  const double transaction_seconds = std::min(options.query_seconds, transaction_query_seconds_max);
+  std::fprintf(stderr, "get_transaction, %zu clients for %.1f s...\n", options.clients, transaction_seconds);
+  const double transaction_rate =
+      query_rate(port, transaction_bodies, options.clients, transaction_seconds, "\"committed\"").rate;
   const double balance_rate = balance.rate;
 
   control.reset();
@@ -1037,6 +1056,8 @@ int run(const Options& options) {
   rows.push_back({"balance queries (get_account, no history)", balance_rate, 0, "queries/s", ratio(balance_rate),
                   balance_goal, balance_rate >= balance_queries_goal_per_second});
   rows.push_back({"get_account with a history page", account_rate, 0, "queries/s", ratio(account_rate), "",
+                  std::nullopt});
+  rows.push_back({"get_transaction, committed redeem", transaction_rate, 0, "queries/s", ratio(transaction_rate), "",
                   std::nullopt});
   rows.push_back({"node CPU per committed redeem", redeem_node_us / verify_cpu_us, 2, "raw verifies", std::nullopt,
                   "", std::nullopt});
