@@ -1,10 +1,13 @@
 // pointchain-bench-rpc: how fast a running node takes customer transactions and answers
-// balance queries over its JSON-RPC API. It starts the real pointchain-node in a scratch data
-// dir, gives N customers points (not timed), then times N pre-signed Redeem transactions sent
-// by C concurrent keep-alive clients until the last is committed, and get_account over the
-// same kind of clients. As in pointchain-bench-ledger, every rate is also printed as a ratio to
-// the raw ed25519 verification rate of one core measured in the same run (bench/baseline.hpp),
-// and the node's CPU time per thread shows where the time went.
+// queries over its JSON-RPC API. It starts the real pointchain-node in a scratch data dir,
+// gives N customers points (not timed), then times N pre-signed Redeem transactions sent by C
+// concurrent keep-alive clients (JSON-RPC batches of B) until a WebSocket block subscription
+// announces the last one, and get_account and get_transaction over the same kind of clients.
+// As in pointchain-bench-ledger, every rate is also printed as a ratio to the raw ed25519
+// verification rate of one core measured in the same run (bench/baseline.hpp). The machine may
+// be shared, so the node's CPU time per thread (from /proc) is printed too, and turned into the
+// rate the node's and the clients' CPU cost allows on this machine's cores when nothing else
+// runs: a figure other processes do not lower.
 
 #include <fcntl.h>
 #include <signal.h>
