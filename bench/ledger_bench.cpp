@@ -6,10 +6,8 @@
 #include <leveldb/db.h>
 #include <leveldb/iterator.h>
 #include <leveldb/write_batch.h>
-#include <sodium.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/baseline.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "ledger/audit.hpp"
@@ -36,18 +35,21 @@
 
 namespace {
 
+using pc::bench::best_of;
+using pc::bench::Row;
+using pc::bench::seconds_between;
+using pc::bench::seeded_key;
+using pc::bench::SignedMessage;
+using pc::bench::SteadyClock;
 using pc::crypto::PublicKey;
 using pc::crypto::SecretKey;
 using pc::ledger::Block;
 using pc::ledger::ChainStore;
 using pc::ledger::PartnerId;
 using pc::ledger::Transaction;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::size_t tx_per_block = 1'000;
 constexpr std::size_t customer_pool_size = 10'000;
-constexpr std::size_t raw_message_count = 1'000;
-constexpr std::size_t raw_message_bytes = 150;
 constexpr PartnerId partner_count = 3;
 constexpr PartnerId validator_partner = 1;
 constexpr std::uint64_t genesis_time_ms = 1'700'000'000'000;
@@ -69,18 +71,10 @@ constexpr double commit_goal_ratio = 0.8;
 constexpr double audit_goal_ratio = 1.6;
 constexpr double disk_goal_bytes_per_issuance = 300.0;
 
-double seconds_between(SteadyClock::time_point start, SteadyClock::time_point end) {
-  return std::chrono::duration<double>(end - start).count();
-}
-
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
 
 void require_ok(const pc::ledger::Status& status, const std::string& what) {
   if (!status) fail(what + ": " + status.error().message());
-}
-
-SecretKey seeded_key(const std::string& label) {
-  return SecretKey::from_seed(pc::crypto::sha256(pc::as_bytes(label)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -176,84 +170,6 @@ class ScratchDirectory {
  private:
   std::filesystem::path path_;
 };
-
-// ---------------------------------------------------------------------------------------
-// Baseline: raw verification on one core
-
-struct SignedMessage {
-  PublicKey key{};
-  pc::Bytes message;
-  pc::crypto::Signature signature{};
-};
-
-// Distinct keys and distinct contents, so nothing is served from a cache within a pass.
-std::vector<SignedMessage> make_signed_messages() {
-  std::vector<SignedMessage> messages(raw_message_count);
-  for (std::size_t i = 0; i < messages.size(); ++i) {
-    const SecretKey key = seeded_key("bench raw signer " + std::to_string(i));
-    SignedMessage& entry = messages[i];
-    entry.key = key.public_key();
-    entry.message.resize(raw_message_bytes);
-    for (std::size_t j = 0; j < raw_message_bytes; ++j) {
-      entry.message[j] = static_cast<std::uint8_t>(i * 31 + j * 7);
-    }
-    entry.signature = key.sign(entry.message);
-  }
-  return messages;
-}
-
-enum class VerifyKind {
-  raw,     // libsodium's crypto_sign_verify_detached: the baseline
-  strict,  // crypto::verify: adds the key's subgroup check, what a new account's key costs
-};
-
-// Verifications per second on the calling thread, looping over `messages` for about `seconds`.
-double verify_rate(const std::vector<SignedMessage>& messages, double seconds, VerifyKind kind) {
-  std::size_t verified = 0;
-  const auto start = SteadyClock::now();
-  double elapsed = 0;
-  do {
-    for (const SignedMessage& entry : messages) {
-      const bool ok = kind == VerifyKind::raw
-                          ? crypto_sign_verify_detached(entry.signature.data(), entry.message.data(),
-                                                        entry.message.size(), entry.key.data()) == 0
-                          : pc::crypto::verify(entry.key, entry.message, entry.signature);
-      if (!ok) fail("a baseline signature does not verify");
-    }
-    verified += messages.size();
-    elapsed = seconds_between(start, SteadyClock::now());
-  } while (elapsed < seconds);
-  return static_cast<double>(verified) / elapsed;
-}
-
-// The same raw verifications spread over the pool: how much parallelism the machine gave
-// this run. About pool.size() times the one-core rate on an idle machine, less when other
-// work competes for the cores (the commit and audit rates then suffer with it).
-double parallel_verify_rate(const std::vector<SignedMessage>& messages, double seconds, pc::node::WorkerPool& pool) {
-  std::size_t verified = 0;
-  std::atomic<bool> all_ok = true;
-  const auto start = SteadyClock::now();
-  double elapsed = 0;
-  do {
-    pool.run(messages.size(), [&](std::size_t i) {
-      const SignedMessage& entry = messages[i];
-      if (crypto_sign_verify_detached(entry.signature.data(), entry.message.data(), entry.message.size(),
-                                      entry.key.data()) != 0) {
-        all_ok = false;
-      }
-    });
-    verified += messages.size();
-    elapsed = seconds_between(start, SteadyClock::now());
-  } while (elapsed < seconds);
-  if (!all_ok) fail("a baseline signature does not verify");
-  return static_cast<double>(verified) / elapsed;
-}
-
-double best_of(std::size_t repeats, const std::function<double()>& measure) {
-  double best = 0;
-  for (std::size_t i = 0; i < repeats; ++i) best = std::max(best, measure());
-  return best;
-}
 
 // ---------------------------------------------------------------------------------------
 // The chain: a proposer's store and a validator's store fed the same blocks
@@ -470,28 +386,6 @@ double synced_write_seconds(const std::filesystem::path& path) {
 // ---------------------------------------------------------------------------------------
 // Output
 
-struct Row {
-  std::string name;
-  double value = 0;
-  int decimals = 0;
-  std::string unit;
-  std::optional<double> ratio;  // to the raw verify rate
-  std::string goal;             // empty: reported for information
-  std::optional<bool> met;
-};
-
-void print_table(const std::vector<Row>& rows) {
-  std::printf("\n%-38s %12s  %-16s %8s  %-9s %s\n", "measure", "value", "unit", "ratio", "goal", "");
-  std::printf("%s\n", std::string(96, '-').c_str());
-  for (const Row& row : rows) {
-    char ratio_text[32] = "-";
-    if (row.ratio) std::snprintf(ratio_text, sizeof ratio_text, "%.2fx", *row.ratio);
-    const char* verdict = !row.met ? "" : *row.met ? "met" : "NOT MET";
-    std::printf("%-38s %12.*f  %-16s %8s  %-9s %s\n", row.name.c_str(), row.decimals, row.value,
-                row.unit.c_str(), ratio_text, row.goal.empty() ? "-" : row.goal.c_str(), verdict);
-  }
-}
-
 void print_breakdown_line(const char* name, const StageSeconds& stages, std::size_t transactions, bool proposer) {
   const double per_tx_us = 1e6 / static_cast<double>(transactions);
   char produce[16] = "-";
@@ -595,13 +489,17 @@ int run(const Options& options) {
   std::fflush(stdout);
 
   std::fprintf(stderr, "baseline: raw verify on one core, then on the pool...\n");
-  const std::vector<SignedMessage> messages = make_signed_messages();
-  const auto raw_rate = [&] { return verify_rate(messages, options.raw_loop_seconds, VerifyKind::raw); };
-  const auto parallel_rate = [&] { return parallel_verify_rate(messages, options.raw_loop_seconds, pool); };
+  const std::vector<SignedMessage> messages = pc::bench::make_signed_messages();
+  const auto raw_rate = [&] { return pc::bench::raw_verify_rate(messages, options.raw_loop_seconds); };
+  const auto parallel_rate = [&] { return pc::bench::parallel_verify_rate(messages, options.raw_loop_seconds, pool); };
   const double raw_rate_start = best_of(options.repeats, raw_rate);
   const double parallel_rate_start = best_of(options.repeats, parallel_rate);
-  const double strict_rate =
-      best_of(options.repeats, [&] { return verify_rate(messages, options.raw_loop_seconds, VerifyKind::strict); });
+  // crypto::verify adds the key's subgroup check: what a new account's key costs.
+  const double strict_rate = best_of(options.repeats, [&] {
+    return pc::bench::verify_rate(messages, options.raw_loop_seconds, [](const SignedMessage& entry) {
+      return pc::crypto::verify(entry.key, entry.message, entry.signature);
+    });
+  });
 
   // The pool chain: every customer has an account before the timed blocks, as in a
   // coalition whose customers come back.
@@ -692,7 +590,7 @@ int run(const Options& options) {
                           pool_stored, true));
   rows.push_back(size_row("disk after compaction, every new", fresh_stored.disk_bytes_after_compaction,
                           fresh_stored, false));
-  print_table(rows);
+  pc::bench::print_table(rows);
 
   std::printf("\nbaseline samples: %.0f at the start, %.0f at the end (%+.1f%%); the higher is the baseline\n",
               raw_rate_start, raw_rate_end, 100.0 * (raw_rate_end - raw_rate_start) / raw_rate_start);

@@ -370,7 +370,7 @@ ledger::Result<ledger::Block> Node::block_by_hash(const ledger::Hash256& hash) c
 ledger::Result<TxStatus> Node::transaction(const ledger::Hash256& tx_id) const {
   std::lock_guard lock(impl_->mutex);
   if (const ledger::Transaction* pending = impl_->mempool->find(tx_id)) {
-    return TxStatus{TxStatus::Where::pending, *pending, 0, 0, {}, {}, 0};
+    return TxStatus{TxStatus::Where::pending, *pending, 0, 0, {}, {}, 0, {}};
   }
   auto location = impl_->store->find_transaction(tx_id);
   if (!location) return location.error();
@@ -386,7 +386,8 @@ ledger::Result<TxStatus> Node::transaction(const ledger::Hash256& tx_id) const {
                   location->index,
                   block->header.hash(),
                   ledger::merkle_path(ids, location->index),
-                  ids.size()};
+                  ids.size(),
+                  block->header.merkle_root};
 }
 
 AccountView Node::account(const crypto::PublicKey& key) const {

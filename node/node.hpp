@@ -84,6 +84,7 @@ struct TxStatus {
   ledger::Hash256 block_hash{};        // committed only
   std::vector<ledger::Hash256> merkle_path;  // committed only: proof to the header's root
   std::size_t block_tx_count = 0;      // committed only
+  ledger::Hash256 merkle_root{};       // committed only: the header's root the path leads to
 };
 
 inline constexpr std::uint32_t history_index_expiry = UINT32_MAX;

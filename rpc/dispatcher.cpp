@@ -233,13 +233,8 @@ MethodResult Dispatcher::get_transaction(const json& params) {
   if (reader.error()) return *reader.error();
   auto status = node_.transaction(tx_id);
   if (!status) return application_error(status.error());
-  ledger::Hash256 merkle_root{};
-  if (status->where == node::TxStatus::Where::committed) {
-    auto block = node_.block_at(status->height);
-    if (!block) return application_error(block.error());
-    merkle_root = block->header.merkle_root;
-  }
-  return transaction_status_json(*status, merkle_root);
+  // The root comes with the status: reading the block again would decode all of it twice.
+  return transaction_status_json(*status, status->merkle_root);
 }
 
 MethodResult Dispatcher::get_account(const json& params) {

@@ -1,0 +1,165 @@
+// What every Pointchain benchmark divides by, and the table they print. The machine may be
+// shared and noisy, so a benchmark measures how many ed25519 signatures one core verifies per
+// second with libsodium's crypto_sign_verify_detached (the raw verify rate) in the same run,
+// at its start and at its end, and prints each rate also as a ratio to the higher sample.
+// Verifying a signature is the unavoidable cost of every transaction, so a ratio says how
+// many transactions the code handles in the time one core needs to check one signature each.
+#pragma once
+
+#include <sodium.h>
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
+#include "node/worker_pool.hpp"
+
+namespace pc::bench {
+
+using SteadyClock = std::chrono::steady_clock;
+
+inline constexpr std::size_t raw_message_count = 1'000;
+inline constexpr std::size_t raw_message_bytes = 150;  // about one transaction's signing message
+
+inline double seconds_between(SteadyClock::time_point start, SteadyClock::time_point end) {
+  return std::chrono::duration<double>(end - start).count();
+}
+
+// A key derived from a label, so every run signs with the same keys.
+inline crypto::SecretKey seeded_key(const std::string& label) {
+  return crypto::SecretKey::from_seed(crypto::sha256(as_bytes(label)));
+}
+
+struct SignedMessage {
+  crypto::PublicKey key{};
+  Bytes message;
+  crypto::Signature signature{};
+};
+
+// Distinct keys and distinct contents, so nothing is served from a cache within a pass.
+inline std::vector<SignedMessage> make_signed_messages() {
+  std::vector<SignedMessage> messages(raw_message_count);
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const crypto::SecretKey key = seeded_key("bench raw signer " + std::to_string(i));
+    SignedMessage& entry = messages[i];
+    entry.key = key.public_key();
+    entry.message.resize(raw_message_bytes);
+    for (std::size_t j = 0; j < raw_message_bytes; ++j) {
+      entry.message[j] = static_cast<std::uint8_t>(i * 31 + j * 7);
+    }
+    entry.signature = key.sign(entry.message);
+  }
+  return messages;
+}
+
+// The baseline's verification: libsodium alone, no subgroup check of the key.
+inline bool raw_verify(const SignedMessage& entry) {
+  return crypto_sign_verify_detached(entry.signature.data(), entry.message.data(), entry.message.size(),
+                                     entry.key.data()) == 0;
+}
+
+// CPU seconds the calling thread has used.
+inline double thread_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+struct VerifyRates {
+  double per_wall_second = 0;
+  // Per second of the thread's CPU time: unlike the wall-clock rate, it does not drop when
+  // other processes take the core, so CPU costs measured elsewhere divide by it fairly.
+  double per_cpu_second = 0;
+};
+
+// Verifications on the calling thread, looping over `messages` for about `seconds` with
+// `verify` (raw_verify for the baseline). Throws if one fails.
+template <class Verify>
+VerifyRates verify_rates(const std::vector<SignedMessage>& messages, double seconds, Verify verify) {
+  std::size_t verified = 0;
+  const auto start = SteadyClock::now();
+  const double cpu_start = thread_cpu_seconds();
+  double elapsed = 0;
+  do {
+    for (const SignedMessage& entry : messages) {
+      if (!verify(entry)) throw std::runtime_error("a baseline signature does not verify");
+    }
+    verified += messages.size();
+    elapsed = seconds_between(start, SteadyClock::now());
+  } while (elapsed < seconds);
+  const double cpu = thread_cpu_seconds() - cpu_start;
+  const double count = static_cast<double>(verified);
+  return VerifyRates{count / elapsed, cpu > 0 ? count / cpu : 0};
+}
+
+// Verifications per wall-clock second; see verify_rates.
+template <class Verify>
+double verify_rate(const std::vector<SignedMessage>& messages, double seconds, Verify verify) {
+  return verify_rates(messages, seconds, verify).per_wall_second;
+}
+
+inline double raw_verify_rate(const std::vector<SignedMessage>& messages, double seconds) {
+  return verify_rate(messages, seconds, raw_verify);
+}
+
+// The same raw verifications spread over the pool: how much parallelism the machine gave
+// this run. About pool.size() times the one-core rate on an idle machine, less when other
+// work competes for the cores (every multi-threaded rate then suffers with it).
+inline double parallel_verify_rate(const std::vector<SignedMessage>& messages, double seconds,
+                                   node::WorkerPool& pool) {
+  std::size_t verified = 0;
+  std::atomic<bool> all_ok = true;
+  const auto start = SteadyClock::now();
+  double elapsed = 0;
+  do {
+    pool.run(messages.size(), [&](std::size_t i) {
+      if (!raw_verify(messages[i])) all_ok = false;
+    });
+    verified += messages.size();
+    elapsed = seconds_between(start, SteadyClock::now());
+  } while (elapsed < seconds);
+  if (!all_ok) throw std::runtime_error("a baseline signature does not verify");
+  return static_cast<double>(verified) / elapsed;
+}
+
+inline double best_of(std::size_t repeats, const std::function<double()>& measure) {
+  double best = 0;
+  for (std::size_t i = 0; i < repeats; ++i) best = std::max(best, measure());
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------
+// The table
+
+struct Row {
+  std::string name;
+  double value = 0;
+  int decimals = 0;
+  std::string unit;
+  std::optional<double> ratio;  // to the raw verify rate
+  std::string goal;             // empty: reported for information
+  std::optional<bool> met;
+};
+
+inline void print_table(const std::vector<Row>& rows) {
+  std::printf("\n%-38s %12s  %-16s %8s  %-9s %s\n", "measure", "value", "unit", "ratio", "goal", "");
+  std::printf("%s\n", std::string(96, '-').c_str());
+  for (const Row& row : rows) {
+    char ratio_text[32] = "-";
+    if (row.ratio) std::snprintf(ratio_text, sizeof ratio_text, "%.2fx", *row.ratio);
+    const char* verdict = !row.met ? "" : *row.met ? "met" : "NOT MET";
+    std::printf("%-38s %12.*f  %-16s %8s  %-9s %s\n", row.name.c_str(), row.decimals, row.value,
+                row.unit.c_str(), ratio_text, row.goal.empty() ? "-" : row.goal.c_str(), verdict);
+  }
+}
+
+}  // namespace pc::bench
