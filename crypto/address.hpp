@@ -31,6 +31,10 @@ enum class AddressError {
 std::string_view describe(AddressError error);
 
 std::string encode_address(const PublicKey& key);
-Result<PublicKey, AddressError> decode_address(std::string_view address);
+
+// checksum_only skips is_valid_public_key (about the cost of a signature check): for looking
+// an account up, since an account is only ever opened for a key that passed it.
+enum class KeyCheck { full, checksum_only };
+Result<PublicKey, AddressError> decode_address(std::string_view address, KeyCheck check = KeyCheck::full);
 
 }  // namespace pc::crypto

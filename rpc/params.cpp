@@ -87,10 +87,10 @@ bool Params::boolean(std::string_view name) {
   return value->get<bool>();
 }
 
-crypto::PublicKey Params::address(std::string_view name) {
+crypto::PublicKey Params::address(std::string_view name, crypto::KeyCheck check) {
   const std::string encoded = text(name);
   if (error_) return {};
-  auto key = crypto::decode_address(encoded);
+  auto key = crypto::decode_address(encoded, check);
   if (!key) {
     fail(name, crypto::describe(key.error()));
     return {};

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/address.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "rpc/errors.hpp"
@@ -30,7 +31,7 @@ class Params {
   std::string text(std::string_view name);
   bool boolean(std::string_view name);
   // A "pc..." address; errors carry crypto::describe(AddressError).
-  crypto::PublicKey address(std::string_view name);
+  crypto::PublicKey address(std::string_view name, crypto::KeyCheck check = crypto::KeyCheck::full);
   // Exactly 64 hex characters.
   crypto::Hash256 hash(std::string_view name);
   // Hex bytes of any even length.

@@ -663,6 +663,14 @@ TEST_CASE("every AddressError is reported for a crafted input", "[crypto][addres
   }
   const PublicKey mixed = add(key, order_eight_point);
   CHECK(error_of(reference_address(address_payload(0x01, mixed))) == AddressError::invalid_key);
+  // A lookup skips only the key check: the same address decodes to its key, and a checksum
+  // typo is still caught.
+  const auto looked_up = pc::crypto::decode_address(reference_address(address_payload(0x01, mixed)),
+                                                    pc::crypto::KeyCheck::checksum_only);
+  REQUIRE(looked_up.ok());
+  CHECK(*looked_up == mixed);
+  CHECK(pc::crypto::decode_address(reference_address(wrong_checksum), pc::crypto::KeyCheck::checksum_only).error() ==
+        AddressError::bad_checksum);
 
   for (const auto error : {AddressError::bad_prefix, AddressError::bad_length, AddressError::bad_character,
                            AddressError::bad_padding, AddressError::unsupported_version,
