@@ -95,11 +95,9 @@ constexpr std::uint64_t latency_goal_block_intervals = 2;
 constexpr double balance_queries_goal_per_second = 20'000;
 
 // node.json changes for the bench. Every client is 127.0.0.1, so the default per-IP limit of
-// 2,000 requests/s would cap the whole bench; and setup has N Issue transactions of the one
-// partner pending at once, past the default per-signer limit of 256.
+// 2,000 requests/s would cap the whole bench.
 constexpr std::uint64_t bench_rate_requests_per_second = 1'000'000;
 constexpr std::uint64_t bench_rate_burst_requests = 1'000'000;
-constexpr std::uint64_t bench_per_signer_max = transactions_max;
 
 constexpr std::uint64_t points_per_customer = 100;
 constexpr std::int64_t purchase_minor_per_customer = 10'000;  // 100.00 EUR at 1 point per euro
@@ -834,7 +832,6 @@ int run(const Options& options) {
   config["rpc_port"] = port;
   config["rpc_rate_requests_per_second"] = bench_rate_requests_per_second;
   config["rpc_rate_burst_requests"] = bench_rate_burst_requests;
-  config["mempool"]["per_signer_max"] = bench_per_signer_max;
   {
     std::ofstream file(data_dir / "node.json", std::ios::trunc);
     file << config.dump(2) << "\n";
@@ -1080,12 +1077,10 @@ int run(const Options& options) {
               verify_cpu_us, raw_cpu_rate, redeem_node_us, redeem_bench_us, query_node_us, query_bench_us, cores);
   std::printf("calibration samples on %zu threads: %.2fx at the start, %.2fx at the end (%.2fx on an idle machine)\n",
               pool.size(), ratio(parallel_rate_start), ratio(parallel_rate_end), static_cast<double>(pool.size()));
-  std::printf("node.json changes: rpc_port %u, rpc_rate_requests_per_second %llu, rpc_rate_burst_requests %llu,\n"
-              "  mempool.per_signer_max %llu; everything else default (block_interval_ms %llu,\n"
-              "  block_trigger_tx_count %s)\n",
+  std::printf("node.json changes: rpc_port %u, rpc_rate_requests_per_second %llu, rpc_rate_burst_requests %llu;\n"
+              "  everything else default (block_interval_ms %llu, block_trigger_tx_count %s)\n",
               port, static_cast<unsigned long long>(bench_rate_requests_per_second),
-              static_cast<unsigned long long>(bench_rate_burst_requests),
-              static_cast<unsigned long long>(bench_per_signer_max), static_cast<unsigned long long>(block_interval_ms),
+              static_cast<unsigned long long>(bench_rate_burst_requests), static_cast<unsigned long long>(block_interval_ms),
               config.at("block_trigger_tx_count").dump().c_str());
   std::printf("redeems: %zu accepted of %zu%s%s; admitted in %.2f s, all committed %.2f s after the first submit\n",
               submitted.accepted_count, n, submitted.first_error.empty() ? "" : "; first refusal: ",
