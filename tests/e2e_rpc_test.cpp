@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <csignal>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,34 +22,20 @@
 #include "node/audit_command.hpp"
 #include "rpc/errors.hpp"
 #include "rpc/limits.hpp"
-#include "tests/e2e_rpc_support.hpp"
+#include "tests/e2e_support.hpp"
 #include "tests/fixtures.hpp"
 
 namespace {
 
-using namespace pc::e2e_rpc;
+using namespace pc::test::e2e;
 using nlohmann::json;
-namespace fs = std::filesystem;
 namespace error_code = pc::rpc::error_code;
 using pc::ledger::Code;
 
-constexpr char test_passphrase[] = "e2e rpc test passphrase";
 constexpr char test_chain_id[] = "e2e-rpc";
 constexpr char test_currency[] = "EUR";  // 1 point per euro in init's default node.json
-// Short, so that a submitted transaction commits within a few tens of milliseconds.
-constexpr std::uint64_t test_block_interval_ms = 25;
-constexpr milliseconds start_timeout{30'000};
-constexpr milliseconds commit_timeout{20'000};
-constexpr milliseconds stop_timeout{30'000};
-constexpr milliseconds audit_timeout{60'000};
-constexpr milliseconds websocket_timeout{15'000};
-
-const fs::path& node_binary() {
-  static const fs::path binary = fs::path(POINTCHAIN_BINARY_DIR) / "pointchain-node";
-  return binary;
-}
-
-std::map<std::string, std::string> node_environment() { return {{"POINTCHAIN_PASSPHRASE", test_passphrase}}; }
+constexpr Milliseconds commit_timeout = 20s;
+constexpr Milliseconds websocket_timeout = 15s;
 
 std::int32_t application_code(Code code) {
   return error_code::application_base + static_cast<std::int32_t>(code);
@@ -65,109 +51,25 @@ json purchase(int customer, std::int64_t amount_minor, const std::string& order_
               {"order_id", order_id}};
 }
 
-// A data dir made by `pointchain-node init`, and `pointchain-node run` on it.
-class NodeUnderTest {
- public:
-  // `config_overrides` are node.json fields set on top of what init wrote.
-  explicit NodeUnderTest(const fs::path& directory, json config_overrides = json::object())
-      : directory_(directory), data_dir_(directory / "data"), overrides_(std::move(config_overrides)) {
-    INFO("pointchain-node is built by the pointchain-node target: " << node_binary().string());
-    REQUIRE(fs::exists(node_binary()));
-    const Completed init = run_to_completion(
-        node_binary(),
-        {"init", "--data", data_dir_.string(), "--chain-id", test_chain_id, "--partner-name", "E2E Partner"},
-        node_environment(), directory_ / "init.log", start_timeout);
-    INFO(init.output);
-    REQUIRE(init.status.has_value());
-    REQUIRE(exited_with(*init.status, 0));
-    api_token_ = json::parse(read_text_file(data_dir_ / "node.json")).at("api_token").get<std::string>();
-    REQUIRE_FALSE(api_token_.empty());
-  }
+// A node on a chain of its own id, with `config` (node.json fields) on top of init's.
+LiveNodeOptions rpc_node_options(json config = json::object()) {
+  LiveNodeOptions options;
+  options.chain_id = test_chain_id;
+  options.config = std::move(config);
+  return options;
+}
 
-  // Starts the node on a free port and returns once it answers chain_info.
-  void start() {
-    REQUIRE_FALSE(process_);
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = free_loopback_port();
-      write_config();
-      ++starts_;
-      process_ = std::make_unique<ChildProcess>(node_binary(), std::vector<std::string>{"run", "--data", data_dir_.string()},
-                                                node_environment(), directory_ / ("node-" + std::to_string(starts_) + ".log"));
-      if (wait_until_rpc_answers(port_, *process_, start_timeout)) return;
-      last_output_ = process_->output();
-      process_.reset();  // kills it, if it still runs
-      // Another process may have bound the port between the probe and the node's bind.
-      if (last_output_.find("cannot listen") == std::string::npos) break;
-    }
-    INFO(last_output_);
-    FAIL("pointchain-node run did not start answering RPC");
-  }
-
-  // SIGTERM; the wait status (nullopt: it had to be killed after stop_timeout).
-  std::optional<int> terminate() {
-    REQUIRE(process_);
-    const std::optional<int> status = process_->terminate(stop_timeout);
-    last_output_ = process_->output();
-    process_.reset();
-    return status;
-  }
-
-  // SIGKILL; the wait status.
-  int kill() {
-    REQUIRE(process_);
-    const int status = process_->kill_now();
-    last_output_ = process_->output();
-    process_.reset();
-    return status;
-  }
-
-  // Stops the node with SIGTERM (it must exit 0) and audits the data dir (it must pass).
-  void stop_cleanly_and_audit() {
-    const std::optional<int> status = terminate();
-    INFO(last_output_);
-    REQUIRE(status.has_value());
-    CHECK(describe_wait_status(*status) == "exit 0");
-    check_audit_passes();
-  }
-
-  void check_audit_passes() const {
-    REQUIRE_FALSE(process_);
-    const Completed audit = run_to_completion(node_binary(), {"audit", "--data", data_dir_.string()},
-                                              node_environment(), directory_ / "audit.log", audit_timeout);
-    INFO(audit.output);
-    REQUIRE(audit.status.has_value());
-    CHECK(describe_wait_status(*audit.status) == "exit " + std::to_string(pc::node::audit_exit_ok));
-    CHECK(audit.output.rfind("audit: OK", 0) == 0);
-  }
-
-  RpcClient rpc() const { return RpcClient(port_, api_token_); }
-  std::uint16_t port() const { return port_; }
-  const std::string& api_token() const { return api_token_; }
-  // What the running (or last stopped) node printed.
-  std::string output() const { return process_ ? process_->output() : last_output_; }
-
- private:
-  void write_config() const {
-    json config = json::parse(read_text_file(data_dir_ / "node.json"));
-    config["rpc_address"] = "127.0.0.1";
-    config["rpc_port"] = port_;
-    config["block_interval_ms"] = test_block_interval_ms;
-    for (const auto& [name, value] : overrides_.items()) config[name] = value;
-    std::ofstream file(data_dir_ / "node.json", std::ios::trunc);
-    file << config.dump(2) << "\n";
-    file.close();
-    REQUIRE(file.good());
-  }
-
-  fs::path directory_;
-  fs::path data_dir_;
-  json overrides_;
-  std::string api_token_;
-  std::uint16_t port_ = 0;
-  int starts_ = 0;
-  std::unique_ptr<ChildProcess> process_;
-  std::string last_output_;
-};
+// Stops the node with SIGTERM (it must exit 0) and audits the data dir (it must pass).
+void stop_cleanly_and_audit(LiveNode& node) {
+  const ExitStatus status = node.stop();
+  INFO(node.output());
+  CHECK(status.describe() == "exit code 0");
+  const RunResult audit = node.audit();
+  INFO(audit.out);
+  REQUIRE_FALSE(audit.timed_out);
+  CHECK(audit.status.describe() == "exit code " + std::to_string(pc::node::audit_exit_ok));
+  CHECK(audit.out.rfind("audit: OK", 0) == 0);
+}
 
 json result_of(const json& response) {
   INFO(response.dump());
@@ -183,49 +85,30 @@ std::int32_t error_code_of(const json& response) {
   return response.at("error").at("code").get<std::int32_t>();
 }
 
-// Polls get_transaction until it reports `tx_id` committed; that result.
-json wait_until_committed(const RpcClient& rpc, const std::string& tx_id) {
-  const Deadline deadline = deadline_after(commit_timeout);
-  for (;;) {
-    const json response = rpc.call("get_transaction", {{"id", tx_id}});
-    if (response.contains("result") && response.at("result").at("status") == "committed") return response.at("result");
-    INFO("waiting for " << tx_id << " to commit; last answer " << response.dump());
-    REQUIRE(SteadyClock::now() < deadline);
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-}
-
 // Polls chain_info until nothing is pending; that chain_info.
-json wait_until_nothing_pending(const RpcClient& rpc) {
-  const Deadline deadline = deadline_after(commit_timeout);
+json wait_until_nothing_pending(const LiveNode& node) {
+  const Deadline deadline(commit_timeout);
   for (;;) {
-    const json info = result_of(rpc.call("chain_info"));
+    const json info = result_of(node.response("chain_info"));
     if (info.at("pending_count") == 0) return info;
-    REQUIRE(SteadyClock::now() < deadline);
-    std::this_thread::sleep_for(milliseconds(5));
+    REQUIRE_FALSE(deadline.passed());
+    std::this_thread::sleep_for(5ms);
   }
 }
 
-// Earns for a purchase and waits for the issuance to commit; its earn result.
-json earn_and_commit(const RpcClient& rpc, int customer, std::int64_t amount_minor, const std::string& order_id) {
-  const json earned = result_of(rpc.partner_call("earn", purchase(customer, amount_minor, order_id)));
-  wait_until_committed(rpc, earned.at("id").get<std::string>());
-  return earned;
-}
-
-json account_of(const RpcClient& rpc, int customer) {
-  return result_of(rpc.call("get_account", {{"address", customer_address(customer)}}));
+json account_of(const LiveNode& node, int customer) {
+  return result_of(node.response("get_account", {{"address", customer_address(customer)}}));
 }
 
 std::string transaction_hex(const pc::ledger::Transaction& tx) { return pc::to_hex(tx.bytes()); }
 
 // Everything a client can see of the chain: the tip, the supply, the pending count, the
 // partners' counters, and the named accounts with their history.
-json observable_state(const RpcClient& rpc, const std::vector<int>& customers) {
-  json state = {{"chain_info", result_of(rpc.call("chain_info"))},
-                {"partners", result_of(rpc.call("get_partners"))},
+json observable_state(const LiveNode& node, const std::vector<int>& customers) {
+  json state = {{"chain_info", result_of(node.response("chain_info"))},
+                {"partners", result_of(node.response("get_partners"))},
                 {"accounts", json::array()}};
-  for (int customer : customers) state["accounts"].push_back(account_of(rpc, customer));
+  for (int customer : customers) state["accounts"].push_back(account_of(node, customer));
   return state;
 }
 
@@ -237,8 +120,8 @@ struct BadRequest {
   json id;  // the id the error response must carry (null when the request could not be read)
 };
 
-std::string request_text(std::string_view method, json params, json id = 7) {
-  return rpc_request(method, std::move(params), std::move(id)).dump();
+std::string request_text(const std::string& method, const json& params, const json& id = 7) {
+  return rpc_request(method, params, id).dump();
 }
 
 }  // namespace
@@ -250,21 +133,18 @@ TEST_CASE("bad RPC requests get their documented error codes and leave the chain
   // documented code, and that none of them changes the tip, the supply, the partners'
   // counters, an account or the mempool. The honest twin of the forged transaction commits
   // afterwards as the only transaction of the next block, so nothing refused slipped in late.
-  pc::test::TempDir temp;
-  NodeUnderTest node(temp.path());
-  node.start();
-  const RpcClient rpc = node.rpc();
-  const std::string bearer = rpc.bearer();
+  LiveNode node(rpc_node_options());
+  const std::string bearer = node.bearer();
 
   // Customer 1 earns 1000 points and transfers 40 to customer 2: a committed transaction to replay.
-  earn_and_commit(rpc, 1, 100'000, "fund-1");
-  const std::uint64_t tip_height = result_of(rpc.call("chain_info")).at("height").get<std::uint64_t>();
+  node.earn_and_commit(customer_address(1), 100'000, "fund-1");
+  const std::uint64_t tip_height = result_of(node.response("chain_info")).at("height").get<std::uint64_t>();
   pc::test::TxFactory customer_txs(test_chain_id);
   customer_txs.last_valid_height = tip_height + 500;
   const pc::ledger::Transaction transfer = customer_txs.transfer(customer_key(1), customer_key(2).public_key(), 40);
-  const json submitted = result_of(rpc.call("submit_transaction", {{"hex", transaction_hex(transfer)}}));
+  const json submitted = result_of(node.response("submit_transaction", {{"hex", transaction_hex(transfer)}}));
   CHECK(submitted.at("id") == pc::to_hex(transfer.id()));
-  wait_until_committed(rpc, pc::to_hex(transfer.id()));
+  node.wait_until_committed(pc::to_hex(transfer.id()));
 
   // The next transfer (sequence 2), honest and forged: one bit of its signature flipped.
   const pc::ledger::Transaction honest = customer_txs.transfer(customer_key(1), customer_key(2).public_key(), 10);
@@ -278,7 +158,7 @@ TEST_CASE("bad RPC requests get their documented error codes and leave the chain
   const pc::ledger::Transaction foreign = foreign_txs.transfer(customer_key(1), customer_key(2).public_key(), 10);
 
   const std::vector<int> customers = {1, 2, 3};
-  const json before = observable_state(rpc, customers);
+  const json before = observable_state(node, customers);
   REQUIRE(before.at("chain_info").at("pending_count") == 0);
   REQUIRE(before.at("accounts")[0].at("balance") == 960);
   REQUIRE(before.at("accounts")[1].at("balance") == 40);
@@ -367,7 +247,7 @@ TEST_CASE("bad RPC requests get their documented error codes and leave the chain
 
   for (const BadRequest& bad : bad_requests) {
     INFO(bad.what);
-    const HttpReply reply = rpc.post(bad.body, bad.authorization);
+    const HttpResponse reply = node.post(bad.body, bad.authorization);
     INFO("HTTP " << reply.status << ": " << reply.body.substr(0, 500));
     CHECK(reply.status == 200);
     REQUIRE(json::accept(reply.body));
@@ -381,16 +261,16 @@ TEST_CASE("bad RPC requests get their documented error codes and leave the chain
 
   // Undecodable bytes get an application error of the malformed class (1100-1199).
   {
-    const json response = rpc.call("submit_transaction", {{"hex", "00ff"}});
+    const json response = node.response("submit_transaction", {{"hex", "00ff"}});
     const std::int32_t code = error_code_of(response);
     CHECK(code >= application_code(Code::truncated));
     CHECK(code < application_code(Code::bad_signature));
   }
   // The ledger's reason comes with the application errors.
   {
-    const json replay = rpc.call("submit_transaction", {{"hex", transaction_hex(transfer)}});
+    const json replay = node.response("submit_transaction", {{"hex", transaction_hex(transfer)}});
     CHECK(replay.at("error").at("data").at("name") == "sequence_too_low");
-    const json forgery = rpc.call("submit_transaction", {{"hex", transaction_hex(forged)}});
+    const json forgery = node.response("submit_transaction", {{"hex", transaction_hex(forged)}});
     CHECK(forgery.at("error").at("data").at("name") == "bad_signature");
   }
 
@@ -398,13 +278,13 @@ TEST_CASE("bad RPC requests get their documented error codes and leave the chain
   {
     const std::string request = request_text("chain_info", json::object());
     std::string at_limit = request + std::string(pc::rpc::body_bytes_max - request.size(), ' ');
-    const HttpReply served = rpc.post(at_limit);
+    const HttpResponse served = node.post(at_limit);
     CHECK(served.status == 200);
     CHECK(result_of(json::parse(served.body)).at("chain_id") == test_chain_id);
 
     std::string over_limit = request_text("earn", purchase(3, 1'000, "huge"));
     over_limit += std::string(pc::rpc::body_bytes_max + 1 - over_limit.size(), ' ');
-    const HttpReply refused = rpc.post(over_limit, bearer);
+    const HttpResponse refused = node.post(over_limit, bearer);
     INFO(refused.body);
     CHECK(refused.status == 413);
     REQUIRE(json::accept(refused.body));
@@ -419,33 +299,33 @@ TEST_CASE("bad RPC requests get their documented error codes and leave the chain
     for (std::size_t i = 0; i < pc::rpc::batch_count_max; ++i) {
       batch.push_back(rpc_request("chain_info", json::object(), static_cast<std::uint64_t>(i)));
     }
-    const HttpReply reply = rpc.post(batch.dump());
+    const HttpResponse reply = node.post(batch.dump());
     CHECK(reply.status == 200);
     const json answers = json::parse(reply.body);
     REQUIRE(answers.is_array());
     CHECK(answers.size() == pc::rpc::batch_count_max);
   }
 
-  const json after = observable_state(rpc, customers);
+  const json after = observable_state(node, customers);
   CHECK(after == before);
 
   // The honest transfer is accepted, and it alone makes the next block.
-  const json accepted = result_of(rpc.call("submit_transaction", {{"hex", transaction_hex(honest)}}));
+  const json accepted = result_of(node.response("submit_transaction", {{"hex", transaction_hex(honest)}}));
   CHECK(accepted.at("id") == pc::to_hex(honest.id()));
-  const json committed = wait_until_committed(rpc, pc::to_hex(honest.id()));
+  const json committed = node.wait_until_committed(pc::to_hex(honest.id()));
   const std::uint64_t height_before = before.at("chain_info").at("height").get<std::uint64_t>();
   CHECK(committed.at("height") == height_before + 1);
-  const json block = result_of(rpc.call("get_block", {{"height", height_before + 1}}));
+  const json block = result_of(node.response("get_block", {{"height", height_before + 1}}));
   REQUIRE(block.at("transactions").size() == 1);
   CHECK(block.at("transactions")[0].at("id") == pc::to_hex(honest.id()));
-  const json settled = wait_until_nothing_pending(rpc);
+  const json settled = wait_until_nothing_pending(node);
   CHECK(settled.at("height") == height_before + 1);
   CHECK(settled.at("supply") == before.at("chain_info").at("supply"));
-  CHECK(account_of(rpc, 1).at("balance") == 950);
-  CHECK(account_of(rpc, 2).at("balance") == 50);
-  CHECK(account_of(rpc, 3).at("exists") == false);
+  CHECK(account_of(node, 1).at("balance") == 950);
+  CHECK(account_of(node, 2).at("balance") == 50);
+  CHECK(account_of(node, 3).at("exists") == false);
 
-  node.stop_cleanly_and_audit();
+  stop_cleanly_and_audit(node);
 }
 
 TEST_CASE("earn is idempotent by order id over RPC, and return reverses the order once", "[e2e][rpc]") {
@@ -453,41 +333,38 @@ TEST_CASE("earn is idempotent by order id over RPC, and return reverses the orde
   // even with another amount) gets the same transaction back with already_known and that only
   // one issuance happens; that return reverses it (a retry while pending gets the same
   // Reverse); and that a second return is refused as already_reversed.
-  pc::test::TempDir temp;
-  NodeUnderTest node(temp.path());
-  node.start();
-  const RpcClient rpc = node.rpc();
+  LiveNode node(rpc_node_options());
 
-  const json first = result_of(rpc.partner_call("earn", purchase(1, 25'000, "order-idem")));
+  const json first = result_of(node.response("earn", purchase(1, 25'000, "order-idem"), node.bearer()));
   CHECK(first.at("points") == 250);
   CHECK(first.at("already_known") == false);
   const std::string tx_id = first.at("id").get<std::string>();
 
-  const json retried = result_of(rpc.partner_call("earn", purchase(1, 25'000, "order-idem")));
+  const json retried = result_of(node.response("earn", purchase(1, 25'000, "order-idem"), node.bearer()));
   CHECK(retried.at("id") == tx_id);
   CHECK(retried.at("already_known") == true);
   CHECK(retried.at("points") == 250);
 
-  const json issued_in = wait_until_committed(rpc, tx_id);
+  const json issued_in = node.wait_until_committed(tx_id);
   // After the commit, and whatever amount the retry names: the same issuance.
-  const json late_retry = result_of(rpc.partner_call("earn", purchase(1, 99'900, "order-idem")));
+  const json late_retry = result_of(node.response("earn", purchase(1, 99'900, "order-idem"), node.bearer()));
   CHECK(late_retry.at("id") == tx_id);
   CHECK(late_retry.at("already_known") == true);
   CHECK(late_retry.at("points") == 250);
 
-  const json info = wait_until_nothing_pending(rpc);
+  const json info = wait_until_nothing_pending(node);
   CHECK(info.at("supply").at("issued") == 250);
-  const json account = account_of(rpc, 1);
+  const json account = account_of(node, 1);
   CHECK(account.at("balance") == 250);
   REQUIRE(account.at("history").size() == 1);
   CHECK(account.at("history")[0].at("kind") == "earned");
   CHECK(account.at("history")[0].at("tx_id") == tx_id);
   CHECK(account.at("history")[0].at("height") == issued_in.at("height"));
 
-  const json returned = result_of(rpc.partner_call("return", {{"order_id", "order-idem"}}));
+  const json returned = result_of(node.response("return", {{"order_id", "order-idem"}}, node.bearer()));
   const std::string reverse_id = returned.at("id").get<std::string>();
   CHECK(reverse_id != tx_id);
-  const json return_retried = rpc.partner_call("return", {{"order_id", "order-idem"}});
+  const json return_retried = node.response("return", {{"order_id", "order-idem"}}, node.bearer());
   if (return_retried.contains("result")) {
     // Still pending: the retry names the same Reverse.
     CHECK(return_retried.at("result").at("id") == reverse_id);
@@ -495,18 +372,18 @@ TEST_CASE("earn is idempotent by order id over RPC, and return reverses the orde
     // Already committed: the order is reversed.
     CHECK(error_code_of(return_retried) == application_code(Code::already_reversed));
   }
-  const json reverse_status = wait_until_committed(rpc, reverse_id);
+  const json reverse_status = node.wait_until_committed(reverse_id);
   CHECK(reverse_status.at("transaction").at("type") == "reverse");
   CHECK(reverse_status.at("transaction").at("reference") == "order-idem");
 
-  const json again = rpc.partner_call("return", {{"order_id", "order-idem"}});
+  const json again = node.response("return", {{"order_id", "order-idem"}}, node.bearer());
   CHECK(error_code_of(again) == application_code(Code::already_reversed));
   CHECK(again.at("error").at("data").at("name") == "already_reversed");
-  const json unknown = rpc.partner_call("return", {{"order_id", "never-sold"}});
+  const json unknown = node.response("return", {{"order_id", "never-sold"}}, node.bearer());
   CHECK(error_code_of(unknown) == application_code(Code::unknown_issuance));
 
   // A reversed order stays known: earning it again issues nothing new.
-  const json after_reverse = result_of(rpc.partner_call("earn", purchase(1, 25'000, "order-idem")));
+  const json after_reverse = result_of(node.response("earn", purchase(1, 25'000, "order-idem"), node.bearer()));
   CHECK(after_reverse.at("id") == tx_id);
   CHECK(after_reverse.at("already_known") == true);
 
@@ -516,11 +393,11 @@ TEST_CASE("earn is idempotent by order id over RPC, and return reverses the orde
   {
     std::vector<std::thread> threads;
     for (int i = 0; i < racers; ++i) {
-      threads.emplace_back([&rpc, &raced, i] {
+      threads.emplace_back([&node, &raced, i] {
         json& answer = raced[static_cast<std::size_t>(i)];
         // No Catch2 assertion off the main thread: a failure is kept for the checks below.
         try {
-          answer = rpc.partner_call("earn", purchase(2, 5'000, "order-race"));
+          answer = node.response("earn", purchase(2, 5'000, "order-race"), node.bearer());
         } catch (const std::exception& error) {
           answer = json{{"transport_error", error.what()}};
         }
@@ -536,17 +413,17 @@ TEST_CASE("earn is idempotent by order id over RPC, and return reverses the orde
     if (earned.at("already_known") == false) ++fresh_answers;
   }
   CHECK(fresh_answers == 1);
-  wait_until_committed(rpc, raced.front().at("result").at("id").get<std::string>());
+  node.wait_until_committed(raced.front().at("result").at("id").get<std::string>());
 
-  const json final_info = wait_until_nothing_pending(rpc);
+  const json final_info = wait_until_nothing_pending(node);
   CHECK(final_info.at("supply").at("issued") == 250 + 50);
-  CHECK(account_of(rpc, 2).at("balance") == 50);
-  CHECK(account_of(rpc, 2).at("history").size() == 1);
+  CHECK(account_of(node, 2).at("balance") == 50);
+  CHECK(account_of(node, 2).at("history").size() == 1);
   CHECK(final_info.at("supply").at("reversed") == 250);
   CHECK(final_info.at("supply").at("outstanding") == 50);
-  CHECK(account_of(rpc, 1).at("balance") == 0);
+  CHECK(account_of(node, 1).at("balance") == 0);
 
-  node.stop_cleanly_and_audit();
+  stop_cleanly_and_audit(node);
 }
 
 namespace {
@@ -555,11 +432,11 @@ namespace {
 template <class Done>
 std::vector<json> read_notifications_until(WebSocketClient& socket, Done done) {
   std::vector<json> messages;
-  const Deadline deadline = deadline_after(websocket_timeout);
+  const Deadline deadline(websocket_timeout);
   while (!done(messages)) {
     INFO("messages so far: " << json(messages).dump());
-    REQUIRE(SteadyClock::now() < deadline);
-    const std::optional<std::string> text = socket.read_text(remaining(deadline));
+    REQUIRE_FALSE(deadline.passed());
+    const std::optional<std::string> text = socket.read_text(deadline.remaining());
     REQUIRE_FALSE(socket.closed());
     if (!text) continue;
     REQUIRE(json::accept(*text));
@@ -568,8 +445,8 @@ std::vector<json> read_notifications_until(WebSocketClient& socket, Done done) {
   return messages;
 }
 
-json websocket_call(WebSocketClient& socket, std::string_view method, json params, std::uint64_t id) {
-  REQUIRE(socket.send_text(rpc_request(method, std::move(params), id).dump(), websocket_timeout));
+json websocket_call(WebSocketClient& socket, const std::string& method, const json& params, std::uint64_t id) {
+  REQUIRE(socket.send_text(rpc_request(method, params, id).dump(), websocket_timeout));
   const std::optional<std::string> text = socket.read_text(websocket_timeout);
   REQUIRE(text.has_value());
   const json response = json::parse(*text);
@@ -585,10 +462,7 @@ TEST_CASE("a WebSocket subscriber hears of new blocks and of its account's earne
   // not the account subscriber; the account's own earn arrives as an "earned" event naming its
   // transaction, and its block as a block notification with the committed hash. Also: partner
   // methods on a WebSocket take the upgrade request's Authorization header.
-  pc::test::TempDir temp;
-  NodeUnderTest node(temp.path());
-  node.start();
-  const RpcClient rpc = node.rpc();
+  LiveNode node(rpc_node_options());
 
   WebSocketClient subscriber;
   REQUIRE(subscriber.connect(node.port(), "", websocket_timeout));
@@ -602,12 +476,12 @@ TEST_CASE("a WebSocket subscriber hears of new blocks and of its account's earne
   CHECK(error_code_of(websocket_call(subscriber, "earn", purchase(1, 1'000, "ws-no-token"), 4)) ==
         error_code::unauthorized);
 
-  const json other = earn_and_commit(rpc, 2, 7'000, "ws-other");
+  const json other = node.earn_and_commit(customer_address(2), 7'000, "ws-other");
   const std::string other_id = other.at("id").get<std::string>();
-  const json other_status = wait_until_committed(rpc, other_id);
-  const json mine = result_of(rpc.partner_call("earn", purchase(1, 12'300, "ws-mine")));
+  const json other_status = node.wait_until_committed(other_id);
+  const json mine = result_of(node.response("earn", purchase(1, 12'300, "ws-mine"), node.bearer()));
   const std::string mine_id = mine.at("id").get<std::string>();
-  const json mine_status = wait_until_committed(rpc, mine_id);
+  const json mine_status = node.wait_until_committed(mine_id);
 
   const auto is_notification = [](const json& message, std::uint64_t subscription) {
     return message.value("method", "") == "notification" && message.at("params").at("subscription") == subscription;
@@ -631,7 +505,7 @@ TEST_CASE("a WebSocket subscriber hears of new blocks and of its account's earne
     const json& params = message.at("params");
     if (params.at("subscription") == blocks_subscription) {
       CHECK(params.at("kind") == "block");
-      const json block = result_of(rpc.call("get_block", {{"height", params.at("height")}}));
+      const json block = result_of(node.response("get_block", {{"height", params.at("height")}}));
       CHECK(params.at("hash") == block.at("hash"));
       CHECK(params.at("tx_count") == block.at("transactions").size());
       other_block_seen = other_block_seen || params.at("hash") == other_status.at("block_hash");
@@ -651,13 +525,13 @@ TEST_CASE("a WebSocket subscriber hears of new blocks and of its account's earne
 
   // A connection upgraded with the partner's token may earn.
   WebSocketClient partner;
-  REQUIRE(partner.connect(node.port(), rpc.bearer(), websocket_timeout));
+  REQUIRE(partner.connect(node.port(), node.bearer(), websocket_timeout));
   const json earned = result_of(websocket_call(partner, "earn", purchase(1, 1'000, "ws-with-token"), 5));
   CHECK(earned.at("points") == 10);
   CHECK(earned.at("already_known") == false);
-  wait_until_committed(rpc, earned.at("id").get<std::string>());
+  node.wait_until_committed(earned.at("id").get<std::string>());
 
-  node.stop_cleanly_and_audit();
+  stop_cleanly_and_audit(node);
 }
 
 TEST_CASE("a node killed mid-stream keeps every transaction it reported committed", "[e2e][rpc]") {
@@ -666,10 +540,7 @@ TEST_CASE("a node killed mid-stream keeps every transaction it reported committe
   // block, after SIGKILL and a restart on the same data dir; an order whose issuance survived
   // is still known to earn. Then SIGTERM stops the node with exit 0, a restart resumes at
   // the same tip, and the data dir passes the audit.
-  pc::test::TempDir temp;
-  NodeUnderTest node(temp.path());
-  node.start();
-  RpcClient rpc = node.rpc();
+  LiveNode node(rpc_node_options());
 
   struct Reported {
     int customer;
@@ -687,14 +558,14 @@ TEST_CASE("a node killed mid-stream keeps every transaction it reported committe
   std::vector<Unconfirmed> outstanding;
   constexpr std::size_t committed_wanted = 20;
   constexpr std::size_t earns_after_that = 8;
-  const Deadline deadline = deadline_after(milliseconds(60'000));
+  const Deadline deadline(60s);
   std::size_t sent = 0;
   std::size_t sent_after_enough = 0;
   while (sent_after_enough < earns_after_that) {
-    REQUIRE(SteadyClock::now() < deadline);
+    REQUIRE_FALSE(deadline.passed());
     const int customer = 1 + static_cast<int>(sent % 3);
     const std::string order_id = "crash-" + std::to_string(sent++);
-    const json earned = result_of(rpc.partner_call("earn", purchase(customer, 1'000, order_id)));
+    const json earned = result_of(node.response("earn", purchase(customer, 1'000, order_id), node.bearer()));
     outstanding.push_back(Unconfirmed{customer, order_id, earned.at("id").get<std::string>()});
     if (committed.size() >= committed_wanted) {
       // The last earns go out back to back, so some are still pending when the node dies.
@@ -702,7 +573,7 @@ TEST_CASE("a node killed mid-stream keeps every transaction it reported committe
       continue;
     }
     for (auto it = outstanding.begin(); it != outstanding.end();) {
-      const json status = result_of(rpc.call("get_transaction", {{"id", it->tx_id}}));
+      const json status = result_of(node.response("get_transaction", {{"id", it->tx_id}}));
       if (status.at("status") == "committed") {
         committed.push_back(Reported{it->customer, it->order_id, it->tx_id, status.at("height"), status.at("block_hash")});
         it = outstanding.erase(it);
@@ -711,30 +582,29 @@ TEST_CASE("a node killed mid-stream keeps every transaction it reported committe
       }
     }
   }
-  const int killed = node.kill();
-  CHECK(describe_wait_status(killed) == "signal " + std::to_string(SIGKILL));
+  const ExitStatus killed = node.kill();
+  CHECK(killed.describe() == "signal " + std::to_string(SIGKILL));
   INFO("reported committed: " << committed.size() << ", unconfirmed at the kill: " << outstanding.size());
 
   node.start();
-  rpc = node.rpc();
-  const json restarted = result_of(rpc.call("chain_info"));
+  const json restarted = result_of(node.response("chain_info"));
   std::map<int, std::size_t> earns_kept;  // customer -> committed earns after the restart
   for (const Reported& reported : committed) {
     ++earns_kept[reported.customer];
     INFO(reported.order_id << " " << reported.tx_id);
-    const json status = result_of(rpc.call("get_transaction", {{"id", reported.tx_id}}));
+    const json status = result_of(node.response("get_transaction", {{"id", reported.tx_id}}));
     CHECK(status.at("status") == "committed");
     CHECK(status.at("height") == reported.height);
     CHECK(status.at("block_hash") == reported.block_hash);
-    CHECK(result_of(rpc.call("get_block", {{"height", reported.height}})).at("hash") == reported.block_hash);
+    CHECK(result_of(node.response("get_block", {{"height", reported.height}})).at("hash") == reported.block_hash);
     CHECK(restarted.at("height").get<std::uint64_t>() >= reported.height.get<std::uint64_t>());
-    const json again = result_of(rpc.partner_call("earn", purchase(1, 1'000, reported.order_id)));
+    const json again = result_of(node.response("earn", purchase(1, 1'000, reported.order_id), node.bearer()));
     CHECK(again.at("id") == reported.tx_id);
     CHECK(again.at("already_known") == true);
   }
   // What was not yet reported is committed or gone with the mempool, nothing in between.
   for (const Unconfirmed& unconfirmed : outstanding) {
-    const json response = rpc.call("get_transaction", {{"id", unconfirmed.tx_id}});
+    const json response = node.response("get_transaction", {{"id", unconfirmed.tx_id}});
     if (response.contains("result")) {
       CHECK(response.at("result").at("status") == "committed");
       ++earns_kept[unconfirmed.customer];
@@ -747,7 +617,7 @@ TEST_CASE("a node killed mid-stream keeps every transaction it reported committe
   std::size_t kept_total = 0;
   for (const auto& [customer, count] : earns_kept) {
     INFO("customer " << customer);
-    const json account = account_of(rpc, customer);
+    const json account = account_of(node, customer);
     CHECK(account.at("balance") == 10 * count);
     CHECK(account.at("history").size() == std::min<std::size_t>(count, pc::rpc::history_limit_default));
     kept_total += count;
@@ -755,21 +625,19 @@ TEST_CASE("a node killed mid-stream keeps every transaction it reported committe
   CHECK(restarted.at("supply").at("issued") == 10 * kept_total);
 
   // SIGTERM: exit 0, and the next start resumes at the same tip.
-  const json tip = wait_until_nothing_pending(rpc);
-  const std::optional<int> terminated = node.terminate();
-  REQUIRE(terminated.has_value());
-  CHECK(describe_wait_status(*terminated) == "exit 0");
+  const json tip = wait_until_nothing_pending(node);
+  const ExitStatus terminated = node.stop();
+  CHECK(terminated.describe() == "exit code 0");
   CHECK(node.output().find("stopped at height " + std::to_string(tip.at("height").get<std::uint64_t>())) !=
         std::string::npos);
   node.start();
-  rpc = node.rpc();
-  const json resumed = result_of(rpc.call("chain_info"));
+  const json resumed = result_of(node.response("chain_info"));
   CHECK(resumed.at("height") == tip.at("height"));
   CHECK(resumed.at("block_hash") == tip.at("block_hash"));
   CHECK(resumed.at("state_hash") == tip.at("state_hash"));
   CHECK(resumed.at("supply") == tip.at("supply"));
 
-  node.stop_cleanly_and_audit();
+  stop_cleanly_and_audit(node);
 }
 
 TEST_CASE("over its rate limit a client gets HTTP 429 and error 4029, and nothing it asked for happens",
@@ -777,23 +645,20 @@ TEST_CASE("over its rate limit a client gets HTTP 429 and error 4029, and nothin
   // Proves the per-client token bucket of node.json against the binary: a batch costing more
   // than the burst is refused whole; single requests past the burst are refused with
   // Retry-After; an earn refused that way did not happen (earning its order later is new).
-  pc::test::TempDir temp;
-  NodeUnderTest node(temp.path(), {{"rpc_rate_requests_per_second", 1}, {"rpc_rate_burst_requests", 5}});
-  node.start();
-  const RpcClient rpc = node.rpc();
+  LiveNode node(rpc_node_options({{"rpc_rate_requests_per_second", 1}, {"rpc_rate_burst_requests", 5}}));
 
   json batch = json::array();
   for (std::uint64_t i = 0; i < 6; ++i) batch.push_back(rpc_request("chain_info", json::object(), i));
-  const HttpReply batch_reply = rpc.post(batch.dump());
+  const HttpResponse batch_reply = node.post(batch.dump());
   CHECK(batch_reply.status == 429);
-  CHECK(batch_reply.headers.find("Retry-After: 1") != std::string::npos);
+  CHECK(batch_reply.header("Retry-After") == "1");
   CHECK(error_code_of(json::parse(batch_reply.body)) == error_code::rate_limited);
 
   std::optional<std::string> refused_order;
   std::size_t served = 0;
   for (int i = 0; i < 50 && !refused_order; ++i) {
     const std::string order_id = "rate-" + std::to_string(i);
-    const HttpReply reply = rpc.post(rpc_request("earn", purchase(1, 1'000, order_id)).dump(), rpc.bearer());
+    const HttpResponse reply = node.post(rpc_request("earn", purchase(1, 1'000, order_id)).dump(), node.bearer());
     if (reply.status == 429) {
       CHECK(error_code_of(json::parse(reply.body)) == error_code::rate_limited);
       refused_order = order_id;
@@ -807,73 +672,67 @@ TEST_CASE("over its rate limit a client gets HTTP 429 and error 4029, and nothin
   CHECK(served >= 1);
 
   // Once the bucket refills, the refused order is new to the node.
-  const Deadline deadline = deadline_after(milliseconds(30'000));
+  const Deadline deadline(30s);
   std::optional<json> earned;
   while (!earned) {
-    REQUIRE(SteadyClock::now() < deadline);
-    const HttpReply reply = rpc.post(rpc_request("earn", purchase(1, 1'000, *refused_order)).dump(), rpc.bearer());
+    REQUIRE_FALSE(deadline.passed());
+    const HttpResponse reply = node.post(rpc_request("earn", purchase(1, 1'000, *refused_order)).dump(), node.bearer());
     if (reply.status == 200) {
       earned = result_of(json::parse(reply.body));
     } else {
       CHECK(reply.status == 429);
-      std::this_thread::sleep_for(milliseconds(250));
+      std::this_thread::sleep_for(250ms);
     }
   }
   CHECK(earned->at("already_known") == false);
 
-  node.stop_cleanly_and_audit();
+  stop_cleanly_and_audit(node);
 }
 
 TEST_CASE("past connections_max open connections the next one is closed unanswered", "[e2e][rpc]") {
   // Proves rpc/limits.hpp's connections_max against the binary: with that many keep-alive
   // connections open (each served once, so the server holds them all), one more is closed
   // without an answer; closing one of them makes room again, and the held ones keep working.
-  pc::test::TempDir temp;
-  NodeUnderTest node(temp.path());
-  node.start();
-  const std::string request = http_post_request(request_text("chain_info", json::object()), "", /*keep_alive=*/true);
+  LiveNode node(rpc_node_options());
+  const std::string request = http_request_text(node.port(), "POST", "/", request_text("chain_info", json::object()),
+                                                {{"Content-Type", "application/json"}}, /*keep_alive=*/true);
 
   std::vector<std::unique_ptr<HttpConnection>> held;
   for (std::size_t i = 0; i < pc::rpc::connections_max; ++i) {
     auto connection = std::make_unique<HttpConnection>();
     REQUIRE(connection->connect(node.port()));
-    const Deadline deadline = deadline_after(milliseconds(10'000));
-    REQUIRE(connection->send_all(request, deadline));
-    const std::optional<HttpReply> reply = connection->read_reply(deadline);
-    INFO("connection " << i);
-    REQUIRE(reply.has_value());
-    REQUIRE(reply->status == 200);
+    REQUIRE(connection->send(request));
+    const HttpResponse reply = connection->read_response();
+    INFO("connection " << i << ": " << reply.error);
+    REQUIRE(reply.status == 200);
     held.push_back(std::move(connection));
   }
 
   HttpConnection one_too_many;
   REQUIRE(one_too_many.connect(node.port()));  // the kernel completes the handshake
-  const Deadline deadline = deadline_after(milliseconds(10'000));
-  (void)one_too_many.send_all(request, deadline);
-  CHECK(one_too_many.wait_for_close(deadline) == HttpConnection::Ending::closed);
+  (void)one_too_many.send(request);
+  CHECK(one_too_many.wait_for_close(10s) == HttpConnection::Ending::closed);
 
   held.front().reset();
-  const Deadline room_deadline = deadline_after(milliseconds(10'000));
+  const Deadline room_deadline(10s);
   for (;;) {
     HttpConnection next;
     REQUIRE(next.connect(node.port()));
-    const Deadline attempt = deadline_after(milliseconds(2'000));
-    if (next.send_all(request, attempt)) {
-      if (const std::optional<HttpReply> reply = next.read_reply(attempt)) {
-        CHECK(reply->status == 200);
+    if (next.send(request, 2s)) {
+      if (const HttpResponse reply = next.read_response(2s); reply.status != 0) {
+        CHECK(reply.status == 200);
         break;
       }
     }
-    REQUIRE(SteadyClock::now() < room_deadline);
-    std::this_thread::sleep_for(milliseconds(20));
+    REQUIRE_FALSE(room_deadline.passed());
+    std::this_thread::sleep_for(20ms);
   }
   HttpConnection& last = *held.back();
-  const Deadline again = deadline_after(milliseconds(10'000));
-  REQUIRE(last.send_all(request, again));
-  const std::optional<HttpReply> reply = last.read_reply(again);
-  REQUIRE(reply.has_value());
-  CHECK(reply->status == 200);
+  REQUIRE(last.send(request));
+  const HttpResponse reply = last.read_response();
+  INFO(reply.error);
+  CHECK(reply.status == 200);
 
   held.clear();
-  node.stop_cleanly_and_audit();
+  stop_cleanly_and_audit(node);
 }

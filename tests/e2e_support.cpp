@@ -5,10 +5,16 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -24,15 +30,25 @@ namespace pc::test::e2e {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 constexpr Milliseconds wait_poll_interval = 10ms;
 constexpr Milliseconds health_poll_interval = 50ms;
+constexpr Milliseconds commit_poll_interval = 10ms;
 constexpr Milliseconds reap_after_kill_max = 10s;
+constexpr Milliseconds node_start_timeout = 30s;
+// A clean stop commits what is pending first; generous, since a loaded test machine is slow.
+constexpr Milliseconds node_stop_grace = 30s;
+constexpr Milliseconds audit_timeout = 60s;
+constexpr Milliseconds websocket_close_drain = 500ms;
 constexpr std::size_t http_response_bytes_max = 16 * 1024 * 1024;
 constexpr int node_start_attempts_max = 3;
 
 std::string errno_text() { return std::strerror(errno); }
+
+std::string lower_case(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
 
 std::vector<std::string> child_environment(const EnvironmentChanges& changes) {
   std::map<std::string, std::string> variables;
@@ -57,7 +73,10 @@ std::vector<std::string> child_environment(const EnvironmentChanges& changes) {
 // The file execve should run: args[0] itself when it names a path, else the first executable
 // of that name in the PATH the child will have (so a test's PATH change takes effect).
 fs::path resolve_program(const std::string& program, const std::vector<std::string>& environment) {
-  if (program.find('/') != std::string::npos) return program;
+  if (program.find('/') != std::string::npos) {
+    if (::access(program.c_str(), X_OK) != 0) throw std::runtime_error("cannot start " + program + ": " + errno_text());
+    return program;
+  }
   std::string search_path = "/usr/local/bin:/usr/bin:/bin";
   for (const std::string& entry : environment) {
     if (entry.rfind("PATH=", 0) == 0) search_path = entry.substr(5);
@@ -75,10 +94,7 @@ ExitStatus decode_wait_status(int status) {
   return ExitStatus{-1, WIFSIGNALED(status) ? WTERMSIG(status) : 0};
 }
 
-int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<Milliseconds>(deadline - Clock::now()).count();
-  return left <= 0 ? 0 : static_cast<int>(left);
-}
+int poll_timeout(const Deadline& deadline) { return static_cast<int>(deadline.remaining().count()); }
 
 // Closes a descriptor however the function that opened it ends.
 class FileDescriptor {
@@ -96,42 +112,30 @@ class FileDescriptor {
 };
 
 // Waits until `fd` is ready for `events` or the deadline passes.
-bool wait_ready(int fd, short events, Clock::time_point deadline) {
+bool wait_ready(int fd, short events, const Deadline& deadline) {
   for (;;) {
     pollfd entry{fd, events, 0};
-    const int ready = ::poll(&entry, 1, remaining_ms(deadline));
+    const int ready = ::poll(&entry, 1, poll_timeout(deadline));
     if (ready > 0) return true;
     if (ready == 0) return false;
     if (errno != EINTR) return false;
   }
 }
 
-// "HTTP/1.1 200 OK\r\n...\r\n\r\nbody" into status and body; false while incomplete.
-bool parse_http_response(const std::string& raw, bool at_end, HttpResponse& response) {
-  const std::size_t header_end = raw.find("\r\n\r\n");
-  if (header_end == std::string::npos) return false;
-  const std::size_t space = raw.find(' ');
-  if (space == std::string::npos || space > header_end) return false;
-  const int status = std::atoi(raw.c_str() + space + 1);
-  const std::size_t body_start = header_end + 4;
-  std::optional<std::size_t> content_length;
-  std::string headers = raw.substr(0, header_end);
-  for (char& c : headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (const std::size_t at = headers.find("\r\ncontent-length:"); at != std::string::npos) {
-    content_length = static_cast<std::size_t>(std::strtoull(headers.c_str() + at + 17, nullptr, 10));
-  }
-  if (content_length) {
-    if (raw.size() - body_start < *content_length) return false;
-    response.body = raw.substr(body_start, *content_length);
-  } else {
-    if (!at_end) return false;
-    response.body = raw.substr(body_start);
-  }
-  response.status = status;
-  return true;
+sockaddr_in loopback_address(std::uint16_t port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  return address;
 }
 
 }  // namespace
+
+Milliseconds Deadline::remaining() const {
+  const auto left = std::chrono::ceil<Milliseconds>(at_ - std::chrono::steady_clock::now());
+  return left.count() > 0 ? left : 0ms;
+}
 
 fs::path binary_path(const std::string& name) { return fs::path(POINTCHAIN_BINARY_DIR) / name; }
 
@@ -168,17 +172,27 @@ Process::Process(const std::vector<std::string>& args, const SpawnOptions& optio
   const std::string working_directory = options.working_directory.string();
   const std::string stdout_file = stdout_path_.string();
   const std::string stderr_file = stderr_path_.string();
+  const pid_t parent = ::getpid();
 
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed: " + errno_text());
   if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(SIGKILL));
+    if (::getppid() != parent) ::_exit(127);  // the test died before prctl took effect
     // A new session: its own process group to kill as one, and no controlling terminal, so a
     // passphrase prompt fails at once instead of waiting for a person.
     ::setsid();
+    // The test binary's threads may block signals; the child starts with none blocked, so
+    // that a node's SIGTERM handler sees SIGTERM.
+    sigset_t no_signals;
+    ::sigemptyset(&no_signals);
+    ::sigprocmask(SIG_SETMASK, &no_signals, nullptr);
     if (!working_directory.empty() && ::chdir(working_directory.c_str()) != 0) ::_exit(126);
-    const int input = ::open("/dev/null", O_RDONLY);
-    const int output = ::open(stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int error = options.stderr_to_stdout ? output : ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int input = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    const int output = ::open(stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int error = options.stderr_to_stdout
+                          ? output
+                          : ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (input < 0 || output < 0 || error < 0) ::_exit(126);
     if (::dup2(input, STDIN_FILENO) < 0 || ::dup2(output, STDOUT_FILENO) < 0 || ::dup2(error, STDERR_FILENO) < 0) {
       ::_exit(126);
@@ -201,7 +215,7 @@ Process::~Process() {
 
 std::optional<ExitStatus> Process::wait_for(Milliseconds timeout) {
   if (status_) return status_;
-  const auto deadline = Clock::now() + timeout;
+  const Deadline deadline(timeout);
   for (;;) {
     int status = 0;
     const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
@@ -210,7 +224,7 @@ std::optional<ExitStatus> Process::wait_for(Milliseconds timeout) {
       return status_;
     }
     if (reaped < 0 && errno != EINTR) throw std::runtime_error("waitpid failed: " + errno_text());
-    if (Clock::now() >= deadline) return std::nullopt;
+    if (deadline.passed()) return std::nullopt;
     std::this_thread::sleep_for(wait_poll_interval);
   }
 }
@@ -218,6 +232,10 @@ std::optional<ExitStatus> Process::wait_for(Milliseconds timeout) {
 ExitStatus Process::stop(Milliseconds grace) {
   if (!status_) ::kill(pid_, SIGTERM);
   if (auto ended = wait_for(grace)) return *ended;
+  return kill();
+}
+
+ExitStatus Process::kill() {
   kill_group();
   if (auto ended = wait_for(reap_after_kill_max)) return *ended;
   throw std::runtime_error("process " + std::to_string(pid_) + " survived SIGKILL");
@@ -243,25 +261,20 @@ RunResult run(const std::vector<std::string>& args, const SpawnOptions& options,
   std::optional<ExitStatus> status = process.wait_for(timeout);
   if (!status) {
     result.timed_out = true;
-    process.kill_group();
-    status = process.wait_for(reap_after_kill_max);
+    status = process.kill();
   }
-  if (!status) throw std::runtime_error("cannot reap " + args.front());
   result.status = *status;
   result.out = process.stdout_text();
   result.err = process.stderr_text();
   return result;
 }
 
-// ---- network ----
+// ---- HTTP over loopback ----
 
 std::uint16_t free_loopback_port() {
   const FileDescriptor socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (socket_fd.get() < 0) throw std::runtime_error("socket failed: " + errno_text());
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
+  sockaddr_in address = loopback_address(0);
   if (::bind(socket_fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     throw std::runtime_error("bind to 127.0.0.1:0 failed: " + errno_text());
   }
@@ -272,121 +285,324 @@ std::uint16_t free_loopback_port() {
   return ntohs(address.sin_port);
 }
 
-HttpResponse http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                          const std::string& body, const std::map<std::string, std::string>& headers,
-                          Milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  HttpResponse response;
-  const FileDescriptor socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (socket_fd.get() < 0) {
-    response.error = "socket: " + errno_text();
-    return response;
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port);
-  if (::connect(socket_fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    if (errno != EINPROGRESS) {
-      response.error = "connect: " + errno_text();
-      return response;
-    }
-    if (!wait_ready(socket_fd.get(), POLLOUT, deadline)) {
-      response.error = "connect: timed out";
-      return response;
-    }
-    int connect_error = 0;
-    socklen_t length = sizeof connect_error;
-    ::getsockopt(socket_fd.get(), SOL_SOCKET, SO_ERROR, &connect_error, &length);
-    if (connect_error != 0) {
-      response.error = std::string("connect: ") + std::strerror(connect_error);
-      return response;
-    }
-  }
+std::string HttpResponse::header(const std::string& name) const {
+  const auto found = headers.find(lower_case(name));
+  return found == headers.end() ? std::string() : found->second;
+}
 
+std::string http_request_text(std::uint16_t port, const std::string& method, const std::string& target,
+                              const std::string& body, const HttpHeaders& headers, bool keep_alive) {
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                        "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+                        "\r\nConnection: " + (keep_alive ? "keep-alive" : "close") +
+                        "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
-  request += "\r\n" + body;
+  return request + "\r\n" + body;
+}
+
+HttpConnection::~HttpConnection() { close(); }
+
+void HttpConnection::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  buffer_.clear();
+}
+
+bool HttpConnection::connect(std::uint16_t port, Milliseconds timeout) {
+  close();
+  const Deadline deadline(timeout);
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd_ < 0) {
+    error_ = "socket: " + errno_text();
+    return false;
+  }
+  const sockaddr_in address = loopback_address(port);
+  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return true;
+  if (errno != EINPROGRESS) {
+    error_ = "connect: " + errno_text();
+    close();
+    return false;
+  }
+  if (!wait_ready(fd_, POLLOUT, deadline)) {
+    error_ = "connect: timed out";
+    close();
+    return false;
+  }
+  int connect_error = 0;
+  socklen_t length = sizeof connect_error;
+  ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &connect_error, &length);
+  if (connect_error != 0) {
+    error_ = std::string("connect: ") + std::strerror(connect_error);
+    close();
+    return false;
+  }
+  return true;
+}
+
+bool HttpConnection::send(const std::string& bytes, Milliseconds timeout) {
+  const Deadline deadline(timeout);
   std::size_t sent = 0;
-  while (sent < request.size()) {
-    const ssize_t count = ::send(socket_fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+  while (sent < bytes.size()) {
+    const ssize_t count = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (count > 0) {
       sent += static_cast<std::size_t>(count);
     } else if (count < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (!wait_ready(socket_fd.get(), POLLOUT, deadline)) {
-        response.error = "send: timed out";
-        return response;
+      if (!wait_ready(fd_, POLLOUT, deadline)) {
+        error_ = "send: timed out";
+        return false;
       }
     } else {
-      response.error = "send: " + errno_text();
-      return response;
+      error_ = "send: " + errno_text();
+      return false;
     }
   }
+  return true;
+}
 
-  std::string raw;
-  char buffer[16 * 1024];
+HttpConnection::Received HttpConnection::receive_some(const Deadline& deadline) {
   for (;;) {
-    if (parse_http_response(raw, false, response)) return response;
-    if (!wait_ready(socket_fd.get(), POLLIN, deadline)) {
-      response.error = "no complete answer within " + std::to_string(timeout.count()) + " ms";
-      return response;
+    if (!wait_ready(fd_, POLLIN, deadline)) {
+      if (deadline.passed()) return Received::timed_out;
+      error_ = "poll: " + errno_text();
+      return Received::failed;
     }
-    const ssize_t count = ::recv(socket_fd.get(), buffer, sizeof buffer, 0);
+    char chunk[16 * 1024];
+    const ssize_t count = ::recv(fd_, chunk, sizeof chunk, 0);
     if (count > 0) {
-      raw.append(buffer, static_cast<std::size_t>(count));
-      if (raw.size() > http_response_bytes_max) {
-        response.error = "answer over " + std::to_string(http_response_bytes_max) + " bytes";
-        return response;
-      }
-    } else if (count == 0) {
-      if (!parse_http_response(raw, true, response)) response.error = "connection closed mid-answer";
-      return response;
-    } else if (errno != EAGAIN && errno != EINTR) {
-      response.error = "recv: " + errno_text();
-      return response;
+      buffer_.append(chunk, static_cast<std::size_t>(count));
+      return Received::bytes;
+    }
+    if (count == 0 || errno == ECONNRESET) return Received::end;  // a reset is the peer's close too
+    if (errno == EAGAIN || errno == EINTR) continue;
+    error_ = "recv: " + errno_text();
+    return Received::failed;
+  }
+}
+
+// The first response in the buffer, taken out of it; nullopt while it is incomplete.
+std::optional<HttpResponse> HttpConnection::take_response(bool at_end) {
+  const std::size_t header_end = buffer_.find("\r\n\r\n");
+  if (header_end == std::string::npos) return std::nullopt;
+  HttpResponse response;
+  std::istringstream lines(buffer_.substr(0, header_end));
+  std::string status_line;
+  std::getline(lines, status_line);
+  if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) {
+    response.error = "not an HTTP response: " + status_line;
+    buffer_.clear();
+    return response;
+  }
+  const int status = std::atoi(status_line.c_str() + 9);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::size_t value_start = line.find_first_not_of(" \t", colon + 1);
+    response.headers[lower_case(line.substr(0, colon))] =
+        value_start == std::string::npos ? std::string() : line.substr(value_start);
+  }
+  const std::size_t body_start = header_end + 4;
+  std::size_t body_end = buffer_.size();
+  if (const std::string length = response.header("Content-Length"); !length.empty()) {
+    body_end = body_start + static_cast<std::size_t>(std::strtoull(length.c_str(), nullptr, 10));
+    if (buffer_.size() < body_end) return std::nullopt;
+  } else if (!at_end) {
+    return std::nullopt;
+  }
+  response.status = status;
+  response.body = buffer_.substr(body_start, body_end - body_start);
+  buffer_.erase(0, body_end);
+  return response;
+}
+
+HttpResponse HttpConnection::read_response(Milliseconds timeout) {
+  const Deadline deadline(timeout);
+  HttpResponse failure;
+  for (;;) {
+    if (std::optional<HttpResponse> response = take_response(false)) return *response;
+    switch (receive_some(deadline)) {
+      case Received::bytes:
+        if (buffer_.size() > http_response_bytes_max) {
+          failure.error = "answer over " + std::to_string(http_response_bytes_max) + " bytes";
+          return failure;
+        }
+        continue;
+      case Received::end:
+        if (std::optional<HttpResponse> response = take_response(true)) return *response;
+        failure.error = "connection closed mid-answer";
+        return failure;
+      case Received::timed_out:
+        failure.error = "no complete answer within " + std::to_string(timeout.count()) + " ms";
+        return failure;
+      case Received::failed:
+        failure.error = error_;
+        return failure;
     }
   }
 }
 
-HttpResponse rpc_call(std::uint16_t port, const std::string& request_json, const std::string& api_token,
-                      Milliseconds timeout) {
-  std::map<std::string, std::string> headers{{"Content-Type", "application/json"}};
-  if (!api_token.empty()) headers["Authorization"] = "Bearer " + api_token;
-  return http_request(port, "POST", "/", request_json, headers, timeout);
+HttpConnection::Ending HttpConnection::wait_for_close(Milliseconds timeout) {
+  switch (receive_some(Deadline(timeout))) {
+    case Received::bytes: return Ending::answered;
+    case Received::timed_out: return Ending::still_open;
+    case Received::end:
+    case Received::failed: return Ending::closed;
+  }
+  return Ending::still_open;
 }
 
-std::string rpc_request(const std::string& method, const nlohmann::json& params) {
-  return nlohmann::json{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}}.dump();
+HttpResponse http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                          const std::string& body, const HttpHeaders& headers, Milliseconds timeout) {
+  const Deadline deadline(timeout);
+  HttpConnection connection;
+  if (!connection.connect(port, deadline.remaining())) return HttpResponse{0, {}, {}, connection.error()};
+  const bool sent =
+      connection.send(http_request_text(port, method, target, body, headers, /*keep_alive=*/false), deadline.remaining());
+  const std::string send_error = sent ? std::string() : connection.error();
+  HttpResponse response = connection.read_response(deadline.remaining());
+  if (response.status == 0 && !send_error.empty()) response.error = send_error + "; then " + response.error;
+  return response;
+}
+
+// ---- JSON-RPC ----
+
+nlohmann::json rpc_request(const std::string& method, const nlohmann::json& params, const nlohmann::json& id) {
+  return nlohmann::json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
+}
+
+HttpResponse rpc_post(std::uint16_t port, const std::string& body, const std::string& authorization,
+                      Milliseconds timeout) {
+  HttpHeaders headers{{"Content-Type", "application/json"}};
+  if (!authorization.empty()) headers["Authorization"] = authorization;
+  return http_request(port, "POST", "/", body, headers, timeout);
+}
+
+nlohmann::json rpc_response(std::uint16_t port, const std::string& method, const nlohmann::json& params,
+                            const std::string& authorization) {
+  const HttpResponse response = rpc_post(port, rpc_request(method, params).dump(), authorization);
+  if (response.status == 0) throw std::runtime_error(method + ": no answer from the node: " + response.error);
+  nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
+  if (answer.is_discarded()) {
+    throw std::runtime_error(method + ": HTTP " + std::to_string(response.status) + " without a JSON body: " +
+                             response.body);
+  }
+  return answer;
 }
 
 nlohmann::json rpc_result(std::uint16_t port, const std::string& method, const nlohmann::json& params,
-                          const std::string& api_token) {
-  const HttpResponse response = rpc_call(port, rpc_request(method, params), api_token);
-  if (response.status == 0) throw std::runtime_error(method + ": no answer from the node: " + response.error);
-  const nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
-  if (answer.is_discarded() || !answer.is_object() || !answer.contains("result")) {
-    throw std::runtime_error(method + ": HTTP " + std::to_string(response.status) + ": " + response.body);
-  }
+                          const std::string& authorization) {
+  const nlohmann::json answer = rpc_response(port, method, params, authorization);
+  if (!answer.is_object() || !answer.contains("result")) throw std::runtime_error(method + ": " + answer.dump());
   return answer.at("result");
 }
 
 bool wait_for_rpc(std::uint16_t port, Milliseconds timeout, Process* node) {
-  const auto deadline = Clock::now() + timeout;
+  const Deadline deadline(timeout);
   for (;;) {
     if (node != nullptr && !node->running()) return false;
     if (http_request(port, "GET", "/health", {}, {}, 1s).status == 200) return true;
-    if (Clock::now() >= deadline) return false;
+    if (deadline.passed()) return false;
     std::this_thread::sleep_for(health_poll_interval);
   }
 }
 
-// ---- node data dirs ----
+// ---- WebSocket ----
 
-void set_rpc_port(const fs::path& data_dir, std::uint16_t port) {
+// The client's own io_context, run only inside the client's calls.
+struct WebSocketClient::Connection {
+  boost::asio::io_context io;
+  boost::beast::websocket::stream<boost::beast::tcp_stream> socket{io};
+  boost::beast::flat_buffer buffer;
+  bool read_pending = false;
+  bool read_done = false;
+  bool closed = false;
+  boost::beast::error_code read_error;
+
+  // Runs handlers until `done` or the deadline; false at the deadline.
+  bool run_until(const bool& done, const Deadline& deadline) {
+    while (!done) {
+      if (deadline.passed()) return false;
+      if (io.stopped()) io.restart();
+      io.run_one_for(deadline.remaining());
+    }
+    return true;
+  }
+};
+
+WebSocketClient::WebSocketClient() : connection_(std::make_unique<Connection>()) {}
+
+WebSocketClient::~WebSocketClient() {
+  boost::beast::error_code ignored;
+  boost::beast::get_lowest_layer(connection_->socket).socket().close(ignored);
+  // Lets the cancelled operations finish while the members they write to still exist.
+  connection_->io.restart();
+  connection_->io.run_for(websocket_close_drain);
+}
+
+bool WebSocketClient::connect(std::uint16_t port, const std::string& authorization, Milliseconds timeout) {
+  namespace beast = boost::beast;
+  const Deadline deadline(timeout);
+  bool done = false;
+  beast::error_code result;
+  const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"), port);
+  beast::get_lowest_layer(connection_->socket).async_connect(endpoint, [&](beast::error_code error) {
+    result = error;
+    done = true;
+  });
+  if (!connection_->run_until(done, deadline) || result) return false;
+  connection_->socket.set_option(
+      beast::websocket::stream_base::decorator([authorization](beast::websocket::request_type& request) {
+        if (!authorization.empty()) request.set(beast::http::field::authorization, authorization);
+      }));
+  done = false;
+  connection_->socket.async_handshake("127.0.0.1:" + std::to_string(port), "/ws", [&](beast::error_code error) {
+    result = error;
+    done = true;
+  });
+  return connection_->run_until(done, deadline) && !result;
+}
+
+bool WebSocketClient::send_text(const std::string& text, Milliseconds timeout) {
+  namespace beast = boost::beast;
+  bool done = false;
+  beast::error_code result;
+  connection_->socket.text(true);
+  connection_->socket.async_write(boost::asio::buffer(text), [&](beast::error_code error, std::size_t) {
+    result = error;
+    done = true;
+  });
+  return connection_->run_until(done, Deadline(timeout)) && !result;
+}
+
+std::optional<std::string> WebSocketClient::read_text(Milliseconds timeout) {
+  Connection& c = *connection_;
+  if (c.closed) return std::nullopt;
+  if (!c.read_pending) {
+    c.read_pending = true;
+    c.read_done = false;
+    c.socket.async_read(c.buffer, [&c](boost::beast::error_code error, std::size_t) {
+      c.read_error = error;
+      c.read_done = true;
+    });
+  }
+  if (!c.run_until(c.read_done, Deadline(timeout))) return std::nullopt;
+  c.read_pending = false;
+  if (c.read_error) {
+    c.closed = true;
+    return std::nullopt;
+  }
+  std::string text = boost::beast::buffers_to_string(c.buffer.data());
+  c.buffer.consume(c.buffer.size());
+  return text;
+}
+
+bool WebSocketClient::closed() const { return connection_->closed; }
+
+// ---- nodes ----
+
+void set_node_config(const fs::path& data_dir, const nlohmann::json& fields) {
   const fs::path path = data_dir / "node.json";
   nlohmann::ordered_json config = nlohmann::ordered_json::parse(read_text_file(path));
-  config["rpc_port"] = port;
+  for (const auto& [name, value] : fields.items()) config[name] = value;
   std::ofstream file(path, std::ios::trunc);
   file << config.dump(2) << "\n";
   file.close();
@@ -397,46 +613,113 @@ std::string read_api_token(const fs::path& data_dir) {
   return nlohmann::json::parse(read_text_file(data_dir / "node.json")).at("api_token").get<std::string>();
 }
 
-LiveNode::LiveNode(const std::string& partner_name) : data_dir_(dir_.path() / "data") {
-  const SpawnOptions options{{{"POINTCHAIN_PASSPHRASE", std::string(key_passphrase)}}, dir_.path(), true};
-  const std::string node = binary_path("pointchain-node").string();
-  const RunResult init = run({node, "init", "--data", data_dir_.string(), "--partner-name", partner_name}, options);
-  if (!init.status.exited_with(0)) {
-    throw std::runtime_error("pointchain-node init failed (" + init.status.describe() + "): " + init.out);
+SpawnOptions LiveNode::node_options() const {
+  return SpawnOptions{{{"POINTCHAIN_PASSPHRASE", std::string(key_passphrase)}}, dir_.path(), true};
+}
+
+LiveNode::LiveNode(const LiveNodeOptions& options)
+    : data_dir_(dir_.path() / "data"),
+      config_({{"rpc_address", "127.0.0.1"}, {"block_interval_ms", options.block_interval_ms}}) {
+  config_.update(options.config);
+  std::vector<std::string> init{binary_path("pointchain-node").string(), "init", "--data", data_dir_.string(),
+                                "--partner-name", options.partner_name};
+  if (!options.chain_id.empty()) {
+    init.push_back("--chain-id");
+    init.push_back(options.chain_id);
+  }
+  const RunResult initialized = run(init, node_options());
+  if (!initialized.status.exited_with(0)) {
+    throw std::runtime_error("pointchain-node init failed (" + initialized.status.describe() + "): " + initialized.out);
   }
   api_token_ = read_api_token(data_dir_);
-  // A port found free can be taken before the node binds it; then the node exits at once
-  // ("Address already in use") and another port is tried.
-  std::string last_output;
+  if (api_token_.empty()) throw std::runtime_error("pointchain-node init wrote no api_token");
+  start();
+}
+
+void LiveNode::start() {
+  if (process_) throw std::runtime_error("LiveNode::start: the node runs already");
   for (int attempt = 0; attempt < node_start_attempts_max; ++attempt) {
     port_ = free_loopback_port();
-    set_rpc_port(data_dir_, port_);
-    process_ = std::make_unique<Process>(std::vector<std::string>{node, "run", "--data", data_dir_.string()}, options);
-    if (wait_for_rpc(port_, 30s, process_.get())) return;
+    nlohmann::json config = config_;
+    config["rpc_port"] = port_;
+    set_node_config(data_dir_, config);
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{binary_path("pointchain-node").string(), "run", "--data", data_dir_.string()},
+        node_options());
+    if (wait_for_rpc(port_, node_start_timeout, process_.get())) return;
     process_->stop();
-    last_output = process_->stdout_text();
+    last_output_ = process_->stdout_text();
+    process_.reset();
+    // A port found free can be taken before the node binds it; only that is worth a retry.
+    if (last_output_.find("cannot listen") == std::string::npos) break;
   }
-  throw std::runtime_error("pointchain-node run never answered on its RPC port: " + last_output);
+  throw std::runtime_error("pointchain-node run never answered on its RPC port: " + last_output_);
 }
 
-nlohmann::json LiveNode::call(const std::string& method, const nlohmann::json& params, bool as_partner) const {
-  return rpc_result(port_, method, params, as_partner ? api_token_ : std::string());
+ExitStatus LiveNode::stop() {
+  if (!process_) throw std::runtime_error("LiveNode::stop: the node does not run");
+  const ExitStatus status = process_->stop(node_stop_grace);
+  last_output_ = process_->stdout_text();
+  process_.reset();
+  return status;
 }
 
-void LiveNode::earn_and_commit(const std::string& customer_address, std::int64_t amount_minor,
-                               const std::string& order_id) {
+ExitStatus LiveNode::kill() {
+  if (!process_) throw std::runtime_error("LiveNode::kill: the node does not run");
+  const ExitStatus status = process_->kill();
+  last_output_ = process_->stdout_text();
+  process_.reset();
+  return status;
+}
+
+RunResult LiveNode::audit() const {
+  return run({binary_path("pointchain-node").string(), "audit", "--data", data_dir_.string()}, node_options(),
+             audit_timeout);
+}
+
+std::string LiveNode::output() const { return process_ ? process_->stdout_text() : last_output_; }
+
+HttpResponse LiveNode::post(const std::string& body, const std::string& authorization) const {
+  HttpResponse response = rpc_post(port_, body, authorization);
+  if (response.status == 0) {
+    throw std::runtime_error("no HTTP answer from 127.0.0.1:" + std::to_string(port_) + ": " + response.error);
+  }
+  return response;
+}
+
+nlohmann::json LiveNode::response(const std::string& method, const nlohmann::json& params,
+                                  const std::string& authorization) const {
+  return rpc_response(port_, method, params, authorization);
+}
+
+nlohmann::json LiveNode::call(const std::string& method, const nlohmann::json& params,
+                              const std::string& authorization) const {
+  return rpc_result(port_, method, params, authorization);
+}
+
+nlohmann::json LiveNode::wait_until_committed(const std::string& tx_id, Milliseconds timeout) const {
+  const Deadline deadline(timeout);
+  for (;;) {
+    const nlohmann::json answer = response("get_transaction", {{"id", tx_id}});
+    if (answer.contains("result") && answer.at("result").at("status") == "committed") return answer.at("result");
+    if (deadline.passed()) {
+      throw std::runtime_error("transaction " + tx_id + " was not committed within " +
+                               std::to_string(timeout.count()) + " ms; last answer " + answer.dump());
+    }
+    std::this_thread::sleep_for(commit_poll_interval);
+  }
+}
+
+nlohmann::json LiveNode::earn_and_commit(const std::string& customer_address, std::int64_t amount_minor,
+                                         const std::string& order_id) const {
   const nlohmann::json earned = call("earn",
                                      {{"customer", customer_address},
                                       {"amount_minor", amount_minor},
                                       {"currency", "EUR"},
                                       {"order_id", order_id}},
-                                     true);
-  const std::string tx_id = earned.at("id").get<std::string>();
-  const auto deadline = Clock::now() + 30s;
-  while (call("get_transaction", {{"id", tx_id}}).at("status") != "committed") {
-    if (Clock::now() >= deadline) throw std::runtime_error("earn transaction " + tx_id + " was not committed in 30 s");
-    std::this_thread::sleep_for(health_poll_interval);
-  }
+                                     bearer());
+  wait_until_committed(earned.at("id").get<std::string>());
+  return earned;
 }
 
 }  // namespace pc::test::e2e

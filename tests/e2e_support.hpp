@@ -1,11 +1,14 @@
 // Helpers for end-to-end tests that drive the real binaries (pointchain-node,
-// pointchain-wallet, bash) the way a partner, a customer or an auditor would.
+// pointchain-wallet, bash) the way a partner, a customer or an auditor would: processes, a
+// small HTTP/1.1 client over POSIX sockets, a WebSocket client (Boost.Beast, kept inside
+// e2e_support.cpp) and a live node in a temporary data dir.
 //
-// Everything here is loopback-only and bounded in time: a child process runs in its own
-// process group and is killed with that group (SIGKILL) when its Process object goes away, so
-// a failing REQUIRE can never leave a node running. Failures to set a test up (a binary that
-// will not start, a node that never answers) throw std::runtime_error with the child's output
-// in the message; Catch2 reports that as the test's failure.
+// Everything here is loopback-only and bounded in time: every wait takes a timeout, and a
+// child process runs in its own process group and is killed with that group (SIGKILL) when its
+// Process object goes away, so a failing REQUIRE can never leave a node running. Nothing here
+// uses Catch2: failures to set a test up (a binary that will not start, a node that never
+// answers) throw std::runtime_error with the child's output in the message, which Catch2
+// reports as the test's failure; what a test checks comes back as a value.
 #pragma once
 
 #include <sys/types.h>
@@ -27,8 +30,25 @@ namespace pc::test::e2e {
 using namespace std::chrono_literals;
 using Milliseconds = std::chrono::milliseconds;
 
+// The moment a wait gives up, for loops that make several bounded calls.
+class Deadline {
+ public:
+  explicit Deadline(Milliseconds timeout) : at_(std::chrono::steady_clock::now() + timeout) {}
+  bool passed() const { return std::chrono::steady_clock::now() >= at_; }
+  // What is left, rounded up so that a short wait still waits; zero once passed.
+  Milliseconds remaining() const;
+
+ private:
+  std::chrono::steady_clock::time_point at_;
+};
+
 // build/bin/NAME: where the project's binaries are built (pointchain-node, pointchain-wallet).
 std::filesystem::path binary_path(const std::string& name);
+
+// Reads a whole file; throws std::runtime_error when it cannot.
+std::string read_text_file(const std::filesystem::path& path);
+
+// ---- processes ----
 
 // How a process ended: an exit code, or the signal that ended it.
 struct ExitStatus {
@@ -49,7 +69,9 @@ struct SpawnOptions {
 
 // A child process whose standard output and error go to files (not pipes: a background
 // grandchild that keeps a pipe open can then never make a reader wait). The child leads a
-// new process group, so everything it starts can be found and killed with it.
+// new process group, so everything it starts can be found and killed with it. It also gets
+// SIGKILL when the thread that started it ends (PR_SET_PDEATHSIG), so a test binary that
+// crashes takes its children with it: start processes from the test's own thread.
 class Process {
  public:
   // Starts args[0] (searched in the PATH the child will see when it has no '/') with args.
@@ -69,8 +91,11 @@ class Process {
   // SIGTERM to the process itself (as an operator stops a node), then waits up to `grace`;
   // past that, SIGKILL to the group. The status says which happened.
   ExitStatus stop(Milliseconds grace = 15s);
+  // SIGKILL to the group, then the status (a signal 9 unless it had ended before).
+  ExitStatus kill();
 
-  // SIGKILL to every process of the group, including children the process left behind.
+  // SIGKILL to every process of the group, including children the process left behind;
+  // does not wait.
   void kill_group();
   // Whether any process of the group (the process or what it started) still exists.
   bool group_alive() const;
@@ -97,77 +122,190 @@ struct RunResult {
 // Runs a command to completion, killing its process group after `timeout`.
 RunResult run(const std::vector<std::string>& args, const SpawnOptions& options = {}, Milliseconds timeout = 60s);
 
+// ---- HTTP over loopback ----
+
 // A loopback port nothing listens on right now: bound to 127.0.0.1:0 and released at once.
-// Another process could take it before the test does; on a test machine that is rare, and
-// the test then fails loudly ("Address already in use") rather than passing wrongly.
+// Another process could take it before the test does; LiveNode then tries another, and
+// elsewhere the test fails loudly ("Address already in use") rather than passing wrongly.
 std::uint16_t free_loopback_port();
 
+using HttpHeaders = std::map<std::string, std::string>;
+
 struct HttpResponse {
-  int status = 0;     // the HTTP status; 0 when there was no complete answer
+  int status = 0;       // the HTTP status; 0 when there was no complete answer
+  HttpHeaders headers;  // field names in lower case
   std::string body;
   std::string error;  // why there was no answer (connection refused, timeout, ...)
+
+  // A header's value, "" when it is absent; `name` in any case.
+  std::string header(const std::string& name) const;
 };
 
-// One HTTP/1.1 request to 127.0.0.1:port over a fresh connection ("Connection: close"), with a
-// timeout on the whole exchange. POSIX sockets only, so tests need no extra library.
+// The bytes of one HTTP/1.1 request to 127.0.0.1:port, with its Content-Length, and
+// "Connection: keep-alive" or "Connection: close".
+std::string http_request_text(std::uint16_t port, const std::string& method, const std::string& target,
+                              const std::string& body, const HttpHeaders& headers, bool keep_alive);
+
+// One client TCP connection to 127.0.0.1, for tests that hold connections open or send raw
+// bytes. Every call is bounded by its timeout; a failed call leaves the reason in error().
+class HttpConnection {
+ public:
+  HttpConnection() = default;
+  ~HttpConnection();  // closes the connection
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  // False when nothing accepts on the port within `timeout`.
+  bool connect(std::uint16_t port, Milliseconds timeout = 10s);
+  // False when the peer stops taking bytes (closed, reset) or `timeout` passes.
+  bool send(const std::string& bytes, Milliseconds timeout = 10s);
+  // The next response, framed by Content-Length or by the end of the stream; status 0 and
+  // `error` when none arrives whole. Bytes after it stay for the next call.
+  HttpResponse read_response(Milliseconds timeout = 10s);
+
+  enum class Ending { closed, answered, still_open };
+  // Waits for the server to close this connection without sending anything (end of stream
+  // or reset): `answered` if bytes arrive instead, `still_open` when `timeout` passes.
+  Ending wait_for_close(Milliseconds timeout);
+
+  const std::string& error() const { return error_; }
+
+ private:
+  enum class Received { bytes, end, timed_out, failed };
+  Received receive_some(const Deadline& deadline);
+  std::optional<HttpResponse> take_response(bool at_end);
+  void close();
+
+  int fd_ = -1;
+  std::string buffer_;
+  std::string error_;
+};
+
+// One request over a fresh connection ("Connection: close"), with a timeout on the whole
+// exchange. A server that refuses a body early (HTTP 413) may stop reading it and still
+// answer, so the answer is read even when sending fails.
 HttpResponse http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                          const std::string& body = {}, const std::map<std::string, std::string>& headers = {},
+                          const std::string& body = {}, const HttpHeaders& headers = {},
                           Milliseconds timeout = 10s);
 
-// POSTs a JSON-RPC request text to the node's "/" with "Authorization: Bearer <api_token>"
-// when a token is given. The body is returned as the node sent it.
-HttpResponse rpc_call(std::uint16_t port, const std::string& request_json, const std::string& api_token = {},
+// ---- JSON-RPC ----
+
+// {"jsonrpc":"2.0","id":id,"method":method,"params":params}.
+nlohmann::json rpc_request(const std::string& method, const nlohmann::json& params = nlohmann::json::object(),
+                           const nlohmann::json& id = 1);
+
+// POSTs a JSON-RPC request text to the node's "/", with `authorization` as the whole
+// Authorization header ("Bearer <api token>") when it is not empty.
+HttpResponse rpc_post(std::uint16_t port, const std::string& body, const std::string& authorization = {},
                       Milliseconds timeout = 10s);
 
-// {"jsonrpc":"2.0","id":1,"method":method,"params":params} as text.
-std::string rpc_request(const std::string& method, const nlohmann::json& params = nlohmann::json::object());
+// The response object of one call; throws std::runtime_error when the answer is not JSON.
+nlohmann::json rpc_response(std::uint16_t port, const std::string& method,
+                            const nlohmann::json& params = nlohmann::json::object(),
+                            const std::string& authorization = {});
 
-// Calls `method` and returns its "result"; throws std::runtime_error with the answer when the
-// call fails or returns a JSON-RPC error.
+// Its "result"; throws std::runtime_error with the answer when the call returns an error.
 nlohmann::json rpc_result(std::uint16_t port, const std::string& method,
-                          const nlohmann::json& params = nlohmann::json::object(), const std::string& api_token = {});
+                          const nlohmann::json& params = nlohmann::json::object(),
+                          const std::string& authorization = {});
 
 // Polls GET /health until the node answers 200, `node` (when given) exits, or `timeout` passes.
 bool wait_for_rpc(std::uint16_t port, Milliseconds timeout = 30s, Process* node = nullptr);
 
-// node.json helpers for a data dir made by `pointchain-node init`.
-void set_rpc_port(const std::filesystem::path& data_dir, std::uint16_t port);
+// A WebSocket client of ws://127.0.0.1:PORT/ws. Its I/O runs only inside its calls and only
+// until the call's operation ends or its timeout passes. A read that times out stays pending
+// and the next read_text() picks it up, so no message is lost.
+class WebSocketClient {
+ public:
+  WebSocketClient();
+  ~WebSocketClient();
+  WebSocketClient(const WebSocketClient&) = delete;
+  WebSocketClient& operator=(const WebSocketClient&) = delete;
+
+  // Connects and upgrades; `authorization`, when not empty, becomes the upgrade request's
+  // Authorization header.
+  bool connect(std::uint16_t port, const std::string& authorization, Milliseconds timeout);
+  bool send_text(const std::string& text, Milliseconds timeout);
+  // The next message, or nullopt when `timeout` passes or the connection has ended (closed()).
+  std::optional<std::string> read_text(Milliseconds timeout);
+  bool closed() const;
+
+ private:
+  struct Connection;
+  std::unique_ptr<Connection> connection_;
+};
+
+// ---- nodes ----
+
+// Sets `fields` in a data dir's node.json, keeping the others and their order.
+void set_node_config(const std::filesystem::path& data_dir, const nlohmann::json& fields);
 std::string read_api_token(const std::filesystem::path& data_dir);
+
+struct LiveNodeOptions {
+  std::string partner_name = "E2E Partner";
+  std::string chain_id;  // empty: init's default
+  // Short, so that a submitted transaction commits within a few tens of milliseconds.
+  std::uint64_t block_interval_ms = 25;
+  // node.json fields set on top of what init wrote (rate limits, ...), at every start.
+  nlohmann::json config = nlohmann::json::object();
+};
 
 // A pointchain-node of its own: `init` (one-partner chain, fresh keys) in a temp data dir,
 // then `run` on a free loopback port; the constructor returns once the RPC answers. Stopped
-// with SIGKILL on destruction unless stop() ran first.
+// with SIGKILL on destruction if it still runs. post, response and call are safe from several
+// threads at once.
 class LiveNode {
  public:
   static constexpr char key_passphrase[] = "e2e node key passphrase";
 
-  explicit LiveNode(const std::string& partner_name = "E2E Partner");
+  explicit LiveNode(const LiveNodeOptions& options = {});
+
+  // `run` again on the same data dir, on a fresh port; returns once the RPC answers. Throws
+  // when the node runs already or does not start (its output in the message).
+  void start();
+  // SIGTERM (SIGKILL after a grace period) and how the node ended.
+  ExitStatus stop();
+  // SIGKILL and how the node ended.
+  ExitStatus kill();
+  // `pointchain-node audit` on the data dir, its stdout and stderr as one stream.
+  RunResult audit() const;
+  // What the running node, or the last one stopped, printed (stdout and stderr).
+  std::string output() const;
 
   std::uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::filesystem::path& data_dir() const { return data_dir_; }
   const std::string& api_token() const { return api_token_; }
-  Process& process() { return *process_; }
+  // The Authorization header value that partner methods need.
+  std::string bearer() const { return "Bearer " + api_token_; }
 
-  // Calls a method, with the API token for partner methods when `as_partner`.
+  // A raw POST to "/"; throws std::runtime_error when the node does not answer.
+  HttpResponse post(const std::string& body, const std::string& authorization = {}) const;
+  // The response object of a call (see rpc_response).
+  nlohmann::json response(const std::string& method, const nlohmann::json& params = nlohmann::json::object(),
+                          const std::string& authorization = {}) const;
+  // The result of a call (see rpc_result).
   nlohmann::json call(const std::string& method, const nlohmann::json& params = nlohmann::json::object(),
-                      bool as_partner = false) const;
+                      const std::string& authorization = {}) const;
 
-  // The earn call a partner's till makes; waits until its issuance is committed.
-  void earn_and_commit(const std::string& customer_address, std::int64_t amount_minor, const std::string& order_id);
-
-  // Stops the node with SIGTERM and returns how it ended.
-  ExitStatus stop() { return process_->stop(); }
+  // Polls get_transaction until it reports `tx_id` committed and returns that result; throws
+  // with the last answer after `timeout`.
+  nlohmann::json wait_until_committed(const std::string& tx_id, Milliseconds timeout = 30s) const;
+  // The earn call a partner's till makes (in EUR); waits until its issuance is committed and
+  // returns the earn result.
+  nlohmann::json earn_and_commit(const std::string& customer_address, std::int64_t amount_minor,
+                                 const std::string& order_id) const;
 
  private:
+  SpawnOptions node_options() const;
+
   TempDir dir_;
   std::filesystem::path data_dir_;
+  nlohmann::json config_;
   std::uint16_t port_ = 0;
   std::string api_token_;
   std::unique_ptr<Process> process_;
+  std::string last_output_;
 };
-
-// Reads a whole file; throws std::runtime_error when it cannot.
-std::string read_text_file(const std::filesystem::path& path);
 
 }  // namespace pc::test::e2e

@@ -146,7 +146,7 @@ TEST_CASE("the README walkthrough runs as written; its node stops on SIGTERM and
 
   // Restarted on the same data dir (on a fresh free port), it serves the audited tip.
   const std::uint16_t restart_port = free_loopback_port();
-  set_rpc_port(data_dir, restart_port);
+  set_node_config(data_dir, {{"rpc_port", restart_port}});
   SpawnOptions node_options;
   node_options.stderr_to_stdout = true;
   node_options.environment = {{"POINTCHAIN_PASSPHRASE", std::string(walkthrough_node_passphrase)}};
@@ -170,16 +170,15 @@ TEST_CASE("auditing a data dir that a running node holds exits 2 and says why, w
   // LevelDB's lock keeps the auditor out, and the message says so instead of reporting a
   // "FAULT at height 0" that would send them looking for damage in a sound chain.
   LiveNode node;
-  const RunResult audit =
-      run({binary_path("pointchain-node").string(), "audit", "--data", node.data_dir().string()}, {}, 60s);
-  INFO(audit.out << audit.err);
+  const RunResult audit = node.audit();
+  INFO(audit.out);
   CHECK(audit.status.exited_with(pc::node::audit_exit_unusable));
   CHECK(audit.out.find("is a node running on this data dir? stop it first") != std::string::npos);
   CHECK(audit.out.find("FAULT") == std::string::npos);
 
   // Once the node has stopped, the same command audits the chain.
   REQUIRE(node.stop().exited_with(0));
-  const RunResult after = run({binary_path("pointchain-node").string(), "audit", "--data", node.data_dir().string()});
+  const RunResult after = node.audit();
   INFO(after.out);
   CHECK(after.status.exited_with(pc::node::audit_exit_ok));
   CHECK(after.out.rfind("audit: OK\n", 0) == 0);

@@ -186,7 +186,9 @@ TEST_CASE("wallet: against a live node, too few points exits 4 and a refused red
   // holds (exit code 4, with the numbers), and a redemption the ledger refuses (exit code 6,
   // with the node's error name, detail and code). Afterwards the balance is unchanged and a
   // valid redemption still goes through, so neither failure used up the account's sequence.
-  LiveNode node("Corner Cafe");
+  LiveNodeOptions options;
+  options.partner_name = "Corner Cafe";
+  LiveNode node(options);
   TempDir home;
   const fs::path wallet_file = home.path() / "alice.key";
   const std::string alice = create_wallet(home.path(), wallet_file);
