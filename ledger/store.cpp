@@ -149,7 +149,8 @@ Result<BlockChanges> ChainStore::append(const Block& block, SignatureCheck check
   auto changes = execute_block(*state_, block, check);
   if (!changes) return changes.error();
   std::vector<Event> events = changes->events;
-  if (auto status = commit(block, std::move(changes).value()); !status) return status.error();
+  if (auto status = write(block, *changes); !status) return status.error();
+  publish(block, std::move(changes).value());
   BlockChanges summary;
   summary.context = {block.header.height, block.header.time_ms};
   summary.events = std::move(events);
@@ -157,6 +158,12 @@ Result<BlockChanges> ChainStore::append(const Block& block, SignatureCheck check
 }
 
 Status ChainStore::append_executed(const Block& block, BlockChanges&& changes) {
+  if (auto status = write_executed(block, changes); !status) return status;
+  publish(block, std::move(changes));
+  return {};
+}
+
+Status ChainStore::write_executed(const Block& block, const BlockChanges& changes) {
   PC_CHECK(state_ != nullptr);
   if (auto status = check_block_envelope(genesis_, tip_, block); !status) return status;
   if (changes.context.height != block.header.height || changes.context.time_ms != block.header.time_ms ||
@@ -164,10 +171,12 @@ Status ChainStore::append_executed(const Block& block, BlockChanges&& changes) {
       changes.applied_count != block.transactions.size()) {
     return Error{Code::bad_state_hash, "the executed changes are not this block's"};
   }
-  return commit(block, std::move(changes));
+  return write(block, changes);
 }
 
-Status ChainStore::commit(const Block& block, BlockChanges&& changes) {
+// The block, its indexes, its state records and the new tip record: one synced batch, so a
+// crash at any instant leaves the old tip or the new one.
+Status ChainStore::write(const Block& block, const BlockChanges& changes) {
   const Hash256 block_id = block.header.hash();
   leveldb::WriteBatch batch;
   batch.Put(height_key(block.header.height), slice(block.encode()));
@@ -185,13 +194,19 @@ Status ChainStore::commit(const Block& block, BlockChanges&& changes) {
   const Tip next = tip_after(block);
   PC_CHECK(next.height == tip_.height + 1);
   batch.Put(tip_key, slice(encode_tip(next)));
-  leveldb::WriteOptions write;
-  write.sync = true;
-  if (auto status = db_->Write(write, &batch); !status.ok()) return io_error(status);
+  leveldb::WriteOptions write_options;
+  write_options.sync = true;
+  if (auto status = db_->Write(write_options, &batch); !status.ok()) return io_error(status);
+  return {};
+}
+
+void ChainStore::publish(const Block& block, BlockChanges&& changes) {
+  const Tip next = tip_after(block);
+  // Heights strictly increase, and only the block just written may become the tip.
+  PC_CHECK(next.height == tip_.height + 1 && block.header.previous_hash == tip_.block_hash);
   tip_ = next;
   state_->apply(std::move(changes));
   PC_CHECK(state_->state_hash() == tip_.state_hash);
-  return {};
 }
 
 Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height) const {

@@ -51,6 +51,13 @@ class ChainStore {
   // `changes` belong to this block, then commits without executing again.
   Status append_executed(const Block& block, BlockChanges&& changes);
 
+  // append_executed in two steps, for a node that keeps serving reads during the synced
+  // write: write_executed() checks the block and its changes and writes them durably, leaving
+  // tip() and state() as they were; publish() then makes the block the tip in memory. Between
+  // the two, only reads may run on this store.
+  Status write_executed(const Block& block, const BlockChanges& changes);
+  void publish(const Block& block, BlockChanges&& changes);
+
   Result<Bytes> block_bytes_at(std::uint64_t height) const;
   Result<Block> block_at(std::uint64_t height) const;
   Result<std::uint64_t> height_of(const Hash256& block_hash) const;
@@ -69,7 +76,7 @@ class ChainStore {
 
  private:
   ChainStore(std::filesystem::path directory, Genesis genesis, std::unique_ptr<leveldb::DB> db);
-  Status commit(const Block& block, BlockChanges&& changes);
+  Status write(const Block& block, const BlockChanges& changes);
 
   std::filesystem::path directory_;
   Genesis genesis_;

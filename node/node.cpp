@@ -249,55 +249,63 @@ std::optional<std::uint64_t> Node::produce_pending() { return produce(true); }
 
 std::optional<std::uint64_t> Node::produce(bool force) {
   std::lock_guard production(impl_->production_mutex);
-  std::vector<Notification> notifications;
-  std::uint64_t height = 0;
+  Impl& node = *impl_;
+  std::optional<ProducedBlock> produced;
+  std::set<ledger::Hash256> removed;
+  bool expiry_due = false;
   {
-    std::lock_guard lock(impl_->mutex);
-    Impl& node = *impl_;
+    std::lock_guard lock(node.mutex);
     const std::uint64_t now_ms = node.clock.now_ms();
     const ledger::Tip tip = node.store->tip();
     const auto next_expiry_ms = node.store->state().next_expiry_ms();
-    const bool expiry_due = next_expiry_ms && *next_expiry_ms <= now_ms;
+    expiry_due = next_expiry_ms && *next_expiry_ms <= now_ms;
     const std::size_t pending = node.mempool->size();
     const bool due = expiry_due || pending >= config_.block_trigger_tx_count ||
                      (pending > 0 && (force || now_ms >= tip.time_ms + config_.block_interval_ms));
     if (!due) return std::nullopt;
 
     const std::uint64_t time_ms = std::max(now_ms, tip.time_ms + 1);
-    ProducedBlock produced = produce_block(node.store->state(), tip, node.mempool->transactions(), time_ms,
-                                           ProposerIdentity{partner_, &node.validator_key},
-                                           ledger::SignatureCheck::already_verified);
-    std::set<ledger::Hash256> removed;
-    for (const ledger::Transaction& tx : produced.block.transactions) removed.insert(tx.id());
-    for (const auto& [index, error] : produced.rejected) removed.insert(node.mempool->transactions()[index].id());
-    if (produced.block.transactions.empty() && !expiry_due) {
+    produced = produce_block(node.store->state(), tip, node.mempool->transactions(), time_ms,
+                             ProposerIdentity{partner_, &node.validator_key}, ledger::SignatureCheck::already_verified);
+    for (const ledger::Transaction& tx : produced->block.transactions) removed.insert(tx.id());
+    for (const auto& [index, error] : produced->rejected) removed.insert(node.mempool->transactions()[index].id());
+    if (produced->block.transactions.empty() && !expiry_due) {
       // Every candidate failed against the block (an expiry since admission, say): they are
       // dropped, and no empty block is made for them.
       (void)node.mempool->revalidate(removed, now_ms);
       return std::nullopt;
     }
-    const ledger::Block& block = produced.block;
-    std::vector<ledger::Event> events = produced.changes.events;
-    if (auto status = node.store->append_executed(block, std::move(produced.changes)); !status) {
-      // Nothing changed, on disk or in memory: the mempool still holds every candidate.
-      std::cerr << "pointchain-node: block " << block.header.height
-                << " was not committed: " << status.error().message() << "\n";
-      return std::nullopt;
-    }
+  }
+
+  // The synced write runs without the node lock, so submissions and queries go on meanwhile:
+  // until publish() they see the old tip, and the block's transactions are still pending.
+  // Only this thread (production_mutex) changes the store.
+  const ledger::Block& block = produced->block;
+  if (auto status = node.store->write_executed(block, produced->changes); !status) {
+    // Nothing changed, on disk or in memory: the mempool still holds every candidate.
+    std::cerr << "pointchain-node: block " << block.header.height << " was not committed: " << status.error().message()
+              << "\n";
+    return std::nullopt;
+  }
+
+  std::vector<Notification> notifications;
+  const std::vector<ledger::Event> events = produced->changes.events;
+  {
+    std::lock_guard lock(node.mutex);
+    node.store->publish(block, std::move(produced->changes));
     if (auto status = node.history->add_block(block, events); !status) {
       std::cerr << "pointchain-node: " << status.error().message() << "\n";
     }
-    (void)node.mempool->revalidate(removed, now_ms);
+    // Transactions admitted during the write are re-applied on the new tip with the rest.
+    (void)node.mempool->revalidate(removed, node.clock.now_ms());
+  }
 
-    height = block.header.height;
-    const ledger::Hash256 block_hash = block.header.hash();
-    notifications.reserve(events.size() + 1);
-    notifications.push_back(
-        Notification{Notification::Kind::block, height, block_hash, block.transactions.size(), {}});
-    for (const ledger::Event& event : events) {
-      notifications.push_back(
-          Notification{Notification::Kind::event, height, block_hash, block.transactions.size(), event});
-    }
+  const std::uint64_t height = block.header.height;
+  const ledger::Hash256 block_hash = block.header.hash();
+  notifications.reserve(events.size() + 1);
+  notifications.push_back(Notification{Notification::Kind::block, height, block_hash, block.transactions.size(), {}});
+  for (const ledger::Event& event : events) {
+    notifications.push_back(Notification{Notification::Kind::event, height, block_hash, block.transactions.size(), event});
   }
   deliver(notifications);
   return height;
