@@ -403,3 +403,36 @@ TEST_CASE("every committed transaction has an inclusion proof against its stored
   }
   CHECK(proofs == batch.size());
 }
+
+TEST_CASE("a written block is durable before it is published, and the tip moves only on publish",
+          "[ledger][store]") {
+  // Proves the two steps a node takes to write outside its lock: readers see the old tip and
+  // state until publish(), and a crash between the two steps (a reopen) finds the new tip.
+  TestChain chain;
+  chain.commit_all({chain.txs.issue(1, TxFactory::customer(1).public_key(), 10, "order-1")});
+  ledger::ChainStore& store = chain.store();
+  const ledger::Tip before = store.tip();
+  const Hash256 state_before = store.state().state_hash();
+  const crypto::SecretKey validator = validator_key();
+  const ledger::Transaction next_tx = chain.txs.issue(1, TxFactory::customer(2).public_key(), 20, "order-2");
+  const ledger::Transaction candidates[] = {next_tx};
+  node::ProducedBlock produced = node::produce_block(store.state(), before, candidates, before.time_ms + 1'000,
+                                                     {1, &validator}, ledger::SignatureCheck::verify);
+  REQUIRE(produced.rejected.empty());
+
+  REQUIRE(store.write_executed(produced.block, produced.changes).ok());
+  CHECK(store.tip() == before);
+  CHECK(store.state().state_hash() == state_before);
+  CHECK(store.state().account(TxFactory::customer(2).public_key()) == nullptr);
+
+  SECTION("publish makes it the tip") {
+    store.publish(produced.block, std::move(produced.changes));
+    CHECK(store.tip() == ledger::tip_after(produced.block));
+    CHECK(store.state().account(TxFactory::customer(2).public_key())->balance() == 20);
+  }
+  SECTION("a crash before publish loses nothing written") {
+    chain.reopen();
+    CHECK(chain.store().tip() == ledger::tip_after(produced.block));
+    CHECK(chain.store().state().account(TxFactory::customer(2).public_key())->balance() == 20);
+  }
+}
