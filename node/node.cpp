@@ -1,6 +1,7 @@
 #include "node/node.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <iostream>
 #include <set>
 #include <stdexcept>
@@ -178,6 +179,16 @@ class Node::Impl {
   std::unique_ptr<Mempool> mempool;                          // guarded by mutex
   std::vector<std::shared_ptr<Subscription>> subscriptions;  // guarded by mutex
   std::function<void()> production_wakeup;                   // guarded by mutex
+
+  // The newest committed blocks with their transaction ids, oldest first: a wallet waiting for
+  // its transaction asks about these, and decoding a block of thousands of transactions for
+  // each question would cost milliseconds.
+  struct CommittedBlock {
+    ledger::Block block;
+    std::vector<ledger::Hash256> ids;
+  };
+  static constexpr std::size_t recent_blocks_max = 16;
+  std::deque<std::shared_ptr<const CommittedBlock>> recent_blocks;  // guarded by mutex
 };
 
 // ---------------------------------------------------------------------------------------
@@ -280,32 +291,39 @@ std::optional<std::uint64_t> Node::produce(bool force) {
   // The synced write runs without the node lock, so submissions and queries go on meanwhile:
   // until publish() they see the old tip, and the block's transactions are still pending.
   // Only this thread (production_mutex) changes the store.
-  const ledger::Block& block = produced->block;
-  if (auto status = node.store->write_executed(block, produced->changes); !status) {
+  if (auto status = node.store->write_executed(produced->block, produced->changes); !status) {
     // Nothing changed, on disk or in memory: the mempool still holds every candidate.
-    std::cerr << "pointchain-node: block " << block.header.height << " was not committed: " << status.error().message()
+    std::cerr << "pointchain-node: block " << produced->block.header.height
+              << " was not committed: " << status.error().message()
               << "\n";
     return std::nullopt;
   }
 
-  std::vector<Notification> notifications;
   const std::vector<ledger::Event> events = produced->changes.events;
+  auto committed = std::make_shared<Impl::CommittedBlock>();
+  committed->ids = produced->block.tx_ids();
+  committed->block = std::move(produced->block);
+  const ledger::Block& written = committed->block;
   {
     std::lock_guard lock(node.mutex);
-    node.store->publish(block, std::move(produced->changes));
-    if (auto status = node.history->add_block(block, events); !status) {
+    node.store->publish(written, std::move(produced->changes));
+    if (auto status = node.history->add_block(written, events); !status) {
       std::cerr << "pointchain-node: " << status.error().message() << "\n";
     }
     // Transactions admitted during the write are re-applied on the new tip with the rest.
     (void)node.mempool->revalidate(removed, node.clock.now_ms());
+    node.recent_blocks.push_back(committed);
+    if (node.recent_blocks.size() > Impl::recent_blocks_max) node.recent_blocks.pop_front();
   }
 
-  const std::uint64_t height = block.header.height;
-  const ledger::Hash256 block_hash = block.header.hash();
+  const std::uint64_t height = written.header.height;
+  const ledger::Hash256 block_hash = written.header.hash();
+  const std::size_t tx_count = written.transactions.size();
+  std::vector<Notification> notifications;
   notifications.reserve(events.size() + 1);
-  notifications.push_back(Notification{Notification::Kind::block, height, block_hash, block.transactions.size(), {}});
+  notifications.push_back(Notification{Notification::Kind::block, height, block_hash, tx_count, {}});
   for (const ledger::Event& event : events) {
-    notifications.push_back(Notification{Notification::Kind::event, height, block_hash, block.transactions.size(), event});
+    notifications.push_back(Notification{Notification::Kind::event, height, block_hash, tx_count, event});
   }
   deliver(notifications);
   return height;
@@ -376,26 +394,42 @@ ledger::Result<ledger::Block> Node::block_by_hash(const ledger::Hash256& hash) c
 }
 
 ledger::Result<TxStatus> Node::transaction(const ledger::Hash256& tx_id) const {
-  std::lock_guard lock(impl_->mutex);
-  if (const ledger::Transaction* pending = impl_->mempool->find(tx_id)) {
-    return TxStatus{TxStatus::Where::pending, *pending, 0, 0, {}, {}, 0, {}};
+  ledger::TxLocation location;
+  std::shared_ptr<const Impl::CommittedBlock> recent;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (const ledger::Transaction* pending = impl_->mempool->find(tx_id)) {
+      return TxStatus{TxStatus::Where::pending, *pending, 0, 0, {}, {}, 0, {}};
+    }
+    auto found = impl_->store->find_transaction(tx_id);
+    if (!found) return found.error();
+    location = *found;
+    for (const auto& candidate : impl_->recent_blocks) {
+      if (candidate->block.header.height == location.height) recent = candidate;
+    }
   }
-  auto location = impl_->store->find_transaction(tx_id);
-  if (!location) return location.error();
-  auto block = impl_->store->block_at(location->height);
-  if (!block) return block.error();
-  if (location->index >= block->transactions.size()) {
+  // An older block is read without the lock: LevelDB reads are thread-safe, and a committed
+  // block never changes.
+  if (!recent) {
+    auto block = impl_->store->block_at(location.height);
+    if (!block) return block.error();
+    auto loaded = std::make_shared<Impl::CommittedBlock>();
+    loaded->ids = block->tx_ids();
+    loaded->block = std::move(block).value();
+    recent = std::move(loaded);
+  }
+  const ledger::Block& block = recent->block;
+  if (location.index >= block.transactions.size()) {
     return ledger::Error{ledger::Code::corruption, "transaction index points past its block"};
   }
-  const std::vector<ledger::Hash256> ids = block->tx_ids();
   return TxStatus{TxStatus::Where::committed,
-                  block->transactions[location->index],
-                  location->height,
-                  location->index,
-                  block->header.hash(),
-                  ledger::merkle_path(ids, location->index),
-                  ids.size(),
-                  block->header.merkle_root};
+                  block.transactions[location.index],
+                  location.height,
+                  location.index,
+                  block.header.hash(),
+                  ledger::merkle_path(recent->ids, location.index),
+                  recent->ids.size(),
+                  block.header.merkle_root};
 }
 
 AccountView Node::account(const crypto::PublicKey& key) const {
