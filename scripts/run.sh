@@ -4,6 +4,7 @@
 # Extra arguments go to `pointchain-node run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "run.sh: installing dependencies and building (a few minutes the first time)..."
 scripts/install-deps.sh >/dev/null
 scripts/build.sh normal >/dev/null
 exec build/bin/pointchain-node run "$@"
