@@ -63,6 +63,7 @@ std::optional<HistoryEntry> decode_entry(std::string_view key, std::string_view 
   HistoryEntry entry;
   std::copy(key.begin() + 1, key.begin() + 33, entry.event.account.begin());
   entry.height = read_big_endian(key.substr(33, 8));
+  entry.position = static_cast<std::uint32_t>(read_big_endian(key.substr(41, 4)));
   ledger::Reader in(as_bytes(value));
   entry.index = in.u32();
   const std::uint8_t kind = in.u8();
@@ -183,13 +184,13 @@ ledger::Status HistoryIndex::add_block(const ledger::Block& block, const std::ve
   return {};
 }
 
-std::vector<HistoryEntry> HistoryIndex::entries(const crypto::PublicKey& account, std::uint64_t before_height,
+std::vector<HistoryEntry> HistoryIndex::entries(const crypto::PublicKey& account, HistoryCursor before,
                                                 std::size_t limit) const {
   std::vector<HistoryEntry> page;
   if (limit == 0) return page;
   const std::string prefix = account_prefix(account);
-  std::string start = prefix;
-  append_big_endian(start, before_height == 0 ? UINT64_MAX : before_height, 8);
+  const std::string start = before.height == 0 ? prefix + std::string(12, '\xff')
+                                               : entry_key(account, before.height, before.position);
 
   leveldb::ReadOptions read;
   read.verify_checksums = true;
@@ -200,20 +201,12 @@ std::vector<HistoryEntry> HistoryIndex::entries(const crypto::PublicKey& account
   } else {
     it->SeekToLast();
   }
-  // One entry more than the page, to see whether the page would end inside a block.
-  for (; it->Valid() && page.size() <= limit; it->Prev()) {
+  for (; it->Valid() && page.size() < limit; it->Prev()) {
     const std::string_view key(it->key().data(), it->key().size());
     if (!key.starts_with(prefix)) break;
     auto entry = decode_entry(key, std::string_view(it->value().data(), it->value().size()));
     if (!entry) continue;  // derived data: a damaged entry is left out, the chain is intact
     page.push_back(std::move(*entry));
-  }
-  if (page.size() > limit) {
-    const std::uint64_t cut_height = page.back().height;
-    page.pop_back();
-    if (page.back().height == cut_height && page.front().height != cut_height) {
-      while (page.back().height == cut_height) page.pop_back();
-    }
   }
   return page;
 }

@@ -42,10 +42,8 @@ class HistoryIndex {
   // next start rebuilds it).
   ledger::Status add_block(const ledger::Block& block, const std::vector<ledger::Event>& events);
 
-  // Newest first, heights below `before_height` (0: no bound), at most `limit` entries. A page
-  // that is full ends at a block boundary when it can, so paging by height loses nothing.
-  std::vector<HistoryEntry> entries(const crypto::PublicKey& account, std::uint64_t before_height,
-                                    std::size_t limit) const;
+  // Newest first, strictly before `before` (see HistoryCursor), at most `limit` entries.
+  std::vector<HistoryEntry> entries(const crypto::PublicKey& account, HistoryCursor before, std::size_t limit) const;
 
   std::uint64_t indexed_height() const { return indexed_height_; }
   // Whether opening it had to rebuild it (tests and the start-up message).

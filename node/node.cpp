@@ -448,9 +448,9 @@ AccountView Node::account(const crypto::PublicKey& key) const {
   return view;
 }
 
-std::vector<HistoryEntry> Node::history(const crypto::PublicKey& key, std::uint64_t before_height,
+std::vector<HistoryEntry> Node::history(const crypto::PublicKey& key, HistoryCursor before,
                                         std::size_t limit) const {
-  return impl_->history->entries(key, before_height, std::min(limit, history_page_max));
+  return impl_->history->entries(key, before, std::min(limit, history_page_max));
 }
 
 std::vector<std::pair<ledger::Partner, ledger::PartnerStats>> Node::partners() const {

@@ -92,7 +92,16 @@ inline constexpr std::uint32_t history_index_expiry = UINT32_MAX;
 struct HistoryEntry {
   std::uint64_t height = 0;
   std::uint32_t index = 0;             // position in block; history_index_expiry for expiry
+  std::uint32_t position = 0;          // the event's position among its block's events
   ledger::Event event;
+};
+
+// Where a history page starts: entries strictly before (height, position), newest first.
+// height 0 starts at the tip; position 0 excludes the whole block at `height`. The last entry
+// of a page, as a cursor, gives the next page without losing or repeating an entry.
+struct HistoryCursor {
+  std::uint64_t height = 0;
+  std::uint32_t position = 0;
 };
 
 struct AccountView {
@@ -196,9 +205,8 @@ class Node {
   ledger::Result<ledger::Block> block_by_hash(const ledger::Hash256& hash) const;
   ledger::Result<TxStatus> transaction(const ledger::Hash256& tx_id) const;
   AccountView account(const crypto::PublicKey& key) const;
-  // Newest first; `before_height` = 0 starts at the tip. At most history_page_max entries.
-  std::vector<HistoryEntry> history(const crypto::PublicKey& key, std::uint64_t before_height,
-                                    std::size_t limit) const;
+  // Newest first, before `before`. At most history_page_max entries.
+  std::vector<HistoryEntry> history(const crypto::PublicKey& key, HistoryCursor before, std::size_t limit) const;
   std::vector<std::pair<ledger::Partner, ledger::PartnerStats>> partners() const;
   std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> settlement() const;
 

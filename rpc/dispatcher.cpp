@@ -238,17 +238,27 @@ MethodResult Dispatcher::get_transaction(const json& params) {
 }
 
 MethodResult Dispatcher::get_account(const json& params) {
-  Params reader(params, {"address", "history_limit", "history_before_height"});
+  Params reader(params, {"address", "history_limit", "history_before_height", "history_before_position"});
   // A lookup: an invalid key simply has no account (see crypto::KeyCheck).
   const crypto::PublicKey key = reader.address("address", crypto::KeyCheck::checksum_only);
   const std::uint64_t limit = reader.optional_unsigned_integer("history_limit", history_limit_max).value_or(history_limit_default);
-  const std::uint64_t before_height = reader.optional_unsigned_integer("history_before_height").value_or(0);
+  node::HistoryCursor before;
+  before.height = reader.optional_unsigned_integer("history_before_height").value_or(0);
+  before.position = static_cast<std::uint32_t>(
+      reader.optional_unsigned_integer("history_before_position", UINT32_MAX).value_or(0));
   if (reader.error()) return *reader.error();
   const node::AccountView view = node_.account(key);
   const std::vector<node::HistoryEntry> history =
-      limit == 0 ? std::vector<node::HistoryEntry>{} : node_.history(key, before_height, static_cast<std::size_t>(limit));
+      limit == 0 ? std::vector<node::HistoryEntry>{} : node_.history(key, before, static_cast<std::size_t>(limit));
   const std::uint64_t tip_time_ms = node_.chain_info().tip.time_ms;
-  return account_json(view, history, tip_time_ms, node_.genesis().policy.point_expiry_days);
+  json result = account_json(view, history, tip_time_ms, node_.genesis().policy.point_expiry_days);
+  // A full page may have more behind it: the cursor of its last entry asks for the next one.
+  result["history_next"] = nullptr;
+  if (limit > 0 && history.size() == limit) {
+    result["history_next"] = {{"history_before_height", history.back().height},
+                              {"history_before_position", history.back().position}};
+  }
+  return result;
 }
 
 MethodResult Dispatcher::submit_transaction(const json& params) {

@@ -165,6 +165,7 @@ json account_json(const node::AccountView& view, const std::vector<node::History
   for (const node::HistoryEntry& entry : history) {
     const bool expiry = entry.event.kind == ledger::Event::Kind::expired;
     entries.push_back({{"height", entry.height},
+                       {"position", entry.position},
                        {"index", entry.index},
                        {"kind", std::string(ledger::event_kind_name(entry.event.kind))},
                        {"partner", entry.event.partner},

@@ -343,7 +343,7 @@ TEST_CASE("a restarted node resumes at its tip with its history and drops nothin
   harness.start();
   CHECK(harness.node().chain_info().tip == tip);
   CHECK(harness.node().account(customer).balance == 300);
-  const auto history = harness.node().history(customer, 0, 10);
+  const auto history = harness.node().history(customer, {}, 10);
   REQUIRE(history.size() == 2);
   CHECK(history[0].height == 2);  // newest first
   CHECK(history[1].height == 1);
@@ -353,4 +353,37 @@ TEST_CASE("a restarted node resumes at its tip with its history and drops nothin
   CHECK_FALSE(next->already_known);
   harness.produce();
   CHECK(harness.node().account(customer).balance == 350);
+}
+
+TEST_CASE("history pages by (height, position) lose and repeat nothing, even inside one block", "[node]") {
+  // Proves the cursor: a block with more entries for one account than a page holds is split
+  // across pages without skipping the rest of that block.
+  NodeHarness harness;
+  const auto customer = TxFactory::customer(1).public_key();
+  for (int i = 0; i < 2; ++i) REQUIRE(harness.node().earn(customer, 100 * (i + 1), "EUR", "early-" + std::to_string(i)));
+  harness.produce();
+  for (int i = 0; i < 7; ++i) REQUIRE(harness.node().earn(customer, 1'000 * (i + 1), "EUR", "late-" + std::to_string(i)));
+  harness.produce();
+
+  std::vector<node::HistoryEntry> seen;
+  node::HistoryCursor cursor;
+  for (int page_number = 0; page_number < 10; ++page_number) {
+    const auto page = harness.node().history(customer, cursor, 3);
+    if (page.empty()) break;
+    seen.insert(seen.end(), page.begin(), page.end());
+    cursor = {page.back().height, page.back().position};
+  }
+  REQUIRE(seen.size() == 9);
+  // Newest first: block 2's seven (700, 600 ... 100 points at 10 per euro), then block 1's two.
+  for (std::size_t i = 0; i < 7; ++i) {
+    CHECK(seen[i].height == 2);
+    CHECK(seen[i].event.points == 100 * (7 - i));
+  }
+  CHECK(seen[7].height == 1);
+  CHECK(seen[7].event.points == 20);
+  CHECK(seen[8].event.points == 10);
+  // Before a height with position 0: nothing of that block.
+  const auto before_block_two = harness.node().history(customer, {2, 0}, 10);
+  REQUIRE(before_block_two.size() == 2);
+  CHECK(before_block_two.front().height == 1);
 }
