@@ -13,8 +13,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -161,5 +163,27 @@ inline void print_table(const std::vector<Row>& rows) {
                 row.unit.c_str(), ratio_text, row.goal.empty() ? "-" : row.goal.c_str(), verdict);
   }
 }
+
+// A fresh directory under `base`, removed with everything in it when the object goes away.
+class ScratchDirectory {
+ public:
+  ScratchDirectory(const std::filesystem::path& base, const std::string& prefix) {
+    std::random_device entropy;
+    for (;;) {
+      path_ = base / (prefix + std::to_string(entropy()));
+      if (std::filesystem::create_directory(path_)) break;
+    }
+  }
+  ~ScratchDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDirectory(const ScratchDirectory&) = delete;
+  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace pc::bench

@@ -148,29 +148,6 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return options;
 }
 
-// A fresh directory, removed with everything in it when the object goes away (also when an
-// error unwinds the stack).
-class ScratchDirectory {
- public:
-  explicit ScratchDirectory(const std::filesystem::path& base) {
-    std::random_device entropy;
-    for (;;) {
-      path_ = base / ("pointchain-bench-" + std::to_string(entropy()));
-      if (std::filesystem::create_directory(path_)) break;
-    }
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDirectory(const ScratchDirectory&) = delete;
-  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 // ---------------------------------------------------------------------------------------
 // The chain: a proposer's store and a validator's store fed the same blocks
 
@@ -483,7 +460,7 @@ int run(const Options& options) {
     std::printf("warning: a Debug build; its figures are not worth comparing\n");
   }
   // Declared before the chains, so the stores close before their directory is removed.
-  const ScratchDirectory scratch(options.base_directory);
+  const pc::bench::ScratchDirectory scratch(options.base_directory, "pointchain-bench-");
   std::printf("scratch directory %s (removed at exit); customer draw seed %llu\n", scratch.path().c_str(),
               static_cast<unsigned long long>(customer_draw_seed));
   std::fflush(stdout);

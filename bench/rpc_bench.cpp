@@ -239,28 +239,6 @@ std::optional<Options> parse_options(int argc, char** argv) {
 // ---------------------------------------------------------------------------------------
 // The scratch directory and the node process
 
-// A fresh directory, removed with everything in it when the object goes away.
-class ScratchDirectory {
- public:
-  explicit ScratchDirectory(const fs::path& base) {
-    std::random_device entropy;
-    for (;;) {
-      path_ = base / ("pointchain-bench-rpc-" + std::to_string(entropy()));
-      if (fs::create_directory(path_)) break;
-    }
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  ScratchDirectory(const ScratchDirectory&) = delete;
-  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 // The pid of the running node, for the guard thread (which may kill it from another thread).
 std::atomic<pid_t> running_node_pid{0};
 
@@ -798,7 +776,7 @@ int run(const Options& options) {
   if (std::string_view(POINTCHAIN_BUILD_TYPE) == "Debug") {
     std::printf("warning: a Debug build; its figures are not worth comparing\n");
   }
-  const ScratchDirectory scratch(options.base_directory);
+  const pc::bench::ScratchDirectory scratch(options.base_directory, "pointchain-bench-rpc-");
   const fs::path data_dir = scratch.path() / "data";
   const fs::path log = scratch.path() / "node.log";
   std::printf("scratch directory %s (removed at exit)\n", scratch.path().c_str());

@@ -88,4 +88,16 @@ class Reader {
   Error error_{Code::ok, {}};
 };
 
+// Storage keys (not canonical encodings) put integers big-endian, so that LevelDB's bytewise
+// order is numeric order: heights sort as numbers.
+inline void append_big_endian(std::string& out, std::uint64_t value, int width) {
+  for (int i = width - 1; i >= 0; --i) out.push_back(static_cast<char>(value >> (8 * i)));
+}
+
+inline std::uint64_t read_big_endian(std::string_view bytes) {
+  std::uint64_t value = 0;
+  for (char c : bytes) value = (value << 8) | static_cast<std::uint8_t>(c);
+  return value;
+}
+
 }  // namespace pc::ledger

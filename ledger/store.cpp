@@ -17,16 +17,6 @@ constexpr char record_prefix = 'S';     // S || record key -> record value
 const std::string tip_key = "T";        // -> tip (docs/protocol.md)
 const std::string genesis_key = "G";    // -> canonical genesis bytes
 
-void append_big_endian(std::string& out, std::uint64_t value, int width) {
-  for (int i = width - 1; i >= 0; --i) out.push_back(static_cast<char>(value >> (8 * i)));
-}
-
-std::uint64_t read_big_endian(std::string_view bytes) {
-  std::uint64_t value = 0;
-  for (char c : bytes) value = (value << 8) | static_cast<std::uint8_t>(c);
-  return value;
-}
-
 std::string key_with(char prefix, ByteSpan body) {
   std::string key(1, prefix);
   key.append(body.begin(), body.end());

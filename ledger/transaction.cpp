@@ -158,6 +158,16 @@ TxBody decode_body(Reader& in, std::uint8_t type) {
 
 }  // namespace
 
+std::string_view tx_type_name(TxType type) {
+  switch (type) {
+    case TxType::issue: return "issue";
+    case TxType::redeem: return "redeem";
+    case TxType::transfer: return "transfer";
+    case TxType::reverse: return "reverse";
+  }
+  return "unknown";
+}
+
 std::string_view reason_name(Reason reason) {
   const auto index = static_cast<std::size_t>(reason) - 1;
   return index < reason_names.size() ? reason_names[index] : std::string_view{};

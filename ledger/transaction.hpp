@@ -19,6 +19,7 @@ using crypto::Signature;
 using PartnerId = std::uint16_t;
 
 enum class TxType : std::uint8_t { issue = 1, redeem = 2, transfer = 3, reverse = 4 };
+std::string_view tx_type_name(TxType type);  // "issue", "redeem", ...
 
 // Why points were issued. Stored on chain; never renumbered.
 enum class Reason : std::uint8_t {

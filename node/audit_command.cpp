@@ -13,6 +13,20 @@ namespace {
 
 using Json = nlohmann::json;
 
+}  // namespace
+
+nlohmann::json partner_figures_json(const ledger::PartnerStats& stats) {
+  return Json{{"issued", stats.issued},
+              {"redeemed_at", stats.redeemed_at},
+              {"issued_redeemed", stats.issued_redeemed},
+              {"expired", stats.expired},
+              {"reversed", stats.reversed},
+              {"reversal_shortfall", stats.reversal_shortfall},
+              {"liability", stats.outstanding()}};
+}
+
+namespace {
+
 Json report_json(const ledger::Genesis& genesis, const ledger::AuditReport& report) {
   Json json;
   json["ok"] = report.ok;
@@ -34,15 +48,9 @@ Json report_json(const ledger::Genesis& genesis, const ledger::AuditReport& repo
                     {"outstanding", totals.balance_sum}, {"accounts", totals.accounts}};
   json["partners"] = Json::array();
   for (const auto& [id, stats] : report.partners) {
-    json["partners"].push_back({{"id", id},
-                                {"name", genesis.partner(id)->name},
-                                {"issued", stats.issued},
-                                {"redeemed_at", stats.redeemed_at},
-                                {"issued_redeemed", stats.issued_redeemed},
-                                {"expired", stats.expired},
-                                {"reversed", stats.reversed},
-                                {"reversal_shortfall", stats.reversal_shortfall},
-                                {"liability", stats.outstanding()}});
+    Json partner{{"id", id}, {"name", genesis.partner(id)->name}};
+    partner.update(partner_figures_json(stats));
+    json["partners"].push_back(std::move(partner));
   }
   json["settlement"] = Json::array();
   for (const auto& [key, points] : report.settlement) {

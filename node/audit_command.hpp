@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 
 #include "ledger/audit.hpp"
 #include "node/worker_pool.hpp"
@@ -13,6 +14,10 @@ namespace pc::node {
 inline constexpr int audit_exit_ok = 0;
 inline constexpr int audit_exit_fault = 1;      // the chain has a fault; the output names it
 inline constexpr int audit_exit_unusable = 2;   // no genesis, unreadable store, bad arguments
+
+// A partner's figures under the names both the audit's --json and the RPC's get_partners use:
+// issued, redeemed_at, issued_redeemed, expired, reversed, reversal_shortfall, liability.
+nlohmann::json partner_figures_json(const ledger::PartnerStats& stats);
 
 // ledger::audit_chain with its stateless checks spread over `pool` and run in a background
 // thread while the calling thread applies the previous window.

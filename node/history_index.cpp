@@ -12,21 +12,14 @@
 namespace pc::node {
 namespace {
 
+using ledger::append_big_endian;
+using ledger::read_big_endian;
+
 const std::string genesis_key = "G";
 const std::string height_key = "M";
 constexpr char entry_prefix = 'E';
 // Blocks replayed per WriteBatch while rebuilding.
 constexpr std::uint64_t rebuild_batch_blocks = 1'000;
-
-void append_big_endian(std::string& out, std::uint64_t value, int width) {
-  for (int i = width - 1; i >= 0; --i) out.push_back(static_cast<char>(value >> (8 * i)));
-}
-
-std::uint64_t read_big_endian(std::string_view bytes) {
-  std::uint64_t value = 0;
-  for (char c : bytes) value = (value << 8) | static_cast<std::uint8_t>(c);
-  return value;
-}
 
 std::string account_prefix(const crypto::PublicKey& account) {
   std::string key(1, entry_prefix);

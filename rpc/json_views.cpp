@@ -4,6 +4,7 @@
 
 #include "crypto/address.hpp"
 #include "ledger/limits.hpp"
+#include "node/audit_command.hpp"
 #include "rpc/errors.hpp"
 #include "rpc/limits.hpp"
 
@@ -14,16 +15,6 @@ using nlohmann::json;
 std::string hash_hex(const ledger::Hash256& hash) { return to_hex(hash); }
 
 namespace {
-
-std::string_view type_name(ledger::TxType type) {
-  switch (type) {
-    case ledger::TxType::issue: return "issue";
-    case ledger::TxType::redeem: return "redeem";
-    case ledger::TxType::transfer: return "transfer";
-    case ledger::TxType::reverse: return "reverse";
-  }
-  return "unknown";
-}
 
 void add_body_fields(json& out, const ledger::TxBody& body) {
   std::visit(
@@ -64,7 +55,7 @@ json transaction_json(const ledger::Transaction& tx) {
   const ledger::UnsignedTransaction& fields = tx.fields();
   json out = {
       {"id", hash_hex(tx.id())},
-      {"type", std::string(type_name(tx.type()))},
+      {"type", std::string(ledger::tx_type_name(tx.type()))},
       {"chain_id", fields.chain_id},
       {"sequence", fields.sequence},
       {"last_valid_height", fields.last_valid_height},
@@ -189,18 +180,13 @@ json account_json(const node::AccountView& view, const std::vector<node::History
 json partners_json(const std::vector<std::pair<ledger::Partner, ledger::PartnerStats>>& partners) {
   json out = json::array();
   for (const auto& [partner, stats] : partners) {
-    out.push_back({{"id", partner.id},
-                   {"name", partner.name},
-                   {"issuer_key", to_hex(partner.issuer_key)},
-                   {"validator_key", to_hex(partner.validator_key)},
-                   {"voting_power", partner.voting_power},
-                   {"issued", stats.issued},
-                   {"redeemed_at", stats.redeemed_at},
-                   {"issued_redeemed", stats.issued_redeemed},
-                   {"expired", stats.expired},
-                   {"reversed", stats.reversed},
-                   {"reversal_shortfall", stats.reversal_shortfall},
-                   {"liability", stats.outstanding()}});
+    json entry{{"id", partner.id},
+               {"name", partner.name},
+               {"issuer_key", to_hex(partner.issuer_key)},
+               {"validator_key", to_hex(partner.validator_key)},
+               {"voting_power", partner.voting_power}};
+    entry.update(node::partner_figures_json(stats));
+    out.push_back(std::move(entry));
   }
   return out;
 }

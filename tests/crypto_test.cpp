@@ -12,6 +12,7 @@
 #include "crypto/hash.hpp"
 #include "crypto/keyfile.hpp"
 #include "crypto/keys.hpp"
+#include "tests/fixtures.hpp"
 
 using namespace pc;
 using namespace pc::crypto;
@@ -246,26 +247,6 @@ std::string uppercase(std::string text) {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    FixedBytes<8> random{};
-    randombytes_buf(random.data(), random.size());
-    path_ = std::filesystem::temp_directory_path() / ("pointchain-crypto-test-" + to_hex(random));
-    std::filesystem::create_directory(path_);
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDirectory(const ScratchDirectory&) = delete;
-  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 void write_raw(const std::filesystem::path& path, ByteSpan bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -869,7 +850,7 @@ TEST_CASE("interactive KDF limits seal and open", "[crypto][keyfile][slow]") {
 
 // write_key_file creates a 0600 file, never overwrites, and read_key_file opens it again.
 TEST_CASE("key files on disk are private and never overwritten", "[crypto][keyfile]") {
-  const ScratchDirectory directory;
+  const pc::test::TempDir directory;
   const auto path = directory.path() / "node.key";
   const SecretKey key = label_key("on disk");
 

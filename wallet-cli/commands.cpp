@@ -193,16 +193,6 @@ std::string signer_description(const ledger::Genesis& genesis, const ledger::Tra
   return "the issuer key of partner " + std::to_string(id) + (partner ? " (" + partner->name + ")" : "");
 }
 
-std::string_view type_name(ledger::TxType type) {
-  switch (type) {
-    case ledger::TxType::issue: return "issue";
-    case ledger::TxType::redeem: return "redeem";
-    case ledger::TxType::transfer: return "transfer";
-    case ledger::TxType::reverse: return "reverse";
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 void create_command(const WalletOptions& options, std::ostream& out) {
@@ -396,7 +386,7 @@ void verify_tx_command(const WalletOptions& options, const std::string& tx_id_he
     signed_power += genesis.partner(vote.validator)->voting_power;
   }
 
-  out << "Transaction " << id_hex << " (" << type_name(tx->type()) << ", sequence " << tx->fields().sequence << ")\n"
+  out << "Transaction " << id_hex << " (" << ledger::tx_type_name(tx->type()) << ", sequence " << tx->fields().sequence << ")\n"
       << "  ok  its bytes hash to its id\n"
       << "  ok  signed by " << signer_description(genesis, *tx) << "\n"
       << "  ok  leaf " << index << " of " << count << ": the Merkle path (" << path.size()
