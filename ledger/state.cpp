@@ -461,6 +461,12 @@ Status State::check_invariants() const {
 // ---------------------------------------------------------------------------------------
 // Signatures
 
+std::optional<PublicKey> receiving_key(const Transaction& tx) {
+  if (const auto* issue = std::get_if<Issue>(&tx.fields().body)) return issue->customer;
+  if (const auto* transfer = std::get_if<Transfer>(&tx.fields().body)) return transfer->to;
+  return std::nullopt;
+}
+
 Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
                                     const State* accounts_from) {
   if (accounts_from == nullptr) return verify_transaction_signature(genesis, tx, [](const PublicKey&) { return false; });
@@ -486,11 +492,8 @@ Status verify_transaction_signature(const Genesis& genesis, const Transaction& t
     // is_valid_public_key. For every transaction that can apply, this equals crypto::verify.
     return Error{Code::bad_signature, "not signed by the customer's key"};
   }
-  const PublicKey* new_account_key = nullptr;
-  if (const auto* issue = std::get_if<Issue>(&tx.fields().body)) new_account_key = &issue->customer;
-  if (const auto* transfer = std::get_if<Transfer>(&tx.fields().body)) new_account_key = &transfer->to;
-  if (new_account_key != nullptr && !has_account(*new_account_key) &&
-      !crypto::is_valid_public_key(*new_account_key)) {
+  const std::optional<PublicKey> new_account_key = receiving_key(tx);
+  if (new_account_key && !has_account(*new_account_key) && !crypto::is_valid_public_key(*new_account_key)) {
     return Error{Code::invalid_public_key, "the receiving key is not a valid ed25519 key"};
   }
   return {};

@@ -198,6 +198,9 @@ class State {
 // Thread-safe while nobody modifies `accounts_from` (nullptr: check every key).
 Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
                                     const State* accounts_from = nullptr);
+// The key a transaction may open an account for: Issue's customer, Transfer's recipient.
+std::optional<PublicKey> receiving_key(const Transaction& tx);
+
 // The same, with the accounts known to exist given by a predicate (thread-safe if it is):
 // the audit checks one window while the previous one is being applied to its State.
 Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,

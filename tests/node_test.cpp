@@ -280,6 +280,17 @@ TEST_CASE("bonus points carry their reason and refuse the purchase reason", "[no
   CHECK(purchase.error().code == ledger::Code::invalid_field);
   harness.produce();
   CHECK(harness.node().account(customer).balance == 250);
+
+  // A key that is not a valid ed25519 key (the identity point, of small order) never gets an
+  // account, whether the node signs the Issue or a partner submits one.
+  crypto::PublicKey identity{};
+  identity[0] = 1;
+  auto small_order = harness.node().bonus(identity, 5, ledger::Reason::review, "ref-3");
+  REQUIRE_FALSE(small_order);
+  CHECK(small_order.error().code == ledger::Code::invalid_public_key);
+  TxFactory txs;
+  txs.next_sequence[TxFactory::partner_issuer(2).public_key()] = 1;
+  CHECK(harness.submit_error(txs.issue(2, identity, 5, "ref-4")) == ledger::Code::invalid_public_key);
 }
 
 TEST_CASE("points_for_purchase rounds down in whole currency units", "[node]") {
