@@ -57,9 +57,10 @@ Result<Tip> decode_tip(ByteSpan bytes) {
 
 Error io_error(const leveldb::Status& status) { return Error{Code::io_error, status.ToString()}; }
 
-leveldb::ReadOptions verified_read() {
+leveldb::ReadOptions verified_read(const leveldb::Snapshot* at = nullptr) {
   leveldb::ReadOptions options;
   options.verify_checksums = true;
+  options.snapshot = at;
   return options;
 }
 
@@ -68,7 +69,48 @@ leveldb::ReadOptions verified_read() {
 ChainStore::ChainStore(std::filesystem::path directory, Genesis genesis, std::unique_ptr<leveldb::DB> db)
     : directory_(std::move(directory)), genesis_(std::move(genesis)), db_(std::move(db)) {}
 
-ChainStore::~ChainStore() = default;
+ChainStore::~ChainStore() {
+  // A view outliving its store would read a closed database.
+  PC_CHECK(views_alive_.load() == 0);
+}
+
+StoreView ChainStore::view() const {
+  StoreView view;
+  view.store_ = this;
+  ++views_alive_;
+  leveldb::DB* db = db_.get();
+  view.snapshot_ = std::shared_ptr<const leveldb::Snapshot>(db->GetSnapshot(), [this, db](const leveldb::Snapshot* snapshot) {
+    db->ReleaseSnapshot(snapshot);
+    --views_alive_;
+  });
+  return view;
+}
+
+Result<Block> StoreView::block_at(std::uint64_t height) const {
+  PC_CHECK(store_ != nullptr);
+  return store_->block_at(height, snapshot_.get());
+}
+
+Result<std::uint64_t> StoreView::height_of(const Hash256& block_hash) const {
+  PC_CHECK(store_ != nullptr);
+  return store_->height_of(block_hash, snapshot_.get());
+}
+
+Result<TxLocation> StoreView::find_transaction(const Hash256& tx_id) const {
+  PC_CHECK(store_ != nullptr);
+  return store_->find_transaction(tx_id, snapshot_.get());
+}
+
+Result<std::optional<Account>> StoreView::account(const PublicKey& key) const {
+  PC_CHECK(store_ != nullptr);
+  std::string value;
+  auto status = store_->db_->Get(verified_read(snapshot_.get()), key_with(record_prefix, record::account_key(key)), &value);
+  if (status.IsNotFound()) return std::optional<Account>();
+  if (!status.ok()) return io_error(status);
+  auto account = record::decode_account_value(to_bytes(value));
+  if (!account) return account.error();
+  return std::optional<Account>(std::move(account).value());
+}
 
 Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path& directory,
                                                      const Genesis& genesis, Mode mode) {
@@ -199,16 +241,24 @@ void ChainStore::publish(const Block& block, BlockChanges&& changes) {
   PC_CHECK(state_->state_hash() == tip_.state_hash);
 }
 
-Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height) const {
+Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height) const { return block_bytes_at(height, nullptr); }
+
+Result<Block> ChainStore::block_at(std::uint64_t height) const { return block_at(height, nullptr); }
+
+Result<std::uint64_t> ChainStore::height_of(const Hash256& block_hash) const { return height_of(block_hash, nullptr); }
+
+Result<TxLocation> ChainStore::find_transaction(const Hash256& tx_id) const { return find_transaction(tx_id, nullptr); }
+
+Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height, const leveldb::Snapshot* at) const {
   std::string value;
-  auto status = db_->Get(verified_read(), height_key(height), &value);
+  auto status = db_->Get(verified_read(at), height_key(height), &value);
   if (status.IsNotFound()) return Error{Code::not_found, "no block at height " + std::to_string(height)};
   if (!status.ok()) return io_error(status);
   return to_bytes(value);
 }
 
-Result<Block> ChainStore::block_at(std::uint64_t height) const {
-  auto bytes = block_bytes_at(height);
+Result<Block> ChainStore::block_at(std::uint64_t height, const leveldb::Snapshot* at) const {
+  auto bytes = block_bytes_at(height, at);
   if (!bytes) return bytes.error();
   auto block = Block::decode(*bytes);
   if (!block) {
@@ -221,18 +271,18 @@ Result<Block> ChainStore::block_at(std::uint64_t height) const {
   return block;
 }
 
-Result<std::uint64_t> ChainStore::height_of(const Hash256& block_hash) const {
+Result<std::uint64_t> ChainStore::height_of(const Hash256& block_hash, const leveldb::Snapshot* at) const {
   std::string value;
-  auto status = db_->Get(verified_read(), key_with(hash_prefix, block_hash), &value);
+  auto status = db_->Get(verified_read(at), key_with(hash_prefix, block_hash), &value);
   if (status.IsNotFound()) return Error{Code::not_found, "no block with that hash"};
   if (!status.ok()) return io_error(status);
   if (value.size() != 8) return Error{Code::corruption, "block hash index entry"};
   return read_big_endian(value);
 }
 
-Result<TxLocation> ChainStore::find_transaction(const Hash256& tx_id) const {
+Result<TxLocation> ChainStore::find_transaction(const Hash256& tx_id, const leveldb::Snapshot* at) const {
   std::string value;
-  auto status = db_->Get(verified_read(), key_with(tx_prefix, tx_id), &value);
+  auto status = db_->Get(verified_read(at), key_with(tx_prefix, tx_id), &value);
   if (status.IsNotFound()) return Error{Code::not_found, "no committed transaction with that id"};
   if (!status.ok()) return io_error(status);
   if (value.size() != 12) return Error{Code::corruption, "transaction index entry"};

@@ -37,18 +37,25 @@ ProducedBlock produce_block(const ledger::State& state, const ledger::Tip& tip,
     produced.block.transactions.push_back(tx);
   }
   produced.changes = std::move(executor).finish();
-
-  ledger::BlockHeader& header = produced.block.header;
-  header.chain_id = state.genesis().chain_id;
-  header.height = tip.height + 1;
-  header.previous_hash = tip.block_hash;
-  header.time_ms = time_ms;
-  header.proposer = proposer.partner;
-  header.merkle_root = ledger::merkle_root(produced.block.tx_ids());
-  header.state_hash = produced.changes.state_hash;
-  produced.block.commit.signatures.push_back(ledger::sign_commit(
-      proposer.partner, *proposer.validator_key, header.chain_id, header.hash()));
+  seal_block(produced.block, state.genesis().chain_id, tip, produced.changes, proposer);
   return produced;
+}
+
+void seal_block(ledger::Block& block, const std::string& chain_id, const ledger::Tip& tip,
+                const ledger::BlockChanges& changes, const ProposerIdentity& proposer) {
+  PC_CHECK(proposer.validator_key != nullptr);
+  PC_CHECK(changes.context.height == tip.height + 1 && changes.context.time_ms > tip.time_ms);
+  PC_CHECK(changes.applied_count == block.transactions.size());
+  ledger::BlockHeader& header = block.header;
+  header.chain_id = chain_id;
+  header.height = changes.context.height;
+  header.previous_hash = tip.block_hash;
+  header.time_ms = changes.context.time_ms;
+  header.proposer = proposer.partner;
+  header.merkle_root = ledger::merkle_root(block.tx_ids());
+  header.state_hash = changes.state_hash;
+  block.commit.signatures.push_back(
+      ledger::sign_commit(proposer.partner, *proposer.validator_key, header.chain_id, header.hash()));
 }
 
 }  // namespace pc::node
