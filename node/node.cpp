@@ -10,6 +10,7 @@
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
 #include "node/block_producer.hpp"
+#include "node/height_claims.hpp"
 #include "node/history_index.hpp"
 #include "node/mempool.hpp"
 
@@ -66,7 +67,8 @@ void Subscription::set_wakeup(std::function<void()> wakeup) {
 class Node::Impl {
  public:
   Impl(const NodeConfig& node_config, const ledger::Genesis& chain_genesis, ledger::PartnerId partner_id,
-       crypto::SecretKey validator, crypto::SecretKey issuer, const Clock& node_clock, WorkerPool& pool)
+       crypto::SecretKey validator, crypto::SecretKey issuer, const Clock& node_clock, WorkerPool& pool,
+       const StorageOptions& storage)
       : config(node_config),
         genesis(chain_genesis),
         partner(partner_id),
@@ -74,12 +76,43 @@ class Node::Impl {
         issuer_key(std::move(issuer)),
         clock(node_clock),
         workers(pool) {
-    std::filesystem::create_directories(config.data_dir);
-    auto opened = ledger::ChainStore::open(config.data_dir / "chain", genesis);
-    if (!opened) throw std::runtime_error("cannot open the chain store: " + opened.error().message());
+    const std::filesystem::path chain_directory = config.data_dir / "chain";
+    auto opened = ledger::ChainStore::open(chain_directory, genesis, ledger::ChainStore::Mode::load_state, storage.env);
+    if (!opened) {
+      const bool missing = opened.error().code == ledger::Code::not_found;
+      throw std::runtime_error("cannot open the chain store: " + opened.error().message() +
+                               (missing ? " (`pointchain-node init` creates a data dir's store; if chain/ is on a "
+                                          "volume of its own, is it mounted?)"
+                                        : ""));
+    }
     store = std::move(opened).value();
+
+    // Before the history index opens: it would rebuild itself down to a shorter chain.
+    const std::filesystem::path height_path = config.data_dir / CommittedHeightFile::file_name;
+    std::vector<HeightClaim> claims;
+    if (auto height = CommittedHeightFile::read(height_path)) claims.push_back({height_path.string(), *height});
+    if (auto height = HistoryIndex::recorded_height(config.data_dir / "history", genesis)) {
+      claims.push_back({"the history index " + (config.data_dir / "history").string(), *height});
+    }
+    check_height_claims(chain_directory, store->tip().height, claims, storage.accept_lost_blocks, std::cerr);
+    committed_height = std::make_unique<CommittedHeightFile>(height_path, store->tip().height);
+
     history = std::make_unique<HistoryIndex>(config.data_dir / "history", *store);
     mempool = std::make_unique<Mempool>(store->state(), config.mempool, clock.now_ms());
+  }
+
+  // Requires mutex. Stops block production for good: says so loudly, once.
+  void stop_production_locked(std::uint64_t height, const std::string& reason) {
+    if (storage_failure) return;
+    storage_failure = StorageFailure{height, reason};
+    std::cerr << "pointchain-node: STORAGE FAILURE: " << reason << "\n"
+              << "pointchain-node: block production has stopped for good in this process: a store is never\n"
+              << "  written again after a failed write (LevelDB must be reopened first). The node keeps\n"
+              << "  answering reads and refuses new transactions; " << mempool->size()
+              << " accepted transactions are not committed.\n"
+              << "  Fix the storage (free space), then stop the node (SIGTERM) and start it again; those\n"
+              << "  transactions must then be submitted again. GET /health answers 503 until then.\n"
+              << std::flush;
   }
 
   // Admits a transaction whose signature is checked; wakes the production loop when the
@@ -103,6 +136,11 @@ class Node::Impl {
 
   // Requires mutex. Sets `wakeup` when the production loop should look again.
   ledger::Result<ledger::Hash256> admit_locked(const ledger::Transaction& tx, std::function<void()>& wakeup) {
+    if (storage_failure) {
+      // It could never be committed in this process.
+      return ledger::Error{ledger::Code::io_error, "block production stopped after a storage failure (" +
+                                                       storage_failure->reason + "); restart the node"};
+    }
     auto result = mempool->admit(tx, clock.now_ms());
     if (result && (mempool->size() == 1 || mempool->size() >= config.block_trigger_tx_count)) {
       wakeup = production_wakeup;
@@ -182,6 +220,8 @@ class Node::Impl {
   // and whose pointer never changes after construction (add_block runs under the lock).
   mutable std::mutex mutex;
   std::unique_ptr<ledger::ChainStore> store;                 // guarded by mutex
+  std::unique_ptr<CommittedHeightFile> committed_height;     // only the producing thread
+  std::optional<StorageFailure> storage_failure;             // guarded by mutex
   std::unique_ptr<HistoryIndex> history;
   std::unique_ptr<Mempool> mempool;                          // guarded by mutex
   std::vector<std::shared_ptr<Subscription>> subscriptions;  // guarded by mutex
@@ -202,7 +242,7 @@ class Node::Impl {
 // Node
 
 Node::Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner, crypto::SecretKey validator_key,
-           crypto::SecretKey issuer_key, const Clock& clock, WorkerPool& workers)
+           crypto::SecretKey issuer_key, const Clock& clock, WorkerPool& workers, const StorageOptions& storage)
     : config_(std::move(config)), genesis_(std::move(genesis)), partner_(partner) {
   check_config(config_);
   const ledger::Partner* me = genesis_.partner(partner_);
@@ -218,7 +258,7 @@ Node::Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner
                              " voting power: not enough to commit blocks alone, which this node needs");
   }
   impl_ = std::make_unique<Impl>(config_, genesis_, partner_, std::move(validator_key), std::move(issuer_key),
-                                 clock, workers);
+                                 clock, workers, storage);
 }
 
 Node::~Node() = default;
@@ -274,6 +314,7 @@ std::optional<std::uint64_t> Node::produce(bool force) {
   bool expiry_due = false;
   {
     std::lock_guard lock(node.mutex);
+    if (node.storage_failure) return std::nullopt;
     const std::uint64_t now_ms = node.clock.now_ms();
     const ledger::Tip tip = node.store->tip();
     const auto next_expiry_ms = node.store->state().next_expiry_ms();
@@ -299,13 +340,17 @@ std::optional<std::uint64_t> Node::produce(bool force) {
   // The synced write runs without the node lock, so submissions and queries go on meanwhile:
   // until publish() they see the old tip, and the block's transactions are still pending.
   // Only this thread (production_mutex) changes the store.
+  const std::uint64_t height = produced->block.header.height;
   if (auto status = node.store->write_executed(produced->block, produced->changes); !status) {
-    // Nothing changed, on disk or in memory: the mempool still holds every candidate.
-    std::cerr << "pointchain-node: block " << produced->block.header.height
-              << " was not committed: " << status.error().message()
-              << "\n";
+    // Nothing changed in memory, and the mempool still holds every candidate; but LevelDB's
+    // log may now end in a torn record, so this store is never written again.
+    std::lock_guard lock(node.mutex);
+    node.stop_production_locked(height, status.error().message());
     return std::nullopt;
   }
+  // Synced before anyone hears of the block. If it fails, the block is still committed (it is
+  // in the store), so it is published; production stops, since the height is not safe.
+  const ledger::Status height_recorded = node.committed_height->record(height);
 
   const std::vector<ledger::Event> events = produced->changes.events;
   auto committed = std::make_shared<Impl::CommittedBlock>();
@@ -322,9 +367,9 @@ std::optional<std::uint64_t> Node::produce(bool force) {
     (void)node.mempool->revalidate(removed, node.clock.now_ms());
     node.recent_blocks.push_back(committed);
     if (node.recent_blocks.size() > Impl::recent_blocks_max) node.recent_blocks.pop_front();
+    if (!height_recorded) node.stop_production_locked(height, height_recorded.error().message());
   }
 
-  const std::uint64_t height = written.header.height;
   const ledger::Hash256 block_hash = written.header.hash();
   const std::size_t tx_count = written.transactions.size();
   std::vector<Notification> notifications;
@@ -381,6 +426,11 @@ std::uint64_t Node::next_check_ms() const {
 void Node::set_production_wakeup(std::function<void()> wakeup) {
   std::lock_guard lock(impl_->mutex);
   impl_->production_wakeup = std::move(wakeup);
+}
+
+std::optional<StorageFailure> Node::storage_failure() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->storage_failure;
 }
 
 ChainInfo Node::chain_info() const {
