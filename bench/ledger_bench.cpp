@@ -193,8 +193,8 @@ class BenchChain {
       genesis_.partners.push_back(partner);
     }
     std::filesystem::create_directories(directory_);
-    proposer_ = open_store(proposer_directory(), ChainStore::Mode::load_state);
-    validator_ = open_store(directory_ / "validator", ChainStore::Mode::load_state);
+    proposer_ = create_store(proposer_directory());
+    validator_ = create_store(directory_ / "validator");
   }
 
   const pc::ledger::Genesis& genesis() const { return genesis_; }
@@ -203,6 +203,12 @@ class BenchChain {
   std::filesystem::path proposer_directory() const { return directory_ / "proposer"; }
   std::uint64_t issuances() const { return issuances_; }
   std::uint64_t height() const { return proposer_->tip().height; }
+
+  std::unique_ptr<ChainStore> create_store(const std::filesystem::path& path) const {
+    auto created = ChainStore::create(path, genesis_);
+    if (!created) fail("cannot create a store in " + path.string() + ": " + created.error().message());
+    return std::move(created).value();
+  }
 
   std::unique_ptr<ChainStore> open_store(const std::filesystem::path& path, ChainStore::Mode mode) const {
     auto opened = ChainStore::open(path, genesis_, mode);

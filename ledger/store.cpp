@@ -55,7 +55,11 @@ Result<Tip> decode_tip(ByteSpan bytes) {
   return tip;
 }
 
-Error io_error(const leveldb::Status& status) { return Error{Code::io_error, status.ToString()}; }
+// Bad stored bytes (a checksum mismatch, a damaged table or log) are corruption, as the audit
+// and the RPC report them; anything else LevelDB reports (no space, a lock held) is io_error.
+Error storage_error(const leveldb::Status& status) {
+  return Error{status.IsCorruption() ? Code::corruption : Code::io_error, status.ToString()};
+}
 
 leveldb::ReadOptions verified_read(const leveldb::Snapshot* at = nullptr) {
   leveldb::ReadOptions options;
@@ -106,36 +110,62 @@ Result<std::optional<Account>> StoreView::account(const PublicKey& key) const {
   std::string value;
   auto status = store_->db_->Get(verified_read(snapshot_.get()), key_with(record_prefix, record::account_key(key)), &value);
   if (status.IsNotFound()) return std::optional<Account>();
-  if (!status.ok()) return io_error(status);
+  if (!status.ok()) return storage_error(status);
   auto account = record::decode_account_value(to_bytes(value));
   if (!account) return account.error();
   return std::optional<Account>(std::move(account).value());
 }
 
-Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path& directory,
-                                                     const Genesis& genesis, Mode mode) {
+namespace {
+
+// What is in `directory` before LevelDB sees it: LevelDB cannot tell a damaged store from a
+// new one, so the caller must.
+enum class DirectoryState { absent_or_empty, has_current, files_without_current };
+
+Result<DirectoryState> inspect(const std::filesystem::path& directory) {
+  std::error_code error;
+  if (!std::filesystem::exists(directory, error)) {
+    if (error) return Error{Code::io_error, "cannot read " + directory.string() + ": " + error.message()};
+    return DirectoryState::absent_or_empty;
+  }
+  std::size_t files = 0;
+  for (std::filesystem::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
+    ++files;
+  }
+  if (error) return Error{Code::io_error, "cannot list " + directory.string() + ": " + error.message()};
+  if (files == 0) return DirectoryState::absent_or_empty;
+  return std::filesystem::exists(directory / "CURRENT") ? DirectoryState::has_current
+                                                         : DirectoryState::files_without_current;
+}
+
+Result<std::unique_ptr<leveldb::DB>> open_database(const std::filesystem::path& directory, bool create,
+                                                   leveldb::Env* env) {
   leveldb::Options options;
-  // The audit reads what is there and never makes a store.
-  options.create_if_missing = mode == Mode::load_state;
+  options.create_if_missing = create;
+  options.error_if_exists = create;
   options.paranoid_checks = true;
   options.write_buffer_size = 16 * 1024 * 1024;
+  if (env != nullptr) options.env = env;
   leveldb::DB* raw_db = nullptr;
   if (auto status = leveldb::DB::Open(options, directory.string(), &raw_db); !status.ok()) {
-    return io_error(status);
+    return storage_error(status);
   }
-  std::unique_ptr<ChainStore> store(new ChainStore(directory, genesis, std::unique_ptr<leveldb::DB>(raw_db)));
+  return std::unique_ptr<leveldb::DB>(raw_db);
+}
 
-  std::string stored_genesis;
-  auto status = store->db_->Get(verified_read(), genesis_key, &stored_genesis);
-  if (status.IsNotFound()) {
-    // Only an empty store is new: one that holds blocks or state but lost its genesis record
-    // is damaged, and writing a fresh genesis over it would bury the evidence.
-    std::unique_ptr<leveldb::Iterator> any(store->db_->NewIterator(verified_read()));
-    any->SeekToFirst();
-    if (any->Valid() || !any->status().ok() || mode == Mode::raw) {
-      return Error{Code::corruption, "the store has no genesis record"};
-    }
-    // A new store: the genesis, its state records and the height-0 tip, in one synced write.
+}  // namespace
+
+Result<std::unique_ptr<ChainStore>> ChainStore::create(const std::filesystem::path& directory,
+                                                       const Genesis& genesis, leveldb::Env* env) {
+  auto found = inspect(directory);
+  if (!found) return found.error();
+  if (*found != DirectoryState::absent_or_empty) {
+    return Error{Code::invalid_field, directory.string() + " is not empty: a new store is never made over files"};
+  }
+  auto db = open_database(directory, true, env);
+  if (!db) return db.error();
+  // The genesis, its state records and the height-0 tip, in one synced write.
+  {
     const State genesis_state(genesis);
     leveldb::WriteBatch batch;
     batch.Put(genesis_key, slice(genesis.encode()));
@@ -145,9 +175,38 @@ Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path
     batch.Put(tip_key, slice(encode_tip(genesis_tip(genesis_state))));
     leveldb::WriteOptions write;
     write.sync = true;
-    if (auto written = store->db_->Write(write, &batch); !written.ok()) return io_error(written);
+    if (auto written = (*db)->Write(write, &batch); !written.ok()) return storage_error(written);
+  }
+  db->reset();
+  return open(directory, genesis, Mode::load_state, env);
+}
+
+Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path& directory,
+                                                     const Genesis& genesis, Mode mode, leveldb::Env* env) {
+  auto found = inspect(directory);
+  if (!found) return found.error();
+  if (*found == DirectoryState::absent_or_empty) {
+    return Error{Code::not_found, "no chain store in " + directory.string() + ": the directory is missing or empty"};
+  }
+  if (*found == DirectoryState::files_without_current) {
+    return Error{Code::corruption, directory.string() +
+                                       " holds files but no CURRENT file, so it is no readable LevelDB store. It "
+                                       "was not opened: LevelDB would take it for a new store and delete its "
+                                       "tables. Restore it from a backup (if a MANIFEST-* file is there, CURRENT "
+                                       "can be rewritten by hand to name the newest one, followed by a newline)"};
+  }
+  auto db = open_database(directory, false, env);
+  if (!db) return db.error();
+  std::unique_ptr<ChainStore> store(new ChainStore(directory, genesis, std::move(db).value()));
+
+  std::string stored_genesis;
+  auto status = store->db_->Get(verified_read(), genesis_key, &stored_genesis);
+  if (status.IsNotFound()) {
+    // A store is made with its genesis record in the same write: one without it is damaged,
+    // and writing a fresh genesis over it would bury the evidence.
+    return Error{Code::corruption, "the store has no genesis record"};
   } else if (!status.ok()) {
-    return io_error(status);
+    return storage_error(status);
   } else if (to_bytes(stored_genesis) != genesis.encode()) {
     return Error{Code::genesis_mismatch, "the data dir was created with another genesis"};
   }
@@ -209,6 +268,7 @@ Status ChainStore::write_executed(const Block& block, const BlockChanges& change
 // The block, its indexes, its state records and the new tip record: one synced batch, so a
 // crash at any instant leaves the old tip or the new one.
 Status ChainStore::write(const Block& block, const BlockChanges& changes) {
+  if (write_failure_) return *write_failure_;
   const Hash256 block_id = block.header.hash();
   leveldb::WriteBatch batch;
   batch.Put(height_key(block.header.height), slice(block.encode()));
@@ -228,7 +288,11 @@ Status ChainStore::write(const Block& block, const BlockChanges& changes) {
   batch.Put(tip_key, slice(encode_tip(next)));
   leveldb::WriteOptions write_options;
   write_options.sync = true;
-  if (auto status = db_->Write(write_options, &batch); !status.ok()) return io_error(status);
+  if (auto status = db_->Write(write_options, &batch); !status.ok()) {
+    write_failure_ = Error{Code::io_error, "block " + std::to_string(block.header.height) +
+                                               " could not be written: " + status.ToString()};
+    return *write_failure_;
+  }
   return {};
 }
 
@@ -253,7 +317,7 @@ Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height, const leveldb::Sn
   std::string value;
   auto status = db_->Get(verified_read(at), height_key(height), &value);
   if (status.IsNotFound()) return Error{Code::not_found, "no block at height " + std::to_string(height)};
-  if (!status.ok()) return io_error(status);
+  if (!status.ok()) return storage_error(status);
   return to_bytes(value);
 }
 
@@ -275,7 +339,7 @@ Result<std::uint64_t> ChainStore::height_of(const Hash256& block_hash, const lev
   std::string value;
   auto status = db_->Get(verified_read(at), key_with(hash_prefix, block_hash), &value);
   if (status.IsNotFound()) return Error{Code::not_found, "no block with that hash"};
-  if (!status.ok()) return io_error(status);
+  if (!status.ok()) return storage_error(status);
   if (value.size() != 8) return Error{Code::corruption, "block hash index entry"};
   return read_big_endian(value);
 }
@@ -284,7 +348,7 @@ Result<TxLocation> ChainStore::find_transaction(const Hash256& tx_id, const leve
   std::string value;
   auto status = db_->Get(verified_read(at), key_with(tx_prefix, tx_id), &value);
   if (status.IsNotFound()) return Error{Code::not_found, "no committed transaction with that id"};
-  if (!status.ok()) return io_error(status);
+  if (!status.ok()) return storage_error(status);
   if (value.size() != 12) return Error{Code::corruption, "transaction index entry"};
   return TxLocation{read_big_endian(std::string_view(value).substr(0, 8)),
                     static_cast<std::uint32_t>(read_big_endian(std::string_view(value).substr(8)))};
@@ -297,14 +361,14 @@ Result<std::vector<Record>> ChainStore::stored_records() const {
     const std::string_view key(it->key().data() + 1, it->key().size() - 1);
     records.push_back({to_bytes(key), to_bytes(std::string_view(it->value().data(), it->value().size()))});
   }
-  if (!it->status().ok()) return io_error(it->status());
+  if (!it->status().ok()) return storage_error(it->status());
   return records;
 }
 
 Result<Tip> ChainStore::stored_tip() const {
   std::string value;
   auto status = db_->Get(verified_read(), tip_key, &value);
-  if (!status.ok()) return status.IsNotFound() ? Error{Code::corruption, "no tip record"} : io_error(status);
+  if (!status.ok()) return status.IsNotFound() ? Error{Code::corruption, "no tip record"} : storage_error(status);
   return decode_tip(to_bytes(value));
 }
 

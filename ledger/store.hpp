@@ -17,6 +17,7 @@
 
 namespace leveldb {
 class DB;
+class Env;
 class Snapshot;
 }
 
@@ -55,11 +56,24 @@ class ChainStore {
     raw,         // no state in memory (the audit, which rebuilds the state by replay)
   };
 
-  // Opens or creates the store in `directory` for `genesis`. A new store gets the genesis
-  // state. An existing store must have been created with the same genesis
-  // (genesis_mismatch), and its tip block must decode and match the tip record (corruption).
+  // Creates a new store in `directory` for `genesis`: the genesis record, its state and the
+  // height-0 tip in one synced write. invalid_field when `directory` exists and holds
+  // anything: a store is never made over files. Only the commands that make a data
+  // dir call it (`init`, the demo set-ups); every other path uses open().
+  // `env`: nullptr for the real file system; tests pass a LevelDB Env that injects faults.
+  static Result<std::unique_ptr<ChainStore>> create(const std::filesystem::path& directory, const Genesis& genesis,
+                                                    leveldb::Env* env = nullptr);
+
+  // Opens the existing store in `directory`; never creates one. LevelDB runs with
+  // create_if_missing=false (a directory without CURRENT would otherwise count as new, and
+  // LevelDB would delete its table files) and paranoid_checks=true (a damaged log fails the
+  // open instead of being skipped). Errors: not_found when the directory is missing or
+  // empty; corruption when it holds files but no CURRENT, or LevelDB finds damage;
+  // genesis_mismatch for a store of another genesis; corruption when the genesis record is
+  // missing or the tip block does not decode or match the tip record.
   static Result<std::unique_ptr<ChainStore>> open(const std::filesystem::path& directory,
-                                                  const Genesis& genesis, Mode mode = Mode::load_state);
+                                                  const Genesis& genesis, Mode mode = Mode::load_state,
+                                                  leveldb::Env* env = nullptr);
   ~ChainStore();
   ChainStore(const ChainStore&) = delete;
   ChainStore& operator=(const ChainStore&) = delete;
@@ -87,6 +101,14 @@ class ChainStore {
 
   // What is committed now, for readers on any thread (see StoreView).
   StoreView view() const;
+
+  // The first failed block write, if any. After one, LevelDB's log may end in a half-written
+  // record, and a later write would land after it, in the middle of the log, where the next
+  // open finds a checksum mismatch and refuses the whole store. So after a failed write this
+  // store never writes again: every append/write_executed returns this error unchanged
+  // without reaching LevelDB. Reopen the store (restart the process) to write again; LevelDB
+  // then drops the torn tail of its log.
+  const std::optional<Error>& write_failure() const { return write_failure_; }
 
   Result<Bytes> block_bytes_at(std::uint64_t height) const;
   Result<Block> block_at(std::uint64_t height) const;
@@ -121,6 +143,7 @@ class ChainStore {
   std::unique_ptr<State> state_;
   // StoreViews alive: each holds a LevelDB snapshot of db_.
   mutable std::atomic<std::size_t> views_alive_{0};
+  std::optional<Error> write_failure_;
 };
 
 }  // namespace pc::ledger

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "ledger/audit.hpp"
+#include "node/height_claims.hpp"
 #include "node/worker_pool.hpp"
 
 namespace pc::node {
@@ -126,6 +127,7 @@ int run_audit(const std::filesystem::path& data_dir, bool json, std::ostream& ou
   if (!store) {
     // A store that cannot be read says nothing about the chain; most often a running node holds
     // LevelDB's lock on it. "FAULT at height 0" would send the auditor looking for damage.
+    if (store.error().code == ledger::Code::not_found) return unusable(store.error().detail);
     if (store.error().code == ledger::Code::io_error) {
       const std::string message = store.error().message();
       const bool locked = message.find("lock") != std::string::npos;
@@ -142,8 +144,26 @@ int run_audit(const std::filesystem::path& data_dir, bool json, std::ostream& ou
     }
     return audit_exit_fault;
   }
+  std::optional<std::uint64_t> committed_height;
+  try {
+    committed_height = CommittedHeightFile::read(data_dir / CommittedHeightFile::file_name);
+  } catch (const std::runtime_error& error) {
+    return unusable(error.what());
+  }
   WorkerPool pool(0, "pc-audit");
-  const ledger::AuditReport report = audit_in_parallel(**store, pool);
+  ledger::AuditReport report = audit_in_parallel(**store, pool);
+  // A store that lost its newest blocks (a truncated log) is a whole, shorter chain to the
+  // replay; the node's record of what it committed says otherwise.
+  if (report.ok && committed_height && *committed_height > report.tip.height) {
+    report.ok = false;
+    report.fault_height = report.tip.height + 1;
+    report.fault = ledger::Error{
+        ledger::Code::corruption,
+        "the store ends at height " + std::to_string(report.tip.height) + ", but " +
+            (data_dir / CommittedHeightFile::file_name).string() + " says the node committed blocks up to " +
+            std::to_string(*committed_height) + ": blocks " + std::to_string(report.tip.height + 1) + " to " +
+            std::to_string(*committed_height) + " are missing"};
+  }
   if (json) {
     out << report_json(*genesis, report).dump(2) << "\n";
   } else {

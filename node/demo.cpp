@@ -64,9 +64,9 @@ DemoResult build_demo_chain(const std::filesystem::path& data_dir) {
     file << ledger::genesis_to_json(genesis);
     if (!file) throw std::runtime_error("cannot write " + (data_dir / "genesis.json").string());
   }
-  auto store = ledger::ChainStore::open(data_dir / "chain", genesis);
-  if (!store) throw std::runtime_error("cannot open the chain: " + store.error().message());
-  if ((*store)->tip().height != 0) throw std::runtime_error(data_dir.string() + " already holds a chain");
+  // create() refuses a chain/ that holds anything, so an existing chain is never added to.
+  auto store = ledger::ChainStore::create(data_dir / "chain", genesis);
+  if (!store) throw std::runtime_error("cannot create the demo chain: " + store.error().message());
 
   std::vector<DemoSigner> partners;
   for (ledger::PartnerId id = 1; id <= 3; ++id) {

@@ -115,6 +115,30 @@ HistoryIndex::HistoryIndex(const std::filesystem::path& directory, const ledger:
 
 HistoryIndex::~HistoryIndex() = default;
 
+std::optional<std::uint64_t> HistoryIndex::recorded_height(const std::filesystem::path& directory,
+                                                           const ledger::Genesis& genesis) {
+  leveldb::Options options;
+  options.create_if_missing = false;
+  options.paranoid_checks = true;
+  leveldb::DB* raw_db = nullptr;
+  if (!std::filesystem::exists(directory / "CURRENT") ||
+      !leveldb::DB::Open(options, directory.string(), &raw_db).ok()) {
+    return std::nullopt;
+  }
+  const std::unique_ptr<leveldb::DB> db(raw_db);
+  leveldb::ReadOptions read;
+  read.verify_checksums = true;
+  const ledger::Hash256 genesis_hash = genesis.hash();
+  std::string stored_genesis;
+  std::string stored_height;
+  if (!db->Get(read, genesis_key, &stored_genesis).ok() ||
+      stored_genesis != std::string(genesis_hash.begin(), genesis_hash.end()) ||
+      !db->Get(read, height_key, &stored_height).ok() || stored_height.size() != 8) {
+    return std::nullopt;
+  }
+  return read_big_endian(stored_height);
+}
+
 void HistoryIndex::open_database(const std::filesystem::path& directory) {
   db_.reset();
   leveldb::Options options;

@@ -35,6 +35,13 @@ class HistoryIndex {
   HistoryIndex(const std::filesystem::path& directory, const ledger::ChainStore& chain);
   ~HistoryIndex();
   HistoryIndex(const HistoryIndex&) = delete;
+
+  // The height the index in `directory` says it reached, if it is an index of `genesis` that
+  // opens; nullopt otherwise (absent, of another chain, unreadable). Creates nothing. Start-up
+  // asks this before opening the index, which would rebuild an index ahead of the chain down
+  // to the chain's height and so erase the evidence of lost blocks (node/height_claims.hpp).
+  static std::optional<std::uint64_t> recorded_height(const std::filesystem::path& directory,
+                                                      const ledger::Genesis& genesis);
   HistoryIndex& operator=(const HistoryIndex&) = delete;
 
   // Records a committed block's events. io_error, and nothing written, unless the block is

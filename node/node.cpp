@@ -15,6 +15,7 @@
 #include "node/commit_pipeline.hpp"
 #include "node/event_loop.hpp"
 #include "node/executed_blocks.hpp"
+#include "node/height_claims.hpp"
 #include "node/history_index.hpp"
 #include "node/mempool.hpp"
 #include "node/snapshot.hpp"
@@ -62,7 +63,8 @@ class HistoryObserver final : public CommitObserver {
 class Node::Impl {
  public:
   Impl(const NodeConfig& node_config, const ledger::Genesis& chain_genesis, ledger::PartnerId partner_id,
-       crypto::SecretKey validator, crypto::SecretKey issuer, const Clock& node_clock, WorkerPool& pool)
+       crypto::SecretKey validator, crypto::SecretKey issuer, const Clock& node_clock, WorkerPool& pool,
+       const StorageOptions& storage)
       : config(node_config),
         genesis(chain_genesis),
         partner(partner_id),
@@ -70,13 +72,30 @@ class Node::Impl {
         issuer_key(std::move(issuer)),
         clock(node_clock),
         workers(pool) {
-    std::filesystem::create_directories(config.data_dir);
-    auto opened = ledger::ChainStore::open(config.data_dir / "chain", genesis);
-    if (!opened) throw std::runtime_error("cannot open the chain store: " + opened.error().message());
+    const std::filesystem::path chain_directory = config.data_dir / "chain";
+    auto opened = ledger::ChainStore::open(chain_directory, genesis, ledger::ChainStore::Mode::load_state, storage.env);
+    if (!opened) {
+      const bool missing = opened.error().code == ledger::Code::not_found;
+      throw std::runtime_error("cannot open the chain store: " + opened.error().message() +
+                               (missing ? " (`pointchain-node init` creates a data dir's store; if chain/ is on a "
+                                          "volume of its own, is it mounted?)"
+                                        : ""));
+    }
     store = std::move(opened).value();
+
+    // Before the history index opens: it would rebuild itself down to a shorter chain.
+    const std::filesystem::path height_path = config.data_dir / CommittedHeightFile::file_name;
+    std::vector<HeightClaim> claims;
+    if (auto height = CommittedHeightFile::read(height_path)) claims.push_back({height_path.string(), *height});
+    if (auto height = HistoryIndex::recorded_height(config.data_dir / "history", genesis)) {
+      claims.push_back({"the history index " + (config.data_dir / "history").string(), *height});
+    }
+    check_height_claims(chain_directory, store->tip().height, claims, storage.accept_lost_blocks, std::cerr);
+    committed_height = std::make_unique<CommittedHeightFile>(height_path, store->tip().height);
+
     history = std::make_unique<HistoryIndex>(config.data_dir / "history", *store);
     mempool = std::make_unique<Mempool>(store->state(), config.mempool, clock.now_ms());
-    pipeline = std::make_unique<CommitPipeline>(*store, *mempool, pending_mutex, published, clock);
+    pipeline = std::make_unique<CommitPipeline>(*store, *mempool, pending_mutex, published, *committed_height, clock);
     history_observer = std::make_unique<HistoryObserver>(*history);
     pipeline->add_observer(*history_observer);
     pipeline->add_observer(subscriptions);
@@ -113,6 +132,11 @@ class Node::Impl {
   // Admits a transaction whose signature is checked.
   ledger::Result<ledger::Hash256> admit(const ledger::Transaction& tx) {
     PC_CHECK(loop == nullptr || loop->on_loop_thread());
+    if (auto failure = pipeline->failure()) {
+      // It could never be committed in this process.
+      return ledger::Error{ledger::Code::io_error, "block production stopped after a storage failure (" +
+                                                       failure->reason + "); restart the node"};
+    }
     std::unique_lock pending(pending_mutex);
     return mempool->admit(tx, clock.now_ms());
   }
@@ -260,6 +284,7 @@ class Node::Impl {
   // then feeds proposals, votes and timeouts to node/consensus and carries out its actions,
   // and decided() is its "commit this block".
   std::optional<std::uint64_t> produce(bool force) {
+    if (pipeline->failure()) return std::nullopt;
     auto proposed = propose(force);
     if (!proposed) return std::nullopt;
     return decided(*proposed);
@@ -279,6 +304,7 @@ class Node::Impl {
   // publish and revalidation); shared by readers of the mempool.
   mutable std::shared_mutex pending_mutex;
   std::unique_ptr<ledger::ChainStore> store;
+  std::unique_ptr<CommittedHeightFile> committed_height;
   std::unique_ptr<HistoryIndex> history;   // its reads are LevelDB's, thread-safe
   std::unique_ptr<Mempool> mempool;
   std::unique_ptr<CommitPipeline> pipeline;
@@ -291,7 +317,7 @@ class Node::Impl {
 // Node
 
 Node::Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner, crypto::SecretKey validator_key,
-           crypto::SecretKey issuer_key, const Clock& clock, WorkerPool& workers)
+           crypto::SecretKey issuer_key, const Clock& clock, WorkerPool& workers, const StorageOptions& storage)
     : config_(std::move(config)), genesis_(std::move(genesis)), partner_(partner) {
   check_config(config_);
   const ledger::Partner* me = genesis_.partner(partner_);
@@ -307,7 +333,7 @@ Node::Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner
                              " voting power: not enough to commit blocks alone, which this node needs");
   }
   impl_ = std::make_unique<Impl>(config_, genesis_, partner_, std::move(validator_key), std::move(issuer_key),
-                                 clock, workers);
+                                 clock, workers, storage);
 }
 
 Node::~Node() = default;
@@ -375,6 +401,8 @@ std::uint64_t Node::next_check_ms() const {
   // A full inbox: look again at once.
   return next_ms ? *next_ms : impl_->clock.now_ms();
 }
+
+std::optional<StorageFailure> Node::storage_failure() const { return impl_->pipeline->failure(); }
 
 ChainInfo Node::chain_info() const {
   std::shared_lock pending(impl_->pending_mutex);

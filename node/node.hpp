@@ -26,8 +26,13 @@
 #include "crypto/keys.hpp"
 #include "ledger/store.hpp"
 #include "node/clock.hpp"
+#include "node/storage_failure.hpp"
 #include "node/subscriptions.hpp"
 #include "node/worker_pool.hpp"
+
+namespace leveldb {
+class Env;
+}
 
 namespace pc::node {
 
@@ -134,6 +139,17 @@ struct ChainInfo {
   ledger::PartnerId partner = 0;       // this node's partner
 };
 
+// How the node treats its storage at start-up; not in node.json, since each is a decision
+// for one start.
+struct StorageOptions {
+  // Start even when something outside the chain store says the chain was higher than the
+  // store (`run --accept-lost-blocks`, docs/node.md "Lost blocks"): those blocks are given up.
+  bool accept_lost_blocks = false;
+  // The LevelDB Env of the chain store; nullptr for the real file system. Tests inject
+  // storage faults (a full disk) through it.
+  leveldb::Env* env = nullptr;
+};
+
 class Node {
  public:
   inline static constexpr std::size_t subscriptions_max = SubscriptionHub::subscriptions_max;
@@ -142,11 +158,14 @@ class Node {
   inline static constexpr std::size_t writer_inbox_events_max = 65'536;
   inline static constexpr std::size_t history_page_max = 100;
 
-  // Opens data_dir/chain (and data_dir/history, the derived per-account index, rebuilt if
-  // behind). Throws std::runtime_error on start-up failure.
+  // Opens the existing store data_dir/chain (`init` creates it; the node never does), and
+  // data_dir/history, the derived per-account index, rebuilt if behind. Refuses to start when
+  // data_dir/committed-height or the history index says the chain was higher than the store
+  // (node/height_claims.hpp), unless storage.accept_lost_blocks. Throws std::runtime_error on
+  // start-up failure.
   Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner,
        crypto::SecretKey validator_key, crypto::SecretKey issuer_key, const Clock& clock,
-       WorkerPool& workers);
+       WorkerPool& workers, const StorageOptions& storage = {});
   ~Node();
 
   // Decodes, verifies (signature once: cached for block production), and admits against the
@@ -160,6 +179,11 @@ class Node {
   // Produces and commits a block if one is due: pending transactions and the block interval
   // since the last block has passed, or block_trigger_tx_count pending, or a lot's expiry is
   // due. No empty blocks otherwise. Returns the new height. Runs on the writer.
+  //
+  // A failed block write stops production for good in this process (storage_failure() says
+  // why, and the log says so loudly): the store never writes again after a failed write
+  // (ledger/store.hpp), submissions are refused with io_error, and reads go on. Both produce
+  // calls then return nullopt at once.
   std::optional<std::uint64_t> produce_if_due();
   // Commits whatever is pending now, whatever the interval: a clean shutdown loses no
   // transaction the node has accepted. nullopt when nothing was pending.
@@ -172,6 +196,9 @@ class Node {
   void stop_block_timer();
   // When the block timer looks next (ms since epoch), asked of the writer.
   std::uint64_t next_check_ms() const;
+
+  // Set once a block could not be committed; block production has stopped for good.
+  std::optional<StorageFailure> storage_failure() const;
 
   ChainInfo chain_info() const;
   ledger::Result<ledger::Block> block_at(std::uint64_t height) const;

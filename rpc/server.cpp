@@ -409,7 +409,12 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
       Reply reply = shared_.dispatcher.handle(request.body(), request[http::field::authorization], client_ip_);
       send(reply.status, std::move(reply.body), "application/json", keep_alive, false);
     } else if (request.method() == http::verb::get && request.target() == "/health") {
-      send(200, "ok", "text/plain", keep_alive, false);
+      if (auto failure = shared_.node.storage_failure()) {
+        send(503, "storage failure: block production has stopped: " + failure->reason + "\n", "text/plain",
+             keep_alive, false);
+      } else {
+        send(200, "ok", "text/plain", keep_alive, false);
+      }
     } else {
       send(404, "not found\n", "text/plain", keep_alive, false);
     }

@@ -22,11 +22,13 @@ constexpr std::uint64_t start_ms = pc::test::test_genesis_time_ms + 10'000;
 class PipelineHarness {
  public:
   PipelineHarness() : genesis_(pc::test::make_genesis()), clock_(start_ms) {
-    auto opened = ledger::ChainStore::open(dir_.path() / "chain", genesis_);
-    REQUIRE(opened);
-    store_ = std::move(opened).value();
+    auto created = ledger::ChainStore::create(dir_.path() / "chain", genesis_);
+    REQUIRE(created);
+    store_ = std::move(created).value();
+    committed_height_ = std::make_unique<node::CommittedHeightFile>(committed_height_path(), 0);
     mempool_ = std::make_unique<node::Mempool>(store_->state(), node::MempoolLimits{}, clock_.now_ms());
-    pipeline_ = std::make_unique<node::CommitPipeline>(*store_, *mempool_, pending_mutex_, published_, clock_);
+    pipeline_ = std::make_unique<node::CommitPipeline>(*store_, *mempool_, pending_mutex_, published_,
+                                                       *committed_height_, clock_);
     pipeline_->publish_initial();
   }
   ~PipelineHarness() { published_.store(nullptr); }
@@ -44,6 +46,7 @@ class PipelineHarness {
   node::Mempool& mempool() { return *mempool_; }
   node::CommitPipeline& pipeline() { return *pipeline_; }
   node::PublishedSnapshot& published() { return published_; }
+  std::filesystem::path committed_height_path() const { return dir_.path() / node::CommittedHeightFile::file_name; }
 
  private:
   pc::test::TempDir dir_;
@@ -53,6 +56,7 @@ class PipelineHarness {
   std::shared_mutex pending_mutex_;
   node::PublishedSnapshot published_;
   std::unique_ptr<ledger::ChainStore> store_;
+  std::unique_ptr<node::CommittedHeightFile> committed_height_;
   std::unique_ptr<node::Mempool> mempool_;
   std::unique_ptr<node::CommitPipeline> pipeline_;
 };
@@ -68,6 +72,7 @@ class RecordingObserver final : public node::CommitObserver {
     const std::uint64_t height = block.block.header.height;
     auto stored = harness_.store().stored_tip();
     on_disk = stored && stored->height == height;
+    height_recorded = node::CommittedHeightFile::read(harness_.committed_height_path()) == height;
     auto snapshot = harness_.published().load();
     published = snapshot->tip.height == height && snapshot->tip.block_hash == block.block_hash;
     // The snapshot was taken after the write: its own view holds the block.
@@ -78,6 +83,7 @@ class RecordingObserver final : public node::CommitObserver {
   }
 
   bool on_disk = false;
+  bool height_recorded = false;
   bool published = false;
   bool snapshot_holds_block = false;
   bool mempool_revalidated = false;
@@ -115,6 +121,7 @@ TEST_CASE("the commit pipeline writes, then publishes, then revalidates, then te
   CHECK(calls == std::vector<std::string>{"history", "websocket"});
   for (const RecordingObserver* observer : {&history, &websocket}) {
     CHECK(observer->on_disk);
+    CHECK(observer->height_recorded);
     CHECK(observer->published);
     CHECK(observer->snapshot_holds_block);
     CHECK(observer->mempool_revalidated);
@@ -149,6 +156,9 @@ TEST_CASE("a failed block write publishes nothing, tells no observer and keeps t
   CHECK(stored->height == 0);
   CHECK(harness.mempool().size() == 1);
   CHECK(calls.empty());
+  CHECK(node::CommittedHeightFile::read(harness.committed_height_path()) == 0);
+  // The store refused the block before LevelDB and can still write: no storage failure.
+  CHECK_FALSE(harness.pipeline().failure());
 }
 
 TEST_CASE("a reader holding a snapshot sees one height while blocks commit", "[node][pipeline][snapshot]") {

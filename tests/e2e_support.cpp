@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -173,6 +174,9 @@ Process::Process(const std::vector<std::string>& args, const SpawnOptions& optio
   const std::string stdout_file = stdout_path_.string();
   const std::string stderr_file = stderr_path_.string();
   const pid_t parent = ::getpid();
+  rlimit file_size_limit{};
+  ::getrlimit(RLIMIT_FSIZE, &file_size_limit);
+  if (options.file_size_limit_bytes) file_size_limit.rlim_cur = static_cast<rlim_t>(*options.file_size_limit_bytes);
 
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed: " + errno_text());
@@ -187,6 +191,11 @@ Process::Process(const std::vector<std::string>& args, const SpawnOptions& optio
     sigset_t no_signals;
     ::sigemptyset(&no_signals);
     ::sigprocmask(SIG_SETMASK, &no_signals, nullptr);
+    if (options.file_size_limit_bytes) {
+      // An ignored signal stays ignored across execve, so the node sees EFBIG, not SIGXFSZ.
+      ::signal(SIGXFSZ, SIG_IGN);
+      if (::setrlimit(RLIMIT_FSIZE, &file_size_limit) != 0) ::_exit(126);
+    }
     if (!working_directory.empty() && ::chdir(working_directory.c_str()) != 0) ::_exit(126);
     const int input = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     const int output = ::open(stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -597,6 +606,13 @@ std::optional<std::string> WebSocketClient::read_text(Milliseconds timeout) {
 
 bool WebSocketClient::closed() const { return connection_->closed; }
 
+bool set_file_size_limit(pid_t pid, std::optional<std::uint64_t> bytes) {
+  rlimit limit{};
+  if (::prlimit(pid, RLIMIT_FSIZE, nullptr, &limit) != 0) return false;
+  limit.rlim_cur = bytes ? static_cast<rlim_t>(*bytes) : limit.rlim_max;
+  return ::prlimit(pid, RLIMIT_FSIZE, &limit, nullptr) == 0;
+}
+
 // ---- nodes ----
 
 void set_node_config(const fs::path& data_dir, const nlohmann::json& fields) {
@@ -614,12 +630,18 @@ std::string read_api_token(const fs::path& data_dir) {
 }
 
 SpawnOptions LiveNode::node_options() const {
-  return SpawnOptions{{{"POINTCHAIN_PASSPHRASE", std::string(key_passphrase)}}, dir_.path(), true};
+  return SpawnOptions{{{"POINTCHAIN_PASSPHRASE", std::string(key_passphrase)}}, dir_.path(), true, std::nullopt};
+}
+
+pid_t LiveNode::pid() const {
+  if (!process_) throw std::runtime_error("LiveNode::pid: the node does not run");
+  return process_->pid();
 }
 
 LiveNode::LiveNode(const LiveNodeOptions& options)
     : data_dir_(dir_.path() / "data"),
-      config_({{"rpc_address", "127.0.0.1"}, {"block_interval_ms", options.block_interval_ms}}) {
+      config_({{"rpc_address", "127.0.0.1"}, {"block_interval_ms", options.block_interval_ms}}),
+      file_size_limit_bytes_(options.file_size_limit_bytes) {
   config_.update(options.config);
   std::vector<std::string> init{binary_path("pointchain-node").string(), "init", "--data", data_dir_.string(),
                                 "--partner-name", options.partner_name};
@@ -643,9 +665,11 @@ void LiveNode::start() {
     nlohmann::json config = config_;
     config["rpc_port"] = port_;
     set_node_config(data_dir_, config);
+    SpawnOptions spawn = node_options();
+    spawn.file_size_limit_bytes = file_size_limit_bytes_;
     process_ = std::make_unique<Process>(
         std::vector<std::string>{binary_path("pointchain-node").string(), "run", "--data", data_dir_.string()},
-        node_options());
+        spawn);
     if (wait_for_rpc(port_, node_start_timeout, process_.get())) return;
     process_->stop();
     last_output_ = process_->stdout_text();

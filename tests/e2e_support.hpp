@@ -65,7 +65,14 @@ struct SpawnOptions {
   EnvironmentChanges environment;
   std::filesystem::path working_directory;  // empty: the test's own
   bool stderr_to_stdout = false;            // one interleaved stream, as a terminal shows it
+  // RLIMIT_FSIZE's soft limit for the child, with SIGXFSZ ignored: a write past it fails
+  // with EFBIG after writing what fits, as on a full disk, without a mounted file system.
+  std::optional<std::uint64_t> file_size_limit_bytes;
 };
+
+// Sets (a number of bytes) or lifts (nullopt) a running process's RLIMIT_FSIZE soft limit:
+// "freeing the disk" for a child started with file_size_limit_bytes. False when it cannot.
+bool set_file_size_limit(pid_t pid, std::optional<std::uint64_t> bytes);
 
 // A child process whose standard output and error go to files (not pipes: a background
 // grandchild that keeps a pipe open can then never make a reader wait). The child leads a
@@ -248,6 +255,8 @@ struct LiveNodeOptions {
   std::uint64_t block_interval_ms = 25;
   // node.json fields set on top of what init wrote (rate limits, ...), at every start.
   nlohmann::json config = nlohmann::json::object();
+  // The node's file size limit at every start (SpawnOptions::file_size_limit_bytes).
+  std::optional<std::uint64_t> file_size_limit_bytes;
 };
 
 // A pointchain-node of its own: `init` (one-partner chain, fresh keys) in a temp data dir,
@@ -272,6 +281,10 @@ class LiveNode {
   // What the running node, or the last one stopped, printed (stdout and stderr).
   std::string output() const;
 
+  // The file size limit of the next start() (SpawnOptions::file_size_limit_bytes).
+  void set_file_size_limit_bytes(std::optional<std::uint64_t> bytes) { file_size_limit_bytes_ = bytes; }
+  // The running node's process id (to change its limits, say).
+  pid_t pid() const;
   std::uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::filesystem::path& data_dir() const { return data_dir_; }
@@ -302,6 +315,7 @@ class LiveNode {
   TempDir dir_;
   std::filesystem::path data_dir_;
   nlohmann::json config_;
+  std::optional<std::uint64_t> file_size_limit_bytes_;
   std::uint16_t port_ = 0;
   std::string api_token_;
   std::unique_ptr<Process> process_;

@@ -1,6 +1,7 @@
 #include "tests/fixtures.hpp"
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <random>
 
 namespace pc::test {
@@ -17,6 +18,61 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
+}
+
+class FullDiskEnv::File final : public leveldb::WritableFile {
+ public:
+  File(FullDiskEnv& env, std::unique_ptr<leveldb::WritableFile> file) : env_(env), file_(std::move(file)) {}
+
+  leveldb::Status Append(const leveldb::Slice& data) override {
+    const std::size_t fits = env_.take(data.size());
+    if (fits == data.size()) return file_->Append(data);
+    // The torn write: what fits reaches the file (when LevelDB next flushes or closes it).
+    if (fits > 0) (void)file_->Append(leveldb::Slice(data.data(), fits));
+    return leveldb::Status::IOError("FullDiskEnv", "No space left on device");
+  }
+  leveldb::Status Close() override { return file_->Close(); }
+  leveldb::Status Flush() override { return file_->Flush(); }
+  leveldb::Status Sync() override { return file_->Sync(); }
+
+ private:
+  FullDiskEnv& env_;
+  std::unique_ptr<leveldb::WritableFile> file_;
+};
+
+FullDiskEnv::FullDiskEnv() : leveldb::EnvWrapper(leveldb::Env::Default()) {}
+
+void FullDiskEnv::set_space_left(std::optional<std::uint64_t> bytes) {
+  std::lock_guard lock(mutex_);
+  space_left_ = bytes;
+}
+
+std::uint64_t FullDiskEnv::bytes_offered() const {
+  std::lock_guard lock(mutex_);
+  return bytes_offered_;
+}
+
+std::size_t FullDiskEnv::take(std::size_t size) {
+  std::lock_guard lock(mutex_);
+  bytes_offered_ += size;
+  if (!space_left_) return size;
+  const std::size_t fits = static_cast<std::size_t>(std::min<std::uint64_t>(size, *space_left_));
+  *space_left_ -= fits;
+  return fits;
+}
+
+leveldb::Status FullDiskEnv::NewWritableFile(const std::string& name, leveldb::WritableFile** result) {
+  leveldb::WritableFile* file = nullptr;
+  const leveldb::Status status = target()->NewWritableFile(name, &file);
+  *result = status.ok() ? new File(*this, std::unique_ptr<leveldb::WritableFile>(file)) : nullptr;
+  return status;
+}
+
+leveldb::Status FullDiskEnv::NewAppendableFile(const std::string& name, leveldb::WritableFile** result) {
+  leveldb::WritableFile* file = nullptr;
+  const leveldb::Status status = target()->NewAppendableFile(name, &file);
+  *result = status.ok() ? new File(*this, std::unique_ptr<leveldb::WritableFile>(file)) : nullptr;
+  return status;
 }
 
 ledger::Genesis make_genesis(const GenesisOptions& options) {
@@ -87,7 +143,9 @@ ledger::Transaction TxFactory::reverse(ledger::PartnerId partner, std::string re
 
 TestChain::TestChain(const GenesisOptions& options)
     : genesis_(make_genesis(options)), validator_(seeded_key("partner 1 validator")) {
-  reopen();
+  auto created = ledger::ChainStore::create(store_path(), genesis_);
+  REQUIRE(created.ok());
+  store_ = std::move(created).value();
 }
 
 void TestChain::reopen() {

@@ -3,9 +3,13 @@
 // does. Every test that needs a chain builds one here instead of mocking.
 #pragma once
 
+#include <leveldb/env.h>
+
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +76,31 @@ class TxFactory {
  private:
   ledger::UnsignedTransaction fields(const crypto::PublicKey& signer, ledger::TxBody body);
   std::string chain_id_;
+};
+
+// The real file system, except that writes fail the way a full disk fails them once a byte
+// budget is spent: the write that crosses it puts its first bytes down and then fails, so
+// LevelDB's log ends in a torn record, as ENOSPC leaves it. Lifting the budget is "freeing
+// space". Only files LevelDB opens for writing through the Env are counted (not its LOG).
+class FullDiskEnv : public leveldb::EnvWrapper {
+ public:
+  FullDiskEnv();
+  // From now on `bytes` more may be written; nullopt (the start): no limit.
+  void set_space_left(std::optional<std::uint64_t> bytes);
+  // Bytes LevelDB has handed to its files so far, written or refused.
+  std::uint64_t bytes_offered() const;
+
+  leveldb::Status NewWritableFile(const std::string& name, leveldb::WritableFile** result) override;
+  leveldb::Status NewAppendableFile(const std::string& name, leveldb::WritableFile** result) override;
+
+ private:
+  class File;
+  // How many of `size` bytes fit; counts them as offered.
+  std::size_t take(std::size_t size);
+
+  mutable std::mutex mutex_;
+  std::optional<std::uint64_t> space_left_;  // guarded by mutex_
+  std::uint64_t bytes_offered_ = 0;          // guarded by mutex_
 };
 
 // A real store in a temp dir plus the validator key, committing blocks like a node.

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "ledger/audit.hpp"
@@ -226,7 +227,7 @@ TEST_CASE("pointchain-node audit exits 2 when there is nothing it can audit", "[
   const Run empty_chain = run_node("audit " + data_argument(data_dir), true);
   INFO(empty_chain.output);
   CHECK(empty_chain.exit_code == node::audit_exit_unusable);
-  CHECK(empty_chain.output.find("does not exist") != std::string::npos);
+  CHECK(empty_chain.output.find("missing or empty") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(data_dir / "chain" / "CURRENT"));  // no store was made
 
   const Run unknown_command = run_node("frobnicate", true);
@@ -237,4 +238,29 @@ TEST_CASE("pointchain-node audit exits 2 when there is nothing it can audit", "[
   const Run unknown_option = run_node("audit --verbose " + data_argument(data_dir), true);
   CHECK(unknown_option.exit_code == 2);
   CHECK(unknown_option.output.find("unknown option --verbose") != std::string::npos);
+}
+
+TEST_CASE("pointchain-node audit refuses a chain without its CURRENT file and deletes nothing", "[node][cli]") {
+  // Proves issue 7 §1.2 for the real binary: LevelDB would take such a directory for a new
+  // store and delete its tables; the audit names what is missing and leaves every file.
+  TempDir temp;
+  const auto data_dir = temp.path() / "demo";
+  REQUIRE(run_node("demo " + data_argument(data_dir)).exit_code == node::audit_exit_ok);
+  std::filesystem::remove(data_dir / "chain" / "CURRENT");
+  std::set<std::string> before;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir / "chain")) {
+    before.insert(entry.path().filename().string());
+  }
+  const Run audit = run_node("audit " + data_argument(data_dir), true);
+  INFO(audit.output);
+  CHECK(audit.exit_code == node::audit_exit_fault);
+  CHECK(audit.output.find("no CURRENT file") != std::string::npos);
+  std::set<std::string> after;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir / "chain")) {
+    const std::string name = entry.path().filename().string();
+    if (name != "LOG" && name != "LOG.old") after.insert(name);
+  }
+  before.erase("LOG");
+  before.erase("LOG.old");
+  CHECK(after == before);
 }

@@ -3,9 +3,15 @@
 // RPC layer is tested end to end elsewhere.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <sstream>
+
 #include "crypto/address.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
+#include "node/audit_command.hpp"
+#include "node/height_claims.hpp"
+#include "node/history_index.hpp"
 #include "node/node.hpp"
 #include "tests/fixtures.hpp"
 
@@ -26,14 +32,20 @@ class NodeHarness {
     config_.block_trigger_tx_count = 50;
     config_.mempool = limits;
     config_.earn_rates = {{"EUR", 10}, {"JPY", 1}};
+    // As `init` does: the node opens a store, never creates one.
+    REQUIRE(ledger::ChainStore::create(dir_.path() / "chain", genesis_).ok());
     start();
   }
 
   void start() {
     node_ = std::make_unique<node::Node>(config_, genesis_, 1, pc::test::seeded_key("partner 1 validator"),
-                                         TxFactory::partner_issuer(1), clock_, workers_);
+                                         TxFactory::partner_issuer(1), clock_, workers_, storage_);
   }
   void stop() { node_.reset(); }
+  // How the next start() treats storage (fault injection, --accept-lost-blocks).
+  node::StorageOptions& storage() { return storage_; }
+  const std::filesystem::path& data_dir() const { return dir_.path(); }
+  const ledger::Genesis& genesis() const { return genesis_; }
 
   node::Node& node() { return *node_; }
   node::ManualClock& clock() { return clock_; }
@@ -59,6 +71,7 @@ class NodeHarness {
   node::ManualClock clock_;
   node::NodeConfig config_;
   node::WorkerPool workers_{2, "pc-node-test"};
+  node::StorageOptions storage_;
   std::unique_ptr<node::Node> node_;
 };
 
@@ -397,4 +410,171 @@ TEST_CASE("history pages by (height, position) lose and repeat nothing, even ins
   const auto before_block_two = harness.node().history(customer, {2, 0}, 10);
   REQUIRE(before_block_two.size() == 2);
   CHECK(before_block_two.front().height == 1);
+}
+
+namespace {
+
+// Earns `count` purchases for customer 1 under fresh order ids; all must be admitted.
+void earn_many(node::Node& node, int count, const std::string& prefix) {
+  for (int i = 0; i < count; ++i) {
+    REQUIRE(node.earn(TxFactory::customer(1).public_key(), 1'000, "EUR", prefix + std::to_string(i)).ok());
+  }
+}
+
+// Copies a chain store directory (the node must be stopped).
+void copy_store(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::filesystem::remove_all(to);
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+  std::filesystem::remove(to / "LOCK");
+}
+
+std::string start_error(NodeHarness& harness) {
+  try {
+    harness.start();
+  } catch (const std::runtime_error& error) {
+    return error.what();
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a failed block write stops production for good; reads go on and nothing is written again",
+          "[node][storage-fault]") {
+  // Proves issue 7 §1.1 in the node: after a block write fails (a full disk), neither the
+  // production loop nor the clean-stop path writes to the store again, even once space is
+  // free; submissions are refused, reads are served, and the store reopens at its tip.
+  pc::test::FullDiskEnv disk;
+  NodeHarness harness;
+  earn_many(harness.node(), 2, "before-");
+  REQUIRE(harness.produce() == 1);
+  harness.stop();
+  harness.storage().env = &disk;
+  harness.start();
+  node::Node& node = harness.node();
+
+  earn_many(node, 3, "full-");
+  disk.set_space_left(100);
+  harness.clock().advance_ms(interval_ms);
+  CHECK_FALSE(node.produce_if_due().has_value());
+  const auto failure = node.storage_failure();
+  REQUIRE(failure.has_value());
+  CHECK(failure->height == 2);
+  CHECK_THAT(failure->reason, Catch::Contains("block 2 could not be written"));
+
+  // Reads go on; the accepted transactions are still pending; nothing new is accepted.
+  const node::ChainInfo info = node.chain_info();
+  CHECK(info.tip.height == 1);
+  CHECK(info.pending_count == 3);
+  CHECK(node.block_at(1).ok());
+  auto refused = node.earn(TxFactory::customer(2).public_key(), 1'000, "EUR", "after-failure");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ledger::Code::io_error);
+
+  // Space is free again; the production loop and the clean stop both leave the store alone.
+  disk.set_space_left(std::nullopt);
+  const std::uint64_t offered = disk.bytes_offered();
+  harness.clock().advance_ms(interval_ms);
+  CHECK_FALSE(node.produce_if_due().has_value());
+  CHECK_FALSE(node.produce_pending().has_value());
+  CHECK(disk.bytes_offered() == offered);
+  CHECK(node.chain_info().pending_count == 3);
+  harness.stop();
+
+  harness.storage().env = nullptr;
+  const std::string error = start_error(harness);
+  INFO(error);
+  REQUIRE(error.empty());
+  CHECK(harness.node().chain_info().tip.height == 1);
+  earn_many(harness.node(), 1, "restarted-");
+  CHECK(harness.produce() == 2);
+}
+
+TEST_CASE("a node refuses to start below the height it committed, unless told to accept the loss",
+          "[node][storage-fault]") {
+  // Proves issue 7 §1.3 and §1.4: a chain store that is lower than the committed-height file
+  // or the history index say (an older copy of chain/, a truncated log) stops the start
+  // without touching the history index; --accept-lost-blocks continues from the store's tip.
+  NodeHarness harness;
+  earn_many(harness.node(), 1, "a-");
+  REQUIRE(harness.produce() == 1);
+  harness.stop();
+  const std::filesystem::path chain = harness.data_dir() / "chain";
+  const std::filesystem::path old_copy = harness.data_dir() / "chain-at-1";
+  copy_store(chain, old_copy);
+  harness.start();
+  earn_many(harness.node(), 1, "b-");
+  REQUIRE(harness.produce() == 2);
+  earn_many(harness.node(), 1, "c-");
+  REQUIRE(harness.produce() == 3);
+  harness.stop();
+  copy_store(old_copy, chain);
+
+  SECTION("the committed-height file and the history index both say 3") {
+    const std::string error = start_error(harness);
+    CHECK_THAT(error, Catch::Contains("ends at height 1"));
+    CHECK_THAT(error, Catch::Contains("committed-height says the chain reached height 3"));
+    CHECK_THAT(error, Catch::Contains("history index"));
+    CHECK_THAT(error, Catch::Contains("--accept-lost-blocks"));
+    // The history index was not rebuilt down to the shorter chain.
+    CHECK(node::HistoryIndex::recorded_height(harness.data_dir() / "history", harness.genesis()) == 3);
+
+    harness.storage().accept_lost_blocks = true;
+    harness.start();
+    CHECK(harness.node().chain_info().tip.height == 1);
+    CHECK(node::CommittedHeightFile::read(harness.data_dir() / "committed-height") == 1);
+    earn_many(harness.node(), 1, "d-");
+    CHECK(harness.produce() == 2);
+    harness.stop();
+    harness.storage().accept_lost_blocks = false;
+    harness.start();  // the loss was accepted once; the node starts normally again
+    CHECK(harness.node().chain_info().tip.height == 2);
+  }
+  SECTION("the history index alone still says 3") {
+    std::filesystem::remove(harness.data_dir() / "committed-height");
+    const std::string error = start_error(harness);
+    CHECK_THAT(error, Catch::Contains("the history index"));
+    CHECK_THAT(error, Catch::Contains("reached height 3"));
+  }
+  SECTION("an emptied chain/ (a volume not mounted) is refused, the history index kept") {
+    std::filesystem::remove_all(chain);
+    std::filesystem::create_directory(chain);
+    const std::string error = start_error(harness);
+    CHECK_THAT(error, Catch::Contains("missing or empty"));
+    CHECK(std::filesystem::is_empty(chain));
+    CHECK(node::HistoryIndex::recorded_height(harness.data_dir() / "history", harness.genesis()) == 3);
+  }
+}
+
+TEST_CASE("a truncated newest log loses the last block, and both start and audit say so", "[node][storage-fault]") {
+  // Proves issue 7 §1.4 as reported: cutting the end off LevelDB's newest log makes the store
+  // a whole, shorter chain; the node refuses it and the audit reports a fault, because the
+  // committed-height file outside the store remembers the synced and announced height.
+  NodeHarness harness;
+  for (int height = 1; height <= 3; ++height) {
+    earn_many(harness.node(), 1, "t" + std::to_string(height) + "-");
+    REQUIRE(harness.produce() == static_cast<std::uint64_t>(height));
+  }
+  harness.stop();
+  std::filesystem::path newest_log;
+  for (const auto& entry : std::filesystem::directory_iterator(harness.data_dir() / "chain")) {
+    if (entry.path().extension() == ".log" && (newest_log.empty() || entry.path() > newest_log)) newest_log = entry.path();
+  }
+  REQUIRE_FALSE(newest_log.empty());
+  std::filesystem::resize_file(newest_log, std::filesystem::file_size(newest_log) - 20);
+  {
+    auto store = ledger::ChainStore::open(harness.data_dir() / "chain", harness.genesis());
+    REQUIRE(store.ok());
+    REQUIRE((*store)->tip().height == 2);  // LevelDB dropped the torn last record
+  }
+  CHECK_THAT(start_error(harness), Catch::Contains("ends at height 2"));
+
+  {
+    std::ofstream file(harness.data_dir() / "genesis.json");
+    file << ledger::genesis_to_json(harness.genesis());
+  }
+  std::ostringstream out;
+  CHECK(node::run_audit(harness.data_dir(), false, out) == node::audit_exit_fault);
+  CHECK_THAT(out.str(), Catch::Contains("FAULT at height 3"));
+  CHECK_THAT(out.str(), Catch::Contains("blocks 3 to 3 are missing"));
 }

@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 #include <leveldb/db.h>
 
+#include <algorithm>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -435,4 +438,151 @@ TEST_CASE("a written block is durable before it is published, and the tip moves 
     CHECK(chain.store().tip() == ledger::tip_after(produced.block));
     CHECK(chain.store().state().account(TxFactory::customer(2).public_key())->balance() == 20);
   }
+}
+
+namespace {
+
+// The store's files and their sizes, to show that an open changed none of them.
+std::map<std::string, std::uintmax_t> files_of(const std::filesystem::path& directory) {
+  std::map<std::string, std::uintmax_t> files;
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    // LevelDB's own text log is rewritten on every open; it holds no data.
+    const std::string name = entry.path().filename().string();
+    if (name != "LOG" && name != "LOG.old" && name != "LOCK") files[name] = entry.file_size();
+  }
+  return files;
+}
+
+// Blocks of `per_block` issuances each, so that every block fills LevelDB table blocks of its own.
+void commit_blocks(TestChain& chain, int blocks, int per_block) {
+  for (int height = 1; height <= blocks; ++height) {
+    std::vector<ledger::Transaction> txs;
+    for (int i = 0; i < per_block; ++i) {
+      txs.push_back(chain.txs.issue(1, TxFactory::customer(i + 1).public_key(), 10,
+                                    "order-" + std::to_string(height) + "-" + std::to_string(i)));
+    }
+    chain.commit_all(txs);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a store that lost its CURRENT file is refused, and nothing in it is deleted", "[ledger][store]") {
+  // Proves issue 7 §1.2: without CURRENT, LevelDB takes a directory for a new store when
+  // create_if_missing is set, and deletes its table files; open() never sets it, and says
+  // what is missing.
+  TestChain chain;
+  commit_blocks(chain, 3, 5);
+  chain.store().compact();  // the blocks move from the log into table files
+  chain.close();
+  std::filesystem::remove(chain.store_path() / "CURRENT");
+  const auto before = files_of(chain.store_path());
+  REQUIRE(std::any_of(before.begin(), before.end(), [](const auto& file) { return file.first.ends_with(".ldb"); }));
+
+  for (const auto mode : {ledger::ChainStore::Mode::load_state, ledger::ChainStore::Mode::raw}) {
+    auto opened = ledger::ChainStore::open(chain.store_path(), chain.genesis(), mode);
+    REQUIRE_FALSE(opened.ok());
+    CHECK(opened.error().code == ledger::Code::corruption);
+    CHECK_THAT(opened.error().detail, Catch::Contains("no CURRENT file"));
+    CHECK(files_of(chain.store_path()) == before);
+  }
+  CHECK_FALSE(std::filesystem::exists(chain.store_path() / "CURRENT"));
+  // create() does not make a store over those files either.
+  auto created = ledger::ChainStore::create(chain.store_path(), chain.genesis());
+  REQUIRE_FALSE(created.ok());
+  CHECK(files_of(chain.store_path()) == before);
+}
+
+TEST_CASE("open never creates a store where there is none; only create does", "[ledger][store]") {
+  // Proves that a missing or empty chain directory (a volume not mounted) is not_found for
+  // every mode, and stays missing or empty.
+  pc::test::TempDir dir;
+  const ledger::Genesis genesis = pc::test::make_genesis();
+  std::filesystem::create_directory(dir.path() / "empty");
+  for (const auto mode : {ledger::ChainStore::Mode::load_state, ledger::ChainStore::Mode::raw}) {
+    auto missing = ledger::ChainStore::open(dir.path() / "missing", genesis, mode);
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().code == ledger::Code::not_found);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "missing"));
+    auto empty = ledger::ChainStore::open(dir.path() / "empty", genesis, mode);
+    REQUIRE_FALSE(empty.ok());
+    CHECK(empty.error().code == ledger::Code::not_found);
+    CHECK(std::filesystem::is_empty(dir.path() / "empty"));
+  }
+  auto created = ledger::ChainStore::create(dir.path() / "empty", genesis);
+  REQUIRE(created.ok());
+  CHECK((*created)->tip().height == 0);
+}
+
+TEST_CASE("after a failed block write the store never writes again, and reopens at its old tip",
+          "[ledger][store][storage-fault]") {
+  // Proves issue 7 §1.1 at the store: a write that fails half-way (a full disk) leaves a torn
+  // record at the end of LevelDB's log. Had the store written again once space was free, that
+  // record would sit in the middle of the log and the next open would refuse the whole store
+  // with a checksum mismatch.
+  TestChain chain;
+  commit_blocks(chain, 1, 3);
+  const ledger::Tip tip = chain.store().tip();
+  chain.close();
+  pc::test::FullDiskEnv disk;
+  auto opened = ledger::ChainStore::open(chain.store_path(), chain.genesis(), ledger::ChainStore::Mode::load_state, &disk);
+  REQUIRE(opened.ok());
+  std::unique_ptr<ledger::ChainStore> owner = std::move(opened).value();
+  ledger::ChainStore& store = *owner;
+
+  const crypto::SecretKey validator = validator_key();
+  std::vector<ledger::Transaction> candidates;
+  for (int i = 0; i < 5; ++i) {
+    candidates.push_back(chain.txs.issue(1, TxFactory::customer(i + 1).public_key(), 10, "next-" + std::to_string(i)));
+  }
+  node::ProducedBlock produced = node::produce_block(store.state(), tip, candidates, tip.time_ms + 1'000,
+                                                     {1, &validator}, ledger::SignatureCheck::verify);
+  REQUIRE(produced.rejected.empty());
+
+  disk.set_space_left(200);  // less than the block: its log record is torn
+  auto failed = store.write_executed(produced.block, produced.changes);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().code == ledger::Code::io_error);
+  REQUIRE(store.write_failure().has_value());
+
+  disk.set_space_left(std::nullopt);  // space is free again
+  const std::uint64_t offered = disk.bytes_offered();
+  auto again = store.write_executed(produced.block, produced.changes);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().message() == failed.error().message());
+  CHECK(disk.bytes_offered() == offered);  // LevelDB was not asked to write anything
+  CHECK(store.tip() == tip);
+  owner.reset();
+
+  auto reopened = ledger::ChainStore::open(chain.store_path(), chain.genesis());
+  INFO((reopened ? std::string() : reopened.error().message()));
+  REQUIRE(reopened.ok());
+  CHECK((*reopened)->tip() == tip);
+}
+
+TEST_CASE("a damaged stored block reads as corruption, not io_error", "[ledger][store]") {
+  // Proves issue 7 §1.5: LevelDB's checksum mismatch on an old block's bytes is reported as
+  // corruption (RPC 1601, as docs/rpc.md says), the code for bad stored bytes.
+  TestChain chain;
+  commit_blocks(chain, 4, 20);
+  chain.store().compact();
+  chain.close();
+  std::filesystem::path table;
+  for (const auto& entry : std::filesystem::directory_iterator(chain.store_path())) {
+    if (entry.path().extension() == ".ldb") table = entry.path();
+  }
+  REQUIRE_FALSE(table.empty());
+  {
+    // Keys sort B (blocks) first, so the table's first bytes are block 1's.
+    std::fstream file(table, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(100);
+    file.write("damage", 6);
+  }
+  auto reopened = ledger::ChainStore::open(chain.store_path(), chain.genesis());
+  INFO((reopened ? std::string() : reopened.error().message()));
+  REQUIRE(reopened.ok());
+  auto block = (*reopened)->block_at(1);
+  REQUIRE_FALSE(block.ok());
+  CHECK(block.error().code == ledger::Code::corruption);
+  CHECK_THAT(block.error().detail, Catch::Contains("checksum"));
 }

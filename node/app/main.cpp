@@ -1,6 +1,6 @@
 // pointchain-node: the partner's node. Commands (docs/node.md):
 //   init  --data DIR [--genesis FILE --partner-id N] [--partner-name NAME] [--chain-id ID]
-//   run   [--data DIR] [--config FILE]       no arguments: a demo coalition in ./data
+//   run   [--data DIR] [--config FILE] [--accept-lost-blocks]   no arguments: a demo coalition in ./data
 //   keys  --data DIR                         this node's public keys
 //   demo  [--data DIR]                       build the demo coalition chain and audit it
 //   audit [--data DIR] [--json]              replay and verify DIR from genesis
@@ -34,14 +34,18 @@ namespace fs = std::filesystem;
 using pc::node::NodeConfig;
 
 constexpr int exit_usage = 2;
+// `run` stopped after a failed block write: accepted transactions were not committed.
+constexpr int exit_storage_failure = 3;
 constexpr std::size_t api_token_bytes = 32;
 constexpr std::uint32_t default_point_expiry_days = 365;
 
 void print_usage(std::ostream& out) {
   out << "usage: pointchain-node <command> [options]\n"
-         "  run   [--data DIR] [--config FILE] [--passphrase-file FILE]\n"
+         "  run   [--data DIR] [--config FILE] [--passphrase-file FILE] [--accept-lost-blocks]\n"
          "        start the node: block production and the JSON-RPC API. With no options at all:\n"
-         "        ./data, made into a one-partner demo coalition first if it does not exist\n"
+         "        ./data, made into a one-partner demo coalition first if it does not exist.\n"
+         "        --accept-lost-blocks: start even though the chain store is below the height\n"
+         "        this node committed, giving those blocks up (docs/node.md, \"Lost blocks\")\n"
          "  init  --data DIR [--partner-id N] [--partner-name NAME] [--chain-id ID]\n"
          "        [--genesis FILE] [--passphrase-file FILE]\n"
          "        create this partner's keys, node.json and a one-partner genesis (or join the\n"
@@ -139,6 +143,13 @@ void write_genesis(const fs::path& data_dir, const pc::ledger::Genesis& genesis)
   if (!file) throw std::runtime_error("cannot write " + (data_dir / "genesis.json").string());
 }
 
+// The chain store at height 0. Only init and the demo set-up make one: `run` and `audit`
+// open an existing store and never create one (ledger/store.hpp).
+void create_chain_store(const fs::path& data_dir, const pc::ledger::Genesis& genesis) {
+  auto created = pc::ledger::ChainStore::create(data_dir / "chain", genesis);
+  if (!created) throw std::runtime_error("cannot create the chain store: " + created.error().message());
+}
+
 const pc::ledger::Partner* partner_with_keys(const pc::ledger::Genesis& genesis, const pc::node::NodeKeys& keys) {
   for (const pc::ledger::Partner& partner : genesis.partners) {
     if (partner.issuer_key == keys.issuer.public_key() && partner.validator_key == keys.validator.public_key()) {
@@ -193,12 +204,13 @@ int command_init(const std::vector<std::string>& args) {
         pc::node::create_node_keys(data_dir, passphrase, pc::crypto::KdfLimits::interactive());
     const pc::ledger::Genesis genesis = one_partner_genesis(keys, partner_id, partner_name, chain_id);
     write_genesis(data_dir, genesis);
+    create_chain_store(data_dir, genesis);
     write_default_config(data_dir);
     std::cout << "Initialised " << data_dir.string() << " as partner " << partner_id << " (" << partner_name
               << ") of the new one-partner chain " << chain_id << ":\n";
     print_keys(keys, std::cout);
     std::cout << "  " << (data_dir / "genesis.json").string() << ", " << (data_dir / "node.json").string()
-              << " (holds the API token), " << keys_dir.string() << "/\n"
+              << " (holds the API token), " << keys_dir.string() << "/, " << (data_dir / "chain").string() << "/\n"
               << "Start it with: pointchain-node run --data " << data_dir.string() << "\n";
     return 0;
   }
@@ -228,6 +240,7 @@ int command_init(const std::vector<std::string>& args) {
     return 1;
   }
   write_genesis(data_dir, *genesis);
+  create_chain_store(data_dir, *genesis);
   if (!fs::exists(data_dir / "node.json")) write_default_config(data_dir);
   std::cout << "Initialised " << data_dir.string() << " as partner " << partner_id << " (" << partner->name
             << ") of chain " << genesis->chain_id << ":\n";
@@ -242,7 +255,9 @@ void init_demo(const fs::path& data_dir) {
   const pc::node::NodeKeys keys =
       pc::node::create_node_keys(data_dir, passphrase, pc::crypto::KdfLimits::interactive());
   pc::node::write_passphrase_file(pc::node::stored_passphrase_path(data_dir), passphrase);
-  write_genesis(data_dir, one_partner_genesis(keys, 1, "Demo Partner", "demo-" + pc::node::random_hex(4)));
+  const pc::ledger::Genesis genesis = one_partner_genesis(keys, 1, "Demo Partner", "demo-" + pc::node::random_hex(4));
+  write_genesis(data_dir, genesis);
+  create_chain_store(data_dir, genesis);
   write_default_config(data_dir);
   std::cout << "Created a one-partner demo coalition in " << data_dir.string() << ".\n"
             << "  This is for trying Pointchain out: the key passphrase is stored next to the keys, in\n"
@@ -269,7 +284,8 @@ std::unique_ptr<RpcServer> make_rpc_server(pc::node::Node&) { return nullptr; }
 #endif
 
 int command_run(const std::vector<std::string>& args) {
-  const Options options = parse_options(args, {"--data", "--config", "--passphrase-file"}, {});
+  const Options options =
+      parse_options(args, {"--data", "--config", "--passphrase-file"}, {"--accept-lost-blocks"});
   fs::path data_dir = options.get("--data", "data");
   if (args.empty() && !fs::exists(data_dir)) init_demo(data_dir);
 
@@ -302,8 +318,10 @@ int command_run(const std::vector<std::string>& args) {
 
   pc::node::SystemClock clock;
   pc::node::WorkerPool workers(0, "pc-verify");
+  pc::node::StorageOptions storage;
+  storage.accept_lost_blocks = options.flags.contains("--accept-lost-blocks");
   pc::node::Node node(config, std::move(genesis).value(), partner_id, std::move(keys.validator),
-                      std::move(keys.issuer), clock, workers);
+                      std::move(keys.issuer), clock, workers, storage);
   node.start_block_timer();
   const std::string url = "http://" + config.rpc_address + ":" + std::to_string(config.rpc_port) + "/";
   std::unique_ptr<RpcServer> frontend = make_rpc_server(node);
@@ -333,9 +351,18 @@ int command_run(const std::vector<std::string>& args) {
   if (frontend) frontend->stop();
   node.stop_block_timer();
   // What was accepted but not yet in a block would otherwise be lost with the process.
+  // After a storage failure this commits nothing: produce_pending() returns at once.
   while (node.produce_pending()) {
   }
-  std::cout << "pointchain-node: stopped at height " << node.chain_info().tip.height << "\n";
+  const pc::node::ChainInfo last = node.chain_info();
+  if (auto failure = node.storage_failure()) {
+    std::cout << std::flush;
+    std::cerr << "pointchain-node: stopped at height " << last.tip.height << " after a storage failure ("
+              << failure->reason << "): " << last.pending_count
+              << " accepted transactions were not committed and are lost\n";
+    return exit_storage_failure;
+  }
+  std::cout << "pointchain-node: stopped at height " << last.tip.height << "\n";
   return 0;
 }
 
