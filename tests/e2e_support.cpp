@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,8 +91,8 @@ fs::path resolve_program(const std::string& program, const std::vector<std::stri
 }
 
 ExitStatus decode_wait_status(int status) {
-  if (WIFEXITED(status)) return ExitStatus{WEXITSTATUS(status), 0};
-  return ExitStatus{-1, WIFSIGNALED(status) ? WTERMSIG(status) : 0};
+  if (WIFEXITED(status)) return ExitStatus{WEXITSTATUS(status), 0, 0};
+  return ExitStatus{-1, WIFSIGNALED(status) ? WTERMSIG(status) : 0, 0};
 }
 
 int poll_timeout(const Deadline& deadline) { return static_cast<int>(deadline.remaining().count()); }
@@ -218,9 +219,11 @@ std::optional<ExitStatus> Process::wait_for(Milliseconds timeout) {
   const Deadline deadline(timeout);
   for (;;) {
     int status = 0;
-    const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
+    rusage usage{};
+    const pid_t reaped = ::wait4(pid_, &status, WNOHANG, &usage);
     if (reaped == pid_) {
       status_ = decode_wait_status(status);
+      status_->peak_rss_kib = usage.ru_maxrss;
       return status_;
     }
     if (reaped < 0 && errno != EINTR) throw std::runtime_error("waitpid failed: " + errno_text());

@@ -54,6 +54,7 @@ std::string read_text_file(const std::filesystem::path& path);
 struct ExitStatus {
   int code = -1;   // the exit code when it exited, -1 when a signal ended it
   int signal = 0;  // the signal that ended it, 0 when it exited
+  long peak_rss_kib = 0;  // the process's own peak resident memory (wait4's ru_maxrss)
   bool exited_with(int expected) const { return signal == 0 && code == expected; }
   std::string describe() const;  // "exit code 3" or "signal 9", for failure messages
 };
