@@ -310,13 +310,22 @@ void HttpConnection::close() {
   buffer_.clear();
 }
 
-bool HttpConnection::connect(std::uint16_t port, Milliseconds timeout) {
+bool HttpConnection::connect(std::uint16_t port, Milliseconds timeout, const std::string& source_address) {
   close();
   const Deadline deadline(timeout);
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd_ < 0) {
     error_ = "socket: " + errno_text();
     return false;
+  }
+  if (!source_address.empty()) {
+    sockaddr_in source = loopback_address(0);
+    if (::inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0) {
+      error_ = "bind to " + source_address + ": " + errno_text();
+      close();
+      return false;
+    }
   }
   const sockaddr_in address = loopback_address(port);
   if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return true;

@@ -156,8 +156,9 @@ class HttpConnection {
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
-  // False when nothing accepts on the port within `timeout`.
-  bool connect(std::uint16_t port, Milliseconds timeout = 10s);
+  // False when nothing accepts on the port within `timeout`. A `source_address` in 127.0.0.0/8
+  // (say "127.0.0.2") makes the connection come from that address, as another client's would.
+  bool connect(std::uint16_t port, Milliseconds timeout = 10s, const std::string& source_address = {});
   // False when the peer stops taking bytes (closed, reset) or `timeout` passes.
   bool send(const std::string& bytes, Milliseconds timeout = 10s);
   // The next response, framed by Content-Length or by the end of the stream; status 0 and
