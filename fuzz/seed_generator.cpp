@@ -91,7 +91,7 @@ ledger::Block block_with(std::vector<ledger::Transaction> txs, std::uint64_t hei
   block.header.merkle_root = ledger::merkle_root(ids);
   block.header.state_hash.fill(0x11);
   const auto validator = fuzz::seeded_key("partner 1 validator");
-  block.commit.signatures.push_back(ledger::sign_commit(1, validator, fuzz::chain_id, block.header.hash()));
+  block.commit.signatures.push_back(ledger::sign_commit(1, validator, fuzz::chain_id, height, 0, block.header.hash()));
   return block;
 }
 
@@ -101,7 +101,7 @@ void block_seeds() {
   ledger::Block two_signers = block_with({sample_transactions()[2]}, 3);
   const auto second = fuzz::seeded_key("partner 2 validator");
   two_signers.commit.signatures.push_back(
-      ledger::sign_commit(2, second, fuzz::chain_id, two_signers.header.hash()));
+      ledger::sign_commit(2, second, fuzz::chain_id, 3, 0, two_signers.header.hash()));
   write_seed("fuzz_block", "two-signers", two_signers.encode());
 }
 

@@ -134,7 +134,7 @@ ledger::Block sample_block(std::size_t tx_count) {
   const crypto::Hash256 block_id = block.header.hash();
   for (const ledger::PartnerId validator : std::vector<ledger::PartnerId>{1, 2, 7}) {
     const crypto::SecretKey key = test::seeded_key("partner " + std::to_string(validator) + " validator");
-    block.commit.signatures.push_back(ledger::sign_commit(validator, key, block.header.chain_id, block_id));
+    block.commit.signatures.push_back(ledger::sign_commit(validator, key, block.header.chain_id, block.header.height, 0, block_id));
   }
   return block;
 }
