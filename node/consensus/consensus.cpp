@@ -30,9 +30,17 @@ ledger::Block decode_logged_block(ledger::Reader& in) {
   return std::move(block).value();
 }
 
+// Every distinct vote of a validator in a round, up to votes_per_validator_max. A validator
+// that equivocates counts towards each block it voted for: quorum intersection already
+// assumes faulty validators vote both ways, and an honest validator that saw one of the
+// conflicting votes first must still be able to count the other towards a quorum (or a POL
+// seen by others would never be complete for it).
+using VotesByValidator = std::map<PartnerId, std::vector<Vote>>;
+constexpr std::size_t votes_per_validator_max = 4;
+
 struct RoundVotes {
-  std::map<PartnerId, Vote> prevotes;    // the first vote seen from each validator
-  std::map<PartnerId, Vote> precommits;
+  VotesByValidator prevotes;
+  VotesByValidator precommits;
 };
 
 struct HeldProposal {
@@ -248,12 +256,14 @@ class Engine::State {
   bool over_two_thirds(std::uint64_t power) const { return power * 3 > genesis_.total_voting_power() * 2; }
   bool over_one_third(std::uint64_t power) const { return power * 3 > genesis_.total_voting_power(); }
 
-  // Power of `votes` for `target` (a block id or nil); nullopt counts every vote.
-  std::uint64_t power_for(const std::map<PartnerId, Vote>& votes,
-                          const std::optional<std::optional<Hash256>>& target) const {
+  // Power of the validators with a vote for `target` (a block id or nil) in `votes`;
+  // nullopt counts each validator with any vote once.
+  std::uint64_t power_for(const VotesByValidator& votes, const std::optional<std::optional<Hash256>>& target) const {
     std::uint64_t power = 0;
-    for (const auto& [validator, vote] : votes) {
-      if (!target || vote.block_id == *target) power += power_of(validator);
+    for (const auto& [validator, cast] : votes) {
+      const bool counts = !target || std::any_of(cast.begin(), cast.end(),
+                                                 [&](const Vote& vote) { return vote.block_id == *target; });
+      if (counts) power += power_of(validator);
     }
     return power;
   }
@@ -286,13 +296,12 @@ class Engine::State {
     if (!ledger::verify_vote(genesis_, vote)) return;
     saw_round(vote.validator, vote.round);
     if (!in_kept_window(vote.round)) return;
-    std::map<PartnerId, Vote>& seen =
-        vote.type == VoteType::prevote ? votes_[vote.round].prevotes : votes_[vote.round].precommits;
-    auto [existing, inserted] = seen.emplace(vote.validator, vote);
-    if (!inserted) {
-      if (existing->second.block_id != vote.block_id) report_equivocation(existing->second, vote);
-      return;
-    }
+    VotesByValidator& seen = vote.type == VoteType::prevote ? votes_[vote.round].prevotes : votes_[vote.round].precommits;
+    std::vector<Vote>& cast = seen[vote.validator];
+    if (std::any_of(cast.begin(), cast.end(), [&](const Vote& v) { return v.block_id == vote.block_id; })) return;
+    if (!cast.empty()) report_equivocation(cast.front(), vote);
+    if (cast.size() >= votes_per_validator_max) return;
+    cast.push_back(vote);
     log([&](ledger::Writer& out) { out.bytes(vote.encode()); }, RecordKind::vote, now_ms);
     if (!running_) begin_rounds(now_ms);
   }
@@ -536,15 +545,19 @@ class Engine::State {
   bool try_decide(std::uint64_t /*now_ms*/) {
     for (const auto& [round, round_votes] : votes_) {
       std::map<Hash256, std::uint64_t> power_by_block;
-      for (const auto& [validator, vote] : round_votes.precommits) {
-        if (vote.block_id) power_by_block[*vote.block_id] += power_of(validator);
+      for (const auto& [validator, cast] : round_votes.precommits) {
+        for (const Vote& vote : cast) {
+          if (vote.block_id) power_by_block[*vote.block_id] += power_of(validator);
+        }
       }
       for (const auto& [id, power] : power_by_block) {
         if (!over_two_thirds(power) || validity_of(id) != true) continue;
         ledger::Commit certificate;
         certificate.round = round;
-        for (const auto& [validator, vote] : round_votes.precommits) {
-          if (vote.block_id == id) certificate.signatures.push_back({validator, vote.signature});
+        for (const auto& [validator, cast] : round_votes.precommits) {
+          for (const Vote& vote : cast) {
+            if (vote.block_id == id) certificate.signatures.push_back({validator, vote.signature});
+          }
         }
         decide(id, std::move(certificate));
         return true;
@@ -567,8 +580,20 @@ class Engine::State {
     out_.push_back(CommitBlock{std::move(block)});
   }
 
-  // Sends this round's own messages again (the network may have lost them).
+  // Sends this round's own messages again (the network may have lost them), and the prevotes
+  // that justify this validator's valid value: a later proposal re-proposing it is prevoted
+  // only by validators that hold that POL, so it must reach all of them eventually.
   void rebroadcast(std::uint64_t now_ms) {
+    if (valid_ && valid_round_) {
+      auto pol = votes_.find(*valid_round_);
+      if (pol != votes_.end()) {
+        for (const auto& [validator, cast] : pol->second.prevotes) {
+          for (const Vote& prevote : cast) {
+            if (prevote.block_id == valid_) out_.push_back(Broadcast{prevote});
+          }
+        }
+      }
+    }
     if (own_proposal_ && own_proposal_->proposal.height == start_.height && own_proposal_->proposal.round == round_) {
       out_.push_back(Broadcast{*own_proposal_});
     }

@@ -8,6 +8,8 @@
 #include <queue>
 #include <random>
 #include <set>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "crypto/check.hpp"
@@ -245,6 +247,12 @@ class Simulation {
     Node* target = &node;
     schedule(delay, [this, target, generation, timeout] {
       if (!target->up || target->generation != generation) return;
+      if (trace_) {
+        std::fprintf(stderr, "t=%llu node %u timeout kind %d h %llu r %u (engine r %u step %d)\n",
+                     static_cast<unsigned long long>(now_ms_), target->id, static_cast<int>(timeout.kind),
+                     static_cast<unsigned long long>(timeout.height), timeout.round, target->engine->round(),
+                     static_cast<int>(target->engine->step()));
+      }
       perform(*target, target->engine->on_timeout(timeout, local_ms(*target)));
     });
   }
@@ -280,6 +288,16 @@ class Simulation {
     } else if (auto changes = execute(node, request.block)) {
       valid = true;
       node.executed.emplace(request.block_id, std::move(*changes));
+    }
+    if (trace_) {
+      std::fprintf(stderr, "t=%llu node %u validated %s h %llu round %u proposer %u: %d\n",
+                   static_cast<unsigned long long>(now_ms_), node.id, to_hex(request.block_id).substr(0, 8).c_str(),
+                   static_cast<unsigned long long>(request.block.header.height), request.block.header.round,
+                   request.block.header.proposer, valid);
+      if (!valid) {
+        auto status = ledger::execute_block(*node.state, request.block, ledger::SignatureCheck::verify);
+        std::fprintf(stderr, "   %s\n", status ? "executes" : status.error().message().c_str());
+      }
     }
     perform(node, node.engine->on_block_validated(request.block_id, valid, local_ms(node)));
   }
@@ -543,18 +561,20 @@ class Simulation {
   void record_signed(const Node& node, const Message& message) {
     std::tuple<PartnerId, std::uint64_t, std::uint32_t, int> key;
     Bytes signed_bytes;
+    (void)node;  // a validator also relays others' votes: the signer is the message's
     if (const auto* vote = std::get_if<ledger::Vote>(&message)) {
-      key = {node.id, vote->height, vote->round, static_cast<int>(vote->type)};
+      key = {vote->validator, vote->height, vote->round, static_cast<int>(vote->type)};
       signed_bytes = vote->sign_bytes();
     } else if (const auto* proposal = std::get_if<ProposalMessage>(&message)) {
-      key = {node.id, proposal->proposal.height, proposal->proposal.round, 0};
+      key = {proposal->proposal.proposer, proposal->proposal.height, proposal->proposal.round, 0};
       signed_bytes = proposal->proposal.sign_bytes();
     } else {
       return;
     }
+    if (nodes_[std::get<0>(key) - 1]->byzantine) return;
     auto [existing, inserted] = signed_.emplace(key, signed_bytes);
     if (!inserted && existing->second != signed_bytes) {
-      violation("validator " + std::to_string(node.id) + " signed two different messages at height " +
+      violation("validator " + std::to_string(std::get<0>(key)) + " signed two different messages at height " +
                 std::to_string(std::get<1>(key)) + " round " + std::to_string(std::get<2>(key)));
     }
   }
@@ -612,6 +632,15 @@ class Simulation {
       result_.signature_checks += s.signatures_verified + node->stats_before_crashes.signatures_verified;
     }
     result_.heights = min_honest_height();
+    if (std::getenv("PC_SIM_DEBUG") != nullptr) {
+      for (const auto& node : nodes_) {
+        std::fprintf(stderr, "node %u%s up %d chain %zu engine h %llu r %u step %d decided %d mempool %zu\n", node->id,
+                     node->byzantine ? " (byzantine)" : "", node->up, node->chain.size(),
+                     static_cast<unsigned long long>(node->engine ? node->engine->height() : 0),
+                     node->engine ? node->engine->round() : 0, node->engine ? static_cast<int>(node->engine->step()) : 0,
+                     node->engine ? node->engine->decided() : 0, node->mempool.size());
+      }
+    }
     if (result_.violations.empty()) {
       std::size_t missing = 0;
       for (const Hash256& id : submitted_order_) missing += committed_at_.contains(id) ? 0U : 1U;
@@ -629,6 +658,7 @@ class Simulation {
   std::uint64_t next_sequence_ = 0;
   std::uint64_t now_ms_ = 0;
   bool partitioned_ = false;
+  const bool trace_ = std::getenv("PC_SIM_TRACE") != nullptr;
   std::set<PartnerId> side_;
   std::uint64_t healed_heights_ = 0;
   std::map<crypto::PublicKey, std::uint64_t> next_sequence_by_key_;
