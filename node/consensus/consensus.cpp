@@ -357,6 +357,10 @@ class Engine::State {
       blocks_.emplace(id, std::move(stored));
     }
     if (validity_.contains(id) || validation_requested_.contains(id)) return;
+    if (broken_ == BrokenRule::skip_validation) {
+      validity_[id] = true;
+      return;
+    }
     if (!structurally_valid(block.header)) {
       validity_[id] = false;
       return;
@@ -398,7 +402,7 @@ class Engine::State {
     stats_.rounds_started += 1;
     out_.push_back(ScheduleTimeout{TimeoutKind::propose, start_.height, round, now_ms + timeout_ms(Step::propose, round)});
     if (signer_ == nullptr || proposer_of(round) != self_) return;
-    if (valid_) {
+    if (valid_ && broken_ != BrokenRule::ignore_lock) {
       propose(*valid_, valid_round_, now_ms);
     } else {
       out_.push_back(BuildProposal{start_.height, round, self_, std::max(now_ms, start_.previous_time_ms + 1)});

@@ -121,7 +121,10 @@ struct HeightStart {
 };
 
 // Test-only: break one rule to show the simulator's checkers catch it. Never set in a node.
-enum class BrokenRule : std::uint8_t { none, ignore_lock };
+// ignore_lock: prevote for any valid proposal whatever the lock, and propose a fresh block
+// instead of the valid value (the two halves of Tendermint's locking).
+// skip_validation: take every proposed block as valid without executing it.
+enum class BrokenRule : std::uint8_t { none, ignore_lock, skip_validation };
 
 struct EngineStats {
   std::uint64_t signatures_verified = 0;

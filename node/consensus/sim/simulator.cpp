@@ -167,10 +167,11 @@ class Simulation {
   void boot(Node& node) {
     node.up = true;
     node.generation += 1;
+    // A Byzantine validator's engine ignores its locks (any behaviour is allowed to it) and
+    // signs through a guard; its forgeries (byzantine_broadcast) do not.
     node.guard = std::make_unique<SignerGuard>(node.key, node.signer_state);
-    // A Byzantine validator's engine signs through a guard too; its forgeries (below) do not.
     node.engine = std::make_unique<Engine>(genesis_, node.id, node.guard.get(), node.log,
-                                           node.byzantine ? BrokenRule::none : options_.broken_rule);
+                                           node.byzantine ? BrokenRule::ignore_lock : options_.broken_rule);
     start_next_height(node);
   }
 
@@ -311,7 +312,13 @@ class Simulation {
     } else {
       changes = execute(node, commit.block);  // after a restart the cache is gone
     }
-    PC_CHECK(changes.has_value());  // the engine decides only blocks this node validated
+    if (!changes) {
+      // An honest engine decides only blocks this node executed; with a broken rule it may not.
+      PC_CHECK(options_.broken_rule != BrokenRule::none || !honest(node));
+      if (honest(node)) violation("validator " + std::to_string(node.id) + " decided a block that does not execute");
+      node.up = false;
+      return;
+    }
     node.state->apply(std::move(*changes));
     node.chain.push_back(commit.block);
     for (const ledger::Transaction& tx : commit.block.transactions) node.mempool.erase(tx.id());
@@ -408,13 +415,21 @@ class Simulation {
         if (const auto* vote = std::get_if<ledger::Vote>(&message)) {
           other = forged_vote(node, *vote, vote->block_id ? std::nullopt : std::optional(random_id()));
         } else if (const auto* proposal = std::get_if<ProposalMessage>(&message)) {
-          if (!proposal->proposal.pol_round) {
-            ProposalMessage twin = *proposal;
-            twin.block.header.time_ms += 1;  // another valid block: same transactions, another id
-            twin.proposal.block_id = twin.block.header.hash();
-            twin.proposal.signature = node.key.sign(twin.proposal.sign_bytes());
-            other = twin;
+          // Another valid block (same transactions, another time, so another id), proposed
+          // fresh. Where its engine would re-propose its valid value, everyone gets the fresh
+          // twin instead: an attack on validators' locks.
+          ProposalMessage twin = *proposal;
+          twin.block.header.time_ms += 1;
+          twin.block.header.round = twin.proposal.round;
+          twin.block.header.proposer = node.id;
+          twin.proposal.pol_round.reset();
+          twin.proposal.block_id = twin.block.header.hash();
+          twin.proposal.signature = node.key.sign(twin.proposal.sign_bytes());
+          if (proposal->proposal.pol_round) {
+            for (auto& to : nodes_) send(node, *to, to->id == node.id ? message : Message{twin});
+            return;
           }
+          other = twin;
         }
         for (auto& to : nodes_) {
           const bool first_half = to->id % 2 == 0;
@@ -716,7 +731,8 @@ std::string reproduce_line(const Options& options) {
        << " --latency " << f.latency_ms_max << (f.latency_tail ? " --tail" : "") << (f.duplication ? " --duplicate" : "")
        << (f.partitions ? " --partitions" : "") << (f.crashes ? " --crashes" : "") << (f.clock_drift ? " --drift" : "")
        << " --fault-ms " << options.fault_ms << " --submit-ms " << options.submit_ms << " --run-ms " << options.run_ms
-       << (options.broken_rule == BrokenRule::ignore_lock ? " --break-ignore-lock" : "");
+       << (options.broken_rule == BrokenRule::ignore_lock ? " --break-ignore-lock" : "")
+       << (options.broken_rule == BrokenRule::skip_validation ? " --break-skip-validation" : "");
   return line.str();
 }
 
