@@ -177,6 +177,9 @@ class Engine::State {
     highest_round_.clear();
     evidence_seen_.clear();
     proposers_.clear();
+    own_proposal_.reset();
+    own_prevote_.reset();
+    own_precommit_.reset();
   }
 
   Actions take() {
@@ -303,6 +306,13 @@ class Engine::State {
     if (cast.size() >= votes_per_validator_max) return;
     cast.push_back(vote);
     log([&](ledger::Writer& out) { out.bytes(vote.encode()); }, RecordKind::vote, now_ms);
+    // Its own votes come back through here, also from the log after a restart, when the
+    // guard refuses to sign them again (it only repeats the very last message): keep them
+    // for rebroadcasting.
+    if (vote.validator == self_) {
+      std::optional<Vote>& own = vote.type == VoteType::prevote ? own_prevote_ : own_precommit_;
+      if (!own || own->round <= vote.round) own = vote;
+    }
     if (!running_) begin_rounds(now_ms);
   }
 
@@ -327,6 +337,7 @@ class Engine::State {
       out.bytes(message.block.encode());
     }, RecordKind::proposal, now_ms);
     proposals_[proposal.round] = HeldProposal{proposal, id, header.time_ms <= now_ms + block_time_drift_ms_max};
+    if (proposal.proposer == self_) own_proposal_ = message;
     consider_block(message.block, id);
     if (!running_) begin_rounds(now_ms);
   }
