@@ -77,7 +77,7 @@ TEST_CASE("simulator: each Byzantine behaviour with loss, partitions, crashes an
 TEST_CASE("simulator: mixed fault seeds at 4 and 7 validators", "[consensus][sim]") {
   // Proves the checks over seeds whose faults and Byzantine behaviour come from the seed,
   // two Byzantine validators of seven included.
-  run_seeds([](std::uint64_t seed) { return sim::mixed_options(seed, 4); }, 1'000, seeds_per_class(100));
+  run_seeds([](std::uint64_t seed) { return sim::mixed_options(seed, 4); }, 1'000, seeds_per_class(150));
   run_seeds([](std::uint64_t seed) { return sim::mixed_options(seed, 7); }, 2'000, seeds_per_class(10));
 }
 
