@@ -37,6 +37,8 @@ ledger::Block decode_logged_block(ledger::Reader& in) {
 // seen by others would never be complete for it).
 using VotesByValidator = std::map<PartnerId, std::vector<Vote>>;
 constexpr std::size_t votes_per_validator_max = 4;
+// Messages of the next height kept while this one is being committed.
+constexpr std::size_t next_height_messages_max = 1'024;
 
 struct RoundVotes {
   VotesByValidator prevotes;
@@ -68,6 +70,8 @@ class Engine::State {
 
   Actions start_height(const HeightStart& start, std::uint64_t now_ms) {
     PC_CHECK(start.schedule.height() == start.height);
+    std::vector<Message> early = std::move(next_height_);
+    next_height_.clear();
     reset(start);
     log_.drop_below(start.height);
     const std::vector<Bytes> records = log_.records(start.height);
@@ -75,6 +79,9 @@ class Engine::State {
     for (const Bytes& record : records) replay(record);
     replaying_ = false;
     if (start.work_available && !running_) begin_rounds(now_ms);
+    // Messages of this height that arrived while the previous one was being committed: the
+    // proposer that committed first has usually proposed already.
+    for (const Message& message : early) keep(on_message(message, now_ms));
     return take();
   }
 
@@ -292,7 +299,7 @@ class Engine::State {
 
   void handle_vote(const Vote& vote, std::uint64_t now_ms) {
     if (vote.height < start_.height) return behind(vote.validator, vote.height, now_ms);
-    if (vote.height > start_.height) return ahead(now_ms);
+    if (vote.height > start_.height) return ahead(vote, now_ms);
     if (decided_) return;
     stats_.messages_received += 1;
     stats_.signatures_verified += 1;
@@ -319,7 +326,7 @@ class Engine::State {
   void handle_proposal(const ProposalMessage& message, std::uint64_t now_ms) {
     const ledger::Proposal& proposal = message.proposal;
     if (proposal.height < start_.height) return behind(proposal.proposer, proposal.height, now_ms);
-    if (proposal.height > start_.height) return ahead(now_ms);
+    if (proposal.height > start_.height) return ahead(message, now_ms);
     if (decided_ || !in_kept_window(proposal.round) || proposals_.contains(proposal.round)) return;
     if (proposal.round > ledger::round_max || proposer_of(proposal.round) != proposal.proposer) return;
     stats_.messages_received += 1;
@@ -353,9 +360,13 @@ class Engine::State {
     consider_block(block, id);
   }
 
-  // A message of a later height: this validator is behind. Running rounds makes it send its
-  // own votes, to which validators that have decided answer with the decided block.
-  void ahead(std::uint64_t now_ms) {
+  // A message of a later height. One height ahead, it is kept for when that height starts
+  // (up to next_height_messages_max). Otherwise this validator is behind: running rounds
+  // makes it send its own votes, to which validators that have decided answer with the block.
+  void ahead(const Message& message, std::uint64_t now_ms) {
+    const std::uint64_t height = std::holds_alternative<Vote>(message) ? std::get<Vote>(message).height
+                                                                       : std::get<ProposalMessage>(message).proposal.height;
+    if (height == start_.height + 1 && next_height_.size() < next_height_messages_max) next_height_.push_back(message);
     if (!running_ && !decided_) begin_rounds(now_ms);
   }
 
@@ -649,6 +660,7 @@ class Engine::State {
   std::set<std::tuple<PartnerId, std::uint32_t, VoteType>> evidence_seen_;
   std::map<std::uint32_t, PartnerId> proposers_;
   std::map<PartnerId, std::uint64_t> decision_sent_ms_;
+  std::vector<Message> next_height_;  // messages of height + 1, unverified, bounded
   std::optional<ProposalMessage> own_proposal_;
   std::optional<Vote> own_prevote_;
   std::optional<Vote> own_precommit_;

@@ -19,6 +19,7 @@ using namespace pc::consensus;
                "                      [--byzantine N] [--behaviour none|equivocate|invalid-blocks|garbage-votes|silent|flood]\n"
                "                      [--loss PERCENT] [--latency MS] [--tail] [--duplicate] [--partitions]\n"
                "                      [--crashes] [--drift] [--fault-ms MS] [--submit-ms MS] [--run-ms MS]\n"
+               "                      [--tx-interval-ms MS]\n"
                "                      [--break-ignore-lock | --break-skip-validation]\n"
                "  --mixed: each seed draws its faults and one Byzantine behaviour from the seed\n");
   std::exit(2);
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
     else if (arg == "--fault-ms") base.fault_ms = number();
     else if (arg == "--submit-ms") base.submit_ms = number();
     else if (arg == "--run-ms") base.run_ms = number();
+    else if (arg == "--tx-interval-ms") base.tx_interval_ms = number();
     else if (arg == "--break-ignore-lock") base.broken_rule = BrokenRule::ignore_lock;
     else if (arg == "--break-skip-validation") base.broken_rule = BrokenRule::skip_validation;
     else if (arg == "--mixed") mixed = true;

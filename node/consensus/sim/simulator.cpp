@@ -731,6 +731,7 @@ std::string reproduce_line(const Options& options) {
        << " --latency " << f.latency_ms_max << (f.latency_tail ? " --tail" : "") << (f.duplication ? " --duplicate" : "")
        << (f.partitions ? " --partitions" : "") << (f.crashes ? " --crashes" : "") << (f.clock_drift ? " --drift" : "")
        << " --fault-ms " << options.fault_ms << " --submit-ms " << options.submit_ms << " --run-ms " << options.run_ms
+       << " --tx-interval-ms " << options.tx_interval_ms
        << (options.broken_rule == BrokenRule::ignore_lock ? " --break-ignore-lock" : "")
        << (options.broken_rule == BrokenRule::skip_validation ? " --break-skip-validation" : "");
   return line.str();
