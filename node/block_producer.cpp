@@ -3,6 +3,7 @@
 #include "crypto/check.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
+#include "ledger/proposer.hpp"
 
 namespace pc::node {
 namespace {
@@ -44,10 +45,18 @@ ProducedBlock produce_block(const ledger::State& state, const ledger::Tip& tip,
   header.previous_hash = tip.block_hash;
   header.time_ms = time_ms;
   header.proposer = proposer.partner;
+  // The proposer schedule names every validator within total-power rounds, and the node
+  // refuses to start unless this partner is a validator.
+  const auto schedule = ledger::ProposerSchedule::for_height(state.genesis(), header.height);
+  while (schedule.proposer(header.round) != proposer.partner) {
+    PC_CHECK(header.round < ledger::round_max);
+    ++header.round;
+  }
   header.merkle_root = ledger::merkle_root(produced.block.tx_ids());
   header.state_hash = produced.changes.state_hash;
+  produced.block.commit.round = header.round;
   produced.block.commit.signatures.push_back(ledger::sign_commit(
-      proposer.partner, *proposer.validator_key, header.chain_id, header.hash()));
+      proposer.partner, *proposer.validator_key, header.chain_id, header.height, header.round, header.hash()));
   return produced;
 }
 

@@ -1,7 +1,9 @@
 // Builds a block from candidate transactions on top of the committed state: each candidate
 // is applied in order, those that fail are left out (with their reason), the header is
-// filled in and the commit signed. With one validator its signature is the whole commit;
-// the consensus engine of the multi-partner network will gather the others instead.
+// filled in and the commit signed. This is the path of a validator that holds more than 2/3
+// of the voting power alone: it proposes in the first round the proposer schedule gives it
+// at this height (round 0 with one validator) and its precommit for that round is the whole
+// commit certificate. With several validators, node/consensus/ gathers the precommits.
 #pragma once
 
 #include <span>

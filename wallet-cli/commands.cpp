@@ -420,13 +420,10 @@ void verify_tx_command(const WalletOptions& options, const std::string& tx_id_he
   if (const ledger::Status signed_ok = ledger::verify_transaction_signature(genesis, *tx); !signed_ok) {
     verification_failed("the transaction's signature: " + signed_ok.error().message());
   }
-  if (const ledger::Status committed = ledger::verify_commit(genesis, block_id, block->commit); !committed) {
+  if (const ledger::Status committed = ledger::verify_commit(genesis, block->header.height, block_id, block->commit); !committed) {
     verification_failed("the block's commit: " + committed.error().message());
   }
-  std::uint64_t signed_power = 0;
-  for (const ledger::CommitSignature& vote : block->commit.signatures) {
-    signed_power += genesis.partner(vote.validator)->voting_power;
-  }
+  const std::uint64_t signed_power = ledger::commit_power(genesis, block->commit);
 
   out << "Transaction " << id_hex << " (" << ledger::tx_type_name(tx->type()) << ", sequence " << tx->fields().sequence << ")\n"
       << "  ok  its bytes hash to its id\n"
@@ -435,7 +432,7 @@ void verify_tx_command(const WalletOptions& options, const std::string& tx_id_he
       << " hashes) leads to the merkle_root of block " << height << "\n"
       << "  ok  block " << height << " hashes to " << to_hex(block_id) << " (" << format_utc(block->header.time_ms) << ")\n"
       << "  ok  committed by validators holding " << signed_power << " of " << genesis.total_voting_power()
-      << " voting power\n"
+      << " voting power in round " << block->commit.round << "\n"
       << "Verified"
       << (genesis_file.empty() ? " against the partner keys the node reports (pass --genesis FILE to use a genesis you trust).\n"
                                : " against the partner keys in " + genesis_file.string() + ".\n");
