@@ -19,7 +19,10 @@ constexpr Prefix make(const char (&tag)[5]) {
 inline constexpr Prefix tx_id = make("PCTX");          // transaction hash (id)
 inline constexpr Prefix tx_signature = make("PCTS");   // message a transaction signer signs
 inline constexpr Prefix block_id = make("PCBH");       // block header hash (block id)
-inline constexpr Prefix commit_vote = make("PCCV");    // message a validator signs to commit
+// "PCCV" (block version 1's commit vote) is retired: never reuse it.
+inline constexpr Prefix proposal = make("PCPP");       // message a proposer signs for a proposal
+inline constexpr Prefix prevote = make("PCPV");        // message a validator signs to prevote
+inline constexpr Prefix precommit = make("PCPC");      // message a validator signs to precommit
 inline constexpr Prefix merkle_leaf = make("PCML");    // Merkle tree leaf
 inline constexpr Prefix merkle_node = make("PCMN");    // Merkle tree inner node
 inline constexpr Prefix merkle_empty = make("PCME");   // Merkle root of a block with no transactions

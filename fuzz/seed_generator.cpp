@@ -15,6 +15,7 @@
 #include "fuzz/fuzz_support.hpp"
 #include "ledger/block.hpp"
 #include "ledger/merkle.hpp"
+#include "ledger/votes.hpp"
 
 namespace {
 
@@ -91,7 +92,7 @@ ledger::Block block_with(std::vector<ledger::Transaction> txs, std::uint64_t hei
   block.header.merkle_root = ledger::merkle_root(ids);
   block.header.state_hash.fill(0x11);
   const auto validator = fuzz::seeded_key("partner 1 validator");
-  block.commit.signatures.push_back(ledger::sign_commit(1, validator, fuzz::chain_id, block.header.hash()));
+  block.commit.signatures.push_back(ledger::sign_commit(1, validator, fuzz::chain_id, height, 0, block.header.hash()));
   return block;
 }
 
@@ -101,8 +102,37 @@ void block_seeds() {
   ledger::Block two_signers = block_with({sample_transactions()[2]}, 3);
   const auto second = fuzz::seeded_key("partner 2 validator");
   two_signers.commit.signatures.push_back(
-      ledger::sign_commit(2, second, fuzz::chain_id, two_signers.header.hash()));
+      ledger::sign_commit(2, second, fuzz::chain_id, 3, 0, two_signers.header.hash()));
   write_seed("fuzz_block", "two-signers", two_signers.encode());
+}
+
+// Selector byte 0: vote, 1: proposal, 2: evidence (fuzz_consensus_message.cpp).
+void consensus_message_seeds() {
+  const auto validator = fuzz::seeded_key("partner 1 validator");
+  const auto with_selector = [](std::uint8_t selector, const pc::Bytes& bytes) {
+    pc::Bytes out{selector};
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    return out;
+  };
+  ledger::Vote prevote{ledger::VoteType::prevote, fuzz::chain_id, 3, 1, std::nullopt, 1, {}};
+  prevote.signature = validator.sign(prevote.sign_bytes());
+  ledger::Vote precommit{ledger::VoteType::precommit, fuzz::chain_id, 3, 1, pc::crypto::sha256(pc::as_bytes("block")), 1, {}};
+  precommit.signature = validator.sign(precommit.sign_bytes());
+  ledger::Vote conflicting = prevote;
+  conflicting.block_id = precommit.block_id;
+  conflicting.signature = validator.sign(conflicting.sign_bytes());
+  ledger::Proposal proposal{fuzz::chain_id, 3, 2, 1u, *precommit.block_id, 1, {}};
+  proposal.signature = validator.sign(proposal.sign_bytes());
+  write_seed("fuzz_consensus_message", "prevote-nil", with_selector(0, prevote.encode()));
+  write_seed("fuzz_consensus_message", "precommit", with_selector(0, precommit.encode()));
+  write_seed("fuzz_consensus_message", "proposal-with-pol", with_selector(1, proposal.encode()));
+  pc::Bytes evidence;
+  {
+    ledger::Evidence pair{prevote, conflicting};
+    if (conflicting.encode() < prevote.encode()) std::swap(pair.first, pair.second);
+    evidence = pair.encode();
+  }
+  write_seed("fuzz_consensus_message", "evidence", with_selector(2, evidence));
 }
 
 void genesis_seeds() {
@@ -256,6 +286,7 @@ int main(int argc, char** argv) {
   corpus_root = argv[1];
   transaction_seeds();
   block_seeds();
+  consensus_message_seeds();
   genesis_seeds();
   address_seeds();
   keyfile_seeds();

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <set>
 
+#include "ledger/proposer.hpp"
+
 namespace pc::ledger {
 namespace {
 
@@ -113,6 +115,9 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
   auto stored_tip = store.stored_tip();
   if (!stored_tip) return fault(0, stored_tip.error());
 
+  // Who may propose each height; one rotation step per height.
+  ProposerSchedule schedule = ProposerSchedule::for_height(genesis, 1);
+
   // Executes a prepared window in order; false at the first fault (recorded in the report).
   // Accounts it opens go to `opened`, to be added to `known` once no window is being prepared.
   const auto execute_window = [&](std::vector<PendingBlock>& window, std::vector<PublicKey>& opened) {
@@ -124,6 +129,10 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
         return fault(pending.height, status.error()), false;
       }
       if (!pending.contents) return fault(pending.height, pending.contents.error()), false;
+      if (auto status = check_block_proposer(schedule, block.header); !status) {
+        return fault(pending.height, status.error()), false;
+      }
+      schedule = schedule.next_height();
       if (!pending.transactions) return fault(pending.height, pending.transactions.error()), false;
       auto changes = execute_block(state, block, SignatureCheck::already_verified);
       if (!changes) return fault(pending.height, changes.error()), false;

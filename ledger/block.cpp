@@ -11,7 +11,7 @@ namespace {
 
 void decode_header(Reader& in, BlockHeader& header) {
   const std::uint8_t version = in.u8();
-  if (in.ok() && version != encoding_version) {
+  if (in.ok() && version != block_version) {
     in.fail(Code::unknown_version, "block version " + std::to_string(version));
   }
   header.chain_id = in.string(chain_id_bytes_max, "chain id");
@@ -19,6 +19,8 @@ void decode_header(Reader& in, BlockHeader& header) {
   header.previous_hash = in.fixed<32>();
   header.time_ms = in.u64();
   header.proposer = in.u16();
+  header.round = in.u32();
+  if (header.round > round_max) in.fail(Code::invalid_field, "header round over round_max");
   header.merkle_root = in.fixed<32>();
   header.state_hash = in.fixed<32>();
 }
@@ -27,12 +29,13 @@ void decode_header(Reader& in, BlockHeader& header) {
 
 Bytes BlockHeader::encode() const {
   Writer out;
-  out.u8(encoding_version);
+  out.u8(block_version);
   out.string(chain_id);
   out.u64(height);
   out.raw(previous_hash);
   out.u64(time_ms);
   out.u16(proposer);
+  out.u32(round);
   out.raw(merkle_root);
   out.raw(state_hash);
   return out.take();
@@ -40,21 +43,26 @@ Bytes BlockHeader::encode() const {
 
 Hash256 BlockHeader::hash() const { return crypto::tagged_hash(domain::block_id, {encode()}); }
 
-Bytes commit_message(std::string_view chain_id, const Hash256& block_id) {
-  Writer out;
-  out.raw(domain::commit_vote);
-  out.string(chain_id);
-  out.raw(block_id);
-  return out.take();
+Bytes commit_message(std::string_view chain_id, std::uint64_t height, std::uint32_t round, const Hash256& block_id) {
+  return Vote{VoteType::precommit, std::string(chain_id), height, round, block_id, 0, {}}.sign_bytes();
 }
 
-CommitSignature sign_commit(PartnerId validator, const crypto::SecretKey& validator_key,
-                            std::string_view chain_id, const Hash256& block_id) {
-  return {validator, validator_key.sign(commit_message(chain_id, block_id))};
+CommitSignature sign_commit(PartnerId validator, const crypto::SecretKey& validator_key, std::string_view chain_id,
+                            std::uint64_t height, std::uint32_t round, const Hash256& block_id) {
+  return {validator, validator_key.sign(commit_message(chain_id, height, round, block_id))};
 }
 
-Status verify_commit(const Genesis& genesis, const Hash256& block_id, const Commit& commit) {
-  const Bytes message = commit_message(genesis.chain_id, block_id);
+std::uint64_t commit_power(const Genesis& genesis, const Commit& commit) {
+  std::uint64_t power = 0;
+  for (const CommitSignature& entry : commit.signatures) {
+    if (const Partner* partner = genesis.partner(entry.validator)) power += partner->voting_power;
+  }
+  return power;
+}
+
+Status verify_commit(const Genesis& genesis, std::uint64_t height, const Hash256& block_id, const Commit& commit) {
+  if (commit.round > round_max) return Error{Code::bad_commit, "certificate round over round_max"};
+  const Bytes message = commit_message(genesis.chain_id, height, commit.round, block_id);
   std::uint64_t signed_power = 0;
   PartnerId previous = 0;
   for (const CommitSignature& entry : commit.signatures) {
@@ -86,6 +94,7 @@ Bytes Block::encode() const {
   out.raw(header.encode());
   out.length(transactions.size());
   for (const Transaction& tx : transactions) out.bytes(tx.bytes());
+  out.u32(commit.round);
   out.length(commit.signatures.size());
   for (const CommitSignature& entry : commit.signatures) {
     out.u16(entry.validator);
@@ -115,6 +124,8 @@ Result<Block> Block::decode(ByteSpan bytes) {
     }
     block.transactions.push_back(std::move(tx).value());
   }
+  block.commit.round = in.u32();
+  if (block.commit.round > round_max) in.fail(Code::invalid_field, "certificate round over round_max");
   const std::uint64_t signature_count = in.length(partners_max, "commit signature count");
   for (std::uint64_t i = 0; i < signature_count && in.ok(); ++i) {
     CommitSignature entry;

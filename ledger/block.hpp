@@ -1,11 +1,12 @@
-// Blocks: a header, the transactions, and the commit (validators' signatures over the block
-// id). The byte layout is in docs/protocol.md, "Blocks".
+// Blocks: a header, the transactions, and the commit certificate (validators' precommit
+// signatures for the block id in one round). The byte layout is in docs/protocol.md, "Blocks".
 #pragma once
 
 #include <vector>
 
 #include "ledger/genesis.hpp"
 #include "ledger/transaction.hpp"
+#include "ledger/votes.hpp"
 
 namespace pc::ledger {
 
@@ -14,7 +15,8 @@ struct BlockHeader {
   std::uint64_t height = 0;         // genesis is height 0; the first block is 1
   Hash256 previous_hash{};          // the genesis hash for block 1
   std::uint64_t time_ms = 0;        // strictly after the previous block (or the genesis time)
-  PartnerId proposer = 0;           // a partner with voting power
+  PartnerId proposer = 0;           // the schedule's proposer of `round` (ledger/proposer.hpp)
+  std::uint32_t round = 0;          // the consensus round this block was first proposed in
   Hash256 merkle_root{};            // over the transaction ids
   Hash256 state_hash{};             // chains this block's state changes onto the previous one
 
@@ -31,21 +33,28 @@ struct CommitSignature {
   bool operator==(const CommitSignature&) const = default;
 };
 
-// Signatures in strictly ascending validator order, so a commit has exactly one encoding.
+// The commit certificate: precommits for the block in one round, from validators holding
+// more than 2/3 of the voting power, in strictly ascending validator order so that a given
+// set has exactly one encoding. It is not part of the block id: nodes may hold different
+// valid sets for the same block, and any valid set is accepted (docs/consensus.md).
 struct Commit {
+  std::uint32_t round = 0;
   std::vector<CommitSignature> signatures;
 
   bool operator==(const Commit&) const = default;
 };
 
-// What a validator signs to commit a block: commit_vote prefix || chain id || block id.
-Bytes commit_message(std::string_view chain_id, const Hash256& block_id);
-CommitSignature sign_commit(PartnerId validator, const crypto::SecretKey& validator_key,
-                            std::string_view chain_id, const Hash256& block_id);
+// What a validator signs to commit a block: its precommit for the block id in that round,
+// Vote{precommit, chain id, height, round, block id}.sign_bytes().
+Bytes commit_message(std::string_view chain_id, std::uint64_t height, std::uint32_t round, const Hash256& block_id);
+CommitSignature sign_commit(PartnerId validator, const crypto::SecretKey& validator_key, std::string_view chain_id,
+                            std::uint64_t height, std::uint32_t round, const Hash256& block_id);
 
 // Checks signatures, order, that each signer is a validator, and more than 2/3 of the voting
 // power. bad_commit with a detail on failure.
-Status verify_commit(const Genesis& genesis, const Hash256& block_id, const Commit& commit);
+Status verify_commit(const Genesis& genesis, std::uint64_t height, const Hash256& block_id, const Commit& commit);
+// The voting power of the commit's signers, whether or not the commit is valid.
+std::uint64_t commit_power(const Genesis& genesis, const Commit& commit);
 
 struct Block {
   BlockHeader header;

@@ -47,7 +47,11 @@ Status check_block_contents(const Genesis& genesis, const Block& block) {
   if (merkle_root(block.tx_ids()) != block.header.merkle_root) {
     return Error{Code::bad_merkle_root, "transactions do not match the header's Merkle root"};
   }
-  return verify_commit(genesis, block.header.hash(), block.commit);
+  if (block.header.round > block.commit.round) {
+    return Error{Code::bad_commit, "header round " + std::to_string(block.header.round) +
+                                       " is after the certificate's round " + std::to_string(block.commit.round)};
+  }
+  return verify_commit(genesis, block.header.height, block.header.hash(), block.commit);
 }
 
 Status check_block_envelope(const Genesis& genesis, const Tip& previous, const Block& block) {

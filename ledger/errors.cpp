@@ -35,6 +35,7 @@ std::string_view code_name(Code code) {
     case Code::bad_merkle_root: return "bad_merkle_root";
     case Code::bad_state_hash: return "bad_state_hash";
     case Code::bad_commit: return "bad_commit";
+    case Code::wrong_proposer: return "wrong_proposer";
     case Code::bad_timestamp: return "bad_timestamp";
     case Code::unknown_proposer: return "unknown_proposer";
     case Code::invalid_transaction: return "invalid_transaction";

@@ -58,6 +58,7 @@ enum class Code : std::uint16_t {
   bad_timestamp = 505,         // not strictly after the previous block
   unknown_proposer = 506,
   invalid_transaction = 507,   // a transaction in the block fails; the detail names it
+  wrong_proposer = 508,        // not the proposer the schedule names for the header's round
 
   // 600-699 storage and audit.
   io_error = 600,

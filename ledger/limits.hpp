@@ -7,7 +7,15 @@
 
 namespace pc::ledger {
 
-inline constexpr std::uint8_t encoding_version = 1;
+inline constexpr std::uint8_t encoding_version = 1;  // transactions and the genesis
+// Version 2 added the header's round and the commit certificate's round, with precommit
+// signatures (docs/protocol.md, "Blocks"). Version 1 blocks are refused.
+inline constexpr std::uint8_t block_version = 2;
+inline constexpr std::uint8_t consensus_message_version = 1;  // proposals and votes
+// The highest consensus round a proposal, vote, header or certificate may name. Rounds grow
+// only by timeouts, so this is months of failed rounds at one height, and it bounds the work
+// of finding a round's proposer.
+inline constexpr std::uint32_t round_max = 100'000;
 
 inline constexpr std::size_t chain_id_bytes_max = 32;
 inline constexpr std::size_t name_bytes_max = 64;        // coalition and partner names

@@ -1,7 +1,9 @@
 // Builds a block from candidate transactions on top of the committed state: each candidate
 // is applied in order, those that fail are left out (with their reason), the header is
-// filled in and the commit signed. With one validator its signature is the whole commit;
-// the consensus engine of the multi-partner network will gather the others instead.
+// filled in and the commit signed. This is the path of a validator that holds more than 2/3
+// of the voting power alone: it proposes in the first round the proposer schedule gives it
+// at this height (round 0 with one validator) and its precommit for that round is the whole
+// commit certificate. With several validators, node/consensus/ gathers the precommits.
 #pragma once
 
 #include <span>
@@ -24,8 +26,9 @@ struct ProposerIdentity {
 };
 
 // Fills in the header of `block`, whose transactions were executed on top of `tip` into
-// `changes` (their context gives the height and time), and signs the commit.
-void seal_block(ledger::Block& block, const std::string& chain_id, const ledger::Tip& tip,
+// `changes` (their context gives the height and time), in this proposer's first round of the
+// schedule, and signs the round's commit certificate.
+void seal_block(ledger::Block& block, const ledger::Genesis& genesis, const ledger::Tip& tip,
                 const ledger::BlockChanges& changes, const ProposerIdentity& proposer);
 
 // Preconditions: `tip` is the tip of `state` and time_ms > tip.time_ms.

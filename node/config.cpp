@@ -32,6 +32,13 @@ constexpr std::array<Currency, 42> currencies{{
 constexpr std::uint64_t block_interval_ms_max = 86'400'000;
 // A token shorter than this is too easy to guess; `init` writes 64 hex characters.
 constexpr std::size_t api_token_chars_min = 16;
+// Ranges of node.json's rpc_limits.
+constexpr std::uint64_t rpc_connections_max_max = 65'536;
+constexpr std::uint64_t rpc_body_bytes_min = 4 * 1024;  // room for the largest transaction as hex in a request
+constexpr std::uint64_t rpc_body_bytes_max_max = 64 * 1024 * 1024;
+constexpr std::uint64_t rpc_timeout_ms_min = 100;
+constexpr std::uint64_t rpc_timeout_ms_max = 3'600'000;
+constexpr std::uint64_t rpc_threads_max = 64;
 
 using ParseError = std::string;
 
@@ -96,13 +103,50 @@ std::optional<ParseError> read_earn_rates(const Json& object, std::vector<EarnRa
   return std::nullopt;
 }
 
+// The ranges keep a node usable (one connection, one thread, a body that holds the largest
+// transaction) and below what one process can hold (file descriptors, memory per body).
+std::optional<ParseError> read_rpc_limits(const Json& object, RpcLimits& limits) {
+  if (!object.is_object()) return "rpc_limits must be an object";
+  if (auto error = unknown_field(object,
+                                 {"connections_max", "connections_per_address_max", "body_bytes_max",
+                                  "idle_timeout_ms", "write_timeout_ms", "threads"},
+                                 " in rpc_limits")) {
+    return error;
+  }
+  if (auto error = read_unsigned(object, "connections_max", 1, rpc_connections_max_max, limits.connections_max)) {
+    return "rpc_limits." + *error;
+  }
+  if (auto error = read_unsigned(object, "connections_per_address_max", 1, limits.connections_max,
+                                 limits.connections_per_address_max)) {
+    return "rpc_limits." + *error + " (at most connections_max)";
+  }
+  // Lowering connections_max alone lowers the per-address default with it.
+  if (!object.contains("connections_per_address_max")) {
+    limits.connections_per_address_max = std::min(limits.connections_per_address_max, limits.connections_max);
+  }
+  if (auto error = read_unsigned(object, "body_bytes_max", rpc_body_bytes_min, rpc_body_bytes_max_max,
+                                 limits.body_bytes_max)) {
+    return "rpc_limits." + *error;
+  }
+  if (auto error = read_unsigned(object, "idle_timeout_ms", rpc_timeout_ms_min, rpc_timeout_ms_max,
+                                 limits.idle_timeout_ms)) {
+    return "rpc_limits." + *error;
+  }
+  if (auto error = read_unsigned(object, "write_timeout_ms", rpc_timeout_ms_min, rpc_timeout_ms_max,
+                                 limits.write_timeout_ms)) {
+    return "rpc_limits." + *error;
+  }
+  if (auto error = read_unsigned(object, "threads", 1, rpc_threads_max, limits.threads)) return "rpc_limits." + *error;
+  return std::nullopt;
+}
+
 std::optional<ParseError> read_config(const Json& json, const std::filesystem::path& directory, NodeConfig& config) {
   if (!json.is_object()) return "the top level must be an object";
   if (auto error = unknown_field(json,
                                  {"data_dir", "rpc_address", "rpc_port", "rpc_rate_requests_per_second",
                                   "rpc_rate_burst_requests", "block_interval_ms", "block_trigger_tx_count",
                                   "earn_rates", "return_window_days", "api_token", "tx_validity_blocks",
-                                  "mempool"},
+                                  "mempool", "rpc_limits"},
                                  "")) {
     return error;
   }
@@ -161,6 +205,7 @@ std::optional<ParseError> read_config(const Json& json, const std::filesystem::p
       return "mempool." + *error;
     }
   }
+  if (auto found = json.find("rpc_limits"); found != json.end()) return read_rpc_limits(*found, config.rpc_limits);
   return std::nullopt;
 }
 
@@ -237,6 +282,13 @@ std::string node_config_to_json(const NodeConfig& config) {
   json["mempool"] = {{"tx_count_max", config.mempool.tx_count_max},
                      {"bytes_max", config.mempool.bytes_max},
                      {"per_signer_max", config.mempool.per_signer_max}};
+  const RpcLimits& rpc = config.rpc_limits;
+  json["rpc_limits"] = {{"connections_max", rpc.connections_max},
+                        {"connections_per_address_max", rpc.connections_per_address_max},
+                        {"body_bytes_max", rpc.body_bytes_max},
+                        {"idle_timeout_ms", rpc.idle_timeout_ms},
+                        {"write_timeout_ms", rpc.write_timeout_ms},
+                        {"threads", rpc.threads}};
   return json.dump(2) + "\n";
 }
 

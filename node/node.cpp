@@ -237,7 +237,7 @@ class Node::Impl {
       executed.block.transactions.assign(candidates.begin(), candidates.end());
       executed.changes = mempool->take_staged();
       PC_CHECK(executed.changes.applied_count == executed.block.transactions.size());
-      seal_block(executed.block, genesis.chain_id, tip, executed.changes, proposer);
+      seal_block(executed.block, genesis, tip, executed.changes, proposer);
     } else {
       const std::uint64_t time_ms = std::max(now_ms, tip.time_ms + 1);
       ProducedBlock produced = produce_block(store->state(), tip, mempool->transactions(), time_ms, proposer,

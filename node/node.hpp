@@ -48,6 +48,17 @@ struct MempoolLimits {
                                        // bounded by the two limits above)
 };
 
+// The RPC server's transport limits (node.json "rpc_limits"; docs/rpc.md, "Limits"). The
+// node only carries them: rpc/server.cpp enforces them.
+struct RpcLimits {
+  std::size_t connections_max = 256;              // open TCP connections, HTTP and WebSocket
+  std::size_t connections_per_address_max = 64;   // of them from one client IP address
+  std::size_t body_bytes_max = 1024 * 1024;       // an HTTP request body
+  std::uint64_t idle_timeout_ms = 30'000;         // waiting for a request, its header or body
+  std::uint64_t write_timeout_ms = 30'000;        // writing one answer
+  std::size_t threads = 2;                        // io threads ("pc-rpc-N")
+};
+
 // node.json holds these fields under the same names (docs/node.md); data_dir is where the
 // file lives unless the file names another.
 struct NodeConfig {
@@ -64,6 +75,7 @@ struct NodeConfig {
   std::string api_token;                       // partner methods; empty: partner methods off
   std::uint64_t tx_validity_blocks = 1'000;    // last-valid height the node signs with
   MempoolLimits mempool;
+  RpcLimits rpc_limits;
 };
 
 // Reads and writes node.json. Config errors are messages (start-up path). Missing fields

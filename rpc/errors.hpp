@@ -3,7 +3,7 @@
 //
 //   -32700 .. -32600  JSON-RPC 2.0's own codes
 //   1000 + ledger::Code  application errors, data {name, detail} (ledger/errors.hpp)
-//   4001 .. 4029      RPC-level errors, named after the HTTP status they resemble
+//   4000 .. 4029      RPC-level errors, named after the HTTP status they resemble
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,7 @@ inline constexpr std::int32_t method_not_found = -32601;
 inline constexpr std::int32_t invalid_params = -32602;
 inline constexpr std::int32_t internal_error = -32603;
 inline constexpr std::int32_t application_base = 1000;  // + the numeric ledger::Code
+inline constexpr std::int32_t bad_http_request = 4000;  // malformed HTTP framing (HTTP 400)
 inline constexpr std::int32_t unauthorized = 4001;       // partner method without the right token
 inline constexpr std::int32_t batch_too_large = 4003;    // JSON-RPC batch or earn_batch over its limit
 inline constexpr std::int32_t not_found = 4004;          // block, transaction, order id, subscription

@@ -7,17 +7,12 @@
 
 namespace pc::rpc {
 
-// HTTP request bodies; a larger one gets HTTP 413 with error 4013 and the connection closes.
-inline constexpr std::size_t body_bytes_max = 1024 * 1024;
+// The connection limits, the body size, the timeouts and the thread count are set in
+// node.json (node::RpcLimits holds their defaults): an operator sizes them to the machine.
 // Requests in one JSON-RPC batch; a larger batch gets one error 4003.
 inline constexpr std::size_t batch_count_max = 100;
 // Purchases in one earn_batch call.
 inline constexpr std::size_t earn_batch_count_max = 1'000;
-// Open TCP connections (HTTP and WebSocket together); one more is accepted and closed at once.
-inline constexpr std::size_t connections_max = 256;
-// A connection with no complete request for this long is closed (HTTP); a WebSocket that
-// answers no ping for this long is closed.
-inline constexpr std::uint64_t idle_timeout_ms = 30'000;
 // Per-client-IP token bucket defaults: sustained requests per second and burst size. Each
 // request of a batch costs one token.
 inline constexpr std::uint64_t rate_per_second_default = 2'000;

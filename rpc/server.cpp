@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -32,8 +34,7 @@ namespace {
 // After a 413 the server reads and discards what the client is still sending, for a while,
 // so that closing does not reset the connection before the client has read the answer.
 constexpr std::uint64_t linger_ms = 5'000;
-constexpr std::size_t linger_bytes_max = 2 * body_bytes_max;
-constexpr std::uint64_t write_timeout_ms = 30'000;
+constexpr std::size_t linger_bodies_max = 2;  // bytes discarded, in request bodies
 constexpr std::uint64_t websocket_handshake_timeout_ms = 30'000;
 constexpr std::uint64_t accept_retry_ms = 100;
 // Notifications taken from one subscription per turn, and the outbox size below which the
@@ -41,11 +42,21 @@ constexpr std::uint64_t accept_retry_ms = 100;
 constexpr std::size_t notifications_per_take = 64;
 constexpr std::size_t outbox_refill_below = 32;
 
+// When a connection started waiting for its next request (steady clock ticks), for choosing
+// which one to close at the connection limit; 0 while it is busy, and evicted once chosen.
+using IdleSince = std::int64_t;
+constexpr IdleSince busy = 0;
+constexpr IdleSince evicted = -1;
+
 class Session {
  public:
   virtual ~Session() = default;
   // Closes the socket and drops subscriptions. Only while no thread runs the io_context.
   virtual void close_now() = 0;
+  // busy, or when the session began waiting for a request. Any thread.
+  virtual IdleSince idle_since() const { return busy; }
+  // Closes the session if it is still idle since `since`; false when it is not. Any thread.
+  virtual bool evict_if_idle_since(IdleSince /*since*/) { return false; }
 
  protected:
   Session() = default;
@@ -57,12 +68,45 @@ class Session {
 // with it can still unregister.
 struct Shared {
   Shared(node::Node& node_in, const ServerOptions& options)
-      : node(node_in), dispatcher(node_in, options.dispatcher), idle_timeout_ms(options.idle_timeout_ms) {}
+      : node(node_in), dispatcher(node_in, options.dispatcher), limits(options.limits) {}
 
   node::Node& node;
   Dispatcher dispatcher;
-  const std::uint64_t idle_timeout_ms;
+  const node::RpcLimits limits;
   std::atomic<std::size_t> connections{0};
+
+  std::size_t connections_from(const std::string& address) {
+    std::lock_guard lock(addresses_mutex);
+    const auto found = connections_by_address.find(address);
+    return found == connections_by_address.end() ? 0 : found->second;
+  }
+  void count_connection(const std::string& address, bool opened) {
+    std::lock_guard lock(addresses_mutex);
+    if (opened) {
+      ++connections_by_address[address];
+    } else if (--connections_by_address[address] == 0) {
+      connections_by_address.erase(address);
+    }
+  }
+
+  // Closes the HTTP connection that has waited longest for its next request; false when
+  // none is idle. A session that turns busy meanwhile is skipped and the next one tried.
+  bool evict_oldest_idle() {
+    for (std::size_t attempt = 0; attempt < eviction_attempts_max; ++attempt) {
+      std::shared_ptr<Session> oldest;
+      IdleSince oldest_since = 0;
+      for (const std::shared_ptr<Session>& session : live_sessions()) {
+        const IdleSince since = session->idle_since();
+        if (since > 0 && (!oldest || since < oldest_since)) {
+          oldest = session;
+          oldest_since = since;
+        }
+      }
+      if (!oldest) return false;
+      if (oldest->evict_if_idle_since(oldest_since)) return true;
+    }
+    return false;
+  }
 
   std::uint64_t add_session(const std::weak_ptr<Session>& session) {
     std::lock_guard lock(sessions_mutex);
@@ -84,25 +128,36 @@ struct Shared {
   }
 
  private:
+  static constexpr std::size_t eviction_attempts_max = 4;
   std::mutex sessions_mutex;
   std::map<std::uint64_t, std::weak_ptr<Session>> sessions;  // guarded by sessions_mutex
   std::uint64_t next_session_id = 1;                         // guarded by sessions_mutex
+  std::mutex addresses_mutex;
+  std::map<std::string, std::size_t> connections_by_address;  // guarded by addresses_mutex
 };
 
-// Counts one open connection while it lives; moves from the HTTP to the WebSocket session.
+// Counts one open connection, in total and for its client address, while it lives; moves
+// from the HTTP to the WebSocket session.
 class ConnectionSlot {
  public:
-  explicit ConnectionSlot(Shared& shared) : shared_(&shared) { ++shared_->connections; }
-  ConnectionSlot(ConnectionSlot&& other) noexcept : shared_(std::exchange(other.shared_, nullptr)) {}
+  ConnectionSlot(Shared& shared, std::string address) : shared_(&shared), address_(std::move(address)) {
+    ++shared_->connections;
+    shared_->count_connection(address_, true);
+  }
+  ConnectionSlot(ConnectionSlot&& other) noexcept
+      : shared_(std::exchange(other.shared_, nullptr)), address_(std::move(other.address_)) {}
   ConnectionSlot& operator=(ConnectionSlot&&) = delete;
   ConnectionSlot(const ConnectionSlot&) = delete;
   ConnectionSlot& operator=(const ConnectionSlot&) = delete;
   ~ConnectionSlot() {
-    if (shared_ != nullptr) --shared_->connections;
+    if (shared_ == nullptr) return;
+    shared_->count_connection(address_, false);
+    --shared_->connections;
   }
 
  private:
   Shared* shared_;
+  std::string address_;
 };
 
 std::chrono::milliseconds ms(std::uint64_t value) {
@@ -164,7 +219,7 @@ class WebSocketSession final : public Session,
     authorization_ = std::string(upgrade_[http::field::authorization]);
     // The WebSocket layer keeps its own timers: handshake, and pings on an idle connection.
     beast::get_lowest_layer(ws_).expires_never();
-    ws_.set_option(websocket::stream_base::timeout{ms(websocket_handshake_timeout_ms), ms(shared_.idle_timeout_ms),
+    ws_.set_option(websocket::stream_base::timeout{ms(websocket_handshake_timeout_ms), ms(shared_.limits.idle_timeout_ms),
                                                    /*keep_alive_pings=*/true});
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& response) { response.set(http::field::server, "pointchain"); }));
@@ -330,8 +385,8 @@ void Waker::wake() {
 
 class HttpSession final : public Session, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket&& socket, Shared& shared, ConnectionSlot slot)
-      : stream_(std::move(socket)), shared_(shared), slot_(std::move(slot)), client_ip_(remote_ip(stream_.socket())) {}
+  HttpSession(tcp::socket&& socket, Shared& shared, std::string client_ip)
+      : stream_(std::move(socket)), shared_(shared), slot_(shared, client_ip), client_ip_(std::move(client_ip)) {}
 
   ~HttpSession() override { shared_.remove_session(registry_id_); }
 
@@ -345,22 +400,33 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
     stream_.socket().close(ignored);
   }
 
+  IdleSince idle_since() const override { return idle_since_.load(); }
+
+  bool evict_if_idle_since(IdleSince since) override {
+    if (since <= 0 || !idle_since_.compare_exchange_strong(since, evicted)) return false;
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+    return true;
+  }
+
  private:
   void do_read() {
     parser_.emplace();
-    parser_->body_limit(body_bytes_max);
-    stream_.expires_after(ms(shared_.idle_timeout_ms));
+    parser_->body_limit(shared_.limits.body_bytes_max);
+    stream_.expires_after(ms(shared_.limits.idle_timeout_ms));
+    // Never 0 (busy), even for a clock that starts at its epoch.
+    idle_since_ = std::max<IdleSince>(1, std::chrono::steady_clock::now().time_since_epoch().count());
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&HttpSession::on_header, shared_from_this()));
   }
 
   void on_header(beast::error_code error, std::size_t) {
+    if (idle_since_.exchange(busy) == evicted) return;  // closed to admit another connection
     if (error) return on_read_error(error);
     const auto& request = parser_->get();
     if (beast::iequals(request[http::field::expect], "100-continue") && !websocket::is_upgrade(request)) {
       // curl sends this before a large body and waits for the go-ahead.
       continue_response_ = http::response<http::empty_body>{http::status::continue_, request.version()};
-      stream_.expires_after(ms(write_timeout_ms));
+      stream_.expires_after(ms(shared_.limits.write_timeout_ms));
       http::async_write(stream_, continue_response_, [self = shared_from_this()](beast::error_code write_error, std::size_t) {
         if (write_error) return;
         self->read_body();
@@ -371,7 +437,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
   }
 
   void read_body() {
-    stream_.expires_after(ms(shared_.idle_timeout_ms));
+    stream_.expires_after(ms(shared_.limits.idle_timeout_ms));
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
   }
 
@@ -383,13 +449,34 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
     }
     if (error == http::error::body_limit) {
       send(413, error_response_body(RpcError{error_code::request_too_large,
-                                             "request too large: the body is over " + std::to_string(body_bytes_max) +
-                                                 " bytes",
+                                             "request too large: the body is over " +
+                                                 std::to_string(shared_.limits.body_bytes_max) + " bytes",
                                              nullptr}),
            "application/json", /*keep_alive=*/false, /*linger=*/true);
       return;
     }
-    // A timeout, a reset or a malformed request: the connection ends.
+    if (is_framing_error(error)) {
+      // The request cannot be read, so neither can the next one on this connection: answer,
+      // then close. Silence would leave the client unable to tell a bad request from a crash.
+      send(400, error_response_body(RpcError{error_code::bad_http_request, "bad HTTP request: " + error.message(),
+                                             nullptr}),
+           "application/json", /*keep_alive=*/false, /*linger=*/true);
+      return;
+    }
+    // A timeout, a reset, a header over its limit or a request cut short: the connection ends.
+  }
+
+  // What Beast's parser reports for a request line, header field, length or chunk that is
+  // not HTTP/1.1: a Content-Length past 2^64, negative or repeated with another value, one
+  // together with chunked, a bad chunk size, and the like.
+  static bool is_framing_error(const beast::error_code& error) {
+    static constexpr std::array framing_errors{
+        http::error::bad_line_ending,       http::error::bad_method,   http::error::bad_target,
+        http::error::bad_version,           http::error::bad_field,    http::error::bad_value,
+        http::error::bad_content_length,    http::error::bad_transfer_encoding, http::error::bad_chunk,
+        http::error::bad_chunk_extension,   http::error::bad_obs_fold};
+    return std::any_of(framing_errors.begin(), framing_errors.end(),
+                       [&](http::error framing) { return error == framing; });
   }
 
   void on_read(beast::error_code error, std::size_t) {
@@ -430,7 +517,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
     response_.keep_alive(keep_alive);
     response_.body() = std::move(body);
     response_.prepare_payload();
-    stream_.expires_after(ms(write_timeout_ms));
+    stream_.expires_after(ms(shared_.limits.write_timeout_ms));
     http::async_write(stream_, response_,
                       [self = shared_from_this(), keep_alive, linger](beast::error_code error, std::size_t) {
                         if (error) return;
@@ -455,7 +542,9 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
     stream_.async_read_some(net::buffer(discard_),
                             [self = shared_from_this()](beast::error_code error, std::size_t bytes) {
                               self->lingered_bytes_ += bytes;
-                              if (error || self->lingered_bytes_ > linger_bytes_max) return self->close_now();
+                              if (error || self->lingered_bytes_ > linger_bodies_max * self->shared_.limits.body_bytes_max) {
+                                return self->close_now();
+                              }
                               self->discard_more();
                             });
   }
@@ -471,6 +560,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
   http::response<http::string_body> response_;
   std::array<char, 16 * 1024> discard_{};
   std::size_t lingered_bytes_ = 0;
+  std::atomic<IdleSince> idle_since_{busy};
 };
 
 void name_this_thread(const std::string& name) { pthread_setname_np(pthread_self(), name.substr(0, 15).c_str()); }
@@ -504,7 +594,7 @@ class Server::Impl {
     }
     port_ = acceptor_.local_endpoint().port();
     do_accept();
-    const std::size_t thread_count = std::max<std::size_t>(options_.threads, 1);
+    const std::size_t thread_count = std::max<std::size_t>(options_.limits.threads, 1);
     for (std::size_t i = 0; i < thread_count; ++i) {
       threads_.emplace_back([this, i] {
         name_this_thread("pc-rpc-" + std::to_string(i));
@@ -553,11 +643,17 @@ class Server::Impl {
         });
         return;
       }
-      if (shared_.connections.load() >= options_.connections_max) {
+      std::string address = remote_ip(socket);
+      const node::RpcLimits& limits = options_.limits;
+      // At the total limit an idle connection makes room; its slot frees once its strand has
+      // closed it, so the total can pass the limit by the evictions in flight, for that moment.
+      const bool admitted = shared_.connections_from(address) < limits.connections_per_address_max &&
+                            (shared_.connections.load() < limits.connections_max || shared_.evict_oldest_idle());
+      if (admitted) {
+        std::make_shared<HttpSession>(std::move(socket), shared_, std::move(address))->start();
+      } else {
         beast::error_code ignored;
         socket.close(ignored);
-      } else {
-        std::make_shared<HttpSession>(std::move(socket), shared_, ConnectionSlot(shared_))->start();
       }
       do_accept();
     });
@@ -577,6 +673,7 @@ class Server::Impl {
 ServerOptions server_options_from_config(const node::NodeConfig& config) {
   ServerOptions options;
   options.dispatcher.rate_limit = RateLimit{config.rpc_rate_requests_per_second, config.rpc_rate_burst_requests};
+  options.limits = config.rpc_limits;
   return options;
 }
 

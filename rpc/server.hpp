@@ -1,15 +1,22 @@
 // The RPC server: HTTP/1.1 with keep-alive and WebSocket subscriptions on one TCP port, on a
 // Boost.Asio io_context run by a few named threads ("pc-rpc-0", ...). It moves bytes and
-// enforces the transport limits of rpc/limits.hpp; every request goes to a Dispatcher.
+// enforces the transport limits of rpc/limits.hpp and node.json's rpc_limits; every request
+// goes to a Dispatcher.
 //
 //   POST /        JSON-RPC 2.0 (single or batch)         200, 204, 413 (4013), 429 (4029)
 //   GET  /health  "ok"                                   200
 //                 "storage failure: ..." after a failed block write (Node::storage_failure)  503
 //   GET  /ws      WebSocket upgrade: JSON-RPC plus subscribe / unsubscribe and notifications
+//   malformed     HTTP framing the parser refuses         400 (4000), then the connection closes
 //   otherwise     404
 //
-// Each connection runs on its own strand. A connection past connections_max is accepted and
-// closed at once. A WebSocket subscriber whose node queue overflowed receives a final error
+// Each connection runs on its own strand. A connection from an address that already holds
+// connections_per_address_max is accepted and closed at once. At connections_max, the HTTP
+// connection that has waited longest for its next request is closed to admit the new one
+// (a client may close an idle keep-alive connection at any time, RFC 9112 9.6, so this costs
+// an honest client one reconnect, while clients holding idle connections can no longer lock
+// everyone out); with none idle, the new one is closed at once. A WebSocket subscriber whose
+// node queue overflowed receives a final error
 // notification and the connection closes. Partner methods over WebSocket use the
 // Authorization header of the upgrade request.
 //
@@ -27,12 +34,10 @@ namespace pc::rpc {
 
 struct ServerOptions {
   DispatcherOptions dispatcher;  // the per-client-IP rate limit and its clock
-  std::size_t threads = 2;
-  std::size_t connections_max = rpc::connections_max;
-  std::uint64_t idle_timeout_ms = rpc::idle_timeout_ms;
+  node::RpcLimits limits;        // connections, body size, timeouts, threads
 };
 
-// The options node.json asks for: its rate limit, everything else at the defaults above.
+// The options node.json asks for: its rate limit and its rpc_limits.
 ServerOptions server_options_from_config(const node::NodeConfig& config);
 
 class Server {

@@ -17,7 +17,8 @@ echo "== tests (gcc, RelWithDebInfo)"
 if $all; then
   scripts/build.sh sanitize
   echo "== tests (gcc, AddressSanitizer + UndefinedBehaviorSanitizer)"
-  (cd build-sanitize && ctest --output-on-failure)
+  # The simulator's seeds run about ten times slower under the sanitizers: a few per class.
+  (cd build-sanitize && PC_SIM_SEEDS=3 ctest --output-on-failure)
   scripts/build.sh clang
   echo "== tests (clang)"
   (cd build-clang && ctest --output-on-failure)

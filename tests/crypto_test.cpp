@@ -308,7 +308,8 @@ TEST_CASE("tagged_hash is sha256 of the prefix followed by the parts", "[crypto]
 // Every domain prefix is a distinct four-letter ASCII tag, so no two kinds of hash can collide.
 TEST_CASE("domain prefixes are distinct", "[crypto][domains]") {
   const std::vector<domain::Prefix> prefixes = {
-      domain::tx_id,       domain::tx_signature, domain::block_id,      domain::commit_vote,
+      domain::tx_id,       domain::tx_signature, domain::block_id,      domain::make("PCCV"),  // retired
+      domain::proposal,    domain::prevote,      domain::precommit,
       domain::merkle_leaf, domain::merkle_node,  domain::merkle_empty,  domain::state_changes,
       domain::state_chain, domain::genesis,      domain::address_checksum};
   CHECK(std::set<domain::Prefix>(prefixes.begin(), prefixes.end()).size() == prefixes.size());

@@ -20,6 +20,7 @@
 #include "ledger/errors.hpp"
 #include "ledger/transaction.hpp"
 #include "node/audit_command.hpp"
+#include "node/node.hpp"
 #include "rpc/errors.hpp"
 #include "rpc/limits.hpp"
 #include "tests/e2e_support.hpp"
@@ -277,13 +278,13 @@ TEST_CASE("bad RPC requests get their documented error codes and leave the chain
   // A body over body_bytes_max gets HTTP 413 and error 4013; one of exactly the limit is served.
   {
     const std::string request = request_text("chain_info", json::object());
-    std::string at_limit = request + std::string(pc::rpc::body_bytes_max - request.size(), ' ');
+    std::string at_limit = request + std::string(pc::node::RpcLimits{}.body_bytes_max - request.size(), ' ');
     const HttpResponse served = node.post(at_limit);
     CHECK(served.status == 200);
     CHECK(result_of(json::parse(served.body)).at("chain_id") == test_chain_id);
 
     std::string over_limit = request_text("earn", purchase(3, 1'000, "huge"));
-    over_limit += std::string(pc::rpc::body_bytes_max + 1 - over_limit.size(), ' ');
+    over_limit += std::string(pc::node::RpcLimits{}.body_bytes_max + 1 - over_limit.size(), ' ');
     const HttpResponse refused = node.post(over_limit, bearer);
     INFO(refused.body);
     CHECK(refused.status == 413);
@@ -742,50 +743,158 @@ TEST_CASE("over its rate limit a client gets HTTP 429 and error 4029, and nothin
   stop_cleanly_and_audit(node);
 }
 
-TEST_CASE("past connections_max open connections the next one is closed unanswered", "[e2e][rpc]") {
-  // Proves rpc/limits.hpp's connections_max against the binary: with that many keep-alive
-  // connections open (each served once, so the server holds them all), one more is closed
-  // without an answer; closing one of them makes room again, and the held ones keep working.
-  LiveNode node(rpc_node_options());
-  const std::string request = http_request_text(node.port(), "POST", "/", request_text("chain_info", json::object()),
-                                                {{"Content-Type", "application/json"}}, /*keep_alive=*/true);
+namespace {
 
+// Opens `count` keep-alive connections from `source_address`, each served once, so that the
+// node holds them all, idle.
+std::vector<std::unique_ptr<HttpConnection>> hold_idle_connections(const LiveNode& node, std::size_t count,
+                                                                   const std::string& source_address,
+                                                                   const std::string& request) {
   std::vector<std::unique_ptr<HttpConnection>> held;
-  for (std::size_t i = 0; i < pc::rpc::connections_max; ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     auto connection = std::make_unique<HttpConnection>();
-    REQUIRE(connection->connect(node.port()));
+    REQUIRE(connection->connect(node.port(), 10s, source_address));
     REQUIRE(connection->send(request));
     const HttpResponse reply = connection->read_response();
-    INFO("connection " << i << ": " << reply.error);
+    INFO(source_address << " connection " << i << ": " << reply.error);
     REQUIRE(reply.status == 200);
     held.push_back(std::move(connection));
   }
+  return held;
+}
+
+// One request on a fresh connection from `source_address`: its status, 0 when the node
+// closed the connection without answering.
+int status_from(const LiveNode& node, const std::string& source_address, const std::string& request) {
+  HttpConnection connection;
+  REQUIRE(connection.connect(node.port(), 10s, source_address));
+  if (!connection.send(request, 5s)) return 0;
+  return connection.read_response(5s).status;
+}
+
+}  // namespace
+
+TEST_CASE("one client address holds at most rpc_limits.connections_per_address_max connections; others still get in",
+          "[e2e][rpc][connections]") {
+  // Proves the per-address limit against the binary: with 4 idle connections from
+  // 127.0.0.1 (the configured limit), a fifth from that address is closed unanswered, while
+  // 127.0.0.2 is served; closing one of the four makes room again. Before, the limit was
+  // global only, so one address holding every connection locked all others out.
+  LiveNode node(rpc_node_options({{"rpc_limits", {{"connections_max", 16}, {"connections_per_address_max", 4}}}}));
+  const std::string request = http_request_text(node.port(), "POST", "/", request_text("chain_info", json::object()),
+                                                {{"Content-Type", "application/json"}}, /*keep_alive=*/true);
+  auto held = hold_idle_connections(node, 4, "127.0.0.1", request);
 
   HttpConnection one_too_many;
-  REQUIRE(one_too_many.connect(node.port()));  // the kernel completes the handshake
+  REQUIRE(one_too_many.connect(node.port(), 10s, "127.0.0.1"));  // the kernel completes the handshake
   (void)one_too_many.send(request);
   CHECK(one_too_many.wait_for_close(10s) == HttpConnection::Ending::closed);
+  CHECK(status_from(node, "127.0.0.2", request) == 200);
 
   held.front().reset();
   const Deadline room_deadline(10s);
-  for (;;) {
-    HttpConnection next;
-    REQUIRE(next.connect(node.port()));
-    if (next.send(request, 2s)) {
-      if (const HttpResponse reply = next.read_response(2s); reply.status != 0) {
-        CHECK(reply.status == 200);
-        break;
-      }
-    }
+  while (status_from(node, "127.0.0.1", request) != 200) {
     REQUIRE_FALSE(room_deadline.passed());
     std::this_thread::sleep_for(20ms);
   }
   HttpConnection& last = *held.back();
   REQUIRE(last.send(request));
-  const HttpResponse reply = last.read_response();
-  INFO(reply.error);
-  CHECK(reply.status == 200);
+  CHECK(last.read_response().status == 200);
 
   held.clear();
+  stop_cleanly_and_audit(node);
+}
+
+TEST_CASE("at rpc_limits.connections_max the connection idle longest is closed to admit a new client",
+          "[e2e][rpc][connections]") {
+  // Proves idle connections cannot lock clients out: with connections_max (8) idle
+  // keep-alive connections held from four addresses, a new client is served at once and the
+  // one closed to make room is the connection that has waited longest; the others keep
+  // working. Before, the new client was closed unanswered for as long as the idle ones stayed.
+  LiveNode node(rpc_node_options({{"rpc_limits", {{"connections_max", 8}, {"connections_per_address_max", 2}}}}));
+  const std::string request = http_request_text(node.port(), "POST", "/", request_text("chain_info", json::object()),
+                                                {{"Content-Type", "application/json"}}, /*keep_alive=*/true);
+  std::vector<std::unique_ptr<HttpConnection>> held;
+  for (const std::string address : {"127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"}) {
+    for (auto& connection : hold_idle_connections(node, 2, address, request)) held.push_back(std::move(connection));
+  }
+
+  CHECK(status_from(node, "127.0.0.20", request) == 200);
+  CHECK(held.front()->wait_for_close(10s) == HttpConnection::Ending::closed);
+  for (std::size_t i = 1; i < held.size(); ++i) {
+    INFO("held connection " << i);
+    REQUIRE(held[i]->send(request));
+    CHECK(held[i]->read_response().status == 200);
+  }
+  held.clear();
+  stop_cleanly_and_audit(node);
+}
+
+TEST_CASE("at rpc_limits.connections_max with every connection in the middle of a request, a new one is closed "
+          "unanswered",
+          "[e2e][rpc][connections]") {
+  // Proves the total limit still holds when no connection is idle: 8 connections (the
+  // limit) that each sent a header promising a body (the node's "100 Continue" shows it read
+  // the header) are not closed for a new client; the new one is closed unanswered instead.
+  LiveNode node(rpc_node_options({{"rpc_limits", {{"connections_max", 8}, {"connections_per_address_max", 2}}}}));
+  const std::string unfinished =
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n";
+  std::vector<std::unique_ptr<HttpConnection>> busy;
+  for (std::size_t i = 0; i < 8; ++i) {
+    auto connection = std::make_unique<HttpConnection>();
+    REQUIRE(connection->connect(node.port(), 10s, "127.0.0." + std::to_string(30 + i / 2)));
+    REQUIRE(connection->send(unfinished));
+    REQUIRE(connection->wait_for_close(10s) == HttpConnection::Ending::answered);
+    busy.push_back(std::move(connection));
+  }
+  const std::string request = http_request_text(node.port(), "POST", "/", request_text("chain_info", json::object()),
+                                                {{"Content-Type", "application/json"}}, /*keep_alive=*/true);
+  HttpConnection locked_out;
+  REQUIRE(locked_out.connect(node.port(), 10s, "127.0.0.40"));
+  (void)locked_out.send(request);
+  CHECK(locked_out.wait_for_close(10s) == HttpConnection::Ending::closed);
+  for (const auto& connection : busy) CHECK(connection->wait_for_close(100ms) == HttpConnection::Ending::still_open);
+
+  busy.clear();
+  stop_cleanly_and_audit(node);
+}
+
+TEST_CASE("malformed HTTP framing gets HTTP 400 with error 4000, then the connection closes", "[e2e][rpc][framing]") {
+  // Proves each framing the parser refuses is answered, not met with silence: a
+  // Content-Length past 2^64, negative, repeated with another value, or together with
+  // chunked; a chunk size that is not hex or overflows. Each gets HTTP 400 with a JSON-RPC
+  // error 4000 (id null), the connection closes, and the node serves the next client.
+  LiveNode node(rpc_node_options());
+  const std::string body = request_text("chain_info", json::object());
+  const std::string start = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+  const std::string chunked_body = std::to_string(body.size()) + "\r\n" + body + "\r\n0\r\n\r\n";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"Content-Length past 2^64", start + "Content-Length: 18446744073709551617\r\n\r\n" + body},
+      {"negative Content-Length", start + "Content-Length: -1\r\n\r\n" + body},
+      {"repeated Content-Length", start + "Content-Length: " + std::to_string(body.size()) +
+                                      "\r\nContent-Length: 5\r\n\r\n" + body},
+      {"Content-Length then chunked", start + "Content-Length: " + std::to_string(body.size()) +
+                                          "\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body},
+      {"chunked then Content-Length", start + "Transfer-Encoding: chunked\r\nContent-Length: " +
+                                          std::to_string(body.size()) + "\r\n\r\n" + chunked_body},
+      {"a chunk size that is not hex", start + "Transfer-Encoding: chunked\r\n\r\nzz\r\n" + body + "\r\n0\r\n\r\n"},
+      {"a chunk size past 2^64", start + "Transfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n" + body + "\r\n0\r\n\r\n"},
+  };
+  for (const auto& [what, bytes] : cases) {
+    INFO(what);
+    HttpConnection connection;
+    REQUIRE(connection.connect(node.port()));
+    (void)connection.send(bytes);
+    const HttpResponse reply = connection.read_response();
+    INFO(reply.error << reply.body);
+    CHECK(reply.status == 400);
+    CHECK(reply.header("connection") == "close");
+    const json response = json::parse(reply.body, nullptr, false);
+    REQUIRE(response.is_object());
+    CHECK(response.value("id", json(0)).is_null());
+    CHECK(error_code_of(response) == error_code::bad_http_request);
+    CHECK(connection.wait_for_close(10s) == HttpConnection::Ending::closed);
+  }
+  CHECK(result_of(node.response("chain_info")).at("height").is_number_unsigned());
   stop_cleanly_and_audit(node);
 }

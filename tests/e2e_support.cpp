@@ -91,8 +91,8 @@ fs::path resolve_program(const std::string& program, const std::vector<std::stri
 }
 
 ExitStatus decode_wait_status(int status) {
-  if (WIFEXITED(status)) return ExitStatus{WEXITSTATUS(status), 0};
-  return ExitStatus{-1, WIFSIGNALED(status) ? WTERMSIG(status) : 0};
+  if (WIFEXITED(status)) return ExitStatus{WEXITSTATUS(status), 0, 0};
+  return ExitStatus{-1, WIFSIGNALED(status) ? WTERMSIG(status) : 0, 0};
 }
 
 int poll_timeout(const Deadline& deadline) { return static_cast<int>(deadline.remaining().count()); }
@@ -227,9 +227,11 @@ std::optional<ExitStatus> Process::wait_for(Milliseconds timeout) {
   const Deadline deadline(timeout);
   for (;;) {
     int status = 0;
-    const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
+    rusage usage{};
+    const pid_t reaped = ::wait4(pid_, &status, WNOHANG, &usage);
     if (reaped == pid_) {
       status_ = decode_wait_status(status);
+      status_->peak_rss_kib = usage.ru_maxrss;
       return status_;
     }
     if (reaped < 0 && errno != EINTR) throw std::runtime_error("waitpid failed: " + errno_text());
@@ -316,13 +318,22 @@ void HttpConnection::close() {
   buffer_.clear();
 }
 
-bool HttpConnection::connect(std::uint16_t port, Milliseconds timeout) {
+bool HttpConnection::connect(std::uint16_t port, Milliseconds timeout, const std::string& source_address) {
   close();
   const Deadline deadline(timeout);
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd_ < 0) {
     error_ = "socket: " + errno_text();
     return false;
+  }
+  if (!source_address.empty()) {
+    sockaddr_in source = loopback_address(0);
+    if (::inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0) {
+      error_ = "bind to " + source_address + ": " + errno_text();
+      close();
+      return false;
+    }
   }
   const sockaddr_in address = loopback_address(port);
   if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return true;

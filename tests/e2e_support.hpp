@@ -54,6 +54,7 @@ std::string read_text_file(const std::filesystem::path& path);
 struct ExitStatus {
   int code = -1;   // the exit code when it exited, -1 when a signal ended it
   int signal = 0;  // the signal that ended it, 0 when it exited
+  long peak_rss_kib = 0;  // the process's own peak resident memory (wait4's ru_maxrss)
   bool exited_with(int expected) const { return signal == 0 && code == expected; }
   std::string describe() const;  // "exit code 3" or "signal 9", for failure messages
 };
@@ -162,8 +163,9 @@ class HttpConnection {
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
-  // False when nothing accepts on the port within `timeout`.
-  bool connect(std::uint16_t port, Milliseconds timeout = 10s);
+  // False when nothing accepts on the port within `timeout`. A `source_address` in 127.0.0.0/8
+  // (say "127.0.0.2") makes the connection come from that address, as another client's would.
+  bool connect(std::uint16_t port, Milliseconds timeout = 10s, const std::string& source_address = {});
   // False when the peer stops taking bytes (closed, reset) or `timeout` passes.
   bool send(const std::string& bytes, Milliseconds timeout = 10s);
   // The next response, framed by Content-Length or by the end of the stream; status 0 and

@@ -9,8 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "crypto/bytes.hpp"
 #include "ledger/errors.hpp"
+#include "ledger/transaction.hpp"
 #include "tests/e2e_support.hpp"
+#include "tests/fake_node.hpp"
 #include "tests/fixtures.hpp"
 #include "wallet-cli/exit_codes.hpp"
 
@@ -18,7 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace pc::test::e2e;
+using pc::test::FakeAnswer;
+using pc::test::FakeNode;
 using pc::test::TempDir;
+using nlohmann::json;
 using pc::wallet::Exit;
 
 constexpr char passphrase[] = "e2e wallet passphrase";
@@ -220,4 +226,257 @@ TEST_CASE("wallet: against a live node, too few points exits 4 and a refused red
   CHECK(valid.out.find("Committed in block") != std::string::npos);
   CHECK(balance() == 20);
   CHECK(node.stop().exited_with(0));
+}
+
+namespace {
+
+constexpr char zero_tx_id[] = "0000000000000000000000000000000000000000000000000000000000000000";
+const std::string hash_hex(64, 'a');
+constexpr std::uint64_t tip_time_ms = 1'795'615'335'265;
+
+// What a node could truthfully answer for an account with 30 points, 5 of them pending.
+json honest_result(const json& request) {
+  const std::string method = request.value("method", "");
+  if (method == "chain_info") {
+    return {{"chain_id", "fake-chain"}, {"coalition_name", "Fake Coalition"}, {"height", 5},
+            {"block_hash", hash_hex}, {"state_hash", hash_hex}, {"time_ms", tip_time_ms},
+            {"pending_count", 0}, {"partner", 1}, {"supply", json::object()}};
+  }
+  if (method == "get_account") {
+    const json lot = {{"partner", 1}, {"issuance", {{"height", 1}, {"index", 0}}}, {"points", 25},
+                      {"earned_at_ms", tip_time_ms - 1000}, {"spendable_at_ms", tip_time_ms - 1000},
+                      {"expires_at_ms", nullptr}};
+    json pending_lot = lot;
+    pending_lot["points"] = 5;
+    pending_lot["spendable_at_ms"] = tip_time_ms + 86'400'000;
+    pending_lot["expires_at_ms"] = tip_time_ms + 10 * 86'400'000ull;
+    return {{"address", request["params"]["address"]}, {"exists", true}, {"balance", 30}, {"spendable", 25},
+            {"pending", 5}, {"sequence", 0}, {"next_sequence", 1}, {"expiring_within_30_days", 5},
+            {"lots", {lot, pending_lot}},
+            {"history", {{{"height", 2}, {"position", 0}, {"index", 0}, {"kind", "earned"}, {"partner", 1},
+                          {"points", 5}, {"tx_id", hash_hex}},
+                         {{"height", 1}, {"position", 0}, {"index", 4294967295u}, {"kind", "expired"},
+                          {"partner", 1}, {"points", 1}, {"tx_id", nullptr}}}},
+            {"history_next", nullptr}};
+  }
+  if (method == "get_partners") {
+    return json::array({{{"id", 1}, {"name", "Fake Partner"}, {"issuer_key", hash_hex}, {"validator_key", hash_hex},
+                         {"voting_power", 1}}});
+  }
+  if (method == "get_transaction") {
+    return {{"status", "committed"}, {"transaction", json::object()}, {"hex", "00"}, {"height", 5}, {"index", 0},
+            {"block_hash", hash_hex},
+            {"proof", {{"index", 0}, {"count", 1}, {"path", json::array()}, {"merkle_root", hash_hex}}}};
+  }
+  if (method == "get_block") return {{"height", 5}, {"hex", "00"}};
+  if (method == "submit_transaction") {
+    const auto bytes = pc::from_hex(request["params"]["hex"].get<std::string>());
+    const auto tx = pc::ledger::Transaction::decode(*bytes);
+    return {{"id", pc::to_hex(tx->id())}};
+  }
+  return nullptr;
+}
+
+// A node that answers honestly except for one lie: `field` (a JSON pointer into the result
+// of `method`) set to `value`, or removed when `value` is discarded.
+FakeNode::Responder lying(const std::string& method, const std::string& field, const json& value) {
+  return [=](const json& request) {
+    json result = honest_result(request);
+    if (request.value("method", "") == method) {
+      const json::json_pointer pointer(field);
+      if (value.is_discarded()) {
+        result[pointer.parent_pointer()].erase(pointer.back());
+      } else {
+        result[pointer] = value;
+      }
+    }
+    return pc::test::json_answer({{"jsonrpc", "2.0"}, {"id", request.value("id", json())}, {"result", result}});
+  };
+}
+
+const json removed = json(json::value_t::discarded);
+
+}  // namespace
+
+TEST_CASE("wallet: a node's answer over 4 MiB is refused with exit 3 before it is read whole, however it is framed",
+          "[e2e][wallet][node_answers]") {
+  // Proves the 4 MiB cap on a node's answer holds for a Content-Length answer (64 MiB, and
+  // a 100 MiB header), a chunked one and one that runs to the end of the stream: exit 3 with
+  // the size message, and the wallet's peak memory stays far below the answer's size. Before
+  // the fix a Content-Length answer whose header came with the start of its body was read
+  // whole (about 330 MB of memory for 64 MiB).
+  const std::string mebibyte(1024 * 1024, ' ');
+  const std::string chunk = "100000\r\n" + mebibyte + "\r\n";
+  struct Framing {
+    std::string name;
+    FakeAnswer answer;
+  };
+  const std::vector<Framing> framings{
+      {"Content-Length 64 MiB", {"HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n" + mebibyte, mebibyte, 63, ""}},
+      {"Content-Length 100 MiB", {"HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n" + mebibyte, mebibyte, 99, ""}},
+      {"chunked 64 MiB", {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk, chunk, 63, "0\r\n\r\n"}},
+      {"to the end of the stream", {"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + mebibyte, mebibyte, 63, ""}},
+  };
+  // The wallet itself needs a few MiB; reading a 64 MiB answer whole needs several times that.
+  constexpr long peak_rss_kib_max = 48 * 1024;
+  TempDir home;
+  for (const Framing& framing : framings) {
+    FakeNode node([&](const json&) { return framing.answer; });
+    const RunResult result = wallet(home.path(), {"--node", node.url(), "verify-tx", zero_tx_id}, passphrase);
+    INFO(framing.name << ": peak RSS " << result.status.peak_rss_kib << " KiB");
+    check_failure(result, Exit::node_unreachable, "the node's answer is larger than 4194304 bytes");
+    CHECK(result.status.peak_rss_kib > 0);
+    CHECK(result.status.peak_rss_kib < peak_rss_kib_max);
+  }
+}
+
+TEST_CASE("wallet: balance and history print what an honest node answers, and exit 3 on any lie in it, "
+          "printing nothing",
+          "[e2e][wallet][node_answers]") {
+  // Proves every field balance and history read is checked for type and range: against a
+  // fake node they succeed with honest answers, and one lie anywhere (negative, fractional,
+  // string-typed, missing, past 2^64, wrong hex length, wrong type inside an array,
+  // inconsistent totals) is exit 3 naming the field, with nothing on stdout. Before the fix
+  // "balance": -1 printed 18446744073709551615 points and exit 0, and 12.75 printed 12.
+  TempDir home;
+  const fs::path wallet_file = home.path() / "alice.key";
+  create_wallet(home.path(), wallet_file);
+  const auto run_command = [&](const FakeNode& node, const std::string& command) {
+    return wallet(home.path(), {"--wallet", wallet_file.string(), "--node", node.url(), command});
+  };
+  {
+    FakeNode honest(lying("none", "/x", 0));
+    const RunResult balance = run_command(honest, "balance");
+    INFO(balance.err);
+    CHECK(balance.status.exited_with(0));
+    CHECK(balance.out.find("Balance:    30 points") != std::string::npos);
+    CHECK(balance.out.find("Pending:    5 points") != std::string::npos);
+    const RunResult history = run_command(honest, "history");
+    INFO(history.err);
+    CHECK(history.status.exited_with(0));
+    CHECK(history.out.find("(expiry)") != std::string::npos);
+  }
+
+  struct Lie {
+    std::string command, method, field;
+    json value;
+    std::string names;  // what the message must name
+  };
+  const std::vector<Lie> lies{
+      {"balance", "get_account", "/balance", -1, "get_account.balance"},
+      {"balance", "get_account", "/balance", 12.75, "get_account.balance"},
+      {"balance", "get_account", "/balance", "30", "get_account.balance"},
+      {"balance", "get_account", "/balance", removed, "get_account.balance is missing"},
+      {"balance", "get_account", "/balance", json::parse("18446744073709551616"), "get_account.balance"},
+      {"balance", "get_account", "/spendable", 31, "get_account has pending 5 and spendable 31"},
+      {"balance", "get_account", "/exists", "yes", "get_account.exists"},
+      {"balance", "get_account", "/lots", json::object(), "get_account.lots"},
+      {"balance", "get_account", "/lots/1/points", "5", "get_account.lots[1].points"},
+      {"balance", "get_account", "/lots/1/expires_at_ms", -1, "get_account.lots[1].expires_at_ms"},
+      {"balance", "get_account", "/lots/0/partner", 70000, "get_account.lots[0].partner"},
+      {"balance", "chain_info", "/time_ms", json::parse("1e300"), "chain_info.time_ms"},
+      {"balance", "get_partners", "/0/name", 7, "get_partners[0].name"},
+      {"history", "get_account", "/history/0/tx_id", "abcd", "get_account.history[0].tx_id"},
+      {"history", "get_account", "/history/0/kind", "stolen", "get_account.history[0].kind"},
+      {"history", "get_account", "/history/1/points", -3, "get_account.history[1].points"},
+      {"history", "get_partners", "/0/id", -1, "get_partners[0].id"},
+  };
+  for (const Lie& lie : lies) {
+    FakeNode node(lying(lie.method, lie.field, lie.value));
+    INFO(lie.command << " with " << lie.method << lie.field << " = " << lie.value.dump());
+    check_failure(run_command(node, lie.command), Exit::node_unreachable,
+                  "not what docs/rpc.md describes: " + lie.names);
+  }
+}
+
+TEST_CASE("wallet: redeem and transfer sign nothing and submit nothing when the node lies about the account or chain",
+          "[e2e][wallet][node_answers]") {
+  // Proves the answers a spend is built from are checked before anything is signed: with
+  // honest answers redeem submits, and with a lie in get_account or chain_info (negative,
+  // fractional, string, missing, a height that would overflow last_valid_height, a chain id
+  // of the wrong type or length) it exits 3 and the fake node is never asked to
+  // submit_transaction. Before the fix "balance": -1 let redeem sign and submit.
+  TempDir home;
+  const fs::path wallet_file = home.path() / "alice.key";
+  create_wallet(home.path(), wallet_file);
+  const std::vector<std::string> redeem{"--wallet", wallet_file.string(), "redeem", "--partner", "1", "--points",
+                                        "5", "--reward", "Free coffee", "--no-wait"};
+  const std::vector<std::string> transfer{"--wallet", wallet_file.string(), "transfer", "--to",
+                                          "pc055w3ys7pdhftkxngyz4c50bj0yza4rrbezbnfjn69bhyp1b8rdryyg0ffcg", "--points",
+                                          "5", "--no-wait"};
+  const auto with_node = [](std::vector<std::string> args, const FakeNode& node) {
+    args.insert(args.begin(), {"--node", node.url()});
+    return args;
+  };
+  {
+    FakeNode honest(lying("none", "/x", 0));
+    const RunResult result = wallet(home.path(), with_node(redeem, honest));
+    INFO(result.err);
+    CHECK(result.status.exited_with(0));
+    CHECK(honest.methods().back() == "submit_transaction");
+  }
+
+  struct Lie {
+    std::string method, field;
+    json value;
+    std::string names;
+  };
+  const std::vector<Lie> lies{
+      {"get_account", "/balance", -1, "get_account.balance"},
+      {"get_account", "/spendable", -1, "get_account.spendable"},
+      {"get_account", "/spendable", 12.75, "get_account.spendable"},
+      {"get_account", "/pending", removed, "get_account.pending is missing"},
+      {"get_account", "/next_sequence", "1", "get_account.next_sequence"},
+      {"get_account", "/next_sequence", 0, "get_account.next_sequence"},
+      {"chain_info", "/height", json::parse("18446744073709551615"), "chain_info.height"},
+      {"chain_info", "/height", -5, "chain_info.height"},
+      {"chain_info", "/chain_id", 5, "chain_info.chain_id"},
+      {"chain_info", "/chain_id", std::string(100, 'c'), "chain_info.chain_id"},
+  };
+  for (const auto& command : {redeem, transfer}) {
+    for (const Lie& lie : lies) {
+      FakeNode node(lying(lie.method, lie.field, lie.value));
+      INFO(command[2] << " with " << lie.method << lie.field << " = " << lie.value.dump());
+      check_failure(wallet(home.path(), with_node(command, node)), Exit::node_unreachable,
+                    "not what docs/rpc.md describes: " + lie.names);
+      const std::vector<std::string> asked = node.methods();
+      CHECK(std::find(asked.begin(), asked.end(), "submit_transaction") == asked.end());
+    }
+  }
+}
+
+TEST_CASE("wallet: verify-tx exits 3 on a malformed proof or block answer, and 9 only on a well-formed one that "
+          "does not check out",
+          "[e2e][wallet][node_answers]") {
+  // Proves verify-tx tells an answer docs/rpc.md does not describe (exit 3: wrong hex
+  // length, wrong type in the proof's path array, a count of 0, an unknown status, a missing
+  // block hex) from a well-formed one whose bytes do not verify (exit 9).
+  TempDir home;
+  {
+    FakeNode honest_shape(lying("none", "/x", 0));
+    check_failure(wallet(home.path(), {"--node", honest_shape.url(), "verify-tx", zero_tx_id}),
+                  Exit::verification_failed, "verification FAILED: the transaction does not decode");
+  }
+  struct Lie {
+    std::string method, field;
+    json value;
+    std::string names;
+  };
+  const std::vector<Lie> lies{
+      {"get_transaction", "/status", "done", "get_transaction.status"},
+      {"get_transaction", "/block_hash", "00", "get_transaction.block_hash"},
+      {"get_transaction", "/height", 1.5, "get_transaction.height"},
+      {"get_transaction", "/proof/path", json::array({5}), "get_transaction.proof.path[0]"},
+      {"get_transaction", "/proof/path", json::array({"abc"}), "get_transaction.proof.path[0]"},
+      {"get_transaction", "/proof/count", 0, "get_transaction.proof.count"},
+      {"get_transaction", "/proof/index", -1, "get_transaction.proof.index"},
+      {"get_transaction", "/hex", 7, "get_transaction.hex"},
+      {"get_block", "/hex", removed, "get_block.hex is missing"},
+  };
+  for (const Lie& lie : lies) {
+    FakeNode node(lying(lie.method, lie.field, lie.value));
+    INFO(lie.method << lie.field << " = " << lie.value.dump());
+    check_failure(wallet(home.path(), {"--node", node.url(), "verify-tx", zero_tx_id}), Exit::node_unreachable,
+                  "not what docs/rpc.md describes: " + lie.names);
+  }
 }

@@ -134,7 +134,7 @@ ledger::Block sample_block(std::size_t tx_count) {
   const crypto::Hash256 block_id = block.header.hash();
   for (const ledger::PartnerId validator : std::vector<ledger::PartnerId>{1, 2, 7}) {
     const crypto::SecretKey key = test::seeded_key("partner " + std::to_string(validator) + " validator");
-    block.commit.signatures.push_back(ledger::sign_commit(validator, key, block.header.chain_id, block_id));
+    block.commit.signatures.push_back(ledger::sign_commit(validator, key, block.header.chain_id, block.header.height, 0, block_id));
   }
   return block;
 }
@@ -288,6 +288,7 @@ TEST_CASE("a byte after a complete value is refused as trailing_bytes", "[ledger
   const Bytes block = block_with_tail([&](ledger::Writer& out) {
     out.length(1);
     out.bytes(padded_tx);
+    out.u32(0);  // certificate round
     out.length(0);
   });
   CHECK(block_code(block) == Code::trailing_bytes);
@@ -314,6 +315,7 @@ TEST_CASE("non-minimal length prefixes are refused", "[ledger][encoding]") {
   const Bytes tx = signed_samples()[0].tx.bytes();
   CHECK(block_code(block_with_tail([](ledger::Writer& out) {
           out.raw(Bytes{0x80, 0x00});  // transaction count 0
+          out.u32(0);  // certificate round
           out.length(0);
         })) == Code::non_minimal_length);
   CHECK(block_code(block_with_tail([&](ledger::Writer& out) {
@@ -321,10 +323,12 @@ TEST_CASE("non-minimal length prefixes are refused", "[ledger][encoding]") {
           out.raw(Bytes{static_cast<std::uint8_t>(0x80 | (tx.size() & 0x7f)),
                         static_cast<std::uint8_t>(0x80 | (tx.size() >> 7)), 0x00});  // tx length, 3 bytes
           out.raw(tx);
+          out.u32(0);  // certificate round
           out.length(0);
         })) == Code::non_minimal_length);
   CHECK(block_code(block_with_tail([](ledger::Writer& out) {
           out.length(0);
+          out.u32(0);                  // certificate round
           out.raw(Bytes{0x80, 0x00});  // commit signature count 0
         })) == Code::non_minimal_length);
 
@@ -364,6 +368,7 @@ TEST_CASE("lengths and sizes over their limits are refused as too_large", "[ledg
         })) == Code::too_large);
   CHECK(block_code(block_with_tail([](ledger::Writer& out) {
           out.length(0);
+          out.u32(0);  // certificate round
           out.length(ledger::partners_max + 1);
         })) == Code::too_large);
   Bytes huge_block = sample_block(1).encode();
@@ -391,9 +396,11 @@ TEST_CASE("unknown versions and transaction types are refused", "[ledger][encodi
     changed[1] = type;
     CHECK(tx_code(changed) == Code::unknown_type);
   }
-  Bytes block = sample_block(1).encode();
-  block[0] = 2;
-  CHECK(block_code(block) == Code::unknown_version);
+  for (const std::uint8_t version : Bytes{1, 3}) {  // 1: before commit certificates had rounds
+    Bytes block = sample_block(1).encode();
+    block[0] = version;
+    CHECK(block_code(block) == Code::unknown_version);
+  }
   Bytes genesis = test::make_genesis().encode();
   genesis[0] = 2;
   CHECK(genesis_code(genesis) == Code::unknown_version);

@@ -74,20 +74,32 @@ constexpr const char* genesis_hash_hex = "40b1e798703f2d2bf6053849e8bc374fed7abe
 constexpr const char* genesis_state_hash_hex = "3469491733ac67312a99238d4ce95c4f36d81f7b7ef3bd725c5f89569452d195";
 
 constexpr const char* header_hex =
-    "01" "0a" "746573742d636861696e" "0100000000000000"                 // chain id, height 1
+    "02" "0a" "746573742d636861696e" "0100000000000000"                 // version 2, chain id, height 1
     "40b1e798703f2d2bf6053849e8bc374fed7abec869f3d9cf4fa4ef4749f93c2d"  // previous: genesis hash
     "e86be5cf8b010000"                                                  // genesis time + 1000 ms
     "0100"                                                              // proposer 1
+    "00000000"                                                          // round 0
     "67a9ff32ce4bdd0bb3b9afb6285781009424b5b941e5eefd939eeff15c3b87bd"  // Merkle root
     "be8a913ce9b2bef4d5056f75d62283bc7e5d1b800c8b2e214aa46e6fa5a0199e";  // state hash
-constexpr const char* block_id_hex = "4feecc5bd0692174b9e9f1e159ae259b80986241f3eb5d8db27cf794744e7844";
+constexpr const char* block_id_hex = "fc9a3c61dbe3cacb6a0609671f45a3576d09d9ee521a7aff3b9043ddb859b246";
 constexpr const char* merkle_root_hex = "67a9ff32ce4bdd0bb3b9afb6285781009424b5b941e5eefd939eeff15c3b87bd";
 constexpr const char* state_hash_hex = "be8a913ce9b2bef4d5056f75d62283bc7e5d1b800c8b2e214aa46e6fa5a0199e";
 constexpr const char* changes_digest_hex = "bdc3f495a8ea641b05a182fe0e8b72e0f9dfbcfda2b3d8718551eee0934dbf53";
 constexpr const char* commit_tail_hex =
-    "01" "0100"  // one signature, validator 1
-    "1eee44b4584dd80501a19b821179b6a2be9ba0482e27eec5c143343df5c02b10"
-    "a07e5cee18ff98ec578acd8aadfed3f2222914e818b2495c3dd0ec4c8b8dd107";
+    "00000000"   // certificate round 0
+    "01" "0100"  // one signature, validator 1: its precommit
+    "6ddc47871c51cc36cf58a43914a5b05c65aa8269d9f054cc26f64998f87b42fb"
+    "ed36f9ba95cba19d1e57f942fd2becd35bcdcb7873652c56d1257364de619e0d";
+// What partner 1's validator signs to precommit block 1 in round 0: the commit vote.
+constexpr const char* precommit_sign_bytes_hex =
+    "50435043" "0a" "746573742d636861696e" "0100000000000000" "00000000"  // PCPC, chain, height 1, round 0
+    "01" "fc9a3c61dbe3cacb6a0609671f45a3576d09d9ee521a7aff3b9043ddb859b246";  // for block 1
+constexpr const char* prevote_nil_sign_bytes_hex =
+    "50435056" "0a" "746573742d636861696e" "0100000000000000" "02000000" "00";  // PCPV, height 1, round 2, nil
+constexpr const char* proposal_sign_bytes_hex =
+    "50435050" "0a" "746573742d636861696e" "0100000000000000" "03000000"  // PCPP, height 1, round 3
+    "01" "01000000"                                                         // POL round 1
+    "fc9a3c61dbe3cacb6a0609671f45a3576d09d9ee521a7aff3b9043ddb859b246";     // block 1
 
 ledger::UnsignedTransaction fields_with(std::uint64_t sequence, ledger::TxBody body) {
   ledger::UnsignedTransaction fields;
@@ -179,4 +191,23 @@ TEST_CASE("golden: block 1 holding the Issue has pinned header, roots and bytes"
   auto changes = ledger::execute_block(state, *decoded, ledger::SignatureCheck::verify);
   REQUIRE(changes.ok());
   CHECK(to_hex(changes->state_hash) == state_hash_hex);
+}
+
+TEST_CASE("golden: proposal and vote sign bytes are pinned, and block 1's commit is partner 1's precommit", "[ledger][golden]") {
+  // Proves the PCPP, PCPV and PCPC layouts byte for byte, that the commit signature in block 1
+  // is a precommit for it in round 0, and that a vote's encoding is its version, type, signed
+  // fields, validator and signature.
+  const crypto::Hash256 block_id = *fixed_from_hex<32>(block_id_hex);
+  ledger::Vote precommit{ledger::VoteType::precommit, test::test_chain_id, 1, 0, block_id, 1, {}};
+  CHECK(to_hex(precommit.sign_bytes()) == precommit_sign_bytes_hex);
+  CHECK(to_hex(ledger::commit_message(test::test_chain_id, 1, 0, block_id)) == precommit_sign_bytes_hex);
+  precommit.signature = *fixed_from_hex<64>(std::string(commit_tail_hex).substr(8 + 2 + 4));
+  CHECK(ledger::verify_vote(test::make_genesis(), precommit).ok());
+  CHECK(to_hex(precommit.encode()) == std::string("01" "02") + std::string(precommit_sign_bytes_hex).substr(8) + "0100" +
+                                          to_hex(precommit.signature));
+
+  const ledger::Vote prevote{ledger::VoteType::prevote, test::test_chain_id, 1, 2, std::nullopt, 1, {}};
+  CHECK(to_hex(prevote.sign_bytes()) == prevote_nil_sign_bytes_hex);
+  const ledger::Proposal proposal{test::test_chain_id, 1, 3, 1u, block_id, 1, {}};
+  CHECK(to_hex(proposal.sign_bytes()) == proposal_sign_bytes_hex);
 }

@@ -28,7 +28,7 @@ crypto::SecretKey validator_key() { return seeded_key("partner 1 validator"); }
 // Replaces the commit with one signature over the block's current header, so a test can
 // change a header field and still present a commit that verifies.
 void resign(ledger::Block& block, ledger::PartnerId validator, const crypto::SecretKey& key) {
-  block.commit.signatures = {ledger::sign_commit(validator, key, block.header.chain_id, block.header.hash())};
+  block.commit.signatures = {ledger::sign_commit(validator, key, block.header.chain_id, block.header.height, block.commit.round, block.header.hash())};
 }
 
 void resign(ledger::Block& block) { resign(block, 1, validator_key()); }
@@ -296,7 +296,7 @@ TEST_CASE("blocks that break a chain rule are refused and change nothing", "[led
        [](ledger::Block& block) { block.commit.signatures.clear(); }},
       {"commit signed over another block id", ledger::Code::bad_commit, ledger::Code::bad_commit,
        [&](ledger::Block& block) {
-         block.commit.signatures = {ledger::sign_commit(1, validator, block.header.chain_id, other_block_id)};
+         block.commit.signatures = {ledger::sign_commit(1, validator, block.header.chain_id, block.header.height, 0, other_block_id)};
        }},
       {"header state hash altered, commit re-signed", ledger::Code::bad_state_hash, ledger::Code::bad_state_hash,
        [](ledger::Block& block) {

@@ -11,9 +11,11 @@
 
 #include "crypto/address.hpp"
 #include "ledger/block.hpp"
+#include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/state.hpp"
 #include "wallet-cli/exit_codes.hpp"
+#include "wallet-cli/node_answer.hpp"
 #include "wallet-cli/node_client.hpp"
 #include "wallet-cli/passphrase.hpp"
 #include "wallet-cli/wallet_file.hpp"
@@ -27,6 +29,13 @@ using Json = nlohmann::json;
 // Application errors are 1000 + the ledger code (docs/rpc.md); 4004 is "not found".
 constexpr std::int64_t rpc_insufficient_balance = 1000 + static_cast<std::int64_t>(ledger::Code::insufficient_balance);
 constexpr std::int64_t rpc_not_found = 4004;
+
+// Bounds on what a node's answer may hold, from docs/rpc.md and ledger/limits.hpp.
+constexpr std::uint64_t partner_id_max = std::numeric_limits<ledger::PartnerId>::max();
+constexpr std::uint64_t voting_power_max = std::uint64_t{1} << 32;  // as the genesis allows
+constexpr std::uint64_t height_max = std::numeric_limits<std::uint64_t>::max() - tx_validity_blocks;
+constexpr std::size_t merkle_path_hashes_max = 64;
+constexpr std::size_t tx_id_hex_chars = 64;
 
 [[noreturn]] void fail_call(const RpcFailure& failure, std::string_view method) {
   if (failure.kind != RpcFailure::Kind::error) {
@@ -68,10 +77,33 @@ std::string format_utc(std::uint64_t time_ms) {
 
 std::map<std::uint64_t, std::string> partner_names(NodeClient& client) {
   std::map<std::uint64_t, std::string> names;
-  for (const Json& partner : call(client, "get_partners", Json::object())) {
-    names[partner.at("id").get<std::uint64_t>()] = partner.at("name").get<std::string>();
+  const Json partners = call(client, "get_partners", Json::object());
+  for (const AnswerObject& partner : answer_objects(partners, "get_partners", ledger::partners_max)) {
+    names[partner.u64("id", 1, partner_id_max)] = partner.string("name", ledger::name_bytes_max);
   }
   return names;
+}
+
+struct Balances {
+  std::uint64_t balance = 0;
+  std::uint64_t spendable = 0;
+  std::uint64_t pending = 0;
+};
+
+// get_account's three figures, which docs/rpc.md ties together: pending = balance - spendable.
+Balances balances_of(const AnswerObject& account) {
+  const Balances figures{account.u64("balance"), account.u64("spendable"), account.u64("pending")};
+  if (figures.spendable > figures.balance || figures.pending != figures.balance - figures.spendable) {
+    malformed_answer(account.path(), "has pending " + std::to_string(figures.pending) + " and spendable " +
+                                         std::to_string(figures.spendable) + ", which do not add up to balance " +
+                                         std::to_string(figures.balance));
+  }
+  return figures;
+}
+
+// A get_transaction answer's status.
+bool is_committed(const Json& answer) {
+  return AnswerObject(answer, "get_transaction").one_of("status", {"pending", "committed"}) == "committed";
 }
 
 std::string partner_label(const std::map<std::uint64_t, std::string>& names, std::uint64_t id) {
@@ -98,7 +130,7 @@ WaitOutcome wait_for_commit(NodeClient& client, const std::string& tx_id_hex) {
       }
       fail_call(status.error(), "get_transaction");
     }
-    if (status->at("status").get<std::string>() == "committed") return {true, std::move(status).value()};
+    if (is_committed(*status)) return {true, std::move(status).value()};
     if (std::chrono::steady_clock::now() >= deadline) return {false, std::move(status).value()};
     std::this_thread::sleep_for(std::chrono::milliseconds(commit_poll_interval_ms));
   }
@@ -109,23 +141,23 @@ WaitOutcome wait_for_commit(NodeClient& client, const std::string& tx_id_hex) {
 void sign_and_submit(const crypto::SecretKey& key, NodeClient& client, ledger::TxBody body,
                      std::uint64_t points_needed, bool wait, std::ostream& out) {
   const std::string address = crypto::encode_address(key.public_key());
-  const Json info = call(client, "chain_info", Json::object());
-  const Json account = call(client, "get_account", {{"address", address}, {"history_limit", 1}});
+  const Json info_answer = call(client, "chain_info", Json::object());
+  const Json account_answer = call(client, "get_account", {{"address", address}, {"history_limit", 1}});
+  const AnswerObject info(info_answer, "chain_info");
+  const AnswerObject account(account_answer, "get_account");
+  ledger::UnsignedTransaction fields;
+  fields.chain_id = info.string("chain_id", ledger::chain_id_bytes_max);
+  fields.sequence = account.u64("next_sequence", 1);
+  fields.last_valid_height = info.u64("height", 0, height_max) + tx_validity_blocks;
+  const Balances figures = balances_of(account);
 
   // The node would refuse it too; checking here gives the clearer message and signs nothing.
-  const auto spendable = account.at("spendable").get<std::uint64_t>();
-  if (spendable < points_needed) {
-    const auto pending = account.at("pending").get<std::uint64_t>();
+  if (figures.spendable < points_needed) {
     throw Failure(Exit::insufficient_balance,
-                  "insufficient balance: " + std::to_string(spendable) + " spendable points, " +
+                  "insufficient balance: " + std::to_string(figures.spendable) + " spendable points, " +
                       std::to_string(points_needed) + " needed" +
-                      (pending > 0 ? " (" + std::to_string(pending) + " more are pending)" : ""));
+                      (figures.pending > 0 ? " (" + std::to_string(figures.pending) + " more are pending)" : ""));
   }
-
-  ledger::UnsignedTransaction fields;
-  fields.chain_id = info.at("chain_id").get<std::string>();
-  fields.sequence = account.at("next_sequence").get<std::uint64_t>();
-  fields.last_valid_height = info.at("height").get<std::uint64_t>() + tx_validity_blocks;
   fields.body = std::move(body);
   if (const ledger::Status valid = ledger::validate_fields(fields); !valid) {
     throw Failure(Exit::usage, "the ledger would refuse this transaction: " + valid.error().message());
@@ -134,7 +166,7 @@ void sign_and_submit(const crypto::SecretKey& key, NodeClient& client, ledger::T
   const std::string tx_id_hex = to_hex(tx.id());
 
   const Json submitted = call(client, "submit_transaction", {{"hex", to_hex(tx.bytes())}});
-  if (submitted.at("id").get<std::string>() != tx_id_hex) {
+  if (AnswerObject(submitted, "submit_transaction").string("id", tx_id_hex_chars) != tx_id_hex) {
     throw Failure(Exit::node_unreachable, "the node reported another id for transaction " + tx_id_hex);
   }
   out << "Submitted transaction " << tx_id_hex << "\n";
@@ -148,7 +180,7 @@ void sign_and_submit(const crypto::SecretKey& key, NodeClient& client, ledger::T
                                             std::to_string(commit_wait_ms_max / 1000) +
                                             " s; check later with: pointchain-wallet verify-tx " + tx_id_hex);
   }
-  out << "Committed in block " << outcome.status.at("height").get<std::uint64_t>() << "\n";
+  out << "Committed in block " << AnswerObject(outcome.status, "get_transaction").u64("height", 1) << "\n";
 }
 
 // verify-tx helpers: anything malformed in what the node sent is a failed verification.
@@ -156,31 +188,20 @@ void sign_and_submit(const crypto::SecretKey& key, NodeClient& client, ledger::T
   throw Failure(Exit::verification_failed, "verification FAILED: " + what);
 }
 
-ledger::Hash256 hash_from_json(const Json& value, const std::string& what) {
-  if (!value.is_string()) verification_failed(what + " is not a hex string");
-  const auto hash = fixed_from_hex<32>(value.get<std::string>());
-  if (!hash) verification_failed(what + " is not 32 bytes of hex");
-  return *hash;
-}
-
-Bytes bytes_from_json(const Json& value, const std::string& what) {
-  if (!value.is_string()) verification_failed(what + " is not a hex string");
-  auto bytes = from_hex(value.get<std::string>());
-  if (!bytes) verification_failed(what + " is not hex");
-  return std::move(*bytes);
-}
-
-ledger::Genesis genesis_from_node(NodeClient& client, const Json& info) {
+ledger::Genesis genesis_from_node(NodeClient& client) {
+  const Json info_answer = call(client, "chain_info", Json::object());
+  const AnswerObject info(info_answer, "chain_info");
   ledger::Genesis genesis;
-  genesis.chain_id = info.at("chain_id").get<std::string>();
-  genesis.coalition_name = info.at("coalition_name").get<std::string>();
-  for (const Json& entry : call(client, "get_partners", Json::object())) {
+  genesis.chain_id = info.string("chain_id", ledger::chain_id_bytes_max);
+  genesis.coalition_name = info.string("coalition_name", ledger::name_bytes_max);
+  const Json partners = call(client, "get_partners", Json::object());
+  for (const AnswerObject& entry : answer_objects(partners, "get_partners", ledger::partners_max)) {
     ledger::Partner partner;
-    partner.id = entry.at("id").get<ledger::PartnerId>();
-    partner.name = entry.at("name").get<std::string>();
-    partner.issuer_key = hash_from_json(entry.at("issuer_key"), "a partner's issuer_key");
-    partner.validator_key = hash_from_json(entry.at("validator_key"), "a partner's validator_key");
-    partner.voting_power = entry.at("voting_power").get<std::uint64_t>();
+    partner.id = static_cast<ledger::PartnerId>(entry.u64("id", 1, partner_id_max));
+    partner.name = entry.string("name", ledger::name_bytes_max);
+    partner.issuer_key = entry.fixed_hex<32>("issuer_key");
+    partner.validator_key = entry.fixed_hex<32>("validator_key");
+    partner.voting_power = entry.u64("voting_power", 0, voting_power_max);
     genesis.partners.push_back(std::move(partner));
   }
   return genesis;
@@ -210,20 +231,16 @@ void address_command(const WalletOptions& options, std::ostream& out) {
 void balance_command(const WalletOptions& options, std::ostream& out) {
   const std::string address = crypto::encode_address(unlock(options).public_key());
   NodeClient client = connect(options);
-  const Json account = call(client, "get_account", {{"address", address}, {"history_limit", 1}});
-  const Json info = call(client, "chain_info", Json::object());
+  const Json account_answer = call(client, "get_account", {{"address", address}, {"history_limit", 1}});
+  const Json info_answer = call(client, "chain_info", Json::object());
   const auto names = partner_names(client);
-  const auto tip_time_ms = info.at("time_ms").get<std::uint64_t>();
 
-  out << "Address:    " << address << "\n"
-      << "Balance:    " << account.at("balance").get<std::uint64_t>() << " points\n"
-      << "Spendable:  " << account.at("spendable").get<std::uint64_t>() << " points\n"
-      << "Pending:    " << account.at("pending").get<std::uint64_t>() << " points\n";
-  if (!account.at("exists").get<bool>()) {
-    out << "(No points yet: the account opens with its first issuance.)\n";
-    return;
-  }
-
+  // Everything is read and checked before anything is printed.
+  const AnswerObject account(account_answer, "get_account");
+  const auto tip_time_ms = AnswerObject(info_answer, "chain_info").u64("time_ms", 0, ledger::block_time_ms_max);
+  const Balances figures = balances_of(account);
+  const bool exists = account.boolean("exists");
+  const auto expiring_points = account.u64("expiring_within_30_days", 0, figures.balance);
   struct Dated {
     std::uint64_t time_ms;
     std::uint64_t points;
@@ -231,15 +248,24 @@ void balance_command(const WalletOptions& options, std::ostream& out) {
   };
   std::vector<Dated> pending;
   std::vector<Dated> expiring;
-  for (const Json& lot : account.at("lots")) {
-    const auto points = lot.at("points").get<std::uint64_t>();
-    const auto partner = lot.at("partner").get<std::uint64_t>();
-    const auto spendable_at_ms = lot.at("spendable_at_ms").get<std::uint64_t>();
+  for (const AnswerObject& lot : account.objects("lots", ledger::lots_per_account_max)) {
+    const auto points = lot.u64("points", 1, figures.balance);
+    const auto partner = lot.u64("partner", 1, partner_id_max);
+    const auto spendable_at_ms = lot.u64("spendable_at_ms", 0, ledger::block_time_ms_max);
     if (spendable_at_ms > tip_time_ms) pending.push_back({spendable_at_ms, points, partner});
-    const Json& expires = lot.at("expires_at_ms");
-    if (!expires.is_null() && expires.get<std::uint64_t>() <= tip_time_ms + expiry_horizon_ms) {
-      expiring.push_back({expires.get<std::uint64_t>(), points, partner});
+    const auto expires_at_ms = lot.u64_or_null("expires_at_ms", ledger::block_time_ms_max);
+    if (expires_at_ms && *expires_at_ms <= tip_time_ms + expiry_horizon_ms) {
+      expiring.push_back({*expires_at_ms, points, partner});
     }
+  }
+
+  out << "Address:    " << address << "\n"
+      << "Balance:    " << figures.balance << " points\n"
+      << "Spendable:  " << figures.spendable << " points\n"
+      << "Pending:    " << figures.pending << " points\n";
+  if (!exists) {
+    out << "(No points yet: the account opens with its first issuance.)\n";
+    return;
   }
   const auto by_time = [](const Dated& a, const Dated& b) { return a.time_ms < b.time_ms; };
   std::sort(pending.begin(), pending.end(), by_time);
@@ -248,7 +274,7 @@ void balance_command(const WalletOptions& options, std::ostream& out) {
     out << "  " << lot.points << " spendable from " << format_utc(lot.time_ms) << " ("
         << partner_label(names, lot.partner) << ")\n";
   }
-  out << "Expiring within 30 days: " << account.at("expiring_within_30_days").get<std::uint64_t>() << " points\n";
+  out << "Expiring within 30 days: " << expiring_points << " points\n";
   for (const Dated& lot : expiring) {
     out << "  " << lot.points << " on " << format_utc(lot.time_ms) << " (" << partner_label(names, lot.partner)
         << ")\n";
@@ -258,22 +284,33 @@ void balance_command(const WalletOptions& options, std::ostream& out) {
 void history_command(const WalletOptions& options, std::size_t limit, std::ostream& out) {
   const std::string address = crypto::encode_address(unlock(options).public_key());
   NodeClient client = connect(options);
-  const Json account = call(client, "get_account", {{"address", address}, {"history_limit", limit}});
+  const Json account_answer = call(client, "get_account", {{"address", address}, {"history_limit", limit}});
   const auto names = partner_names(client);
-  const Json& history = account.at("history");
-  if (history.empty()) {
+
+  struct Row {
+    std::uint64_t height;
+    std::string kind;
+    std::uint64_t points;
+    std::uint64_t partner;
+    std::string tx_id;
+  };
+  std::vector<Row> rows;
+  const AnswerObject account(account_answer, "get_account");
+  for (const AnswerObject& entry : account.objects("history", limit)) {
+    rows.push_back({entry.u64("height", 1),
+                    entry.one_of("kind", {"earned", "redeemed", "transferred_out", "transferred_in", "expired", "reversed"}),
+                    entry.u64("points", 1), entry.u64("partner", 0, partner_id_max),
+                    entry.is_null("tx_id") ? std::string("(expiry)") : to_hex(entry.fixed_hex<32>("tx_id"))});
+  }
+  if (rows.empty()) {
     out << "No history yet for " << address << "\n";
     return;
   }
   out << std::left << std::setw(8) << "block" << std::setw(17) << "what" << std::right << std::setw(10)
       << "points" << "  " << std::left << std::setw(24) << "partner" << "transaction\n";
-  for (const Json& entry : history) {
-    const Json& tx_id = entry.at("tx_id");
-    out << std::left << std::setw(8) << entry.at("height").get<std::uint64_t>() << std::setw(17)
-        << entry.at("kind").get<std::string>() << std::right << std::setw(10)
-        << entry.at("points").get<std::uint64_t>() << "  " << std::left << std::setw(24)
-        << partner_label(names, entry.at("partner").get<std::uint64_t>())
-        << (tx_id.is_null() ? std::string("(expiry)") : tx_id.get<std::string>()) << "\n";
+  for (const Row& row : rows) {
+    out << std::left << std::setw(8) << row.height << std::setw(17) << row.kind << std::right << std::setw(10)
+        << row.points << "  " << std::left << std::setw(24) << partner_label(names, row.partner) << row.tx_id << "\n";
   }
 }
 
@@ -325,36 +362,41 @@ void verify_tx_command(const WalletOptions& options, const std::string& tx_id_he
     fail_call(status.error(), "get_transaction");
   }
   Json answer = std::move(status).value();
-  if (answer.at("status").get<std::string>() != "committed") {
+  if (!is_committed(answer)) {
     const WaitOutcome outcome = wait ? wait_for_commit(client, id_hex) : WaitOutcome{false, answer};
     if (!outcome.committed) throw Failure(Exit::not_committed, "transaction " + id_hex + " is still pending");
     answer = outcome.status;
   }
 
+  // The shape of the answers is checked first (exit 3); what they claim, after (exit 9).
+  const AnswerObject found(answer, "get_transaction");
+  const auto height = found.u64("height", 1);
+  const ledger::Hash256 claimed_block_hash = found.fixed_hex<32>("block_hash");
+  const AnswerObject proof = found.object("proof");
+  const auto index = proof.u64("index", 0, ledger::block_tx_count_max - 1);
+  const auto count = proof.u64("count", 1, ledger::block_tx_count_max);
+  const std::vector<ledger::Hash256> path = proof.fixed_hex_array<32>("path", merkle_path_hashes_max);
+  const Bytes tx_bytes = found.hex("hex");
+  const Json block_answer = call(client, "get_block", {{"height", height}});
+  const Bytes block_bytes = AnswerObject(block_answer, "get_block").hex("hex");
+
   // 1. The transaction: its canonical bytes decode and hash to the id asked for.
-  const auto tx = ledger::Transaction::decode(bytes_from_json(answer.at("hex"), "the transaction hex"));
+  const auto tx = ledger::Transaction::decode(tx_bytes);
   if (!tx) verification_failed("the transaction does not decode: " + tx.error().message());
   if (tx->id() != *tx_id) verification_failed("the transaction's bytes hash to " + to_hex(tx->id()));
 
   // 2. The block: decode it ourselves and recompute its id.
-  const auto height = answer.at("height").get<std::uint64_t>();
-  const Json block_answer = call(client, "get_block", {{"height", height}});
-  const auto block = ledger::Block::decode(bytes_from_json(block_answer.at("hex"), "the block hex"));
+  const auto block = ledger::Block::decode(block_bytes);
   if (!block) verification_failed("the block does not decode: " + block.error().message());
   const ledger::Hash256 block_id = block->header.hash();
   if (block->header.height != height) verification_failed("the block returned is not at height " + std::to_string(height));
-  if (block_id != hash_from_json(answer.at("block_hash"), "block_hash")) {
+  if (block_id != claimed_block_hash) {
     verification_failed("the block at height " + std::to_string(height) + " hashes to " + to_hex(block_id) +
                         ", not the block_hash the transaction names");
   }
   if (block->header.chain_id != tx->fields().chain_id) verification_failed("the block and the transaction name different chains");
 
   // 3. The Merkle proof, checked against the root in the header we hashed, not the proof's.
-  const Json& proof = answer.at("proof");
-  const auto index = proof.at("index").get<std::size_t>();
-  const auto count = proof.at("count").get<std::size_t>();
-  std::vector<ledger::Hash256> path;
-  for (const Json& step : proof.at("path")) path.push_back(hash_from_json(step, "a Merkle path hash"));
   if (count != block->transactions.size()) verification_failed("the proof's leaf count differs from the block's");
   if (!ledger::verify_merkle_path(*tx_id, index, count, path, block->header.merkle_root)) {
     verification_failed("the Merkle path does not lead to the block header's merkle_root");
@@ -366,7 +408,7 @@ void verify_tx_command(const WalletOptions& options, const std::string& tx_id_he
   // 4. Signatures: the transaction's signer, and the validators' commit of the block.
   ledger::Genesis genesis;
   if (genesis_file.empty()) {
-    genesis = genesis_from_node(client, call(client, "chain_info", Json::object()));
+    genesis = genesis_from_node(client);
   } else {
     auto loaded = ledger::load_genesis_file(genesis_file);
     if (!loaded) throw Failure(Exit::usage, "cannot use " + genesis_file.string() + ": " + loaded.error());
@@ -378,13 +420,10 @@ void verify_tx_command(const WalletOptions& options, const std::string& tx_id_he
   if (const ledger::Status signed_ok = ledger::verify_transaction_signature(genesis, *tx); !signed_ok) {
     verification_failed("the transaction's signature: " + signed_ok.error().message());
   }
-  if (const ledger::Status committed = ledger::verify_commit(genesis, block_id, block->commit); !committed) {
+  if (const ledger::Status committed = ledger::verify_commit(genesis, block->header.height, block_id, block->commit); !committed) {
     verification_failed("the block's commit: " + committed.error().message());
   }
-  std::uint64_t signed_power = 0;
-  for (const ledger::CommitSignature& vote : block->commit.signatures) {
-    signed_power += genesis.partner(vote.validator)->voting_power;
-  }
+  const std::uint64_t signed_power = ledger::commit_power(genesis, block->commit);
 
   out << "Transaction " << id_hex << " (" << ledger::tx_type_name(tx->type()) << ", sequence " << tx->fields().sequence << ")\n"
       << "  ok  its bytes hash to its id\n"
@@ -393,7 +432,7 @@ void verify_tx_command(const WalletOptions& options, const std::string& tx_id_he
       << " hashes) leads to the merkle_root of block " << height << "\n"
       << "  ok  block " << height << " hashes to " << to_hex(block_id) << " (" << format_utc(block->header.time_ms) << ")\n"
       << "  ok  committed by validators holding " << signed_power << " of " << genesis.total_voting_power()
-      << " voting power\n"
+      << " voting power in round " << block->commit.round << "\n"
       << "Verified"
       << (genesis_file.empty() ? " against the partner keys the node reports (pass --genesis FILE to use a genesis you trust).\n"
                                : " against the partner keys in " + genesis_file.string() + ".\n");

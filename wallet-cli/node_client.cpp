@@ -81,15 +81,28 @@ pc::Result<HttpAnswer, RpcFailure> post(const NodeEndpoint& endpoint, std::strin
   io.run();
   if (error) return unreachable("sending to the node at " + where + " failed: " + describe(error));
 
-  beast::flat_buffer buffer;
+  // The header is read on its own: Boost 1.74's parser drops its body_limit error when the
+  // header and the start of the body arrive in one read (basic_parser::put goes on parsing
+  // the body after finish_header fails), so a whole read of an oversized answer would take
+  // it all. The buffer's own cap bounds what a chunk header or an answer without a length
+  // can make it hold.
+  beast::flat_buffer buffer(response_buffer_bytes_max);
   http::response_parser<http::string_body> parser;
   parser.body_limit(response_body_bytes_max);
+  const auto too_large = [] {
+    return bad_answer("the node's answer is larger than " + std::to_string(response_body_bytes_max) + " bytes");
+  };
+  http::async_read_header(stream, buffer, parser, [&](const beast::error_code& result, std::size_t) { error = result; });
+  io.restart();
+  io.run();
+  if (error == http::error::body_limit) return too_large();
+  if (error) return unreachable("no answer from the node at " + where + ": " + describe(error));
+  if (parser.content_length().value_or(0) > response_body_bytes_max) return too_large();
+
   http::async_read(stream, buffer, parser, [&](const beast::error_code& result, std::size_t) { error = result; });
   io.restart();
   io.run();
-  if (error == http::error::body_limit) {
-    return bad_answer("the node's answer is larger than " + std::to_string(response_body_bytes_max) + " bytes");
-  }
+  if (error == http::error::body_limit) return too_large();
   if (error) return unreachable("no answer from the node at " + where + ": " + describe(error));
 
   beast::error_code ignored;

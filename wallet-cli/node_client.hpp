@@ -16,6 +16,8 @@ namespace pc::wallet {
 inline constexpr std::uint64_t connect_timeout_ms = 5'000;
 inline constexpr std::uint64_t request_timeout_ms = 30'000;
 inline constexpr std::size_t response_body_bytes_max = 4 * 1024 * 1024;
+// Bytes read but not yet parsed (a header, a chunk header, a piece of body).
+inline constexpr std::size_t response_buffer_bytes_max = 64 * 1024;
 
 struct NodeEndpoint {
   std::string host;   // a name, an IPv4 address, or an IPv6 address without brackets

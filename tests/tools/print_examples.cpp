@@ -53,7 +53,7 @@ std::size_t leb128_size(std::uint64_t value) {
 }
 
 std::vector<Field> tx_header_fields(const ledger::UnsignedTransaction& tx) {
-  return {{"version = 1", 1},
+  return {{"version = 2", 1},
           {"type", 1},
           {"chain id length", leb128_size(tx.chain_id.size())},
           {"chain id \"" + tx.chain_id + "\"", tx.chain_id.size()},
@@ -102,13 +102,14 @@ void print_tx(const char* title, const ledger::Transaction& tx) {
 }
 
 std::vector<Field> header_fields(const ledger::BlockHeader& header) {
-  return {{"version = 1", 1},
+  return {{"version = 2", 1},
           {"chain id length", leb128_size(header.chain_id.size())},
           {"chain id \"" + header.chain_id + "\"", header.chain_id.size()},
           {"height = " + std::to_string(header.height) + " (u64 LE)", 8},
           {"previous hash", 32},
           {"time_ms = " + std::to_string(header.time_ms) + " (u64 LE)", 8},
           {"proposer = " + std::to_string(header.proposer) + " (u16 LE)", 2},
+          {"round = " + std::to_string(header.round) + " (u32 LE)", 4},
           {"merkle root", 32},
           {"state hash", 32}};
 }
@@ -211,14 +212,18 @@ int main() {
   block_fields.push_back({"transaction count = 1", 1});
   block_fields.push_back({"transaction 0 length", leb128_size(issue.bytes().size())});
   block_fields.push_back({"transaction 0 (the Issue above)", issue.bytes().size()});
-  block_fields.push_back({"commit signature count = 1", 1});
+  block_fields.push_back({"certificate round = 0 (u32 LE)", 4});
+  block_fields.push_back({"signature count = 1", 1});
   block_fields.push_back({"validator = 1 (u16 LE)", 2});
-  block_fields.push_back({"commit signature", 64});
+  block_fields.push_back({"partner 1's precommit signature", 64});
   annotate("Block 1", block.encode(), block_fields);
   std::printf("\nheader bytes: %s\nheader hash:  %s\nmerkle root:  %s\nstate hash:   %s\n",
               to_hex(block.header.encode()).c_str(), to_hex(block.header.hash()).c_str(),
               to_hex(block.header.merkle_root).c_str(), to_hex(block.header.state_hash).c_str());
-  std::printf("commit message: %s\n", to_hex(ledger::commit_message(block.header.chain_id, block.header.hash())).c_str());
+  std::printf("precommit sign bytes: %s\n",
+              to_hex(ledger::commit_message(block.header.chain_id, block.header.height, block.commit.round,
+                                            block.header.hash()))
+                  .c_str());
   std::printf("block bytes: %s\n", to_hex(block.encode()).c_str());
   return 0;
 }
