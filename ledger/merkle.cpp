@@ -88,13 +88,17 @@ Hash256 merkle_root_of_levels(std::span<const Hash256> levels) {
   return levels.empty() ? crypto::tagged_hash(domain::merkle_empty, {}) : levels.back();
 }
 
-std::optional<std::vector<Hash256>> merkle_path_from_levels(std::span<const Hash256> group_ids, std::size_t index,
-                                                            std::size_t count, unsigned first_level,
-                                                            std::span<const Hash256> levels) {
+namespace {
+
+// merkle_path_from_levels over any way of reading node `i` of the levels.
+template <typename NodeAt>
+std::optional<std::vector<Hash256>> path_from_levels(std::span<const Hash256> group_ids, std::size_t index,
+                                                     std::size_t count, unsigned first_level, std::size_t node_count,
+                                                     const NodeAt& node_at) {
   const std::size_t group_leaves = std::size_t{1} << first_level;
   const std::size_t group = index / group_leaves;
   PC_CHECK(index < count && group_ids.size() == std::min(group_leaves, count - group * group_leaves));
-  PC_CHECK(levels.size() == merkle_levels_size(count, first_level));
+  PC_CHECK(node_count == merkle_levels_size(count, first_level));
   std::vector<Hash256> path;
   // Below first_level the group is aligned on its own size, so its pairs are the tree's pairs
   // and a sibling missing from the group is missing from the tree.
@@ -105,15 +109,37 @@ std::optional<std::vector<Hash256>> merkle_path_from_levels(std::span<const Hash
     level = level_above(level);
     position >>= 1;
   }
-  if (level.size() != 1 || level[0] != levels[group]) return std::nullopt;
+  if (level.size() != 1 || level[0] != node_at(group)) return std::nullopt;
   std::size_t offset = 0;
   for (unsigned height = first_level; level_size(count, height) > 1; ++height) {
     const std::size_t size = level_size(count, height);
     const std::size_t sibling = (index >> height) ^ 1;
-    if (sibling < size) path.push_back(levels[offset + sibling]);
+    if (sibling < size) path.push_back(node_at(offset + sibling));
     offset += size;
   }
   return path;
+}
+
+}  // namespace
+
+std::optional<std::vector<Hash256>> merkle_path_from_levels(std::span<const Hash256> group_ids, std::size_t index,
+                                                            std::size_t count, unsigned first_level,
+                                                            std::span<const Hash256> levels) {
+  return path_from_levels(group_ids, index, count, first_level, levels.size(),
+                          [&levels](std::size_t i) { return levels[i]; });
+}
+
+std::optional<std::vector<Hash256>> merkle_path_from_levels(std::span<const Hash256> group_ids, std::size_t index,
+                                                            std::size_t count, unsigned first_level,
+                                                            ByteSpan levels) {
+  PC_CHECK(levels.size() % sizeof(Hash256) == 0);
+  return path_from_levels(group_ids, index, count, first_level, levels.size() / sizeof(Hash256),
+                          [&levels](std::size_t i) {
+                            Hash256 node;
+                            std::copy_n(levels.begin() + static_cast<std::ptrdiff_t>(i * sizeof(Hash256)),
+                                        sizeof(Hash256), node.begin());
+                            return node;
+                          });
 }
 
 Hash256 merkle_root(std::span<const Hash256> tx_ids) {

@@ -43,6 +43,11 @@ Hash256 merkle_root_of_levels(std::span<const Hash256> levels);
 std::optional<std::vector<Hash256>> merkle_path_from_levels(std::span<const Hash256> group_ids, std::size_t index,
                                                             std::size_t count, unsigned first_level,
                                                             std::span<const Hash256> levels);
+// The same with `levels` as the store keeps them: the nodes' 32 bytes one after the other
+// (reads only the nodes on the path). Precondition: levels.size() is 32 * merkle_levels_size.
+std::optional<std::vector<Hash256>> merkle_path_from_levels(std::span<const Hash256> group_ids, std::size_t index,
+                                                            std::size_t count, unsigned first_level,
+                                                            ByteSpan levels);
 
 // True when `path` proves that `tx_id` is leaf `index` of a tree of `count` leaves with `root`.
 [[nodiscard]] bool verify_merkle_path(const Hash256& tx_id, std::size_t index, std::size_t count,

@@ -345,11 +345,16 @@ Result<TransactionProof> ChainStore::transaction_proof(const Hash256& tx_id, con
   auto tx = Transaction::decode((*transactions)[position]);
   if (!tx) return corrupt("transaction " + std::to_string(location.index) + ": " + tx.error().message());
 
-  auto levels = stored_merkle_levels(location.height, frame->tx_count);
-  if (!levels) return levels.error();
+  // Only the nodes on the path are read from the record.
+  std::string levels;
+  status = db_->Get(verified_read(), merkle_key(location.height), &levels);
+  if (!status.ok()) return status.IsNotFound() ? corrupt("no Merkle record") : io_error(status);
+  const std::size_t nodes = merkle_levels_size(static_cast<std::size_t>(frame->tx_count), stored_merkle_first_level);
+  if (levels.size() != nodes * sizeof(Hash256)) return corrupt("Merkle record of " + std::to_string(levels.size()) + " bytes");
   // A damaged node of the record would give a path that does not verify: check it here, so
   // that a bad record is corruption and never a wrong answer.
-  auto path = merkle_path_from_levels(group_ids, location.index, frame->tx_count, stored_merkle_first_level, *levels);
+  const ByteSpan level_bytes(reinterpret_cast<const std::uint8_t*>(levels.data()), levels.size());
+  auto path = merkle_path_from_levels(group_ids, location.index, frame->tx_count, stored_merkle_first_level, level_bytes);
   if (!path || !verify_merkle_path(tx_id, location.index, frame->tx_count, *path, frame->header.merkle_root)) {
     return corrupt("the Merkle record does not match the transactions");
   }

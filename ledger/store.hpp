@@ -32,7 +32,7 @@ struct TransactionProof {
 // A block's transactions are stored in chunks of this many, and its Merkle record holds the
 // tree's levels from stored_merkle_first_level up, so that proving one transaction reads one
 // chunk and one small record and hashes a handful of nodes (docs/protocol.md, "Store layout").
-inline constexpr unsigned stored_merkle_first_level = 3;
+inline constexpr unsigned stored_merkle_first_level = 2;
 inline constexpr std::size_t block_chunk_tx_count = std::size_t{1} << stored_merkle_first_level;
 
 class ChainStore {

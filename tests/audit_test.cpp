@@ -569,7 +569,7 @@ TEST_CASE("a block's transactions moved across a chunk boundary are a fault", "[
   const std::string first = read_value(db, chunk_key(1, 0));
   const std::string second = read_value(db, chunk_key(1, 1));
   ledger::Writer moved;
-  moved.bytes(block[8].bytes());
+  moved.bytes(block[ledger::block_chunk_tx_count].bytes());
   const std::size_t moved_bytes = moved.view().size();
   write_value(db, chunk_key(1, 0), first + second.substr(0, moved_bytes));
   write_value(db, chunk_key(1, 1), second.substr(moved_bytes));

@@ -120,6 +120,8 @@ TEST_CASE("paths from the stored levels and one group of ids equal paths over ev
       const std::vector<Hash256> levels = ledger::merkle_levels(ids, first_level);
       REQUIRE(levels.size() == ledger::merkle_levels_size(n, first_level));
       REQUIRE(ledger::merkle_root_of_levels(levels) == ledger::merkle_root(ids));
+      Bytes level_bytes;  // as the store keeps them
+      for (const Hash256& level_node : levels) level_bytes.insert(level_bytes.end(), level_node.begin(), level_node.end());
       for (std::size_t index = 0; index < n; ++index) {
         // Big trees: every position of the first and last two groups, and every 37th.
         if (n > 70 && index >= 2 * group_leaves && index + 2 * group_leaves < n && index % 37 != 0) continue;
@@ -129,6 +131,7 @@ TEST_CASE("paths from the stored levels and one group of ids equal paths over ev
         const auto path = ledger::merkle_path_from_levels(group, index, n, first_level, levels);
         REQUIRE(path.has_value());
         CHECK(*path == ledger::merkle_path(ids, index));
+        CHECK(ledger::merkle_path_from_levels(group, index, n, first_level, ByteSpan(level_bytes)) == path);
         ++paths_compared;
       }
     }

@@ -495,7 +495,7 @@ TEST_CASE("a transaction's proof from records that disagree is corruption", "[le
   TestChain chain;
   commit_blocks_around_chunk_edges(chain);
   ledger::ChainStore& store = chain.store();
-  auto block = store.block_at(7);  // 17 transactions: chunks 0, 1 and 2
+  auto block = store.block_at(7);  // 17 transactions: chunks 0 to 4
   REQUIRE(block.ok());
   const Hash256 id = block->transactions[9].id();
   auto location = store.find_transaction(id);
@@ -515,9 +515,10 @@ TEST_CASE("a transaction's proof from records that disagree is corruption", "[le
   ledger::append_big_endian(merkle_key, 7, 8);
   std::string levels;
   REQUIRE(db.Get(leveldb::ReadOptions(), merkle_key, &levels).ok());
-  // Levels 3, 4 and 5 of 17 leaves: 3, 2 and 1 nodes. Nodes 0 and 4 are on transaction 9's
-  // path, node 1 is its own chunk's subtree root.
-  for (const std::size_t node : std::initializer_list<std::size_t>{0, 1, 4}) {
+  // Levels 2 to 5 of 17 leaves: 5, 3, 2 and 1 nodes. Transaction 9 is in chunk 2, whose
+  // subtree root is node 2; nodes 3, 5 and 9 are on its path.
+  REQUIRE(ledger::block_chunk_tx_count == 4);
+  for (const std::size_t node : std::initializer_list<std::size_t>{2, 3, 5, 9}) {
     INFO("Merkle record node " << node);
     std::string damaged = levels;
     damaged[32 * node + 1] = static_cast<char>(damaged[32 * node + 1] ^ 0x01);
@@ -530,7 +531,7 @@ TEST_CASE("a transaction's proof from records that disagree is corruption", "[le
 
   std::string chunk_key = "B";
   ledger::append_big_endian(chunk_key, 7, 8);
-  ledger::append_big_endian(chunk_key, 1, 4);
+  ledger::append_big_endian(chunk_key, 2, 4);
   REQUIRE(db.Delete(sync, chunk_key).ok());
   CHECK(store.transaction_proof(id, *location).error().code == ledger::Code::corruption);
   CHECK(store.block_bytes_at(7).error().code == ledger::Code::corruption);
