@@ -1,14 +1,12 @@
 #include "node/node.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <iostream>
 #include <set>
 #include <stdexcept>
 
 #include "crypto/check.hpp"
 #include "ledger/limits.hpp"
-#include "ledger/merkle.hpp"
 #include "node/block_producer.hpp"
 #include "node/height_claims.hpp"
 #include "node/history_index.hpp"
@@ -227,15 +225,6 @@ class Node::Impl {
   std::vector<std::shared_ptr<Subscription>> subscriptions;  // guarded by mutex
   std::function<void()> production_wakeup;                   // guarded by mutex
 
-  // The newest committed blocks with their transaction ids, oldest first: a wallet waiting for
-  // its transaction asks about these, and decoding a block of thousands of transactions for
-  // each question would cost milliseconds.
-  struct CommittedBlock {
-    ledger::Block block;
-    std::vector<ledger::Hash256> ids;
-  };
-  static constexpr std::size_t recent_blocks_max = 16;
-  std::deque<std::shared_ptr<const CommittedBlock>> recent_blocks;  // guarded by mutex
 };
 
 // ---------------------------------------------------------------------------------------
@@ -353,10 +342,7 @@ std::optional<std::uint64_t> Node::produce(bool force) {
   const ledger::Status height_recorded = node.committed_height->record(height);
 
   const std::vector<ledger::Event> events = produced->changes.events;
-  auto committed = std::make_shared<Impl::CommittedBlock>();
-  committed->ids = produced->block.tx_ids();
-  committed->block = std::move(produced->block);
-  const ledger::Block& written = committed->block;
+  const ledger::Block& written = produced->block;
   {
     std::lock_guard lock(node.mutex);
     node.store->publish(written, std::move(produced->changes));
@@ -365,8 +351,6 @@ std::optional<std::uint64_t> Node::produce(bool force) {
     }
     // Transactions admitted during the write are re-applied on the new tip with the rest.
     (void)node.mempool->revalidate(removed, node.clock.now_ms());
-    node.recent_blocks.push_back(committed);
-    if (node.recent_blocks.size() > Impl::recent_blocks_max) node.recent_blocks.pop_front();
     if (!height_recorded) node.stop_production_locked(height, height_recorded.error().message());
   }
 
@@ -453,7 +437,6 @@ ledger::Result<ledger::Block> Node::block_by_hash(const ledger::Hash256& hash) c
 
 ledger::Result<TxStatus> Node::transaction(const ledger::Hash256& tx_id) const {
   ledger::TxLocation location;
-  std::shared_ptr<const Impl::CommittedBlock> recent;
   {
     std::lock_guard lock(impl_->mutex);
     if (const ledger::Transaction* pending = impl_->mempool->find(tx_id)) {
@@ -462,32 +445,19 @@ ledger::Result<TxStatus> Node::transaction(const ledger::Hash256& tx_id) const {
     auto found = impl_->store->find_transaction(tx_id);
     if (!found) return found.error();
     location = *found;
-    for (const auto& candidate : impl_->recent_blocks) {
-      if (candidate->block.header.height == location.height) recent = candidate;
-    }
   }
-  // An older block is read without the lock: LevelDB reads are thread-safe, and a committed
-  // block never changes.
-  if (!recent) {
-    auto block = impl_->store->block_at(location.height);
-    if (!block) return block.error();
-    auto loaded = std::make_shared<Impl::CommittedBlock>();
-    loaded->ids = block->tx_ids();
-    loaded->block = std::move(block).value();
-    recent = std::move(loaded);
-  }
-  const ledger::Block& block = recent->block;
-  if (location.index >= block.transactions.size()) {
-    return ledger::Error{ledger::Code::corruption, "transaction index points past its block"};
-  }
+  // Read without the lock: LevelDB reads are thread-safe, and a committed block never changes.
+  // The proof reads the transaction's chunk and the block's Merkle record, never the block.
+  auto proof = impl_->store->transaction_proof(tx_id, location);
+  if (!proof) return proof.error();
   return TxStatus{TxStatus::Where::committed,
-                  block.transactions[location.index],
+                  std::move(proof->tx),
                   location.height,
                   location.index,
-                  block.header.hash(),
-                  ledger::merkle_path(recent->ids, location.index),
-                  recent->ids.size(),
-                  block.header.merkle_root};
+                  proof->header.hash(),
+                  std::move(proof->merkle_path),
+                  static_cast<std::size_t>(proof->tx_count),
+                  proof->header.merkle_root};
 }
 
 AccountView Node::account(const crypto::PublicKey& key) const {
