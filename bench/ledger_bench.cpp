@@ -391,7 +391,7 @@ struct StoredChain {
 // Sums key and value bytes by the store's key prefixes (docs/protocol.md, "Store"), so the
 // size per issuance can be split into blocks, indexes and state records.
 std::vector<std::pair<std::string, double>> logical_bytes_by_kind(ChainStore& store) {
-  double blocks = 0, block_index = 0, tx_index = 0, accounts = 0, issuances = 0, other = 0;
+  double blocks = 0, merkle = 0, block_index = 0, tx_index = 0, accounts = 0, issuances = 0, other = 0;
   // Read-only use of the accessor meant for tests: ChainStore has no other way to list
   // entries by kind, and this is diagnostics, not a node path.
   std::unique_ptr<leveldb::Iterator> it(store.database_for_tests().NewIterator(leveldb::ReadOptions()));
@@ -402,6 +402,8 @@ std::vector<std::pair<std::string, double>> logical_bytes_by_kind(ChainStore& st
     const char record_kind = key.size() > 1 ? key[1] : '\0';
     if (kind == 'B') {
       blocks += bytes;
+    } else if (kind == 'M') {
+      merkle += bytes;
     } else if (kind == 'H') {
       block_index += bytes;
     } else if (kind == 'X') {
@@ -415,8 +417,9 @@ std::vector<std::pair<std::string, double>> logical_bytes_by_kind(ChainStore& st
     }
   }
   if (!it->status().ok()) fail("reading the store: " + it->status().ToString());
-  return {{"blocks", blocks},       {"tx index", tx_index},    {"issuance records", issuances},
-          {"account records", accounts}, {"block index", block_index}, {"other", other}};
+  return {{"blocks", blocks},       {"Merkle records", merkle},    {"tx index", tx_index},
+          {"issuance records", issuances}, {"account records", accounts}, {"block index", block_index},
+          {"other", other}};
 }
 
 // Closes `chain`, reopens its proposer store raw as an auditor would, audits it (best of

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "ledger/proposer.hpp"
+#include "ledger/merkle.hpp"
 
 namespace pc::ledger {
 namespace {
@@ -23,14 +24,16 @@ struct PendingBlock {
   Status transactions;   // the first failing signature, key or index entry
 };
 
-using KnownAccounts = std::set<PublicKey>;
+// Receiving keys that passed the strict key check in a window already prepared. The check
+// depends on the key alone, so a key that passed once passes again: skipping it changes no
+// verdict. Every account the replay opens has its key among these (its transaction passed).
+using CheckedKeys = std::set<PublicKey>;
 
-// Signature, new-account keys, and the transaction index entry of one transaction. Keys in
-// `known` already have an account, so their key was checked when it was opened.
-Status check_transaction(const ChainStore& store, const KnownAccounts& known, const PendingBlock& pending,
+// Signature, new-account keys, and the transaction index entry of one transaction.
+Status check_transaction(const ChainStore& store, const CheckedKeys& checked, const PendingBlock& pending,
                          std::size_t index) {
   const Transaction& tx = pending.block->transactions[index];
-  const auto has_account = [&known](const PublicKey& key) { return known.contains(key); };
+  const auto has_account = [&checked](const PublicKey& key) { return checked.contains(key); };
   if (auto status = verify_transaction_signature(store.genesis(), tx, has_account); !status) {
     return Error{Code::invalid_transaction, "transaction " + std::to_string(index) + ": " +
                                                 status.error().message()};
@@ -39,6 +42,20 @@ Status check_transaction(const ChainStore& store, const KnownAccounts& known, co
   if (!location || location->height != pending.height || location->index != index) {
     return Error{Code::corruption, "transaction index entry for transaction " + std::to_string(index)};
   }
+  return {};
+}
+
+// check_block_contents, with the Merkle tree computed once for both the header's root and the
+// block's stored Merkle record (a derived record, so it must equal the computed levels).
+Status check_contents_and_merkle_record(const ChainStore& store, const Block& block) {
+  const std::vector<Hash256> levels = merkle_levels(block.tx_ids(), stored_merkle_first_level);
+  if (merkle_root_of_levels(levels) != block.header.merkle_root) {
+    return Error{Code::bad_merkle_root, "transactions do not match the header's Merkle root"};
+  }
+  if (auto status = check_block_certificate(store.genesis(), block); !status) return status;
+  auto stored = store.stored_merkle_levels(block.header.height, block.transactions.size());
+  if (!stored) return stored.error();
+  if (*stored != levels) return Error{Code::corruption, "the Merkle record differs from the block's Merkle tree"};
   return {};
 }
 
@@ -59,9 +76,9 @@ std::vector<PendingBlock> load_window(const ChainStore& store, std::uint64_t& ne
 }
 
 // Everything that needs no state: decoding, Merkle roots, commits, signatures, index entries.
-void prepare_window(const ChainStore& store, const KnownAccounts& known, std::vector<PendingBlock>& window,
+// Adds the receiving keys of the transactions that passed to `checked`.
+void prepare_window(const ChainStore& store, CheckedKeys& checked, std::vector<PendingBlock>& window,
                     const BatchRunner& runner) {
-  const Genesis& genesis = store.genesis();
   runner(window.size(), [&](std::size_t b) {
     PendingBlock& pending = window[b];
     if (!pending.bytes) return;
@@ -72,7 +89,7 @@ void prepare_window(const ChainStore& store, const KnownAccounts& known, std::ve
       pending.block = Error{Code::corruption, "block stored here says height " +
                                                   std::to_string(pending.block->header.height)};
     } else {
-      pending.contents = check_block_contents(genesis, *pending.block);
+      pending.contents = check_contents_and_merkle_record(store, *pending.block);
     }
   });
 
@@ -86,10 +103,14 @@ void prepare_window(const ChainStore& store, const KnownAccounts& known, std::ve
     for (std::size_t t = 0; t < window[b].block->transactions.size(); ++t) jobs.push_back({b, t});
   }
   std::vector<Status> results(jobs.size());
-  runner(jobs.size(), [&](std::size_t i) { results[i] = check_transaction(store, known, window[jobs[i].block], jobs[i].tx); });
+  runner(jobs.size(), [&](std::size_t i) { results[i] = check_transaction(store, checked, window[jobs[i].block], jobs[i].tx); });
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     PendingBlock& pending = window[jobs[i].block];
-    if (!results[i] && pending.transactions) pending.transactions = results[i];
+    if (!results[i]) {
+      if (pending.transactions) pending.transactions = results[i];
+    } else if (auto key = receiving_key(pending.block->transactions[jobs[i].tx])) {
+      checked.insert(*key);
+    }
   }
 }
 
@@ -119,8 +140,7 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
   ProposerSchedule schedule = ProposerSchedule::for_height(genesis, 1);
 
   // Executes a prepared window in order; false at the first fault (recorded in the report).
-  // Accounts it opens go to `opened`, to be added to `known` once no window is being prepared.
-  const auto execute_window = [&](std::vector<PendingBlock>& window, std::vector<PublicKey>& opened) {
+  const auto execute_window = [&](std::vector<PendingBlock>& window) {
     for (PendingBlock& pending : window) {
       if (!pending.bytes) return fault(pending.height, pending.bytes.error()), false;
       if (!pending.block) return fault(pending.height, pending.block.error()), false;
@@ -141,9 +161,6 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
       if (!indexed_height || *indexed_height != pending.height) {
         return fault(pending.height, Error{Code::corruption, "block hash index does not point here"}), false;
       }
-      for (const auto& [key, account] : changes->accounts) {
-        if (state.account(key) == nullptr) opened.push_back(key);
-      }
       state.apply(std::move(changes).value());
       report.tip = tip;
       report.blocks += 1;
@@ -153,29 +170,29 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
   };
 
   // A pipeline of two windows: while one executes in order (foreground), the next is read and
-  // checked across the runner (background). The window being prepared sees only the accounts
-  // opened before the window being executed: a key opened there is checked again, harmlessly.
-  KnownAccounts known;
+  // checked across the runner (background). Only the background touches `checked`, so the
+  // window being prepared skips every key checked in the windows before it, the one being
+  // executed included (not only the accounts that window opens, which are not known yet).
+  CheckedKeys checked;
   std::uint64_t next_height = 1;
   std::vector<PendingBlock> current = load_window(store, next_height, stored_tip->height);
-  prepare_window(store, known, current, runner);
+  prepare_window(store, checked, current, runner);
   while (!current.empty()) {
     std::vector<PendingBlock> next;
-    std::vector<PublicKey> opened;
     bool executed = false;
     overlap(
         [&] {
           next = load_window(store, next_height, stored_tip->height);
-          prepare_window(store, known, next, runner);
+          prepare_window(store, checked, next, runner);
         },
-        [&] { executed = execute_window(current, opened); });
+        [&] { executed = execute_window(current); });
     if (!executed) return report;
-    known.insert(opened.begin(), opened.end());
     current = std::move(next);
   }
 
   const std::uint64_t final_height = stored_tip->height;
-  if (store.block_bytes_at(final_height + 1)) {
+  // A transaction chunk without its block above the tip is corruption too, not not_found.
+  if (auto above = store.block_bytes_at(final_height + 1); above || above.error().code != Code::not_found) {
     return fault(final_height + 1, Error{Code::corruption, "a block is stored above the tip"});
   }
   if (*stored_tip != report.tip) {

@@ -25,6 +25,30 @@ void decode_header(Reader& in, BlockHeader& header) {
   header.state_hash = in.fixed<32>();
 }
 
+void encode_commit(Writer& out, const Commit& commit) {
+  out.u32(commit.round);
+  out.length(commit.signatures.size());
+  for (const CommitSignature& entry : commit.signatures) {
+    out.u16(entry.validator);
+    out.raw(entry.signature);
+  }
+}
+
+void decode_commit(Reader& in, Commit& commit) {
+  commit.round = in.u32();
+  if (commit.round > round_max) in.fail(Code::invalid_field, "certificate round over round_max");
+  const std::uint64_t signature_count = in.length(partners_max, "commit signature count");
+  for (std::uint64_t i = 0; i < signature_count && in.ok(); ++i) {
+    CommitSignature entry;
+    entry.validator = in.u16();
+    entry.signature = in.fixed<64>();
+    if (!commit.signatures.empty() && entry.validator <= commit.signatures.back().validator) {
+      in.fail(Code::non_canonical_order, "commit signatures must be in strictly ascending order");
+    }
+    commit.signatures.push_back(entry);
+  }
+}
+
 }  // namespace
 
 Bytes BlockHeader::encode() const {
@@ -94,12 +118,7 @@ Bytes Block::encode() const {
   out.raw(header.encode());
   out.length(transactions.size());
   for (const Transaction& tx : transactions) out.bytes(tx.bytes());
-  out.u32(commit.round);
-  out.length(commit.signatures.size());
-  for (const CommitSignature& entry : commit.signatures) {
-    out.u16(entry.validator);
-    out.raw(entry.signature);
-  }
+  encode_commit(out, commit);
   return out.take();
 }
 
@@ -124,20 +143,28 @@ Result<Block> Block::decode(ByteSpan bytes) {
     }
     block.transactions.push_back(std::move(tx).value());
   }
-  block.commit.round = in.u32();
-  if (block.commit.round > round_max) in.fail(Code::invalid_field, "certificate round over round_max");
-  const std::uint64_t signature_count = in.length(partners_max, "commit signature count");
-  for (std::uint64_t i = 0; i < signature_count && in.ok(); ++i) {
-    CommitSignature entry;
-    entry.validator = in.u16();
-    entry.signature = in.fixed<64>();
-    if (!block.commit.signatures.empty() && entry.validator <= block.commit.signatures.back().validator) {
-      in.fail(Code::non_canonical_order, "commit signatures must be in strictly ascending order");
-    }
-    block.commit.signatures.push_back(entry);
-  }
+  decode_commit(in, block.commit);
   if (auto status = in.finish(); !status) return status.error();
   return block;
+}
+
+Bytes BlockFrame::encode(const Block& block) {
+  Writer out;
+  out.raw(block.header.encode());
+  out.length(block.transactions.size());
+  encode_commit(out, block.commit);
+  return out.take();
+}
+
+Result<BlockFrame> BlockFrame::decode(ByteSpan bytes) {
+  Reader in(bytes);
+  BlockFrame frame;
+  decode_header(in, frame.header);
+  frame.tx_count = in.length(block_tx_count_max, "transaction count");
+  frame.transactions_offset = in.position();
+  decode_commit(in, frame.commit);
+  if (auto status = in.finish(); !status) return status.error();
+  return frame;
 }
 
 std::vector<Hash256> Block::tx_ids() const {

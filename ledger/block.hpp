@@ -66,4 +66,19 @@ struct Block {
   std::vector<Hash256> tx_ids() const;
 };
 
+// A block's encoding with each transaction's length-prefixed bytes left out: header ||
+// transaction count || commit. The store keeps this frame apart from the transactions
+// (docs/protocol.md, "Store layout"), so that one transaction is read without the others; the
+// block's encoding is the frame with the transactions put back at `transactions_offset`.
+struct BlockFrame {
+  BlockHeader header;
+  std::uint64_t tx_count = 0;
+  Commit commit;
+  std::size_t transactions_offset = 0;  // decode only: where the transactions go
+
+  static Bytes encode(const Block& block);
+  // Canonical or rejected, like Block::decode, with the same limits.
+  static Result<BlockFrame> decode(ByteSpan bytes);
+};
+
 }  // namespace pc::ledger

@@ -31,7 +31,11 @@ void run_sequentially(std::size_t count, const std::function<void(std::size_t)>&
 // Chain id, height, previous hash, time and proposer: how the header links to the tip.
 Status check_block_link(const Genesis& genesis, const Tip& previous, const BlockHeader& header);
 
-// Merkle root and commit: what the block says about itself. Needs neither state nor tip, so
+// The commit certificate: the header's round is at most the certificate's, and the
+// certificate verifies for this block (verify_commit).
+Status check_block_certificate(const Genesis& genesis, const Block& block);
+
+// Merkle root and certificate: what the block says about itself. Needs neither state nor tip, so
 // the audit runs it for many blocks at once.
 Status check_block_contents(const Genesis& genesis, const Block& block);
 

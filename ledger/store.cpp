@@ -4,13 +4,20 @@
 #include <leveldb/iterator.h>
 #include <leveldb/write_batch.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "crypto/check.hpp"
 #include "ledger/codec.hpp"
+#include "ledger/limits.hpp"
+#include "ledger/merkle.hpp"
 
 namespace pc::ledger {
 namespace {
 
-constexpr char block_prefix = 'B';      // B || height (big-endian u64) -> block bytes
+constexpr char block_prefix = 'B';      // B || height (BE u64) -> block frame;
+                                        // B || height || chunk (BE u32) -> transactions
+constexpr char merkle_prefix = 'M';     // M || height (BE u64) -> Merkle levels
 constexpr char hash_prefix = 'H';       // H || block id -> height (big-endian u64)
 constexpr char tx_prefix = 'X';         // X || tx id -> height (BE u64) || index (BE u32)
 constexpr char record_prefix = 'S';     // S || record key -> record value
@@ -27,6 +34,41 @@ std::string height_key(std::uint64_t height) {
   std::string key(1, block_prefix);
   append_big_endian(key, height, 8);
   return key;
+}
+
+std::string chunk_key(std::uint64_t height, std::uint64_t chunk) {
+  std::string key = height_key(height);
+  append_big_endian(key, chunk, 4);
+  return key;
+}
+
+std::string merkle_key(std::uint64_t height) {
+  std::string key(1, merkle_prefix);
+  append_big_endian(key, height, 8);
+  return key;
+}
+
+std::size_t chunk_count(std::uint64_t tx_count) {
+  return static_cast<std::size_t>((tx_count + block_chunk_tx_count - 1) / block_chunk_tx_count);
+}
+
+// Transactions in chunk `chunk` of a block of `tx_count`.
+std::size_t chunk_size(std::uint64_t tx_count, std::size_t chunk) {
+  return static_cast<std::size_t>(std::min<std::uint64_t>(block_chunk_tx_count, tx_count - chunk * block_chunk_tx_count));
+}
+
+// A chunk is its transactions' length-prefixed bytes, exactly as in the block's encoding, and
+// holds exactly `expected` of them: otherwise a lookup by position would read the wrong one.
+Result<std::vector<ByteSpan>> split_chunk(ByteSpan chunk, std::size_t expected) {
+  Reader in(chunk);
+  std::vector<ByteSpan> transactions;
+  transactions.reserve(expected);
+  for (std::size_t i = 0; i < expected && in.ok(); ++i) {
+    const std::uint64_t size = in.length(tx_bytes_max, "transaction");
+    transactions.push_back(in.raw(static_cast<std::size_t>(size)));
+  }
+  if (auto status = in.finish(); !status) return Error{Code::corruption, "transaction chunk: " + status.error().message()};
+  return transactions;
 }
 
 leveldb::Slice slice(const Bytes& bytes) {
@@ -103,6 +145,11 @@ Result<std::uint64_t> StoreView::height_of(const Hash256& block_hash) const {
 Result<TxLocation> StoreView::find_transaction(const Hash256& tx_id) const {
   PC_CHECK(store_ != nullptr);
   return store_->find_transaction(tx_id, snapshot_.get());
+}
+
+Result<TransactionProof> StoreView::transaction_proof(const Hash256& tx_id, const TxLocation& location) const {
+  PC_CHECK(store_ != nullptr);
+  return store_->transaction_proof(tx_id, location, snapshot_.get());
 }
 
 Result<std::optional<Account>> StoreView::account(const PublicKey& key) const {
@@ -270,8 +317,19 @@ Status ChainStore::write_executed(const Block& block, const BlockChanges& change
 Status ChainStore::write(const Block& block, const BlockChanges& changes) {
   if (write_failure_) return *write_failure_;
   const Hash256 block_id = block.header.hash();
+  const std::uint64_t height = block.header.height;
   leveldb::WriteBatch batch;
-  batch.Put(height_key(block.header.height), slice(block.encode()));
+  batch.Put(height_key(height), slice(BlockFrame::encode(block)));
+  for (std::size_t chunk = 0; chunk < chunk_count(block.transactions.size()); ++chunk) {
+    Writer transactions;
+    for (std::size_t i = 0; i < chunk_size(block.transactions.size(), chunk); ++i) {
+      transactions.bytes(block.transactions[chunk * block_chunk_tx_count + i].bytes());
+    }
+    batch.Put(chunk_key(height, chunk), slice(transactions.view()));
+  }
+  Writer levels;
+  for (const Hash256& node : merkle_levels(block.tx_ids(), stored_merkle_first_level)) levels.raw(node);
+  batch.Put(merkle_key(height), slice(levels.view()));
   std::string height_value;
   append_big_endian(height_value, block.header.height, 8);
   batch.Put(key_with(hash_prefix, block_id), height_value);
@@ -313,12 +371,42 @@ Result<std::uint64_t> ChainStore::height_of(const Hash256& block_hash) const { r
 
 Result<TxLocation> ChainStore::find_transaction(const Hash256& tx_id) const { return find_transaction(tx_id, nullptr); }
 
+Result<TransactionProof> ChainStore::transaction_proof(const Hash256& tx_id, const TxLocation& location) const {
+  return transaction_proof(tx_id, location, nullptr);
+}
+
+// One scan: the frame's key is the prefix of its chunks' keys, so they follow it in order.
 Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height, const leveldb::Snapshot* at) const {
-  std::string value;
-  auto status = db_->Get(verified_read(at), height_key(height), &value);
-  if (status.IsNotFound()) return Error{Code::not_found, "no block at height " + std::to_string(height)};
-  if (!status.ok()) return storage_error(status);
-  return to_bytes(value);
+  const std::string frame_key = height_key(height);
+  const auto corrupt = [height](const std::string& detail) {
+    return Error{Code::corruption, "block " + std::to_string(height) + ": " + detail};
+  };
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified_read(at)));
+  it->Seek(frame_key);
+  if (!it->status().ok()) return storage_error(it->status());
+  if (!it->Valid() || !it->key().starts_with(frame_key)) {
+    return Error{Code::not_found, "no block at height " + std::to_string(height)};
+  }
+  if (it->key() != frame_key) return corrupt("transactions are stored without their block");
+  const ByteSpan frame_bytes(reinterpret_cast<const std::uint8_t*>(it->value().data()), it->value().size());
+  auto frame = BlockFrame::decode(frame_bytes);
+  if (!frame) return corrupt("the block record does not decode: " + frame.error().message());
+  Bytes bytes(frame_bytes.begin(), frame_bytes.begin() + static_cast<std::ptrdiff_t>(frame->transactions_offset));
+  const Bytes tail(frame_bytes.begin() + static_cast<std::ptrdiff_t>(frame->transactions_offset), frame_bytes.end());
+  const std::size_t chunks = chunk_count(frame->tx_count);
+  std::size_t chunk = 0;
+  for (it->Next(); it->Valid() && it->key().starts_with(frame_key); it->Next(), ++chunk) {
+    if (chunk >= chunks || it->key() != chunk_key(height, chunk)) return corrupt("a transaction chunk is missing or extra");
+    const ByteSpan chunk_bytes(reinterpret_cast<const std::uint8_t*>(it->value().data()), it->value().size());
+    if (auto split = split_chunk(chunk_bytes, chunk_size(frame->tx_count, chunk)); !split) {
+      return corrupt("chunk " + std::to_string(chunk) + ": " + split.error().message());
+    }
+    bytes.insert(bytes.end(), chunk_bytes.begin(), chunk_bytes.end());
+  }
+  if (!it->status().ok()) return storage_error(it->status());
+  if (chunk != chunks) return corrupt("a transaction chunk is missing");
+  bytes.insert(bytes.end(), tail.begin(), tail.end());
+  return bytes;
 }
 
 Result<Block> ChainStore::block_at(std::uint64_t height, const leveldb::Snapshot* at) const {
@@ -352,6 +440,64 @@ Result<TxLocation> ChainStore::find_transaction(const Hash256& tx_id, const leve
   if (value.size() != 12) return Error{Code::corruption, "transaction index entry"};
   return TxLocation{read_big_endian(std::string_view(value).substr(0, 8)),
                     static_cast<std::uint32_t>(read_big_endian(std::string_view(value).substr(8)))};
+}
+
+Result<TransactionProof> ChainStore::transaction_proof(const Hash256& tx_id, const TxLocation& location,
+                                                       const leveldb::Snapshot* at) const {
+  const auto corrupt = [&location](const std::string& detail) {
+    return Error{Code::corruption, "block " + std::to_string(location.height) + ": " + detail};
+  };
+  std::string frame_value;
+  auto status = db_->Get(verified_read(at), height_key(location.height), &frame_value);
+  if (!status.ok()) return status.IsNotFound() ? corrupt("indexed but not stored") : storage_error(status);
+  auto frame = BlockFrame::decode(to_bytes(frame_value));
+  if (!frame) return corrupt("the block record does not decode: " + frame.error().message());
+  if (location.index >= frame->tx_count) return corrupt("transaction index points past its block");
+
+  const std::size_t chunk = location.index / block_chunk_tx_count;
+  std::string chunk_value;
+  status = db_->Get(verified_read(at), chunk_key(location.height, chunk), &chunk_value);
+  if (!status.ok()) return status.IsNotFound() ? corrupt("a transaction chunk is missing") : storage_error(status);
+  const Bytes chunk_bytes = to_bytes(chunk_value);
+  auto transactions = split_chunk(chunk_bytes, chunk_size(frame->tx_count, chunk));
+  if (!transactions) return corrupt(transactions.error().message());
+  std::vector<Hash256> group_ids;
+  group_ids.reserve(transactions->size());
+  for (const ByteSpan bytes : *transactions) group_ids.push_back(Transaction::id_of(bytes));
+  const std::size_t position = location.index % block_chunk_tx_count;
+  if (group_ids[position] != tx_id) return corrupt("the transaction index entry points at another transaction");
+  auto tx = Transaction::decode((*transactions)[position]);
+  if (!tx) return corrupt("transaction " + std::to_string(location.index) + ": " + tx.error().message());
+
+  // Only the nodes on the path are read from the record.
+  std::string levels;
+  status = db_->Get(verified_read(at), merkle_key(location.height), &levels);
+  if (!status.ok()) return status.IsNotFound() ? corrupt("no Merkle record") : storage_error(status);
+  const std::size_t nodes = merkle_levels_size(static_cast<std::size_t>(frame->tx_count), stored_merkle_first_level);
+  if (levels.size() != nodes * sizeof(Hash256)) return corrupt("Merkle record of " + std::to_string(levels.size()) + " bytes");
+  // A damaged node of the record would give a path that does not verify: check it here, so
+  // that a bad record is corruption and never a wrong answer.
+  const ByteSpan level_bytes(reinterpret_cast<const std::uint8_t*>(levels.data()), levels.size());
+  auto path = merkle_path_from_levels(group_ids, location.index, frame->tx_count, stored_merkle_first_level, level_bytes);
+  if (!path || !verify_merkle_path(tx_id, location.index, frame->tx_count, *path, frame->header.merkle_root)) {
+    return corrupt("the Merkle record does not match the transactions");
+  }
+  return TransactionProof{std::move(tx).value(), std::move(frame->header), frame->tx_count, std::move(*path)};
+}
+
+Result<std::vector<Hash256>> ChainStore::stored_merkle_levels(std::uint64_t height, std::uint64_t tx_count) const {
+  std::string value;
+  auto status = db_->Get(verified_read(), merkle_key(height), &value);
+  if (status.IsNotFound()) return Error{Code::corruption, "block " + std::to_string(height) + ": no Merkle record"};
+  if (!status.ok()) return storage_error(status);
+  const std::size_t nodes = merkle_levels_size(static_cast<std::size_t>(tx_count), stored_merkle_first_level);
+  if (value.size() != nodes * sizeof(Hash256)) {
+    return Error{Code::corruption, "block " + std::to_string(height) + ": Merkle record of " +
+                                       std::to_string(value.size()) + " bytes"};
+  }
+  std::vector<Hash256> levels(nodes);
+  for (std::size_t i = 0; i < nodes; ++i) std::memcpy(levels[i].data(), value.data() + i * sizeof(Hash256), sizeof(Hash256));
+  return levels;
 }
 
 Result<std::vector<Record>> ChainStore::stored_records() const {

@@ -28,6 +28,20 @@ struct TxLocation {
   std::uint32_t index = 0;
 };
 
+// A committed transaction with what proves it is in its block.
+struct TransactionProof {
+  Transaction tx;
+  BlockHeader header;
+  std::uint64_t tx_count = 0;          // in the block
+  std::vector<Hash256> merkle_path;    // leaf to root: ledger::merkle_path over the block's ids
+};
+
+// A block's transactions are stored in chunks of this many, and its Merkle record holds the
+// tree's levels from stored_merkle_first_level up, so that proving one transaction reads one
+// chunk and one small record and hashes a handful of nodes (docs/protocol.md, "Store layout").
+inline constexpr unsigned stored_merkle_first_level = 2;
+inline constexpr std::size_t block_chunk_tx_count = std::size_t{1} << stored_merkle_first_level;
+
 class ChainStore;
 
 // The store as it was at one moment (a LevelDB snapshot): blocks, indexes and account
@@ -40,6 +54,7 @@ class StoreView {
   Result<Block> block_at(std::uint64_t height) const;
   Result<std::uint64_t> height_of(const Hash256& block_hash) const;
   Result<TxLocation> find_transaction(const Hash256& tx_id) const;
+  Result<TransactionProof> transaction_proof(const Hash256& tx_id, const TxLocation& location) const;
   // nullopt: no account with that key at this moment.
   Result<std::optional<Account>> account(const PublicKey& key) const;
 
@@ -110,10 +125,18 @@ class ChainStore {
   // then drops the torn tail of its log.
   const std::optional<Error>& write_failure() const { return write_failure_; }
 
+  // The block's canonical encoding, put back together from its frame and transaction chunks.
   Result<Bytes> block_bytes_at(std::uint64_t height) const;
   Result<Block> block_at(std::uint64_t height) const;
   Result<std::uint64_t> height_of(const Hash256& block_hash) const;
   Result<TxLocation> find_transaction(const Hash256& tx_id) const;
+  // The transaction `tx_id` at `location` (from find_transaction) with its block's header and
+  // Merkle path, read from its chunk and the block's Merkle record, not the whole block.
+  // corruption when the records disagree with each other or do not hold `tx_id` there.
+  Result<TransactionProof> transaction_proof(const Hash256& tx_id, const TxLocation& location) const;
+  // The block's Merkle record (merkle_levels of its ids from stored_merkle_first_level): what
+  // the audit compares with the levels it computes.
+  Result<std::vector<Hash256>> stored_merkle_levels(std::uint64_t height, std::uint64_t tx_count) const;
   // The stored state records, sorted by key (what the audit compares with its replay).
   Result<std::vector<Record>> stored_records() const;
   // The tip as recorded on disk (the audit compares it with the replayed chain).
@@ -134,6 +157,8 @@ class ChainStore {
   Result<Block> block_at(std::uint64_t height, const leveldb::Snapshot* at) const;
   Result<std::uint64_t> height_of(const Hash256& block_hash, const leveldb::Snapshot* at) const;
   Result<TxLocation> find_transaction(const Hash256& tx_id, const leveldb::Snapshot* at) const;
+  Result<TransactionProof> transaction_proof(const Hash256& tx_id, const TxLocation& location,
+                                             const leveldb::Snapshot* at) const;
   Status write(const Block& block, const BlockChanges& changes);
 
   std::filesystem::path directory_;

@@ -180,6 +180,8 @@ std::optional<Reason> reason_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+Hash256 Transaction::id_of(ByteSpan bytes) { return crypto::tagged_hash(domain::tx_id, {bytes}); }
+
 bool is_valid_chain_id(std::string_view chain_id) {
   return !chain_id.empty() && chain_id.size() <= chain_id_bytes_max &&
          all_chars(chain_id, is_chain_id_char);
@@ -213,7 +215,7 @@ Bytes UnsignedTransaction::signing_message() const {
 Transaction::Transaction(UnsignedTransaction fields, const Signature& signature)
     : fields_(std::move(fields)), signature_(signature), bytes_(fields_.encode()) {
   bytes_.insert(bytes_.end(), signature_.begin(), signature_.end());
-  id_ = crypto::tagged_hash(domain::tx_id, {bytes_});
+  id_ = id_of(bytes_);
 }
 
 Transaction Transaction::sign(UnsignedTransaction fields, const crypto::SecretKey& key) {

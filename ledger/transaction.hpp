@@ -107,6 +107,8 @@ class Transaction {
   const Signature& signature() const { return signature_; }
   const Bytes& bytes() const { return bytes_; }  // canonical, signature included
   const Hash256& id() const { return id_; }      // tagged_hash(tx_id, bytes())
+  // The id of the transaction whose canonical bytes these are, without decoding them.
+  static Hash256 id_of(ByteSpan bytes);
 
   // The key that must have signed: the customer's for Redeem and Transfer. Issue and Reverse
   // are signed by a partner's issuer key, which only the genesis knows: nullopt here.

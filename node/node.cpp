@@ -434,28 +434,17 @@ ledger::Result<TxStatus> Node::transaction(const ledger::Hash256& tx_id) const {
   }
   auto location = snapshot->store.find_transaction(tx_id);
   if (!location) return location.error();
-  std::shared_ptr<const CommittedBlock> committed = snapshot->recent_block(location->height);
-  if (!committed) {
-    auto block = snapshot->store.block_at(location->height);
-    if (!block) return block.error();
-    auto loaded = std::make_shared<CommittedBlock>();
-    loaded->ids = block->tx_ids();
-    loaded->block_hash = block->header.hash();
-    loaded->block = std::move(block).value();
-    committed = std::move(loaded);
-  }
-  const ledger::Block& block = committed->block;
-  if (location->index >= block.transactions.size()) {
-    return ledger::Error{ledger::Code::corruption, "transaction index points past its block"};
-  }
+  // The proof reads the transaction's chunk and the block's Merkle record, never the block.
+  auto proof = snapshot->store.transaction_proof(tx_id, *location);
+  if (!proof) return proof.error();
   return TxStatus{TxStatus::Where::committed,
-                  block.transactions[location->index],
+                  std::move(proof->tx),
                   location->height,
                   location->index,
-                  committed->block_hash,
-                  ledger::merkle_path(committed->ids, location->index),
-                  committed->ids.size(),
-                  block.header.merkle_root};
+                  proof->header.hash(),
+                  std::move(proof->merkle_path),
+                  static_cast<std::size_t>(proof->tx_count),
+                  proof->header.merkle_root};
 }
 
 AccountView Node::account(const crypto::PublicKey& key) const {

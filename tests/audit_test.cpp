@@ -29,6 +29,18 @@ std::string block_key(std::uint64_t height) {
   return key;
 }
 
+std::string chunk_key(std::uint64_t height, std::uint32_t chunk) {
+  std::string key = block_key(height);
+  for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>(chunk >> shift));
+  return key;
+}
+
+std::string merkle_key(std::uint64_t height) {
+  std::string key = block_key(height);
+  key[0] = 'M';
+  return key;
+}
+
 std::string prefixed_key(char prefix, ByteSpan body) {
   std::string key(1, prefix);
   key.append(body.begin(), body.end());
@@ -83,6 +95,13 @@ void commit_small_history(TestChain& chain) {
                     txs.issue(3, bob.public_key(), 40, "order-3", 7), txs.redeem(bob, 3, 30)});
   chain.commit_all({txs.reverse(3, "order-3")});
   chain.commit_all({txs.issue(1, bob.public_key(), 70, "order-4"), txs.redeem(alice, 1, 10)});
+}
+
+ledger::Block chain_block(const ledger::ChainStore& store, std::uint64_t height) {
+  auto block = store.block_at(height);
+  INFO((block ? std::string() : block.error().message()));
+  REQUIRE(block.ok());
+  return std::move(block).value();
 }
 
 void check_report_matches_state(const ledger::AuditReport& report, const ledger::State& state,
@@ -149,54 +168,72 @@ TEST_CASE("the audit of an empty chain passes at the genesis", "[ledger][audit]"
   CHECK(report.transactions == 0);
 }
 
-TEST_CASE("one flipped byte anywhere in a stored block is a fault at that block's height",
+TEST_CASE("one flipped byte anywhere in a stored block's records is a fault at that block's height",
           "[ledger][audit]") {
-  // Proves that header, transaction and commit bytes are all covered by some check (decode,
-  // link, Merkle root, commit, signature), for the first, a middle and the tip block.
+  // Proves that the block frame (header, count, commit), its transaction chunks and its
+  // Merkle record are all covered by some check (decode, link, Merkle root, commit, signature,
+  // chunk layout, recomputed Merkle record), for the first, a middle and the tip block.
   TestChain chain;
   commit_small_history(chain);
   const std::uint64_t tip_height = chain.store().tip().height;
   const auto store = open_for_audit(chain);
   leveldb::DB& db = store->database_for_tests();
 
-  for (const std::uint64_t height : {std::uint64_t{1}, std::uint64_t{2}, tip_height}) {
-    const std::string original = read_value(db, block_key(height));
-    const auto block = ledger::Block::decode(as_bytes(original));
-    REQUIRE(block.ok());
-    const std::size_t header_bytes = block->header.encode().size();
-    const std::size_t commit_bytes = 1 + 66 * block->commit.signatures.size();
-    const std::size_t size = original.size();
-    REQUIRE(size > header_bytes + commit_bytes);
-
-    // Twenty offsets spread over the whole block, plus the first and last byte of every
-    // region: header fields, the transaction count, each transaction, the commit.
-    std::set<std::size_t> offsets;
-    for (std::size_t i = 0; i < 20; ++i) offsets.insert(i * (size - 1) / 19);
-    // Version, chain id length and text, height, previous hash, time, proposer, Merkle root,
-    // state hash (the layout in docs/protocol.md, with the 10-byte test chain id).
-    const std::size_t header_fields[] = {0, 1, 2, 12, 19, 20, 51, 52, 60, 62, 93, 94};
-    offsets.insert(std::begin(header_fields), std::end(header_fields));
-    offsets.insert(header_bytes - 1);
-    offsets.insert(header_bytes);                     // transaction count
-    offsets.insert(header_bytes + 1);                 // first transaction's length
-    offsets.insert(size - commit_bytes - 1);          // last byte of the last transaction
-    offsets.insert(size - commit_bytes);              // commit signature count
-    offsets.insert(size - commit_bytes + 1);          // first validator id
-    offsets.insert(size - commit_bytes + 3);          // first signature byte
-    offsets.insert(size - 1);                         // last signature byte
-
+  const auto expect_fault_for_each = [&](std::uint64_t height, const std::string& key,
+                                         const std::set<std::size_t>& offsets) {
+    const std::string original = read_value(db, key);
     for (const std::size_t offset : offsets) {
-      INFO("block " << height << ", offset " << offset << " of " << size);
+      INFO("block " << height << ", key of " << key.size() << " bytes, offset " << offset << " of " << original.size());
+      REQUIRE(offset < original.size());
       std::string corrupted = original;
       corrupted[offset] = static_cast<char>(corrupted[offset] ^ 0x5a);
-      write_value(db, block_key(height), corrupted);
+      write_value(db, key, corrupted);
       const ledger::AuditReport report = ledger::audit_chain(*store);
       INFO(report.fault.message());
       CHECK_FALSE(report.ok);
       CHECK(report.fault_height == height);
       CHECK(report.blocks == height - 1);
-      write_value(db, block_key(height), original);
+      write_value(db, key, original);
     }
+  };
+  // Twenty offsets spread over a record, and its first and last byte.
+  const auto spread = [](std::size_t size) {
+    std::set<std::size_t> offsets{0, size - 1};
+    for (std::size_t i = 0; i < 20; ++i) offsets.insert(i * (size - 1) / 19);
+    return offsets;
+  };
+
+  for (const std::uint64_t height : {std::uint64_t{1}, std::uint64_t{2}, tip_height}) {
+    const std::string frame = read_value(db, block_key(height));
+    const auto block = chain_block(*store, height);
+    const std::size_t header_bytes = block.header.encode().size();
+    const std::size_t commit_bytes = 4 + 1 + 66 * block.commit.signatures.size();
+    REQUIRE(frame.size() == header_bytes + 1 + commit_bytes);
+
+    // Version, chain id length and text, height, previous hash, time, proposer, round, Merkle
+    // root, state hash (the layout in docs/protocol.md, with the 10-byte test chain id), the
+    // transaction count, and the certificate's round, count, first validator id and signature.
+    std::set<std::size_t> frame_offsets = spread(frame.size());
+    const std::size_t header_fields[] = {0, 1, 2, 12, 19, 20, 51, 52, 60, 62, 65, 66, 97, 98};
+    frame_offsets.insert(std::begin(header_fields), std::end(header_fields));
+    frame_offsets.insert({header_bytes - 1, header_bytes, header_bytes + 1, header_bytes + 5, header_bytes + 6, header_bytes + 8});
+    expect_fault_for_each(height, block_key(height), frame_offsets);
+
+    // The one chunk of these small blocks: each transaction's length and its last byte.
+    const std::string chunk = read_value(db, chunk_key(height, 0));
+    std::set<std::size_t> chunk_offsets = spread(chunk.size());
+    std::size_t offset = 0;
+    for (const auto& tx : block.transactions) {
+      ledger::Writer entry;
+      entry.bytes(tx.bytes());
+      chunk_offsets.insert(offset);
+      offset += entry.view().size();
+      chunk_offsets.insert(offset - 1);
+    }
+    REQUIRE(offset == chunk.size());
+    expect_fault_for_each(height, chunk_key(height, 0), chunk_offsets);
+
+    expect_fault_for_each(height, merkle_key(height), spread(read_value(db, merkle_key(height)).size()));
   }
   // The restored store audits clean again, so each fault above came from its own flip.
   const ledger::AuditReport restored = ledger::audit_chain(*store);
@@ -296,12 +333,46 @@ TEST_CASE("damaged indexes, a missing block and a wrong tip record are faults", 
   }
   SECTION("a deleted block below the tip") {
     delete_key(db, block_key(3));
+    delete_key(db, chunk_key(3, 0));
     expect_fault(3, ledger::Code::not_found);
   }
+  SECTION("a block record deleted, its transactions left") {
+    delete_key(db, block_key(3));
+    expect_fault(3, ledger::Code::corruption);
+  }
+  SECTION("a transaction chunk deleted, added or moved") {
+    const std::string chunk = read_value(db, chunk_key(2, 0));
+    delete_key(db, chunk_key(2, 0));
+    expect_fault(2, ledger::Code::corruption);
+    write_value(db, chunk_key(2, 1), chunk);
+    expect_fault(2, ledger::Code::corruption);
+    write_value(db, chunk_key(2, 0), chunk);
+    expect_fault(2, ledger::Code::corruption);
+    delete_key(db, chunk_key(2, 1));
+    CHECK(ledger::audit_chain(*store).ok);
+  }
+  SECTION("a Merkle record deleted or cut short") {
+    const std::string levels = read_value(db, merkle_key(2));
+    delete_key(db, merkle_key(2));
+    expect_fault(2, ledger::Code::corruption);
+    write_value(db, merkle_key(2), levels.substr(0, 31));
+    expect_fault(2, ledger::Code::corruption);
+    write_value(db, merkle_key(2), levels);
+    CHECK(ledger::audit_chain(*store).ok);
+  }
+  SECTION("a transaction chunk stored above the tip") {
+    write_value(db, chunk_key(tip.height + 1, 0), read_value(db, chunk_key(2, 0)));
+    expect_fault(tip.height + 1, ledger::Code::corruption);
+  }
   SECTION("a block swapped with its neighbour") {
-    const std::string second = read_value(db, block_key(2));
-    write_value(db, block_key(2), read_value(db, block_key(3)));
-    write_value(db, block_key(3), second);
+    for (const auto& key_of : {block_key, merkle_key}) {
+      const std::string second = read_value(db, key_of(2));
+      write_value(db, key_of(2), read_value(db, key_of(3)));
+      write_value(db, key_of(3), second);
+    }
+    const std::string second_chunk = read_value(db, chunk_key(2, 0));
+    write_value(db, chunk_key(2, 0), read_value(db, chunk_key(3, 0)));
+    write_value(db, chunk_key(3, 0), second_chunk);
     expect_fault(2, ledger::Code::corruption);
   }
   SECTION("the tip record moved down while a block above it exists") {
@@ -477,4 +548,34 @@ TEST_CASE("a fault found on a worker pool is the same fault found sequentially",
   CHECK(sequential.fault.code == ledger::Code::bad_commit);
   check_same_report(parallel, sequential);
   check_same_report(pipelined, sequential);
+}
+
+TEST_CASE("a block's transactions moved across a chunk boundary are a fault", "[ledger][audit]") {
+  // Proves the audit checks the chunk layout, not only the block the chunks spell: moving a
+  // transaction from chunk 1 to the end of chunk 0 leaves the concatenated block intact, but
+  // a lookup by position would read the wrong chunk.
+  TestChain chain;
+  std::vector<ledger::Transaction> block;
+  for (int customer = 0; customer < 17; ++customer) {
+    block.push_back(chain.txs.issue(static_cast<ledger::PartnerId>(1 + customer % 3),
+                                    TxFactory::customer(customer).public_key(), 10, "order-" + std::to_string(customer)));
+  }
+  chain.commit_all(block);
+  chain.commit_all({chain.txs.issue(1, TxFactory::customer(1).public_key(), 5, "order-last")});
+  const auto store = open_for_audit(chain);
+  leveldb::DB& db = store->database_for_tests();
+  REQUIRE(ledger::audit_chain(*store).ok);
+
+  const std::string first = read_value(db, chunk_key(1, 0));
+  const std::string second = read_value(db, chunk_key(1, 1));
+  ledger::Writer moved;
+  moved.bytes(block[ledger::block_chunk_tx_count].bytes());
+  const std::size_t moved_bytes = moved.view().size();
+  write_value(db, chunk_key(1, 0), first + second.substr(0, moved_bytes));
+  write_value(db, chunk_key(1, 1), second.substr(moved_bytes));
+  const ledger::AuditReport report = ledger::audit_chain(*store);
+  INFO(report.fault.message());
+  CHECK_FALSE(report.ok);
+  CHECK(report.fault_height == 1);
+  CHECK(report.fault.code == ledger::Code::corruption);
 }

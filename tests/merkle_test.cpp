@@ -2,6 +2,7 @@
 // with Pointchain's domain prefixes, and RFC 9162's inclusion proof verification.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -100,4 +101,53 @@ TEST_CASE("every Merkle path verifies and every altered proof fails", "[ledger][
     }
   }
   CHECK(wrong_counts_tried > 1000);
+}
+
+TEST_CASE("paths from the stored levels and one group of ids equal paths over every id", "[ledger][merkle][store]") {
+  // Proves the store's shortcut changes no proof: for counts 1 to 70 and around 2,000 (odd,
+  // power of two and one more, a last group of one), every first level from 0 to 4, and every
+  // position (first, last, each group's edges), the path built from merkle_levels and the
+  // leaf's group alone equals merkle_path over all the ids, and the levels end at the root.
+  const std::vector<Hash256> all_ids = make_ids(2'049);
+  std::vector<std::size_t> counts;
+  for (std::size_t n = 1; n <= 70; ++n) counts.push_back(n);
+  for (const std::size_t n : std::initializer_list<std::size_t>{1'023, 1'024, 1'025, 2'000, 2'047, 2'048, 2'049}) counts.push_back(n);
+  std::size_t paths_compared = 0;
+  for (const std::size_t n : counts) {
+    const std::span<const Hash256> ids = std::span(all_ids).first(n);
+    for (unsigned first_level = 0; first_level <= 4; ++first_level) {
+      const std::size_t group_leaves = std::size_t{1} << first_level;
+      const std::vector<Hash256> levels = ledger::merkle_levels(ids, first_level);
+      REQUIRE(levels.size() == ledger::merkle_levels_size(n, first_level));
+      REQUIRE(ledger::merkle_root_of_levels(levels) == ledger::merkle_root(ids));
+      Bytes level_bytes;  // as the store keeps them
+      for (const Hash256& level_node : levels) level_bytes.insert(level_bytes.end(), level_node.begin(), level_node.end());
+      for (std::size_t index = 0; index < n; ++index) {
+        // Big trees: every position of the first and last two groups, and every 37th.
+        if (n > 70 && index >= 2 * group_leaves && index + 2 * group_leaves < n && index % 37 != 0) continue;
+        INFO("n = " << n << ", first level " << first_level << ", index " << index);
+        const std::size_t group_start = index - index % group_leaves;
+        const auto group = ids.subspan(group_start, std::min(group_leaves, n - group_start));
+        const auto path = ledger::merkle_path_from_levels(group, index, n, first_level, levels);
+        REQUIRE(path.has_value());
+        CHECK(*path == ledger::merkle_path(ids, index));
+        CHECK(ledger::merkle_path_from_levels(group, index, n, first_level, ByteSpan(level_bytes)) == path);
+        ++paths_compared;
+      }
+    }
+  }
+  CHECK(paths_compared > 10'000);
+}
+
+TEST_CASE("a group of ids that is not the one the levels were built from gives no path", "[ledger][merkle][store]") {
+  // Proves merkle_path_from_levels notices stored levels and transactions that disagree,
+  // rather than returning a path that would not verify.
+  const std::vector<Hash256> ids = make_ids(19);
+  const std::vector<Hash256> levels = ledger::merkle_levels(ids, 3);
+  std::vector<Hash256> group(ids.begin() + 8, ids.begin() + 16);
+  REQUIRE(ledger::merkle_path_from_levels(group, 10, ids.size(), 3, levels).has_value());
+  group[5][0] ^= 0x01;
+  CHECK_FALSE(ledger::merkle_path_from_levels(group, 10, ids.size(), 3, levels).has_value());
+  CHECK(ledger::merkle_levels({}, 3).empty());
+  CHECK(ledger::merkle_root_of_levels({}) == ledger::merkle_root({}));
 }

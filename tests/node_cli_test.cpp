@@ -70,20 +70,24 @@ std::unique_ptr<ledger::ChainStore> open_raw(const std::filesystem::path& data_d
   return std::move(store).value();
 }
 
-// Flips one byte of the stored block at `height` (by default one in the middle), through
-// LevelDB itself.
+// The first chunk of the block's transactions.
+std::string first_chunk_key(std::uint64_t height) { return block_key(height) + std::string(4, '\0'); }
+
+// Flips one byte of the stored record `key` (by default one in the middle; by default the
+// block record at `height`: header, count and commit), through LevelDB itself.
 void corrupt_block(const std::filesystem::path& data_dir, std::uint64_t height,
-                   std::optional<std::size_t> offset = std::nullopt) {
+                   std::optional<std::size_t> offset = std::nullopt, std::optional<std::string> key = std::nullopt) {
   const auto store = open_raw(data_dir);
   leveldb::DB& db = store->database_for_tests();
+  const std::string record_key = key.value_or(block_key(height));
   std::string bytes;
-  REQUIRE(db.Get(leveldb::ReadOptions(), block_key(height), &bytes).ok());
+  REQUIRE(db.Get(leveldb::ReadOptions(), record_key, &bytes).ok());
   const std::size_t at = offset.value_or(bytes.size() / 2);
   REQUIRE(at < bytes.size());
   bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
   leveldb::WriteOptions write;
   write.sync = true;
-  REQUIRE(db.Put(write, block_key(height), bytes).ok());
+  REQUIRE(db.Put(write, record_key, bytes).ok());
 }
 
 nlohmann::json parse_json(const std::string& text) {
@@ -177,7 +181,7 @@ TEST_CASE("pointchain-node audit names the tip block when the tip block is corru
   const std::uint64_t tip_height = 6;
 
   SECTION("a byte of its transaction") {
-    corrupt_block(data_dir, tip_height, 200);
+    corrupt_block(data_dir, tip_height, 60, first_chunk_key(tip_height));
     const Run text = run_node("audit " + data_argument(data_dir));
     INFO(text.output);
     CHECK(text.exit_code == node::audit_exit_fault);

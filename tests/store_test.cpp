@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/codec.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/store.hpp"
 #include "node/block_producer.hpp"
@@ -465,6 +466,21 @@ void commit_blocks(TestChain& chain, int blocks, int per_block) {
   }
 }
 
+// Blocks of 1, 7, 8, 9, 16, 17 and 30 issuances (one chunk short of, exactly, and just past
+// chunk boundaries), and an empty one, committed on `chain`.
+void commit_blocks_around_chunk_edges(TestChain& chain) {
+  int customer = 0;
+  for (const std::size_t size : std::initializer_list<std::size_t>{1, 7, 8, 0, 9, 16, 17, 30}) {
+    std::vector<ledger::Transaction> block;
+    for (std::size_t i = 0; i < size; ++i, ++customer) {
+      block.push_back(chain.txs.issue(static_cast<ledger::PartnerId>(1 + customer % 3),
+                                      TxFactory::customer(customer).public_key(), 10,
+                                      "order-" + std::to_string(customer)));
+    }
+    chain.commit_all(block);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("a store that lost its CURRENT file is refused, and nothing in it is deleted", "[ledger][store]") {
@@ -585,4 +601,115 @@ TEST_CASE("a damaged stored block reads as corruption, not io_error", "[ledger][
   REQUIRE_FALSE(block.ok());
   CHECK(block.error().code == ledger::Code::corruption);
   CHECK_THAT(block.error().detail, Catch::Contains("checksum"));
+}
+
+TEST_CASE("a transaction's proof read from its chunk equals the one over its whole block", "[ledger][store]") {
+  // Proves transaction_proof (one chunk and the Merkle record, not the block) answers what the
+  // whole block would: the same transaction, header, count and ledger::merkle_path, for every
+  // position of blocks around the chunk size; and that the block reads back byte for byte.
+  TestChain chain;
+  commit_blocks_around_chunk_edges(chain);
+  ledger::ChainStore& store = chain.store();
+  std::size_t proofs = 0;
+  for (std::uint64_t height = 1; height <= store.tip().height; ++height) {
+    auto block = store.block_at(height);
+    REQUIRE(block.ok());
+    auto bytes = store.block_bytes_at(height);
+    REQUIRE(bytes.ok());
+    CHECK(*bytes == block->encode());
+    const std::vector<Hash256> ids = block->tx_ids();
+    for (std::size_t index = 0; index < ids.size(); ++index) {
+      INFO("height " << height << ", transaction " << index << " of " << ids.size());
+      auto location = store.find_transaction(ids[index]);
+      REQUIRE(location.ok());
+      auto proof = store.transaction_proof(ids[index], *location);
+      REQUIRE(proof.ok());
+      CHECK(proof->tx.bytes() == block->transactions[index].bytes());
+      CHECK(proof->header == block->header);
+      CHECK(proof->tx_count == ids.size());
+      CHECK(proof->merkle_path == ledger::merkle_path(ids, index));
+      CHECK(ledger::verify_merkle_path(ids[index], index, ids.size(), proof->merkle_path, block->header.merkle_root));
+      ++proofs;
+    }
+  }
+  CHECK(proofs == 88);
+}
+
+TEST_CASE("a transaction's proof from records that disagree is corruption", "[ledger][store]") {
+  // Proves transaction_proof checks what it reads: an index entry naming another position, a
+  // damaged Merkle record and a missing chunk are corruption, never a wrong answer.
+  TestChain chain;
+  commit_blocks_around_chunk_edges(chain);
+  ledger::ChainStore& store = chain.store();
+  auto block = store.block_at(7);  // 17 transactions: chunks 0 to 4
+  REQUIRE(block.ok());
+  const Hash256 id = block->transactions[9].id();
+  auto location = store.find_transaction(id);
+  REQUIRE(location.ok());
+  REQUIRE(store.transaction_proof(id, *location).ok());
+
+  ledger::TxLocation elsewhere = *location;
+  elsewhere.index = 10;
+  CHECK(store.transaction_proof(id, elsewhere).error().code == ledger::Code::corruption);
+  elsewhere.index = 17;
+  CHECK(store.transaction_proof(id, elsewhere).error().code == ledger::Code::corruption);
+
+  leveldb::DB& db = store.database_for_tests();
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  std::string merkle_key = "M";
+  ledger::append_big_endian(merkle_key, 7, 8);
+  std::string levels;
+  REQUIRE(db.Get(leveldb::ReadOptions(), merkle_key, &levels).ok());
+  // Levels 2 to 5 of 17 leaves: 5, 3, 2 and 1 nodes. Transaction 9 is in chunk 2, whose
+  // subtree root is node 2; nodes 3, 5 and 9 are on its path.
+  REQUIRE(ledger::block_chunk_tx_count == 4);
+  for (const std::size_t node : std::initializer_list<std::size_t>{2, 3, 5, 9}) {
+    INFO("Merkle record node " << node);
+    std::string damaged = levels;
+    damaged[32 * node + 1] = static_cast<char>(damaged[32 * node + 1] ^ 0x01);
+    REQUIRE(db.Put(sync, merkle_key, damaged).ok());
+    CHECK(store.transaction_proof(id, *location).error().code == ledger::Code::corruption);
+  }
+  REQUIRE(db.Put(sync, merkle_key, levels.substr(1)).ok());
+  CHECK(store.transaction_proof(id, *location).error().code == ledger::Code::corruption);
+  REQUIRE(db.Put(sync, merkle_key, levels).ok());
+
+  std::string chunk_key = "B";
+  ledger::append_big_endian(chunk_key, 7, 8);
+  ledger::append_big_endian(chunk_key, 2, 4);
+  REQUIRE(db.Delete(sync, chunk_key).ok());
+  CHECK(store.transaction_proof(id, *location).error().code == ledger::Code::corruption);
+  CHECK(store.block_bytes_at(7).error().code == ledger::Code::corruption);
+}
+
+TEST_CASE("a block frame encodes without its transactions and splices back into the block",
+          "[ledger][store][encoding]") {
+  // Proves BlockFrame's layout (docs/protocol.md, "Store layout"): header, count and commit,
+  // the block's encoding once the transactions go back at transactions_offset, and canonical
+  // or rejected like a block.
+  TestChain chain;
+  commit_blocks_around_chunk_edges(chain);
+  auto block = chain.store().block_at(5);  // 9 transactions
+  REQUIRE(block.ok());
+  const Bytes frame_bytes = ledger::BlockFrame::encode(*block);
+  auto frame = ledger::BlockFrame::decode(frame_bytes);
+  REQUIRE(frame.ok());
+  CHECK(frame->header == block->header);
+  CHECK(frame->tx_count == 9);
+  CHECK(frame->commit == block->commit);
+  CHECK(frame->transactions_offset == block->header.encode().size() + 1);
+
+  ledger::Writer transactions;
+  for (const auto& tx : block->transactions) transactions.bytes(tx.bytes());
+  Bytes spliced(frame_bytes.begin(), frame_bytes.begin() + static_cast<std::ptrdiff_t>(frame->transactions_offset));
+  spliced.insert(spliced.end(), transactions.view().begin(), transactions.view().end());
+  spliced.insert(spliced.end(), frame_bytes.begin() + static_cast<std::ptrdiff_t>(frame->transactions_offset),
+                 frame_bytes.end());
+  CHECK(spliced == block->encode());
+
+  Bytes trailing = frame_bytes;
+  trailing.push_back(0);
+  CHECK(ledger::BlockFrame::decode(trailing).error().code == ledger::Code::trailing_bytes);
+  CHECK_FALSE(ledger::BlockFrame::decode(ByteSpan(frame_bytes).first(frame_bytes.size() - 1)).ok());
 }
