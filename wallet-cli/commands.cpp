@@ -255,6 +255,18 @@ void balance_command(const WalletOptions& options, std::ostream& out) {
   }
 }
 
+// History entries carry no reward (docs/rpc.md, get_account), so a redemption's reward comes
+// from its transaction: decoded here from its canonical bytes, which must hash to the entry's id.
+std::string redemption_reward(NodeClient& client, const std::string& tx_id_hex) {
+  const Json answer = call(client, "get_transaction", {{"id", tx_id_hex}});
+  const auto tx = ledger::Transaction::decode(bytes_from_json(answer.at("hex"), "the transaction hex"));
+  const auto* redeem = tx ? std::get_if<ledger::Redeem>(&tx->fields().body) : nullptr;
+  if (redeem == nullptr || to_hex(tx->id()) != tx_id_hex) {
+    throw Failure(Exit::node_unreachable, "the node answered another transaction than redemption " + tx_id_hex);
+  }
+  return redeem->reward;
+}
+
 void history_command(const WalletOptions& options, std::size_t limit, std::ostream& out) {
   const std::string address = crypto::encode_address(unlock(options).public_key());
   NodeClient client = connect(options);
@@ -273,7 +285,11 @@ void history_command(const WalletOptions& options, std::size_t limit, std::ostre
         << entry.at("kind").get<std::string>() << std::right << std::setw(10)
         << entry.at("points").get<std::uint64_t>() << "  " << std::left << std::setw(24)
         << partner_label(names, entry.at("partner").get<std::uint64_t>())
-        << (tx_id.is_null() ? std::string("(expiry)") : tx_id.get<std::string>()) << "\n";
+        << (tx_id.is_null() ? std::string("(expiry)") : tx_id.get<std::string>());
+    if (entry.at("kind").get<std::string>() == "redeemed" && tx_id.is_string()) {
+      out << "  for \"" << redemption_reward(client, tx_id.get<std::string>()) << "\"";
+    }
+    out << "\n";
   }
 }
 
