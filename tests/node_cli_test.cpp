@@ -7,12 +7,14 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 
 #include "ledger/audit.hpp"
 #include "ledger/store.hpp"
 #include "node/audit_command.hpp"
+#include "tests/e2e_support.hpp"
 #include "tests/fixtures.hpp"
 
 namespace {
@@ -237,4 +239,24 @@ TEST_CASE("pointchain-node audit exits 2 when there is nothing it can audit", "[
   const Run unknown_option = run_node("audit --verbose " + data_argument(data_dir), true);
   CHECK(unknown_option.exit_code == 2);
   CHECK(unknown_option.output.find("unknown option --verbose") != std::string::npos);
+}
+
+TEST_CASE("pointchain-node audit names the file, member and rule of a genesis missing a member",
+          "[node][cli]") {
+  // Proves that a genesis.json without issuance_cap_points makes `audit` exit 2 with a message
+  // naming the file, the member and the rule, not a raw JSON library message.
+  TempDir temp;
+  const auto data_dir = temp.path() / "demo";
+  REQUIRE(run_node("demo " + data_argument(data_dir)).exit_code == node::audit_exit_ok);
+  nlohmann::json genesis = parse_json(test::e2e::read_text_file(data_dir / "genesis.json"));
+  genesis["policy"].erase("issuance_cap_points");
+  {
+    std::ofstream file(data_dir / "genesis.json", std::ios::trunc);
+    file << genesis.dump(2);
+  }
+  const Run missing = run_node("audit " + data_argument(data_dir), true);
+  INFO(missing.output);
+  CHECK(missing.exit_code == node::audit_exit_unusable);
+  CHECK(missing.output == "audit: " + (data_dir / "genesis.json").string() +
+                              ": genesis: policy.issuance_cap_points: missing\n");
 }
