@@ -71,7 +71,7 @@ constexpr const char* genesis_hex =
     "0000000000000000"
     "00000000" "01" "0000000000000000";  // no expiry, transfers allowed, no cap
 constexpr const char* genesis_hash_hex = "40b1e798703f2d2bf6053849e8bc374fed7abec869f3d9cf4fa4ef4749f93c2d";
-constexpr const char* genesis_v2_hash_hex = "PLACEHOLDER";
+constexpr const char* genesis_v2_hash_hex = "cce28749cc8e6f63422391dbe46df698247b6d95686c307bdce5ea7c3c2caaf7";
 constexpr const char* genesis_state_hash_hex = "3469491733ac67312a99238d4ce95c4f36d81f7b7ef3bd725c5f89569452d195";
 
 constexpr const char* header_hex =
