@@ -104,7 +104,8 @@ std::string member_path(std::string_view where, std::string_view name) {
 void expect_members(const Json& object, std::string_view where, std::initializer_list<std::string_view> required,
                     std::initializer_list<std::string_view> optional = {}) {
   if (!object.is_object()) throw JsonProblem((where.empty() ? "the top level" : std::string(where)) + ": must be an object");
-  for (const auto& [key, value] : object.items()) {
+  for (const auto& item : object.items()) {
+    const std::string& key = item.key();
     const auto listed = [&key](std::initializer_list<std::string_view> names) {
       return std::find(names.begin(), names.end(), key) != names.end();
     };
