@@ -191,7 +191,8 @@ TEST_CASE("wallet: against a live node, too few points exits 4 and a refused red
   // Proves the two ways a signed spend fails on a real node: more points than the account
   // holds (exit code 4, with the numbers), and a redemption the ledger refuses (exit code 6,
   // with the node's error name, detail and code). Afterwards the balance is unchanged and a
-  // valid redemption still goes through, so neither failure used up the account's sequence.
+  // valid redemption still goes through, so neither failure used up the account's sequence;
+  // `history` then shows that redemption with its reward.
   LiveNodeOptions options;
   options.partner_name = "Corner Cafe";
   LiveNode node(options);
@@ -225,6 +226,15 @@ TEST_CASE("wallet: against a live node, too few points exits 4 and a refused red
   CHECK(valid.status.exited_with(0));
   CHECK(valid.out.find("Committed in block") != std::string::npos);
   CHECK(balance() == 20);
+
+  // history shows the redemption with its reward, which history entries themselves lack.
+  const RunResult history = wallet(home.path(), {"--wallet", wallet_file.string(), "history"}, passphrase, node.url());
+  INFO(history.out << history.err);
+  CHECK(history.status.exited_with(0));
+  const std::size_t redeemed_line = history.out.find("redeemed");
+  REQUIRE(redeemed_line != std::string::npos);
+  CHECK(history.out.substr(redeemed_line, history.out.find('\n', redeemed_line) - redeemed_line)
+            .ends_with("  for \"Free coffee\""));
   CHECK(node.stop().exited_with(0));
 }
 

@@ -77,6 +77,7 @@ leveldb::Status FullDiskEnv::NewAppendableFile(const std::string& name, leveldb:
 
 ledger::Genesis make_genesis(const GenesisOptions& options) {
   ledger::Genesis genesis;
+  genesis.protocol_version = options.protocol_version;
   genesis.chain_id = test_chain_id;
   genesis.coalition_name = "Test Coalition";
   genesis.genesis_time_ms = test_genesis_time_ms;

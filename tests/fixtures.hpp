@@ -46,6 +46,8 @@ struct GenesisOptions {
   std::uint32_t point_expiry_days = 0;
   bool transfers_allowed = true;
   std::uint64_t issuance_cap_points = 0;
+  // Version 1 keeps the golden vectors' genesis (docs/protocol.md) what it always was.
+  std::uint16_t protocol_version = ledger::protocol_version_first;
 };
 
 // Partner i's keys are seeded_key("partner i issuer") and seeded_key("partner i validator").
