@@ -317,8 +317,8 @@ TEST_CASE("an added state record is named as the first differing key", "[ledger]
 
 TEST_CASE("a key the chain does not account for is named by the audit", "[ledger][audit]") {
   // Proves that the audit accounts for every key in the store: a stray transaction or block
-  // index entry, a key outside the layout, and a block under a malformed key or at a height
-  // the chain never reached are each a corruption fault at the tip that names the key.
+  // index entry, a key outside the layout, and a block or Merkle record under a malformed key
+  // or at a height the chain never reached (a chunk there: "block stored above the tip") are each a corruption fault at the tip that names the key.
   TestChain chain;
   commit_small_history(chain);
   const ledger::Tip tip = chain.store().tip();
@@ -361,6 +361,10 @@ TEST_CASE("a key the chain does not account for is named by the audit", "[ledger
   SECTION("a block at height 0") {
     key = block_key(0);
     value = block2_bytes;
+  }
+  SECTION("a Merkle record above the tip") {
+    key = merkle_key(tip.height + 1);
+    value = read_value(db, merkle_key(2));
   }
   REQUIRE(ledger::audit_chain(*store).ok);
   write_value(db, key, value);
