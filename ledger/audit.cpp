@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <vector>
 
+#include "crypto/keys.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/proposer.hpp"
@@ -27,9 +29,9 @@ struct PendingBlock {
   Status transactions;   // the first failing signature, key or index entry
 };
 
-// Receiving keys that passed the strict key check in a window already prepared. The check
-// depends on the key alone, so a key that passed once passes again: skipping it changes no
-// verdict. Every account the replay opens has its key among these (its transaction passed).
+// Receiving keys that passed the strict key check. The check depends on the key alone, so a
+// key that passed once passes again: skipping it changes no verdict. Every account the replay
+// opens has its key among these (its transaction's key check passed).
 using CheckedKeys = std::set<PublicKey>;
 
 // Signature, new-account keys, and the transaction index entry of one transaction.
@@ -78,8 +80,29 @@ std::vector<PendingBlock> load_window(const ChainStore& store, std::uint64_t& ne
   return window;
 }
 
+// Checks every receiving key of the window not yet in `checked` once, and adds those that pass.
+// The accounts a window opens are not known before it executes, so without this a customer
+// credited many times in one window had their key checked by each of those transactions,
+// each check costing about a signature verification. A key that fails stays out, and each of
+// its transactions then fails the check itself with its usual error.
+void check_new_keys(CheckedKeys& checked, const std::vector<PendingBlock>& window, const BatchRunner& runner) {
+  CheckedKeys unchecked;
+  for (const PendingBlock& pending : window) {
+    if (!pending.block || !pending.contents) continue;
+    for (const Transaction& tx : pending.block->transactions) {
+      if (auto key = receiving_key(tx); key && !checked.contains(*key)) unchecked.insert(*key);
+    }
+  }
+  const std::vector<PublicKey> keys(unchecked.begin(), unchecked.end());
+  std::vector<std::uint8_t> valid(keys.size(), 0);
+  runner(keys.size(), [&](std::size_t i) { valid[i] = crypto::is_valid_public_key(keys[i]) ? 1 : 0; });
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (valid[i] != 0) checked.insert(keys[i]);
+  }
+}
+
 // Everything that needs no state: decoding, Merkle roots, commits, signatures, index entries.
-// Adds the receiving keys of the transactions that passed to `checked`.
+// Adds the receiving keys that pass the strict key check to `checked`.
 void prepare_window(const ChainStore& store, CheckedKeys& checked, std::vector<PendingBlock>& window,
                     const BatchRunner& runner) {
   runner(window.size(), [&](std::size_t b) {
@@ -96,6 +119,8 @@ void prepare_window(const ChainStore& store, CheckedKeys& checked, std::vector<P
     }
   });
 
+  check_new_keys(checked, window, runner);
+
   struct Job {
     std::size_t block;
     std::size_t tx;
@@ -109,11 +134,7 @@ void prepare_window(const ChainStore& store, CheckedKeys& checked, std::vector<P
   runner(jobs.size(), [&](std::size_t i) { results[i] = check_transaction(store, checked, window[jobs[i].block], jobs[i].tx); });
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     PendingBlock& pending = window[jobs[i].block];
-    if (!results[i]) {
-      if (pending.transactions) pending.transactions = results[i];
-    } else if (auto key = receiving_key(pending.block->transactions[jobs[i].tx])) {
-      checked.insert(*key);
-    }
+    if (!results[i] && pending.transactions) pending.transactions = results[i];
   }
 }
 
@@ -266,8 +287,8 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
 
   // A pipeline of two windows: while one executes in order (foreground), the next is read and
   // checked across the runner (background). Only the background touches `checked`, so the
-  // window being prepared skips every key checked in the windows before it, the one being
-  // executed included (not only the accounts that window opens, which are not known yet).
+  // window being prepared checks each key once and skips every key checked in the windows
+  // before it, the one being executed included (whose accounts are not opened yet).
   CheckedKeys checked;
   std::uint64_t next_height = 1;
   std::vector<PendingBlock> current = load_window(store, next_height, stored_tip->height);

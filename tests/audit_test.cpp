@@ -637,6 +637,38 @@ TEST_CASE("a fault found on a worker pool is the same fault found sequentially",
   check_same_report(pipelined, sequential);
 }
 
+TEST_CASE("a receiving key that is not a valid ed25519 key is a fault at its first transaction",
+          "[ledger][audit]") {
+  // Proves the audit's strict key check, done once per key and window, still fails the first
+  // transaction that credits a key nobody could sign for (a node would have refused it), also
+  // when that key is credited again in the same block and the next, on one thread or many.
+  TestChain chain;
+  TxFactory& txs = chain.txs;
+  const auto alice = TxFactory::customer(1);
+  crypto::PublicKey identity{};
+  identity[0] = 1;  // the identity point, of small order
+  REQUIRE_FALSE(crypto::is_valid_public_key(identity));
+  chain.commit_all({txs.issue(1, alice.public_key(), 100, "order-1"), txs.issue(2, alice.public_key(), 5, "order-2")});
+  const auto forged = chain.commit({txs.issue(1, alice.public_key(), 7, "order-3"), txs.issue(1, identity, 5, "order-4"),
+                                    txs.issue(2, identity, 6, "order-5")},
+                                   1'000, ledger::SignatureCheck::already_verified);
+  REQUIRE(forged.rejected.empty());
+  chain.commit({txs.issue(3, identity, 8, "order-6")}, 1'000, ledger::SignatureCheck::already_verified);
+  const auto store = open_for_audit(chain);
+
+  node::WorkerPool pool(2, "pc-audit-test");
+  const ledger::AuditReport sequential = ledger::audit_chain(*store);
+  INFO(sequential.fault.message());
+  CHECK_FALSE(sequential.ok);
+  CHECK(sequential.fault_height == 2);
+  CHECK(sequential.fault.code == ledger::Code::invalid_transaction);
+  CHECK(sequential.fault.detail.find("transaction 1: ") == 0);
+  CHECK(sequential.fault.message().find("not a valid ed25519 key") != std::string::npos);
+  CHECK(sequential.blocks == 1);
+  check_same_report(ledger::audit_chain(*store, runner_for(pool)), sequential);
+  check_same_report(node::audit_in_parallel(*store, pool), sequential);
+}
+
 TEST_CASE("a block's transactions moved across a chunk boundary are a fault", "[ledger][audit]") {
   // Proves the audit checks the chunk layout, not only the block the chunks spell: moving a
   // transaction from chunk 1 to the end of chunk 0 leaves the concatenated block intact, but

@@ -157,10 +157,9 @@ void TestChain::reopen() {
 }
 
 node::ProducedBlock TestChain::commit(const std::vector<ledger::Transaction>& transactions,
-                                      std::uint64_t advance_ms) {
-  node::ProducedBlock produced =
-      node::produce_block(store_->state(), store_->tip(), transactions, store_->tip().time_ms + advance_ms,
-                          {1, &validator_}, ledger::SignatureCheck::verify);
+                                      std::uint64_t advance_ms, ledger::SignatureCheck check) {
+  node::ProducedBlock produced = node::produce_block(store_->state(), store_->tip(), transactions,
+                                                     store_->tip().time_ms + advance_ms, {1, &validator_}, check);
   node::ProducedBlock result;
   result.block = produced.block;
   result.rejected = produced.rejected;
