@@ -261,6 +261,9 @@ pc::Result<Genesis, std::string> parse_genesis_json(std::string_view json_text) 
     return std::string("genesis: not valid JSON: ") + error.what();
   } catch (const JsonProblem& problem) {
     return std::string("genesis: ") + problem.what();
+  } catch (const Json::out_of_range& error) {
+    // The parser's own range error: a number too large even for a double (found by fuzzing).
+    return std::string("genesis: not valid JSON: ") + error.what();
   }
   if (std::string problem = validate(genesis); !problem.empty()) return "genesis: " + problem;
   return genesis;

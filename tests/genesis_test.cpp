@@ -53,6 +53,15 @@ TEST_CASE("genesis JSON with out-of-range or mistyped numbers is refused", "[led
   CHECK(parse_error(json).find("genesis_time_ms: must be") != std::string::npos);
 }
 
+TEST_CASE("genesis JSON with a number too large even for a double is a message, not an exception",
+          "[ledger][genesis]") {
+  // Proves the fuzzer's find (fuzz/regressions/fuzz_genesis_json/number-overflow): the JSON
+  // parser throws out_of_range for 1e400; parse_genesis_json returns a message instead.
+  const auto parsed = pc::ledger::parse_genesis_json(R"({"chain_id": "c", "genesis_time_ms": 1e400})");
+  REQUIRE_FALSE(parsed.ok());
+  CHECK(parsed.error().find("genesis: not valid JSON") != std::string::npos);
+}
+
 TEST_CASE("genesis rules: ids ascending, keys valid, someone votes", "[ledger][genesis]") {
   // Proves that a genesis no chain could run on is refused with a message naming the problem.
   auto json = genesis_json();
