@@ -29,6 +29,17 @@
 #include "node/block_producer.hpp"
 #include "node/worker_pool.hpp"
 
+// --profile-audit marks what callgrind should count; without the header the marks do nothing.
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#define CALLGRIND_DUMP_STATS_AT(name) ((void)(name))
+#endif
+
 #ifndef POINTCHAIN_BUILD_TYPE
 #define POINTCHAIN_BUILD_TYPE "unknown"
 #endif
@@ -82,6 +93,8 @@ void require_ok(const pc::ledger::Status& status, const std::string& what) {
 
 struct Options {
   std::size_t blocks = default_blocks;
+  std::size_t customers = customer_pool_size;
+  bool profile_audit = false;
   std::size_t repeats = default_repeats;
   double raw_loop_seconds = default_raw_loop_seconds;
   std::filesystem::path base_directory;
@@ -90,11 +103,15 @@ struct Options {
 void print_usage() {
   std::printf(
       "usage: pointchain-bench-ledger [--blocks N] [--repeats N] [--quick] [--dir DIR]\n"
+      "                              [--customers N] [--profile-audit]\n"
       "  --blocks N   blocks of %zu issuances in each timed run (default %zu)\n"
       "  --repeats N  runs of each phase; the best is reported (default %zu)\n"
       "  --quick      %zu blocks, %zu run, short baseline: a smoke run, not a measurement\n"
-      "  --dir DIR    where the scratch directory is made (default: the system temp dir)\n",
-      tx_per_block, default_blocks, default_repeats, quick_blocks, quick_repeats);
+      "  --dir DIR    where the scratch directory is made (default: the system temp dir)\n"
+      "  --customers N  accounts the pool chain opens before its timed blocks (default %zu)\n"
+      "  --profile-audit  build the pool chain once and audit it once, with callgrind marks\n"
+      "               around 1000 one-core raw verifies and the audit (bench/README.md)\n",
+      tx_per_block, default_blocks, default_repeats, quick_blocks, quick_repeats, customer_pool_size);
 }
 
 std::size_t parse_count(const std::string& flag, const char* text) {
@@ -127,6 +144,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
       blocks = parse_count(flag, argv[++i]);
     } else if (flag == "--repeats" && has_value) {
       repeats = parse_count(flag, argv[++i]);
+    } else if (flag == "--customers" && has_value) {
+      options.customers = parse_count(flag, argv[++i]);
+    } else if (flag == "--profile-audit") {
+      options.profile_audit = true;
     } else if (flag == "--dir" && has_value) {
       options.base_directory = argv[++i];
     } else if (flag == "--help" || flag == "-h") {
@@ -459,7 +480,69 @@ void print_logical_bytes(const char* name, const StoredChain& chain) {
   std::printf(" total %.1f; on disk %.1f\n", total / issuances, chain.disk_bytes_after_compaction / issuances);
 }
 
+// The pool chain: every customer has an account before the timed blocks, as in a
+// coalition whose customers come back.
+PhaseResult build_pool_chain(BenchChain& pool_chain, const Options& options) {
+  std::fprintf(stderr, "seeding %zu customer accounts (not timed)...\n", options.customers);
+  const std::vector<PublicKey> pool_customers = pool_chain.derive_customers("bench customer ", 0, options.customers);
+  {
+    std::vector<std::vector<Transaction>> seeding;
+    for (std::size_t first = 0; first < pool_customers.size(); first += tx_per_block) {
+      const std::size_t count = std::min(tx_per_block, pool_customers.size() - first);
+      seeding.push_back(pool_chain.sign_issuances(std::span(pool_customers).subspan(first, count)));
+    }
+    (void)pool_chain.run_blocks(std::move(seeding));
+  }
+  std::fprintf(stderr, "apply and commit, customers from the pool...\n");
+  std::mt19937_64 draw(customer_draw_seed);
+  return run_phase(pool_chain, options, [&] {
+    std::vector<PublicKey> customers(tx_per_block);
+    for (PublicKey& customer : customers) customer = pool_customers[draw() % pool_customers.size()];
+    return customers;
+  });
+}
+
+// Instruction counts do not depend on the machine's load, so under
+// `valgrind --tool=callgrind --instr-atstart=no` this counts the work of one-core verify and of
+// the audit exactly, in two dumps: "raw-verify" (raw_message_count verifies on this thread)
+// and "audit" (audit_in_parallel of the pool chain, every thread). bench/README.md reads them.
+int run_profile(const Options& options) {
+  pc::crypto::initialize();
+  pc::node::WorkerPool pool(0, "bench-worker");
+  if (!RUNNING_ON_VALGRIND) {
+    std::printf("warning: not under valgrind, nothing is counted (see bench/README.md, \"Profiling the audit\")\n");
+  }
+  const pc::bench::ScratchDirectory scratch(options.base_directory, "pointchain-bench-");
+  const std::vector<SignedMessage> messages = pc::bench::make_signed_messages();
+  CALLGRIND_ZERO_STATS;
+  CALLGRIND_START_INSTRUMENTATION;
+  for (const SignedMessage& entry : messages) {
+    if (!pc::bench::raw_verify(entry)) fail("a baseline signature does not verify");
+  }
+  CALLGRIND_STOP_INSTRUMENTATION;
+  CALLGRIND_DUMP_STATS_AT("raw-verify");
+
+  BenchChain pool_chain(scratch.path() / "pool-chain", pool);
+  (void)build_pool_chain(pool_chain, options);
+  const std::uint64_t issuances = pool_chain.issuances();
+  pool_chain.close();
+  const std::unique_ptr<ChainStore> store = pool_chain.open_store(pool_chain.proposer_directory(), ChainStore::Mode::raw);
+  std::fprintf(stderr, "audit of the pool chain...\n");
+  CALLGRIND_ZERO_STATS;
+  CALLGRIND_START_INSTRUMENTATION;
+  const pc::ledger::AuditReport report = pc::node::audit_in_parallel(*store, pool);
+  CALLGRIND_STOP_INSTRUMENTATION;
+  CALLGRIND_DUMP_STATS_AT("audit");
+  if (!report.ok) fail("audit fault at height " + std::to_string(report.fault_height) + ": " + report.fault.message());
+  if (report.transactions != issuances) fail("the audit replayed another number of transactions");
+  std::printf("profiled: %zu raw verifies; the audit of %llu blocks, %llu transactions, %zu accounts opened\n",
+              messages.size(), static_cast<unsigned long long>(report.blocks),
+              static_cast<unsigned long long>(report.transactions), options.customers);
+  return 0;
+}
+
 int run(const Options& options) {
+  if (options.profile_audit) return run_profile(options);
   pc::crypto::initialize();
   pc::node::WorkerPool pool(0, "bench-worker");
   std::printf("pointchain-bench-ledger (%s build): %zu threads verify, %zu blocks x %zu issuances per run, "
@@ -487,27 +570,8 @@ int run(const Options& options) {
     });
   });
 
-  // The pool chain: every customer has an account before the timed blocks, as in a
-  // coalition whose customers come back.
   BenchChain pool_chain(scratch.path() / "pool-chain", pool);
-  std::fprintf(stderr, "seeding %zu customer accounts (not timed)...\n", customer_pool_size);
-  const std::vector<PublicKey> pool_customers =
-      pool_chain.derive_customers("bench customer ", 0, customer_pool_size);
-  {
-    std::vector<std::vector<Transaction>> seeding;
-    for (std::size_t first = 0; first < pool_customers.size(); first += tx_per_block) {
-      const std::size_t count = std::min(tx_per_block, pool_customers.size() - first);
-      seeding.push_back(pool_chain.sign_issuances(std::span(pool_customers).subspan(first, count)));
-    }
-    (void)pool_chain.run_blocks(std::move(seeding));
-  }
-  std::fprintf(stderr, "apply and commit, customers from the pool...\n");
-  std::mt19937_64 draw(customer_draw_seed);
-  const PhaseResult reused = run_phase(pool_chain, options, [&] {
-    std::vector<PublicKey> customers(tx_per_block);
-    for (PublicKey& customer : customers) customer = pool_customers[draw() % pool_customers.size()];
-    return customers;
-  });
+  const PhaseResult reused = build_pool_chain(pool_chain, options);
 
   // The worst case, on a chain of its own so it does not dilute the pool chain's audit and
   // size: every issuance opens an account, whose key must pass the subgroup check.
@@ -584,7 +648,7 @@ int run(const Options& options) {
               pool.size(), ratio(parallel_rate_start), ratio(parallel_rate_end), static_cast<double>(pool.size()));
   std::printf("pool chain: %llu blocks, %llu issuances (%zu of them seeding the pool); every-new chain: %llu blocks\n",
               static_cast<unsigned long long>(pool_stored.blocks),
-              static_cast<unsigned long long>(pool_stored.issuances), customer_pool_size,
+              static_cast<unsigned long long>(pool_stored.issuances), options.customers,
               static_cast<unsigned long long>(fresh_stored.blocks));
 
   std::printf("\nwhere the time goes, microseconds per transaction (best run; verify is wall time on %zu threads)\n",

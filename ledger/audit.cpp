@@ -1,10 +1,15 @@
 #include "ledger/audit.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <set>
+#include <vector>
 
-#include "ledger/proposer.hpp"
+#include "crypto/keys.hpp"
+#include "ledger/codec.hpp"
 #include "ledger/merkle.hpp"
+#include "ledger/proposer.hpp"
 
 namespace pc::ledger {
 namespace {
@@ -24,9 +29,9 @@ struct PendingBlock {
   Status transactions;   // the first failing signature, key or index entry
 };
 
-// Receiving keys that passed the strict key check in a window already prepared. The check
-// depends on the key alone, so a key that passed once passes again: skipping it changes no
-// verdict. Every account the replay opens has its key among these (its transaction passed).
+// Receiving keys that passed the strict key check. The check depends on the key alone, so a
+// key that passed once passes again: skipping it changes no verdict. Every account the replay
+// opens has its key among these (its transaction's key check passed).
 using CheckedKeys = std::set<PublicKey>;
 
 // Signature, new-account keys, and the transaction index entry of one transaction.
@@ -75,8 +80,29 @@ std::vector<PendingBlock> load_window(const ChainStore& store, std::uint64_t& ne
   return window;
 }
 
+// Checks every receiving key of the window not yet in `checked` once, and adds those that pass.
+// The accounts a window opens are not known before it executes, so without this a customer
+// credited many times in one window had their key checked by each of those transactions,
+// each check costing about a signature verification. A key that fails stays out, and each of
+// its transactions then fails the check itself with its usual error.
+void check_new_keys(CheckedKeys& checked, const std::vector<PendingBlock>& window, const BatchRunner& runner) {
+  CheckedKeys unchecked;
+  for (const PendingBlock& pending : window) {
+    if (!pending.block || !pending.contents) continue;
+    for (const Transaction& tx : pending.block->transactions) {
+      if (auto key = receiving_key(tx); key && !checked.contains(*key)) unchecked.insert(*key);
+    }
+  }
+  const std::vector<PublicKey> keys(unchecked.begin(), unchecked.end());
+  std::vector<std::uint8_t> valid(keys.size(), 0);
+  runner(keys.size(), [&](std::size_t i) { valid[i] = crypto::is_valid_public_key(keys[i]) ? 1 : 0; });
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (valid[i] != 0) checked.insert(keys[i]);
+  }
+}
+
 // Everything that needs no state: decoding, Merkle roots, commits, signatures, index entries.
-// Adds the receiving keys of the transactions that passed to `checked`.
+// Adds the receiving keys that pass the strict key check to `checked`.
 void prepare_window(const ChainStore& store, CheckedKeys& checked, std::vector<PendingBlock>& window,
                     const BatchRunner& runner) {
   runner(window.size(), [&](std::size_t b) {
@@ -93,6 +119,8 @@ void prepare_window(const ChainStore& store, CheckedKeys& checked, std::vector<P
     }
   });
 
+  check_new_keys(checked, window, runner);
+
   struct Job {
     std::size_t block;
     std::size_t tx;
@@ -106,14 +134,102 @@ void prepare_window(const ChainStore& store, CheckedKeys& checked, std::vector<P
   runner(jobs.size(), [&](std::size_t i) { results[i] = check_transaction(store, checked, window[jobs[i].block], jobs[i].tx); });
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     PendingBlock& pending = window[jobs[i].block];
-    if (!results[i]) {
-      if (pending.transactions) pending.transactions = results[i];
-    } else if (auto key = receiving_key(pending.block->transactions[jobs[i].tx])) {
-      checked.insert(*key);
-    }
+    if (!results[i] && pending.transactions) pending.transactions = results[i];
   }
 }
 
+
+// Both lists are sorted by key. Names the first key at which they differ: a record only one
+// side has, or a record whose value differs.
+Status compare_records(const std::vector<Record>& stored, const std::vector<Record>& replayed) {
+  const auto differs = [](std::string what, const Bytes& key) {
+    return Error{Code::state_mismatch, "stored state differs from the replayed state at record " + to_hex(key) +
+                                           ": " + what};
+  };
+  std::size_t s = 0;
+  std::size_t r = 0;
+  while (s < stored.size() || r < replayed.size()) {
+    if (r == replayed.size() || (s < stored.size() && stored[s].key < replayed[r].key)) {
+      return differs("stored, but the replay has no such record", stored[s].key);
+    }
+    if (s == stored.size() || replayed[r].key < stored[s].key) {
+      return differs("the replay has it, the store does not", replayed[r].key);
+    }
+    if (stored[s].value != replayed[r].value) return differs("the values differ", stored[s].key);
+    ++s, ++r;
+  }
+  return {};
+}
+
+// Whether an index entry is one the chain made: `H` names the block stored at its height, and
+// `X` the transaction at its location. Only runs when the counts show a stray entry.
+bool index_entry_is_the_chains(const ChainStore& store, const ChainStore::Entry& entry, std::uint64_t tip_height) {
+  if (entry.value.size() != (entry.kind == ChainStore::KeyKind::block_index ? 8u : 12u)) return false;
+  const std::string_view value(reinterpret_cast<const char*>(entry.value.data()), entry.value.size());
+  const std::uint64_t height = read_big_endian(value.substr(0, 8));
+  if (height == 0 || height > tip_height) return false;
+  auto block = store.block_at(height);
+  if (!block) return false;
+  if (entry.kind == ChainStore::KeyKind::block_index) return std::ranges::equal(block->header.hash(), entry.id);
+  const std::uint64_t index = read_big_endian(value.substr(8));
+  return index < block->transactions.size() && std::ranges::equal(block->transactions[index].id(), entry.id);
+}
+
+// Every key in the store must be one the replayed chain accounts for (docs/protocol.md, "Store
+// layout"): G, T, a block frame, chunk or Merkle record at a replayed height (the replay read
+// each block's exact chunks and compared its Merkle record), the state records (compared
+// above), and the block and transaction index entries. The replay already checked that every block and every
+// transaction has its right index entry, and ids on a valid chain are unique, so there is no
+// stray index entry exactly when the counts match; only then is each entry looked at alone.
+Status account_for_every_key(const ChainStore& store, const AuditReport& report) {
+  const auto stray = [](const ChainStore::Entry& entry, const char* why) {
+    return Error{Code::corruption, std::string("the store holds a key the chain does not account for (") + why +
+                                       "): " + to_hex(entry.key)};
+  };
+  std::uint64_t block_index_entries = 0;
+  std::uint64_t tx_index_entries = 0;
+  std::optional<Error> first_outside;
+  const auto check_fixed = [&](const ChainStore::Entry& entry) -> std::optional<Error> {
+    if (entry.kind == ChainStore::KeyKind::outside_layout) return stray(entry, "outside the key layout");
+    if (entry.kind == ChainStore::KeyKind::block || entry.kind == ChainStore::KeyKind::block_chunk ||
+        entry.kind == ChainStore::KeyKind::merkle) {
+      const std::uint64_t height =
+          read_big_endian(std::string_view(reinterpret_cast<const char*>(entry.id.data()), 8));
+      if (height == 0 || height > report.tip.height) return stray(entry, "a block record at no replayed height");
+    }
+    return std::nullopt;
+  };
+  auto scanned = store.for_each_entry([&](const ChainStore::Entry& entry) {
+    if (auto error = check_fixed(entry)) {
+      first_outside = std::move(error);
+      return false;
+    }
+    block_index_entries += entry.kind == ChainStore::KeyKind::block_index ? 1 : 0;
+    tx_index_entries += entry.kind == ChainStore::KeyKind::tx_index ? 1 : 0;
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  if (block_index_entries == report.blocks && tx_index_entries == report.transactions) {
+    if (first_outside) return *first_outside;
+    return {};
+  }
+  // A stray index entry: find the first offending key of any kind, in key order.
+  std::optional<Error> first;
+  scanned = store.for_each_entry([&](const ChainStore::Entry& entry) {
+    first = check_fixed(entry);
+    if (!first && (entry.kind == ChainStore::KeyKind::block_index || entry.kind == ChainStore::KeyKind::tx_index) &&
+        !index_entry_is_the_chains(store, entry, report.tip.height)) {
+      first = stray(entry, entry.kind == ChainStore::KeyKind::block_index ? "a block index entry for no block"
+                                                                          : "a transaction index entry for no transaction");
+    }
+    return !first;
+  });
+  if (!scanned) return scanned.error();
+  if (first) return *first;
+  return Error{Code::corruption, "the index entries number " + std::to_string(block_index_entries) + " blocks and " +
+                                     std::to_string(tx_index_entries) + " transactions, the chain " +
+                                     std::to_string(report.blocks) + " and " + std::to_string(report.transactions)};
+}
 }  // namespace
 
 void run_one_after_other(const std::function<void()>& background, const std::function<void()>& foreground) {
@@ -171,8 +287,8 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
 
   // A pipeline of two windows: while one executes in order (foreground), the next is read and
   // checked across the runner (background). Only the background touches `checked`, so the
-  // window being prepared skips every key checked in the windows before it, the one being
-  // executed included (not only the accounts that window opens, which are not known yet).
+  // window being prepared checks each key once and skips every key checked in the windows
+  // before it, the one being executed included (whose accounts are not opened yet).
   CheckedKeys checked;
   std::uint64_t next_height = 1;
   std::vector<PendingBlock> current = load_window(store, next_height, stored_tip->height);
@@ -200,17 +316,10 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
   }
   auto stored_records = store.stored_records();
   if (!stored_records) return fault(final_height, stored_records.error());
-  const std::vector<Record> replayed = state.records();
-  if (*stored_records != replayed) {
-    std::string detail = "stored state differs from the replayed state";
-    for (std::size_t i = 0; i < std::min(stored_records->size(), replayed.size()); ++i) {
-      if (!((*stored_records)[i] == replayed[i])) {
-        detail += " at record " + to_hex(replayed[i].key);
-        break;
-      }
-    }
-    return fault(final_height, Error{Code::state_mismatch, detail});
+  if (auto status = compare_records(*stored_records, state.records()); !status) {
+    return fault(final_height, status.error());
   }
+  if (auto status = account_for_every_key(store, report); !status) return fault(final_height, status.error());
   if (auto status = state.check_invariants(); !status) return fault(final_height, status.error());
 
   report.ok = true;

@@ -30,6 +30,7 @@ std::string_view code_name(Code code) {
     case Code::unknown_issuance: return "unknown_issuance";
     case Code::self_transfer: return "self_transfer";
     case Code::account_lots_full: return "account_lots_full";
+    case Code::issue_never_spendable: return "issue_never_spendable";
     case Code::wrong_height: return "wrong_height";
     case Code::wrong_previous_hash: return "wrong_previous_hash";
     case Code::bad_merkle_root: return "bad_merkle_root";

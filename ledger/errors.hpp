@@ -48,6 +48,7 @@ enum class Code : std::uint16_t {
   unknown_issuance = 405,      // Reverse names a reference this partner never issued
   self_transfer = 406,
   account_lots_full = 407,     // the receiving account holds lots_per_account_max lots already
+  issue_never_spendable = 408, // pending_days reaches point_expiry_days (protocol version 2 on)
 
   // 500-599 block: a block that does not fit on the chain.
   wrong_height = 500,

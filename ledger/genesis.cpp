@@ -1,5 +1,6 @@
 #include "ledger/genesis.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -13,6 +14,11 @@ namespace pc::ledger {
 namespace {
 
 using Json = nlohmann::json;
+
+// Genesis encoding 1 carries no protocol version (its chains run version 1); encoding 2
+// follows the encoding byte with the protocol version as a u16.
+constexpr std::uint8_t genesis_encoding_unversioned = 1;
+constexpr std::uint8_t genesis_encoding_versioned = 2;
 
 // Names are shown to people and written back out as JSON, so they must be well-formed UTF-8
 // without control characters (nlohmann::json::dump throws on invalid UTF-8).
@@ -49,6 +55,10 @@ bool is_display_text(std::string_view text) {
 }
 
 std::string validate(const Genesis& genesis) {
+  if (!is_supported_protocol_version(genesis.protocol_version)) {
+    return "protocol_version must be " + std::to_string(protocol_version_first) + " to " +
+           std::to_string(protocol_version_newest);
+  }
   if (!is_valid_chain_id(genesis.chain_id)) return "chain_id must be 1 to 32 characters of a-z 0-9 . -";
   if (genesis.coalition_name.empty() || genesis.coalition_name.size() > name_bytes_max) {
     return "coalition name must be 1 to 64 bytes";
@@ -62,7 +72,8 @@ std::string validate(const Genesis& genesis) {
   std::uint64_t power = 0;
   for (const Partner& partner : genesis.partners) {
     const std::string which = "partner " + std::to_string(partner.id) + ": ";
-    if (partner.id <= previous) return which + "ids must be positive and strictly ascending";
+    // previous starts at 0, so this also refuses id 0 (which u16 can hold).
+    if (partner.id <= previous) return which + "ids must be 1 to 65535 and strictly ascending";
     previous = partner.id;
     if (partner.name.empty() || partner.name.size() > name_bytes_max) {
       return which + "name must be 1 to 64 bytes";
@@ -79,19 +90,57 @@ std::string validate(const Genesis& genesis) {
   return {};
 }
 
+// A problem in genesis JSON, already worded as "<member>: <rule>".
+struct JsonProblem : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string member_path(std::string_view where, std::string_view name) {
+  return where.empty() ? std::string(name) : std::string(where) + "." + std::string(name);
+}
+
+// Every member listed in `required` must be present, and nothing outside `required` and
+// `optional`: a misspelt member would otherwise be ignored and its default used silently.
+void expect_members(const Json& object, std::string_view where, std::initializer_list<std::string_view> required,
+                    std::initializer_list<std::string_view> optional = {}) {
+  if (!object.is_object()) throw JsonProblem((where.empty() ? "the top level" : std::string(where)) + ": must be an object");
+  for (const auto& item : object.items()) {
+    const std::string& key = item.key();
+    const auto listed = [&key](std::initializer_list<std::string_view> names) {
+      return std::find(names.begin(), names.end(), key) != names.end();
+    };
+    if (!listed(required) && !listed(optional)) throw JsonProblem(member_path(where, key) + ": unknown member");
+  }
+  for (std::string_view name : required) {
+    if (!object.contains(name)) throw JsonProblem(member_path(where, name) + ": missing");
+  }
+}
+
 // nlohmann's get<uint16_t>() would silently truncate 70000 and wrap -1, so every integer is
 // read as an unsigned JSON number and range-checked here.
-std::uint64_t unsigned_from_json(const Json& object, const char* field, std::uint64_t max) {
+std::uint64_t unsigned_from_json(const Json& object, std::string_view where, const char* field, std::uint64_t max) {
   const Json& value = object.at(field);
   if (!value.is_number_unsigned() || value.get<std::uint64_t>() > max) {
-    throw std::invalid_argument(std::string(field) + " must be an integer from 0 to " + std::to_string(max));
+    throw JsonProblem(member_path(where, field) + ": must be an integer from 0 to " + std::to_string(max));
   }
   return value.get<std::uint64_t>();
 }
 
-PublicKey key_from_json(const Json& value, const char* field) {
-  auto key = fixed_from_hex<32>(value.at(field).get<std::string>());
-  if (!key) throw std::invalid_argument(std::string(field) + " must be 64 hex characters");
+std::string string_from_json(const Json& object, std::string_view where, const char* field) {
+  const Json& value = object.at(field);
+  if (!value.is_string()) throw JsonProblem(member_path(where, field) + ": must be a string");
+  return value.get<std::string>();
+}
+
+bool bool_from_json(const Json& object, std::string_view where, const char* field) {
+  const Json& value = object.at(field);
+  if (!value.is_boolean()) throw JsonProblem(member_path(where, field) + ": must be true or false");
+  return value.get<bool>();
+}
+
+PublicKey key_from_json(const Json& object, std::string_view where, const char* field) {
+  auto key = fixed_from_hex<32>(string_from_json(object, where, field));
+  if (!key) throw JsonProblem(member_path(where, field) + ": must be 64 hex characters");
   return *key;
 }
 
@@ -112,7 +161,12 @@ std::uint64_t Genesis::total_voting_power() const {
 
 Bytes Genesis::encode() const {
   Writer out;
-  out.u8(encoding_version);
+  if (protocol_version == protocol_version_first) {
+    out.u8(genesis_encoding_unversioned);
+  } else {
+    out.u8(genesis_encoding_versioned);
+    out.u16(protocol_version);
+  }
   out.string(chain_id);
   out.string(coalition_name);
   out.u64(genesis_time_ms);
@@ -135,7 +189,16 @@ Hash256 Genesis::hash() const { return crypto::tagged_hash(domain::genesis, {enc
 Result<Genesis> decode_genesis(ByteSpan bytes) {
   Reader in(bytes);
   Genesis genesis;
-  if (in.u8() != encoding_version && in.ok()) return Error{Code::unknown_version, "genesis version"};
+  const std::uint8_t encoding = in.u8();
+  if (encoding == genesis_encoding_versioned) {
+    genesis.protocol_version = in.u16();
+    // Version 1 has exactly one encoding: the one without the field.
+    if (genesis.protocol_version == protocol_version_first && in.ok()) {
+      return Error{Code::invalid_field, "protocol_version 1 is written in genesis encoding 1"};
+    }
+  } else if (encoding != genesis_encoding_unversioned && in.ok()) {
+    return Error{Code::unknown_version, "genesis version"};
+  }
   genesis.chain_id = in.string(chain_id_bytes_max, "chain id");
   genesis.coalition_name = in.string(name_bytes_max, "coalition name");
   genesis.genesis_time_ms = in.u64();
@@ -165,25 +228,42 @@ pc::Result<Genesis, std::string> parse_genesis_json(std::string_view json_text) 
   Genesis genesis;
   try {
     const Json json = Json::parse(json_text);
-    genesis.chain_id = json.at("chain_id").get<std::string>();
-    genesis.coalition_name = json.at("coalition_name").get<std::string>();
-    genesis.genesis_time_ms = unsigned_from_json(json, "genesis_time_ms", block_time_ms_max);
-    for (const Json& entry : json.at("partners")) {
+    expect_members(json, "", {"chain_id", "coalition_name", "genesis_time_ms", "partners", "policy"},
+                   {"protocol_version"});
+    // Genesis files written before protocol versions were named have no such member: version 1.
+    if (json.contains("protocol_version")) {
+      genesis.protocol_version = static_cast<std::uint16_t>(unsigned_from_json(json, "", "protocol_version", 0xffff));
+    }
+    genesis.chain_id = string_from_json(json, "", "chain_id");
+    genesis.coalition_name = string_from_json(json, "", "coalition_name");
+    genesis.genesis_time_ms = unsigned_from_json(json, "", "genesis_time_ms", block_time_ms_max);
+    const Json& partners = json.at("partners");
+    if (!partners.is_array()) throw JsonProblem("partners: must be an array");
+    for (std::size_t i = 0; i < partners.size(); ++i) {
+      const std::string where = "partners[" + std::to_string(i) + "]";
+      const Json& entry = partners[i];
+      expect_members(entry, where, {"id", "name", "issuer_key", "validator_key", "voting_power"});
       Partner partner;
-      partner.id = static_cast<PartnerId>(unsigned_from_json(entry, "id", 0xffff));
-      partner.name = entry.at("name").get<std::string>();
-      partner.issuer_key = key_from_json(entry, "issuer_key");
-      partner.validator_key = key_from_json(entry, "validator_key");
-      partner.voting_power = unsigned_from_json(entry, "voting_power", UINT64_MAX);
+      partner.id = static_cast<PartnerId>(unsigned_from_json(entry, where, "id", 0xffff));
+      partner.name = string_from_json(entry, where, "name");
+      partner.issuer_key = key_from_json(entry, where, "issuer_key");
+      partner.validator_key = key_from_json(entry, where, "validator_key");
+      partner.voting_power = unsigned_from_json(entry, where, "voting_power", UINT64_MAX);
       genesis.partners.push_back(std::move(partner));
     }
     const Json& policy = json.at("policy");
+    expect_members(policy, "policy", {"point_expiry_days", "transfers_allowed", "issuance_cap_points"});
     genesis.policy.point_expiry_days =
-        static_cast<std::uint32_t>(unsigned_from_json(policy, "point_expiry_days", point_expiry_days_max));
-    genesis.policy.transfers_allowed = policy.at("transfers_allowed").get<bool>();
-    genesis.policy.issuance_cap_points = unsigned_from_json(policy, "issuance_cap_points", UINT64_MAX);
-  } catch (const std::exception& error) {
-    return std::string("genesis: ") + error.what();
+        static_cast<std::uint32_t>(unsigned_from_json(policy, "policy", "point_expiry_days", point_expiry_days_max));
+    genesis.policy.transfers_allowed = bool_from_json(policy, "policy", "transfers_allowed");
+    genesis.policy.issuance_cap_points = unsigned_from_json(policy, "policy", "issuance_cap_points", UINT64_MAX);
+  } catch (const Json::parse_error& error) {
+    return std::string("genesis: not valid JSON: ") + error.what();
+  } catch (const JsonProblem& problem) {
+    return std::string("genesis: ") + problem.what();
+  } catch (const Json::out_of_range& error) {
+    // The parser's own range error: a number too large even for a double (found by fuzzing).
+    return std::string("genesis: not valid JSON: ") + error.what();
   }
   if (std::string problem = validate(genesis); !problem.empty()) return "genesis: " + problem;
   return genesis;
@@ -194,7 +274,9 @@ pc::Result<Genesis, std::string> load_genesis_file(const std::filesystem::path& 
   if (!file) return "cannot read genesis file " + path.string();
   std::stringstream text;
   text << file.rdbuf();
-  return parse_genesis_json(text.str());
+  auto genesis = parse_genesis_json(text.str());
+  if (!genesis) return path.string() + ": " + genesis.error();
+  return genesis;
 }
 
 std::string genesis_to_json(const Genesis& genesis) {
@@ -207,6 +289,7 @@ std::string genesis_to_json(const Genesis& genesis) {
                         {"voting_power", partner.voting_power}});
   }
   const Json json = {
+      {"protocol_version", genesis.protocol_version},
       {"chain_id", genesis.chain_id},
       {"coalition_name", genesis.coalition_name},
       {"genesis_time_ms", genesis.genesis_time_ms},

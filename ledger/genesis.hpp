@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/protocol.hpp"
 #include "ledger/transaction.hpp"
 
 namespace pc::ledger {
@@ -29,6 +30,9 @@ struct Policy {
 };
 
 struct Genesis {
+  // Which rules the chain runs (ledger/protocol.hpp). Version 1 is encoded without the field,
+  // exactly as before versions were named, so version-1 chains keep their genesis hash.
+  std::uint16_t protocol_version = protocol_version_first;
   std::string chain_id;
   std::string coalition_name;
   std::uint64_t genesis_time_ms = 0;  // the first block's time must be after this
@@ -43,8 +47,11 @@ struct Genesis {
   bool operator==(const Genesis&) const = default;
 };
 
-// Parses and validates genesis JSON. Configuration, so the error is a message, not a code.
+// Parses and validates genesis JSON. Configuration, so the error is a message, not a code:
+// it names the member and the rule ("partners[1].issuer_key: must be 64 hex characters").
+// Every member is required except protocol_version (absent: 1); an unknown member is an error.
 pc::Result<Genesis, std::string> parse_genesis_json(std::string_view json_text);
+// As parse_genesis_json, with the file's path in front of every message.
 pc::Result<Genesis, std::string> load_genesis_file(const std::filesystem::path& path);
 std::string genesis_to_json(const Genesis& genesis);  // pretty, round-trips through parse
 Result<Genesis> decode_genesis(ByteSpan bytes);

@@ -619,6 +619,13 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
   if (tx.fields().sequence != stats.issuer_sequence + 1) {
     return sequence_error(stats.issuer_sequence, tx.fields().sequence);
   }
+  const Genesis& genesis = base_.genesis();
+  const std::uint32_t expiry_days = genesis.policy.point_expiry_days;
+  if (refuses_unspendable_issues(genesis.protocol_version) && expiry_days != 0 && issue.pending_days >= expiry_days) {
+    return Error{Code::issue_never_spendable, "pending_days " + std::to_string(issue.pending_days) +
+                                                  " reaches the point expiry of " + std::to_string(expiry_days) +
+                                                  " days: the points would expire before they could be spent"};
+  }
   if (find_issuance(issue.partner, issue.reference) != nullptr) {
     return Error{Code::duplicate_reference, "reference " + issue.reference + " was issued before"};
   }

@@ -518,6 +518,38 @@ Result<Tip> ChainStore::stored_tip() const {
   return decode_tip(to_bytes(value));
 }
 
+Status ChainStore::for_each_entry(const std::function<bool(const Entry&)>& visit) const {
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified_read()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const ByteSpan key(reinterpret_cast<const std::uint8_t*>(it->key().data()), it->key().size());
+    const ByteSpan value(reinterpret_cast<const std::uint8_t*>(it->value().data()), it->value().size());
+    const auto fits = [&key](char tag, std::size_t id_bytes) {
+      return key.size() == 1 + id_bytes && key[0] == static_cast<std::uint8_t>(tag);
+    };
+    KeyKind kind = KeyKind::outside_layout;
+    if (fits(genesis_key[0], 0)) {
+      kind = KeyKind::genesis;
+    } else if (fits(tip_key[0], 0)) {
+      kind = KeyKind::tip;
+    } else if (fits(block_prefix, 8)) {
+      kind = KeyKind::block;
+    } else if (fits(block_prefix, 8 + 4)) {
+      kind = KeyKind::block_chunk;
+    } else if (fits(merkle_prefix, 8)) {
+      kind = KeyKind::merkle;
+    } else if (fits(hash_prefix, 32)) {
+      kind = KeyKind::block_index;
+    } else if (fits(tx_prefix, 32)) {
+      kind = KeyKind::tx_index;
+    } else if (key.size() > 1 && key[0] == static_cast<std::uint8_t>(record_prefix)) {
+      kind = KeyKind::record;
+    }
+    if (!visit(Entry{kind, key, key.subspan(1), value})) break;
+  }
+  if (!it->status().ok()) return storage_error(it->status());
+  return {};
+}
+
 std::uint64_t ChainStore::disk_bytes() const {
   std::uint64_t total = 0;
   for (const auto& entry : std::filesystem::directory_iterator(directory_)) {

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -141,6 +142,20 @@ class ChainStore {
   Result<std::vector<Record>> stored_records() const;
   // The tip as recorded on disk (the audit compares it with the replayed chain).
   Result<Tip> stored_tip() const;
+
+  // One stored key and value, classified by the key layout (docs/protocol.md, "Store layout")
+  // so that the audit can account for every key. `id` is the key after its tag (a big-endian
+  // height, a block or transaction id, a record key); a key whose tag or length fits no entry
+  // of the layout is outside_layout.
+  enum class KeyKind { genesis, tip, block, block_chunk, merkle, block_index, tx_index, record, outside_layout };
+  struct Entry {
+    KeyKind kind;
+    ByteSpan key;
+    ByteSpan id;     // after the one-byte tag: for block, block_chunk and merkle, the height first
+    ByteSpan value;
+  };
+  // Visits every entry in key order until `visit` returns false. The spans live for one call.
+  Status for_each_entry(const std::function<bool(const Entry&)>& visit) const;
 
   // Bytes on disk of the LevelDB directory (benchmarks report bytes per transaction).
   std::uint64_t disk_bytes() const;

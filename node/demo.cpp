@@ -36,6 +36,7 @@ crypto::SecretKey demo_key(std::string_view label) {
 
 ledger::Genesis demo_genesis() {
   ledger::Genesis genesis;
+  genesis.protocol_version = ledger::protocol_version_newest;
   genesis.chain_id = "demo-coalition";
   genesis.coalition_name = "Demo Coalition";
   genesis.genesis_time_ms = demo_genesis_time_ms;

@@ -291,6 +291,93 @@ TEST_CASE("a tampered, added or removed state record is a state mismatch at the 
   CHECK(ledger::audit_chain(*store).ok);
 }
 
+TEST_CASE("an added state record is named as the first differing key", "[ledger][audit]") {
+  // Proves that the comparison walks both sorted record lists by key, so a record only the
+  // store has is named itself, not the unchanged record that follows it.
+  TestChain chain;
+  commit_small_history(chain);
+  const auto store = open_for_audit(chain);
+  leveldb::DB& db = store->database_for_tests();
+  const Bytes alice_key = ledger::record::account_key(TxFactory::customer(1).public_key());
+  const Bytes stranger_key = ledger::record::account_key(TxFactory::customer(99).public_key());
+  write_value(db, prefixed_key('S', stranger_key), read_value(db, prefixed_key('S', alice_key)));
+
+  const ledger::AuditReport report = ledger::audit_chain(*store);
+  INFO(report.fault.message());
+  CHECK(report.fault.code == ledger::Code::state_mismatch);
+  CHECK(report.fault.detail.find("at record " + to_hex(stranger_key) + ": stored, but the replay has no such record") !=
+        std::string::npos);
+
+  delete_key(db, prefixed_key('S', stranger_key));
+  delete_key(db, prefixed_key('S', alice_key));
+  const ledger::AuditReport missing = ledger::audit_chain(*store);
+  CHECK(missing.fault.detail.find("at record " + to_hex(alice_key) + ": the replay has it, the store does not") !=
+        std::string::npos);
+}
+
+TEST_CASE("a key the chain does not account for is named by the audit", "[ledger][audit]") {
+  // Proves that the audit accounts for every key in the store: a stray transaction or block
+  // index entry, a key outside the layout, and a block or Merkle record under a malformed key
+  // or at a height the chain never reached (a chunk there: "block stored above the tip") are each a corruption fault at the tip that names the key.
+  TestChain chain;
+  commit_small_history(chain);
+  const ledger::Tip tip = chain.store().tip();
+  const auto block2 = chain.store().block_at(2);
+  REQUIRE(block2.ok());
+  const auto store = open_for_audit(chain);
+  leveldb::DB& db = store->database_for_tests();
+  const std::string block2_bytes = read_value(db, block_key(2));
+  const Hash256 unknown_id = crypto::sha256(as_bytes(std::string_view("no such transaction or block")));
+  std::string height2_location;  // height 2, position 0: a real place, but not this id's
+  ledger::append_big_endian(height2_location, 2, 8);
+
+  std::string key;
+  std::string value;
+  SECTION("a transaction index entry for no transaction") {
+    key = prefixed_key('X', unknown_id);
+    value = height2_location;
+    ledger::append_big_endian(value, 0, 4);
+  }
+  SECTION("a block index entry for no block") {
+    key = prefixed_key('H', unknown_id);
+    value = height2_location;
+  }
+  SECTION("a key outside the layout") {
+    key = "Zstray";
+    value = "x";
+  }
+  SECTION("the genesis key with a byte more") {
+    key = "G!";
+    value = "x";
+  }
+  SECTION("a block under a malformed key") {
+    key = block_key(2).substr(0, 5);
+    value = block2_bytes;
+  }
+  SECTION("a block far above the tip") {
+    key = block_key(tip.height + 7);
+    value = block2_bytes;
+  }
+  SECTION("a block at height 0") {
+    key = block_key(0);
+    value = block2_bytes;
+  }
+  SECTION("a Merkle record above the tip") {
+    key = merkle_key(tip.height + 1);
+    value = read_value(db, merkle_key(2));
+  }
+  REQUIRE(ledger::audit_chain(*store).ok);
+  write_value(db, key, value);
+  const ledger::AuditReport report = ledger::audit_chain(*store);
+  INFO(report.fault.message());
+  CHECK_FALSE(report.ok);
+  CHECK(report.fault.code == ledger::Code::corruption);
+  CHECK(report.fault_height == tip.height);
+  CHECK(report.fault.detail.find(to_hex(as_bytes(std::string_view(key)))) != std::string::npos);
+  delete_key(db, key);
+  CHECK(ledger::audit_chain(*store).ok);
+}
+
 TEST_CASE("damaged indexes, a missing block and a wrong tip record are faults", "[ledger][audit]") {
   // Proves the audit checks the transaction and block-hash indexes, the block sequence, and
   // that the tip record agrees with the replayed chain and nothing is stored above it.
@@ -548,6 +635,38 @@ TEST_CASE("a fault found on a worker pool is the same fault found sequentially",
   CHECK(sequential.fault.code == ledger::Code::bad_commit);
   check_same_report(parallel, sequential);
   check_same_report(pipelined, sequential);
+}
+
+TEST_CASE("a receiving key that is not a valid ed25519 key is a fault at its first transaction",
+          "[ledger][audit]") {
+  // Proves the audit's strict key check, done once per key and window, still fails the first
+  // transaction that credits a key nobody could sign for (a node would have refused it), also
+  // when that key is credited again in the same block and the next, on one thread or many.
+  TestChain chain;
+  TxFactory& txs = chain.txs;
+  const auto alice = TxFactory::customer(1);
+  crypto::PublicKey identity{};
+  identity[0] = 1;  // the identity point, of small order
+  REQUIRE_FALSE(crypto::is_valid_public_key(identity));
+  chain.commit_all({txs.issue(1, alice.public_key(), 100, "order-1"), txs.issue(2, alice.public_key(), 5, "order-2")});
+  const auto forged = chain.commit({txs.issue(1, alice.public_key(), 7, "order-3"), txs.issue(1, identity, 5, "order-4"),
+                                    txs.issue(2, identity, 6, "order-5")},
+                                   1'000, ledger::SignatureCheck::already_verified);
+  REQUIRE(forged.rejected.empty());
+  chain.commit({txs.issue(3, identity, 8, "order-6")}, 1'000, ledger::SignatureCheck::already_verified);
+  const auto store = open_for_audit(chain);
+
+  node::WorkerPool pool(2, "pc-audit-test");
+  const ledger::AuditReport sequential = ledger::audit_chain(*store);
+  INFO(sequential.fault.message());
+  CHECK_FALSE(sequential.ok);
+  CHECK(sequential.fault_height == 2);
+  CHECK(sequential.fault.code == ledger::Code::invalid_transaction);
+  CHECK(sequential.fault.detail.find("transaction 1: ") == 0);
+  CHECK(sequential.fault.message().find("not a valid ed25519 key") != std::string::npos);
+  CHECK(sequential.blocks == 1);
+  check_same_report(ledger::audit_chain(*store, runner_for(pool)), sequential);
+  check_same_report(node::audit_in_parallel(*store, pool), sequential);
 }
 
 TEST_CASE("a block's transactions moved across a chunk boundary are a fault", "[ledger][audit]") {

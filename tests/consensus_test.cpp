@@ -22,6 +22,8 @@ ledger::Genesis four_equal_validators() {
 
 crypto::SecretKey key_of(ledger::PartnerId id) { return test::seeded_key("partner " + std::to_string(id) + " validator"); }
 
+std::vector<ledger::PartnerId> others(ledger::PartnerId self);
+
 // One engine for validator `self` at height 1 of a four-validator chain, with what it persists.
 struct Harness {
   ledger::Genesis genesis = four_equal_validators();
@@ -89,6 +91,13 @@ struct Harness {
 
   Actions timeout(consensus::TimeoutKind kind, std::uint32_t round) {
     return engine->on_timeout(consensus::ScheduleTimeout{kind, 1, round, 0}, start_ms + 100'000);
+  }
+  // `block` is proposed in `round`, every other validator prevotes it (the validator locks on
+  // it if it prevoted it too), and the round's precommit step times out: on to round + 1.
+  void prevoted_by_others_then_timed_out(const ledger::Block& block, std::uint32_t round) {
+    (void)propose(block, round);
+    (void)deliver(VoteType::prevote, round, block.header.hash(), others(self));
+    (void)timeout(consensus::TimeoutKind::precommit, round);
   }
 };
 
@@ -167,9 +176,7 @@ TEST_CASE("a locked validator prevotes nil for a fresh proposal of another block
   // proposal of B in round 1 gets a nil prevote.
   Harness h(bystander());
   const ledger::Block a = h.block(0);
-  (void)h.propose(a, 0);
-  (void)h.deliver(VoteType::prevote, 0, a.header.hash(), others(h.self));
-  (void)h.timeout(consensus::TimeoutKind::precommit, 0);
+  h.prevoted_by_others_then_timed_out(a, 0);
   REQUIRE(h.engine->round() == 1);
   const ledger::Block b = h.block(1, start_ms + 1);
   Actions actions = h.propose(b, 1);
@@ -182,13 +189,9 @@ TEST_CASE("a POL from a round after the lock unlocks the validator", "[consensus
   // with POL round 1, once it holds more than 2/3 prevotes for B in round 1.
   Harness h(bystander());
   const ledger::Block a = h.block(0);
-  (void)h.propose(a, 0);
-  (void)h.deliver(VoteType::prevote, 0, a.header.hash(), others(h.self));
-  (void)h.timeout(consensus::TimeoutKind::precommit, 0);
+  h.prevoted_by_others_then_timed_out(a, 0);
   const ledger::Block b = h.block(1, start_ms + 1);
-  (void)h.propose(b, 1);  // prevotes nil: locked on A
-  (void)h.deliver(VoteType::prevote, 1, b.header.hash(), others(h.self));
-  (void)h.timeout(consensus::TimeoutKind::precommit, 1);
+  h.prevoted_by_others_then_timed_out(b, 1);  // prevotes nil: locked on A
   REQUIRE(h.engine->round() == 2);
   Actions actions = h.propose(b, 2, 1u);
   REQUIRE(own_votes(actions, VoteType::prevote).size() == 1);
@@ -291,9 +294,7 @@ TEST_CASE("a validator restarted mid-height replays its log and keeps its lock",
   // mind; nothing it signs after the restart conflicts with what it signed before.
   Harness h(bystander());
   const ledger::Block a = h.block(0);
-  (void)h.propose(a, 0);
-  (void)h.deliver(VoteType::prevote, 0, a.header.hash(), others(h.self));
-  (void)h.timeout(consensus::TimeoutKind::precommit, 0);
+  h.prevoted_by_others_then_timed_out(a, 0);
   REQUIRE(h.engine->round() == 1);
 
   (void)h.boot();  // crash and restart: only the signer record and the log survive

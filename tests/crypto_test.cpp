@@ -216,11 +216,14 @@ SecretKey label_key(std::string_view label) { return SecretKey::from_seed(sha256
 
 constexpr std::string_view address_alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
 
+// Sized up front and filled with std::copy: GCC 12 at -O3 (Release) reports a false
+// -Warray-bounds on vector::insert into the one-byte vector.
 Bytes address_payload(std::uint8_t version, const PublicKey& key) {
-  Bytes payload{version};
-  payload.insert(payload.end(), key.begin(), key.end());
-  const Hash256 digest = tagged_hash(domain::address_checksum, {ByteSpan(payload)});
-  payload.insert(payload.end(), digest.begin(), digest.begin() + 4);
+  Bytes payload(1 + key.size() + 4);
+  payload[0] = version;
+  std::copy(key.begin(), key.end(), payload.begin() + 1);
+  const Hash256 digest = tagged_hash(domain::address_checksum, {ByteSpan(payload).first(1 + key.size())});
+  std::copy(digest.begin(), digest.begin() + 4, payload.begin() + 1 + static_cast<std::ptrdiff_t>(key.size()));
   return payload;
 }
 

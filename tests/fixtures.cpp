@@ -77,6 +77,7 @@ leveldb::Status FullDiskEnv::NewAppendableFile(const std::string& name, leveldb:
 
 ledger::Genesis make_genesis(const GenesisOptions& options) {
   ledger::Genesis genesis;
+  genesis.protocol_version = options.protocol_version;
   genesis.chain_id = test_chain_id;
   genesis.coalition_name = "Test Coalition";
   genesis.genesis_time_ms = test_genesis_time_ms;
@@ -156,10 +157,9 @@ void TestChain::reopen() {
 }
 
 node::ProducedBlock TestChain::commit(const std::vector<ledger::Transaction>& transactions,
-                                      std::uint64_t advance_ms) {
-  node::ProducedBlock produced =
-      node::produce_block(store_->state(), store_->tip(), transactions, store_->tip().time_ms + advance_ms,
-                          {1, &validator_}, ledger::SignatureCheck::verify);
+                                      std::uint64_t advance_ms, ledger::SignatureCheck check) {
+  node::ProducedBlock produced = node::produce_block(store_->state(), store_->tip(), transactions,
+                                                     store_->tip().time_ms + advance_ms, {1, &validator_}, check);
   node::ProducedBlock result;
   result.block = produced.block;
   result.rejected = produced.rejected;

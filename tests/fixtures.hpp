@@ -46,6 +46,8 @@ struct GenesisOptions {
   std::uint32_t point_expiry_days = 0;
   bool transfers_allowed = true;
   std::uint64_t issuance_cap_points = 0;
+  // Version 1 keeps the golden vectors' genesis (docs/protocol.md) what it always was.
+  std::uint16_t protocol_version = ledger::protocol_version_first;
 };
 
 // Partner i's keys are seeded_key("partner i issuer") and seeded_key("partner i validator").
@@ -115,8 +117,10 @@ class TestChain {
   std::filesystem::path store_path() const { return dir_.path() / "chain"; }
 
   // Produces and commits a block `advance_ms` after the tip. Returns the produced block,
-  // whose `rejected` lists the transactions left out.
-  node::ProducedBlock commit(const std::vector<ledger::Transaction>& txs, std::uint64_t advance_ms = 1'000);
+  // whose `rejected` lists the transactions left out. `already_verified` stores transactions
+  // whose signatures or keys a node would refuse: a chain for the audit to find at fault.
+  node::ProducedBlock commit(const std::vector<ledger::Transaction>& txs, std::uint64_t advance_ms = 1'000,
+                             ledger::SignatureCheck check = ledger::SignatureCheck::verify);
   // Like commit(), but fails the test (REQUIRE) if any transaction is left out.
   void commit_all(const std::vector<ledger::Transaction>& txs, std::uint64_t advance_ms = 1'000);
   // Applies one transaction in a scratch block without committing: the typed result.

@@ -71,6 +71,7 @@ constexpr const char* genesis_hex =
     "0000000000000000"
     "00000000" "01" "0000000000000000";  // no expiry, transfers allowed, no cap
 constexpr const char* genesis_hash_hex = "40b1e798703f2d2bf6053849e8bc374fed7abec869f3d9cf4fa4ef4749f93c2d";
+constexpr const char* genesis_v2_hash_hex = "cce28749cc8e6f63422391dbe46df698247b6d95686c307bdce5ea7c3c2caaf7";
 constexpr const char* genesis_state_hash_hex = "3469491733ac67312a99238d4ce95c4f36d81f7b7ef3bd725c5f89569452d195";
 
 constexpr const char* header_hex =
@@ -162,6 +163,17 @@ TEST_CASE("golden: the test genesis has pinned bytes, hash and state hash", "[le
   auto decoded = ledger::decode_genesis(*from_hex(genesis_hex));
   REQUIRE(decoded.ok());
   CHECK(*decoded == genesis);
+}
+
+TEST_CASE("golden: the test genesis under protocol version 2 is encoding 2 with the version field",
+          "[ledger][golden][protocol]") {
+  // Proves the genesis encoding 2 of docs/protocol.md: the byte 02, the protocol version as a
+  // u16, then the version 1 bytes after their encoding byte; and pins its hash.
+  test::GenesisOptions options;
+  options.protocol_version = 2;
+  const ledger::Genesis genesis = test::make_genesis(options);
+  CHECK(to_hex(genesis.encode()) == "020200" + std::string(genesis_hex).substr(2));
+  CHECK(to_hex(genesis.hash()) == genesis_v2_hash_hex);
 }
 
 TEST_CASE("golden: block 1 holding the Issue has pinned header, roots and bytes", "[ledger][golden]") {

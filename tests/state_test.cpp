@@ -1119,6 +1119,33 @@ TEST_CASE("an Issue past the partner's cap on outstanding points is cap_exceeded
   CHECK(stats_of(chain, 1).issued == 1'100);
 }
 
+TEST_CASE("from protocol version 2, an Issue pending as long as points live is issue_never_spendable",
+          "[ledger][state][protocol]") {
+  // Proves the version-2 rule: with point_expiry_days E, pending_days >= E is refused (its lot
+  // would expire when it became spendable), E - 1 is accepted, and a version-1 chain still
+  // accepts such an Issue, so its old blocks stay valid.
+  GenesisOptions options;
+  options.point_expiry_days = 10;
+  options.protocol_version = 2;
+  TestChain chain(options);
+  TxFactory& txs = chain.txs;
+  const auto alice = TxFactory::customer(1);
+  expect_refused(chain, txs.issue(1, alice.public_key(), 5, "order-1", 10), Code::issue_never_spendable);
+  give_back_sequence(txs, issuer_key(1));
+  expect_refused(chain, txs.issue(1, alice.public_key(), 5, "order-1", 365), Code::issue_never_spendable);
+  give_back_sequence(txs, issuer_key(1));
+  commit_at(chain, at_day(1), {txs.issue(1, alice.public_key(), 5, "order-1", 9)});
+  CHECK(balance_of(chain, alice.public_key()) == 5);
+
+  options.protocol_version = 1;
+  TestChain version_1(options);
+  commit_at(version_1, at_day(1), {version_1.txs.issue(1, alice.public_key(), 5, "order-1", 10)});
+  CHECK(balance_of(version_1, alice.public_key()) == 5);
+  // The lot expires at day 11, the instant it would have become spendable.
+  commit_at(version_1, at_day(11), {});
+  CHECK(balance_of(version_1, alice.public_key()) == 0);
+}
+
 TEST_CASE("a Transfer under a policy without transfers is transfer_not_allowed", "[ledger][state]") {
   // Proves the policy switch, checked before anything else about the Transfer.
   GenesisOptions options;

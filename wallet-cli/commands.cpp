@@ -281,6 +281,18 @@ void balance_command(const WalletOptions& options, std::ostream& out) {
   }
 }
 
+// History entries carry no reward (docs/rpc.md, get_account), so a redemption's reward comes
+// from its transaction: decoded here from its canonical bytes, which must hash to the entry's id.
+std::string redemption_reward(NodeClient& client, const std::string& tx_id_hex) {
+  const Json answer = call(client, "get_transaction", {{"id", tx_id_hex}});
+  const auto tx = ledger::Transaction::decode(AnswerObject(answer, "get_transaction").hex("hex"));
+  const auto* redeem = tx ? std::get_if<ledger::Redeem>(&tx->fields().body) : nullptr;
+  if (redeem == nullptr || to_hex(tx->id()) != tx_id_hex) {
+    throw Failure(Exit::node_unreachable, "the node answered another transaction than redemption " + tx_id_hex);
+  }
+  return redeem->reward;
+}
+
 void history_command(const WalletOptions& options, std::size_t limit, std::ostream& out) {
   const std::string address = crypto::encode_address(unlock(options).public_key());
   NodeClient client = connect(options);
@@ -293,6 +305,7 @@ void history_command(const WalletOptions& options, std::size_t limit, std::ostre
     std::uint64_t points;
     std::uint64_t partner;
     std::string tx_id;
+    std::string reward;  // redemptions only
   };
   std::vector<Row> rows;
   const AnswerObject account(account_answer, "get_account");
@@ -300,7 +313,12 @@ void history_command(const WalletOptions& options, std::size_t limit, std::ostre
     rows.push_back({entry.u64("height", 1),
                     entry.one_of("kind", {"earned", "redeemed", "transferred_out", "transferred_in", "expired", "reversed"}),
                     entry.u64("points", 1), entry.u64("partner", 0, partner_id_max),
-                    entry.is_null("tx_id") ? std::string("(expiry)") : to_hex(entry.fixed_hex<32>("tx_id"))});
+                    entry.is_null("tx_id") ? std::string("(expiry)") : to_hex(entry.fixed_hex<32>("tx_id")), {}});
+  }
+  // History entries carry no reward text: the wallet reads it from each redemption itself,
+  // before anything is printed, so a bad answer prints nothing.
+  for (Row& row : rows) {
+    if (row.kind == "redeemed" && row.tx_id != "(expiry)") row.reward = redemption_reward(client, row.tx_id);
   }
   if (rows.empty()) {
     out << "No history yet for " << address << "\n";
@@ -310,7 +328,9 @@ void history_command(const WalletOptions& options, std::size_t limit, std::ostre
       << "points" << "  " << std::left << std::setw(24) << "partner" << "transaction\n";
   for (const Row& row : rows) {
     out << std::left << std::setw(8) << row.height << std::setw(17) << row.kind << std::right << std::setw(10)
-        << row.points << "  " << std::left << std::setw(24) << partner_label(names, row.partner) << row.tx_id << "\n";
+        << row.points << "  " << std::left << std::setw(24) << partner_label(names, row.partner) << row.tx_id;
+    if (row.kind == "redeemed") out << "  for \"" << row.reward << "\"";
+    out << "\n";
   }
 }
 

@@ -117,6 +117,7 @@ void write_default_config(const fs::path& data_dir) {
 pc::ledger::Genesis one_partner_genesis(const pc::node::NodeKeys& keys, pc::ledger::PartnerId partner_id,
                                         const std::string& partner_name, const std::string& chain_id) {
   pc::ledger::Genesis genesis;
+  genesis.protocol_version = pc::ledger::protocol_version_newest;
   genesis.chain_id = chain_id;
   genesis.coalition_name = partner_name;
   genesis.genesis_time_ms = wall_clock_ms();

@@ -163,7 +163,7 @@ int main() {
   print_tx("Reverse", reverse);
 
   std::vector<Field> genesis_fields = {
-      {"version = 1", 1},
+      {"genesis encoding = 1 (protocol version 1)", 1},
       {"chain id length", 1},
       {"chain id \"" + genesis.chain_id + "\"", genesis.chain_id.size()},
       {"coalition name length", 1},
@@ -186,6 +186,18 @@ int main() {
   std::printf("\ngenesis bytes: %s\ngenesis hash:  %s\n", to_hex(genesis.encode()).c_str(),
               to_hex(genesis.hash()).c_str());
   std::printf("\ngenesis JSON:\n%s", ledger::genesis_to_json(genesis).c_str());
+
+  // The same genesis under protocol version 2: encoding 2, with the version after its byte.
+  ledger::Genesis version_2 = genesis;
+  version_2.protocol_version = 2;
+  const Bytes version_2_bytes = version_2.encode();
+  PC_CHECK(Bytes(version_2_bytes.begin() + 3, version_2_bytes.end()) ==
+           Bytes(genesis.encode().begin() + 1, genesis.encode().end()));
+  annotate("Genesis, protocol version 2 (first fields)", Bytes(version_2_bytes.begin(), version_2_bytes.begin() + 3),
+           {{"genesis encoding = 2", 1}, {"protocol_version = 2 (u16 LE)", 2}});
+  std::printf("\nversion 2 genesis: the version 1 bytes from offset 1 on, after these 3 (%zu bytes)\n"
+              "version 2 genesis hash: %s\n",
+              version_2_bytes.size(), to_hex(version_2.hash()).c_str());
 
   const ledger::State state(genesis);
   std::printf("\ngenesis records:\n");

@@ -1,0 +1,24 @@
+// Protocol versions: each one changes which blocks are valid, so a chain's version is fixed in
+// its genesis (docs/protocol.md, "Protocol versions"). A rule change is never an `if` on a
+// number scattered through the code: it is one named check here, and the rule calls it.
+#pragma once
+
+#include <cstdint>
+
+namespace pc::ledger {
+
+// Version 1: the rules chains were created with before versions were named.
+inline constexpr std::uint16_t protocol_version_first = 1;
+// Version 2: an Issue whose lot could never be spent is refused (issue_never_spendable).
+inline constexpr std::uint16_t protocol_version_newest = 2;
+
+constexpr bool is_supported_protocol_version(std::uint16_t version) {
+  return version >= protocol_version_first && version <= protocol_version_newest;
+}
+
+// From version 2, an Issue whose pending period reaches the point expiry is refused: its lot
+// would expire at the moment it became spendable. Version 1 chains accepted such Issues, and
+// their blocks stay valid.
+constexpr bool refuses_unspendable_issues(std::uint16_t version) { return version >= 2; }
+
+}  // namespace pc::ledger
