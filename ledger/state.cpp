@@ -273,6 +273,14 @@ State::State(Genesis genesis) : genesis_(std::move(genesis)) {
   state_hash_ = record::chain_state_hash(genesis_.hash(), record::changes_digest(records()));
 }
 
+Result<Account> record::decode_account_value(ByteSpan value) {
+  Reader in(value);
+  if (in.u8() != record_version) return Error{Code::corruption, "unknown record version"};
+  Account account = decode_account(in);
+  if (auto status = in.finish(); !status) return Error{Code::corruption, "account record: " + status.error().message()};
+  return account;
+}
+
 Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::uint64_t time_ms,
                                   const Hash256& state_hash, const std::vector<Record>& records) {
   State state(std::move(genesis));

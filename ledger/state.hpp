@@ -248,6 +248,9 @@ Bytes encode(const PartnerStats& stats);
 Bytes encode(const IssuanceRecord& issuance);
 Bytes encode_settlement(std::uint64_t points);
 Bytes encode(const Totals& totals);
+// An account record's value as encode(const Account&) wrote it; corruption if it does not
+// decode exactly.
+Result<Account> decode_account_value(ByteSpan value);
 // tagged_hash(state_changes, count || (key, value)...) over records sorted by key.
 Hash256 changes_digest(const std::vector<Record>& sorted_records);
 Hash256 chain_state_hash(const Hash256& previous, const Hash256& digest);

@@ -103,9 +103,10 @@ Error storage_error(const leveldb::Status& status) {
   return Error{status.IsCorruption() ? Code::corruption : Code::io_error, status.ToString()};
 }
 
-leveldb::ReadOptions verified_read() {
+leveldb::ReadOptions verified_read(const leveldb::Snapshot* at = nullptr) {
   leveldb::ReadOptions options;
   options.verify_checksums = true;
+  options.snapshot = at;
   return options;
 }
 
@@ -114,7 +115,53 @@ leveldb::ReadOptions verified_read() {
 ChainStore::ChainStore(std::filesystem::path directory, Genesis genesis, std::unique_ptr<leveldb::DB> db)
     : directory_(std::move(directory)), genesis_(std::move(genesis)), db_(std::move(db)) {}
 
-ChainStore::~ChainStore() = default;
+ChainStore::~ChainStore() {
+  // A view outliving its store would read a closed database.
+  PC_CHECK(views_alive_.load() == 0);
+}
+
+StoreView ChainStore::view() const {
+  StoreView view;
+  view.store_ = this;
+  ++views_alive_;
+  leveldb::DB* db = db_.get();
+  view.snapshot_ = std::shared_ptr<const leveldb::Snapshot>(db->GetSnapshot(), [this, db](const leveldb::Snapshot* snapshot) {
+    db->ReleaseSnapshot(snapshot);
+    --views_alive_;
+  });
+  return view;
+}
+
+Result<Block> StoreView::block_at(std::uint64_t height) const {
+  PC_CHECK(store_ != nullptr);
+  return store_->block_at(height, snapshot_.get());
+}
+
+Result<std::uint64_t> StoreView::height_of(const Hash256& block_hash) const {
+  PC_CHECK(store_ != nullptr);
+  return store_->height_of(block_hash, snapshot_.get());
+}
+
+Result<TxLocation> StoreView::find_transaction(const Hash256& tx_id) const {
+  PC_CHECK(store_ != nullptr);
+  return store_->find_transaction(tx_id, snapshot_.get());
+}
+
+Result<TransactionProof> StoreView::transaction_proof(const Hash256& tx_id, const TxLocation& location) const {
+  PC_CHECK(store_ != nullptr);
+  return store_->transaction_proof(tx_id, location, snapshot_.get());
+}
+
+Result<std::optional<Account>> StoreView::account(const PublicKey& key) const {
+  PC_CHECK(store_ != nullptr);
+  std::string value;
+  auto status = store_->db_->Get(verified_read(snapshot_.get()), key_with(record_prefix, record::account_key(key)), &value);
+  if (status.IsNotFound()) return std::optional<Account>();
+  if (!status.ok()) return storage_error(status);
+  auto account = record::decode_account_value(to_bytes(value));
+  if (!account) return account.error();
+  return std::optional<Account>(std::move(account).value());
+}
 
 namespace {
 
@@ -316,13 +363,25 @@ void ChainStore::publish(const Block& block, BlockChanges&& changes) {
   PC_CHECK(state_->state_hash() == tip_.state_hash);
 }
 
+Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height) const { return block_bytes_at(height, nullptr); }
+
+Result<Block> ChainStore::block_at(std::uint64_t height) const { return block_at(height, nullptr); }
+
+Result<std::uint64_t> ChainStore::height_of(const Hash256& block_hash) const { return height_of(block_hash, nullptr); }
+
+Result<TxLocation> ChainStore::find_transaction(const Hash256& tx_id) const { return find_transaction(tx_id, nullptr); }
+
+Result<TransactionProof> ChainStore::transaction_proof(const Hash256& tx_id, const TxLocation& location) const {
+  return transaction_proof(tx_id, location, nullptr);
+}
+
 // One scan: the frame's key is the prefix of its chunks' keys, so they follow it in order.
-Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height) const {
+Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height, const leveldb::Snapshot* at) const {
   const std::string frame_key = height_key(height);
   const auto corrupt = [height](const std::string& detail) {
     return Error{Code::corruption, "block " + std::to_string(height) + ": " + detail};
   };
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified_read()));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified_read(at)));
   it->Seek(frame_key);
   if (!it->status().ok()) return storage_error(it->status());
   if (!it->Valid() || !it->key().starts_with(frame_key)) {
@@ -350,8 +409,8 @@ Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height) const {
   return bytes;
 }
 
-Result<Block> ChainStore::block_at(std::uint64_t height) const {
-  auto bytes = block_bytes_at(height);
+Result<Block> ChainStore::block_at(std::uint64_t height, const leveldb::Snapshot* at) const {
+  auto bytes = block_bytes_at(height, at);
   if (!bytes) return bytes.error();
   auto block = Block::decode(*bytes);
   if (!block) {
@@ -364,18 +423,18 @@ Result<Block> ChainStore::block_at(std::uint64_t height) const {
   return block;
 }
 
-Result<std::uint64_t> ChainStore::height_of(const Hash256& block_hash) const {
+Result<std::uint64_t> ChainStore::height_of(const Hash256& block_hash, const leveldb::Snapshot* at) const {
   std::string value;
-  auto status = db_->Get(verified_read(), key_with(hash_prefix, block_hash), &value);
+  auto status = db_->Get(verified_read(at), key_with(hash_prefix, block_hash), &value);
   if (status.IsNotFound()) return Error{Code::not_found, "no block with that hash"};
   if (!status.ok()) return storage_error(status);
   if (value.size() != 8) return Error{Code::corruption, "block hash index entry"};
   return read_big_endian(value);
 }
 
-Result<TxLocation> ChainStore::find_transaction(const Hash256& tx_id) const {
+Result<TxLocation> ChainStore::find_transaction(const Hash256& tx_id, const leveldb::Snapshot* at) const {
   std::string value;
-  auto status = db_->Get(verified_read(), key_with(tx_prefix, tx_id), &value);
+  auto status = db_->Get(verified_read(at), key_with(tx_prefix, tx_id), &value);
   if (status.IsNotFound()) return Error{Code::not_found, "no committed transaction with that id"};
   if (!status.ok()) return storage_error(status);
   if (value.size() != 12) return Error{Code::corruption, "transaction index entry"};
@@ -383,12 +442,13 @@ Result<TxLocation> ChainStore::find_transaction(const Hash256& tx_id) const {
                     static_cast<std::uint32_t>(read_big_endian(std::string_view(value).substr(8)))};
 }
 
-Result<TransactionProof> ChainStore::transaction_proof(const Hash256& tx_id, const TxLocation& location) const {
+Result<TransactionProof> ChainStore::transaction_proof(const Hash256& tx_id, const TxLocation& location,
+                                                       const leveldb::Snapshot* at) const {
   const auto corrupt = [&location](const std::string& detail) {
     return Error{Code::corruption, "block " + std::to_string(location.height) + ": " + detail};
   };
   std::string frame_value;
-  auto status = db_->Get(verified_read(), height_key(location.height), &frame_value);
+  auto status = db_->Get(verified_read(at), height_key(location.height), &frame_value);
   if (!status.ok()) return status.IsNotFound() ? corrupt("indexed but not stored") : storage_error(status);
   auto frame = BlockFrame::decode(to_bytes(frame_value));
   if (!frame) return corrupt("the block record does not decode: " + frame.error().message());
@@ -396,7 +456,7 @@ Result<TransactionProof> ChainStore::transaction_proof(const Hash256& tx_id, con
 
   const std::size_t chunk = location.index / block_chunk_tx_count;
   std::string chunk_value;
-  status = db_->Get(verified_read(), chunk_key(location.height, chunk), &chunk_value);
+  status = db_->Get(verified_read(at), chunk_key(location.height, chunk), &chunk_value);
   if (!status.ok()) return status.IsNotFound() ? corrupt("a transaction chunk is missing") : storage_error(status);
   const Bytes chunk_bytes = to_bytes(chunk_value);
   auto transactions = split_chunk(chunk_bytes, chunk_size(frame->tx_count, chunk));
@@ -411,7 +471,7 @@ Result<TransactionProof> ChainStore::transaction_proof(const Hash256& tx_id, con
 
   // Only the nodes on the path are read from the record.
   std::string levels;
-  status = db_->Get(verified_read(), merkle_key(location.height), &levels);
+  status = db_->Get(verified_read(at), merkle_key(location.height), &levels);
   if (!status.ok()) return status.IsNotFound() ? corrupt("no Merkle record") : storage_error(status);
   const std::size_t nodes = merkle_levels_size(static_cast<std::size_t>(frame->tx_count), stored_merkle_first_level);
   if (levels.size() != nodes * sizeof(Hash256)) return corrupt("Merkle record of " + std::to_string(levels.size()) + " bytes");

@@ -2,10 +2,14 @@
 // change it causes are one WriteBatch written with sync=true, so a crash at any instant
 // leaves either the old tip or the new one. The key layout is in docs/protocol.md, "Store".
 //
-// Thread-safety: none. The owner serialises calls (the node holds it behind its own lock).
+// Thread-safety: one owner calls the methods that write or read tip() and state() (the
+// node's writer thread). The read methods that take no state (block_at, block_bytes_at,
+// height_of, find_transaction) and view() are thread-safe: they only read LevelDB. A
+// StoreView reads the store as it was when view() was called, from any thread.
 #pragma once
 
 #include <filesystem>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,6 +19,7 @@
 namespace leveldb {
 class DB;
 class Env;
+class Snapshot;
 }
 
 namespace pc::ledger {
@@ -37,6 +42,28 @@ struct TransactionProof {
 // chunk and one small record and hashes a handful of nodes (docs/protocol.md, "Store layout").
 inline constexpr unsigned stored_merkle_first_level = 2;
 inline constexpr std::size_t block_chunk_tx_count = std::size_t{1} << stored_merkle_first_level;
+
+class ChainStore;
+
+// The store as it was at one moment (a LevelDB snapshot): blocks, indexes and account
+// records read through it never show a later write, so a reader that pairs it with the tip
+// of that moment sees one consistent chain while the owner writes the next block. Cheap to
+// copy; thread-safe. Every view must be gone before its store is destroyed (asserted).
+class StoreView {
+ public:
+  StoreView() = default;
+  Result<Block> block_at(std::uint64_t height) const;
+  Result<std::uint64_t> height_of(const Hash256& block_hash) const;
+  Result<TxLocation> find_transaction(const Hash256& tx_id) const;
+  Result<TransactionProof> transaction_proof(const Hash256& tx_id, const TxLocation& location) const;
+  // nullopt: no account with that key at this moment.
+  Result<std::optional<Account>> account(const PublicKey& key) const;
+
+ private:
+  friend class ChainStore;
+  const ChainStore* store_ = nullptr;
+  std::shared_ptr<const leveldb::Snapshot> snapshot_;
+};
 
 class ChainStore {
  public:
@@ -88,6 +115,9 @@ class ChainStore {
   Status write_executed(const Block& block, const BlockChanges& changes);
   void publish(const Block& block, BlockChanges&& changes);
 
+  // What is committed now, for readers on any thread (see StoreView).
+  StoreView view() const;
+
   // The first failed block write, if any. After one, LevelDB's log may end in a half-written
   // record, and a later write would land after it, in the middle of the log, where the next
   // open finds a checksum mismatch and refuses the whole store. So after a failed write this
@@ -135,7 +165,15 @@ class ChainStore {
   leveldb::DB& database_for_tests() { return *db_; }
 
  private:
+  friend class StoreView;
   ChainStore(std::filesystem::path directory, Genesis genesis, std::unique_ptr<leveldb::DB> db);
+  // The reads behind the public ones and StoreView's; `at` nullptr reads the latest.
+  Result<Bytes> block_bytes_at(std::uint64_t height, const leveldb::Snapshot* at) const;
+  Result<Block> block_at(std::uint64_t height, const leveldb::Snapshot* at) const;
+  Result<std::uint64_t> height_of(const Hash256& block_hash, const leveldb::Snapshot* at) const;
+  Result<TxLocation> find_transaction(const Hash256& tx_id, const leveldb::Snapshot* at) const;
+  Result<TransactionProof> transaction_proof(const Hash256& tx_id, const TxLocation& location,
+                                             const leveldb::Snapshot* at) const;
   Status write(const Block& block, const BlockChanges& changes);
 
   std::filesystem::path directory_;
@@ -143,6 +181,8 @@ class ChainStore {
   std::unique_ptr<leveldb::DB> db_;
   Tip tip_;
   std::unique_ptr<State> state_;
+  // StoreViews alive: each holds a LevelDB snapshot of db_.
+  mutable std::atomic<std::size_t> views_alive_{0};
   std::optional<Error> write_failure_;
 };
 

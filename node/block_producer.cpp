@@ -38,26 +38,33 @@ ProducedBlock produce_block(const ledger::State& state, const ledger::Tip& tip,
     produced.block.transactions.push_back(tx);
   }
   produced.changes = std::move(executor).finish();
+  seal_block(produced.block, state.genesis(), tip, produced.changes, proposer);
+  return produced;
+}
 
-  ledger::BlockHeader& header = produced.block.header;
-  header.chain_id = state.genesis().chain_id;
-  header.height = tip.height + 1;
+void seal_block(ledger::Block& block, const ledger::Genesis& genesis, const ledger::Tip& tip,
+                const ledger::BlockChanges& changes, const ProposerIdentity& proposer) {
+  PC_CHECK(proposer.validator_key != nullptr);
+  PC_CHECK(changes.context.height == tip.height + 1 && changes.context.time_ms > tip.time_ms);
+  PC_CHECK(changes.applied_count == block.transactions.size());
+  ledger::BlockHeader& header = block.header;
+  header.chain_id = genesis.chain_id;
+  header.height = changes.context.height;
   header.previous_hash = tip.block_hash;
-  header.time_ms = time_ms;
+  header.time_ms = changes.context.time_ms;
   header.proposer = proposer.partner;
   // The proposer schedule names every validator within total-power rounds, and the node
   // refuses to start unless this partner is a validator.
-  const auto schedule = ledger::ProposerSchedule::for_height(state.genesis(), header.height);
+  const auto schedule = ledger::ProposerSchedule::for_height(genesis, header.height);
   while (schedule.proposer(header.round) != proposer.partner) {
     PC_CHECK(header.round < ledger::round_max);
     ++header.round;
   }
-  header.merkle_root = ledger::merkle_root(produced.block.tx_ids());
-  header.state_hash = produced.changes.state_hash;
-  produced.block.commit.round = header.round;
-  produced.block.commit.signatures.push_back(ledger::sign_commit(
-      proposer.partner, *proposer.validator_key, header.chain_id, header.height, header.round, header.hash()));
-  return produced;
+  header.merkle_root = ledger::merkle_root(block.tx_ids());
+  header.state_hash = changes.state_hash;
+  block.commit.round = header.round;
+  block.commit.signatures.push_back(ledger::sign_commit(proposer.partner, *proposer.validator_key, header.chain_id,
+                                                        header.height, header.round, header.hash()));
 }
 
 }  // namespace pc::node

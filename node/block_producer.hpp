@@ -25,6 +25,12 @@ struct ProposerIdentity {
   const crypto::SecretKey* validator_key = nullptr;
 };
 
+// Fills in the header of `block`, whose transactions were executed on top of `tip` into
+// `changes` (their context gives the height and time), in this proposer's first round of the
+// schedule, and signs the round's commit certificate.
+void seal_block(ledger::Block& block, const ledger::Genesis& genesis, const ledger::Tip& tip,
+                const ledger::BlockChanges& changes, const ProposerIdentity& proposer);
+
 // Preconditions: `tip` is the tip of `state` and time_ms > tip.time_ms.
 ProducedBlock produce_block(const ledger::State& state, const ledger::Tip& tip,
                             std::span<const ledger::Transaction> candidates, std::uint64_t time_ms,

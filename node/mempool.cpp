@@ -55,6 +55,7 @@ ledger::Result<ledger::Hash256> Mempool::admit(const ledger::Transaction& tx, st
   // An empty mempool has nothing staged to keep: start again at the current time, so that
   // points whose return window has ended since the last block count as spendable.
   if (pending_.empty()) restart_executor(now_ms);
+  PC_CHECK(executor_.has_value());  // take_staged() was not followed by revalidate()
   if (auto status = executor_->apply(tx, ledger::SignatureCheck::already_verified); !status) {
     return status.error();
   }
@@ -83,6 +84,18 @@ std::vector<std::pair<ledger::Hash256, ledger::Error>> Mempool::revalidate(
   }
   PC_CHECK(pending_.size() == positions_.size());
   return dropped;
+}
+
+std::uint64_t Mempool::staged_time_ms() const {
+  PC_CHECK(executor_.has_value());
+  return executor_->context().time_ms;
+}
+
+ledger::BlockChanges Mempool::take_staged() {
+  PC_CHECK(executor_.has_value());
+  ledger::BlockChanges changes = std::move(*executor_).finish();
+  executor_.reset();
+  return changes;
 }
 
 const ledger::Transaction* Mempool::find(const ledger::Hash256& tx_id) const {

@@ -48,6 +48,15 @@ class Mempool {
   std::vector<std::pair<ledger::Hash256, ledger::Error>> revalidate(const std::set<ledger::Hash256>& removed,
                                                                     std::uint64_t now_ms);
 
+  // Every pending transaction is staged as one block at height committed + 1 and this time:
+  // a block of all of them, in arrival order, at this time has exactly take_staged()'s
+  // changes.
+  std::uint64_t staged_time_ms() const;
+  // The staged changes, for a proposer whose block is every pending transaction at
+  // staged_time_ms(): it need not execute them again. Afterwards nothing can be admitted
+  // until revalidate() (asserted), which a commit runs anyway.
+  ledger::BlockChanges take_staged();
+
   // Arrival order: the block producer's candidates.
   std::span<const ledger::Transaction> transactions() const { return pending_; }
   const ledger::Transaction* find(const ledger::Hash256& tx_id) const;

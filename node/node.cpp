@@ -2,15 +2,23 @@
 
 #include <algorithm>
 #include <iostream>
+#include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <stdexcept>
 
 #include "crypto/check.hpp"
 #include "ledger/limits.hpp"
+#include "ledger/merkle.hpp"
+#include "crypto/bytes.hpp"
 #include "node/block_producer.hpp"
+#include "node/commit_pipeline.hpp"
+#include "node/event_loop.hpp"
+#include "node/executed_blocks.hpp"
 #include "node/height_claims.hpp"
 #include "node/history_index.hpp"
 #include "node/mempool.hpp"
+#include "node/snapshot.hpp"
 
 namespace pc::node {
 namespace {
@@ -28,39 +36,29 @@ void check_config(const NodeConfig& config) {
   require(config.mempool.tx_count_max > 0 && config.mempool.per_signer_max > 0, "mempool limits must be positive");
 }
 
-bool matches(const EventFilter& filter, const Notification& notification) {
-  if (notification.kind == Notification::Kind::block) return filter.blocks;
-  const ledger::Event& event = notification.event;
-  return (filter.account && *filter.account == event.account) ||
-         (filter.partner && event.partner != 0 && *filter.partner == event.partner);
-}
+// Room left in a block for the header and a full commit, as block_producer.cpp reserves.
+constexpr std::size_t staged_block_bytes_max = ledger::block_bytes_max - 64 * 1024 - 2 * ledger::block_tx_count_max;
+
+// The history index as a commit observer. Its failures are printed: it is derived data,
+// rebuilt at the next start when it falls behind.
+class HistoryObserver final : public CommitObserver {
+ public:
+  explicit HistoryObserver(HistoryIndex& index) : index_(index) {}
+  void block_committed(const CommittedBlock& block) override {
+    if (auto status = index_.add_block(block.block, block.events); !status) {
+      std::cerr << "pointchain-node: " << status.error().message() << "\n";
+    }
+  }
+
+ private:
+  HistoryIndex& index_;
+};
 
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
-// Subscription
-
-std::vector<Notification> Subscription::take(std::size_t max_count) {
-  std::lock_guard lock(mutex_);
-  const std::size_t count = std::min(max_count, queue_.size());
-  std::vector<Notification> out(std::make_move_iterator(queue_.begin()),
-                                std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(count)));
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(count));
-  return out;
-}
-
-bool Subscription::overflowed() const {
-  std::lock_guard lock(mutex_);
-  return overflowed_;
-}
-
-void Subscription::set_wakeup(std::function<void()> wakeup) {
-  std::lock_guard lock(mutex_);
-  wakeup_ = std::move(wakeup);
-}
-
-// ---------------------------------------------------------------------------------------
-// Node::Impl: everything behind the node lock.
+// Node::Impl. The members after `loop` belong to the writer thread; readers use `published`
+// and, for the mempool, `pending_mutex` (shared).
 
 class Node::Impl {
  public:
@@ -97,58 +95,54 @@ class Node::Impl {
 
     history = std::make_unique<HistoryIndex>(config.data_dir / "history", *store);
     mempool = std::make_unique<Mempool>(store->state(), config.mempool, clock.now_ms());
+    pipeline = std::make_unique<CommitPipeline>(*store, *mempool, pending_mutex, published, *committed_height, clock);
+    history_observer = std::make_unique<HistoryObserver>(*history);
+    pipeline->add_observer(*history_observer);
+    pipeline->add_observer(subscriptions);
+    pipeline->publish_initial();
+    // Last: from here on only the writer thread touches what is above.
+    loop = std::make_unique<EventLoop>("pc-writer", writer_inbox_events_max, clock);
   }
 
-  // Requires mutex. Stops block production for good: says so loudly, once.
-  void stop_production_locked(std::uint64_t height, const std::string& reason) {
-    if (storage_failure) return;
-    storage_failure = StorageFailure{height, reason};
-    std::cerr << "pointchain-node: STORAGE FAILURE: " << reason << "\n"
-              << "pointchain-node: block production has stopped for good in this process: a store is never\n"
-              << "  written again after a failed write (LevelDB must be reopened first). The node keeps\n"
-              << "  answering reads and refuses new transactions; " << mempool->size()
-              << " accepted transactions are not committed.\n"
-              << "  Fix the storage (free space), then stop the node (SIGTERM) and start it again; those\n"
-              << "  transactions must then be submitted again. GET /health answers 503 until then.\n"
-              << std::flush;
+  ~Impl() {
+    loop->stop();
+    // Snapshots hold LevelDB snapshots of the store: they go before it.
+    published.store(nullptr);
   }
 
-  // Admits a transaction whose signature is checked; wakes the production loop when the
-  // admission may have made a block due sooner.
-  ledger::Result<ledger::Hash256> admit(const ledger::Transaction& tx) {
-    std::function<void()> wakeup;
-    ledger::Result<ledger::Hash256> result = [&] {
-      std::lock_guard lock(mutex);
-      return admit_locked(tx, wakeup);
-    }();
-    if (wakeup) wakeup();
-    return result;
-  }
+  std::shared_ptr<const Snapshot> snapshot() const { return published.load(); }
 
   // Whether `key` has an account. Its key was checked when the account was opened, and
-  // accounts are never removed, so a true answer stays true after the lock is released.
+  // accounts are never removed, so a true answer stays true.
   bool has_account(const crypto::PublicKey& key) const {
-    std::lock_guard lock(mutex);
-    return store->state().account(key) != nullptr;
+    auto account = snapshot()->store.account(key);
+    return account && account->has_value();
   }
 
-  // Requires mutex. Sets `wakeup` when the production loop should look again.
-  ledger::Result<ledger::Hash256> admit_locked(const ledger::Transaction& tx, std::function<void()>& wakeup) {
-    if (storage_failure) {
+  // Runs `work` (which returns a Result) on the writer; the inbox-full error otherwise.
+  template <class Value, class Work>
+  ledger::Result<Value> on_writer(Work&& work) {
+    auto result = loop->call(std::forward<Work>(work));
+    if (!result) return result.error();
+    return std::move(*result);
+  }
+
+  // --- Writer thread only ------------------------------------------------------------
+
+  // Admits a transaction whose signature is checked.
+  ledger::Result<ledger::Hash256> admit(const ledger::Transaction& tx) {
+    PC_CHECK(loop == nullptr || loop->on_loop_thread());
+    if (auto failure = pipeline->failure()) {
       // It could never be committed in this process.
       return ledger::Error{ledger::Code::io_error, "block production stopped after a storage failure (" +
-                                                       storage_failure->reason + "); restart the node"};
+                                                       failure->reason + "); restart the node"};
     }
-    auto result = mempool->admit(tx, clock.now_ms());
-    if (result && (mempool->size() == 1 || mempool->size() >= config.block_trigger_tx_count)) {
-      wakeup = production_wakeup;
-    }
-    return result;
+    std::unique_lock pending(pending_mutex);
+    return mempool->admit(tx, clock.now_ms());
   }
 
-  // Requires mutex. The transaction already issued under this partner's `reference`, pending
-  // or committed.
-  ledger::Result<std::optional<EarnResult>> known_issuance_locked(const std::string& reference) const {
+  // The transaction already issued under this partner's `reference`, pending or committed.
+  ledger::Result<std::optional<EarnResult>> known_issuance(const std::string& reference) const {
     if (auto pending = mempool->pending_issue(partner, reference)) {
       const ledger::Transaction* tx = mempool->find(*pending);
       PC_CHECK(tx != nullptr);
@@ -165,8 +159,8 @@ class Node::Impl {
         EarnResult{block->transactions[record->id.index].id(), record->points, true});
   }
 
-  // Requires mutex. Signs `body` with the issuer key at this partner's next sequence.
-  ledger::Transaction sign_locked(ledger::TxBody body) const {
+  // Signs `body` with the issuer key at this partner's next sequence.
+  ledger::Transaction sign(ledger::TxBody body) const {
     ledger::UnsignedTransaction fields;
     fields.chain_id = genesis.chain_id;
     const ledger::PartnerStats* stats = store->state().partner(partner);
@@ -184,23 +178,116 @@ class Node::Impl {
     draft.body = body;
     if (auto status = ledger::validate_fields(draft); !status) return status.error();
     // The ledger relies on every new account's key having passed this check; it costs about
-    // a signature check, so it runs outside the lock, and only for a customer new to the chain.
+    // a signature check, so it runs before the writer, and only for a customer new to the chain.
     if (!has_account(body.customer) && !crypto::is_valid_public_key(body.customer)) {
       return ledger::Error{ledger::Code::invalid_public_key, "the customer's key is not a valid ed25519 key"};
     }
-    std::function<void()> wakeup;
-    ledger::Result<EarnResult> result = [&]() -> ledger::Result<EarnResult> {
-      std::lock_guard lock(mutex);
-      auto known = known_issuance_locked(body.reference);
+    return on_writer<EarnResult>([&]() -> ledger::Result<EarnResult> {
+      auto known = known_issuance(body.reference);
       if (!known) return known.error();
       if (known->has_value()) return **known;
-      const ledger::Transaction tx = sign_locked(body);
-      auto admitted = admit_locked(tx, wakeup);
+      const ledger::Transaction tx = sign(body);
+      auto admitted = admit(tx);
       if (!admitted) return admitted.error();
       return EarnResult{tx.id(), body.points, false};
-    }();
-    if (wakeup) wakeup();
-    return result;
+    });
+  }
+
+  // Whether a block is due now; `force`: anything pending makes it due.
+  bool block_due(bool force, std::uint64_t now_ms) const {
+    const ledger::Tip& tip = store->tip();
+    const auto next_expiry_ms = store->state().next_expiry_ms();
+    const bool expiry_due = next_expiry_ms && *next_expiry_ms <= now_ms;
+    const std::size_t pending = mempool->size();
+    return expiry_due || pending >= config.block_trigger_tx_count ||
+           (pending > 0 && (force || now_ms >= tip.time_ms + config.block_interval_ms));
+  }
+
+  // When the block timer should look again (ms since epoch).
+  std::uint64_t next_check_ms() const {
+    const std::uint64_t now_ms = clock.now_ms();
+    // With nothing pending an admission runs the timer anyway, so this is a slow safety poll.
+    std::uint64_t next_ms = now_ms + config.block_interval_ms;
+    if (!mempool->empty()) {
+      next_ms = mempool->size() >= config.block_trigger_tx_count
+                    ? now_ms
+                    : std::min(next_ms, store->tip().time_ms + config.block_interval_ms);
+    }
+    if (auto expiry_ms = store->state().next_expiry_ms()) next_ms = std::min(next_ms, *expiry_ms);
+    return next_ms;
+  }
+
+  // The local proposer: executes the next block from the mempool and keeps it by id. Where
+  // the mempool already staged every pending transaction as that block (they all fit, and no
+  // lot expiry falls due after the staging time), the block takes the staged changes at the
+  // staging time instead of executing the transactions a second time.
+  std::optional<ledger::Hash256> propose(bool force) {
+    const std::uint64_t now_ms = clock.now_ms();
+    if (!block_due(force, now_ms)) return std::nullopt;
+    const ledger::Tip tip = store->tip();
+    const auto next_expiry_ms = store->state().next_expiry_ms();
+    const bool staged_fits = !mempool->empty() && mempool->size() <= ledger::block_tx_count_max &&
+                             mempool->bytes() <= staged_block_bytes_max &&
+                             (!next_expiry_ms || *next_expiry_ms > now_ms);
+    const ProposerIdentity proposer{partner, &validator_key};
+    ExecutedBlock executed;
+    if (staged_fits) {
+      std::unique_lock pending(pending_mutex);
+      const std::span<const ledger::Transaction> candidates = mempool->transactions();
+      executed.block.transactions.assign(candidates.begin(), candidates.end());
+      executed.changes = mempool->take_staged();
+      PC_CHECK(executed.changes.applied_count == executed.block.transactions.size());
+      seal_block(executed.block, genesis, tip, executed.changes, proposer);
+    } else {
+      const std::uint64_t time_ms = std::max(now_ms, tip.time_ms + 1);
+      ProducedBlock produced = produce_block(store->state(), tip, mempool->transactions(), time_ms, proposer,
+                                             ledger::SignatureCheck::already_verified);
+      for (const auto& [index, error] : produced.rejected) {
+        executed.left_out.insert(mempool->transactions()[index].id());
+      }
+      const bool expiry_due = next_expiry_ms && *next_expiry_ms <= now_ms;
+      if (produced.block.transactions.empty() && !expiry_due) {
+        // Every candidate failed against the block (an expiry since admission, say): they are
+        // dropped, and no empty block is made for them.
+        std::unique_lock pending(pending_mutex);
+        (void)mempool->revalidate(executed.left_out, now_ms);
+        return std::nullopt;
+      }
+      executed.block = std::move(produced.block);
+      executed.changes = std::move(produced.changes);
+    }
+    return executed_blocks.add(std::move(executed));
+  }
+
+  // Consensus decided `block_id`: commit it through the pipeline. The block must have been
+  // executed here (proposed, or validated as someone else's proposal).
+  std::optional<std::uint64_t> decided(const ledger::Hash256& block_id) {
+    std::optional<ExecutedBlock> executed = executed_blocks.take(block_id);
+    PC_CHECK(executed.has_value());
+    const std::uint64_t height = executed->block.header.height;
+    auto committed = pipeline->commit(std::move(executed->block), std::move(executed->changes), executed->left_out);
+    if (!committed) {
+      // Nothing changed on disk or in the store; the mempool may have handed its staged
+      // changes to the block, so its transactions are staged again (all of them are kept).
+      std::cerr << "pointchain-node: block " << height << " was not committed: " << committed.error().message()
+                << "\n";
+      std::unique_lock pending(pending_mutex);
+      (void)mempool->revalidate({}, clock.now_ms());
+      return std::nullopt;
+    }
+    executed_blocks.forget_through(height);
+    return height;
+  }
+
+  // One validator holding more than 2/3 of the power decides alone: its proposal is the
+  // decision (a round of one). Consensus between partners replaces this step: the writer
+  // then feeds proposals, votes and timeouts to node/consensus and carries out its actions,
+  // and decided() is its "commit this block".
+  std::optional<std::uint64_t> produce(bool force) {
+    if (pipeline->failure()) return std::nullopt;
+    auto proposed = propose(force);
+    if (!proposed) return std::nullopt;
+    return decided(*proposed);
   }
 
   const NodeConfig& config;
@@ -211,20 +298,19 @@ class Node::Impl {
   const Clock& clock;
   WorkerPool& workers;
 
-  // One producer at a time, held through delivery so that subscribers see blocks in order.
-  // Taken before `mutex`, never while holding it.
-  std::mutex production_mutex;
-  // The node lock. Guards everything below except `history`, whose LevelDB is thread-safe
-  // and whose pointer never changes after construction (add_block runs under the lock).
-  mutable std::mutex mutex;
-  std::unique_ptr<ledger::ChainStore> store;                 // guarded by mutex
-  std::unique_ptr<CommittedHeightFile> committed_height;     // only the producing thread
-  std::optional<StorageFailure> storage_failure;             // guarded by mutex
-  std::unique_ptr<HistoryIndex> history;
-  std::unique_ptr<Mempool> mempool;                          // guarded by mutex
-  std::vector<std::shared_ptr<Subscription>> subscriptions;  // guarded by mutex
-  std::function<void()> production_wakeup;                   // guarded by mutex
-
+  PublishedSnapshot published;
+  SubscriptionHub subscriptions;
+  // Held exclusively by the writer while it changes the mempool (and across a commit's
+  // publish and revalidation); shared by readers of the mempool.
+  mutable std::shared_mutex pending_mutex;
+  std::unique_ptr<ledger::ChainStore> store;
+  std::unique_ptr<CommittedHeightFile> committed_height;
+  std::unique_ptr<HistoryIndex> history;   // its reads are LevelDB's, thread-safe
+  std::unique_ptr<Mempool> mempool;
+  std::unique_ptr<CommitPipeline> pipeline;
+  std::unique_ptr<HistoryObserver> history_observer;
+  ExecutedBlocks executed_blocks;
+  std::unique_ptr<EventLoop> loop;  // the writer thread; stopped first
 };
 
 // ---------------------------------------------------------------------------------------
@@ -255,10 +341,10 @@ Node::~Node() = default;
 ledger::Result<ledger::Hash256> Node::submit(ByteSpan tx_bytes) {
   auto tx = ledger::Transaction::decode(tx_bytes);
   if (!tx) return tx.error();
-  // Outside the lock; a receiving key is checked only if it has no account yet.
+  // Before the writer; a receiving key is checked only if it has no account yet.
   const auto has_account = [this](const crypto::PublicKey& key) { return impl_->has_account(key); };
   if (auto status = ledger::verify_transaction_signature(genesis_, *tx, has_account); !status) return status.error();
-  return impl_->admit(*tx);
+  return impl_->on_writer<ledger::Hash256>([&] { return impl_->admit(*tx); });
 }
 
 std::vector<ledger::Result<ledger::Hash256>> Node::submit_batch(const std::vector<Bytes>& txs) {
@@ -274,186 +360,87 @@ std::vector<ledger::Result<ledger::Hash256>> Node::submit_batch(const std::vecto
     checked[i] = ledger::verify_transaction_signature(genesis_, *tx, has_account);
     decoded[i] = std::move(tx).value();
   });
-  std::vector<ledger::Result<ledger::Hash256>> results;
-  results.reserve(txs.size());
-  std::function<void()> wakeup;
-  {
-    std::lock_guard lock(impl_->mutex);
+  using Results = std::vector<ledger::Result<ledger::Hash256>>;
+  auto admitted = impl_->loop->call([&] {
+    Results results;
+    results.reserve(txs.size());
     for (std::size_t i = 0; i < txs.size(); ++i) {
       if (!checked[i]) {
         results.emplace_back(checked[i].error());
       } else {
-        results.push_back(impl_->admit_locked(*decoded[i], wakeup));
+        results.push_back(impl_->admit(*decoded[i]));
       }
     }
-  }
-  if (wakeup) wakeup();
-  return results;
+    return results;
+  });
+  if (!admitted) return Results(txs.size(), ledger::Result<ledger::Hash256>(admitted.error()));
+  return std::move(*admitted);
 }
 
-std::optional<std::uint64_t> Node::produce_if_due() { return produce(false); }
-
-std::optional<std::uint64_t> Node::produce_pending() { return produce(true); }
-
-std::optional<std::uint64_t> Node::produce(bool force) {
-  std::lock_guard production(impl_->production_mutex);
-  Impl& node = *impl_;
-  std::optional<ProducedBlock> produced;
-  std::set<ledger::Hash256> removed;
-  bool expiry_due = false;
-  {
-    std::lock_guard lock(node.mutex);
-    if (node.storage_failure) return std::nullopt;
-    const std::uint64_t now_ms = node.clock.now_ms();
-    const ledger::Tip tip = node.store->tip();
-    const auto next_expiry_ms = node.store->state().next_expiry_ms();
-    expiry_due = next_expiry_ms && *next_expiry_ms <= now_ms;
-    const std::size_t pending = node.mempool->size();
-    const bool due = expiry_due || pending >= config_.block_trigger_tx_count ||
-                     (pending > 0 && (force || now_ms >= tip.time_ms + config_.block_interval_ms));
-    if (!due) return std::nullopt;
-
-    const std::uint64_t time_ms = std::max(now_ms, tip.time_ms + 1);
-    produced = produce_block(node.store->state(), tip, node.mempool->transactions(), time_ms,
-                             ProposerIdentity{partner_, &node.validator_key}, ledger::SignatureCheck::already_verified);
-    for (const ledger::Transaction& tx : produced->block.transactions) removed.insert(tx.id());
-    for (const auto& [index, error] : produced->rejected) removed.insert(node.mempool->transactions()[index].id());
-    if (produced->block.transactions.empty() && !expiry_due) {
-      // Every candidate failed against the block (an expiry since admission, say): they are
-      // dropped, and no empty block is made for them.
-      (void)node.mempool->revalidate(removed, now_ms);
-      return std::nullopt;
-    }
-  }
-
-  // The synced write runs without the node lock, so submissions and queries go on meanwhile:
-  // until publish() they see the old tip, and the block's transactions are still pending.
-  // Only this thread (production_mutex) changes the store.
-  const std::uint64_t height = produced->block.header.height;
-  if (auto status = node.store->write_executed(produced->block, produced->changes); !status) {
-    // Nothing changed in memory, and the mempool still holds every candidate; but LevelDB's
-    // log may now end in a torn record, so this store is never written again.
-    std::lock_guard lock(node.mutex);
-    node.stop_production_locked(height, status.error().message());
-    return std::nullopt;
-  }
-  // Synced before anyone hears of the block. If it fails, the block is still committed (it is
-  // in the store), so it is published; production stops, since the height is not safe.
-  const ledger::Status height_recorded = node.committed_height->record(height);
-
-  const std::vector<ledger::Event> events = produced->changes.events;
-  const ledger::Block& written = produced->block;
-  {
-    std::lock_guard lock(node.mutex);
-    node.store->publish(written, std::move(produced->changes));
-    if (auto status = node.history->add_block(written, events); !status) {
-      std::cerr << "pointchain-node: " << status.error().message() << "\n";
-    }
-    // Transactions admitted during the write are re-applied on the new tip with the rest.
-    (void)node.mempool->revalidate(removed, node.clock.now_ms());
-    if (!height_recorded) node.stop_production_locked(height, height_recorded.error().message());
-  }
-
-  const ledger::Hash256 block_hash = written.header.hash();
-  const std::size_t tx_count = written.transactions.size();
-  std::vector<Notification> notifications;
-  notifications.reserve(events.size() + 1);
-  notifications.push_back(Notification{Notification::Kind::block, height, block_hash, tx_count, {}});
-  for (const ledger::Event& event : events) {
-    notifications.push_back(Notification{Notification::Kind::event, height, block_hash, tx_count, event});
-  }
-  deliver(notifications);
-  return height;
+std::optional<std::uint64_t> Node::produce_if_due() {
+  auto height = impl_->loop->call([this] { return impl_->produce(false); });
+  return height ? *height : std::nullopt;
 }
 
-void Node::deliver(const std::vector<Notification>& notifications) {
-  std::vector<std::shared_ptr<Subscription>> subscriptions;
-  {
-    std::lock_guard lock(impl_->mutex);
-    subscriptions = impl_->subscriptions;
-  }
-  for (const auto& subscription : subscriptions) {
-    std::function<void()> wakeup;
-    {
-      std::lock_guard lock(subscription->mutex_);
-      if (subscription->overflowed_) continue;
-      bool changed = false;
-      for (const Notification& notification : notifications) {
-        if (!matches(subscription->filter_, notification)) continue;
-        changed = true;
-        if (subscription->queue_.size() >= subscription->queue_max_) {
-          subscription->overflowed_ = true;
-          break;
-        }
-        subscription->queue_.push_back(notification);
-      }
-      if (changed) wakeup = subscription->wakeup_;
-    }
-    if (wakeup) wakeup();
-  }
+std::optional<std::uint64_t> Node::produce_pending() {
+  auto height = impl_->loop->call([this] { return impl_->produce(true); });
+  return height ? *height : std::nullopt;
 }
+
+void Node::start_block_timer() {
+  impl_->loop->set_ticker([this] {
+    (void)impl_->produce(false);
+    return impl_->next_check_ms();
+  });
+}
+
+void Node::stop_block_timer() { impl_->loop->set_ticker(nullptr); }
 
 std::uint64_t Node::next_check_ms() const {
-  std::lock_guard lock(impl_->mutex);
-  const std::uint64_t now_ms = impl_->clock.now_ms();
-  // With nothing pending a submission wakes the loop, so this is only a slow safety poll.
-  std::uint64_t next_ms = now_ms + config_.block_interval_ms;
-  if (!impl_->mempool->empty()) {
-    next_ms = impl_->mempool->size() >= config_.block_trigger_tx_count
-                  ? now_ms
-                  : std::min(next_ms, impl_->store->tip().time_ms + config_.block_interval_ms);
-  }
-  if (auto expiry_ms = impl_->store->state().next_expiry_ms()) next_ms = std::min(next_ms, *expiry_ms);
-  return next_ms;
+  auto next_ms = impl_->loop->call([this] { return impl_->next_check_ms(); });
+  // A full inbox: look again at once.
+  return next_ms ? *next_ms : impl_->clock.now_ms();
 }
 
-void Node::set_production_wakeup(std::function<void()> wakeup) {
-  std::lock_guard lock(impl_->mutex);
-  impl_->production_wakeup = std::move(wakeup);
-}
-
-std::optional<StorageFailure> Node::storage_failure() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->storage_failure;
-}
+std::optional<StorageFailure> Node::storage_failure() const { return impl_->pipeline->failure(); }
 
 ChainInfo Node::chain_info() const {
-  std::lock_guard lock(impl_->mutex);
-  return ChainInfo{genesis_.chain_id,     genesis_.coalition_name,           impl_->store->tip(),
-                   impl_->mempool->size(), impl_->store->state().totals(), partner_};
+  std::shared_lock pending(impl_->pending_mutex);
+  const std::shared_ptr<const Snapshot> snapshot = impl_->snapshot();
+  return ChainInfo{genesis_.chain_id, genesis_.coalition_name, snapshot->tip, impl_->mempool->size(),
+                   snapshot->totals,  partner_};
 }
 
 ledger::Result<ledger::Block> Node::block_at(std::uint64_t height) const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->store->block_at(height);
+  return impl_->snapshot()->store.block_at(height);
 }
 
 ledger::Result<ledger::Block> Node::block_by_hash(const ledger::Hash256& hash) const {
-  std::lock_guard lock(impl_->mutex);
-  auto height = impl_->store->height_of(hash);
+  const std::shared_ptr<const Snapshot> snapshot = impl_->snapshot();
+  auto height = snapshot->store.height_of(hash);
   if (!height) return height.error();
-  return impl_->store->block_at(*height);
+  return snapshot->store.block_at(*height);
 }
 
 ledger::Result<TxStatus> Node::transaction(const ledger::Hash256& tx_id) const {
-  ledger::TxLocation location;
+  std::shared_ptr<const Snapshot> snapshot;
   {
-    std::lock_guard lock(impl_->mutex);
-    if (const ledger::Transaction* pending = impl_->mempool->find(tx_id)) {
-      return TxStatus{TxStatus::Where::pending, *pending, 0, 0, {}, {}, 0, {}};
+    std::shared_lock pending(impl_->pending_mutex);
+    if (const ledger::Transaction* tx = impl_->mempool->find(tx_id)) {
+      return TxStatus{TxStatus::Where::pending, *tx, 0, 0, {}, {}, 0, {}};
     }
-    auto found = impl_->store->find_transaction(tx_id);
-    if (!found) return found.error();
-    location = *found;
+    // Taken with the mempool: a transaction that left it is in this snapshot's blocks.
+    snapshot = impl_->snapshot();
   }
-  // Read without the lock: LevelDB reads are thread-safe, and a committed block never changes.
+  auto location = snapshot->store.find_transaction(tx_id);
+  if (!location) return location.error();
   // The proof reads the transaction's chunk and the block's Merkle record, never the block.
-  auto proof = impl_->store->transaction_proof(tx_id, location);
+  auto proof = snapshot->store.transaction_proof(tx_id, *location);
   if (!proof) return proof.error();
   return TxStatus{TxStatus::Where::committed,
                   std::move(proof->tx),
-                  location.height,
-                  location.index,
+                  location->height,
+                  location->index,
                   proof->header.hash(),
                   std::move(proof->merkle_path),
                   static_cast<std::size_t>(proof->tx_count),
@@ -461,18 +448,27 @@ ledger::Result<TxStatus> Node::transaction(const ledger::Hash256& tx_id) const {
 }
 
 AccountView Node::account(const crypto::PublicKey& key) const {
-  std::lock_guard lock(impl_->mutex);
   AccountView view;
   view.key = key;
-  if (const ledger::Account* account = impl_->store->state().account(key)) {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::size_t pending_count = 0;
+  {
+    // The committed sequence and the pending count of one height.
+    std::shared_lock pending(impl_->pending_mutex);
+    snapshot = impl_->snapshot();
+    pending_count = impl_->mempool->pending_count(Mempool::customer_signer(key));
+  }
+  auto account = snapshot->store.account(key);
+  if (!account) {
+    std::cerr << "pointchain-node: reading account " << to_hex(key) << ": " << account.error().message() << "\n";
+  } else if (account->has_value()) {
     view.exists = true;
-    view.account = *account;
+    view.account = std::move(**account);
   }
   view.balance = view.account.balance();
-  view.spendable = view.account.spendable(impl_->store->tip().time_ms);
+  view.spendable = view.account.spendable(snapshot->tip.time_ms);
   view.pending = view.balance - view.spendable;
-  view.pending_sequence =
-      view.account.sequence + impl_->mempool->pending_count(Mempool::customer_signer(key)) + 1;
+  view.pending_sequence = view.account.sequence + pending_count + 1;
   return view;
 }
 
@@ -482,19 +478,11 @@ std::vector<HistoryEntry> Node::history(const crypto::PublicKey& key, HistoryCur
 }
 
 std::vector<std::pair<ledger::Partner, ledger::PartnerStats>> Node::partners() const {
-  std::lock_guard lock(impl_->mutex);
-  std::vector<std::pair<ledger::Partner, ledger::PartnerStats>> out;
-  for (const ledger::Partner& partner : genesis_.partners) {
-    const ledger::PartnerStats* stats = impl_->store->state().partner(partner.id);
-    PC_CHECK(stats != nullptr);
-    out.emplace_back(partner, *stats);
-  }
-  return out;
+  return impl_->snapshot()->partners;
 }
 
 std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> Node::settlement() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->store->state().settlement_matrix();
+  return impl_->snapshot()->settlement;
 }
 
 ledger::Result<EarnResult> Node::earn(const crypto::PublicKey& customer, std::int64_t amount_minor,
@@ -533,29 +521,18 @@ ledger::Result<ledger::Hash256> Node::return_purchase(const std::string& order_i
   draft.chain_id = genesis_.chain_id;
   draft.body = body;
   if (auto status = ledger::validate_fields(draft); !status) return status.error();
-  std::function<void()> wakeup;
-  ledger::Result<ledger::Hash256> result = [&]() -> ledger::Result<ledger::Hash256> {
-    std::lock_guard lock(impl_->mutex);
+  return impl_->on_writer<ledger::Hash256>([&]() -> ledger::Result<ledger::Hash256> {
     if (auto pending = impl_->mempool->pending_reverse(partner_, order_id)) return *pending;
-    return impl_->admit_locked(impl_->sign_locked(body), wakeup);
-  }();
-  if (wakeup) wakeup();
-  return result;
+    return impl_->admit(impl_->sign(body));
+  });
 }
 
 std::shared_ptr<Subscription> Node::subscribe(EventFilter filter, std::size_t queue_max) {
-  std::lock_guard lock(impl_->mutex);
-  if (impl_->subscriptions.size() >= subscriptions_max) return nullptr;
-  auto subscription = std::make_shared<Subscription>();
-  subscription->filter_ = std::move(filter);
-  subscription->queue_max_ = std::max<std::size_t>(queue_max, 1);
-  impl_->subscriptions.push_back(subscription);
-  return subscription;
+  return impl_->subscriptions.subscribe(std::move(filter), queue_max);
 }
 
 void Node::unsubscribe(const std::shared_ptr<Subscription>& subscription) {
-  std::lock_guard lock(impl_->mutex);
-  std::erase(impl_->subscriptions, subscription);
+  impl_->subscriptions.unsubscribe(subscription);
 }
 
 }  // namespace pc::node

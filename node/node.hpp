@@ -1,14 +1,17 @@
 // The node: the chain store, the mempool, block production (one validator for now), the
-// partner's own signing (earn, return, bonus) and event subscriptions, behind one mutex.
-// rpc/ calls only this interface; the run loop calls produce_if_due() on a timer.
+// partner's own signing (earn, return, bonus) and event subscriptions. rpc/ calls only this
+// interface. docs/node.md ("Architecture") draws the threads.
 //
-// Thread-safety: every public method is thread-safe. Signature checks of submitted
-// transactions run outside the lock (in the caller's thread, or across the worker pool for a
-// batch); state reads and writes run under it.
+// Thread-safety: every public method is thread-safe. Everything that changes the store or
+// the mempool runs on one writer thread ("pc-writer", node/event_loop.hpp): submissions,
+// partner methods and production are events in its bounded inbox, and their callers wait
+// for the result. Signature checks of submitted transactions run before that, in the
+// caller's thread (or across the worker pool for a batch). Reads never wait for the writer:
+// they read the snapshot published after the last commit (node/snapshot.hpp), and the
+// mempool under a shared lock the writer takes only to change it.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -23,6 +26,8 @@
 #include "crypto/keys.hpp"
 #include "ledger/store.hpp"
 #include "node/clock.hpp"
+#include "node/storage_failure.hpp"
+#include "node/subscriptions.hpp"
 #include "node/worker_pool.hpp"
 
 namespace leveldb {
@@ -137,42 +142,6 @@ struct EarnResult {
   bool already_known = false;          // the order id was seen before: the same transaction
 };
 
-// What a subscriber wants; a notification is queued once if any field matches.
-struct EventFilter {
-  bool blocks = false;                            // every new block
-  std::optional<crypto::PublicKey> account;       // events of one account
-  std::optional<ledger::PartnerId> partner;       // events involving one partner
-};
-
-struct Notification {
-  enum class Kind { block, event } kind = Kind::block;
-  std::uint64_t height = 0;
-  ledger::Hash256 block_hash{};
-  std::size_t tx_count = 0;
-  ledger::Event event{};               // Kind::event only
-};
-
-// One subscriber's bounded queue of events. A subscriber that falls queue_max behind is
-// closed (overflowed() becomes true, nothing more is queued for it) rather than letting the
-// queue grow; what was queued before stays takeable.
-class Subscription {
- public:
-  // Takes up to max_count queued notifications (non-blocking).
-  std::vector<Notification> take(std::size_t max_count);
-  bool overflowed() const;
-  // Called (from the producing thread, without the node lock) when notifications arrive.
-  void set_wakeup(std::function<void()> wakeup);
-
- private:
-  friend class Node;
-  mutable std::mutex mutex_;
-  EventFilter filter_;
-  std::deque<Notification> queue_;     // guarded by mutex_
-  std::size_t queue_max_ = 0;
-  bool overflowed_ = false;            // guarded by mutex_
-  std::function<void()> wakeup_;       // guarded by mutex_
-};
-
 struct ChainInfo {
   std::string chain_id;
   std::string coalition_name;
@@ -193,15 +162,12 @@ struct StorageOptions {
   leveldb::Env* env = nullptr;
 };
 
-// Why block production stopped for good in this process.
-struct StorageFailure {
-  std::uint64_t height = 0;  // the block that could not be committed
-  std::string reason;
-};
-
 class Node {
  public:
-  inline static constexpr std::size_t subscriptions_max = 1'024;
+  inline static constexpr std::size_t subscriptions_max = SubscriptionHub::subscriptions_max;
+  // Events waiting for the writer at once; a submission or partner call beyond it is refused
+  // with too_large ("node busy: ...") and changes nothing.
+  inline static constexpr std::size_t writer_inbox_events_max = 65'536;
   inline static constexpr std::size_t history_page_max = 100;
 
   // Opens the existing store data_dir/chain (`init` creates it; the node never does), and
@@ -215,8 +181,8 @@ class Node {
   ~Node();
 
   // Decodes, verifies (signature once: cached for block production), and admits against the
-  // tip state plus what is pending. Typed ledger errors; mempool_full style limits map to
-  // Code::too_large with a detail naming the limit. A transaction already pending returns
+  // tip state plus what is pending. Typed ledger errors; mempool_full style limits and a full
+  // writer inbox map to Code::too_large with a detail naming the limit. A transaction already pending returns
   // its id again; one already committed fails with sequence_too_low.
   ledger::Result<ledger::Hash256> submit(ByteSpan tx_bytes);
   // The same for many, verifying signatures across the worker pool; results in input order.
@@ -224,7 +190,7 @@ class Node {
 
   // Produces and commits a block if one is due: pending transactions and the block interval
   // since the last block has passed, or block_trigger_tx_count pending, or a lot's expiry is
-  // due. No empty blocks otherwise. Returns the new height.
+  // due. No empty blocks otherwise. Returns the new height. Runs on the writer.
   //
   // A failed block write stops production for good in this process (storage_failure() says
   // why, and the log says so loudly): the store never writes again after a failed write
@@ -234,12 +200,14 @@ class Node {
   // Commits whatever is pending now, whatever the interval: a clean shutdown loses no
   // transaction the node has accepted. nullopt when nothing was pending.
   std::optional<std::uint64_t> produce_pending();
-  // When produce_if_due() should next be called (ms since epoch).
+  // Lets the writer produce by itself: it checks after every batch of events and sleeps
+  // until the next moment a block could be due (the interval's end, the next lot expiry, at
+  // most block_interval_ms ahead). Off until called (tests drive produce_if_due() on a
+  // ManualClock instead); stop_block_timer() turns it off again.
+  void start_block_timer();
+  void stop_block_timer();
+  // When the block timer looks next (ms since epoch), asked of the writer.
   std::uint64_t next_check_ms() const;
-  // Called (without the node lock, from a submitting thread) when an admission may have made
-  // a block due before the time next_check_ms() last gave: the first pending transaction, or
-  // block_trigger_tx_count reached. The production loop uses it to wake up.
-  void set_production_wakeup(std::function<void()> wakeup);
 
   // Set once a block could not be committed; block production has stopped for good.
   std::optional<StorageFailure> storage_failure() const;
@@ -276,8 +244,6 @@ class Node {
 
  private:
   class Impl;
-  std::optional<std::uint64_t> produce(bool force);
-  void deliver(const std::vector<Notification>& notifications);
 
   const NodeConfig config_;
   const ledger::Genesis genesis_;

@@ -3,6 +3,7 @@
 #include <sodium/utils.h>
 
 #include <array>
+#include <unordered_map>
 
 #include "rpc/json_views.hpp"
 #include "rpc/params.hpp"
@@ -17,6 +18,17 @@ struct Dispatcher::Context {
   std::string_view authorization;
   SessionMethods* session = nullptr;
   std::optional<std::optional<RpcError>> token_check;  // outer empty: not checked yet
+  // Outcomes of submit_transaction requests already handed to the node together (see
+  // submit_run), by their params object.
+  std::unordered_map<const json*, MethodResult> submitted;
+};
+
+// A well-formed request's parts.
+struct Dispatcher::Call {
+  const json* id = nullptr;
+  const std::string* method = nullptr;
+  const json* params = nullptr;
+  bool notification = false;
 };
 
 struct Dispatcher::Method {
@@ -80,7 +92,7 @@ Reply Dispatcher::handle(std::string_view body, std::string_view authorization, 
   if (parsed.is_discarded()) {
     return Reply{200, error_response_body(request_error(error_code::parse_error, "parse error: not valid JSON"))};
   }
-  Context context{authorization, session, std::nullopt};
+  Context context{authorization, session, std::nullopt, {}};
   if (!parsed.is_array()) {
     std::optional<json> answer = handle_one(parsed, context);
     if (!answer) return Reply{204, {}};
@@ -95,25 +107,30 @@ Reply Dispatcher::handle(std::string_view body, std::string_view authorization, 
                                                            " requests, at most " + std::to_string(batch_count_max)))};
   }
   json answers = json::array();
-  for (const json& request : parsed) {
-    if (std::optional<json> answer = handle_one(request, context)) answers.push_back(std::move(*answer));
+  std::size_t run_end = 0;
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    if (i >= run_end) run_end = submit_run(parsed, i, context);
+    if (std::optional<json> answer = handle_one(parsed[i], context)) answers.push_back(std::move(*answer));
   }
   if (answers.empty()) return Reply{204, {}};
   return Reply{200, serialize(answers)};
 }
 
-std::optional<json> Dispatcher::handle_one(const json& request, Context& context) {
-  const json null_id = nullptr;
+pc::Result<Dispatcher::Call, json> Dispatcher::parse_call(const json& request) {
+  static const json null_id = nullptr;
+  static const json empty_params = json::object();
   if (!request.is_object()) {
     return error_response(null_id, request_error(error_code::invalid_request, "invalid request: expected an object"));
   }
+  Call call;
   const auto id_member = request.find("id");
-  const bool is_notification = id_member == request.end();
-  if (!is_notification && !valid_id(*id_member)) {
+  call.notification = id_member == request.end();
+  if (!call.notification && !valid_id(*id_member)) {
     return error_response(null_id, request_error(error_code::invalid_request,
                                                  "invalid request: id must be a string, an integer or null"));
   }
-  const json& id = is_notification ? null_id : *id_member;
+  call.id = call.notification ? &null_id : &*id_member;
+  const json& id = *call.id;
   for (const auto& member : request.items()) {
     const std::string& key = member.key();
     if (key != "jsonrpc" && key != "id" && key != "method" && key != "params") {
@@ -128,23 +145,64 @@ std::optional<json> Dispatcher::handle_one(const json& request, Context& context
   if (method == request.end() || !method->is_string()) {
     return error_response(id, request_error(error_code::invalid_request, "invalid request: method must be a string"));
   }
-  const json empty_params = json::object();
+  call.method = &method->get_ref<const std::string&>();
   const auto params = request.find("params");
   if (params != request.end() && !params->is_object() && !params->is_array()) {
     return error_response(id, request_error(error_code::invalid_request,
                                             "invalid request: params must be an object or an array"));
   }
-  const json& params_value = params == request.end() ? empty_params : *params;
+  call.params = params == request.end() ? &empty_params : &*params;
+  return call;
+}
 
+std::optional<json> Dispatcher::handle_one(const json& request, Context& context) {
+  auto call_parts = parse_call(request);
+  if (!call_parts) return call_parts.error();
+  const Call& parts = *call_parts;
   MethodResult outcome = [&]() -> MethodResult {
     try {
-      return call(method->get_ref<const std::string&>(), params_value, context);
+      return call(*parts.method, *parts.params, context);
     } catch (const std::exception& error) {
       return request_error(error_code::internal_error, std::string("internal error: ") + error.what());
     }
   }();
-  if (is_notification) return std::nullopt;
-  return response(id, outcome);
+  if (parts.notification) return std::nullopt;
+  return response(*parts.id, outcome);
+}
+
+std::size_t Dispatcher::submit_run(const json& batch, std::size_t first, Context& context) {
+  // The transaction bytes of a well-formed submit_transaction request (nullopt otherwise:
+  // handle_one answers it the ordinary way).
+  const auto submission = [&](const json& request) -> std::optional<std::pair<const json*, Bytes>> {
+    if (context.session != nullptr) return std::nullopt;  // a session may answer any method itself
+    auto parts = parse_call(request);
+    if (!parts || *parts->method != "submit_transaction") return std::nullopt;
+    Params reader(*parts->params, {"hex"});
+    Bytes bytes = reader.hex("hex");
+    if (reader.error()) return std::nullopt;
+    return std::make_pair(parts->params, std::move(bytes));
+  };
+  std::vector<const json*> keys;
+  std::vector<Bytes> txs;
+  for (std::size_t i = first; i < batch.size(); ++i) {
+    auto next = submission(batch[i]);
+    if (!next) break;
+    keys.push_back(next->first);
+    txs.push_back(std::move(next->second));
+  }
+  if (txs.size() < 2) return first;
+  try {
+    std::vector<ledger::Result<ledger::Hash256>> results = node_.submit_batch(txs);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      context.submitted.emplace(keys[i], results[i] ? MethodResult(id_json(*results[i]))
+                                                    : MethodResult(application_error(results[i].error())));
+    }
+  } catch (const std::exception& error) {
+    for (const json* key : keys) {
+      context.submitted.emplace(key, request_error(error_code::internal_error, std::string("internal error: ") + error.what()));
+    }
+  }
+  return first + keys.size();
 }
 
 std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) const {
@@ -183,6 +241,9 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
   }};
   if (context.session != nullptr) {
     if (std::optional<MethodResult> outcome = context.session->call(method, params)) return std::move(*outcome);
+  }
+  if (auto submitted = context.submitted.find(&params); submitted != context.submitted.end()) {
+    return std::move(submitted->second);
   }
   for (const Method& entry : methods) {
     if (entry.name != method) continue;

@@ -67,7 +67,17 @@ class Dispatcher {
   struct Context;
   struct Method;
 
+  struct Call;
+
+  // The request's parts, or the error response to a malformed request.
+  static pc::Result<Call, nlohmann::json> parse_call(const nlohmann::json& request);
   std::optional<nlohmann::json> handle_one(const nlohmann::json& request, Context& context);
+  // Where batch[first] begins a run of two or more consecutive well-formed submit_transaction
+  // requests: hands the run to the node as one Node::submit_batch (one writer event, signatures
+  // checked across the worker pool) and keeps the outcomes in `context` for handle_one. Same
+  // order and outcomes as one by one, without a hand-off to the writer per request. Returns
+  // where the run ends (`first` when there is none).
+  std::size_t submit_run(const nlohmann::json& batch, std::size_t first, Context& context);
   MethodResult call(std::string_view method, const nlohmann::json& params, Context& context);
   std::optional<RpcError> check_token(std::string_view authorization) const;
 

@@ -329,6 +329,59 @@ TEST_CASE("bad RPC requests get their documented error codes and leave the chain
   stop_cleanly_and_audit(node);
 }
 
+TEST_CASE("a batch's consecutive submit_transaction requests are answered in order, each as if sent alone",
+          "[e2e][rpc]") {
+  // Proves that handing a batch's run of submit_transaction requests to the node together
+  // (rpc/dispatcher.hpp, submit_run) changes no answer: each request gets its own outcome in
+  // place (accepted, a repeat of a pending one, a forged signature, params that break the run,
+  // a notification answered by nothing), later ones see earlier ones pending, and exactly the
+  // accepted transactions commit.
+  LiveNode node(rpc_node_options());
+  node.earn_and_commit(customer_address(1), 100'000, "fund-1");
+  const std::uint64_t tip_height = result_of(node.response("chain_info")).at("height").get<std::uint64_t>();
+  pc::test::TxFactory customer_txs(test_chain_id);
+  customer_txs.last_valid_height = tip_height + 500;
+  const pc::ledger::Transaction first = customer_txs.transfer(customer_key(1), customer_key(2).public_key(), 10);
+  const pc::ledger::Transaction second = customer_txs.transfer(customer_key(1), customer_key(2).public_key(), 20);
+  pc::crypto::Signature flipped = second.signature();
+  flipped[0] = static_cast<std::uint8_t>(flipped[0] ^ 0x01U);
+  const pc::ledger::Transaction forged = pc::ledger::Transaction::with_signature(second.fields(), flipped);
+  const pc::ledger::Transaction third = customer_txs.transfer(customer_key(1), customer_key(2).public_key(), 30);
+
+  json batch = json::array();
+  batch.push_back(rpc_request("submit_transaction", {{"hex", transaction_hex(first)}}, 1));
+  batch.push_back(rpc_request("submit_transaction", {{"hex", transaction_hex(forged)}}, 2));
+  batch.push_back(rpc_request("submit_transaction", {{"hex", transaction_hex(second)}}, 3));
+  batch.push_back(rpc_request("submit_transaction", {{"hex", transaction_hex(first)}}, 4));
+  json notification = rpc_request("submit_transaction", {{"hex", transaction_hex(third)}}, 0);
+  notification.erase("id");
+  batch.push_back(notification);
+  batch.push_back(rpc_request("submit_transaction", {{"hex", "zz"}}, 5));
+  batch.push_back(rpc_request("get_account", {{"address", customer_address(1)}}, 6));
+  const HttpResponse reply = node.post(batch.dump());
+  REQUIRE(reply.status == 200);
+  const json answers = json::parse(reply.body);
+  REQUIRE(answers.size() == 6);
+  CHECK(answers[0].at("id") == 1);
+  CHECK(result_of(answers[0]).at("id") == pc::to_hex(first.id()));
+  CHECK(answers[1].at("id") == 2);
+  CHECK(error_code_of(answers[1]) == application_code(Code::bad_signature));
+  CHECK(answers[2].at("id") == 3);
+  CHECK(result_of(answers[2]).at("id") == pc::to_hex(second.id()));
+  CHECK(answers[3].at("id") == 4);
+  CHECK(result_of(answers[3]).at("id") == pc::to_hex(first.id()));
+  CHECK(answers[4].at("id") == 5);
+  CHECK(error_code_of(answers[4]) == error_code::invalid_params);
+  CHECK(answers[5].at("id") == 6);
+  // The notification was admitted before get_account ran: three pending after sequence 0.
+  CHECK(result_of(answers[5]).at("next_sequence") == 4);
+
+  node.wait_until_committed(pc::to_hex(third.id()));
+  const json account = account_of(node, 1);
+  CHECK(account.at("sequence") == 3);
+  CHECK(account.at("balance") == 1'000 - 60);
+}
+
 TEST_CASE("earn is idempotent by order id over RPC, and return reverses the order once", "[e2e][rpc]") {
   // Proves that a partner retrying earn (while the issuance is pending, after it committed,
   // even with another amount) gets the same transaction back with already_known and that only

@@ -24,7 +24,6 @@
 #include "node/demo.hpp"
 #include "node/keystore.hpp"
 #include "node/node.hpp"
-#include "node/node_runner.hpp"
 #if POINTCHAIN_HAVE_RPC
 #include "rpc/server.hpp"
 #endif
@@ -271,27 +270,19 @@ void init_demo(const fs::path& data_dir) {
 // run
 
 #if POINTCHAIN_HAVE_RPC
+using RpcServer = pc::rpc::Server;
 // The JSON-RPC server at config.rpc_address:rpc_port, with node.json's rate limit.
-class RpcFrontend final : public pc::node::Frontend {
- public:
-  explicit RpcFrontend(pc::node::Node& node)
-      : server_(node, pc::rpc::server_options_from_config(node.config())) {}
-  void start() override { server_.start(); }
-  void stop() override { server_.stop(); }
-
- private:
-  pc::rpc::Server server_;
-};
-#endif
-
-// nullptr when this binary was built without the rpc library.
-std::unique_ptr<pc::node::Frontend> make_rpc_frontend([[maybe_unused]] pc::node::Node& node) {
-#if POINTCHAIN_HAVE_RPC
-  return std::make_unique<RpcFrontend>(node);
-#else
-  return nullptr;
-#endif
+std::unique_ptr<RpcServer> make_rpc_server(pc::node::Node& node) {
+  return std::make_unique<RpcServer>(node, pc::rpc::server_options_from_config(node.config()));
 }
+#else
+// The fuzz build has no rpc library: the node runs without its JSON-RPC server.
+struct RpcServer {
+  void start() {}
+  void stop() {}
+};
+std::unique_ptr<RpcServer> make_rpc_server(pc::node::Node&) { return nullptr; }
+#endif
 
 int command_run(const std::vector<std::string>& args) {
   const Options options =
@@ -332,9 +323,9 @@ int command_run(const std::vector<std::string>& args) {
   storage.accept_lost_blocks = options.flags.contains("--accept-lost-blocks");
   pc::node::Node node(config, std::move(genesis).value(), partner_id, std::move(keys.validator),
                       std::move(keys.issuer), clock, workers, storage);
-  pc::node::ProductionLoop production(node, clock);
+  node.start_block_timer();
   const std::string url = "http://" + config.rpc_address + ":" + std::to_string(config.rpc_port) + "/";
-  std::unique_ptr<pc::node::Frontend> frontend = make_rpc_frontend(node);
+  std::unique_ptr<RpcServer> frontend = make_rpc_server(node);
   if (frontend) frontend->start();
 
   const pc::node::ChainInfo info = node.chain_info();
@@ -356,10 +347,10 @@ int command_run(const std::vector<std::string>& args) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   std::cout << "pointchain-node: stopping (" << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ")\n";
-  // Frontends first, so nothing submits while production stops; every committed block is
-  // already on disk (one synced write each), and what is pending is committed last.
+  // The RPC server first, so nothing submits while production stops; every committed block
+  // is already on disk (one synced write each), and what is pending is committed last.
   if (frontend) frontend->stop();
-  production.stop();
+  node.stop_block_timer();
   // What was accepted but not yet in a block would otherwise be lost with the process.
   // After a storage failure this commits nothing: produce_pending() returns at once.
   while (node.produce_pending()) {

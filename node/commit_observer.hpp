@@ -1,0 +1,32 @@
+// Observers of committed blocks (Bitcoin Core's ValidationInterface shape): the history
+// index, WebSocket subscriptions, and later analytics or webhooks each subscribe to "block
+// committed" through this interface; the commit pipeline (node/commit_pipeline.hpp) calls
+// them without knowing them by name.
+#pragma once
+
+#include <vector>
+
+#include "ledger/block.hpp"
+#include "ledger/state.hpp"
+
+namespace pc::node {
+
+// A committed block with its id, transaction ids and events, shared by the published
+// snapshot (recent blocks) and the observers.
+struct CommittedBlock {
+  ledger::Block block;
+  ledger::Hash256 block_hash{};
+  std::vector<ledger::Hash256> ids;
+  std::vector<ledger::Event> events;
+};
+
+// Hears about every committed block once, in height order, after it is durable and
+// published. Runs on the node's writer thread: it must be quick and must never wait for the
+// writer (no calls into the node that post to it).
+class CommitObserver {
+ public:
+  virtual ~CommitObserver() = default;
+  virtual void block_committed(const CommittedBlock& block) = 0;
+};
+
+}  // namespace pc::node

@@ -1,0 +1,87 @@
+#include "node/subscriptions.hpp"
+
+#include <algorithm>
+
+namespace pc::node {
+namespace {
+
+bool matches(const EventFilter& filter, const Notification& notification) {
+  if (notification.kind == Notification::Kind::block) return filter.blocks;
+  const ledger::Event& event = notification.event;
+  return (filter.account && *filter.account == event.account) ||
+         (filter.partner && event.partner != 0 && *filter.partner == event.partner);
+}
+
+}  // namespace
+
+std::vector<Notification> Subscription::take(std::size_t max_count) {
+  std::lock_guard lock(mutex_);
+  const std::size_t count = std::min(max_count, queue_.size());
+  std::vector<Notification> out(std::make_move_iterator(queue_.begin()),
+                                std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(count)));
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(count));
+  return out;
+}
+
+bool Subscription::overflowed() const {
+  std::lock_guard lock(mutex_);
+  return overflowed_;
+}
+
+void Subscription::set_wakeup(std::function<void()> wakeup) {
+  std::lock_guard lock(mutex_);
+  wakeup_ = std::move(wakeup);
+}
+
+std::shared_ptr<Subscription> SubscriptionHub::subscribe(EventFilter filter, std::size_t queue_max) {
+  std::lock_guard lock(mutex_);
+  if (subscriptions_.size() >= subscriptions_max) return nullptr;
+  auto subscription = std::make_shared<Subscription>();
+  subscription->filter_ = std::move(filter);
+  subscription->queue_max_ = std::max<std::size_t>(queue_max, 1);
+  subscriptions_.push_back(subscription);
+  return subscription;
+}
+
+void SubscriptionHub::unsubscribe(const std::shared_ptr<Subscription>& subscription) {
+  std::lock_guard lock(mutex_);
+  std::erase(subscriptions_, subscription);
+}
+
+void SubscriptionHub::block_committed(const CommittedBlock& committed) {
+  const std::uint64_t height = committed.block.header.height;
+  const std::size_t tx_count = committed.block.transactions.size();
+  std::vector<Notification> notifications;
+  notifications.reserve(committed.events.size() + 1);
+  notifications.push_back(Notification{Notification::Kind::block, height, committed.block_hash, tx_count, {}});
+  for (const ledger::Event& event : committed.events) {
+    notifications.push_back(Notification{Notification::Kind::event, height, committed.block_hash, tx_count, event});
+  }
+
+  std::vector<std::shared_ptr<Subscription>> subscriptions;
+  {
+    std::lock_guard lock(mutex_);
+    subscriptions = subscriptions_;
+  }
+  for (const auto& subscription : subscriptions) {
+    std::function<void()> wakeup;
+    {
+      std::lock_guard lock(subscription->mutex_);
+      if (subscription->overflowed_) continue;
+      bool changed = false;
+      for (const Notification& notification : notifications) {
+        if (!matches(subscription->filter_, notification)) continue;
+        changed = true;
+        if (subscription->queue_.size() >= subscription->queue_max_) {
+          subscription->overflowed_ = true;
+          break;
+        }
+        subscription->queue_.push_back(notification);
+      }
+      if (changed) wakeup = subscription->wakeup_;
+    }
+    if (wakeup) wakeup();
+  }
+}
+
+}  // namespace pc::node
