@@ -391,6 +391,21 @@ TEST_CASE("the analytics index fed block by block equals one rebuilt from the ch
   REQUIRE(partner1.ok());
   CHECK(partner1->total.figures.issued_redeemed == 100);
   CHECK(partner1->total.figures.redeemed_at == 0);
+
+  // Alice's last activity, the redemption, keeps her active for 90 days, that day included;
+  // the reversal after it is not activity.
+  ReportQuery daily;
+  daily.from = node::day_of_ms(test_genesis_time_ms + 1000);
+  daily.to = daily.from + 120;
+  daily.period = ReportPeriod::day;
+  const Day redeemed_on = node::day_of_ms(third.block.header.time_ms);
+  auto by_day = fed.report(daily);
+  REQUIRE(by_day.ok());
+  REQUIRE(by_day->rows.size() == 121);
+  for (const node::ReportRow& row : by_day->rows) {
+    INFO(node::iso_date(row.last));
+    CHECK(row.active_members == (row.last < redeemed_on + node::active_window_days ? 1u : 0u));
+  }
 }
 
 TEST_CASE("an analytics index deleted or of another chain is rebuilt with the same answers", "[analytics]") {
