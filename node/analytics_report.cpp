@@ -280,7 +280,7 @@ nlohmann::json report_json(const Report& report) {
       {"from", iso_date(report.query.from)},
       {"to", iso_date(report.query.to)},
       {"period", report_period_name(report.query.period)},
-      {"days", "UTC"},
+      {"time_zone", "UTC"},
       {"indexed_height", report.indexed_height},
       {"liability_start", report.liability_start},
       {"point_value", nullptr},
