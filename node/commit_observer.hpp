@@ -4,6 +4,7 @@
 // them without knowing them by name.
 #pragma once
 
+#include <map>
 #include <vector>
 
 #include "ledger/block.hpp"
@@ -18,6 +19,9 @@ struct CommittedBlock {
   ledger::Hash256 block_hash{};
   std::vector<ledger::Hash256> ids;
   std::vector<ledger::Event> events;
+  // The partners whose counters the block changed, with their counters after it: which
+  // issuer's points a redemption consumed is known only here (the analytics index).
+  std::map<ledger::PartnerId, ledger::PartnerStats> partners;
 };
 
 // Hears about every committed block once, in height order, after it is durable and

@@ -44,6 +44,7 @@ ledger::Result<std::shared_ptr<const CommittedBlock>> CommitPipeline::commit(
   committed->ids = block.tx_ids();
   committed->block_hash = block.header.hash();
   committed->events = changes.events;
+  committed->partners = changes.partners;
   committed->block = std::move(block);
   std::set<ledger::Hash256> removed = also_removed;
   removed.insert(committed->ids.begin(), committed->ids.end());

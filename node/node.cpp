@@ -11,6 +11,7 @@
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
 #include "crypto/bytes.hpp"
+#include "node/analytics_index.hpp"
 #include "node/block_producer.hpp"
 #include "node/commit_pipeline.hpp"
 #include "node/event_loop.hpp"
@@ -94,10 +95,13 @@ class Node::Impl {
     committed_height = std::make_unique<CommittedHeightFile>(height_path, store->tip().height);
 
     history = std::make_unique<HistoryIndex>(config.data_dir / "history", *store);
+    analytics = std::make_unique<AnalyticsIndex>(config.data_dir / "analytics", *store);
     mempool = std::make_unique<Mempool>(store->state(), config.mempool, clock.now_ms());
     pipeline = std::make_unique<CommitPipeline>(*store, *mempool, pending_mutex, published, *committed_height, clock);
     history_observer = std::make_unique<HistoryObserver>(*history);
     pipeline->add_observer(*history_observer);
+    analytics_observer = std::make_unique<AnalyticsObserver>(*analytics);
+    pipeline->add_observer(*analytics_observer);
     pipeline->add_observer(subscriptions);
     pipeline->publish_initial();
     // Last: from here on only the writer thread touches what is above.
@@ -306,9 +310,11 @@ class Node::Impl {
   std::unique_ptr<ledger::ChainStore> store;
   std::unique_ptr<CommittedHeightFile> committed_height;
   std::unique_ptr<HistoryIndex> history;   // its reads are LevelDB's, thread-safe
+  std::unique_ptr<AnalyticsIndex> analytics;  // reports read a LevelDB snapshot, thread-safe
   std::unique_ptr<Mempool> mempool;
   std::unique_ptr<CommitPipeline> pipeline;
   std::unique_ptr<HistoryObserver> history_observer;
+  std::unique_ptr<AnalyticsObserver> analytics_observer;
   ExecutedBlocks executed_blocks;
   std::unique_ptr<EventLoop> loop;  // the writer thread; stopped first
 };
@@ -484,6 +490,8 @@ std::vector<std::pair<ledger::Partner, ledger::PartnerStats>> Node::partners() c
 std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> Node::settlement() const {
   return impl_->snapshot()->settlement;
 }
+
+ledger::Result<Report> Node::report(const ReportQuery& query) const { return impl_->analytics->report(query); }
 
 ledger::Result<EarnResult> Node::earn(const crypto::PublicKey& customer, std::int64_t amount_minor,
                                       const std::string& currency, const std::string& order_id) {

@@ -25,6 +25,7 @@
 
 #include "crypto/keys.hpp"
 #include "ledger/store.hpp"
+#include "node/analytics_report.hpp"
 #include "node/clock.hpp"
 #include "node/storage_failure.hpp"
 #include "node/subscriptions.hpp"
@@ -62,7 +63,7 @@ struct RpcLimits {
 // node.json holds these fields under the same names (docs/node.md); data_dir is where the
 // file lives unless the file names another.
 struct NodeConfig {
-  std::filesystem::path data_dir;      // genesis.json, chain/, history/, keys/, node.json
+  std::filesystem::path data_dir;      // genesis.json, chain/, history/, analytics/, keys/, node.json
   std::string rpc_address = "127.0.0.1";
   std::uint16_t rpc_port = 8645;
   // The RPC server's per-client-IP token bucket.
@@ -171,7 +172,7 @@ class Node {
   inline static constexpr std::size_t history_page_max = 100;
 
   // Opens the existing store data_dir/chain (`init` creates it; the node never does), and
-  // data_dir/history, the derived per-account index, rebuilt if behind. Refuses to start when
+  // data_dir/history and data_dir/analytics, derived indexes, rebuilt if behind. Refuses to start when
   // data_dir/committed-height or the history index says the chain was higher than the store
   // (node/height_claims.hpp), unless storage.accept_lost_blocks. Throws std::runtime_error on
   // start-up failure.
@@ -221,6 +222,9 @@ class Node {
   std::vector<HistoryEntry> history(const crypto::PublicKey& key, HistoryCursor before, std::size_t limit) const;
   std::vector<std::pair<ledger::Partner, ledger::PartnerStats>> partners() const;
   std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> settlement() const;
+  // Figures over a range from data_dir/analytics (node/analytics_index.hpp); typed errors as
+  // there. Reads a LevelDB snapshot: never waits for the writer.
+  ledger::Result<Report> report(const ReportQuery& query) const;
 
   // Partner methods: this node signs with its partner's issuer key. Idempotent by
   // reference: the same order id returns the same transaction (pending or committed), with

@@ -5,6 +5,7 @@
 #include <array>
 #include <unordered_map>
 
+#include "node/report_command.hpp"
 #include "rpc/json_views.hpp"
 #include "rpc/params.hpp"
 
@@ -226,7 +227,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 11> methods = {{
+  static constexpr std::array<Method, 12> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -234,6 +235,7 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"submit_transaction", &Dispatcher::submit_transaction, false},
       {"get_partners", &Dispatcher::get_partners, false},
       {"get_settlement", &Dispatcher::get_settlement, false},
+      {"get_report", &Dispatcher::get_report, false},
       {"earn", &Dispatcher::earn, true},
       {"earn_batch", &Dispatcher::earn_batch, true},
       {"return", &Dispatcher::return_purchase, true},
@@ -341,6 +343,28 @@ MethodResult Dispatcher::get_settlement(const json& params) {
   Params reader(params, {});
   if (reader.error()) return *reader.error();
   return settlement_json(node_.settlement());
+}
+
+MethodResult Dispatcher::get_report(const json& params) {
+  Params reader(params, {"from", "to", "partner", "period", "top_rewards", "point_value", "format"});
+  node::ReportQueryText text;
+  text.from = reader.text("from");
+  text.to = reader.text("to");
+  if (auto partner = reader.optional_unsigned_integer("partner", 65'535)) text.partner = std::to_string(*partner);
+  if (reader.has("period")) text.period = reader.text("period");
+  if (auto top = reader.optional_unsigned_integer("top_rewards", node::report_top_rewards_max)) {
+    text.top_rewards = std::to_string(*top);
+  }
+  if (reader.has("point_value")) text.point_value = reader.text("point_value");
+  const std::string format = reader.has("format") ? reader.text("format") : "json";
+  if (reader.error()) return *reader.error();
+  if (format != "json" && format != "csv") return invalid_params("format", "must be json or csv");
+  auto query = node::parse_report_query(text);
+  if (!query) return application_error(query.error());
+  auto report = node_.report(*query);
+  if (!report) return application_error(report.error());
+  if (format == "csv") return json{{"csv", node::report_csv(*report)}, {"rewards_csv", node::report_rewards_csv(*report)}};
+  return node::report_json(*report);
 }
 
 // ---- partner methods ----

@@ -124,6 +124,20 @@ ledger::Transaction TxFactory::issue(ledger::PartnerId partner, const crypto::Pu
   return ledger::Transaction::sign(fields(key.public_key(), body), key);
 }
 
+ledger::Transaction TxFactory::issue_for(ledger::PartnerId partner, const crypto::PublicKey& customer,
+                                         std::uint64_t points, std::string reference, ledger::Reason reason,
+                                         std::optional<ledger::Purchase> purchase) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::Issue body;
+  body.partner = partner;
+  body.customer = customer;
+  body.points = points;
+  body.reason = reason;
+  body.reference = std::move(reference);
+  body.purchase = std::move(purchase);
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
 ledger::Transaction TxFactory::redeem(const crypto::SecretKey& customer, ledger::PartnerId partner,
                                       std::uint64_t points, std::string reward) {
   ledger::Redeem body{customer.public_key(), partner, points, std::move(reward)};

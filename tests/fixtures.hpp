@@ -64,6 +64,10 @@ class TxFactory {
   ledger::Transaction issue(ledger::PartnerId partner, const crypto::PublicKey& customer,
                             std::uint64_t points, std::string reference,
                             std::uint16_t pending_days = 0);
+  // An issuance for `reason`; a purchase carries `purchase`.
+  ledger::Transaction issue_for(ledger::PartnerId partner, const crypto::PublicKey& customer, std::uint64_t points,
+                                std::string reference, ledger::Reason reason,
+                                std::optional<ledger::Purchase> purchase = std::nullopt);
   ledger::Transaction redeem(const crypto::SecretKey& customer, ledger::PartnerId partner,
                              std::uint64_t points, std::string reward = "reward");
   ledger::Transaction transfer(const crypto::SecretKey& from, const crypto::PublicKey& to,

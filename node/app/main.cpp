@@ -4,6 +4,7 @@
 //   keys  --data DIR                         this node's public keys
 //   demo  [--data DIR]                       build the demo coalition chain and audit it
 //   audit [--data DIR] [--json]              replay and verify DIR from genesis
+//   report [--data DIR] --from DATE --to DATE ...  analytics of a stopped node's DIR
 // init, run and keys read the key passphrase from --passphrase-file FILE,
 // POINTCHAIN_PASSPHRASE, or a prompt.
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include "node/demo.hpp"
 #include "node/keystore.hpp"
 #include "node/node.hpp"
+#include "node/report_command.hpp"
 #if POINTCHAIN_HAVE_RPC
 #include "rpc/server.hpp"
 #endif
@@ -56,6 +58,11 @@ void print_usage(std::ostream& out) {
          "                               and audit it\n"
          "  audit [--data DIR] [--json]  replay DIR (default ./data) from genesis and verify every\n"
          "                               hash, signature, commit and balance\n"
+         "  report [--data DIR] --from YYYY-MM-DD --to YYYY-MM-DD [--partner N]\n"
+         "        [--period day|week|month] [--format table|json|csv] [--top N]\n"
+         "        [--point-value CUR:AMOUNT] [--rewards]\n"
+         "        figures of a stopped node's DIR (default ./data) by UTC day, week or month\n"
+         "        (docs/analytics.md); --rewards: the top rewards as CSV\n"
          "The key passphrase comes from --passphrase-file FILE, POINTCHAIN_PASSPHRASE, or a prompt.\n";
 }
 
@@ -398,6 +405,25 @@ int command_demo_or_audit(const std::string& command, const std::vector<std::str
   return pc::node::run_audit(data_dir, json, std::cout);
 }
 
+int command_report(const std::vector<std::string>& args) {
+  const Options options = parse_options(
+      args, {"--data", "--from", "--to", "--partner", "--period", "--format", "--top", "--point-value"}, {"--rewards"});
+  if (!options.has("--from") || !options.has("--to")) throw UsageError("report needs --from DATE and --to DATE");
+  const auto optional_value = [&](const std::string& name) -> std::optional<std::string> {
+    if (!options.has(name)) return std::nullopt;
+    return options.get(name);
+  };
+  pc::node::ReportQueryText query;
+  query.from = options.get("--from");
+  query.to = options.get("--to");
+  query.partner = optional_value("--partner");
+  query.period = optional_value("--period");
+  query.top_rewards = optional_value("--top");
+  query.point_value = optional_value("--point-value");
+  return pc::node::run_report(options.get("--data", "data"), query, options.get("--format", "table"),
+                              options.flags.contains("--rewards"), std::cout, std::cerr);
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -415,6 +441,7 @@ int main(int argc, char* argv[]) {
     if (command == "init") return command_init(args);
     if (command == "keys") return command_keys(args);
     if (command == "demo" || command == "audit") return command_demo_or_audit(command, args);
+    if (command == "report") return command_report(args);
     throw UsageError("unknown command " + command);
   } catch (const UsageError& error) {
     std::cerr << "pointchain-node: " << error.what() << "\n";

@@ -1,0 +1,526 @@
+#include "node/analytics_index.hpp"
+
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <stdexcept>
+
+#include "crypto/check.hpp"
+#include "ledger/chain.hpp"
+#include "ledger/codec.hpp"
+
+namespace pc::node {
+namespace {
+
+using ledger::append_big_endian;
+using ledger::PartnerId;
+using ledger::PartnerStats;
+using ledger::read_big_endian;
+
+const std::string genesis_key = "G";
+const std::string version_key = "V";
+const std::string height_key = "M";
+constexpr char counters_prefix = 'S';
+constexpr char bucket_prefix = 'B';
+constexpr char reward_prefix = 'R';
+constexpr char activity_prefix = 'A';
+constexpr char first_day_prefix = 'F';
+// Blocks replayed per WriteBatch while rebuilding.
+constexpr std::uint64_t rebuild_batch_blocks = 1'000;
+
+std::string scope_key(char prefix, PartnerId scope) {
+  std::string key(1, prefix);
+  append_big_endian(key, scope, 2);
+  return key;
+}
+
+std::string day_key(char prefix, PartnerId scope, Day day) {
+  std::string key = scope_key(prefix, scope);
+  append_big_endian(key, day, 4);
+  return key;
+}
+
+std::string big_endian(std::uint64_t value, int width) {
+  std::string text;
+  append_big_endian(text, value, width);
+  return text;
+}
+
+std::string encode_counters(const PartnerStats& stats) {
+  ledger::Writer out;
+  for (std::uint64_t value : {stats.issued, stats.redeemed_at, stats.issued_redeemed, stats.expired, stats.reversed,
+                              stats.reversal_shortfall}) {
+    out.u64(value);
+  }
+  return std::string(out.view().begin(), out.view().end());
+}
+
+// Derived data that does not decode is a broken index: the caller reports it.
+std::optional<PartnerStats> decode_counters(std::string_view value) {
+  ledger::Reader in(as_bytes(value));
+  PartnerStats stats;
+  stats.issued = in.u64();
+  stats.redeemed_at = in.u64();
+  stats.issued_redeemed = in.u64();
+  stats.expired = in.u64();
+  stats.reversed = in.u64();
+  stats.reversal_shortfall = in.u64();
+  if (!in.finish()) return std::nullopt;
+  return stats;
+}
+
+struct Bucket {
+  Figures figures;
+  std::uint64_t liability_end = 0;
+};
+
+std::string encode_bucket(const Bucket& bucket) {
+  ledger::Writer out;
+  const Figures& f = bucket.figures;
+  for (std::uint64_t value : f.issued_by_reason) out.u64(value);
+  for (std::uint64_t value : {f.issue_count, f.purchase_count, f.redeemed_at, f.redemption_count, f.issued_redeemed,
+                              f.expired, f.reversed, f.reversal_shortfall, f.new_members, bucket.liability_end}) {
+    out.u64(value);
+  }
+  return std::string(out.view().begin(), out.view().end());
+}
+
+std::optional<Bucket> decode_bucket(std::string_view value) {
+  ledger::Reader in(as_bytes(value));
+  Bucket bucket;
+  Figures& f = bucket.figures;
+  for (std::uint64_t& points : f.issued_by_reason) points = in.u64();
+  for (std::uint64_t* field : {&f.issue_count, &f.purchase_count, &f.redeemed_at, &f.redemption_count,
+                               &f.issued_redeemed, &f.expired, &f.reversed, &f.reversal_shortfall, &f.new_members,
+                               &bucket.liability_end}) {
+    *field = in.u64();
+  }
+  if (!in.finish()) return std::nullopt;
+  return bucket;
+}
+
+std::string encode_pair(std::uint64_t first, std::uint64_t second) {
+  ledger::Writer out;
+  out.u64(first);
+  out.u64(second);
+  return std::string(out.view().begin(), out.view().end());
+}
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> decode_pair(std::string_view value) {
+  ledger::Reader in(as_bytes(value));
+  const std::uint64_t first = in.u64();
+  const std::uint64_t second = in.u64();
+  if (!in.finish()) return std::nullopt;
+  return std::pair{first, second};
+}
+
+// Adds `after - before` of every counter a report uses to `figures`. Counters never go down.
+void add_counter_changes(Figures& figures, const PartnerStats& before, const PartnerStats& after) {
+  PC_CHECK(after.issued >= before.issued && after.redeemed_at >= before.redeemed_at &&
+           after.issued_redeemed >= before.issued_redeemed && after.expired >= before.expired &&
+           after.reversed >= before.reversed && after.reversal_shortfall >= before.reversal_shortfall);
+  figures.redeemed_at += after.redeemed_at - before.redeemed_at;
+  figures.issued_redeemed += after.issued_redeemed - before.issued_redeemed;
+  figures.expired += after.expired - before.expired;
+  figures.reversed += after.reversed - before.reversed;
+  figures.reversal_shortfall += after.reversal_shortfall - before.reversal_shortfall;
+}
+
+void add_counters(PartnerStats& sum, const PartnerStats& before, const PartnerStats& after) {
+  sum.issued += after.issued - before.issued;
+  sum.redeemed_at += after.redeemed_at - before.redeemed_at;
+  sum.issued_redeemed += after.issued_redeemed - before.issued_redeemed;
+  sum.expired += after.expired - before.expired;
+  sum.reversed += after.reversed - before.reversed;
+  sum.reversal_shortfall += after.reversal_shortfall - before.reversal_shortfall;
+}
+
+struct ReleaseSnapshot {
+  leveldb::DB* db;
+  void operator()(const leveldb::Snapshot* snapshot) const { db->ReleaseSnapshot(snapshot); }
+};
+
+}  // namespace
+
+// One block's (or, while rebuilding, many blocks') writes, readable before they are written:
+// a day's bucket is read, added to and put back by every block of that day.
+class AnalyticsIndex::Batch {
+ public:
+  explicit Batch(leveldb::DB& db) : db_(db) {}
+
+  std::optional<std::string> get(const std::string& key) {
+    if (auto found = pending_.find(key); found != pending_.end()) return found->second;
+    std::string value;
+    leveldb::ReadOptions read;
+    read.verify_checksums = true;
+    auto status = db_.Get(read, key, &value);
+    if (status.IsNotFound()) return std::nullopt;
+    if (!status.ok()) throw std::runtime_error("analytics index: " + status.ToString());
+    return value;
+  }
+  void put(std::string key, std::string value) { pending_[std::move(key)] = std::move(value); }
+
+  leveldb::Status write() {
+    leveldb::WriteBatch batch;
+    for (const auto& [key, value] : pending_) batch.Put(key, value);
+    pending_.clear();
+    return db_.Write(leveldb::WriteOptions(), &batch);
+  }
+
+  PartnerStats counters(PartnerId scope) {
+    auto value = get(scope_key(counters_prefix, scope));
+    if (!value) return {};
+    auto stats = decode_counters(*value);
+    if (!stats) throw std::runtime_error("analytics index: a damaged counters entry");
+    return *stats;
+  }
+
+  void add_block(const ledger::Block& block, const std::vector<ledger::Event>& events,
+                 const std::map<PartnerId, PartnerStats>& partners) {
+    const Day day = day_of_ms(block.header.time_ms);
+    std::map<PartnerId, Figures> added;  // by scope
+    std::map<PartnerId, std::uint64_t> liability_end;
+    std::map<PartnerId, std::uint64_t> issued;
+
+    PartnerStats coalition = counters(coalition_scope);
+    const PartnerStats coalition_before = coalition;
+    for (const auto& [id, after] : partners) {
+      const PartnerStats before = counters(id);
+      add_counter_changes(added[id], before, after);
+      add_counters(coalition, before, after);
+      issued[id] = after.issued - before.issued;
+      liability_end[id] = after.outstanding();
+      put(scope_key(counters_prefix, id), encode_counters(after));
+    }
+    add_counter_changes(added[coalition_scope], coalition_before, coalition);
+    issued[coalition_scope] = coalition.issued - coalition_before.issued;
+    liability_end[coalition_scope] = coalition.outstanding();
+    put(scope_key(counters_prefix, coalition_scope), encode_counters(coalition));
+
+    for (const ledger::Transaction& tx : block.transactions) {
+      if (const auto* issue = std::get_if<ledger::Issue>(&tx.fields().body)) {
+        for (PartnerId scope : {issue->partner, coalition_scope}) {
+          Figures& figures = added[scope];
+          figures.issued_by_reason.at(static_cast<std::size_t>(issue->reason) - 1) += issue->points;
+          figures.issue_count += 1;
+          if (issue->reason == ledger::Reason::purchase) figures.purchase_count += 1;
+        }
+      } else if (const auto* redeem = std::get_if<ledger::Redeem>(&tx.fields().body)) {
+        for (PartnerId scope : {redeem->partner, coalition_scope}) {
+          added[scope].redemption_count += 1;
+          std::string key = day_key(reward_prefix, scope, day) + redeem->reward;
+          auto [count, points] = decode_pair(get(key).value_or(encode_pair(0, 0))).value_or(std::pair{0, 0});
+          put(std::move(key), encode_pair(count + 1, points + redeem->points));
+        }
+      }
+    }
+    for (const ledger::Event& event : events) {
+      if (event.kind != ledger::Event::Kind::earned && event.kind != ledger::Event::Kind::redeemed) continue;
+      for (PartnerId scope : {event.partner, coalition_scope}) {
+        std::string activity = day_key(activity_prefix, scope, day);
+        activity.append(event.account.begin(), event.account.end());
+        put(std::move(activity), {});
+        std::string first_day = scope_key(first_day_prefix, scope);
+        first_day.append(event.account.begin(), event.account.end());
+        if (!get(first_day)) {
+          put(std::move(first_day), big_endian(day, 4));
+          added[scope].new_members += 1;
+        }
+      }
+    }
+
+    for (const auto& [scope, figures] : added) {
+      // Every scope a transaction or an event names had its counters changed by the block,
+      // and the issuances' reasons account for every point issued.
+      PC_CHECK(liability_end.contains(scope));
+      PC_CHECK(figures.issued() == issued.at(scope));
+      const std::string key = day_key(bucket_prefix, scope, day);
+      Bucket bucket;
+      if (auto stored = get(key)) {
+        auto decoded = decode_bucket(*stored);
+        if (!decoded) throw std::runtime_error("analytics index: a damaged day entry");
+        bucket = *decoded;
+      }
+      bucket.figures += figures;
+      bucket.liability_end = liability_end.at(scope);
+      put(key, encode_bucket(bucket));
+    }
+    put(height_key, big_endian(block.header.height, 8));
+  }
+
+ private:
+  leveldb::DB& db_;
+  std::map<std::string, std::string> pending_;
+};
+
+AnalyticsIndex::AnalyticsIndex(const std::filesystem::path& directory, const ledger::ChainStore& chain)
+    : genesis_(chain.genesis()) {
+  const ledger::Hash256 genesis_hash = chain.genesis().hash();
+  bool usable = false;
+  try {
+    open_database(directory);
+    std::string stored_genesis;
+    std::string stored_version;
+    std::string stored_height;
+    leveldb::ReadOptions read;
+    read.verify_checksums = true;
+    if (db_->Get(read, genesis_key, &stored_genesis).ok() &&
+        stored_genesis == std::string(genesis_hash.begin(), genesis_hash.end()) &&
+        db_->Get(read, version_key, &stored_version).ok() && stored_version == big_endian(analytics_format_version, 4) &&
+        db_->Get(read, height_key, &stored_height).ok() && stored_height.size() == 8) {
+      indexed_height_ = read_big_endian(stored_height);
+      usable = indexed_height_ == chain.tip().height;
+    }
+  } catch (const std::runtime_error& error) {
+    // A lock held by another process is not damage: rebuilding would fail the same way.
+    if (std::string_view(error.what()).find("lock") != std::string_view::npos) throw;
+    usable = false;
+  }
+  if (!usable) rebuild(directory, chain);
+}
+
+AnalyticsIndex::~AnalyticsIndex() = default;
+
+void AnalyticsIndex::open_database(const std::filesystem::path& directory) {
+  db_.reset();
+  leveldb::Options options;
+  options.create_if_missing = true;
+  options.paranoid_checks = true;
+  leveldb::DB* raw_db = nullptr;
+  if (auto status = leveldb::DB::Open(options, directory.string(), &raw_db); !status.ok()) {
+    throw std::runtime_error("cannot open the analytics index " + directory.string() + ": " + status.ToString());
+  }
+  db_.reset(raw_db);
+}
+
+void AnalyticsIndex::rebuild(const std::filesystem::path& directory, const ledger::ChainStore& chain) {
+  rebuilt_ = true;
+  db_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(directory, ignored);
+  open_database(directory);
+
+  const ledger::Hash256 genesis_hash = genesis_.hash();
+  Batch batch(*db_);
+  batch.put(genesis_key, std::string(genesis_hash.begin(), genesis_hash.end()));
+  batch.put(version_key, big_endian(analytics_format_version, 4));
+  batch.put(height_key, big_endian(0, 8));
+  const auto write = [&] {
+    if (auto status = batch.write(); !status.ok()) {
+      throw std::runtime_error("cannot write the analytics index: " + status.ToString());
+    }
+  };
+  // The store verified the blocks when it accepted them; replay only recovers what each
+  // block changed.
+  ledger::State state(genesis_);
+  for (std::uint64_t height = 1; height <= chain.tip().height; ++height) {
+    auto block = chain.block_at(height);
+    if (!block) throw std::runtime_error("rebuilding the analytics index: " + block.error().message());
+    auto changes = ledger::execute_block(state, *block, ledger::SignatureCheck::already_verified);
+    if (!changes) throw std::runtime_error("rebuilding the analytics index: " + changes.error().message());
+    batch.add_block(*block, changes->events, changes->partners);
+    state.apply(std::move(changes).value());
+    if (height % rebuild_batch_blocks == 0) write();
+  }
+  write();
+  PC_CHECK(state.state_hash() == chain.tip().state_hash);
+  indexed_height_ = chain.tip().height;
+}
+
+ledger::Status AnalyticsIndex::add_block(const CommittedBlock& block) {
+  if (block.block.header.height != indexed_height_ + 1) {
+    return ledger::Error{ledger::Code::io_error, "analytics index is behind the chain; it is rebuilt on the next start"};
+  }
+  try {
+    Batch batch(*db_);
+    batch.add_block(block.block, block.events, block.partners);
+    if (auto status = batch.write(); !status.ok()) {
+      return ledger::Error{ledger::Code::io_error, "analytics index: " + status.ToString()};
+    }
+  } catch (const std::runtime_error& error) {
+    return ledger::Error{ledger::Code::io_error, error.what()};
+  }
+  indexed_height_ = block.block.header.height;
+  return {};
+}
+
+void AnalyticsObserver::block_committed(const CommittedBlock& block) {
+  if (auto status = index_.add_block(block); !status) {
+    std::cerr << "pointchain-node: " << status.error().message() << "\n";
+  }
+}
+
+// ---- reports ----
+
+ledger::Result<Report> AnalyticsIndex::report(const ReportQuery& query) const {
+  if (auto status = check_report_query(query); !status) return status.error();
+  const PartnerId scope = query.partner.value_or(coalition_scope);
+  Report report;
+  report.query = query;
+  if (query.partner) {
+    const ledger::Partner* partner = genesis_.partner(*query.partner);
+    if (partner == nullptr) {
+      return ledger::Error{ledger::Code::unknown_partner, "partner " + std::to_string(*query.partner)};
+    }
+    report.scope_name = partner->name;
+  } else {
+    report.scope_name = genesis_.coalition_name;
+  }
+
+  const std::unique_ptr<const leveldb::Snapshot, ReleaseSnapshot> snapshot(db_->GetSnapshot(),
+                                                                           ReleaseSnapshot{db_.get()});
+  leveldb::ReadOptions read;
+  read.verify_checksums = true;
+  read.snapshot = snapshot.get();
+  const auto damaged = [](std::string_view what) {
+    return ledger::Error{ledger::Code::corruption,
+                         "analytics index: a damaged " + std::string(what) +
+                             " entry; delete data_dir/analytics to rebuild it"};
+  };
+  std::string stored_height;
+  if (!db_->Get(read, height_key, &stored_height).ok() || stored_height.size() != 8) return damaged("height");
+  report.indexed_height = read_big_endian(stored_height);
+
+  // The days' buckets, and the liability before the range: the last bucket before it.
+  std::map<Day, Bucket> buckets;
+  {
+    const std::string prefix = scope_key(bucket_prefix, scope);
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read));
+    it->Seek(day_key(bucket_prefix, scope, query.from));
+    for (; it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      if (!key.starts_with(prefix) || key.size() != prefix.size() + 4) break;
+      const Day day = static_cast<Day>(read_big_endian(key.substr(prefix.size())));
+      if (day > query.to) break;
+      auto bucket = decode_bucket(std::string_view(it->value().data(), it->value().size()));
+      if (!bucket) return damaged("day");
+      buckets.emplace(day, *bucket);
+    }
+    it->Seek(day_key(bucket_prefix, scope, query.from));
+    if (it->Valid()) {
+      it->Prev();
+    } else {
+      it->SeekToLast();
+    }
+    if (it->Valid()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      if (key.starts_with(prefix) && key.size() == prefix.size() + 4) {
+        auto bucket = decode_bucket(std::string_view(it->value().data(), it->value().size()));
+        if (!bucket) return damaged("day");
+        report.liability_start = bucket->liability_end;
+      }
+    }
+  }
+
+  // The rows, clipped to the range; the total is the last "row" of the whole range.
+  for (Day first = query.from; first <= query.to;) {
+    const Day next = next_period_start(first, query.period);
+    report.rows.push_back(ReportRow{first, std::min<Day>(next - 1, query.to), {}, 0, 0});
+    first = next;
+  }
+  report.total = ReportRow{query.from, query.to, {}, 0, 0};
+  std::uint64_t liability = report.liability_start;
+  auto bucket = buckets.begin();
+  for (ReportRow& row : report.rows) {
+    for (; bucket != buckets.end() && bucket->first <= row.last; ++bucket) {
+      row.figures += bucket->second.figures;
+      liability = bucket->second.liability_end;
+    }
+    row.liability_end = liability;
+    report.total.figures += row.figures;
+  }
+  report.total.liability_end = liability;
+
+  std::uint64_t entries_read = 0;
+  const auto too_many = [] {
+    return ledger::Error{ledger::Code::too_large, "the report would read more than " +
+                                                      std::to_string(report_scan_entries_max) +
+                                                      " index entries; ask for a shorter range"};
+  };
+
+  // Active members at each row's end: a member's last active day, counted by day, so that
+  // each row's end sums at most active_window_days counts.
+  {
+    const Day window_start = query.from >= active_window_days - 1 ? query.from - (active_window_days - 1) : 0;
+    const std::string prefix = scope_key(activity_prefix, scope);
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read));
+    it->Seek(day_key(activity_prefix, scope, window_start));
+    std::map<crypto::PublicKey, Day> last_day;
+    std::map<Day, std::uint64_t> members_by_last_day;
+    const auto active_at = [&](Day end) {
+      const Day start = end >= active_window_days - 1 ? end - (active_window_days - 1) : 0;
+      std::uint64_t active = 0;
+      for (auto count = members_by_last_day.lower_bound(start); count != members_by_last_day.end() &&
+                                                                 count->first <= end;
+           ++count) {
+        active += count->second;
+      }
+      return active;
+    };
+    for (ReportRow& row : report.rows) {
+      for (; it->Valid(); it->Next()) {
+        const std::string_view key(it->key().data(), it->key().size());
+        if (!key.starts_with(prefix) || key.size() != prefix.size() + 4 + 32) break;
+        const Day day = static_cast<Day>(read_big_endian(key.substr(prefix.size(), 4)));
+        if (day > row.last) break;
+        if (++entries_read > report_scan_entries_max) return too_many();
+        crypto::PublicKey member{};
+        std::copy(key.begin() + static_cast<std::ptrdiff_t>(prefix.size() + 4), key.end(), member.begin());
+        auto [seen, inserted] = last_day.emplace(member, day);
+        if (!inserted) {
+          if (--members_by_last_day[seen->second] == 0) members_by_last_day.erase(seen->second);
+          seen->second = day;
+        }
+        members_by_last_day[day] += 1;
+      }
+      row.active_members = active_at(row.last);
+    }
+    report.total.active_members = report.rows.back().active_members;
+  }
+
+  // Rewards redeemed at the scope over the whole range.
+  {
+    const std::string prefix = scope_key(reward_prefix, scope);
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read));
+    std::map<std::string, RewardLine> rewards;
+    for (it->Seek(day_key(reward_prefix, scope, query.from)); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      if (!key.starts_with(prefix) || key.size() < prefix.size() + 4) break;
+      const Day day = static_cast<Day>(read_big_endian(key.substr(prefix.size(), 4)));
+      if (day > query.to) break;
+      if (++entries_read > report_scan_entries_max) return too_many();
+      auto value = decode_pair(std::string_view(it->value().data(), it->value().size()));
+      if (!value) return damaged("reward");
+      std::string reward(key.substr(prefix.size() + 4));
+      RewardLine& line = rewards[reward];
+      line.reward = std::move(reward);
+      line.count += value->first;
+      line.points += value->second;
+    }
+    std::vector<RewardLine> lines;
+    lines.reserve(rewards.size());
+    for (auto& [name, line] : rewards) lines.push_back(std::move(line));
+    // Most points first; ties by count, then by name, so the order is the same every time.
+    std::sort(lines.begin(), lines.end(), [](const RewardLine& a, const RewardLine& b) {
+      if (a.points != b.points) return a.points > b.points;
+      if (a.count != b.count) return a.count > b.count;
+      return a.reward < b.reward;
+    });
+    if (lines.size() > query.top_rewards) {
+      RewardLine other{"other", true, 0, 0};
+      for (std::size_t i = query.top_rewards; i < lines.size(); ++i) {
+        other.count += lines[i].count;
+        other.points += lines[i].points;
+      }
+      lines.resize(query.top_rewards);
+      lines.push_back(std::move(other));
+    }
+    report.top_rewards = std::move(lines);
+  }
+  return report;
+}
+
+}  // namespace pc::node
