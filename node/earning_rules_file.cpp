@@ -91,7 +91,7 @@ std::optional<ParseError> read_local_time(const Json& object, const char* name, 
   // Days from 1970-01-01 to year-month-day (proleptic Gregorian).
   std::int64_t days = 0;
   for (unsigned y = 1970; y < *year; ++y) days += ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 366 : 365;
-  for (unsigned m = 1; m < *month; ++m) days += (m == 2 && leap) ? 29 : month_days[m - 1];
+  for (unsigned m = 1; m < *month; ++m) days += m == 2 ? (leap ? 29 : 28) : month_days[m - 1];
   days += *day - 1;
   const std::int64_t local_ms = (days * 1'440 + *hour * 60 + *minute) * 60'000;
   const std::int64_t utc_ms = local_ms - std::int64_t{offset_minutes} * 60'000;
