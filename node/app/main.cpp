@@ -324,6 +324,11 @@ int command_run(const std::vector<std::string>& args) {
   storage.accept_lost_blocks = options.flags.contains("--accept-lost-blocks");
   pc::node::Node node(config, std::move(genesis).value(), partner_id, std::move(keys.validator),
                       std::move(keys.issuer), clock, workers, storage);
+  if (auto rules = node.rules_info()) {
+    std::cout << "pointchain-node: earning rules " << rules->path.string() << ", sha256 " << pc::to_hex(rules->hash)
+              << ", tag " << rules->tag << "\n"
+              << std::flush;
+  }
   node.start_block_timer();
   const std::string url = "http://" + config.rpc_address + ":" + std::to_string(config.rpc_port) + "/";
   std::unique_ptr<RpcServer> frontend = make_rpc_server(node);
@@ -345,11 +350,6 @@ int command_run(const std::vector<std::string>& args) {
             << "Stop with Ctrl-C (SIGINT) or SIGTERM.\n"
             << std::flush;
 
-  if (auto rules = node.rules_info()) {
-    std::cout << "pointchain-node: earning rules " << rules->path.string() << ", sha256 " << pc::to_hex(rules->hash)
-              << ", tag " << rules->tag << "\n"
-              << std::flush;
-  }
   int signal_number = 0;
   while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
     auto reloaded = node.reload_rules();
