@@ -11,7 +11,6 @@
 namespace pc::node::rules {
 namespace {
 
-constexpr std::uint64_t ms_per_minute = 60'000;
 constexpr std::uint64_t ms_per_day = 86'400'000;
 constexpr std::uint64_t signed_max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 

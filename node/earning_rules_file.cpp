@@ -178,7 +178,6 @@ class Reader {
       if (auto error = unknown_field(*found, {"day", "week", "month"})) return "customer_caps: " + *error;
       for (Period period : {Period::day, Period::week, Period::month}) {
         const std::string field(period_name(period));
-        std::optional<std::uint64_t> points_max;
         if (found->contains(field)) {
           std::uint64_t value = 0;
           if (auto error = read_unsigned(*found, field.c_str(), 1, std::numeric_limits<std::int64_t>::max(), value)) {

@@ -271,9 +271,12 @@ class Node::Impl {
       oldest_needed_ms = std::min(oldest_needed_ms, starts[static_cast<std::size_t>(cap.period)]);
     }
     bool needs_activity = false;
+    bool needs_first_purchase = rule_set.first_purchase_bonus.has_value();
     for (const rules::Multiplier& multiplier : rule_set.multipliers) {
       needs_activity = needs_activity || multiplier.segment.inactive_days_min.has_value();
+      needs_first_purchase = needs_first_purchase || multiplier.segment.new_customer.has_value();
     }
+    if (oldest_needed_ms == UINT64_MAX && !needs_activity && !needs_first_purchase) return {};
     const std::shared_ptr<const Snapshot> view = snapshot();
     // Entries above the snapshot (the index is written after it is published) are skipped.
     HistoryCursor cursor{view->tip.height + 1, 0};
@@ -293,20 +296,27 @@ class Node::Impl {
           facts.first_purchase = false;
           return {};
         }
-        if (needs_activity && !facts.last_activity_ms) {
-          auto block = view->store.block_at(entry.height);
-          if (!block) return block.error();
-          facts.last_activity_ms = block->header.time_ms;
-        }
-        if (entry.event.kind != ledger::Event::Kind::earned || entry.event.partner != partner) continue;
+        // An expiry (no transaction) is not something the customer did.
+        const bool ours = entry.event.kind == ledger::Event::Kind::earned && entry.event.partner == partner;
+        const bool activity = needs_activity && !facts.last_activity_ms && entry.event.tx_id != ledger::Hash256{};
+        if (!ours && !activity) continue;
+        // The transaction and its block's header, without reading the block.
         auto location = view->store.find_transaction(entry.event.tx_id);
         if (!location) return location.error();
         auto proof = view->store.transaction_proof(entry.event.tx_id, *location);
         if (!proof) return proof.error();
+        if (activity) facts.last_activity_ms = proof->header.time_ms;
+        // Without caps, the scan ends once it knows what the rules ask.
+        const auto known_enough = [&] {
+          return oldest_needed_ms == UINT64_MAX && (!needs_activity || facts.last_activity_ms) &&
+                 (!needs_first_purchase || !facts.first_purchase);
+        };
+        if (known_enough()) return {};
+        if (!ours) continue;
         const auto* issue = std::get_if<ledger::Issue>(&proof->tx.fields().body);
         if (issue == nullptr || issue->reason != ledger::Reason::purchase) continue;
         facts.first_purchase = false;
-        if (oldest_needed_ms == UINT64_MAX) return {};  // no caps: the first purchase was all we needed
+        if (known_enough()) return {};
         const std::uint64_t time_ms = proof->header.time_ms;
         if (time_ms < oldest_needed_ms) return {};  // older than every period: done
         for (std::size_t period = 0; period < starts.size(); ++period) {

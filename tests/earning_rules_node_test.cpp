@@ -271,3 +271,30 @@ TEST_CASE("caps count this partner's purchases by block time in the partner's da
   REQUIRE(after);
   CHECK(after->points == 40);
 }
+
+TEST_CASE("an inactive-customer offer reads the customer's last transaction on the chain, at any partner",
+          "[node][rules]") {
+  // Proves the inactive_days segment against the chain: a customer who earned 59 days ago is
+  // active, 60 days ago inactive, and one never seen counts as inactive.
+  const std::string rules = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+    "multipliers": [{"name": "we miss you", "per_mille": 3000, "segment": {"inactive_days": 60}}]})";
+  const std::uint64_t day_ms = 86'400'000;
+  const std::uint64_t start_ms = local_midnight_ms;
+  RulesHarness harness(rules, start_ms);
+  const auto regular = TxFactory::customer(4).public_key();
+  const auto stranger = TxFactory::customer(5).public_key();
+  REQUIRE(harness.node().earn_order(regular, coffee_order(1'000), "visit-1"));
+  REQUIRE(harness.node().produce_pending());  // block time start_ms
+
+  harness.clock().set_ms(start_ms + 60 * day_ms - 1);
+  auto active = harness.node().quote(regular, coffee_order(1'000));
+  REQUIRE(active);
+  CHECK(active->points == 10);
+  harness.clock().set_ms(start_ms + 60 * day_ms);
+  auto inactive = harness.node().quote(regular, coffee_order(1'000));
+  REQUIRE(inactive);
+  CHECK(summary(*inactive) == std::vector<std::string>{"base:10", "we miss you:20"});
+  auto never_seen = harness.node().quote(stranger, coffee_order(1'000));
+  REQUIRE(never_seen);
+  CHECK(never_seen->points == 30);
+}
