@@ -361,6 +361,18 @@ const IssuanceRecord* State::issuance(PartnerId partner, const std::string& refe
   return found == issuances_.end() ? nullptr : &found->second;
 }
 
+std::vector<std::string> State::issuance_references_with_prefix(PartnerId partner, std::string_view prefix,
+                                                                std::size_t count_max) const {
+  std::vector<std::string> references;
+  for (auto it = issuances_.lower_bound({partner, std::string(prefix)});
+       it != issuances_.end() && it->first.first == partner && it->first.second.starts_with(prefix) &&
+       references.size() < count_max;
+       ++it) {
+    references.push_back(it->first.second);
+  }
+  return references;
+}
+
 std::uint64_t State::settlement(PartnerId issuer, PartnerId redeemer) const {
   auto found = settlement_.find({issuer, redeemer});
   return found == settlement_.end() ? 0 : found->second;

@@ -147,6 +147,10 @@ class State {
   const Account* account(const PublicKey& key) const;
   const PartnerStats* partner(PartnerId id) const;
   const IssuanceRecord* issuance(PartnerId partner, const std::string& reference) const;
+  // The references of `partner`'s issuances that start with `prefix`, in byte order, at most
+  // `count_max` of them: O(log issuances + count_max).
+  std::vector<std::string> issuance_references_with_prefix(PartnerId partner, std::string_view prefix,
+                                                           std::size_t count_max) const;
   std::uint64_t settlement(PartnerId issuer, PartnerId redeemer) const;
   const std::map<std::pair<PartnerId, PartnerId>, std::uint64_t>& settlement_matrix() const {
     return settlement_;

@@ -117,6 +117,19 @@ std::optional<ledger::Hash256> Mempool::pending_reverse(ledger::PartnerId partne
   return found->second;
 }
 
+std::vector<std::string> Mempool::pending_issue_references_with_prefix(ledger::PartnerId partner,
+                                                                       std::string_view prefix,
+                                                                       std::size_t count_max) const {
+  std::vector<std::string> references;
+  for (auto it = issues_.lower_bound(Reference{partner, std::string(prefix)});
+       it != issues_.end() && it->first.first == partner && it->first.second.starts_with(prefix) &&
+       references.size() < count_max;
+       ++it) {
+    references.push_back(it->first.second);
+  }
+  return references;
+}
+
 std::size_t Mempool::pending_count(const Signer& signer) const {
   auto found = per_signer_.find(signer);
   return found == per_signer_.end() ? 0 : found->second;

@@ -63,6 +63,10 @@ class Mempool {
   // The pending Issue or Reverse of a partner's reference, if any.
   std::optional<ledger::Hash256> pending_issue(ledger::PartnerId partner, const std::string& reference) const;
   std::optional<ledger::Hash256> pending_reverse(ledger::PartnerId partner, const std::string& reference) const;
+  // The references of a partner's pending Issues that start with `prefix`, in byte order, at
+  // most `count_max`.
+  std::vector<std::string> pending_issue_references_with_prefix(ledger::PartnerId partner, std::string_view prefix,
+                                                                std::size_t count_max) const;
   // How many pending transactions this signer has: its sequences run on from the committed one.
   std::size_t pending_count(const Signer& signer) const;
 

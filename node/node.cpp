@@ -55,6 +55,25 @@ class HistoryObserver final : public CommitObserver {
   HistoryIndex& index_;
 };
 
+// data_dir/earning-rules.json; no rule set when the file is absent.
+pc::Result<std::shared_ptr<const rules::RuleSet>, std::string> read_rules_file(const std::filesystem::path& data_dir) {
+  const std::filesystem::path path = data_dir / earning_rules_file_name;
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) {
+    if (error) return "cannot read " + path.string() + ": " + error.message();
+    return std::shared_ptr<const rules::RuleSet>();
+  }
+  auto loaded = rules::load_rule_set(path);
+  if (!loaded) return loaded.error();
+  return std::make_shared<const rules::RuleSet>(std::move(loaded).value());
+}
+
+// A customer's history entries read to gather their facts: a bound on the cost of one earn
+// (each entry from this partner costs a transaction lookup in the chain store).
+constexpr std::size_t facts_history_entries_max = 1'000;
+// Candidates looked at when finding an order's tagged reference (docs/earning-rules.md).
+constexpr std::size_t order_reference_candidates_max = 16;
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -150,7 +169,7 @@ class Node::Impl {
     if (auto pending = mempool->pending_issue(partner, reference)) {
       const ledger::Transaction* tx = mempool->find(*pending);
       PC_CHECK(tx != nullptr);
-      return std::optional<EarnResult>(EarnResult{*pending, std::get<ledger::Issue>(tx->fields().body).points, true});
+      return std::optional<EarnResult>(EarnResult{*pending, std::get<ledger::Issue>(tx->fields().body).points, true, reference, std::nullopt});
     }
     const ledger::IssuanceRecord* record = store->state().issuance(partner, reference);
     if (record == nullptr) return std::optional<EarnResult>();
@@ -160,7 +179,7 @@ class Node::Impl {
       return ledger::Error{ledger::Code::corruption, "issuance " + reference + " points past its block"};
     }
     return std::optional<EarnResult>(
-        EarnResult{block->transactions[record->id.index].id(), record->points, true});
+        EarnResult{block->transactions[record->id.index].id(), record->points, true, reference, std::nullopt});
   }
 
   // Signs `body` with the issuer key at this partner's next sequence.
@@ -187,14 +206,131 @@ class Node::Impl {
       return ledger::Error{ledger::Code::invalid_public_key, "the customer's key is not a valid ed25519 key"};
     }
     return on_writer<EarnResult>([&]() -> ledger::Result<EarnResult> {
-      auto known = known_issuance(body.reference);
+      // The order may have been earned under earning rules, its reference tagged.
+      auto known = known_issuance(order_reference(body.reference).value_or(body.reference));
       if (!known) return known.error();
       if (known->has_value()) return **known;
       const ledger::Transaction tx = sign(body);
       auto admitted = admit(tx);
       if (!admitted) return admitted.error();
-      return EarnResult{tx.id(), body.points, false};
+      return EarnResult{tx.id(), body.points, false, body.reference, std::nullopt};
     });
+  }
+
+  // The reference this partner issued `order_id` under, pending or committed: the order id
+  // itself, or (earning rules) the order id, '~' and a rule set's tag, whichever rule set
+  // was in force then. Writer thread, or with pending_mutex held.
+  std::optional<std::string> order_reference(const std::string& order_id) const {
+    if (mempool->pending_issue(partner, order_id) || store->state().issuance(partner, order_id)) return order_id;
+    if (order_id.find(rules::reference_separator) != std::string::npos) return std::nullopt;
+    const std::string prefix = order_id + rules::reference_separator;
+    const auto tagged = [&](const std::string& reference) {
+      return reference.size() == prefix.size() + rules::rule_tag_chars &&
+             reference.find(rules::reference_separator, prefix.size()) == std::string::npos;
+    };
+    for (const std::string& reference :
+         mempool->pending_issue_references_with_prefix(partner, prefix, order_reference_candidates_max)) {
+      if (tagged(reference)) return reference;
+    }
+    for (const std::string& reference :
+         store->state().issuance_references_with_prefix(partner, prefix, order_reference_candidates_max)) {
+      if (tagged(reference)) return reference;
+    }
+    return std::nullopt;
+  }
+
+  std::shared_ptr<const rules::RuleSet> current_rules() const {
+    std::lock_guard lock(rules_mutex);
+    return active_rules;
+  }
+
+  // The customer's purchase issuances from this partner still pending: counted in every
+  // period (they are now). Writer thread, or with pending_mutex held: O(pending).
+  void add_pending_facts(const crypto::PublicKey& customer, rules::CustomerFacts& facts) const {
+    for (const ledger::Transaction& tx : mempool->transactions()) {
+      const auto* issue = std::get_if<ledger::Issue>(&tx.fields().body);
+      if (issue == nullptr || issue->partner != partner || issue->customer != customer ||
+          issue->reason != ledger::Reason::purchase) {
+        continue;
+      }
+      facts.first_purchase = false;
+      for (std::uint64_t& earned : facts.earned_in_period) earned = saturating_add(earned, issue->points);
+    }
+  }
+
+  static std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+    std::uint64_t sum = 0;
+    return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+  }
+
+  // What the chain says about the customer (docs/earning-rules.md, "Customer facts"): their
+  // history, newest first, from the history index, at most facts_history_entries_max entries.
+  // Each earned entry of this partner is looked up in the chain store for its reason and block
+  // time. The scan stops at the first purchase issuance older than every capped period.
+  ledger::Status add_chain_facts(const rules::RuleSet& rule_set, const crypto::PublicKey& customer,
+                                 std::uint64_t now_ms, rules::CustomerFacts& facts) const {
+    const auto starts = rules::period_starts(rule_set.time_zone_offset_minutes, now_ms);
+    std::uint64_t oldest_needed_ms = UINT64_MAX;  // no cap: no period needed
+    for (const rules::CustomerCap& cap : rule_set.customer_caps) {
+      oldest_needed_ms = std::min(oldest_needed_ms, starts[static_cast<std::size_t>(cap.period)]);
+    }
+    bool needs_activity = false;
+    bool needs_first_purchase = rule_set.first_purchase_bonus.has_value();
+    for (const rules::Multiplier& multiplier : rule_set.multipliers) {
+      needs_activity = needs_activity || multiplier.segment.inactive_days_min.has_value();
+      needs_first_purchase = needs_first_purchase || multiplier.segment.new_customer.has_value();
+    }
+    if (oldest_needed_ms == UINT64_MAX && !needs_activity && !needs_first_purchase) return {};
+    const std::shared_ptr<const Snapshot> view = snapshot();
+    // Entries above the snapshot (the index is written after it is published) are skipped.
+    HistoryCursor cursor{view->tip.height + 1, 0};
+    std::size_t scanned = 0;
+    while (true) {
+      const std::vector<HistoryEntry> page = history->entries(customer, cursor, history_page_max);
+      if (page.empty()) return {};
+      for (const HistoryEntry& entry : page) {
+        if (scanned++ == facts_history_entries_max) {
+          if (oldest_needed_ms != UINT64_MAX) {
+            return ledger::Error{ledger::Code::too_large,
+                                 "the customer's history holds more than " +
+                                     std::to_string(facts_history_entries_max) +
+                                     " entries in the capped periods: the caps cannot be applied"};
+          }
+          // Not seen within the bound: no first purchase bonus (the cautious answer).
+          facts.first_purchase = false;
+          return {};
+        }
+        // An expiry (no transaction) is not something the customer did.
+        const bool ours = entry.event.kind == ledger::Event::Kind::earned && entry.event.partner == partner;
+        const bool activity = needs_activity && !facts.last_activity_ms && entry.event.tx_id != ledger::Hash256{};
+        if (!ours && !activity) continue;
+        // The transaction and its block's header, without reading the block.
+        auto location = view->store.find_transaction(entry.event.tx_id);
+        if (!location) return location.error();
+        auto proof = view->store.transaction_proof(entry.event.tx_id, *location);
+        if (!proof) return proof.error();
+        if (activity) facts.last_activity_ms = proof->header.time_ms;
+        // Without caps, the scan ends once it knows what the rules ask.
+        const auto known_enough = [&] {
+          return oldest_needed_ms == UINT64_MAX && (!needs_activity || facts.last_activity_ms) &&
+                 (!needs_first_purchase || !facts.first_purchase);
+        };
+        if (known_enough()) return {};
+        if (!ours) continue;
+        const auto* issue = std::get_if<ledger::Issue>(&proof->tx.fields().body);
+        if (issue == nullptr || issue->reason != ledger::Reason::purchase) continue;
+        facts.first_purchase = false;
+        if (known_enough()) return {};
+        const std::uint64_t time_ms = proof->header.time_ms;
+        if (time_ms < oldest_needed_ms) return {};  // older than every period: done
+        for (std::size_t period = 0; period < starts.size(); ++period) {
+          if (time_ms >= starts[period]) {
+            facts.earned_in_period[period] = saturating_add(facts.earned_in_period[period], issue->points);
+          }
+        }
+      }
+      cursor = HistoryCursor{page.back().height, page.back().position};
+    }
   }
 
   // Whether a block is due now; `force`: anything pending makes it due.
@@ -317,6 +453,10 @@ class Node::Impl {
   std::unique_ptr<AnalyticsObserver> analytics_observer;
   ExecutedBlocks executed_blocks;
   std::unique_ptr<EventLoop> loop;  // the writer thread; stopped first
+
+  // The earning rules in force, replaced whole by a reload; nullptr without a rules file.
+  mutable std::mutex rules_mutex;
+  std::shared_ptr<const rules::RuleSet> active_rules;  // guarded by rules_mutex
 };
 
 // ---------------------------------------------------------------------------------------
@@ -338,8 +478,11 @@ Node::Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner
                              " of " + std::to_string(genesis_.total_voting_power()) +
                              " voting power: not enough to commit blocks alone, which this node needs");
   }
+  auto rule_set = read_rules_file(config_.data_dir);
+  if (!rule_set) throw std::runtime_error(rule_set.error());
   impl_ = std::make_unique<Impl>(config_, genesis_, partner_, std::move(validator_key), std::move(issuer_key),
                                  clock, workers, storage);
+  impl_->active_rules = std::move(rule_set).value();
 }
 
 Node::~Node() = default;
@@ -495,6 +638,12 @@ ledger::Result<Report> Node::report(const ReportQuery& query) const { return imp
 
 ledger::Result<EarnResult> Node::earn(const crypto::PublicKey& customer, std::int64_t amount_minor,
                                       const std::string& currency, const std::string& order_id) {
+  if (impl_->current_rules()) {
+    rules::Order order;
+    order.currency = currency;
+    order.lines.push_back(rules::OrderLine{{}, {}, 1, amount_minor, {}});
+    return earn_order(customer, order, order_id);
+  }
   auto points = points_for_purchase(config_.earn_rates, amount_minor, currency);
   if (!points) return points.error();
   if (*points == 0) return ledger::Error{ledger::Code::invalid_field, "purchase earns no points"};
@@ -530,9 +679,117 @@ ledger::Result<ledger::Hash256> Node::return_purchase(const std::string& order_i
   draft.body = body;
   if (auto status = ledger::validate_fields(draft); !status) return status.error();
   return impl_->on_writer<ledger::Hash256>([&]() -> ledger::Result<ledger::Hash256> {
-    if (auto pending = impl_->mempool->pending_reverse(partner_, order_id)) return *pending;
-    return impl_->admit(impl_->sign(body));
+    // Under earning rules the issuance's reference carries the rule set's tag.
+    const ledger::Reverse reverse{partner_, impl_->order_reference(order_id).value_or(order_id)};
+    if (auto pending = impl_->mempool->pending_reverse(partner_, reverse.reference)) return *pending;
+    return impl_->admit(impl_->sign(reverse));
   });
+}
+
+namespace {
+
+ledger::Error no_rules_error() {
+  return ledger::Error{ledger::Code::invalid_field, "this node has no earning rules (" +
+                                                        std::string(earning_rules_file_name) + " in its data dir)"};
+}
+
+// The order's total in minor units, recorded as the Issue's purchase amount.
+ledger::Result<std::int64_t> order_total_minor(const rules::Order& order) {
+  std::int64_t total = 0;
+  for (const rules::OrderLine& line : order.lines) {
+    std::int64_t value = 0;
+    if (__builtin_mul_overflow(line.unit_price_minor, static_cast<std::int64_t>(line.quantity), &value) ||
+        __builtin_add_overflow(total, value, &total)) {
+      return ledger::Error{ledger::Code::overflow, "the order's total passes 2^63 - 1"};
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+ledger::Result<rules::Breakdown> Node::quote(const crypto::PublicKey& customer, const rules::Order& order) const {
+  const std::shared_ptr<const rules::RuleSet> rule_set = impl_->current_rules();
+  if (!rule_set) return no_rules_error();
+  if (auto status = rules::validate_order(order); !status) return status.error();
+  const std::uint64_t now_ms = impl_->clock.now_ms();
+  rules::CustomerFacts facts;
+  {
+    std::shared_lock pending(impl_->pending_mutex);
+    impl_->add_pending_facts(customer, facts);
+  }
+  if (auto status = impl_->add_chain_facts(*rule_set, customer, now_ms, facts); !status) return status.error();
+  return rules::evaluate(*rule_set, order, facts, now_ms);
+}
+
+ledger::Result<EarnResult> Node::earn_order(const crypto::PublicKey& customer, const rules::Order& order,
+                                            const std::string& order_id) {
+  if (!impl_->current_rules()) return no_rules_error();
+  if (order_id.size() > rules::rules_order_id_bytes_max ||
+      order_id.find(rules::reference_separator) != std::string::npos) {
+    return ledger::Error{ledger::Code::invalid_field,
+                         "under earning rules an order id is at most " +
+                             std::to_string(rules::rules_order_id_bytes_max) + " bytes without '~'"};
+  }
+  if (auto status = rules::validate_order(order); !status) return status.error();
+  auto total_minor = order_total_minor(order);
+  if (!total_minor) return total_minor.error();
+  // As in Impl::issue: the key check costs about a signature check, so it runs before the writer.
+  if (!impl_->has_account(customer) && !crypto::is_valid_public_key(customer)) {
+    return ledger::Error{ledger::Code::invalid_public_key, "the customer's key is not a valid ed25519 key"};
+  }
+  return impl_->on_writer<EarnResult>([&]() -> ledger::Result<EarnResult> {
+    if (auto reference = impl_->order_reference(order_id)) {
+      auto known = impl_->known_issuance(*reference);
+      if (!known) return known.error();
+      PC_CHECK(known->has_value());
+      return **known;
+    }
+    // Read on the writer: every earn evaluates under the rule set in force when it runs.
+    const std::shared_ptr<const rules::RuleSet> rule_set = impl_->current_rules();
+    if (!rule_set) return no_rules_error();
+    const std::uint64_t now_ms = impl_->clock.now_ms();
+    rules::CustomerFacts facts;
+    impl_->add_pending_facts(customer, facts);
+    if (auto status = impl_->add_chain_facts(*rule_set, customer, now_ms, facts); !status) return status.error();
+    auto breakdown = rules::evaluate(*rule_set, order, facts, now_ms);
+    if (!breakdown) return breakdown.error();
+    if (breakdown->points == 0) {
+      return ledger::Error{ledger::Code::invalid_field, "purchase earns no points under the earning rules"};
+    }
+    ledger::Issue body;
+    body.partner = partner_;
+    body.customer = customer;
+    body.points = breakdown->points;
+    body.reason = ledger::Reason::purchase;
+    body.reference = order_id + rules::reference_separator + rule_set->tag;
+    body.pending_days = config_.return_window_days;
+    body.purchase = ledger::Purchase{*total_minor, order.currency};
+    ledger::UnsignedTransaction draft;
+    draft.chain_id = genesis_.chain_id;
+    draft.body = body;
+    if (auto status = ledger::validate_fields(draft); !status) return status.error();
+    const ledger::Transaction tx = impl_->sign(body);
+    auto admitted = impl_->admit(tx);
+    if (!admitted) return admitted.error();
+    return EarnResult{tx.id(), body.points, false, body.reference, std::move(breakdown).value()};
+  });
+}
+
+pc::Result<std::optional<RulesInfo>, std::string> Node::reload_rules() {
+  auto rule_set = read_rules_file(config_.data_dir);
+  if (!rule_set) return rule_set.error();
+  {
+    std::lock_guard lock(impl_->rules_mutex);
+    impl_->active_rules = *rule_set;
+  }
+  return rules_info();
+}
+
+std::optional<RulesInfo> Node::rules_info() const {
+  const std::shared_ptr<const rules::RuleSet> rule_set = impl_->current_rules();
+  if (!rule_set) return std::nullopt;
+  return RulesInfo{config_.data_dir / earning_rules_file_name, rule_set->hash, rule_set->tag};
 }
 
 std::shared_ptr<Subscription> Node::subscribe(EventFilter filter, std::size_t queue_max) {

@@ -27,6 +27,7 @@
 #include "ledger/store.hpp"
 #include "node/analytics_report.hpp"
 #include "node/clock.hpp"
+#include "node/earning_rules.hpp"
 #include "node/storage_failure.hpp"
 #include "node/subscriptions.hpp"
 #include "node/worker_pool.hpp"
@@ -141,7 +142,18 @@ struct EarnResult {
   ledger::Hash256 tx_id{};
   std::uint64_t points = 0;
   bool already_known = false;          // the order id was seen before: the same transaction
+  std::string reference;               // the issuance's reference: the order id, plus the rule
+                                       // set's tag under earning rules (docs/earning-rules.md)
+  std::optional<rules::Breakdown> breakdown;  // under earning rules, a new issuance only
 };
+
+// The earning rules in force (data_dir/earning-rules.json), if the node has a rules file.
+struct RulesInfo {
+  std::filesystem::path path;
+  crypto::Hash256 hash{};
+  std::string tag;
+};
+inline constexpr std::string_view earning_rules_file_name = "earning-rules.json";
 
 struct ChainInfo {
   std::string chain_id;
@@ -237,6 +249,20 @@ class Node {
   ledger::Result<EarnResult> bonus(const crypto::PublicKey& customer, std::uint64_t points,
                                    ledger::Reason reason, const std::string& reference);
   ledger::Result<ledger::Hash256> return_purchase(const std::string& order_id);
+
+  // Earning rules (docs/earning-rules.md). Without a rules file, earn uses earn_rates and
+  // quote and earn_order are refused (invalid_field). Under rules, earn is earn_order of one
+  // line without SKU or category, and the issuance's reference is the order id, '~' and the
+  // rule set's tag; the order id is then at most rules::rules_order_id_bytes_max bytes without '~'.
+  // quote evaluates exactly what earn_order would issue now, without issuing.
+  ledger::Result<rules::Breakdown> quote(const crypto::PublicKey& customer, const rules::Order& order) const;
+  ledger::Result<EarnResult> earn_order(const crypto::PublicKey& customer, const rules::Order& order,
+                                        const std::string& order_id);
+  // Reads data_dir/earning-rules.json again (SIGHUP, the reload_rules RPC). On an error the
+  // rules in force stay, and the message names the file, rule and field. A missing file
+  // turns the rules off. Thread-safe; an earn already evaluating finishes under the old rules.
+  pc::Result<std::optional<RulesInfo>, std::string> reload_rules();
+  std::optional<RulesInfo> rules_info() const;
 
   // nullptr when subscriptions_max are open. The caller owns it; unsubscribe when done.
   std::shared_ptr<Subscription> subscribe(EventFilter filter, std::size_t queue_max);

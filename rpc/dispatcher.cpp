@@ -70,8 +70,32 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
   return authorization.substr(scheme.size());
 }
 
-json earn_result_json(const node::EarnResult& result) {
-  return json{{"id", hash_hex(result.tx_id)}, {"points", result.points}, {"already_known", result.already_known}};
+json breakdown_json(const node::rules::Breakdown& breakdown) {
+  json contributions = json::array();
+  for (const node::rules::Contribution& contribution : breakdown.contributions) {
+    contributions.push_back({{"rule", contribution.rule},
+                             {"kind", contribution.kind},
+                             {"points", contribution.points},
+                             {"note", contribution.note}});
+  }
+  return contributions;
+}
+
+// `reference` and the breakdown only when earning rules made them (the reference then holds
+// the rule set's tag): a plain earn's answer stays what it was.
+json earn_result_json(const node::EarnResult& result, const std::string& order_id) {
+  json out{{"id", hash_hex(result.tx_id)}, {"points", result.points}, {"already_known", result.already_known}};
+  if (result.reference != order_id && !result.reference.empty()) out["reference"] = result.reference;
+  if (result.breakdown) {
+    out["capped"] = result.breakdown->capped;
+    out["breakdown"] = breakdown_json(*result.breakdown);
+  }
+  return out;
+}
+
+json rules_info_json(const std::optional<node::RulesInfo>& info) {
+  if (!info) return nullptr;
+  return json{{"hash", hash_hex(info->hash)}, {"tag", info->tag}};
 }
 
 json id_json(const ledger::Hash256& tx_id) { return json{{"id", hash_hex(tx_id)}}; }
@@ -227,7 +251,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 12> methods = {{
+  static constexpr std::array<Method, 14> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -240,6 +264,8 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"earn_batch", &Dispatcher::earn_batch, true},
       {"return", &Dispatcher::return_purchase, true},
       {"bonus", &Dispatcher::bonus, true},
+      {"quote", &Dispatcher::quote, true},
+      {"reload_rules", &Dispatcher::reload_rules, true},
   }};
   if (context.session != nullptr) {
     if (std::optional<MethodResult> outcome = context.session->call(method, params)) return std::move(*outcome);
@@ -388,15 +414,108 @@ Purchase read_purchase(Params& reader) {
   return purchase;
 }
 
+// An order's lines (docs/rpc.md, "earn"): each {sku, category, quantity, unit_price_minor, flags}.
+// A line's own problem goes to `line_error`, already naming the line.
+node::rules::Order read_order_lines(Params& reader, const std::string& currency, std::optional<RpcError>& line_error) {
+  node::rules::Order order;
+  order.currency = currency;
+  const json& lines = reader.array("lines");
+  if (reader.error()) return order;
+  if (lines.size() > node::rules::order_lines_max) {
+    reader.fail("lines", "at most " + std::to_string(node::rules::order_lines_max) + " lines");
+    return order;
+  }
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string where = "lines[" + std::to_string(i) + "].";
+    Params entry(lines[i], {"sku", "category", "quantity", "unit_price_minor", "flags"}, where);
+    node::rules::OrderLine line;
+    if (entry.has("sku")) line.sku = entry.text("sku");
+    if (entry.has("category")) line.category = entry.text("category");
+    if (entry.has("quantity")) {
+      line.quantity = static_cast<std::uint32_t>(entry.unsigned_integer("quantity", node::rules::line_quantity_max));
+    }
+    line.unit_price_minor = static_cast<std::int64_t>(entry.unsigned_integer("unit_price_minor", INT64_MAX));
+    if (entry.has("flags")) {
+      const json& flags = entry.array("flags");
+      if (!entry.error()) {
+        for (const json& flag : flags) {
+          if (!flag.is_string()) {
+            entry.fail("flags", "expected an array of strings");
+            break;
+          }
+          line.flags.push_back(flag.get<std::string>());
+        }
+      }
+    }
+    if (entry.error()) {
+      line_error = entry.error();
+      return order;
+    }
+    order.lines.push_back(std::move(line));
+  }
+  return order;
+}
+
+// earn and quote: a plain amount_minor, or lines.
+struct OrderParams {
+  crypto::PublicKey customer{};
+  node::rules::Order order;
+  std::optional<std::int64_t> amount_minor;  // a plain total
+  std::optional<RpcError> line_error;
+};
+
+OrderParams read_order(Params& reader) {
+  OrderParams out;
+  out.customer = reader.address("customer", crypto::KeyCheck::checksum_only);
+  const std::string currency = reader.text("currency");
+  if (reader.has("lines") == reader.has("amount_minor")) {
+    reader.fail("amount_minor", "give either amount_minor or lines");
+    return out;
+  }
+  if (reader.has("lines")) {
+    out.order = read_order_lines(reader, currency, out.line_error);
+  } else {
+    out.amount_minor = static_cast<std::int64_t>(reader.unsigned_integer("amount_minor", INT64_MAX));
+    out.order.currency = currency;
+    out.order.lines.push_back(node::rules::OrderLine{{}, {}, 1, *out.amount_minor, {}});
+  }
+  return out;
+}
+
 }  // namespace
 
 MethodResult Dispatcher::earn(const json& params) {
-  Params reader(params, {"customer", "amount_minor", "currency", "order_id"});
-  const Purchase purchase = read_purchase(reader);
+  Params reader(params, {"customer", "amount_minor", "lines", "currency", "order_id"});
+  const OrderParams order = read_order(reader);
+  const std::string order_id = reader.text("order_id");
   if (reader.error()) return *reader.error();
-  auto earned = node_.earn(purchase.customer, purchase.amount_minor, purchase.currency, purchase.order_id);
+  if (order.line_error) return *order.line_error;
+  auto earned = order.amount_minor
+                    ? node_.earn(order.customer, *order.amount_minor, order.order.currency, order_id)
+                    : node_.earn_order(order.customer, order.order, order_id);
   if (!earned) return application_error(earned.error());
-  return earn_result_json(*earned);
+  return earn_result_json(*earned, order_id);
+}
+
+MethodResult Dispatcher::quote(const json& params) {
+  Params reader(params, {"customer", "amount_minor", "lines", "currency"});
+  const OrderParams order = read_order(reader);
+  if (reader.error()) return *reader.error();
+  if (order.line_error) return *order.line_error;
+  auto quoted = node_.quote(order.customer, order.order);
+  if (!quoted) return application_error(quoted.error());
+  return json{{"points", quoted->points},
+              {"capped", quoted->capped},
+              {"breakdown", breakdown_json(*quoted)},
+              {"rules", rules_info_json(node_.rules_info())}};
+}
+
+MethodResult Dispatcher::reload_rules(const json& params) {
+  Params reader(params, {});
+  if (reader.error()) return *reader.error();
+  auto reloaded = node_.reload_rules();
+  if (!reloaded) return application_error(ledger::Error{ledger::Code::invalid_field, reloaded.error()});
+  return json{{"rules", rules_info_json(*reloaded)}};
 }
 
 MethodResult Dispatcher::earn_batch(const json& params) {
@@ -421,7 +540,7 @@ MethodResult Dispatcher::earn_batch(const json& params) {
   for (const Purchase& purchase : purchases) {
     auto earned = node_.earn(purchase.customer, purchase.amount_minor, purchase.currency, purchase.order_id);
     if (earned) {
-      results.push_back(earn_result_json(*earned));
+      results.push_back(earn_result_json(*earned, purchase.order_id));
     } else {
       results.push_back({{"error", application_error(earned.error()).to_json()}});
     }
@@ -452,7 +571,7 @@ MethodResult Dispatcher::bonus(const json& params) {
   }
   auto issued = node_.bonus(customer, points, *reason, reference);
   if (!issued) return application_error(issued.error());
-  return earn_result_json(*issued);
+  return earn_result_json(*issued, reference);
 }
 
 // ---- subscriptions ----

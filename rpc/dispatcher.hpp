@@ -93,6 +93,8 @@ class Dispatcher {
   MethodResult earn_batch(const nlohmann::json& params);
   MethodResult return_purchase(const nlohmann::json& params);
   MethodResult bonus(const nlohmann::json& params);
+  MethodResult quote(const nlohmann::json& params);
+  MethodResult reload_rules(const nlohmann::json& params);
 
   node::Node& node_;
   const std::string api_token_;

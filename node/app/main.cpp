@@ -322,6 +322,7 @@ int command_run(const std::vector<std::string>& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reload the earning rules (docs/earning-rules.md)
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   pc::node::SystemClock clock;
@@ -330,6 +331,11 @@ int command_run(const std::vector<std::string>& args) {
   storage.accept_lost_blocks = options.flags.contains("--accept-lost-blocks");
   pc::node::Node node(config, std::move(genesis).value(), partner_id, std::move(keys.validator),
                       std::move(keys.issuer), clock, workers, storage);
+  if (auto rules = node.rules_info()) {
+    std::cout << "pointchain-node: earning rules " << rules->path.string() << ", sha256 " << pc::to_hex(rules->hash)
+              << ", tag " << rules->tag << "\n"
+              << std::flush;
+  }
   node.start_block_timer();
   const std::string url = "http://" + config.rpc_address + ":" + std::to_string(config.rpc_port) + "/";
   std::unique_ptr<RpcServer> frontend = make_rpc_server(node);
@@ -352,7 +358,19 @@ int command_run(const std::vector<std::string>& args) {
             << std::flush;
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    auto reloaded = node.reload_rules();
+    if (!reloaded) {
+      std::cout << "pointchain-node: SIGHUP: earning rules not reloaded, the old ones stay: " << reloaded.error()
+                << "\n";
+    } else if (!*reloaded) {
+      std::cout << "pointchain-node: SIGHUP: no earning rules file: earn uses earn_rates\n";
+    } else {
+      std::cout << "pointchain-node: SIGHUP: earning rules reloaded, sha256 " << pc::to_hex((*reloaded)->hash)
+                << ", tag " << (*reloaded)->tag << "\n";
+    }
+    std::cout << std::flush;
+  }
   std::cout << "pointchain-node: stopping (" << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ")\n";
   // The RPC server first, so nothing submits while production stops; every committed block
   // is already on disk (one synced write each), and what is pending is committed last.

@@ -1,0 +1,172 @@
+// The earning-rules engine: a partner's rule set (data_dir/earning-rules.json, docs/earning-rules.md)
+// and the pure function that turns (rule set, order, customer facts, time) into the points
+// and a breakdown naming every rule that contributed. Integers only: multipliers are in
+// per mille, amounts in the currency's minor unit, every product overflow-checked. Nothing
+// here reads a clock or the chain; the node gathers the customer's facts (node.cpp) and
+// passes the time, so `quote` and `earn` call the same function with the same inputs.
+//
+// Thread-safety: a RuleSet is an immutable value once parsed; evaluate() is reentrant.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/hash.hpp"
+#include "ledger/errors.hpp"
+
+namespace pc::node::rules {
+
+inline constexpr std::uint32_t rule_set_version = 1;        // the file's "version"
+inline constexpr std::size_t rule_set_bytes_max = 256 * 1024;
+inline constexpr std::size_t rules_per_kind_max = 256;        // exclusions, multipliers, ...
+inline constexpr std::size_t rule_name_bytes_max = 64;
+inline constexpr std::size_t order_lines_max = 200;
+inline constexpr std::size_t line_text_bytes_max = 64;        // sku, category, each flag
+inline constexpr std::size_t line_flags_max = 8;
+inline constexpr std::uint32_t line_quantity_max = 100'000;
+inline constexpr std::uint32_t per_mille_one = 1'000;         // a multiplier of 1x
+inline constexpr std::uint32_t multiplier_per_mille_max_max = 100'000;  // 100x
+inline constexpr std::uint64_t points_per_unit_max = 1'000'000;
+inline constexpr std::int32_t time_zone_offset_minutes_max = 14 * 60;
+// The tag recorded in an issuance's reference: the first 16 bytes of the rule set's
+// SHA-256, base64url without padding.
+inline constexpr std::size_t rule_tag_chars = 22;
+inline constexpr char reference_separator = '~';
+// The longest order id `earn` accepts under a rule set: the reference holds
+// order id ‖ '~' ‖ tag within ledger::reference_bytes_max (64).
+inline constexpr std::size_t rules_order_id_bytes_max = 64 - 1 - rule_tag_chars;
+
+// Which lines a rule applies to: at most one of the three is set; none set: every line.
+struct LineSelector {
+  std::string sku;
+  std::string category;
+  std::string flag;
+};
+
+// When a rule is in force, in the rule set's time zone: start inclusive, end exclusive (ms
+// since the epoch, UTC, converted at parse time), and the weekdays (bit 0 Monday ... bit 6
+// Sunday; 0x7f every day).
+struct Window {
+  std::optional<std::uint64_t> start_ms;
+  std::optional<std::uint64_t> end_ms;
+  std::uint8_t weekdays = 0x7f;
+};
+
+// Which customers a rule targets, from their facts on the chain. Unset: everyone.
+struct Segment {
+  std::optional<bool> new_customer;             // no purchase at this partner yet
+  std::optional<std::uint32_t> inactive_days_min;  // no activity on the chain for this long
+};
+
+struct CurrencyRate {
+  std::string currency;                  // ISO 4217
+  std::uint64_t points_per_unit = 1;     // per whole currency unit
+  std::uint64_t minimum_order_minor = 0; // eligible value below this earns nothing
+};
+
+struct Exclusion {
+  std::string name;
+  LineSelector lines;
+};
+
+struct Multiplier {
+  std::string name;
+  LineSelector lines;
+  std::uint32_t per_mille = per_mille_one;
+  Window window;
+  Segment segment;
+};
+
+struct FixedPoints {
+  std::string name;
+  std::string sku;
+  std::uint64_t points_per_item = 0;
+};
+
+struct FirstPurchaseBonus {
+  std::string name;
+  std::uint64_t points = 0;
+};
+
+enum class Period { day, week, month };
+std::string_view period_name(Period period);
+
+struct CustomerCap {
+  Period period;
+  std::uint64_t points_max = 0;
+};
+
+struct RuleSet {
+  crypto::Hash256 hash{};                // SHA-256 of the file's bytes
+  std::string tag;                       // rule_tag_chars of base64url
+  std::int32_t time_zone_offset_minutes = 0;  // fixed offset from UTC; no daylight saving
+  std::vector<CurrencyRate> currencies;
+  std::vector<Exclusion> exclusions;
+  std::vector<Multiplier> multipliers;
+  std::uint32_t multiplier_per_mille_max = 10 * per_mille_one;  // the combined multiplier of a line
+  std::vector<FixedPoints> fixed_points;
+  std::optional<FirstPurchaseBonus> first_purchase_bonus;
+  std::vector<CustomerCap> customer_caps;  // at most one per period
+  std::optional<std::uint64_t> order_points_max;
+};
+
+// Parses and validates a rule set. Errors name the rule and the field:
+// `multipliers[1] "coffee week": per_mille must be between 1001 and 100000`.
+pc::Result<RuleSet, std::string> parse_rule_set(std::string_view text);
+// Reads `path` and parses it; errors start with the path.
+pc::Result<RuleSet, std::string> load_rule_set(const std::filesystem::path& path);
+
+struct OrderLine {
+  std::string sku;
+  std::string category;
+  std::uint32_t quantity = 1;
+  std::int64_t unit_price_minor = 0;
+  std::vector<std::string> flags;        // "gift_card", "discounted", ...
+};
+
+struct Order {
+  std::string currency;
+  std::vector<OrderLine> lines;          // a plain total is one line without sku or category
+};
+
+// Checks an order's shape (limits, non-negative prices, a known currency); invalid_field
+// naming the line otherwise.
+ledger::Status validate_order(const Order& order);
+
+// What the chain says about the customer, gathered by the node before evaluating.
+struct CustomerFacts {
+  bool first_purchase = true;                 // no purchase issuance from this partner yet
+  std::optional<std::uint64_t> last_activity_ms;  // their newest event on the chain, any partner
+  std::array<std::uint64_t, 3> earned_in_period{};  // this partner's points, by Period, now
+};
+
+// The local day, week (Monday first) and month that hold `time_ms`, as UTC ms: where each
+// period began. Indexed by Period.
+std::array<std::uint64_t, 3> period_starts(std::int32_t time_zone_offset_minutes, std::uint64_t time_ms);
+
+struct Contribution {
+  std::string rule;        // the rule's name, or "base", "order maximum", "customer cap (day)"
+  std::string kind;        // base, exclusion, minimum_order, multiplier, fixed, first_purchase,
+                           // order_maximum, customer_cap
+  std::int64_t points = 0; // what it added (negative: what it took away)
+  std::string note;        // e.g. "x2 on 3 lines", "capped: 12 points left this week"
+};
+
+struct Breakdown {
+  std::uint64_t points = 0;            // the sum of the contributions, never negative
+  std::vector<Contribution> contributions;
+  bool capped = false;                 // a per-customer cap reduced the points
+};
+
+// The points an order earns. invalid_field for an order that validate_order refuses or a
+// currency the rule set has no rate for; overflow if a product passes 2^63 - 1. The
+// contributions, in the documented order, always add up to `points`.
+ledger::Result<Breakdown> evaluate(const RuleSet& rules, const Order& order, const CustomerFacts& facts,
+                                   std::uint64_t now_ms);
+
+}  // namespace pc::node::rules

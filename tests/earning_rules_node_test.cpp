@@ -1,0 +1,300 @@
+// The node under earning rules (docs/earning-rules.md), in-process on a ManualClock: the rule
+// set's tag in every issuance's reference, quote equal to earn, reload without a restart,
+// idempotency and returns across a reload, and the customer facts read from the chain (the
+// first purchase, caps at a period's edge by block time in the partner's time zone).
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <random>
+
+#include "node/node.hpp"
+#include "tests/fixtures.hpp"
+
+namespace {
+
+using namespace pc;
+using pc::test::TxFactory;
+
+// 2026-11-29T23:00Z: Monday 30 Nov, 00:00 at UTC+1. A local day starts here.
+constexpr std::uint64_t local_midnight_ms = 1'795'993'200'000;
+
+const std::string base_rules = R"({"version": 1, "time_zone_offset_minutes": 60,
+  "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+  "exclusions": [{"name": "gift cards", "flag": "gift_card"}],
+  "multipliers": [{"name": "coffee", "category": "coffee", "per_mille": 2000}],
+  "first_purchase_bonus": {"name": "welcome", "points": 50},
+  "customer_caps": {"day": 100},
+  "order_points_max": 500})";
+
+// A one-validator node of partner 1 whose data dir holds `rules_text` as its rules file.
+class RulesHarness {
+ public:
+  explicit RulesHarness(const std::string& rules_text, std::uint64_t start_ms = local_midnight_ms - 3'600'000)
+      : genesis_(pc::test::make_genesis()), clock_(start_ms) {
+    config_.data_dir = dir_.path();
+    REQUIRE(ledger::ChainStore::create(dir_.path() / "chain", genesis_).ok());
+    write_rules(rules_text);
+    node_ = std::make_unique<node::Node>(config_, genesis_, 1, pc::test::seeded_key("partner 1 validator"),
+                                         TxFactory::partner_issuer(1), clock_, workers_);
+  }
+
+  void write_rules(const std::string& text) {
+    std::ofstream(dir_.path() / node::earning_rules_file_name, std::ios::binary | std::ios::trunc) << text;
+  }
+  std::filesystem::path rules_path() const { return dir_.path() / node::earning_rules_file_name; }
+
+  node::Node& node() { return *node_; }
+  node::ManualClock& clock() { return clock_; }
+
+  // The Issue committed or pending under `tx_id`.
+  ledger::Issue issue(const ledger::Hash256& tx_id) {
+    auto status = node_->transaction(tx_id);
+    REQUIRE(status);
+    return std::get<ledger::Issue>(status->tx.fields().body);
+  }
+
+ private:
+  pc::test::TempDir dir_;
+  ledger::Genesis genesis_;
+  node::ManualClock clock_;
+  node::NodeConfig config_;
+  node::WorkerPool workers_{1, "pc-rules-test"};
+  std::unique_ptr<node::Node> node_;
+};
+
+node::rules::Order coffee_order(std::int64_t price_minor) {
+  return node::rules::Order{"EUR", {node::rules::OrderLine{"LATTE", "coffee", 1, price_minor, {}}}};
+}
+
+std::string tag_of(const std::string& text) {
+  auto rules = node::rules::parse_rule_set(text);
+  REQUIRE(rules);
+  return rules->tag;
+}
+
+std::vector<std::string> summary(const node::rules::Breakdown& breakdown) {
+  std::vector<std::string> out;
+  for (const auto& contribution : breakdown.contributions) {
+    out.push_back(contribution.rule + ":" + std::to_string(contribution.points));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("under earning rules, earn issues what quote showed and records the rule set's tag in the reference",
+          "[node][rules]") {
+  // Proves quote = earn (same breakdown, same points, nothing issued by quote), that the
+  // Issue's reference is order id ~ tag of the file, and that the plain-total earn runs
+  // through the rules too.
+  RulesHarness harness(base_rules);
+  const auto customer = TxFactory::customer(1).public_key();
+  const std::string tag = tag_of(base_rules);
+  REQUIRE(harness.node().rules_info());
+  CHECK(harness.node().rules_info()->tag == tag);
+
+  auto quoted = harness.node().quote(customer, coffee_order(2'100));
+  REQUIRE(quoted);
+  CHECK(summary(*quoted) == std::vector<std::string>{"base:21", "coffee:21", "welcome:50"});
+  CHECK(harness.node().chain_info().pending_count == 0);
+  auto earned = harness.node().earn_order(customer, coffee_order(2'100), "till-1");
+  REQUIRE(earned);
+  REQUIRE(earned->breakdown);
+  CHECK(summary(*earned->breakdown) == summary(*quoted));
+  CHECK(earned->points == quoted->points);
+  CHECK(earned->points == 92);  // 21 + 21 + 50, within the day's 100
+  CHECK(earned->reference == "till-1~" + tag);
+  const ledger::Issue issue = harness.issue(earned->tx_id);
+  CHECK(issue.reference == "till-1~" + tag);
+  CHECK(issue.points == 92);
+  REQUIRE(issue.purchase);
+  CHECK(issue.purchase->amount_minor == 2'100);
+
+  // The pending 92 count toward today's cap, and the customer is no longer new.
+  auto plain = harness.node().earn(customer, 5'000, "EUR", "till-2");
+  REQUIRE(plain);
+  CHECK(plain->points == 8);
+  REQUIRE(plain->breakdown);
+  CHECK(plain->breakdown->capped);
+  CHECK(summary(*plain->breakdown) == std::vector<std::string>{"base:50", "customer cap (day):-42"});
+  CHECK(plain->reference == "till-2~" + tag);
+
+  // Order ids that cannot carry a tag are refused before anything is signed.
+  for (const std::string& bad : {std::string("has~tilde"), std::string(42, 'x')}) {
+    auto refused = harness.node().earn_order(customer, coffee_order(100), bad);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ledger::Code::invalid_field);
+  }
+}
+
+TEST_CASE("quote equals earn over seeded random orders, and no earn passes the per-order maximum", "[node][rules]") {
+  // Proves on the real node, with facts from the chain and the mempool changing between
+  // earns, that each quote is what the earn then issues.
+  const std::string rules = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 3}],
+    "multipliers": [{"name": "coffee", "category": "coffee", "per_mille": 2500}],
+    "fixed_points": [{"name": "bagel", "sku": "BAGEL", "points_per_item": 7}],
+    "first_purchase_bonus": {"name": "welcome", "points": 40}, "order_points_max": 300})";
+  RulesHarness harness(rules);
+  const std::uint32_t seed = 7'331;
+  INFO("seed " << seed);
+  std::mt19937 random(seed);
+  for (int round = 0; round < 40; ++round) {
+    const auto customer = TxFactory::customer(static_cast<int>(random() % 4)).public_key();
+    node::rules::Order order{"EUR", {}};
+    const std::size_t lines = 1 + random() % 5;
+    for (std::size_t i = 0; i < lines; ++i) {
+      order.lines.push_back({random() % 2 ? "BAGEL" : "LATTE", random() % 2 ? "coffee" : "bakery",
+                             1 + static_cast<std::uint32_t>(random() % 4), static_cast<std::int64_t>(random() % 5'000),
+                             {}});
+    }
+    auto quoted = harness.node().quote(customer, order);
+    REQUIRE(quoted);
+    auto earned = harness.node().earn_order(customer, order, "order-" + std::to_string(round));
+    if (quoted->points == 0) {
+      CHECK_FALSE(earned);
+      continue;
+    }
+    REQUIRE(earned);
+    REQUIRE(earned->breakdown);
+    CHECK(summary(*earned->breakdown) == summary(*quoted));
+    CHECK(earned->points <= 300);
+    if (round % 7 == 6) {
+      harness.clock().advance_ms(1'000);
+      REQUIRE(harness.node().produce_pending());
+    }
+  }
+}
+
+TEST_CASE("a reload changes the rules for the next earn; repeats and returns find orders of any rule set",
+          "[node][rules]") {
+  // Proves reload without a restart (the RPC and SIGHUP both call reload_rules), that a bad
+  // file keeps the rules in force and names the rule and field, that a retried order is not
+  // issued twice under new rules, that `return` finds a tagged order by its order id, and that
+  // removing the file goes back to earn_rates.
+  RulesHarness harness(base_rules);
+  const auto customer = TxFactory::customer(2).public_key();
+  auto first = harness.node().earn_order(customer, coffee_order(1'000), "order-A");
+  REQUIRE(first);
+  REQUIRE(harness.node().produce_pending());
+
+  const std::string v2 = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 5}]})";
+  harness.write_rules(v2);
+  auto reloaded = harness.node().reload_rules();
+  REQUIRE(reloaded);
+  REQUIRE(*reloaded);
+  CHECK((*reloaded)->tag == tag_of(v2));
+
+  auto retried = harness.node().earn_order(customer, coffee_order(9'000), "order-A");
+  REQUIRE(retried);
+  CHECK(retried->already_known);
+  CHECK(retried->tx_id == first->tx_id);
+  CHECK(retried->points == first->points);
+  auto second = harness.node().earn_order(customer, coffee_order(1'000), "order-B");
+  REQUIRE(second);
+  CHECK(second->points == 50);
+  CHECK(second->reference == "order-B~" + tag_of(v2));
+
+  harness.write_rules(R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+    "multipliers": [{"name": "coffee week", "per_mille": 1000}]})");
+  auto bad = harness.node().reload_rules();
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error() == harness.rules_path().string() +
+                           ": multipliers[0] \"coffee week\": per_mille must be an integer between 1001 and 100000");
+  CHECK(harness.node().rules_info()->tag == tag_of(v2));
+
+  auto returned = harness.node().return_purchase("order-A");
+  REQUIRE(returned);
+  REQUIRE(harness.node().produce_pending());
+  auto twice = harness.node().return_purchase("order-A");
+  REQUIRE_FALSE(twice);
+  CHECK(twice.error().code == ledger::Code::already_reversed);
+
+  std::filesystem::remove(harness.rules_path());
+  auto off = harness.node().reload_rules();
+  REQUIRE(off);
+  CHECK_FALSE(*off);
+  auto plain = harness.node().earn(customer, 1'000, "EUR", "order-C");
+  REQUIRE(plain);
+  CHECK(plain->reference == "order-C");
+  CHECK_FALSE(plain->breakdown);
+  auto no_quote = harness.node().quote(customer, coffee_order(1'000));
+  REQUIRE_FALSE(no_quote);
+  CHECK(no_quote.error().code == ledger::Code::invalid_field);
+  // The order earned under rules is still known by its order id without them.
+  auto again = harness.node().earn(customer, 1'000, "EUR", "order-B");
+  REQUIRE(again);
+  CHECK(again->already_known);
+  CHECK(again->tx_id == second->tx_id);
+}
+
+TEST_CASE("a node does not start with a rules file that does not validate", "[node][rules]") {
+  // Proves start-up validation: the error names the file, the rule and the field.
+  std::string message;
+  try {
+    RulesHarness harness(R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+      "fixed_points": [{"name": "bagel", "sku": "BAGEL", "points_per_item": 0}]})");
+  } catch (const std::runtime_error& error) {
+    message = error.what();
+  }
+  CHECK(message.ends_with("earning-rules.json: fixed_points[0] \"bagel\": points_per_item must be an integer "
+                          "between 1 and 1000000"));
+}
+
+TEST_CASE("caps count this partner's purchases by block time in the partner's day, and pending ones too",
+          "[node][rules]") {
+  // Proves the period edge on the chain: an issuance in a block one second before local
+  // midnight counts for that day and not the next, and the first-purchase bonus is paid once.
+  RulesHarness harness(base_rules, local_midnight_ms - 10'000);
+  const auto customer = TxFactory::customer(3).public_key();
+  auto evening = harness.node().earn_order(customer, coffee_order(2'000), "evening");
+  REQUIRE(evening);
+  CHECK(evening->points == 90);  // 20 + 20 coffee + 50 welcome
+  harness.clock().set_ms(local_midnight_ms - 1'000);
+  REQUIRE(harness.node().produce_pending());  // block time 23:59:59 local
+
+  harness.clock().set_ms(local_midnight_ms - 1);
+  auto late = harness.node().quote(customer, coffee_order(2'000));
+  REQUIRE(late);
+  CHECK(late->points == 10);  // 40, capped to the day's 100 - 90
+  CHECK(late->capped);
+
+  harness.clock().set_ms(local_midnight_ms);
+  auto next_day = harness.node().quote(customer, coffee_order(2'000));
+  REQUIRE(next_day);
+  CHECK(next_day->points == 40);  // a new day; no second welcome
+  CHECK_FALSE(next_day->capped);
+  auto earned = harness.node().earn_order(customer, coffee_order(3'000), "morning");
+  REQUIRE(earned);
+  CHECK(earned->points == 60);
+  // Pending, it already counts: 100 - 60 left.
+  auto after = harness.node().quote(customer, coffee_order(5'000));
+  REQUIRE(after);
+  CHECK(after->points == 40);
+}
+
+TEST_CASE("an inactive-customer offer reads the customer's last transaction on the chain, at any partner",
+          "[node][rules]") {
+  // Proves the inactive_days segment against the chain: a customer who earned 59 days ago is
+  // active, 60 days ago inactive, and one never seen counts as inactive.
+  const std::string rules = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+    "multipliers": [{"name": "we miss you", "per_mille": 3000, "segment": {"inactive_days": 60}}]})";
+  const std::uint64_t day_ms = 86'400'000;
+  const std::uint64_t start_ms = local_midnight_ms;
+  RulesHarness harness(rules, start_ms);
+  const auto regular = TxFactory::customer(4).public_key();
+  const auto stranger = TxFactory::customer(5).public_key();
+  REQUIRE(harness.node().earn_order(regular, coffee_order(1'000), "visit-1"));
+  REQUIRE(harness.node().produce_pending());  // block time start_ms
+
+  harness.clock().set_ms(start_ms + 60 * day_ms - 1);
+  auto active = harness.node().quote(regular, coffee_order(1'000));
+  REQUIRE(active);
+  CHECK(active->points == 10);
+  harness.clock().set_ms(start_ms + 60 * day_ms);
+  auto inactive = harness.node().quote(regular, coffee_order(1'000));
+  REQUIRE(inactive);
+  CHECK(summary(*inactive) == std::vector<std::string>{"base:10", "we miss you:20"});
+  auto never_seen = harness.node().quote(stranger, coffee_order(1'000));
+  REQUIRE(never_seen);
+  CHECK(never_seen->points == 30);
+}
