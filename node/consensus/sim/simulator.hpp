@@ -66,7 +66,7 @@ struct Result {
   std::uint64_t messages = 0;         // messages sent on the network
   std::uint64_t signature_checks = 0; // consensus signatures verified by honest engines
   std::uint64_t transactions = 0;     // committed
-  std::uint64_t faults = 0;           // lost, duplicated and cut messages, partitions, crashes
+  std::uint64_t faults = 0;           // lost, duplicated, cut and held messages, partitions, crashes
   std::uint64_t evidence = 0;         // evidence reports by honest validators
   std::uint64_t latency_ms_total = 0; // submission to commit (first honest commit), summed
   std::vector<std::string> violations;
