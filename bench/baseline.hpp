@@ -157,7 +157,8 @@ inline void print_table(const std::vector<Row>& rows) {
   std::printf("%s\n", std::string(96, '-').c_str());
   for (const Row& row : rows) {
     char ratio_text[32] = "-";
-    if (row.ratio) std::snprintf(ratio_text, sizeof ratio_text, "%.2fx", *row.ratio);
+    // Consensus rates are thousandths of the verify rate: keep their digits.
+    if (row.ratio) std::snprintf(ratio_text, sizeof ratio_text, *row.ratio < 0.1 ? "%.4fx" : "%.2fx", *row.ratio);
     const char* verdict = !row.met ? "" : *row.met ? "met" : "NOT MET";
     std::printf("%-38s %12.*f  %-16s %8s  %-9s %s\n", row.name.c_str(), row.decimals, row.value,
                 row.unit.c_str(), ratio_text, row.goal.empty() ? "-" : row.goal.c_str(), verdict);

@@ -283,7 +283,7 @@ Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path
 
 Result<BlockChanges> ChainStore::append(const Block& block, SignatureCheck check) {
   PC_CHECK(state_ != nullptr);
-  if (auto status = check_block_envelope(genesis_, tip_, block); !status) return status.error();
+  if (auto status = check_appendable(block); !status) return status.error();
   auto changes = execute_block(*state_, block, check);
   if (!changes) return changes.error();
   std::vector<Event> events = changes->events;
@@ -303,13 +303,21 @@ Status ChainStore::append_executed(const Block& block, BlockChanges&& changes) {
 
 Status ChainStore::write_executed(const Block& block, const BlockChanges& changes) {
   PC_CHECK(state_ != nullptr);
-  if (auto status = check_block_envelope(genesis_, tip_, block); !status) return status;
+  if (auto status = check_appendable(block); !status) return status;
   if (changes.context.height != block.header.height || changes.context.time_ms != block.header.time_ms ||
       changes.state_hash != block.header.state_hash ||
       changes.applied_count != block.transactions.size()) {
     return Error{Code::bad_state_hash, "the executed changes are not this block's"};
   }
   return write(block, changes);
+}
+
+Status ChainStore::check_appendable(const Block& block) {
+  if (auto status = check_block_envelope(genesis_, tip_, block); !status) return status;
+  if (!next_schedule_ || next_schedule_->height() != tip_.height + 1) {
+    next_schedule_ = ProposerSchedule::for_height(genesis_, tip_.height + 1);
+  }
+  return check_block_proposer(*next_schedule_, block.header);
 }
 
 // The block, its indexes, its state records and the new tip record: one synced batch, so a
@@ -359,6 +367,9 @@ void ChainStore::publish(const Block& block, BlockChanges&& changes) {
   // Heights strictly increase, and only the block just written may become the tip.
   PC_CHECK(next.height == tip_.height + 1 && block.header.previous_hash == tip_.block_hash);
   tip_ = next;
+  if (next_schedule_ && next_schedule_->height() == next.height) {
+    next_schedule_ = next_schedule_->next_height();
+  }
   state_->apply(std::move(changes));
   PC_CHECK(state_->state_hash() == tip_.state_hash);
 }

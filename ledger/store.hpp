@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "ledger/chain.hpp"
+#include "ledger/proposer.hpp"
 
 namespace leveldb {
 class DB;
@@ -99,13 +100,16 @@ class ChainStore {
   // Precondition: opened with Mode::load_state.
   const State& state() const { return *state_; }
 
-  // Validates `block` against the tip (envelope, execution, state hash) and commits it.
+  // Validates `block` against the tip (envelope, proposer rule, execution, state hash) and
+  // commits it.
   // With already_verified, the caller has run verify_block_signatures. On error nothing
   // changes, on disk or in memory. Returns the block's changes (events included).
   Result<BlockChanges> append(const Block& block, SignatureCheck check);
 
-  // For a proposer that has just executed the block on state(): checks the envelope and that
-  // `changes` belong to this block, then commits without executing again.
+  // For a proposer that has just executed the block on state(): checks the envelope, the
+  // proposer rule and that `changes` belong to this block, then commits without executing
+  // again. A header.proposer other than the schedule's for (height, round) is wrong_proposer,
+  // here and in append(), and nothing is written.
   Status append_executed(const Block& block, BlockChanges&& changes);
 
   // append_executed in two steps, for a node that keeps serving reads during the synced
@@ -175,12 +179,19 @@ class ChainStore {
   Result<TransactionProof> transaction_proof(const Hash256& tx_id, const TxLocation& location,
                                              const leveldb::Snapshot* at) const;
   Status write(const Block& block, const BlockChanges& changes);
+  // What every block passes before it is written: check_block_envelope against the tip and
+  // the proposer rule of the next height.
+  Status check_appendable(const Block& block);
 
   std::filesystem::path directory_;
   Genesis genesis_;
   std::unique_ptr<leveldb::DB> db_;
   Tip tip_;
   std::unique_ptr<State> state_;
+  // The proposer schedule of tip_.height + 1, built at the first append and stepped on at
+  // each publish (building it costs O((height mod total power) x validators); stepping,
+  // O(validators)).
+  std::optional<ProposerSchedule> next_schedule_;
   // StoreViews alive: each holds a LevelDB snapshot of db_.
   mutable std::atomic<std::size_t> views_alive_{0};
   std::optional<Error> write_failure_;

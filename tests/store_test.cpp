@@ -378,6 +378,55 @@ TEST_CASE("blocks that break a chain rule are refused and change nothing", "[led
   CHECK(view_of(store).blocks.size() == before.blocks.size() + 2);
 }
 
+TEST_CASE("a block whose certificate verifies but whose proposer is not the schedule's is refused",
+          "[ledger][store][proposer]") {
+  // Proves the store checks the proposer rule itself, not only the audit: among four
+  // validators of equal power, a round-0 block whose certificate (three of four precommits)
+  // verifies but whose header names round 1's proposer is wrong_proposer on both append
+  // paths, and nothing is written; the same block naming round 0's proposer is accepted.
+  pc::test::TempDir dir;
+  ledger::Genesis genesis = pc::test::make_genesis({.partners = 4});
+  for (ledger::Partner& partner : genesis.partners) partner.voting_power = 1;
+  auto created = ledger::ChainStore::create(dir.path() / "chain", genesis);
+  REQUIRE(created.ok());
+  ledger::ChainStore& store = **created;
+  const auto schedule = ledger::ProposerSchedule::for_height(genesis, 1);
+  const ledger::PartnerId scheduled = schedule.proposer(0);
+  const ledger::PartnerId other = schedule.proposer(1);
+  REQUIRE(scheduled != other);
+
+  const auto key_of = [](ledger::PartnerId id) { return seeded_key("partner " + std::to_string(id) + " validator"); };
+  const auto scheduled_key = key_of(scheduled);
+  const auto block_named = [&](ledger::PartnerId proposer) {
+    node::ProducedBlock produced = node::produce_block(store.state(), store.tip(), {}, store.tip().time_ms + 1'000,
+                                                       {scheduled, &scheduled_key}, ledger::SignatureCheck::verify);
+    REQUIRE(produced.block.header.round == 0);
+    produced.block.header.proposer = proposer;
+    produced.block.commit.signatures.clear();
+    for (ledger::PartnerId signer = 1; signer <= 3; ++signer) {
+      produced.block.commit.signatures.push_back(ledger::sign_commit(signer, key_of(signer), genesis.chain_id, 1, 0,
+                                                                     produced.block.header.hash()));
+    }
+    REQUIRE(ledger::check_block_certificate(genesis, produced.block).ok());
+    return produced;
+  };
+
+  node::ProducedBlock wrong = block_named(other);
+  auto appended = store.append(wrong.block, ledger::SignatureCheck::verify);
+  REQUIRE_FALSE(appended.ok());
+  CHECK(appended.error().code == ledger::Code::wrong_proposer);
+  auto executed = store.append_executed(wrong.block, std::move(wrong.changes));
+  REQUIRE_FALSE(executed.ok());
+  CHECK(executed.error().code == ledger::Code::wrong_proposer);
+  CHECK(store.tip().height == 0);
+  CHECK(store.stored_tip()->height == 0);
+  CHECK(store.height_of(wrong.block.header.hash()).error().code == ledger::Code::not_found);
+
+  node::ProducedBlock right = block_named(scheduled);
+  REQUIRE(store.append(right.block, ledger::SignatureCheck::verify).ok());
+  CHECK(store.tip() == ledger::tip_after(right.block));
+}
+
 TEST_CASE("every committed transaction has an inclusion proof against its stored header",
           "[ledger][store]") {
   // Proves the inclusion proof path a client will use: locate the transaction, read the

@@ -16,7 +16,7 @@ using namespace pc::consensus;
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: pointchain-sim [--seed N] [--seeds COUNT] [--validators N] [--mixed]\n"
-               "                      [--byzantine N] [--behaviour none|equivocate|invalid-blocks|garbage-votes|silent|flood]\n"
+               "                      [--byzantine N] [--behaviour none|equivocate|invalid-blocks|garbage-votes|silent|flood|split-precommit]\n"
                "                      [--loss PERCENT] [--latency MS] [--tail] [--duplicate] [--partitions]\n"
                "                      [--crashes] [--drift] [--fault-ms MS] [--submit-ms MS] [--run-ms MS]\n"
                "                      [--tx-interval-ms MS]\n"
@@ -26,7 +26,7 @@ using namespace pc::consensus;
 }
 
 sim::Byzantine behaviour_from(const std::string& name) {
-  for (int b = 0; b <= 5; ++b) {
+  for (int b = 0; b <= static_cast<int>(sim::Byzantine::split_precommit); ++b) {
     if (sim::byzantine_name(static_cast<sim::Byzantine>(b)) == name) return static_cast<sim::Byzantine>(b);
   }
   usage();

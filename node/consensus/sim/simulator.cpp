@@ -356,11 +356,21 @@ class Simulation {
       if (!connected(from, to)) return void(result_.faults += 1);
       if (f.loss_percent > 0 && random_.percent(f.loss_percent)) return void(result_.faults += 1);
     }
+    // Under split_precommit the adversary holds the favoured validator's messages until a
+    // release time: asynchrony, not loss. Only messages sent during the fault window.
+    std::uint64_t held_ms = 0;
+    if (!self && now_ms_ < options_.fault_ms) {
+      if (auto held = held_until_ms_.find(from.id); held != held_until_ms_.end() && held->second > now_ms_) {
+        held_ms = held->second - now_ms_;
+        result_.faults += 1;
+      }
+    }
     const int copies = (!self && f.duplication && random_.percent(10)) ? 2 : 1;
     if (copies == 2) result_.faults += 1;
     for (int copy = 0; copy < copies; ++copy) {
       std::uint64_t latency = self ? 0 : random_.between(1, f.latency_ms_max);
       if (!self && f.latency_tail && random_.percent(5)) latency = random_.between(1, 10 * f.latency_ms_max);
+      latency += held_ms;
       Node* target = &to;
       const std::uint64_t generation = to.generation;
       schedule(latency, [this, target, generation, message] {
@@ -409,6 +419,12 @@ class Simulation {
         }
         for (auto& to : nodes_) send(node, *to, message);
         return;
+      case Byzantine::split_precommit:
+        if (const auto* vote = std::get_if<ledger::Vote>(&message); vote != nullptr && split_precommit(node, *vote)) {
+          return;
+        }
+        for (auto& to : nodes_) send(node, *to, message);
+        return;
       case Byzantine::equivocate: {
         // Half the network gets the real message, the other half a conflicting one.
         std::optional<Message> other;
@@ -438,6 +454,44 @@ class Simulation {
         return;
       }
     }
+  }
+
+  // Sends the first precommit for a block at a height to the favoured validator only, nil to
+  // everyone else (its own engine included, so that it does not decide either), and holds
+  // the favoured validator's messages. Returns false where it does not split.
+  bool split_precommit(Node& node, const ledger::Vote& vote) {
+    if (vote.type != ledger::VoteType::precommit || !vote.block_id || now_ms_ >= options_.fault_ms) return false;
+    if (!split_heights_.emplace(node.id, vote.height).second) return false;
+    const std::optional<PartnerId> favoured = split_target(vote.height, vote.round);
+    if (!favoured) return false;
+    std::uint64_t& release = held_until_ms_[*favoured];
+    release = std::max(release, now_ms_ + random_.between(split_hold_ms_min, split_hold_ms_max));
+    const Message nil = forged_vote(node, vote, std::nullopt);
+    for (auto& to : nodes_) send(node, *to, to->id == *favoured ? Message{vote} : nil);
+    return true;
+  }
+
+  // The favoured validator of a split at (height, round), the same for every Byzantine
+  // validator: an honest one that is up, proposes neither this round nor the next (its
+  // proposal would be held too), and whose absence still leaves a quorum to the others.
+  std::optional<PartnerId> split_target(std::uint64_t height, std::uint32_t round) {
+    const auto key = std::pair(height, round);
+    if (auto known = split_targets_.find(key); known != split_targets_.end()) return known->second;
+    const auto schedule = ledger::ProposerSchedule::for_height(genesis_, height);
+    const std::uint64_t total = genesis_.total_voting_power();
+    std::vector<PartnerId> candidates;
+    for (const auto& node : nodes_) {
+      const std::uint64_t power = genesis_.partner(node->id)->voting_power;
+      if (!honest(*node) || !node->up || node->id == schedule.proposer(round) || node->id == schedule.proposer(round + 1) ||
+          3 * (total - power) <= 2 * total) {
+        continue;
+      }
+      candidates.push_back(node->id);
+    }
+    std::optional<PartnerId> picked;
+    if (!candidates.empty()) picked = candidates[random_.below(candidates.size())];
+    split_targets_.emplace(key, picked);
+    return picked;
   }
 
   // ---- clients ----
@@ -634,12 +688,16 @@ class Simulation {
 
   void finish() {
     // A committed block never changes: every honest chain still matches the first commit.
+    // By position, not by the header each entry holds now: an entry overwritten by another
+    // committed block must count as a change too.
     for (const auto& node : nodes_) {
       if (!honest(*node)) continue;
-      for (const ledger::Block& block : node->chain) {
-        if (decided_.at(block.header.height).first != block.header.hash()) {
-          violation("validator " + std::to_string(node->id) + "'s block at height " +
-                    std::to_string(block.header.height) + " changed");
+      for (std::uint64_t height = 1; height <= node->chain.size(); ++height) {
+        const ledger::Block& block = node->chain[height - 1];
+        auto decided = decided_.find(height);
+        if (decided == decided_.end() || block.header.height != height || decided->second.first != block.header.hash()) {
+          violation("validator " + std::to_string(node->id) + "'s block at height " + std::to_string(height) +
+                    " changed");
         }
       }
       const EngineStats& s = node->engine ? node->engine->stats() : EngineStats{};
@@ -675,6 +733,9 @@ class Simulation {
   bool partitioned_ = false;
   const bool trace_ = std::getenv("PC_SIM_TRACE") != nullptr;
   std::set<PartnerId> side_;
+  std::map<PartnerId, std::uint64_t> held_until_ms_;  // split_precommit: the favoured validator's messages
+  std::set<std::pair<PartnerId, std::uint64_t>> split_heights_;  // (Byzantine validator, height) split once
+  std::map<std::pair<std::uint64_t, std::uint32_t>, std::optional<PartnerId>> split_targets_;
   std::uint64_t healed_heights_ = 0;
   std::map<crypto::PublicKey, std::uint64_t> next_sequence_by_key_;
   std::set<std::size_t> funded_;
@@ -699,6 +760,7 @@ std::string_view byzantine_name(Byzantine behaviour) {
     case Byzantine::garbage_votes: return "garbage-votes";
     case Byzantine::silent: return "silent";
     case Byzantine::flood: return "flood";
+    case Byzantine::split_precommit: return "split-precommit";
   }
   return "?";
 }
@@ -712,7 +774,7 @@ Options mixed_options(std::uint64_t seed, std::size_t validators) {
   options.validators = validators;
   options.byzantine_count = validators >= 7 ? 2 : 1;
   Faults& f = options.faults;
-  f.byzantine = static_cast<Byzantine>(1 + seed % 5);
+  f.byzantine = static_cast<Byzantine>(1 + seed % 6);
   f.loss_percent = static_cast<std::uint32_t>(random.below(31));
   f.latency_ms_max = random.between(5, 80);
   f.latency_tail = random.percent(50);

@@ -19,6 +19,12 @@ enum class Byzantine : std::uint8_t {
   garbage_votes,   // votes for block ids that do not exist instead of its real votes
   silent,          // sends nothing
   flood,           // sends everything many times, plus votes with bad signatures
+  // Splits its first precommit for a block at a height: the block to one honest validator
+  // (the favoured), nil to everyone else; and the network, which the adversary controls
+  // during the fault window, holds the favoured validator's outgoing messages for a few
+  // seconds. The favoured one can decide while the others time out without knowing: the
+  // attack Tendermint's locks exist for (docs/consensus.md, "Simulator").
+  split_precommit,
 };
 std::string_view byzantine_name(Byzantine behaviour);
 
@@ -35,6 +41,9 @@ struct Faults {
 
 // Clock offsets stay within this, well inside the block time drift bound.
 inline constexpr std::uint64_t drift_ms_max = 400;
+// How long the network holds the favoured validator's messages under split_precommit.
+inline constexpr std::uint64_t split_hold_ms_min = 3'000;
+inline constexpr std::uint64_t split_hold_ms_max = 8'000;
 
 struct Options {
   std::uint64_t seed = 1;
@@ -57,7 +66,7 @@ struct Result {
   std::uint64_t messages = 0;         // messages sent on the network
   std::uint64_t signature_checks = 0; // consensus signatures verified by honest engines
   std::uint64_t transactions = 0;     // committed
-  std::uint64_t faults = 0;           // lost, duplicated and cut messages, partitions, crashes
+  std::uint64_t faults = 0;           // lost, duplicated, cut and held messages, partitions, crashes
   std::uint64_t evidence = 0;         // evidence reports by honest validators
   std::uint64_t latency_ms_total = 0; // submission to commit (first honest commit), summed
   std::vector<std::string> violations;
@@ -73,7 +82,7 @@ struct Result {
 Result run(const Options& options);
 
 // Options for a seed of the mixed fault class: one Byzantine validator (two of seven) with a
-// behaviour chosen from the seed, loss up to 30 %, latency tails, duplication, partitions,
+// behaviour chosen from the seed (split_precommit included), loss up to 30 %, latency tails, duplication, partitions,
 // crashes and clock drift, each on or off by the seed.
 Options mixed_options(std::uint64_t seed, std::size_t validators);
 
