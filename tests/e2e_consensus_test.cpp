@@ -34,6 +34,10 @@ TEST_CASE("a validator holding 1/4 of the power runs, says it has no peers, and 
   CHECK(consensus.at("commits_alone") == false);
   CHECK(consensus.at("peers") == 0);
   CHECK(consensus.at("status").get<std::string>().find("no peers") != std::string::npos);
+  // The banner follows the RPC server's start: wait for its last line.
+  for (const Deadline deadline(10s); node.output().find("Stop with Ctrl-C") == std::string::npos && !deadline.passed();) {
+    std::this_thread::sleep_for(10ms);
+  }
   CHECK(node.output().find("no peers are connected") != std::string::npos);
 
   const std::string customer = pc::crypto::encode_address(pc::test::seeded_key("e2e consensus customer").public_key());
