@@ -26,7 +26,7 @@
 #include "ledger/audit.hpp"
 #include "ledger/store.hpp"
 #include "node/audit_command.hpp"
-#include "node/block_producer.hpp"
+#include "node/demo.hpp"
 #include "node/worker_pool.hpp"
 
 // --profile-audit marks what callgrind should count; without the header the marks do nothing.

@@ -3,7 +3,6 @@
 #include "crypto/check.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
-#include "ledger/proposer.hpp"
 
 namespace pc::node {
 namespace {
@@ -15,11 +14,10 @@ constexpr std::size_t tx_length_prefix_bytes_max = 2;
 
 }  // namespace
 
-ProducedBlock produce_block(const ledger::State& state, const ledger::Tip& tip,
-                            std::span<const ledger::Transaction> candidates, std::uint64_t time_ms,
-                            const ProposerIdentity& proposer, ledger::SignatureCheck check) {
+ProducedBlock build_block(const ledger::State& state, const ledger::Tip& tip,
+                          std::span<const ledger::Transaction> candidates, std::uint64_t time_ms,
+                          const BlockSlot& slot, ledger::SignatureCheck check) {
   PC_CHECK(tip.height == state.height() && tip.state_hash == state.state_hash());
-  PC_CHECK(proposer.validator_key != nullptr);
   ProducedBlock produced;
   ledger::BlockExecutor executor(state, ledger::BlockContext{tip.height + 1, time_ms});
   std::size_t block_bytes = 0;
@@ -38,13 +36,12 @@ ProducedBlock produce_block(const ledger::State& state, const ledger::Tip& tip,
     produced.block.transactions.push_back(tx);
   }
   produced.changes = std::move(executor).finish();
-  seal_block(produced.block, state.genesis(), tip, produced.changes, proposer);
+  seal_block(produced.block, state.genesis(), tip, produced.changes, slot);
   return produced;
 }
 
 void seal_block(ledger::Block& block, const ledger::Genesis& genesis, const ledger::Tip& tip,
-                const ledger::BlockChanges& changes, const ProposerIdentity& proposer) {
-  PC_CHECK(proposer.validator_key != nullptr);
+                const ledger::BlockChanges& changes, const BlockSlot& slot) {
   PC_CHECK(changes.context.height == tip.height + 1 && changes.context.time_ms > tip.time_ms);
   PC_CHECK(changes.applied_count == block.transactions.size());
   ledger::BlockHeader& header = block.header;
@@ -52,19 +49,11 @@ void seal_block(ledger::Block& block, const ledger::Genesis& genesis, const ledg
   header.height = changes.context.height;
   header.previous_hash = tip.block_hash;
   header.time_ms = changes.context.time_ms;
-  header.proposer = proposer.partner;
-  // The proposer schedule names every validator within total-power rounds, and the node
-  // refuses to start unless this partner is a validator.
-  const auto schedule = ledger::ProposerSchedule::for_height(genesis, header.height);
-  while (schedule.proposer(header.round) != proposer.partner) {
-    PC_CHECK(header.round < ledger::round_max);
-    ++header.round;
-  }
+  header.proposer = slot.proposer;
+  header.round = slot.round;
   header.merkle_root = ledger::merkle_root(block.tx_ids());
   header.state_hash = changes.state_hash;
-  block.commit.round = header.round;
-  block.commit.signatures.push_back(ledger::sign_commit(proposer.partner, *proposer.validator_key, header.chain_id,
-                                                        header.height, header.round, header.hash()));
+  block.commit = {};
 }
 
 }  // namespace pc::node

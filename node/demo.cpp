@@ -3,12 +3,33 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "crypto/check.hpp"
 #include "crypto/hash.hpp"
 #include "ledger/limits.hpp"
+#include "ledger/proposer.hpp"
 #include "ledger/store.hpp"
-#include "node/block_producer.hpp"
 
 namespace pc::node {
+
+ProducedBlock produce_block(const ledger::State& state, const ledger::Tip& tip,
+                            std::span<const ledger::Transaction> candidates, std::uint64_t time_ms,
+                            const ProposerIdentity& proposer, ledger::SignatureCheck check) {
+  PC_CHECK(proposer.validator_key != nullptr);
+  const auto schedule = ledger::ProposerSchedule::for_height(state.genesis(), tip.height + 1);
+  BlockSlot slot{0, proposer.partner};
+  // The schedule names every validator within total-power rounds.
+  while (schedule.proposer(slot.round) != proposer.partner) {
+    PC_CHECK(slot.round < ledger::round_max);
+    ++slot.round;
+  }
+  ProducedBlock produced = build_block(state, tip, candidates, time_ms, slot, check);
+  const ledger::BlockHeader& header = produced.block.header;
+  produced.block.commit.round = header.round;
+  produced.block.commit.signatures.push_back(ledger::sign_commit(proposer.partner, *proposer.validator_key,
+                                                                 header.chain_id, header.height, header.round,
+                                                                 header.hash()));
+  return produced;
+}
 namespace {
 
 constexpr std::uint64_t demo_genesis_time_ms = 1'767'225'600'000;  // 2026-01-01T00:00:00Z

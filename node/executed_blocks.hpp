@@ -1,5 +1,5 @@
-// Blocks this node has executed and not yet seen decided: its own proposals now, and the
-// proposals of others it validates once consensus runs. Kept by block id, so that deciding a
+// Blocks this node has executed and not yet seen decided: its own proposals, and the
+// proposals of others it validated for consensus. Kept by block id, so that deciding a
 // block costs a write, not a second execution. Bounded by executed_blocks_max (the oldest
 // height goes first); a commit drops everything at or below its height.
 //
@@ -54,6 +54,7 @@ class ExecutedBlocks {
     std::erase_if(blocks_, [height](const auto& entry) { return entry.second.block.header.height <= height; });
   }
 
+  bool contains(const ledger::Hash256& block_id) const { return blocks_.contains(block_id); }
   std::size_t size() const { return blocks_.size(); }
 
  private:

@@ -1,6 +1,8 @@
 #include "node/node.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <deque>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -14,6 +16,8 @@
 #include "node/analytics_index.hpp"
 #include "node/block_producer.hpp"
 #include "node/commit_pipeline.hpp"
+#include "node/consensus/consensus.hpp"
+#include "node/consensus_peers.hpp"
 #include "node/event_loop.hpp"
 #include "node/executed_blocks.hpp"
 #include "node/height_claims.hpp"
@@ -36,6 +40,9 @@ void check_config(const NodeConfig& config) {
   require(config.return_window_days <= ledger::pending_days_max, "return_window_days is over 365");
   require(config.mempool.tx_count_max > 0 && config.mempool.per_signer_max > 0, "mempool limits must be positive");
 }
+
+// Consensus timers held at once: a few of the current round and the rebroadcast timer.
+constexpr std::size_t consensus_timeouts_max = 64;
 
 // Room left in a block for the header and a full commit, as block_producer.cpp reserves.
 constexpr std::size_t staged_block_bytes_max = ledger::block_bytes_max - 64 * 1024 - 2 * ledger::block_tx_count_max;
@@ -84,7 +91,7 @@ class Node::Impl {
  public:
   Impl(const NodeConfig& node_config, const ledger::Genesis& chain_genesis, ledger::PartnerId partner_id,
        crypto::SecretKey validator, crypto::SecretKey issuer, const Clock& node_clock, WorkerPool& pool,
-       const StorageOptions& storage)
+       const StorageOptions& storage, ConsensusPeers* consensus_peers)
       : config(node_config),
         genesis(chain_genesis),
         partner(partner_id),
@@ -123,6 +130,20 @@ class Node::Impl {
     pipeline->add_observer(*analytics_observer);
     pipeline->add_observer(subscriptions);
     pipeline->publish_initial();
+
+    open_consensus_stores();
+    const ledger::Partner* me = genesis.partner(partner);
+    PC_CHECK(me != nullptr);
+    // A partner with no voting power follows: its engine never signs.
+    if (me->voting_power > 0) signer = std::make_unique<consensus::SignerGuard>(validator_key, *signer_state);
+    engine = std::make_unique<consensus::Engine>(genesis, partner, signer.get(), *consensus_log);
+    if (consensus_peers == nullptr) {
+      no_peers = std::make_unique<NoConsensusPeers>();
+      consensus_peers = no_peers.get();
+    }
+    peers = consensus_peers;
+    schedule = ledger::ProposerSchedule::for_height(genesis, store->tip().height + 1);
+    start_height();
     // Last: from here on only the writer thread touches what is above.
     loop = std::make_unique<EventLoop>("pc-writer", writer_inbox_events_max, clock);
   }
@@ -343,91 +364,251 @@ class Node::Impl {
            (pending > 0 && (force || now_ms >= tip.time_ms + config.block_interval_ms));
   }
 
-  // When the block timer should look again (ms since epoch).
+  // When the writer should look again (ms since epoch): a block could be due, or a consensus
+  // timeout falls due.
   std::uint64_t next_check_ms() const {
     const std::uint64_t now_ms = clock.now_ms();
     // With nothing pending an admission runs the timer anyway, so this is a slow safety poll.
     std::uint64_t next_ms = now_ms + config.block_interval_ms;
-    if (!mempool->empty()) {
-      next_ms = mempool->size() >= config.block_trigger_tx_count
-                    ? now_ms
-                    : std::min(next_ms, store->tip().time_ms + config.block_interval_ms);
+    // Once the height's rounds run (or production stopped), a due block changes nothing:
+    // only the engine's timeouts move it on.
+    if (!rounds_running && !engine->decided() && !pipeline->failure()) {
+      if (!mempool->empty()) {
+        next_ms = mempool->size() >= config.block_trigger_tx_count
+                      ? now_ms
+                      : std::min(next_ms, store->tip().time_ms + config.block_interval_ms);
+      }
+      if (auto expiry_ms = store->state().next_expiry_ms()) next_ms = std::min(next_ms, *expiry_ms);
     }
-    if (auto expiry_ms = store->state().next_expiry_ms()) next_ms = std::min(next_ms, *expiry_ms);
+    if (!timeouts.empty()) next_ms = std::min(next_ms, timeouts.begin()->first);
     return next_ms;
   }
 
-  // The local proposer: executes the next block from the mempool and keeps it by id. Where
-  // the mempool already staged every pending transaction as that block (they all fit, and no
-  // lot expiry falls due after the staging time), the block takes the staged changes at the
-  // staging time instead of executing the transactions a second time.
-  std::optional<ledger::Hash256> propose(bool force) {
-    const std::uint64_t now_ms = clock.now_ms();
-    if (!block_due(force, now_ms)) return std::nullopt;
+  // Executes the next block's transactions from the mempool at `time_ms`; the header is
+  // sealed later, for the round consensus gives it. Where the mempool already staged every
+  // pending transaction as that block (they all fit, and no lot expiry falls due after the
+  // staging time), the block takes the staged changes at the staging time instead of
+  // executing the transactions a second time.
+  ExecutedBlock execute_candidates(std::uint64_t time_ms) {
     const ledger::Tip tip = store->tip();
     const auto next_expiry_ms = store->state().next_expiry_ms();
     const bool staged_fits = !mempool->empty() && mempool->size() <= ledger::block_tx_count_max &&
                              mempool->bytes() <= staged_block_bytes_max &&
-                             (!next_expiry_ms || *next_expiry_ms > now_ms);
-    const ProposerIdentity proposer{partner, &validator_key};
+                             (!next_expiry_ms || *next_expiry_ms > time_ms);
     ExecutedBlock executed;
     if (staged_fits) {
       std::unique_lock pending(pending_mutex);
       const std::span<const ledger::Transaction> candidates = mempool->transactions();
       executed.block.transactions.assign(candidates.begin(), candidates.end());
       executed.changes = mempool->take_staged();
+      staged_taken = true;
       PC_CHECK(executed.changes.applied_count == executed.block.transactions.size());
-      seal_block(executed.block, genesis, tip, executed.changes, proposer);
-    } else {
-      const std::uint64_t time_ms = std::max(now_ms, tip.time_ms + 1);
-      ProducedBlock produced = produce_block(store->state(), tip, mempool->transactions(), time_ms, proposer,
-                                             ledger::SignatureCheck::already_verified);
-      for (const auto& [index, error] : produced.rejected) {
-        executed.left_out.insert(mempool->transactions()[index].id());
-      }
-      const bool expiry_due = next_expiry_ms && *next_expiry_ms <= now_ms;
-      if (produced.block.transactions.empty() && !expiry_due) {
-        // Every candidate failed against the block (an expiry since admission, say): they are
-        // dropped, and no empty block is made for them.
-        std::unique_lock pending(pending_mutex);
-        (void)mempool->revalidate(executed.left_out, now_ms);
-        return std::nullopt;
-      }
-      executed.block = std::move(produced.block);
-      executed.changes = std::move(produced.changes);
+      return executed;
     }
-    return executed_blocks.add(std::move(executed));
+    ProducedBlock produced = build_block(store->state(), tip, mempool->transactions(), std::max(time_ms, tip.time_ms + 1),
+                                         BlockSlot{}, ledger::SignatureCheck::already_verified);
+    for (const auto& [index, error] : produced.rejected) executed.left_out.insert(mempool->transactions()[index].id());
+    executed.block = std::move(produced.block);
+    executed.changes = std::move(produced.changes);
+    return executed;
   }
 
-  // Consensus decided `block_id`: commit it through the pipeline. The block must have been
-  // executed here (proposed, or validated as someone else's proposal).
-  std::optional<std::uint64_t> decided(const ledger::Hash256& block_id) {
-    std::optional<ExecutedBlock> executed = executed_blocks.take(block_id);
+  // The block this validator proposes in round 0 when it calls the height's work available,
+  // executed first so that a round starts only for a block with something in it: when every
+  // candidate failed (an expiry since admission, say) and no expiry is due, they are dropped,
+  // and no round starts for an empty block. false then.
+  bool prepare_proposal(std::uint64_t now_ms) {
+    ExecutedBlock executed = execute_candidates(now_ms);
+    const auto next_expiry_ms = store->state().next_expiry_ms();
+    const bool expiry_due = next_expiry_ms && *next_expiry_ms <= now_ms;
+    if (executed.block.transactions.empty() && !expiry_due) {
+      std::unique_lock pending(pending_mutex);
+      (void)mempool->revalidate(executed.left_out, now_ms);
+      return false;
+    }
+    prepared = std::move(executed);
+    return true;
+  }
+
+  // Fires the consensus timeouts that are due, then, if a block is due and this height's
+  // rounds have not begun, tells the engine there is work. Returns the height committed
+  // meanwhile, if any (with one validator holding more than 2/3, a due block is proposed,
+  // voted on and committed within this call: a round of one).
+  std::optional<std::uint64_t> produce(bool force) {
+    const std::uint64_t before = store->tip().height;
+    fire_due_timeouts();
+    if (pipeline->failure()) return std::nullopt;
+    // A decided block whose commit failed without stopping the pipeline: the height starts
+    // again, its log replays the decision, and the commit is tried once more.
+    if (engine->decided()) start_height();
+    const std::uint64_t now_ms = clock.now_ms();
+    if (!rounds_running && !engine->decided() && block_due(force, now_ms)) {
+      const bool proposer = signer != nullptr && schedule.proposer(0) == partner;
+      if (!proposer || prepare_proposal(now_ms)) perform(engine->on_work_available(now_ms));
+      prepared.reset();
+    }
+    const std::uint64_t after = store->tip().height;
+    return after > before ? std::optional<std::uint64_t>(after) : std::nullopt;
+  }
+
+  // --- Consensus: the writer drives the engine (node/consensus/consensus.hpp's contract) ---
+
+  // The consensus write-ahead log and signer state. The file-backed versions
+  // (node/consensus_files.hpp) replace these in-memory ones, here and nowhere else.
+  void open_consensus_stores() {
+    consensus_log = std::make_unique<consensus::MemoryWriteAheadLog>();
+    signer_state = std::make_unique<consensus::MemorySignerStateStore>();
+  }
+
+  // Proof that a validator signed two conflicting votes; kept nowhere yet but the log.
+  void record_evidence(const ledger::Evidence& evidence) {
+    std::cerr << "pointchain-node: evidence: validator " << evidence.first.validator << " signed two "
+              << ledger::vote_type_name(evidence.first.type) << "s at height " << evidence.first.height << " round "
+              << evidence.first.round << "\n";
+  }
+
+  void start_height() {
+    const ledger::Tip& tip = store->tip();
+    PC_CHECK(schedule.height() == tip.height + 1);
+    consensus::HeightStart start;
+    start.height = tip.height + 1;
+    start.previous_block_id = tip.block_hash;
+    start.previous_time_ms = tip.time_ms;
+    start.schedule = schedule;
+    std::erase_if(timeouts, [&](const auto& entry) { return entry.second.height < start.height; });
+    rounds_running = false;
+    perform(engine->start_height(start, clock.now_ms()));
+  }
+
+  void fire_due_timeouts() {
+    while (!timeouts.empty() && timeouts.begin()->first <= clock.now_ms()) {
+      const consensus::ScheduleTimeout timeout = timeouts.begin()->second;
+      timeouts.erase(timeouts.begin());
+      perform(engine->on_timeout(timeout, clock.now_ms()));
+    }
+  }
+
+  // Carries out the engine's actions in order. Broadcasts come back to this engine after the
+  // actions before them (as from a network with no delay); actions that answers produce are
+  // queued behind the rest, so the engine is never entered from inside one of its own calls.
+  void perform(consensus::Actions actions) {
+    for (consensus::Action& action : actions) pending_actions.push_back(std::move(action));
+    if (performing) return;
+    performing = true;
+    while (!pending_actions.empty() || !loopback.empty()) {
+      if (pending_actions.empty()) {
+        const consensus::Message message = std::move(loopback.front());
+        loopback.pop_front();
+        for (consensus::Action& action : engine->on_message(message, clock.now_ms())) {
+          pending_actions.push_back(std::move(action));
+        }
+        continue;
+      }
+      consensus::Action action = std::move(pending_actions.front());
+      pending_actions.pop_front();
+      std::visit([this](auto& each) { act(each); }, action);
+    }
+    performing = false;
+    restore_staged();
+    consensus_height.store(engine->height());
+    consensus_round.store(engine->round());
+  }
+
+  void act(consensus::Broadcast& broadcast) {
+    peers->send_to_all(broadcast.message);
+    loopback.push_back(std::move(broadcast.message));
+  }
+
+  void act(consensus::SendDecision& request) {
+    if (request.height == 0 || request.height > store->tip().height) return;
+    auto block = store->block_at(request.height);
+    if (block) peers->send_to(request.to, consensus::DecisionMessage{std::move(block).value()});
+  }
+
+  void act(consensus::ScheduleTimeout& timeout) {
+    if (timeout.height == engine->height()) rounds_running = true;
+    // A timeout of an earlier round is ignored by the engine; only the rebroadcast timer
+    // runs across rounds. What is left is a few timers of the current round.
+    std::erase_if(timeouts, [&](const auto& entry) {
+      const consensus::ScheduleTimeout& held = entry.second;
+      return held.height < engine->height() ||
+             (held.kind != consensus::TimeoutKind::rebroadcast && held.round < engine->round());
+    });
+    timeouts.emplace(timeout.at_ms, timeout);
+    PC_CHECK(timeouts.size() <= consensus_timeouts_max);
+  }
+
+  void act(consensus::BuildProposal& request) {
+    const ledger::Tip tip = store->tip();
+    if (request.height != tip.height + 1) return;  // the height moved on
+    ExecutedBlock executed = prepared ? std::move(*prepared) : execute_candidates(request.time_ms);
+    prepared.reset();
+    seal_block(executed.block, genesis, tip, executed.changes, BlockSlot{request.round, request.proposer});
+    ledger::Block block = executed.block;
+    executed_blocks.add(std::move(executed));
+    perform(engine->on_block_built(block, clock.now_ms()));
+  }
+
+  // Executes a block proposed by another validator (or this one, before a restart) on the
+  // tip; kept by id, so the commit costs a write. nullopt if it is not valid there.
+  std::optional<ExecutedBlock> execute_proposal(const ledger::Block& block) const {
+    if (ledger::merkle_root(block.tx_ids()) != block.header.merkle_root) return std::nullopt;
+    const auto runner = [this](std::size_t count, const std::function<void(std::size_t)>& job) {
+      workers.run(count, job);
+    };
+    if (!ledger::verify_block_signatures(genesis, block, runner, &store->state())) return std::nullopt;
+    auto changes = ledger::execute_block(store->state(), block, ledger::SignatureCheck::already_verified);
+    if (!changes) return std::nullopt;
+    ExecutedBlock executed;
+    executed.block = block;
+    executed.block.commit = {};
+    executed.changes = std::move(changes).value();
+    return executed;
+  }
+
+  void act(consensus::ValidateBlock& request) {
+    if (request.block.header.height != store->tip().height + 1) return;  // the height moved on
+    bool valid = executed_blocks.contains(request.block_id);
+    if (!valid) {
+      if (auto executed = execute_proposal(request.block)) {
+        executed_blocks.add(std::move(*executed));
+        valid = true;
+      }
+    }
+    perform(engine->on_block_validated(request.block_id, valid, clock.now_ms()));
+  }
+
+  // The engine decided: commit through the pipeline, then start the next height.
+  void act(consensus::CommitBlock& commit) {
+    const std::uint64_t height = commit.block.header.height;
+    PC_CHECK(height == store->tip().height + 1);
+    std::optional<ExecutedBlock> executed = executed_blocks.take(commit.block.header.hash());
+    // The engine decides only blocks validated here; one executed long ago may have been
+    // let go (executed_blocks_max), or validated before a restart: it executes again.
+    if (!executed) executed = execute_proposal(commit.block);
     PC_CHECK(executed.has_value());
-    const std::uint64_t height = executed->block.header.height;
-    auto committed = pipeline->commit(std::move(executed->block), std::move(executed->changes), executed->left_out);
+    auto committed = pipeline->commit(std::move(commit.block), std::move(executed->changes), executed->left_out);
     if (!committed) {
-      // Nothing changed on disk or in the store; the mempool may have handed its staged
-      // changes to the block, so its transactions are staged again (all of them are kept).
+      // Nothing changed on disk or in the store; the engine stays decided, and the next
+      // produce tries again unless the pipeline stopped for good.
       std::cerr << "pointchain-node: block " << height << " was not committed: " << committed.error().message()
                 << "\n";
-      std::unique_lock pending(pending_mutex);
-      (void)mempool->revalidate({}, clock.now_ms());
-      return std::nullopt;
+      return;
     }
+    staged_taken = false;  // the commit revalidated the mempool
     executed_blocks.forget_through(height);
-    return height;
+    schedule = schedule.next_height();
+    start_height();
   }
 
-  // One validator holding more than 2/3 of the power decides alone: its proposal is the
-  // decision (a round of one). Consensus between partners replaces this step: the writer
-  // then feeds proposals, votes and timeouts to node/consensus and carries out its actions,
-  // and decided() is its "commit this block".
-  std::optional<std::uint64_t> produce(bool force) {
-    if (pipeline->failure()) return std::nullopt;
-    auto proposed = propose(force);
-    if (!proposed) return std::nullopt;
-    return decided(*proposed);
+  void act(consensus::EvidenceFound& found) { record_evidence(found.evidence); }
+
+  // A proposal that took the mempool's staged changes and was not committed gives them back.
+  void restore_staged() {
+    if (!staged_taken) return;
+    staged_taken = false;
+    std::unique_lock pending(pending_mutex);
+    (void)mempool->revalidate({}, clock.now_ms());
   }
 
   const NodeConfig& config;
@@ -452,6 +633,25 @@ class Node::Impl {
   std::unique_ptr<HistoryObserver> history_observer;
   std::unique_ptr<AnalyticsObserver> analytics_observer;
   ExecutedBlocks executed_blocks;
+
+  // Consensus: the writer's alone, but the two atomics readers see.
+  std::unique_ptr<consensus::WriteAheadLog> consensus_log;
+  std::unique_ptr<consensus::SignerStateStore> signer_state;
+  std::unique_ptr<consensus::SignerGuard> signer;  // null for a follower
+  std::unique_ptr<consensus::Engine> engine;
+  std::unique_ptr<NoConsensusPeers> no_peers;
+  ConsensusPeers* peers = nullptr;
+  ledger::ProposerSchedule schedule;                // of the tip's height + 1
+  std::multimap<std::uint64_t, consensus::ScheduleTimeout> timeouts;  // by when they fall due
+  std::deque<consensus::Action> pending_actions;
+  std::deque<consensus::Message> loopback;          // this validator's broadcasts, to itself
+  bool performing = false;
+  bool rounds_running = false;                      // at the current height
+  bool staged_taken = false;                        // the mempool's staged changes are in a block
+  std::optional<ExecutedBlock> prepared;            // this validator's round-0 block, while it is due
+  std::atomic<std::uint64_t> consensus_height{0};
+  std::atomic<std::uint32_t> consensus_round{0};
+
   std::unique_ptr<EventLoop> loop;  // the writer thread; stopped first
 
   // The earning rules in force, replaced whole by a reload; nullptr without a rules file.
@@ -463,7 +663,8 @@ class Node::Impl {
 // Node
 
 Node::Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner, crypto::SecretKey validator_key,
-           crypto::SecretKey issuer_key, const Clock& clock, WorkerPool& workers, const StorageOptions& storage)
+           crypto::SecretKey issuer_key, const Clock& clock, WorkerPool& workers, const StorageOptions& storage,
+           ConsensusPeers* peers)
     : config_(std::move(config)), genesis_(std::move(genesis)), partner_(partner) {
   check_config(config_);
   const ledger::Partner* me = genesis_.partner(partner_);
@@ -472,16 +673,10 @@ Node::Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner
     throw std::runtime_error("this node's keys are not partner " + std::to_string(partner_) +
                              "'s validator and issuer keys in the genesis");
   }
-  // One validator commits alone until the consensus engine gathers the others' signatures.
-  if (me->voting_power * 3 <= genesis_.total_voting_power() * 2) {
-    throw std::runtime_error("partner " + std::to_string(partner_) + " holds " + std::to_string(me->voting_power) +
-                             " of " + std::to_string(genesis_.total_voting_power()) +
-                             " voting power: not enough to commit blocks alone, which this node needs");
-  }
   auto rule_set = read_rules_file(config_.data_dir);
   if (!rule_set) throw std::runtime_error(rule_set.error());
   impl_ = std::make_unique<Impl>(config_, genesis_, partner_, std::move(validator_key), std::move(issuer_key),
-                                 clock, workers, storage);
+                                 clock, workers, storage, peers);
   impl_->active_rules = std::move(rule_set).value();
 }
 
@@ -551,13 +746,34 @@ std::uint64_t Node::next_check_ms() const {
   return next_ms ? *next_ms : impl_->clock.now_ms();
 }
 
+std::string consensus_status(const ConsensusInfo& info) {
+  const std::string power =
+      std::to_string(info.voting_power) + " of " + std::to_string(info.total_voting_power) + " voting power";
+  if (info.commits_alone) return "committing: this validator holds " + power + ", more than 2/3";
+  const std::string peers = info.peers == 0 ? "no peers are connected (the network is not built yet)"
+                                            : std::to_string(info.peers) + " peers are connected";
+  if (info.voting_power == 0) return "following: no voting power; blocks come from the validators, and " + peers;
+  return "not committing alone: this validator holds " + power + ", blocks need more than 2/3, and " + peers;
+}
+
+ConsensusInfo Node::consensus_info() const {
+  ConsensusInfo info;
+  info.voting_power = genesis_.partner(partner_)->voting_power;
+  info.total_voting_power = genesis_.total_voting_power();
+  info.commits_alone = info.voting_power * 3 > info.total_voting_power * 2;
+  info.peers = impl_->peers->connected_count();
+  info.height = impl_->consensus_height.load();
+  info.round = impl_->consensus_round.load();
+  return info;
+}
+
 std::optional<StorageFailure> Node::storage_failure() const { return impl_->pipeline->failure(); }
 
 ChainInfo Node::chain_info() const {
   std::shared_lock pending(impl_->pending_mutex);
   const std::shared_ptr<const Snapshot> snapshot = impl_->snapshot();
   return ChainInfo{genesis_.chain_id, genesis_.coalition_name, snapshot->tip, impl_->mempool->size(),
-                   snapshot->totals,  partner_};
+                   snapshot->totals,  partner_,         consensus_info()};
 }
 
 ledger::Result<ledger::Block> Node::block_at(std::uint64_t height) const {

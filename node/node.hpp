@@ -1,4 +1,4 @@
-// The node: the chain store, the mempool, block production (one validator for now), the
+// The node: the chain store, the mempool, block production through consensus, the
 // partner's own signing (earn, return, bonus) and event subscriptions. rpc/ calls only this
 // interface. docs/node.md ("Architecture") draws the threads.
 //
@@ -155,6 +155,20 @@ struct RulesInfo {
 };
 inline constexpr std::string_view earning_rules_file_name = "earning-rules.json";
 
+// What this node's consensus can do now (docs/node.md, "Consensus").
+struct ConsensusInfo {
+  std::uint64_t voting_power = 0;        // this partner's; 0: a follower, which never votes
+  std::uint64_t total_voting_power = 0;  // of every validator in the genesis
+  bool commits_alone = false;            // voting_power is more than 2/3 of the total
+  std::size_t peers = 0;                 // validators connected: 0 until the network lands
+  std::uint64_t height = 0;              // the height consensus works on: the tip's + 1
+  std::uint32_t round = 0;               // its round there
+};
+
+// One sentence for people (the start-up log, chain_info's consensus.status): whether this
+// node can commit, and why not.
+std::string consensus_status(const ConsensusInfo& info);
+
 struct ChainInfo {
   std::string chain_id;
   std::string coalition_name;
@@ -162,6 +176,7 @@ struct ChainInfo {
   std::size_t pending_count = 0;
   ledger::Totals totals;
   ledger::PartnerId partner = 0;       // this node's partner
+  ConsensusInfo consensus;
 };
 
 // How the node treats its storage at start-up; not in node.json, since each is a decision
@@ -174,6 +189,8 @@ struct StorageOptions {
   // storage faults (a full disk) through it.
   leveldb::Env* env = nullptr;
 };
+
+class ConsensusPeers;
 
 class Node {
  public:
@@ -188,9 +205,14 @@ class Node {
   // data_dir/committed-height or the history index says the chain was higher than the store
   // (node/height_claims.hpp), unless storage.accept_lost_blocks. Throws std::runtime_error on
   // start-up failure.
+  //
+  // Any genesis partner may run a node: a validator takes part in consensus (and commits by
+  // itself when it holds more than 2/3 of the voting power), a partner with no voting power
+  // follows. `peers` carries consensus messages to the other validators and must outlive the
+  // node; nullptr: none (node/consensus_peers.hpp).
   Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner,
        crypto::SecretKey validator_key, crypto::SecretKey issuer_key, const Clock& clock,
-       WorkerPool& workers, const StorageOptions& storage = {});
+       WorkerPool& workers, const StorageOptions& storage = {}, ConsensusPeers* peers = nullptr);
   ~Node();
 
   // Decodes, verifies (signature once: cached for block production), and admits against the
@@ -201,17 +223,21 @@ class Node {
   // The same for many, verifying signatures across the worker pool; results in input order.
   std::vector<ledger::Result<ledger::Hash256>> submit_batch(const std::vector<Bytes>& txs);
 
-  // Produces and commits a block if one is due: pending transactions and the block interval
-  // since the last block has passed, or block_trigger_tx_count pending, or a lot's expiry is
-  // due. No empty blocks otherwise. Returns the new height. Runs on the writer.
+  // Fires the consensus timeouts that are due, then starts the height's rounds if a block is
+  // due: pending transactions and the block interval since the last block has passed, or
+  // block_trigger_tx_count pending, or a lot's expiry is due. No rounds, so no empty blocks,
+  // otherwise. Returns the height committed during the call: with a validator that holds more
+  // than 2/3 of the power, a due block is proposed, voted on and committed within it (a round
+  // of one); with less, a block needs the others' votes. Runs on the writer.
   //
   // A failed block write stops production for good in this process (storage_failure() says
   // why, and the log says so loudly): the store never writes again after a failed write
   // (ledger/store.hpp), submissions are refused with io_error, and reads go on. Both produce
   // calls then return nullopt at once.
   std::optional<std::uint64_t> produce_if_due();
-  // Commits whatever is pending now, whatever the interval: a clean shutdown loses no
-  // transaction the node has accepted. nullopt when nothing was pending.
+  // Starts rounds for whatever is pending now, whatever the interval: a clean shutdown of a
+  // validator that commits alone loses no transaction it has accepted. nullopt when nothing
+  // was committed.
   std::optional<std::uint64_t> produce_pending();
   // Lets the writer produce by itself: it checks after every batch of events and sleeps
   // until the next moment a block could be due (the interval's end, the next lot expiry, at
@@ -219,13 +245,15 @@ class Node {
   // ManualClock instead); stop_block_timer() turns it off again.
   void start_block_timer();
   void stop_block_timer();
-  // When the block timer looks next (ms since epoch), asked of the writer.
+  // When the block timer looks next (ms since epoch), asked of the writer: a block could be
+  // due, or a consensus timeout falls due.
   std::uint64_t next_check_ms() const;
 
   // Set once a block could not be committed; block production has stopped for good.
   std::optional<StorageFailure> storage_failure() const;
 
   ChainInfo chain_info() const;
+  ConsensusInfo consensus_info() const;
   ledger::Result<ledger::Block> block_at(std::uint64_t height) const;
   ledger::Result<ledger::Block> block_by_hash(const ledger::Hash256& hash) const;
   ledger::Result<TxStatus> transaction(const ledger::Hash256& tx_id) const;

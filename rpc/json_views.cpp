@@ -98,6 +98,14 @@ json chain_info_json(const node::ChainInfo& info) {
       {"time_ms", info.tip.time_ms},
       {"pending_count", info.pending_count},
       {"partner", info.partner},
+      {"consensus",
+       {{"voting_power", info.consensus.voting_power},
+        {"total_voting_power", info.consensus.total_voting_power},
+        {"commits_alone", info.consensus.commits_alone},
+        {"peers", info.consensus.peers},
+        {"height", info.consensus.height},
+        {"round", info.consensus.round},
+        {"status", node::consensus_status(info.consensus)}}},
       // Outstanding is the sum of balances; the ledger's invariant keeps it equal to
       // issued - redeemed - expired - reversed.
       {"supply",

@@ -7,7 +7,7 @@
 #include <shared_mutex>
 #include <thread>
 
-#include "node/block_producer.hpp"
+#include "node/demo.hpp"
 #include "node/commit_pipeline.hpp"
 #include "tests/fixtures.hpp"
 

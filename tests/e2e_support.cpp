@@ -649,6 +649,64 @@ pid_t LiveNode::pid() const {
   return process_->pid();
 }
 
+// The init command of partner 1 of a coalition genesis, as a partner joins one: a first init
+// makes this node's keys and refuses the genesis that does not hold them yet; the genesis is
+// then written with its public keys (read with `keys`), for the second init to accept.
+std::vector<std::string> LiveNode::coalition_init(const LiveNodeOptions& options) const {
+  ledger::Genesis genesis;
+  genesis.protocol_version = ledger::protocol_version_newest;
+  genesis.chain_id = options.chain_id.empty() ? "e2e-coalition" : options.chain_id;
+  genesis.coalition_name = "E2E Coalition";
+  genesis.genesis_time_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  genesis.policy.point_expiry_days = 365;
+  genesis.policy.transfers_allowed = true;
+  std::vector<std::uint64_t> powers{1};
+  powers.insert(powers.end(), options.other_validator_powers.begin(), options.other_validator_powers.end());
+  for (std::size_t i = 1; i <= powers.size(); ++i) {
+    ledger::Partner partner;
+    partner.id = static_cast<ledger::PartnerId>(i);
+    partner.name = i == 1 ? options.partner_name : "Partner " + std::to_string(i);
+    partner.issuer_key = TxFactory::partner_issuer(partner.id).public_key();
+    partner.validator_key = seeded_key("partner " + std::to_string(i) + " validator").public_key();
+    partner.voting_power = powers[i - 1];
+    genesis.partners.push_back(partner);
+  }
+  const std::filesystem::path genesis_path = dir_.path() / "coalition-genesis.json";
+  const auto write_genesis = [&] {
+    std::ofstream file(genesis_path, std::ios::trunc);
+    file << ledger::genesis_to_json(genesis);
+    if (!file) throw std::runtime_error("cannot write " + genesis_path.string());
+  };
+  write_genesis();
+  const std::string node = binary_path("pointchain-node").string();
+  const std::vector<std::string> init{node, "init", "--data", data_dir_.string(), "--genesis", genesis_path.string(),
+                                      "--partner-id", "1"};
+  const RunResult first = run(init, node_options());
+  if (!first.status.exited_with(1)) {
+    throw std::runtime_error("pointchain-node init with a genesis lacking its keys: " + first.status.describe() + ": " +
+                             first.out);
+  }
+  const RunResult keys = run({node, "keys", "--data", data_dir_.string()}, node_options());
+  const auto key_after = [&](const std::string& label) {
+    const std::size_t at = keys.out.find(label);
+    if (!keys.status.exited_with(0) || at == std::string::npos) {
+      throw std::runtime_error("pointchain-node keys: " + keys.out);
+    }
+    std::istringstream rest(keys.out.substr(at + label.size()));
+    std::string hex;
+    rest >> hex;
+    auto key = fixed_from_hex<32>(hex);
+    if (!key) throw std::runtime_error("pointchain-node keys printed a key that is not hex: " + hex);
+    return *key;
+  };
+  genesis.partners[0].validator_key = key_after("validator key");
+  genesis.partners[0].issuer_key = key_after("issuer key");
+  write_genesis();
+  return init;
+}
+
 LiveNode::LiveNode(const LiveNodeOptions& options)
     : data_dir_(dir_.path() / "data"),
       config_({{"rpc_address", "127.0.0.1"}, {"block_interval_ms", options.block_interval_ms}}),
@@ -660,6 +718,7 @@ LiveNode::LiveNode(const LiveNodeOptions& options)
     init.push_back("--chain-id");
     init.push_back(options.chain_id);
   }
+  if (!options.other_validator_powers.empty()) init = coalition_init(options);
   const RunResult initialized = run(init, node_options());
   if (!initialized.status.exited_with(0)) {
     throw std::runtime_error("pointchain-node init failed (" + initialized.status.describe() + "): " + initialized.out);

@@ -259,6 +259,10 @@ struct LiveNodeOptions {
   nlohmann::json config = nlohmann::json::object();
   // The node's file size limit at every start (SpawnOptions::file_size_limit_bytes).
   std::optional<std::uint64_t> file_size_limit_bytes;
+  // Empty: init makes a one-partner chain. Otherwise the node is partner 1 (voting power 1)
+  // of a coalition genesis (init --genesis) whose partners 2, 3, ... have these voting powers
+  // and seeded keys (seeded_key("partner i validator"), TxFactory::partner_issuer(i)).
+  std::vector<std::uint64_t> other_validator_powers{};
 };
 
 // A pointchain-node of its own: `init` (one-partner chain, fresh keys) in a temp data dir,
@@ -313,6 +317,7 @@ class LiveNode {
 
  private:
   SpawnOptions node_options() const;
+  std::vector<std::string> coalition_init(const LiveNodeOptions& options) const;
 
   TempDir dir_;
   std::filesystem::path data_dir_;

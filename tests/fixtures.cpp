@@ -87,7 +87,11 @@ ledger::Genesis make_genesis(const GenesisOptions& options) {
     partner.name = "Partner " + std::to_string(i);
     partner.issuer_key = TxFactory::partner_issuer(partner.id).public_key();
     partner.validator_key = seeded_key("partner " + std::to_string(i) + " validator").public_key();
-    partner.voting_power = i == 1 ? 1 : 0;
+    if (options.voting_powers.empty()) {
+      partner.voting_power = i == 1 ? 1 : 0;
+    } else {
+      partner.voting_power = i <= options.voting_powers.size() ? options.voting_powers[i - 1] : 0;
+    }
     genesis.partners.push_back(partner);
   }
   genesis.policy.point_expiry_days = options.point_expiry_days;

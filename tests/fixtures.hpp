@@ -16,7 +16,7 @@
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "ledger/store.hpp"
-#include "node/block_producer.hpp"
+#include "node/demo.hpp"
 
 namespace pc::test {
 
@@ -43,6 +43,9 @@ inline constexpr char test_chain_id[] = "test-chain";
 
 struct GenesisOptions {
   std::size_t partners = 3;             // ids 1..partners; partner 1 is the only validator
+  // Partner i's voting power is voting_powers[i - 1] (partners beyond the list: 0). Empty:
+  // partner 1 holds 1 and the others 0.
+  std::vector<std::uint64_t> voting_powers{};
   std::uint32_t point_expiry_days = 0;
   bool transfers_allowed = true;
   std::uint64_t issuance_cap_points = 0;

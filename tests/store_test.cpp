@@ -13,7 +13,7 @@
 #include "ledger/codec.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/store.hpp"
-#include "node/block_producer.hpp"
+#include "node/demo.hpp"
 #include "tests/fixtures.hpp"
 
 namespace {

@@ -346,6 +346,9 @@ int command_run(const std::vector<std::string>& args) {
             << "  chain      " << info.chain_id << " (" << info.coalition_name << "), height " << info.tip.height
             << "\n"
             << "  partner    " << partner_id << " (" << partner_name << ")\n"
+            << "  consensus  " << pc::node::consensus_status(info.consensus)
+            << (info.consensus.commits_alone ? "" : ": transactions are accepted but not committed until the network lands")
+            << "\n"
             << "  data dir   " << data_dir.string() << "\n"
             << "  RPC        " << url << (frontend ? "" : "  (not served: this build has no rpc library)") << "\n"
             << "  API token  \"api_token\" in " << (data_dir / "node.json").string()
@@ -377,7 +380,8 @@ int command_run(const std::vector<std::string>& args) {
   if (frontend) frontend->stop();
   node.stop_block_timer();
   // What was accepted but not yet in a block would otherwise be lost with the process.
-  // After a storage failure this commits nothing: produce_pending() returns at once.
+  // After a storage failure this commits nothing: produce_pending() returns at once; so it
+  // does for a validator that cannot commit alone.
   while (node.produce_pending()) {
   }
   const pc::node::ChainInfo last = node.chain_info();
@@ -388,7 +392,12 @@ int command_run(const std::vector<std::string>& args) {
               << " accepted transactions were not committed and are lost\n";
     return exit_storage_failure;
   }
-  std::cout << "pointchain-node: stopped at height " << last.tip.height << "\n";
+  std::cout << "pointchain-node: stopped at height " << last.tip.height;
+  if (last.pending_count > 0) {
+    std::cout << ": " << last.pending_count << " accepted transactions were not committed and are lost ("
+              << pc::node::consensus_status(last.consensus) << ")";
+  }
+  std::cout << "\n";
   return 0;
 }
 
