@@ -29,7 +29,7 @@ const std::vector<std::string> reward_names = {"Free coffee", "Cinema, 2 tickets
 // A chain of about 90 days: issuances for every reason (purchases with amounts), redemptions
 // of varied rewards, transfers, reversals, and expiry, from a seeded generator.
 struct GeneratedChain {
-  TestChain chain{GenesisOptions{partner_count, expiry_days, true, 0, ledger::protocol_version_first}};
+  TestChain chain{GenesisOptions{partner_count, {}, expiry_days, true, 0, ledger::protocol_version_first}};
   std::vector<crypto::SecretKey> customers;
   std::vector<std::pair<ledger::PartnerId, std::string>> reversible;  // not yet reversed
 
@@ -334,7 +334,7 @@ TEST_CASE("the analytics index fed block by block equals one rebuilt from the ch
   // Proves that the observer path (add_block after each commit, one batch a block) and the
   // rebuild (replay, one batch per thousand blocks) give the same reports, and that a block
   // out of order is refused without writing.
-  TestChain chain(GenesisOptions{partner_count, expiry_days, true, 0, ledger::protocol_version_first});
+  TestChain chain(GenesisOptions{partner_count, {}, expiry_days, true, 0, ledger::protocol_version_first});
   node::AnalyticsIndex fed(chain.directory() / "fed", chain.store());
   ledger::State shadow(chain.genesis());
   const crypto::SecretKey alice = TxFactory::customer(1);
@@ -430,7 +430,7 @@ TEST_CASE("an analytics index deleted or of another chain is rebuilt with the sa
   for (std::size_t i = 0; i < queries.size(); ++i) CHECK(node::report_json(rebuilt.report(queries[i]).value()) == before[i]);
 
   // An index of another chain in the directory.
-  TestChain other(GenesisOptions{1, 0, true, 0, ledger::protocol_version_first});
+  TestChain other(GenesisOptions{1, {}, 0, true, 0, ledger::protocol_version_first});
   other.commit_all({other.txs.issue(1, TxFactory::customer(1).public_key(), 5, "x")});
   { const node::AnalyticsIndex foreign(other.directory() / "analytics", other.store()); }
   const node::AnalyticsIndex replaced(other.directory() / "analytics", generated.chain.store());
