@@ -290,6 +290,22 @@ class Node::Impl {
     return decided(*proposed);
   }
 
+  // Keeps evidence the consensus engine found (its EvidenceFound action), and says so in the log.
+  ledger::Result<bool> record_evidence(const ledger::Evidence& evidence) {
+    PC_CHECK(loop == nullptr || loop->on_loop_thread());
+    const ledger::Vote& vote = evidence.first;
+    const std::string what = "evidence that validator " + std::to_string(vote.validator) + " signed two " +
+                             std::string(ledger::vote_type_name(vote.type)) + "s at height " +
+                             std::to_string(vote.height) + ", round " + std::to_string(vote.round);
+    auto kept = store->record_evidence(evidence);
+    if (!kept) {
+      std::cerr << "pointchain-node: " << what << " was not kept: " << kept.error().message() << "\n";
+    } else if (*kept) {
+      std::cerr << "pointchain-node: " << what << ": kept (get_evidence)\n";
+    }
+    return kept;
+  }
+
   const NodeConfig& config;
   const ledger::Genesis& genesis;
   const ledger::PartnerId partner;
@@ -525,6 +541,15 @@ ledger::Result<ledger::Hash256> Node::return_purchase(const std::string& order_i
     if (auto pending = impl_->mempool->pending_reverse(partner_, order_id)) return *pending;
     return impl_->admit(impl_->sign(body));
   });
+}
+
+ledger::Result<bool> Node::record_evidence(const ledger::Evidence& evidence) {
+  if (impl_->loop->on_loop_thread()) return impl_->record_evidence(evidence);
+  return impl_->on_writer<bool>([&] { return impl_->record_evidence(evidence); });
+}
+
+ledger::Result<ledger::EvidencePage> Node::evidence(const ledger::EvidencePosition& from, std::size_t limit) const {
+  return impl_->store->evidence_page(from, std::clamp<std::size_t>(limit, 1, evidence_page_max));
 }
 
 std::shared_ptr<Subscription> Node::subscribe(EventFilter filter, std::size_t queue_max) {

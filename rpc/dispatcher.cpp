@@ -5,6 +5,7 @@
 #include <array>
 #include <unordered_map>
 
+#include "node/audit_command.hpp"
 #include "rpc/json_views.hpp"
 #include "rpc/params.hpp"
 
@@ -226,7 +227,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 11> methods = {{
+  static constexpr std::array<Method, 12> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -234,6 +235,7 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"submit_transaction", &Dispatcher::submit_transaction, false},
       {"get_partners", &Dispatcher::get_partners, false},
       {"get_settlement", &Dispatcher::get_settlement, false},
+      {"get_evidence", &Dispatcher::get_evidence, false},
       {"earn", &Dispatcher::earn, true},
       {"earn_batch", &Dispatcher::earn_batch, true},
       {"return", &Dispatcher::return_purchase, true},
@@ -341,6 +343,31 @@ MethodResult Dispatcher::get_settlement(const json& params) {
   Params reader(params, {});
   if (reader.error()) return *reader.error();
   return settlement_json(node_.settlement());
+}
+
+MethodResult Dispatcher::get_evidence(const json& params) {
+  Params reader(params, {"cursor", "limit"});
+  const std::uint64_t limit = reader.optional_unsigned_integer("limit", node::Node::evidence_page_max)
+                                  .value_or(node::Node::evidence_page_max);
+  if (!reader.error() && limit == 0) reader.fail("limit", "must be at least 1");
+  ledger::EvidencePosition from;
+  if (reader.has("cursor")) {
+    const Bytes cursor = reader.hex("cursor");
+    if (!reader.error()) {
+      if (auto position = ledger::EvidencePosition::decode(cursor)) {
+        from = *position;
+      } else {
+        reader.fail("cursor", "must be the 30 hex characters of a next_cursor");
+      }
+    }
+  }
+  if (reader.error()) return *reader.error();
+  auto page = node_.evidence(from, static_cast<std::size_t>(limit));
+  if (!page) return application_error(page.error());
+  json evidence = json::array();
+  for (const ledger::Evidence& entry : page->evidence) evidence.push_back(node::evidence_json(node_.genesis(), entry));
+  return json{{"evidence", std::move(evidence)},
+              {"next_cursor", page->next ? json(to_hex(page->next->encode())) : json(nullptr)}};
 }
 
 // ---- partner methods ----
