@@ -218,7 +218,6 @@ void FileWriteAheadLog::append(std::uint64_t height, ByteSpan record) {
     if (known == height_bytes_.end() && !sync_directory(directory_)) {
       throw ConsensusStorageError("cannot sync " + directory_.string() + ": " + errno_text());
     }
-    height_bytes_[height] = 0;
   }
   Bytes frame(framed_bytes);
   put_u32(frame.data(), static_cast<std::uint32_t>(record.size()));
