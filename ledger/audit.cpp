@@ -178,7 +178,8 @@ bool index_entry_is_the_chains(const ChainStore& store, const ChainStore::Entry&
 // Every key in the store must be one the replayed chain accounts for (docs/protocol.md, "Store
 // layout"): G, T, a block frame, chunk or Merkle record at a replayed height (the replay read
 // each block's exact chunks and compared its Merkle record), the state records (compared
-// above), and the block and transaction index entries. The replay already checked that every block and every
+// above), the block and transaction index entries, and the evidence records (checked by
+// check_evidence). The replay already checked that every block and every
 // transaction has its right index entry, and ids on a valid chain are unique, so there is no
 // stray index entry exactly when the counts match; only then is each entry looked at alone.
 Status account_for_every_key(const ChainStore& store, const AuditReport& report) {
@@ -229,6 +230,38 @@ Status account_for_every_key(const ChainStore& store, const AuditReport& report)
   return Error{Code::corruption, "the index entries number " + std::to_string(block_index_entries) + " blocks and " +
                                      std::to_string(tx_index_entries) + " transactions, the chain " +
                                      std::to_string(report.blocks) + " and " + std::to_string(report.transactions)};
+}
+
+// Every evidence record (docs/protocol.md, "Store layout") decodes, sits under its own
+// position's key, and proves an equivocation under the genesis keys (verify_evidence: both
+// signatures by that validator's key, the same chain, height, round and type, different block
+// ids, canonical order); and the records keep within the bounds the node writes them under.
+Status check_evidence(const ChainStore& store, std::vector<Evidence>& kept) {
+  constexpr std::size_t page_records_max = 256;
+  EvidencePosition from;
+  std::map<std::uint64_t, std::size_t> per_height;
+  for (;;) {
+    auto page = store.evidence_page(from, page_records_max);
+    if (!page) return page.error();
+    for (Evidence& evidence : page->evidence) {
+      const Vote& vote = evidence.first;
+      if (auto status = verify_evidence(store.genesis(), evidence); !status) {
+        return Error{status.error().code, "evidence against validator " + std::to_string(vote.validator) +
+                                              " at height " + std::to_string(vote.height) + ", round " +
+                                              std::to_string(vote.round) + ", " + std::string(vote_type_name(vote.type)) +
+                                              " proves nothing: " + status.error().detail};
+      }
+      if (++per_height[vote.height] > stored_evidence_per_height_max || kept.size() >= stored_evidence_max) {
+        return Error{Code::corruption, "more evidence records than a node keeps (" +
+                                           std::to_string(stored_evidence_per_height_max) + " per height, " +
+                                           std::to_string(stored_evidence_max) + " in all), at height " +
+                                           std::to_string(vote.height)};
+      }
+      kept.push_back(std::move(evidence));
+    }
+    if (!page->next) return {};
+    from = *page->next;
+  }
 }
 }  // namespace
 
@@ -320,6 +353,7 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
     return fault(final_height, status.error());
   }
   if (auto status = account_for_every_key(store, report); !status) return fault(final_height, status.error());
+  if (auto status = check_evidence(store, report.evidence); !status) return fault(final_height, status.error());
   if (auto status = state.check_invariants(); !status) return fault(final_height, status.error());
 
   report.ok = true;

@@ -19,6 +19,8 @@ struct AuditReport {
   Totals totals;
   std::map<PartnerId, PartnerStats> partners;
   std::map<std::pair<PartnerId, PartnerId>, std::uint64_t> settlement;
+  // Every evidence record in the store, in key order, each verified (at most stored_evidence_max).
+  std::vector<Evidence> evidence;
 };
 
 // Runs `background` and `foreground` (possibly at the same time) and returns when both have

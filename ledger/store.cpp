@@ -21,6 +21,9 @@ constexpr char merkle_prefix = 'M';     // M || height (BE u64) -> Merkle levels
 constexpr char hash_prefix = 'H';       // H || block id -> height (big-endian u64)
 constexpr char tx_prefix = 'X';         // X || tx id -> height (BE u64) || index (BE u32)
 constexpr char record_prefix = 'S';     // S || record key -> record value
+constexpr char evidence_prefix = 'E';   // E || height (BE u64) || round (BE u32) || type || validator (BE u16)
+                                        //   -> Evidence encoding
+constexpr std::size_t evidence_id_bytes = 8 + 4 + 1 + 2;
 const std::string tip_key = "T";        // -> tip (docs/protocol.md)
 const std::string genesis_key = "G";    // -> canonical genesis bytes
 
@@ -110,7 +113,53 @@ leveldb::ReadOptions verified_read(const leveldb::Snapshot* at = nullptr) {
   return options;
 }
 
+std::string evidence_key(const EvidencePosition& position) {
+  std::string key(1, evidence_prefix);
+  const Bytes id = position.encode();
+  key.append(id.begin(), id.end());
+  return key;
+}
+
+ByteSpan span_of(const leveldb::Slice& slice) {
+  return {reinterpret_cast<const std::uint8_t*>(slice.data()), slice.size()};
+}
+
 }  // namespace
+
+EvidencePosition EvidencePosition::of(const Evidence& evidence) {
+  const Vote& vote = evidence.first;
+  return {vote.height, vote.round, static_cast<std::uint8_t>(vote.type), vote.validator};
+}
+
+Bytes EvidencePosition::encode() const {
+  std::string id;
+  append_big_endian(id, height, 8);
+  append_big_endian(id, round, 4);
+  append_big_endian(id, type, 1);
+  append_big_endian(id, validator, 2);
+  PC_CHECK(id.size() == evidence_id_bytes);
+  return to_bytes(id);
+}
+
+std::optional<EvidencePosition> EvidencePosition::decode(ByteSpan bytes) {
+  if (bytes.size() != evidence_id_bytes) return std::nullopt;
+  const std::string_view id(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return EvidencePosition{read_big_endian(id.substr(0, 8)), static_cast<std::uint32_t>(read_big_endian(id.substr(8, 4))),
+                          static_cast<std::uint8_t>(read_big_endian(id.substr(12, 1))),
+                          static_cast<PartnerId>(read_big_endian(id.substr(13, 2)))};
+}
+
+Result<Evidence> decode_evidence_record(ByteSpan id, ByteSpan value) {
+  const auto corrupt = [&id](const std::string& detail) {
+    return Error{Code::corruption, "evidence record " + to_hex(id) + ": " + detail};
+  };
+  auto evidence = Evidence::decode(value);
+  if (!evidence) return corrupt("does not decode: " + evidence.error().message());
+  if (!std::ranges::equal(EvidencePosition::of(*evidence).encode(), id)) {
+    return corrupt("its votes are at another height, round, type or validator than its key says");
+  }
+  return evidence;
+}
 
 ChainStore::ChainStore(std::filesystem::path directory, Genesis genesis, std::unique_ptr<leveldb::DB> db)
     : directory_(std::move(directory)), genesis_(std::move(genesis)), db_(std::move(db)) {}
@@ -374,6 +423,72 @@ void ChainStore::publish(const Block& block, BlockChanges&& changes) {
   PC_CHECK(state_->state_hash() == tip_.state_hash);
 }
 
+Result<bool> ChainStore::record_evidence(const Evidence& evidence) {
+  if (write_failure_) return *write_failure_;
+  if (auto status = verify_evidence(genesis_, evidence); !status) return status.error();
+  const EvidencePosition position = EvidencePosition::of(evidence);
+  const std::string key = evidence_key(position);
+  std::string existing;
+  auto found = db_->Get(verified_read(), key, &existing);
+  if (found.ok()) return false;
+  if (!found.IsNotFound()) return storage_error(found);
+  if (!evidence_count_) {
+    std::uint64_t count = 0;
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified_read()));
+    for (it->Seek(std::string(1, evidence_prefix)); it->Valid() && it->key()[0] == evidence_prefix; it->Next()) ++count;
+    if (!it->status().ok()) return storage_error(it->status());
+    evidence_count_ = count;
+  }
+  if (*evidence_count_ >= stored_evidence_max) {
+    return Error{Code::too_large, "evidence not kept: the store holds stored_evidence_max = " +
+                                      std::to_string(stored_evidence_max) + " records"};
+  }
+  std::size_t at_height = 0;
+  {
+    const std::string height_prefix = evidence_key({position.height, 0, 0, 0}).substr(0, 1 + 8);
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified_read()));
+    for (it->Seek(height_prefix); it->Valid() && it->key().starts_with(height_prefix); it->Next()) ++at_height;
+    if (!it->status().ok()) return storage_error(it->status());
+  }
+  if (at_height >= stored_evidence_per_height_max) {
+    return Error{Code::too_large, "evidence not kept: height " + std::to_string(position.height) +
+                                      " already has stored_evidence_per_height_max = " +
+                                      std::to_string(stored_evidence_per_height_max) + " records"};
+  }
+  const Bytes value = evidence.encode();
+  PC_CHECK(decode_evidence_record(position.encode(), value).ok());
+  leveldb::WriteOptions write_options;
+  write_options.sync = true;
+  if (auto status = db_->Put(write_options, key, slice(value)); !status.ok()) {
+    write_failure_ = Error{Code::io_error, "evidence could not be written: " + status.ToString()};
+    return *write_failure_;
+  }
+  ++*evidence_count_;
+  return true;
+}
+
+Result<EvidencePage> ChainStore::evidence_page(const EvidencePosition& from, std::size_t limit) const {
+  PC_CHECK(limit > 0);
+  EvidencePage page;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified_read()));
+  for (it->Seek(evidence_key(from)); it->Valid() && it->key()[0] == evidence_prefix; it->Next()) {
+    const ByteSpan id = span_of(it->key()).subspan(1);
+    if (page.evidence.size() == limit) {
+      page.next = EvidencePosition::decode(id);
+      if (!page.next) return Error{Code::corruption, "evidence record key " + to_hex(span_of(it->key())) + " is malformed"};
+      break;
+    }
+    if (id.size() != evidence_id_bytes) {
+      return Error{Code::corruption, "evidence record key " + to_hex(span_of(it->key())) + " is malformed"};
+    }
+    auto evidence = decode_evidence_record(id, span_of(it->value()));
+    if (!evidence) return evidence.error();
+    page.evidence.push_back(std::move(evidence).value());
+  }
+  if (!it->status().ok()) return storage_error(it->status());
+  return page;
+}
+
 Result<Bytes> ChainStore::block_bytes_at(std::uint64_t height) const { return block_bytes_at(height, nullptr); }
 
 Result<Block> ChainStore::block_at(std::uint64_t height) const { return block_at(height, nullptr); }
@@ -554,6 +669,8 @@ Status ChainStore::for_each_entry(const std::function<bool(const Entry&)>& visit
       kind = KeyKind::tx_index;
     } else if (key.size() > 1 && key[0] == static_cast<std::uint8_t>(record_prefix)) {
       kind = KeyKind::record;
+    } else if (fits(evidence_prefix, evidence_id_bytes)) {
+      kind = KeyKind::evidence;
     }
     if (!visit(Entry{kind, key, key.subspan(1), value})) break;
   }

@@ -16,6 +16,7 @@
 
 #include "ledger/chain.hpp"
 #include "ledger/proposer.hpp"
+#include "ledger/votes.hpp"
 
 namespace leveldb {
 class DB;
@@ -43,6 +44,39 @@ struct TransactionProof {
 // chunk and one small record and hashes a handful of nodes (docs/protocol.md, "Store layout").
 inline constexpr unsigned stored_merkle_first_level = 2;
 inline constexpr std::size_t block_chunk_tx_count = std::size_t{1} << stored_merkle_first_level;
+
+// Evidence of equivocation the node found (docs/protocol.md, "Store layout"): one record per
+// validator, height, round and vote type, whichever conflicting pair was found first. Bounds,
+// so that a Byzantine validator signing a conflicting pair in every round cannot fill the
+// disk: at most this many records per height (the engine reports at most as many) and in all.
+// Beyond either, record_evidence refuses with too_large and stores nothing; the first
+// records kept already prove the equivocation.
+inline constexpr std::size_t stored_evidence_per_height_max = 64;
+inline constexpr std::size_t stored_evidence_max = 10'000;
+
+// Where an evidence record sits in key order: height, round, vote type, validator.
+struct EvidencePosition {
+  std::uint64_t height = 0;
+  std::uint32_t round = 0;
+  std::uint8_t type = 0;       // VoteType's value; 0 sorts before both types
+  PartnerId validator = 0;
+
+  static EvidencePosition of(const Evidence& evidence);
+  // The 15 bytes of the record's key after its tag (all big-endian), and back (nullopt: not 15 bytes).
+  Bytes encode() const;
+  static std::optional<EvidencePosition> decode(ByteSpan bytes);
+  auto operator<=>(const EvidencePosition&) const = default;
+};
+
+struct EvidencePage {
+  std::vector<Evidence> evidence;            // in key order
+  std::optional<EvidencePosition> next;      // where the next page starts; nullopt: no more
+};
+
+// An evidence record's key id (after the tag) and value, decoded and checked to belong
+// together: the value decodes as Evidence (docs/protocol.md, "Consensus messages") and the key
+// is its position. corruption otherwise. Signatures are not checked (verify_evidence does).
+Result<Evidence> decode_evidence_record(ByteSpan id, ByteSpan value);
 
 class ChainStore;
 
@@ -130,6 +164,19 @@ class ChainStore {
   // then drops the torn tail of its log.
   const std::optional<Error>& write_failure() const { return write_failure_; }
 
+  // Keeps `evidence` (one synced write) unless a record is already at its position. Returns
+  // true when it was written, false when that position was taken (the same equivocation, or
+  // another pair of the same validator, height, round and type: one proves it as well). The
+  // evidence is verified against the genesis first (the errors of verify_evidence). too_large
+  // past stored_evidence_per_height_max at its height or stored_evidence_max in all; nothing
+  // is written then. A failed write is io_error and stops this store's writes like a failed
+  // block write (write_failure()). The owner's thread only, like append.
+  Result<bool> record_evidence(const Evidence& evidence);
+  // Evidence records from `from` on, in key order, at most `limit` (at least 1). Thread-safe:
+  // reads what is written now, not a view. corruption for a record that does not decode or
+  // sits under another position's key.
+  Result<EvidencePage> evidence_page(const EvidencePosition& from, std::size_t limit) const;
+
   // The block's canonical encoding, put back together from its frame and transaction chunks.
   Result<Bytes> block_bytes_at(std::uint64_t height) const;
   Result<Block> block_at(std::uint64_t height) const;
@@ -151,7 +198,7 @@ class ChainStore {
   // so that the audit can account for every key. `id` is the key after its tag (a big-endian
   // height, a block or transaction id, a record key); a key whose tag or length fits no entry
   // of the layout is outside_layout.
-  enum class KeyKind { genesis, tip, block, block_chunk, merkle, block_index, tx_index, record, outside_layout };
+  enum class KeyKind { genesis, tip, block, block_chunk, merkle, block_index, tx_index, record, evidence, outside_layout };
   struct Entry {
     KeyKind kind;
     ByteSpan key;
@@ -195,6 +242,8 @@ class ChainStore {
   // StoreViews alive: each holds a LevelDB snapshot of db_.
   mutable std::atomic<std::size_t> views_alive_{0};
   std::optional<Error> write_failure_;
+  // Evidence records stored; counted at the first record_evidence (owner's thread).
+  std::optional<std::uint64_t> evidence_count_;
 };
 
 }  // namespace pc::ledger

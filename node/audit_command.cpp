@@ -14,7 +14,22 @@ namespace {
 
 using Json = nlohmann::json;
 
+std::string block_or_nil(const std::optional<ledger::Hash256>& block_id) { return block_id ? to_hex(*block_id) : "nil"; }
+
 }  // namespace
+
+nlohmann::json evidence_json(const ledger::Genesis& genesis, const ledger::Evidence& evidence) {
+  const ledger::Vote& vote = evidence.first;
+  const ledger::Partner* validator = genesis.partner(vote.validator);
+  const auto block_id = [](const std::optional<ledger::Hash256>& id) { return id ? Json(to_hex(*id)) : Json(nullptr); };
+  return Json{{"height", vote.height},
+              {"round", vote.round},
+              {"type", ledger::vote_type_name(vote.type)},
+              {"validator", vote.validator},
+              {"validator_name", validator != nullptr ? validator->name : ""},
+              {"block_ids", Json::array({block_id(evidence.first.block_id), block_id(evidence.second.block_id)})},
+              {"hex", to_hex(evidence.encode())}};
+}
 
 nlohmann::json partner_figures_json(const ledger::PartnerStats& stats) {
   return Json{{"issued", stats.issued},
@@ -57,6 +72,8 @@ Json report_json(const ledger::Genesis& genesis, const ledger::AuditReport& repo
   for (const auto& [key, points] : report.settlement) {
     json["settlement"].push_back({{"issuer", key.first}, {"redeemed_at", key.second}, {"points", points}});
   }
+  json["evidence"] = Json::array();
+  for (const ledger::Evidence& evidence : report.evidence) json["evidence"].push_back(evidence_json(genesis, evidence));
   return json;
 }
 
@@ -92,6 +109,14 @@ void print_text(const ledger::Genesis& genesis, const ledger::AuditReport& repor
   for (const auto& [key, points] : report.settlement) {
     out << "  " << genesis.partner(key.first)->name << " -> " << genesis.partner(key.second)->name
         << ": " << points << "\n";
+  }
+  out << "evidence (two conflicting votes signed by one validator, each pair verified):\n";
+  if (report.evidence.empty()) out << "  none\n";
+  for (const ledger::Evidence& evidence : report.evidence) {
+    const ledger::Vote& vote = evidence.first;
+    out << "  " << genesis.partner(vote.validator)->name << " (validator " << vote.validator << ") at height "
+        << vote.height << ", round " << vote.round << ", " << ledger::vote_type_name(vote.type) << ": "
+        << block_or_nil(evidence.first.block_id) << " and " << block_or_nil(evidence.second.block_id) << "\n";
   }
 }
 

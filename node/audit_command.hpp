@@ -19,6 +19,10 @@ inline constexpr int audit_exit_unusable = 2;   // no genesis, unreadable store,
 // issued, redeemed_at, issued_redeemed, expired, reversed, reversal_shortfall, liability.
 nlohmann::json partner_figures_json(const ledger::PartnerStats& stats);
 
+// One evidence record as the audit's --json and the RPC's get_evidence show it: height, round,
+// type, validator, validator_name, block_ids (two, null for nil) and hex (the encoding).
+nlohmann::json evidence_json(const ledger::Genesis& genesis, const ledger::Evidence& evidence);
+
 // ledger::audit_chain with its stateless checks spread over `pool` and run in a background
 // thread while the calling thread applies the previous window.
 ledger::AuditReport audit_in_parallel(const ledger::ChainStore& store, WorkerPool& pool);

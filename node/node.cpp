@@ -17,6 +17,7 @@
 #include "node/block_producer.hpp"
 #include "node/commit_pipeline.hpp"
 #include "node/consensus/consensus.hpp"
+#include "node/consensus_files.hpp"
 #include "node/consensus_peers.hpp"
 #include "node/event_loop.hpp"
 #include "node/executed_blocks.hpp"
@@ -131,7 +132,7 @@ class Node::Impl {
     pipeline->add_observer(subscriptions);
     pipeline->publish_initial();
 
-    open_consensus_stores();
+    open_consensus_stores(storage.accept_lost_blocks);
     const ledger::Partner* me = genesis.partner(partner);
     PC_CHECK(me != nullptr);
     // A partner with no voting power follows: its engine never signs.
@@ -444,7 +445,7 @@ class Node::Impl {
     const std::uint64_t now_ms = clock.now_ms();
     if (!rounds_running && !engine->decided() && block_due(force, now_ms)) {
       const bool proposer = signer != nullptr && schedule.proposer(0) == partner;
-      if (!proposer || prepare_proposal(now_ms)) perform(engine->on_work_available(now_ms));
+      if (!proposer || prepare_proposal(now_ms)) perform(engine_call([&] { return engine->on_work_available(now_ms); }));
       prepared.reset();
     }
     const std::uint64_t after = store->tip().height;
@@ -453,18 +454,56 @@ class Node::Impl {
 
   // --- Consensus: the writer drives the engine (node/consensus/consensus.hpp's contract) ---
 
-  // The consensus write-ahead log and signer state. The file-backed versions
-  // (node/consensus_files.hpp) replace these in-memory ones, here and nowhere else.
-  void open_consensus_stores() {
-    consensus_log = std::make_unique<consensus::MemoryWriteAheadLog>();
-    signer_state = std::make_unique<consensus::MemorySignerStateStore>();
+  // The consensus write-ahead log and signer state, in data_dir/consensus/ (docs/consensus.md,
+  // "Persistence"): what this validator signed survives a crash, so it never signs twice.
+  void open_consensus_stores(bool accept_lost_blocks) {
+    auto files = open_consensus_files(config.data_dir);
+    if (!files) throw std::runtime_error("cannot open the consensus files: " + files.error().message());
+    // This validator signed past the next height: blocks it helped decide are gone from the
+    // store. Making new blocks at those heights means signing votes that conflict with the ones
+    // it signed for the lost blocks, so that is the operator's decision, as for the store.
+    const std::uint64_t next_height = store->tip().height + 1;
+    if (const auto last = files->signer_state->load(); last && last->height > next_height) {
+      const std::filesystem::path directory = config.data_dir / consensus_directory_name;
+      const std::string what = directory.string() + " says this validator signed at height " +
+                               std::to_string(last->height) + ", but the chain store ends at height " +
+                               std::to_string(store->tip().height);
+      if (!accept_lost_blocks) {
+        throw std::runtime_error(what + " (docs/node.md, \"Lost blocks\"; `run --accept-lost-blocks` gives them up)");
+      }
+      std::cerr << "pointchain-node: WARNING: " << what << ".\n  --accept-lost-blocks: its signing record and "
+                << "consensus log are cleared; it will sign new blocks at heights " << next_height << " to "
+                << last->height << ", which conflicts with what it signed there before\n";
+      *files = ConsensusFiles{};  // closes them before they are removed
+      std::filesystem::remove_all(directory);
+      files = open_consensus_files(config.data_dir);
+      if (!files) throw std::runtime_error("cannot open the consensus files: " + files.error().message());
+    }
+    if (files->log->torn_records_dropped() > 0) {
+      std::cerr << "pointchain-node: dropped " << files->log->torn_records_dropped()
+                << " torn record(s) at the end of the consensus log (a crash in the middle of a write)\n";
+    }
+    consensus_log = std::move(files->log);
+    signer_state = std::move(files->signer_state);
   }
 
-  // Proof that a validator signed two conflicting votes; kept nowhere yet but the log.
-  void record_evidence(const ledger::Evidence& evidence) {
-    std::cerr << "pointchain-node: evidence: validator " << evidence.first.validator << " signed two "
-              << ledger::vote_type_name(evidence.first.type) << "s at height " << evidence.first.height << " round "
-              << evidence.first.round << "\n";
+  // Runs one call into the engine. When a consensus file cannot be written, the vote being
+  // signed is not durable and must not leave: consensus stops in this process for good, loudly
+  // (the chain and reads go on; a restart resumes from what was synced).
+  template <class Call>
+  consensus::Actions engine_call(Call&& call) {
+    if (consensus_failure) return {};
+    try {
+      return call();
+    } catch (const ConsensusStorageError& error) {
+      consensus_failure = error.what();
+      std::cerr << "pointchain-node: CONSENSUS STORAGE FAILURE: " << error.what()
+                << "; this node signs and votes no more until it is restarted\n";
+      pending_actions.clear();
+      loopback.clear();
+      timeouts.clear();
+      return {};
+    }
   }
 
   void start_height() {
@@ -477,14 +516,14 @@ class Node::Impl {
     start.schedule = schedule;
     std::erase_if(timeouts, [&](const auto& entry) { return entry.second.height < start.height; });
     rounds_running = false;
-    perform(engine->start_height(start, clock.now_ms()));
+    perform(engine_call([&] { return engine->start_height(start, clock.now_ms()); }));
   }
 
   void fire_due_timeouts() {
     while (!timeouts.empty() && timeouts.begin()->first <= clock.now_ms()) {
       const consensus::ScheduleTimeout timeout = timeouts.begin()->second;
       timeouts.erase(timeouts.begin());
-      perform(engine->on_timeout(timeout, clock.now_ms()));
+      perform(engine_call([&] { return engine->on_timeout(timeout, clock.now_ms()); }));
     }
   }
 
@@ -499,7 +538,7 @@ class Node::Impl {
       if (pending_actions.empty()) {
         const consensus::Message message = std::move(loopback.front());
         loopback.pop_front();
-        for (consensus::Action& action : engine->on_message(message, clock.now_ms())) {
+        for (consensus::Action& action : engine_call([&] { return engine->on_message(message, clock.now_ms()); })) {
           pending_actions.push_back(std::move(action));
         }
         continue;
@@ -546,7 +585,7 @@ class Node::Impl {
     seal_block(executed.block, genesis, tip, executed.changes, BlockSlot{request.round, request.proposer});
     ledger::Block block = executed.block;
     executed_blocks.add(std::move(executed));
-    perform(engine->on_block_built(block, clock.now_ms()));
+    perform(engine_call([&] { return engine->on_block_built(block, clock.now_ms()); }));
   }
 
   // Executes a block proposed by another validator (or this one, before a restart) on the
@@ -575,7 +614,7 @@ class Node::Impl {
         valid = true;
       }
     }
-    perform(engine->on_block_validated(request.block_id, valid, clock.now_ms()));
+    perform(engine_call([&] { return engine->on_block_validated(request.block_id, valid, clock.now_ms()); }));
   }
 
   // The engine decided: commit through the pipeline, then start the next height.
@@ -601,7 +640,7 @@ class Node::Impl {
     start_height();
   }
 
-  void act(consensus::EvidenceFound& found) { record_evidence(found.evidence); }
+  void act(consensus::EvidenceFound& found) { (void)record_evidence(found.evidence); }
 
   // A proposal that took the mempool's staged changes and was not committed gives them back.
   void restore_staged() {
@@ -609,6 +648,22 @@ class Node::Impl {
     staged_taken = false;
     std::unique_lock pending(pending_mutex);
     (void)mempool->revalidate({}, clock.now_ms());
+  }
+
+  // Keeps evidence the consensus engine found (its EvidenceFound action), and says so in the log.
+  ledger::Result<bool> record_evidence(const ledger::Evidence& evidence) {
+    PC_CHECK(loop == nullptr || loop->on_loop_thread());
+    const ledger::Vote& vote = evidence.first;
+    const std::string what = "evidence that validator " + std::to_string(vote.validator) + " signed two " +
+                             std::string(ledger::vote_type_name(vote.type)) + "s at height " +
+                             std::to_string(vote.height) + ", round " + std::to_string(vote.round);
+    auto kept = store->record_evidence(evidence);
+    if (!kept) {
+      std::cerr << "pointchain-node: " << what << " was not kept: " << kept.error().message() << "\n";
+    } else if (*kept) {
+      std::cerr << "pointchain-node: " << what << ": kept (get_evidence)\n";
+    }
+    return kept;
   }
 
   const NodeConfig& config;
@@ -639,6 +694,7 @@ class Node::Impl {
   std::unique_ptr<consensus::SignerStateStore> signer_state;
   std::unique_ptr<consensus::SignerGuard> signer;  // null for a follower
   std::unique_ptr<consensus::Engine> engine;
+  std::optional<std::string> consensus_failure;     // set once a consensus file write failed
   std::unique_ptr<NoConsensusPeers> no_peers;
   ConsensusPeers* peers = nullptr;
   ledger::ProposerSchedule schedule;                // of the tip's height + 1
@@ -1006,6 +1062,15 @@ std::optional<RulesInfo> Node::rules_info() const {
   const std::shared_ptr<const rules::RuleSet> rule_set = impl_->current_rules();
   if (!rule_set) return std::nullopt;
   return RulesInfo{config_.data_dir / earning_rules_file_name, rule_set->hash, rule_set->tag};
+}
+
+ledger::Result<bool> Node::record_evidence(const ledger::Evidence& evidence) {
+  if (impl_->loop->on_loop_thread()) return impl_->record_evidence(evidence);
+  return impl_->on_writer<bool>([&] { return impl_->record_evidence(evidence); });
+}
+
+ledger::Result<ledger::EvidencePage> Node::evidence(const ledger::EvidencePosition& from, std::size_t limit) const {
+  return impl_->store->evidence_page(from, std::clamp<std::size_t>(limit, 1, evidence_page_max));
 }
 
 std::shared_ptr<Subscription> Node::subscribe(EventFilter filter, std::size_t queue_max) {

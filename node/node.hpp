@@ -291,6 +291,17 @@ class Node {
   // turns the rules off. Thread-safe; an earn already evaluating finishes under the old rules.
   pc::Result<std::optional<RulesInfo>, std::string> reload_rules();
   std::optional<RulesInfo> rules_info() const;
+  // Evidence of equivocation (docs/consensus.md, "Evidence"). The consensus driver calls
+  // record_evidence for each EvidenceFound, on the writer thread or any other (it then runs on
+  // the writer). It is kept in the chain store with one synced write, once per validator,
+  // height, round and type: true when written, false when already kept (a replayed height).
+  // The errors of ChainStore::record_evidence (verification, too_large past the bounds,
+  // io_error), plus the inbox-full error from another thread; each is also logged.
+  ledger::Result<bool> record_evidence(const ledger::Evidence& evidence);
+  // Kept evidence from `from` on, in key order (height, round, type, validator), at most
+  // min(limit, evidence_page_max) records (limit at least 1). Reads the store as it is now.
+  inline static constexpr std::size_t evidence_page_max = 100;
+  ledger::Result<ledger::EvidencePage> evidence(const ledger::EvidencePosition& from, std::size_t limit) const;
 
   // nullptr when subscriptions_max are open. The caller owns it; unsubscribe when done.
   std::shared_ptr<Subscription> subscribe(EventFilter filter, std::size_t queue_max);

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "node/report_command.hpp"
+#include "node/audit_command.hpp"
 #include "rpc/json_views.hpp"
 #include "rpc/params.hpp"
 
@@ -251,7 +252,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 14> methods = {{
+  static constexpr std::array<Method, 15> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -260,6 +261,7 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"get_partners", &Dispatcher::get_partners, false},
       {"get_settlement", &Dispatcher::get_settlement, false},
       {"get_report", &Dispatcher::get_report, false},
+      {"get_evidence", &Dispatcher::get_evidence, false},
       {"earn", &Dispatcher::earn, true},
       {"earn_batch", &Dispatcher::earn_batch, true},
       {"return", &Dispatcher::return_purchase, true},
@@ -391,6 +393,31 @@ MethodResult Dispatcher::get_report(const json& params) {
   if (!report) return application_error(report.error());
   if (format == "csv") return json{{"csv", node::report_csv(*report)}, {"rewards_csv", node::report_rewards_csv(*report)}};
   return node::report_json(*report);
+}
+
+MethodResult Dispatcher::get_evidence(const json& params) {
+  Params reader(params, {"cursor", "limit"});
+  const std::uint64_t limit = reader.optional_unsigned_integer("limit", node::Node::evidence_page_max)
+                                  .value_or(node::Node::evidence_page_max);
+  if (!reader.error() && limit == 0) reader.fail("limit", "must be at least 1");
+  ledger::EvidencePosition from;
+  if (reader.has("cursor")) {
+    const Bytes cursor = reader.hex("cursor");
+    if (!reader.error()) {
+      if (auto position = ledger::EvidencePosition::decode(cursor)) {
+        from = *position;
+      } else {
+        reader.fail("cursor", "must be the 30 hex characters of a next_cursor");
+      }
+    }
+  }
+  if (reader.error()) return *reader.error();
+  auto page = node_.evidence(from, static_cast<std::size_t>(limit));
+  if (!page) return application_error(page.error());
+  json evidence = json::array();
+  for (const ledger::Evidence& entry : page->evidence) evidence.push_back(node::evidence_json(node_.genesis(), entry));
+  return json{{"evidence", std::move(evidence)},
+              {"next_cursor", page->next ? json(to_hex(page->next->encode())) : json(nullptr)}};
 }
 
 // ---- partner methods ----

@@ -89,6 +89,7 @@ class Dispatcher {
   MethodResult get_partners(const nlohmann::json& params);
   MethodResult get_settlement(const nlohmann::json& params);
   MethodResult get_report(const nlohmann::json& params);
+  MethodResult get_evidence(const nlohmann::json& params);
   MethodResult earn(const nlohmann::json& params);
   MethodResult earn_batch(const nlohmann::json& params);
   MethodResult return_purchase(const nlohmann::json& params);

@@ -10,6 +10,7 @@
 #include "ledger/chain.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/proposer.hpp"
+#include "node/consensus_files.hpp"
 #include "node/consensus_peers.hpp"
 #include "node/node.hpp"
 #include "tests/fixtures.hpp"
@@ -74,11 +75,16 @@ class ConsensusHarness {
     config_.block_interval_ms = interval_ms;
     config_.mempool = limits;
     REQUIRE(ledger::ChainStore::create(dir_.path() / "chain", genesis_).ok());
-    node_ = std::make_unique<node::Node>(config_, genesis_, self,
-                                         pc::test::seeded_key("partner " + std::to_string(self) + " validator"),
-                                         TxFactory::partner_issuer(self), clock_, workers_, node::StorageOptions{},
-                                         &peers_);
+    start();
   }
+
+  // Stops the node and starts it again on the same data dir (a clean stop commits nothing
+  // that could not be committed anyway).
+  void restart() {
+    node_.reset();
+    start();
+  }
+  const std::filesystem::path& data_dir() const { return dir_.path(); }
 
   node::Node& node() { return *node_; }
   node::ManualClock& clock() { return clock_; }
@@ -116,6 +122,13 @@ class ConsensusHarness {
   TxFactory txs_;
   std::size_t submitted_ = 0;
   std::unique_ptr<node::Node> node_;
+
+  void start() {
+    node_ = std::make_unique<node::Node>(config_, genesis_, self_,
+                                         pc::test::seeded_key("partner " + std::to_string(self_) + " validator"),
+                                         TxFactory::partner_issuer(self_), clock_, workers_, node::StorageOptions{},
+                                         &peers_);
+  }
 };
 
 }  // namespace
@@ -297,4 +310,49 @@ TEST_CASE("a partner with no voting power follows and signs nothing", "[node][co
   CHECK_FALSE(consensus.commits_alone);
   CHECK(node::consensus_status(consensus).find("following") != std::string::npos);
   CHECK(harness.node().chain_info().pending_count == 1);
+}
+
+TEST_CASE("a restarted validator resumes its height from its consensus files and re-signs only what it signed",
+          "[node][consensus]") {
+  // Proves the node's write-ahead log and signer record are the synced files of
+  // data_dir/consensus: a validator with 1/4 of the power that proposed and prevoted at
+  // height 1 is restarted with an empty mempool (it is not saved), so a fresh block would
+  // differ; it sends the same proposal and prevote again and nothing conflicting, and the signer
+  // record on disk names the height and step it signed last.
+  const std::vector<std::uint64_t> powers{1, 1, 1, 1};
+  const ledger::PartnerId self =
+      ledger::ProposerSchedule::for_height(pc::test::make_genesis({.partners = 4, .voting_powers = powers}), 1)
+          .proposer(0);
+  ConsensusHarness harness(powers, self);
+  harness.submit_one();
+  harness.clock().advance_ms(interval_ms);
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  const auto proposals = harness.peers().proposals();
+  const auto prevotes = harness.peers().votes(ledger::VoteType::prevote);
+  REQUIRE(proposals.size() == 1);
+  REQUIRE(prevotes.size() == 1);
+  CHECK(prevotes[0].block_id == proposals[0].block_id);
+
+  harness.restart();
+  auto signer_state = node::FileSignerStateStore::open(harness.data_dir() / node::consensus_directory_name);
+  REQUIRE(signer_state.ok());
+  const auto last = (*signer_state)->load();
+  REQUIRE(last.has_value());
+  CHECK(last->height == 1);
+  CHECK(last->round == 0);
+  CHECK(last->step == consensus::Step::prevote);
+
+  const std::size_t sent_before = harness.peers().sent().size();
+  CHECK_FALSE(harness.run_for(3 * consensus::rebroadcast_interval_ms).has_value());
+  const auto all_proposals = harness.peers().proposals();
+  const auto all_prevotes = harness.peers().votes(ledger::VoteType::prevote);
+  REQUIRE(harness.peers().sent().size() > sent_before);
+  REQUIRE(all_proposals.size() > proposals.size());
+  for (const ledger::Proposal& proposal : all_proposals) {
+    if (proposal.height == 1 && proposal.round == 0) CHECK(proposal.block_id == proposals[0].block_id);
+  }
+  for (const ledger::Vote& vote : all_prevotes) {
+    if (vote.height == 1 && vote.round == 0) CHECK(vote.block_id == prevotes[0].block_id);
+  }
+  CHECK(harness.peers().votes(ledger::VoteType::precommit).empty());
 }

@@ -1,0 +1,303 @@
+// The consensus engine's files (node/consensus_files.hpp): the write-ahead log survives a
+// reopen, a torn last record is dropped, damage further back is refused with corruption; the
+// signer state survives a reopen and a SignerGuard over it still refuses to sign twice.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "node/consensus_files.hpp"
+#include "tests/fixtures.hpp"
+
+namespace {
+
+using namespace pc;
+
+Bytes record_of(std::size_t index, std::size_t size) {
+  Bytes record(size);
+  for (std::size_t i = 0; i < size; ++i) record[i] = static_cast<std::uint8_t>(index * 31 + i);
+  return record;
+}
+
+
+Bytes read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_bytes(const std::filesystem::path& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::unique_ptr<node::FileWriteAheadLog> open_log(const std::filesystem::path& directory) {
+  auto log = node::FileWriteAheadLog::open(directory);
+  REQUIRE(log.ok());
+  return std::move(log).value();
+}
+
+ledger::Vote signed_vote(ledger::VoteType type, std::uint64_t height, std::uint32_t round,
+                         std::optional<crypto::Hash256> block_id) {
+  ledger::Vote vote{type, test::test_chain_id, height, round, block_id, 1, {}};
+  vote.signature = test::seeded_key("partner 1 validator").sign(vote.sign_bytes());
+  return vote;
+}
+
+}  // namespace
+
+TEST_CASE("crc32c gives the Castagnoli check value", "[node][consensus_files]") {
+  // Proves the checksum is CRC-32C as documented (the standard check value of "123456789").
+  CHECK(node::crc32c(as_bytes(std::string_view("123456789"))) == 0xE3069283u);
+  CHECK(node::crc32c({}) == 0u);
+}
+
+TEST_CASE("write-ahead log records survive a reopen, per height, and drop_below removes old heights",
+          "[node][consensus_files]") {
+  // Proves records come back in append order after the log is closed and opened again, that
+  // heights are kept apart, and that drop_below deletes lower heights' files for good.
+  test::TempDir dir;
+  {
+    auto log = open_log(dir.path());
+    log->append(5, record_of(0, 10));
+    log->append(5, record_of(1, 0));
+    log->append(6, record_of(2, 300));
+    log->append(5, record_of(3, 70'000));
+  }
+  auto log = open_log(dir.path());
+  CHECK(log->torn_records_dropped() == 0);
+  CHECK(log->records(5) == std::vector<Bytes>{record_of(0, 10), record_of(1, 0), record_of(3, 70'000)});
+  CHECK(log->records(6) == std::vector<Bytes>{record_of(2, 300)});
+  CHECK(log->records(7).empty());
+  log->drop_below(6);
+  CHECK(log->records(5).empty());
+  CHECK_FALSE(std::filesystem::exists(log->file_of(5)));
+  log->append(6, record_of(4, 1));
+  auto reopened = open_log(dir.path());
+  CHECK(reopened->records(5).empty());
+  CHECK(reopened->records(6) == std::vector<Bytes>{record_of(2, 300), record_of(4, 1)});
+}
+
+TEST_CASE("a torn last log record is dropped at every byte offset, the earlier records kept",
+          "[node][consensus_files]") {
+  // Proves that a file cut anywhere inside its last record (what a crash in append leaves)
+  // opens with that record dropped and the file truncated, and that the next append follows
+  // the kept records.
+  test::TempDir dir;
+  const std::vector<Bytes> kept{record_of(0, 40), record_of(1, 17)};
+  const Bytes last = record_of(2, 25);
+  std::uintmax_t kept_bytes = 0;
+  std::uintmax_t full_bytes = 0;
+  std::filesystem::path file;
+  Bytes whole;
+  {
+    auto log = open_log(dir.path());
+    for (const Bytes& record : kept) log->append(1, record);
+    kept_bytes = std::filesystem::file_size(log->file_of(1));
+    log->append(1, last);
+    file = log->file_of(1);
+    full_bytes = std::filesystem::file_size(file);
+    whole = read_bytes(file);
+  }
+  REQUIRE(full_bytes == kept_bytes + node::wal_frame_header_bytes + last.size());
+  for (std::uintmax_t cut = kept_bytes + 1; cut < full_bytes; ++cut) {
+    INFO("file cut at byte " << cut << " of " << full_bytes);
+    write_bytes(file, Bytes(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(cut)));
+    auto log = open_log(dir.path());
+    CHECK(log->torn_records_dropped() == 1);
+    CHECK(log->records(1) == kept);
+    CHECK(std::filesystem::file_size(file) == kept_bytes);
+  }
+  // A whole last record with a bad checksum is torn too (its bytes were not all written).
+  Bytes bad_tail = whole;
+  bad_tail.back() ^= 0x01;
+  write_bytes(file, bad_tail);
+  auto log = open_log(dir.path());
+  CHECK(log->torn_records_dropped() == 1);
+  CHECK(log->records(1) == kept);
+  log->append(1, last);
+  CHECK(open_log(dir.path())->records(1) == std::vector<Bytes>{kept[0], kept[1], last});
+}
+
+TEST_CASE("a damaged log record followed by intact ones is refused as corruption", "[node][consensus_files]") {
+  // Proves that a flipped byte in a middle record is not taken for a torn tail: open fails
+  // with a typed corruption error naming the file, and the file is left as it was.
+  test::TempDir dir;
+  std::filesystem::path file;
+  {
+    auto log = open_log(dir.path());
+    for (std::size_t i = 0; i < 3; ++i) log->append(9, record_of(i, 20));
+    file = log->file_of(9);
+  }
+  Bytes bytes = read_bytes(file);
+  const std::size_t second_record_payload = node::wal_frame_header_bytes + 20 + node::wal_frame_header_bytes;
+  SECTION("a payload byte") { bytes[second_record_payload + 5] ^= 0x40; }
+  SECTION("a checksum byte") { bytes[second_record_payload - 2] ^= 0x01; }
+  write_bytes(file, bytes);
+  auto log = node::FileWriteAheadLog::open(dir.path());
+  REQUIRE_FALSE(log.ok());
+  CHECK(log.error().code == ledger::Code::corruption);
+  CHECK(log.error().detail.find(file.string()) != std::string::npos);
+  CHECK(read_bytes(file) == bytes);
+}
+
+TEST_CASE("the write-ahead log stops writing a height at its byte limit", "[node][consensus_files]") {
+  // Proves the per-height bound: records past wal_height_bytes_max are counted and not
+  // written, so a flood cannot fill the disk, and other heights are not affected.
+  test::TempDir dir;
+  auto log = open_log(dir.path());
+  const Bytes big(node::wal_record_bytes_max, 0xAB);
+  std::size_t written = 0;
+  while (log->records_over_limit() == 0) {
+    log->append(3, big);
+    if (log->records_over_limit() == 0) ++written;
+  }
+  CHECK(written == node::wal_height_bytes_max / (node::wal_frame_header_bytes + big.size()));
+  CHECK(std::filesystem::file_size(log->file_of(3)) <= node::wal_height_bytes_max);
+  log->append(4, record_of(0, 5));
+  CHECK(log->records(4) == std::vector<Bytes>{record_of(0, 5)});
+  CHECK(open_log(dir.path())->records(3).size() == written);
+}
+
+TEST_CASE("a log killed in the middle of appends reopens with every acknowledged record",
+          "[node][consensus_files]") {
+  // Proves, with a real crash (SIGKILL of a child process appending as fast as it can), that
+  // every record whose append returned (the child reports each through a pipe) is there after
+  // reopening, in order, and that whatever the kill tore is dropped, not refused.
+  test::TempDir dir;
+  int acknowledged[2];
+  REQUIRE(::pipe(acknowledged) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(acknowledged[0]);
+    auto log = node::FileWriteAheadLog::open(dir.path());
+    if (!log) ::_exit(2);
+    for (std::uint32_t i = 0;; ++i) {
+      (*log)->append(1, record_of(i, 1000 + i % 5000));
+      if (::write(acknowledged[1], &i, sizeof i) != sizeof i) ::_exit(3);
+    }
+  }
+  ::close(acknowledged[1]);
+  std::uint32_t last = 0;
+  std::uint32_t count = 0;
+  while (count < 50 && ::read(acknowledged[0], &last, sizeof last) == sizeof last) ++count;
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  while (::read(acknowledged[0], &last, sizeof last) == sizeof last) ++count;
+  ::close(acknowledged[0]);
+  REQUIRE(count >= 50);
+  auto log = open_log(dir.path());
+  const std::vector<Bytes> records = log->records(1);
+  // Every acknowledged record, and at most the one being written when the kill came.
+  REQUIRE(records.size() >= count);
+  REQUIRE(records.size() <= count + 1);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    INFO("record " << i);
+    CHECK(records[i] == record_of(i, 1000 + i % 5000));
+  }
+}
+
+TEST_CASE("the signer state survives a reopen and a guard over it refuses a conflicting vote",
+          "[node][consensus_files][signer]") {
+  // Proves cometbft#6031 cannot happen across a restart: after signing a prevote, a new
+  // FileSignerStateStore over the same directory loads the record, and a SignerGuard over it
+  // signs the identical vote again (same signature) but refuses another block at that
+  // height, round and step, and anything earlier.
+  test::TempDir dir;
+  const crypto::SecretKey key = test::seeded_key("partner 1 validator");
+  const ledger::Vote prevote = signed_vote(ledger::VoteType::prevote, 7, 2, crypto::sha256(as_bytes(std::string_view("a"))));
+  std::optional<crypto::Signature> first;
+  {
+    auto store = node::FileSignerStateStore::open(dir.path());
+    REQUIRE(store.ok());
+    CHECK_FALSE((*store)->load().has_value());
+    consensus::SignerGuard guard(key, **store);
+    first = guard.sign_vote(prevote);
+    REQUIRE(first.has_value());
+  }
+  auto store = node::FileSignerStateStore::open(dir.path());
+  REQUIRE(store.ok());
+  REQUIRE((*store)->load().has_value());
+  CHECK((*store)->load()->height == 7);
+  CHECK((*store)->load()->round == 2);
+  CHECK((*store)->load()->step == consensus::Step::prevote);
+  consensus::SignerGuard guard(key, **store);
+  CHECK(guard.sign_vote(prevote) == first);
+  CHECK_FALSE(guard.sign_vote(signed_vote(ledger::VoteType::prevote, 7, 2, std::nullopt)).has_value());
+  CHECK_FALSE(guard.sign_vote(signed_vote(ledger::VoteType::prevote, 7, 1, std::nullopt)).has_value());
+  CHECK(guard.sign_vote(signed_vote(ledger::VoteType::precommit, 7, 2, std::nullopt)).has_value());
+  auto after = node::FileSignerStateStore::open(dir.path());
+  REQUIRE(after.ok());
+  CHECK((*after)->load()->step == consensus::Step::precommit);
+}
+
+TEST_CASE("a signer temp file left by a crash is removed and a damaged record is refused",
+          "[node][consensus_files][signer]") {
+  // Proves open() ignores (and deletes) signer-state.tmp whatever it holds, keeping the record
+  // that was renamed into place, and refuses a signer-state that is not one valid record.
+  test::TempDir dir;
+  const consensus::LastSigned last{12, 3, consensus::Step::precommit, crypto::sha256(as_bytes(std::string_view("x")))};
+  {
+    auto store = node::FileSignerStateStore::open(dir.path());
+    REQUIRE(store.ok());
+    (*store)->store(last);
+  }
+  const std::filesystem::path record = dir.path() / node::FileSignerStateStore::file_name;
+  const std::filesystem::path temp = dir.path() / node::FileSignerStateStore::temp_file_name;
+  CHECK(std::filesystem::file_size(record) == node::signer_state_bytes);
+  CHECK_FALSE(std::filesystem::exists(temp));
+  const consensus::LastSigned newer{13, 0, consensus::Step::propose, {}};
+  const Bytes half = node::FileSignerStateStore::encode(newer);
+  write_bytes(temp, Bytes(half.begin(), half.begin() + 20));
+  {
+    auto store = node::FileSignerStateStore::open(dir.path());
+    REQUIRE(store.ok());
+    CHECK((*store)->load() == last);
+    CHECK_FALSE(std::filesystem::exists(temp));
+  }
+  Bytes damaged = read_bytes(record);
+  damaged[10] ^= 0x01;
+  write_bytes(record, damaged);
+  auto refused = node::FileSignerStateStore::open(dir.path());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ledger::Code::corruption);
+  write_bytes(record, Bytes(node::signer_state_bytes - 1, 0));
+  CHECK(node::FileSignerStateStore::open(dir.path()).error().code == ledger::Code::corruption);
+}
+
+TEST_CASE("the signer record has the documented layout", "[node][consensus_files][signer][golden]") {
+  // Proves the byte layout of docs/consensus.md ("Persistence") with a golden vector.
+  consensus::LastSigned last{0x0102030405060708, 0x0A0B0C0D, consensus::Step::prevote, {}};
+  for (std::size_t i = 0; i < last.sign_bytes_digest.size(); ++i) last.sign_bytes_digest[i] = static_cast<std::uint8_t>(i);
+  const Bytes bytes = node::FileSignerStateStore::encode(last);
+  CHECK(to_hex(bytes) ==
+        "5043535301"                    // "PCSS", version 1
+        "0807060504030201"              // height
+        "0d0c0b0a"                      // round
+        "02"                            // step: prevote
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"  // digest
+        "76b8f373");                    // CRC-32C of the 50 bytes before it, LE
+  CHECK(node::FileSignerStateStore::decode(bytes) == last);
+}
+
+TEST_CASE("open_consensus_files opens both stores under data_dir/consensus", "[node][consensus_files]") {
+  // Proves the factory the node uses puts the files where docs/consensus.md says, and that a
+  // damaged log makes it fail with the log's error.
+  test::TempDir dir;
+  {
+    auto files = node::open_consensus_files(dir.path());
+    REQUIRE(files.ok());
+    files->log->append(2, record_of(0, 8));
+    files->signer_state->store({2, 0, consensus::Step::propose, {}});
+  }
+  CHECK(std::filesystem::exists(dir.path() / "consensus" / "signer-state"));
+  CHECK(std::filesystem::exists(dir.path() / "consensus" / "wal" / "00000000000000000002.wal"));
+  auto files = node::open_consensus_files(dir.path());
+  REQUIRE(files.ok());
+  CHECK(files->log->records(2) == std::vector<Bytes>{record_of(0, 8)});
+  CHECK(files->signer_state->load()->height == 2);
+}
