@@ -259,6 +259,7 @@ class Simulation {
   }
 
   void act(Node& node, const BuildProposal& request) {
+    if (request.height != node.chain.size() + 1) return;  // the height moved on (see ValidateBlock)
     ledger::Block block;
     ledger::BlockExecutor executor(*node.state, ledger::BlockContext{request.height, request.time_ms});
     for (const Hash256& id : node.mempool_order) {
@@ -283,6 +284,10 @@ class Simulation {
   }
 
   void act(Node& node, const ValidateBlock& request) {
+    // The height moved on: a CommitBlock earlier in the same batch of actions (a decision that
+    // arrived with the height's first messages) started the next height, so this request is
+    // stale. The node's driver drops it the same way (node/node.cpp).
+    if (request.block.header.height != node.chain.size() + 1) return;
     bool valid = false;
     if (auto cached = node.executed.find(request.block_id); cached != node.executed.end()) {
       valid = true;
