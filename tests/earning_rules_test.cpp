@@ -143,9 +143,9 @@ TEST_CASE("a rule set's errors name the rule and the field", "[rules]") {
 }
 
 TEST_CASE("numbers out of every range are errors, not exceptions or wrapped values", "[rules][fuzz]") {
-  // Proves two defects found by fuzz_earning_rules stay fixed: a number too large for a double
-  // made the JSON parser throw out of parse_rule_set (the node reloads the file while running),
-  // and 2^64 - 1 minutes, read as a signed integer, passed as a time zone offset of -1.
+  // Proves two defects found while writing fuzz_earning_rules stay fixed: a number too large
+  // for a double made the JSON parser throw out of parse_rule_set (the node reloads the file
+  // while running), and 2^64 - 1 minutes, read as a signed integer, passed as an offset of -1.
   const std::string head = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}], )";
   CHECK(parse_error(head + R"("order_points_max": 1e999})").starts_with("not valid JSON"));
   CHECK(parse_error(R"(-1e400)").starts_with("not valid JSON"));
