@@ -15,7 +15,9 @@
 #include "fuzz/fuzz_support.hpp"
 #include "ledger/block.hpp"
 #include "ledger/merkle.hpp"
+#include "ledger/store.hpp"
 #include "ledger/votes.hpp"
+#include "node/consensus_files.hpp"
 
 namespace {
 
@@ -133,6 +135,71 @@ void consensus_message_seeds() {
     evidence = pair.encode();
   }
   write_seed("fuzz_consensus_message", "evidence", with_selector(2, evidence));
+
+  // fuzz_evidence_record: the key's 15-byte id, then the value.
+  auto evidence_record = ledger::EvidencePosition::of(*ledger::Evidence::decode(evidence)).encode();
+  evidence_record.insert(evidence_record.end(), evidence.begin(), evidence.end());
+  write_seed("fuzz_evidence_record", "equivocating-prevotes", evidence_record);
+}
+
+// The documented example (docs/earning-rules.md, "The file") and the smallest valid file.
+void earning_rules_seeds() {
+  write_seed("fuzz_earning_rules", "documented-example.json", R"({
+  "version": 1,
+  "time_zone_offset_minutes": 60,
+  "currencies": [
+    {"currency": "EUR", "points_per_unit": 1, "minimum_order_minor": 300}
+  ],
+  "exclusions": [
+    {"name": "gift cards", "flag": "gift_card"},
+    {"name": "tobacco", "category": "tobacco"}
+  ],
+  "multiplier_per_mille_max": 3000,
+  "multipliers": [
+    {"name": "coffee week", "category": "coffee", "per_mille": 2000,
+     "start": "2026-11-23T00:00", "end": "2026-11-30T00:00"},
+    {"name": "lazy sunday", "weekdays": ["sunday"], "per_mille": 1500},
+    {"name": "we miss you", "per_mille": 3000, "segment": {"inactive_days": 60},
+     "start": "2026-11-23T00:00", "end": "2026-11-30T00:00"}
+  ],
+  "fixed_points": [
+    {"name": "croissant bonus", "sku": "CROISSANT", "points_per_item": 5}
+  ],
+  "first_purchase_bonus": {"name": "welcome", "points": 50},
+  "customer_caps": {"day": 500, "week": 2000, "month": 5000},
+  "order_points_max": 1000
+}
+)");
+  write_seed("fuzz_earning_rules", "minimal.json",
+             R"({"version": 1, "currencies": [{"currency": "JPY", "points_per_unit": 1000000}],)"
+             R"( "multipliers": [{"name": "new", "sku": "X", "per_mille": 100000, "segment": {"new_customer": true}}]})");
+}
+
+// fuzz_signer_state: one record per step. fuzz_wal_file: a height file written by the log
+// itself (records of several sizes, the empty one included), and the same with a torn tail.
+void consensus_files_seeds() {
+  pc::consensus::LastSigned last{12, 3, pc::consensus::Step::precommit, pc::crypto::sha256(pc::as_bytes("vote"))};
+  write_seed("fuzz_signer_state", "precommit", pc::node::FileSignerStateStore::encode(last));
+  last.step = pc::consensus::Step::propose;
+  last.round = 0;
+  write_seed("fuzz_signer_state", "propose", pc::node::FileSignerStateStore::encode(last));
+
+  const std::filesystem::path directory = std::filesystem::temp_directory_path() / "pointchain-fuzz-seed-wal";
+  std::filesystem::remove_all(directory);
+  {
+    auto log = pc::node::FileWriteAheadLog::open(directory);
+    FUZZ_CHECK(log.ok());
+    (*log)->append(7, pc::as_bytes("first record"));
+    (*log)->append(7, pc::ByteSpan{});
+    (*log)->append(7, pc::Bytes(300, 0xab));
+  }
+  std::ifstream file(directory / "00000000000000000007.wal", std::ios::binary);
+  pc::Bytes bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::filesystem::remove_all(directory);
+  FUZZ_CHECK(!bytes.empty());
+  write_seed("fuzz_wal_file", "three-records", bytes);
+  bytes.resize(bytes.size() - 100);
+  write_seed("fuzz_wal_file", "torn-tail", bytes);
 }
 
 void genesis_seeds() {
@@ -287,6 +354,8 @@ int main(int argc, char** argv) {
   transaction_seeds();
   block_seeds();
   consensus_message_seeds();
+  earning_rules_seeds();
+  consensus_files_seeds();
   genesis_seeds();
   address_seeds();
   keyfile_seeds();

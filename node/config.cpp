@@ -246,7 +246,8 @@ pc::Result<NodeConfig, std::string> parse_node_config(std::string_view json_text
   Json json;
   try {
     json = Json::parse(json_text);
-  } catch (const Json::parse_error& error) {
+  } catch (const Json::exception& error) {
+    // parse_error, and out_of_range for a number too large even for a double ("1e999").
     return std::string("not valid JSON: ") + error.what();
   }
   NodeConfig config;

@@ -125,8 +125,13 @@ class Reader {
     std::uint32_t version = 0;
     if (auto error = read_unsigned(json, "version", rule_set_version, rule_set_version, version, true)) return error;
     if (auto found = json.find("time_zone_offset_minutes"); found != json.end()) {
-      if (!found->is_number_integer() || found->get<std::int64_t>() < -time_zone_offset_minutes_max ||
-          found->get<std::int64_t>() > time_zone_offset_minutes_max) {
+      // An unsigned value is compared as one: read as int64, 2^64 - 1 would pass as -1.
+      const bool in_range =
+          found->is_number_unsigned()
+              ? found->get<std::uint64_t>() <= std::uint64_t{time_zone_offset_minutes_max}
+              : found->is_number_integer() && found->get<std::int64_t>() >= -time_zone_offset_minutes_max &&
+                    found->get<std::int64_t>() <= time_zone_offset_minutes_max;
+      if (!in_range) {
         return "time_zone_offset_minutes must be an integer between -" + std::to_string(time_zone_offset_minutes_max) +
                " and " + std::to_string(time_zone_offset_minutes_max);
       }
@@ -332,7 +337,9 @@ pc::Result<RuleSet, std::string> parse_rule_set(std::string_view text) {
   Json json;
   try {
     json = Json::parse(text);
-  } catch (const Json::parse_error& error) {
+  } catch (const Json::exception& error) {
+    // parse_error, and out_of_range for a number too large even for a double ("1e999"):
+    // the node reloads this file while running, so nothing in it may throw past here.
     return std::string("not valid JSON: ") + error.what();
   }
   RuleSet rules;

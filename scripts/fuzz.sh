@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target for SECONDS seconds each, after `scripts/build.sh fuzz`:
-#   scripts/fuzz.sh SECONDS
+# Runs every libFuzzer target (or only the TARGETs named) for SECONDS seconds each, after
+# `scripts/build.sh fuzz`:
+#   scripts/fuzz.sh SECONDS [TARGET...]
 # For each target it first replays fuzz/regressions/<target>/ (inputs that once crashed),
 # then fuzzes a temporary copy of fuzz/corpus/<target>/: new corpus entries never land in
 # the repository. Crash inputs and logs are kept under build-fuzz/fuzz-artifacts/<target>/.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 seconds="${1:-}"
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
-  echo "usage: scripts/fuzz.sh SECONDS   (after scripts/build.sh fuzz)" >&2
+  echo "usage: scripts/fuzz.sh SECONDS [TARGET...]   (after scripts/build.sh fuzz)" >&2
   exit 2
 fi
 
@@ -30,9 +31,17 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 work_dir="$(mktemp -d "${TMPDIR:-/tmp}/pointchain-fuzz.XXXXXX")"
 trap 'rm -rf "$work_dir"' EXIT
 
-# The targets are the fuzz/fuzz_*.cpp sources; each must have been built.
-targets=()
-for source in fuzz/fuzz_*.cpp; do targets+=("$(basename "$source" .cpp)"); done
+# The targets are the fuzz/fuzz_*.cpp sources (or those named); each must have been built.
+targets=("${@:2}")
+if [ "${#targets[@]}" -eq 0 ]; then
+  for source in fuzz/fuzz_*.cpp; do targets+=("$(basename "$source" .cpp)"); done
+fi
+for target in "${targets[@]}"; do
+  if [ ! -f "fuzz/$target.cpp" ]; then
+    echo "scripts/fuzz.sh: no target $target (fuzz/$target.cpp)" >&2
+    exit 2
+  fi
+done
 
 passed=0
 failed=0

@@ -142,6 +142,21 @@ TEST_CASE("a rule set's errors name the rule and the field", "[rules]") {
   CHECK(parse_error("{").starts_with("not valid JSON"));
 }
 
+TEST_CASE("numbers out of every range are errors, not exceptions or wrapped values", "[rules][fuzz]") {
+  // Proves two defects found while writing fuzz_earning_rules stay fixed: a number too large
+  // for a double made the JSON parser throw out of parse_rule_set (the node reloads the file
+  // while running), and 2^64 - 1 minutes, read as a signed integer, passed as an offset of -1.
+  const std::string head = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}], )";
+  CHECK(parse_error(head + R"("order_points_max": 1e999})").starts_with("not valid JSON"));
+  CHECK(parse_error(R"(-1e400)").starts_with("not valid JSON"));
+  CHECK(parse_error(head + R"("time_zone_offset_minutes": 18446744073709551615})") ==
+        "time_zone_offset_minutes must be an integer between -840 and 840");
+  CHECK(parse_error(head + R"("time_zone_offset_minutes": 841})") ==
+        "time_zone_offset_minutes must be an integer between -840 and 840");
+  CHECK(rules_with(R"("time_zone_offset_minutes": -840)").time_zone_offset_minutes == -840);
+  CHECK(rules_with(R"("time_zone_offset_minutes": 840)").time_zone_offset_minutes == 840);
+}
+
 TEST_CASE("the rule set's hash is of the file's bytes, and its tag is the hash's first 16 bytes", "[rules]") {
   // Proves an auditor can recompute the tag from the file: SHA-256 of the exact bytes, so a
   // change of a single space is another rule set.

@@ -45,3 +45,11 @@ TEST_CASE("node.json errors name the file, the member and the rule; missing memb
   CHECK(load_error(dir, "[]") == path + ": the top level must be an object");
   CHECK(load_error(dir, "{").rfind(path + ": not valid JSON: ", 0) == 0);
 }
+
+TEST_CASE("a number too large even for a double is a node.json error, not an exception", "[node][config]") {
+  // Proves the JSON parser's range error (the earning-rules file had the same defect) comes
+  // back as a message like any other bad JSON.
+  pc::test::TempDir dir;
+  const std::string path = (dir.path() / "node.json").string();
+  CHECK(load_error(dir, R"({"rpc_port": 1e999})").rfind(path + ": not valid JSON: ", 0) == 0);
+}
