@@ -47,12 +47,16 @@ TEST_CASE("a node whose disk fills stops producing, says so, exits non-zero, and
   // naming the transactions not committed; the store then audits OK and the node starts.
   LiveNodeOptions options;
   options.file_size_limit_bytes = node_file_size_limit_bytes;
+  // earn_batch earns one purchase at a time on the writer, and each block costs about a dozen
+  // fsyncs (the consensus log and signing record, then the store): at the default 25 ms a
+  // loaded machine spends the client's 10 s answering one batch over hundreds of tiny blocks.
+  options.block_interval_ms = 250;
   LiveNode node(options);
 
   HttpResponse health;
   for (int batch = 0; batch < batches_max; ++batch) {
     (void)earn_batch(node, batch);
-    std::this_thread::sleep_for(100ms);  // a few block intervals: let the node commit them
+    std::this_thread::sleep_for(300ms);  // past a block interval: let the node commit them
     health = http_request(node.port(), "GET", "/health");
     if (health.status != 200) break;
   }
