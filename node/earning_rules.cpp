@@ -102,7 +102,9 @@ std::uint64_t local_day_start_ms(std::int64_t days, std::int32_t offset_minutes)
 }
 
 std::string multiplier_text(std::uint64_t per_mille) {
-  std::string text = "x" + std::to_string(per_mille / per_mille_one);
+  // Appended, not "x" + to_string(...): GCC 12 at -O3 warns falsely (-Wrestrict) on the latter.
+  std::string text = "x";
+  text += std::to_string(per_mille / per_mille_one);
   if (per_mille % per_mille_one != 0) {
     std::string fraction = std::to_string(per_mille % per_mille_one);
     fraction.insert(0, 3 - fraction.size(), '0');
