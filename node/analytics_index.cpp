@@ -1,4 +1,5 @@
 #include "node/analytics_index.hpp"
+#include "node/derived_index.hpp"
 
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
@@ -286,14 +287,7 @@ AnalyticsIndex::~AnalyticsIndex() = default;
 
 void AnalyticsIndex::open_database(const std::filesystem::path& directory) {
   db_.reset();
-  leveldb::Options options;
-  options.create_if_missing = true;
-  options.paranoid_checks = true;
-  leveldb::DB* raw_db = nullptr;
-  if (auto status = leveldb::DB::Open(options, directory.string(), &raw_db); !status.ok()) {
-    throw std::runtime_error("cannot open the analytics index " + directory.string() + ": " + status.ToString());
-  }
-  db_.reset(raw_db);
+  db_ = open_derived_index(directory, "analytics index");
 }
 
 void AnalyticsIndex::rebuild(const std::filesystem::path& directory, const ledger::ChainStore& chain) {

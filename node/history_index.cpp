@@ -1,4 +1,5 @@
 #include "node/history_index.hpp"
+#include "node/derived_index.hpp"
 
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
@@ -141,14 +142,7 @@ std::optional<std::uint64_t> HistoryIndex::recorded_height(const std::filesystem
 
 void HistoryIndex::open_database(const std::filesystem::path& directory) {
   db_.reset();
-  leveldb::Options options;
-  options.create_if_missing = true;
-  options.paranoid_checks = true;
-  leveldb::DB* raw_db = nullptr;
-  if (auto status = leveldb::DB::Open(options, directory.string(), &raw_db); !status.ok()) {
-    throw std::runtime_error("cannot open the history index " + directory.string() + ": " + status.ToString());
-  }
-  db_.reset(raw_db);
+  db_ = open_derived_index(directory, "history index");
 }
 
 void HistoryIndex::rebuild(const std::filesystem::path& directory, const ledger::ChainStore& chain) {
