@@ -69,6 +69,8 @@ struct Result {
   std::uint64_t faults = 0;           // lost, duplicated, cut and held messages, partitions, crashes
   std::uint64_t evidence = 0;         // evidence reports by honest validators
   std::uint64_t latency_ms_total = 0; // submission to commit (first honest commit), summed
+  std::uint32_t heal_round = 0;       // the highest round of an honest validator at the heal
+  std::uint64_t recovery_ms = 0;      // heal to a new block at every honest validator (0: none)
   std::vector<std::string> violations;
 
   bool ok() const { return violations.empty(); }
