@@ -113,8 +113,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(total.signature_checks), static_cast<unsigned long long>(total.transactions),
               static_cast<unsigned long long>(total.faults), static_cast<unsigned long long>(total.evidence),
               static_cast<unsigned long long>(failed), static_cast<long long>(elapsed_ms));
-  std::printf("slowest recovery after the heal: %llu ms (seed %llu, highest honest round at the heal %u)\n",
+  std::printf("slowest recovery after the heal: %llu ms (seed %llu, highest honest round at the heal %u, "
+              "liveness deadline %llu ms)\n",
               static_cast<unsigned long long>(slowest_recovery.recovery_ms),
-              static_cast<unsigned long long>(slowest_recovery.seed), slowest_recovery.heal_round);
+              static_cast<unsigned long long>(slowest_recovery.seed), slowest_recovery.heal_round,
+              static_cast<unsigned long long>(slowest_recovery.liveness_deadline_ms));
   return failed == 0 ? 0 : 1;
 }

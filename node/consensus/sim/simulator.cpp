@@ -141,7 +141,7 @@ class Simulation {
     while (!events_.empty() && result_.violations.empty()) {
       Event event = events_.top();
       events_.pop();
-      if (event.at_ms > options_.run_ms) break;
+      if (event.at_ms > end_ms_) break;
       now_ms_ = event.at_ms;
       event.run();
     }
@@ -638,16 +638,42 @@ class Simulation {
     healed_ = true;
     healed_heights_ = min_honest_height();
     for (const auto& node : nodes_) {
-      if (honest(*node)) result_.heal_round = std::max(result_.heal_round, node->engine->round());
+      if (honest(*node) && node->engine->height() == healed_heights_ + 1) {
+        result_.heal_round = std::max(result_.heal_round, node->engine->round());
+      }
     }
     bool work_pending = options_.submit_ms > options_.fault_ms;
     for (const Hash256& id : submitted_order_) work_pending = work_pending || !committed_at_.contains(id);
-    schedule(options_.liveness_bound_ms, [this, work_pending] {
+    // The run lasts until the check, however late the round at the heal puts it.
+    const std::uint64_t deadline_ms = std::max(options_.liveness_bound_ms, protocol_liveness_bound_ms(result_.heal_round));
+    result_.liveness_deadline_ms = deadline_ms;
+    end_ms_ = std::max(end_ms_, now_ms_ + deadline_ms);
+    schedule(deadline_ms, [this, work_pending, deadline_ms] {
       if (work_pending && min_honest_height() <= healed_heights_) {
-        violation("liveness: no new block at every honest validator within " +
-                  std::to_string(options_.liveness_bound_ms) + " ms after the heal");
+        violation("liveness: no new block at every honest validator within " + std::to_string(deadline_ms) +
+                  " ms after the heal");
       }
     });
+  }
+
+  // What the protocol guarantees after the heal for the height the slowest honest validator
+  // is at, from the highest honest round there (docs/consensus.md, "The liveness bound"):
+  // that round and the next may still fail (the POLs of locks taken during the faults are
+  // rebroadcast within a second, and then every honest proposer re-proposes the latest), and
+  // so may each round whose proposer is Byzantine; the first later round with an honest
+  // proposer decides. Each round counts at its three timeouts plus three message delays, and
+  // a validator behind by a height gets the decision within a rebroadcast interval.
+  std::uint64_t protocol_liveness_bound_ms(std::uint32_t heal_round) const {
+    const Faults& f = options_.faults;
+    const std::uint64_t delay_ms_max = f.latency_ms_max * (f.latency_tail ? 10 : 1);
+    const auto schedule = ledger::ProposerSchedule::for_height(genesis_, healed_heights_ + 1);
+    std::uint64_t bound_ms = rebroadcast_interval_ms;
+    for (std::uint32_t round = heal_round; round <= ledger::round_max; ++round) {
+      bound_ms += timeout_ms(Step::propose, round) + timeout_ms(Step::prevote, round) +
+                  timeout_ms(Step::precommit, round) + 3 * delay_ms_max;
+      if (round >= heal_round + 2 && honest(*nodes_[schedule.proposer(round) - 1])) break;
+    }
+    return bound_ms;
   }
 
   // ---- checkers ----
@@ -775,6 +801,7 @@ class Simulation {
   std::set<std::pair<PartnerId, std::uint64_t>> split_heights_;  // (Byzantine validator, height) split once
   std::map<std::pair<std::uint64_t, std::uint32_t>, std::optional<PartnerId>> split_targets_;
   bool healed_ = false;
+  std::uint64_t end_ms_ = options_.run_ms;  // later than run_ms if the liveness check falls later
   std::uint64_t healed_heights_ = 0;
   std::map<crypto::PublicKey, std::uint64_t> next_sequence_by_key_;
   std::set<std::size_t> funded_;
