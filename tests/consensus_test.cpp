@@ -198,6 +198,41 @@ TEST_CASE("a POL from a round after the lock unlocks the validator", "[consensus
   CHECK(own_votes(actions, VoteType::prevote)[0].block_id == b.header.hash());
 }
 
+TEST_CASE("a POL that completes after its round makes the block the valid value its proposer re-proposes",
+          "[consensus][lock]") {
+  // Proves the late-POL rule (docs/consensus.md, "The protocol"): the validator prevoted A in
+  // round 0 but left the round before the others' prevotes for A arrived (as behind a
+  // partition; others may have locked on A). When they arrive in round 1, A becomes its valid
+  // value, so as round 2's proposer it re-proposes A with POL round 0, which the locked
+  // validators can prevote, instead of building a fresh block, which they could not.
+  Harness h(ledger::ProposerSchedule::for_height(four_equal_validators(), 1).proposer(2));
+  REQUIRE(h.self != h.schedule.proposer(0));
+  REQUIRE(h.self != h.schedule.proposer(1));
+  const ledger::Block a = h.block(0);
+  REQUIRE(own_votes(h.propose(a, 0), VoteType::prevote).size() == 1);
+  (void)h.timeout(consensus::TimeoutKind::prevote, 0);
+  (void)h.timeout(consensus::TimeoutKind::precommit, 0);
+  REQUIRE(h.engine->round() == 1);
+
+  (void)h.deliver(VoteType::prevote, 0, a.header.hash(), others(h.self));
+  (void)h.timeout(consensus::TimeoutKind::propose, 1);
+  (void)h.timeout(consensus::TimeoutKind::prevote, 1);
+  const Actions actions = h.timeout(consensus::TimeoutKind::precommit, 1);
+  REQUIRE(h.engine->round() == 2);
+  std::optional<ledger::Proposal> proposed;
+  bool built = false;
+  for (const consensus::Action& action : actions) {
+    if (const auto* broadcast = std::get_if<consensus::Broadcast>(&action)) {
+      if (const auto* p = std::get_if<consensus::ProposalMessage>(&broadcast->message)) proposed = p->proposal;
+    }
+    built = built || std::holds_alternative<consensus::BuildProposal>(action);
+  }
+  CHECK_FALSE(built);
+  REQUIRE(proposed.has_value());
+  CHECK(proposed->block_id == a.header.hash());
+  CHECK(proposed->pol_round == std::optional<std::uint32_t>(0));
+}
+
 TEST_CASE("messages of a later round from more than 1/3 of the power skip to that round", "[consensus][skip]") {
   // Proves line 55: one validator (1/4) in round 5 is not enough; two (1/2) are.
   Harness h(bystander());

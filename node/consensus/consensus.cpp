@@ -462,8 +462,8 @@ class Engine::State {
     if (!running_ && decision_certificates_.empty()) return;
     for (bool changed = true; changed && !decided_;) {
       changed = try_decide(now_ms) || (running_ && (try_skip_round(now_ms) || try_prevote(now_ms) ||
-                                                    try_lock(now_ms) || try_precommit_nil(now_ms) ||
-                                                    try_schedule_timeouts(now_ms)));
+                                                    try_lock(now_ms) || try_adopt_earlier_pol() ||
+                                                    try_precommit_nil(now_ms) || try_schedule_timeouts(now_ms)));
     }
   }
 
@@ -512,6 +512,32 @@ class Engine::State {
     valid_ = id;
     valid_round_ = round_;
     return true;
+  }
+
+  // Line 36 takes a valid value only from the current round's prevotes. A POL of an earlier
+  // round that arrives late (the rebroadcast of a validator that locked on it while others
+  // were cut off) becomes the valid value here too, when it is later than the one held, so
+  // that the next honest proposer re-proposes the block the locked validators can prevote.
+  // Without this, every fresh proposal loses the locked validators' prevotes until one of
+  // them is the proposer: up to a whole proposer rotation of ever longer rounds. Safe: what
+  // a proposer proposes is never trusted; line 28 accepts a re-proposal only with its POL.
+  bool try_adopt_earlier_pol() {
+    for (auto it = valid_round_ ? votes_.upper_bound(*valid_round_) : votes_.begin();
+         it != votes_.end() && it->first < round_; ++it) {
+      std::map<Hash256, std::uint64_t> power_by_block;
+      for (const auto& [validator, cast] : it->second.prevotes) {
+        for (const Vote& vote : cast) {
+          if (vote.block_id) power_by_block[*vote.block_id] += power_of(validator);
+        }
+      }
+      for (const auto& [id, power] : power_by_block) {
+        if (!over_two_thirds(power) || validity_of(id) != true) continue;
+        valid_ = id;
+        valid_round_ = it->first;
+        return true;
+      }
+    }
+    return false;
   }
 
   // Line 44: a nil prevote quorum.

@@ -19,7 +19,7 @@ using namespace pc::consensus;
                "                      [--byzantine N] [--behaviour none|equivocate|invalid-blocks|garbage-votes|silent|flood|split-precommit]\n"
                "                      [--loss PERCENT] [--latency MS] [--tail] [--duplicate] [--partitions]\n"
                "                      [--crashes] [--drift] [--fault-ms MS] [--submit-ms MS] [--run-ms MS]\n"
-               "                      [--tx-interval-ms MS]\n"
+               "                      [--tx-interval-ms MS] [--liveness-bound-ms MS]\n"
                "                      [--break-ignore-lock | --break-skip-validation]\n"
                "  --mixed: each seed draws its faults and one Byzantine behaviour from the seed\n");
   std::exit(2);
@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
     else if (arg == "--submit-ms") base.submit_ms = number();
     else if (arg == "--run-ms") base.run_ms = number();
     else if (arg == "--tx-interval-ms") base.tx_interval_ms = number();
+    else if (arg == "--liveness-bound-ms") base.liveness_bound_ms = number();
     else if (arg == "--break-ignore-lock") base.broken_rule = BrokenRule::ignore_lock;
     else if (arg == "--break-skip-validation") base.broken_rule = BrokenRule::skip_validation;
     else if (arg == "--mixed") mixed = true;
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
 
   const auto started = std::chrono::steady_clock::now();
   sim::Result total;
+  sim::Result slowest_recovery;  // the seed whose validators took longest to commit after the heal
   std::uint64_t failed = 0;
   for (std::uint64_t s = 0; s < seeds; ++s) {
     sim::Options options = base;
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
       drawn.fault_ms = base.fault_ms;
       drawn.submit_ms = base.submit_ms;
       drawn.run_ms = base.run_ms;
+      drawn.liveness_bound_ms = base.liveness_bound_ms;
       options = drawn;
     }
     const sim::Result result = sim::run(options);
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
     total.transactions += result.transactions;
     total.faults += result.faults;
     total.evidence += result.evidence;
+    if (result.recovery_ms > slowest_recovery.recovery_ms) slowest_recovery = result;
     if (!result.ok()) {
       failed += 1;
       std::printf("FAIL %s\n  %s\n", sim::reproduce_line(options).c_str(), result.violations.front().c_str());
@@ -109,5 +113,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(total.signature_checks), static_cast<unsigned long long>(total.transactions),
               static_cast<unsigned long long>(total.faults), static_cast<unsigned long long>(total.evidence),
               static_cast<unsigned long long>(failed), static_cast<long long>(elapsed_ms));
+  std::printf("slowest recovery after the heal: %llu ms (seed %llu, highest honest round at the heal %u, "
+              "liveness deadline %llu ms)\n",
+              static_cast<unsigned long long>(slowest_recovery.recovery_ms),
+              static_cast<unsigned long long>(slowest_recovery.seed), slowest_recovery.heal_round,
+              static_cast<unsigned long long>(slowest_recovery.liveness_deadline_ms));
   return failed == 0 ? 0 : 1;
 }

@@ -141,7 +141,7 @@ class Simulation {
     while (!events_.empty() && result_.violations.empty()) {
       Event event = events_.top();
       events_.pop();
-      if (event.at_ms > options_.run_ms) break;
+      if (event.at_ms > end_ms_) break;
       now_ms_ = event.at_ms;
       event.run();
     }
@@ -328,6 +328,9 @@ class Simulation {
     node.chain.push_back(commit.block);
     for (const ledger::Transaction& tx : commit.block.transactions) node.mempool.erase(tx.id());
     if (honest(node)) check_commit(node, commit.block);
+    if (healed_ && result_.recovery_ms == 0 && min_honest_height() > healed_heights_) {
+      result_.recovery_ms = now_ms_ - options_.fault_ms;
+    }
     start_next_height(node);
   }
 
@@ -378,11 +381,37 @@ class Simulation {
       latency += held_ms;
       Node* target = &to;
       const std::uint64_t generation = to.generation;
-      schedule(latency, [this, target, generation, message] {
+      const PartnerId sender = from.id;
+      schedule(latency, [this, target, generation, message, sender] {
         if (!target->up || target->generation != generation) return;  // in flight during a crash: lost
-        perform(*target, target->engine->on_message(message, local_ms(*target)));
+        const Actions actions = target->engine->on_message(message, local_ms(*target));
+        if (trace_) trace_delivery(*target, sender, message);
+        perform(*target, actions);
       });
     }
+  }
+
+  // PC_SIM_TRACE: each delivered message, with the receiver's height, round and step once it
+  // has handled it, so that a stalled height can be read message by message.
+  void trace_delivery(const Node& to, PartnerId from, const Message& message) const {
+    std::string what;
+    const auto id_text = [](const std::optional<Hash256>& id) { return id ? to_hex(*id).substr(0, 8) : std::string("nil"); };
+    if (const auto* vote = std::get_if<ledger::Vote>(&message)) {
+      what = std::string(vote->type == ledger::VoteType::prevote ? "prevote" : "precommit") + " of " +
+             std::to_string(vote->validator) + " h " + std::to_string(vote->height) + " r " +
+             std::to_string(vote->round) + " " + id_text(vote->block_id);
+    } else if (const auto* proposal = std::get_if<ProposalMessage>(&message)) {
+      const ledger::Proposal& p = proposal->proposal;
+      what = "proposal of " + std::to_string(p.proposer) + " h " + std::to_string(p.height) + " r " +
+             std::to_string(p.round) + " pol " + (p.pol_round ? std::to_string(*p.pol_round) : std::string("none")) +
+             " " + id_text(p.block_id);
+    } else {
+      const ledger::Block& block = std::get<DecisionMessage>(message).block;
+      what = "decision h " + std::to_string(block.header.height) + " " + id_text(block.header.hash());
+    }
+    std::fprintf(stderr, "t=%llu node %u (h %llu r %u step %d) <- %u: %s\n", static_cast<unsigned long long>(now_ms_),
+                 to.id, static_cast<unsigned long long>(to.engine->height()), to.engine->round(),
+                 static_cast<int>(to.engine->step()), from, what.c_str());
   }
 
   // ---- Byzantine behaviour ----
@@ -606,15 +635,45 @@ class Simulation {
     for (auto& node : nodes_) {
       if (!node->up) boot(*node);
     }
+    healed_ = true;
     healed_heights_ = min_honest_height();
+    for (const auto& node : nodes_) {
+      if (honest(*node) && node->engine->height() == healed_heights_ + 1) {
+        result_.heal_round = std::max(result_.heal_round, node->engine->round());
+      }
+    }
     bool work_pending = options_.submit_ms > options_.fault_ms;
     for (const Hash256& id : submitted_order_) work_pending = work_pending || !committed_at_.contains(id);
-    schedule(options_.liveness_bound_ms, [this, work_pending] {
+    // The run lasts until the check, however late the round at the heal puts it.
+    const std::uint64_t deadline_ms = std::max(options_.liveness_bound_ms, protocol_liveness_bound_ms(result_.heal_round));
+    result_.liveness_deadline_ms = deadline_ms;
+    end_ms_ = std::max(end_ms_, now_ms_ + deadline_ms);
+    schedule(deadline_ms, [this, work_pending, deadline_ms] {
       if (work_pending && min_honest_height() <= healed_heights_) {
-        violation("liveness: no new block at every honest validator within " +
-                  std::to_string(options_.liveness_bound_ms) + " ms after the heal");
+        violation("liveness: no new block at every honest validator within " + std::to_string(deadline_ms) +
+                  " ms after the heal");
       }
     });
+  }
+
+  // What the protocol guarantees after the heal for the height the slowest honest validator
+  // is at, from the highest honest round there (docs/consensus.md, "The liveness bound"):
+  // that round and the next may still fail (the POLs of locks taken during the faults are
+  // rebroadcast within a second, and then every honest proposer re-proposes the latest), and
+  // so may each round whose proposer is Byzantine; the first later round with an honest
+  // proposer decides. Each round counts at its three timeouts plus three message delays, and
+  // a validator behind by a height gets the decision within a rebroadcast interval.
+  std::uint64_t protocol_liveness_bound_ms(std::uint32_t heal_round) const {
+    const Faults& f = options_.faults;
+    const std::uint64_t delay_ms_max = f.latency_ms_max * (f.latency_tail ? 10 : 1);
+    const auto schedule = ledger::ProposerSchedule::for_height(genesis_, healed_heights_ + 1);
+    std::uint64_t bound_ms = rebroadcast_interval_ms;
+    for (std::uint32_t round = heal_round; round <= ledger::round_max; ++round) {
+      bound_ms += timeout_ms(Step::propose, round) + timeout_ms(Step::prevote, round) +
+                  timeout_ms(Step::precommit, round) + 3 * delay_ms_max;
+      if (round >= heal_round + 2 && honest(*nodes_[schedule.proposer(round) - 1])) break;
+    }
+    return bound_ms;
   }
 
   // ---- checkers ----
@@ -741,6 +800,8 @@ class Simulation {
   std::map<PartnerId, std::uint64_t> held_until_ms_;  // split_precommit: the favoured validator's messages
   std::set<std::pair<PartnerId, std::uint64_t>> split_heights_;  // (Byzantine validator, height) split once
   std::map<std::pair<std::uint64_t, std::uint32_t>, std::optional<PartnerId>> split_targets_;
+  bool healed_ = false;
+  std::uint64_t end_ms_ = options_.run_ms;  // later than run_ms if the liveness check falls later
   std::uint64_t healed_heights_ = 0;
   std::map<crypto::PublicKey, std::uint64_t> next_sequence_by_key_;
   std::set<std::size_t> funded_;
@@ -798,7 +859,7 @@ std::string reproduce_line(const Options& options) {
        << " --latency " << f.latency_ms_max << (f.latency_tail ? " --tail" : "") << (f.duplication ? " --duplicate" : "")
        << (f.partitions ? " --partitions" : "") << (f.crashes ? " --crashes" : "") << (f.clock_drift ? " --drift" : "")
        << " --fault-ms " << options.fault_ms << " --submit-ms " << options.submit_ms << " --run-ms " << options.run_ms
-       << " --tx-interval-ms " << options.tx_interval_ms
+       << " --tx-interval-ms " << options.tx_interval_ms << " --liveness-bound-ms " << options.liveness_bound_ms
        << (options.broken_rule == BrokenRule::ignore_lock ? " --break-ignore-lock" : "")
        << (options.broken_rule == BrokenRule::skip_validation ? " --break-skip-validation" : "");
   return line.str();

@@ -54,7 +54,9 @@ struct Options {
   std::uint64_t submit_ms = 10'000;  // clients submit new transactions until then
   std::uint64_t run_ms = 40'000;     // the run ends then
   std::uint64_t tx_interval_ms = 150;
-  // After the heal, every honest validator commits a new block within this (simulated).
+  // After the heal, every honest validator commits a new block within this (simulated), or
+  // within what the protocol guarantees from the round at the heal if that is longer
+  // (docs/consensus.md, "The liveness bound"); the run goes on until the check.
   std::uint64_t liveness_bound_ms = 30'000;
   BrokenRule broken_rule = BrokenRule::none;
 };
@@ -69,6 +71,9 @@ struct Result {
   std::uint64_t faults = 0;           // lost, duplicated, cut and held messages, partitions, crashes
   std::uint64_t evidence = 0;         // evidence reports by honest validators
   std::uint64_t latency_ms_total = 0; // submission to commit (first honest commit), summed
+  std::uint32_t heal_round = 0;       // the highest round of an honest validator at the heal
+  std::uint64_t recovery_ms = 0;      // heal to a new block at every honest validator (0: none)
+  std::uint64_t liveness_deadline_ms = 0;  // the one the check used
   std::vector<std::string> violations;
 
   bool ok() const { return violations.empty(); }
