@@ -25,6 +25,8 @@
 #include "node/history_index.hpp"
 #include "node/mempool.hpp"
 #include "node/snapshot.hpp"
+#include "node/webhook_queue.hpp"
+#include "node/webhook_sender.hpp"
 
 namespace pc::node {
 namespace {
@@ -130,6 +132,11 @@ class Node::Impl {
     analytics_observer = std::make_unique<AnalyticsObserver>(*analytics);
     pipeline->add_observer(*analytics_observer);
     pipeline->add_observer(subscriptions);
+    if (!config.webhooks.endpoints.empty()) {
+      webhook_queue = std::make_unique<WebhookQueue>(config.data_dir / "webhooks", *store, partner, config.webhooks);
+      pipeline->add_observer(*webhook_queue);
+      webhook_sender = std::make_unique<WebhookSender>(*webhook_queue, config.webhooks);
+    }
     pipeline->publish_initial();
 
     open_consensus_stores(storage.accept_lost_blocks);
@@ -151,6 +158,7 @@ class Node::Impl {
 
   ~Impl() {
     loop->stop();
+    webhook_sender.reset();  // its thread reads the queue
     // Snapshots hold LevelDB snapshots of the store: they go before it.
     published.store(nullptr);
   }
@@ -687,6 +695,8 @@ class Node::Impl {
   std::unique_ptr<CommitPipeline> pipeline;
   std::unique_ptr<HistoryObserver> history_observer;
   std::unique_ptr<AnalyticsObserver> analytics_observer;
+  std::unique_ptr<WebhookQueue> webhook_queue;    // null without webhook endpoints
+  std::unique_ptr<WebhookSender> webhook_sender;  // delivers webhook_queue on its own thread
   ExecutedBlocks executed_blocks;
 
   // Consensus: the writer's alone, but the two atomics readers see.
@@ -907,6 +917,10 @@ std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> Node::s
 }
 
 ledger::Result<Report> Node::report(const ReportQuery& query) const { return impl_->analytics->report(query); }
+
+std::vector<WebhookEndpointStatus> Node::webhook_status() const {
+  return impl_->webhook_queue ? impl_->webhook_queue->status() : std::vector<WebhookEndpointStatus>{};
+}
 
 ledger::Result<EarnResult> Node::earn(const crypto::PublicKey& customer, std::int64_t amount_minor,
                                       const std::string& currency, const std::string& order_id) {

@@ -30,6 +30,7 @@
 #include "node/earning_rules.hpp"
 #include "node/storage_failure.hpp"
 #include "node/subscriptions.hpp"
+#include "node/webhook_config.hpp"
 #include "node/worker_pool.hpp"
 
 namespace leveldb {
@@ -64,7 +65,7 @@ struct RpcLimits {
 // node.json holds these fields under the same names (docs/node.md); data_dir is where the
 // file lives unless the file names another.
 struct NodeConfig {
-  std::filesystem::path data_dir;      // genesis.json, chain/, history/, analytics/, keys/, node.json
+  std::filesystem::path data_dir;      // genesis.json, chain/, history/, analytics/, webhooks/, keys/, node.json
   std::string rpc_address = "127.0.0.1";
   std::uint16_t rpc_port = 8645;
   // The RPC server's per-client-IP token bucket.
@@ -78,6 +79,7 @@ struct NodeConfig {
   std::uint64_t tx_validity_blocks = 1'000;    // last-valid height the node signs with
   MempoolLimits mempool;
   RpcLimits rpc_limits;
+  WebhookSettings webhooks;                    // docs/webhooks.md; no endpoints: off
 };
 
 // Reads and writes node.json. Config errors are messages (start-up path). Missing fields
@@ -265,6 +267,8 @@ class Node {
   // Figures over a range from data_dir/analytics (node/analytics_index.hpp); typed errors as
   // there. Reads a LevelDB snapshot: never waits for the writer.
   ledger::Result<Report> report(const ReportQuery& query) const;
+  // Each configured webhook endpoint's queue (docs/webhooks.md); empty without endpoints.
+  std::vector<WebhookEndpointStatus> webhook_status() const;
 
   // Partner methods: this node signs with its partner's issuer key. Idempotent by
   // reference: the same order id returns the same transaction (pending or committed), with
