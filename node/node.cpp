@@ -1062,6 +1062,101 @@ ledger::Result<EarnResult> Node::earn_order(const crypto::PublicKey& customer, c
   });
 }
 
+ledger::Result<EarnResult> Node::earn_event(const crypto::PublicKey& customer, const std::string& event,
+                                            const std::string& event_id) {
+  if (!impl_->current_rules()) return no_rules_error();
+  const auto kind = rules::event_kind_from_name(event);
+  if (!kind) {
+    return ledger::Error{ledger::Code::invalid_field,
+                         "unknown event \"" + event + "\" (review, social_share, sign_up, birthday)"};
+  }
+  const bool id_ok = !event_id.empty() && event_id.size() <= rules::event_id_bytes_max &&
+                     std::all_of(event_id.begin(), event_id.end(),
+                                 [](char c) { return c >= 0x21 && c <= 0x7e && c != rules::reference_separator; });
+  if (!id_ok) {
+    return ledger::Error{ledger::Code::invalid_field, "event_id must be 1 to " +
+                                                          std::to_string(rules::event_id_bytes_max) +
+                                                          " printable ASCII characters without spaces or '~'"};
+  }
+  if (!impl_->has_account(customer) && !crypto::is_valid_public_key(customer)) {
+    return ledger::Error{ledger::Code::invalid_public_key, "the customer's key is not a valid ed25519 key"};
+  }
+  const std::string prefix = event + ".";
+  return impl_->on_writer<EarnResult>([&]() -> ledger::Result<EarnResult> {
+    if (auto reference = impl_->order_reference(prefix + event_id)) {
+      auto known = impl_->known_issuance(*reference);
+      if (!known) return known.error();
+      PC_CHECK(known->has_value());
+      return **known;
+    }
+    const std::shared_ptr<const rules::RuleSet> rule_set = impl_->current_rules();
+    if (!rule_set) return no_rules_error();
+    const rules::EventRule* rule = nullptr;
+    for (const rules::EventRule& candidate : rule_set->event_rules) {
+      if (candidate.event == *kind) rule = &candidate;
+    }
+    // This partner's issuances of the event to the customer in the period: by reference prefix,
+    // pending ones and those whose block time falls in it (the history index, newest first).
+    std::uint64_t count = 0;
+    if (rule != nullptr) {
+      const std::uint64_t period_start_ms =
+          rules::event_period_start(rule_set->time_zone_offset_minutes, impl_->clock.now_ms(), rule->limit_period);
+      const auto is_event = [&](const ledger::Issue* issue) {
+        return issue != nullptr && issue->partner == partner_ && issue->customer == customer &&
+               issue->reference.starts_with(prefix);
+      };
+      for (const ledger::Transaction& tx : impl_->mempool->transactions()) {
+        if (is_event(std::get_if<ledger::Issue>(&tx.fields().body))) ++count;
+      }
+      const std::shared_ptr<const Snapshot> view = impl_->snapshot();
+      HistoryCursor cursor{view->tip.height + 1, 0};
+      std::size_t scanned = 0;
+      bool done = count >= rule->limit_count;
+      while (!done) {
+        const std::vector<HistoryEntry> page = impl_->history->entries(customer, cursor, history_page_max);
+        if (page.empty()) break;
+        for (const HistoryEntry& entry : page) {
+          if (scanned++ == facts_history_entries_max) {
+            return ledger::Error{ledger::Code::too_large, "the customer's history holds more than " +
+                                                              std::to_string(facts_history_entries_max) +
+                                                              " entries in the event's period: its limit cannot be applied"};
+          }
+          if (entry.event.kind != ledger::Event::Kind::earned || entry.event.partner != partner_) continue;
+          auto location = view->store.find_transaction(entry.event.tx_id);
+          if (!location) return location.error();
+          auto proof = view->store.transaction_proof(entry.event.tx_id, *location);
+          if (!proof) return proof.error();
+          if (proof->header.time_ms < period_start_ms) {
+            done = true;
+            break;
+          }
+          if (is_event(std::get_if<ledger::Issue>(&proof->tx.fields().body)) && ++count >= rule->limit_count) {
+            done = true;
+            break;
+          }
+        }
+        cursor = HistoryCursor{page.back().height, page.back().position};
+      }
+    }
+    auto breakdown = rules::evaluate_event(*rule_set, *kind, count);
+    if (!breakdown) return breakdown.error();
+    ledger::Issue body;
+    body.partner = partner_;
+    body.customer = customer;
+    body.points = breakdown->points;
+    body.reason = rules::event_reason(*kind);
+    body.reference = prefix + event_id + rules::reference_separator + rule_set->tag;
+    ledger::UnsignedTransaction draft;
+    draft.chain_id = genesis_.chain_id;
+    draft.body = body;
+    if (auto status = ledger::validate_fields(draft); !status) return status.error();
+    const ledger::Transaction tx = impl_->sign(body);
+    auto admitted = impl_->admit(tx);
+    if (!admitted) return admitted.error();
+    return EarnResult{tx.id(), body.points, false, body.reference, std::move(breakdown).value()};
+  });
+}
+
 pc::Result<std::optional<RulesInfo>, std::string> Node::reload_rules() {
   auto rule_set = read_rules_file(config_.data_dir);
   if (!rule_set) return rule_set.error();

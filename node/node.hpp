@@ -290,6 +290,15 @@ class Node {
   ledger::Result<rules::Breakdown> quote(const crypto::PublicKey& customer, const rules::Order& order) const;
   ledger::Result<EarnResult> earn_order(const crypto::PublicKey& customer, const rules::Order& order,
                                         const std::string& order_id);
+  // Event rules (docs/earning-rules.md, "Event rules"): the rule's points for `event`
+  // ("review", "social_share", "sign_up", "birthday") to the customer, as an Issue whose
+  // reference is event '.' event_id '~' tag: idempotent by event_id, like earn by order id.
+  // invalid_field without earning rules, for an unknown event or one without a rule, or an
+  // event_id that is empty, longer than rules::event_id_bytes_max or holds '~' or a space;
+  // cap_exceeded when the customer already has the rule's limit of that event in its period
+  // (pending ones counted; block time in the rule set's time zone).
+  ledger::Result<EarnResult> earn_event(const crypto::PublicKey& customer, const std::string& event,
+                                        const std::string& event_id);
   // Reads data_dir/earning-rules.json again (SIGHUP, the reload_rules RPC). On an error the
   // rules in force stay, and the message names the file, rule and field. A missing file
   // turns the rules off. Thread-safe; an earn already evaluating finishes under the old rules.

@@ -29,7 +29,7 @@ TEST_CASE("webhooks: the real node retries a failing receiver and delivers after
   // a signed POST whose id is the issuance's chain position; that while the receiver answers
   // 500 the node keeps sending the same id and body; that after SIGKILL and a restart the
   // event is delivered once the receiver answers 200, with the same id; and that an earn after
-  // the restart follows it, so nothing is lost.
+  // the restart follows it, so nothing is lost; webhook_status then shows an empty queue.
   WebhookReceiver receiver;
   receiver.answer_with(500);
   LiveNodeOptions options;
@@ -82,5 +82,11 @@ TEST_CASE("webhooks: the real node retries a failing receiver and delivers after
   CHECK(second_event["data"]["customer"] == customer_address(2));
   CHECK(second_event["data"]["points"] == 10);
   CHECK(second_event["data"]["reference"] == "till-1-0002");
+  const nlohmann::json status = node.call("webhook_status", nlohmann::json::object(), node.bearer());
+  REQUIRE(status["endpoints"].size() == 1);
+  CHECK(status["endpoints"][0]["url"] == receiver.url());
+  CHECK(status["endpoints"][0]["queued"] == 0);
+  CHECK(status["endpoints"][0]["dropped_total"] == 0);
+  CHECK(node.response("webhook_status").contains("error"));  // the partner's token is needed
   CHECK(node.stop().exited_with(0));
 }
