@@ -140,13 +140,98 @@ std::optional<ParseError> read_rpc_limits(const Json& object, RpcLimits& limits)
   return std::nullopt;
 }
 
+// Ranges of node.json's webhooks section (docs/webhooks.md).
+constexpr std::uint64_t webhook_retry_ms_min = 10;
+constexpr std::uint64_t webhook_retry_ms_max = 86'400'000;
+constexpr std::uint64_t webhook_request_timeout_ms_min = 100;
+constexpr std::uint64_t webhook_request_timeout_ms_max = 300'000;
+constexpr std::uint64_t webhook_expiring_notice_days_max = 365;
+
+std::optional<ParseError> read_webhook_endpoint(const Json& item, std::size_t position, WebhookEndpoint& endpoint) {
+  const std::string where = "webhooks.endpoints[" + std::to_string(position) + "]";
+  if (!item.is_object()) return where + " must be an object {url, events, secret}";
+  if (auto error = unknown_field(item, {"url", "events", "secret", "queue_events_max"}, " in " + where)) return error;
+  if (!item.contains("url") || !item.contains("events") || !item.contains("secret")) {
+    return where + " needs url, events and secret";
+  }
+  if (auto error = read_string(item, "url", endpoint.url)) return where + "." + *error;
+  std::string url_error;
+  auto parsed = parse_webhook_url(endpoint.url, url_error);
+  if (!parsed) return where + "." + url_error;
+  endpoint.parsed = std::move(*parsed);
+  const Json& events = item.at("events");
+  if (!events.is_array() || events.empty()) return where + ".events must be a non-empty array of event names";
+  for (const Json& name : events) {
+    const auto type = name.is_string() ? webhook_event_from_name(name.get<std::string>()) : std::nullopt;
+    if (!type) {
+      return where + ".events: unknown event " + name.dump() +
+             " (earn, redemption, return, points_expiring)";
+    }
+    if (!endpoint.events.insert(*type).second) return where + ".events lists " + name.dump() + " twice";
+  }
+  if (auto error = read_string(item, "secret", endpoint.secret)) return where + "." + *error;
+  if (endpoint.secret.size() < webhook_secret_bytes_min || endpoint.secret.size() > webhook_secret_bytes_max) {
+    return where + ".secret must be " + std::to_string(webhook_secret_bytes_min) + " to " +
+           std::to_string(webhook_secret_bytes_max) + " characters";
+  }
+  for (char c : endpoint.secret) {
+    if (c < 0x21 || c > 0x7e) return where + ".secret must be printable ASCII without spaces";
+  }
+  if (auto error = read_unsigned(item, "queue_events_max", 1, webhook_queue_events_max_max, endpoint.queue_events_max)) {
+    return where + "." + *error;
+  }
+  return std::nullopt;
+}
+
+std::optional<ParseError> read_webhooks(const Json& object, WebhookSettings& settings) {
+  if (!object.is_object()) return "webhooks must be an object";
+  if (auto error = unknown_field(object,
+                                 {"endpoints", "expiring_notice_days", "retry_initial_ms", "retry_max_ms",
+                                  "request_timeout_ms"},
+                                 " in webhooks")) {
+    return error;
+  }
+  if (auto found = object.find("endpoints"); found != object.end()) {
+    if (!found->is_array()) return "webhooks.endpoints must be an array";
+    if (found->size() > webhook_endpoints_max) {
+      return "webhooks.endpoints holds more than " + std::to_string(webhook_endpoints_max) + " endpoints";
+    }
+    for (std::size_t i = 0; i < found->size(); ++i) {
+      WebhookEndpoint endpoint;
+      if (auto error = read_webhook_endpoint((*found)[i], i, endpoint)) return error;
+      for (const WebhookEndpoint& seen : settings.endpoints) {
+        if (seen.url == endpoint.url) return "webhooks.endpoints lists " + endpoint.url + " twice";
+      }
+      settings.endpoints.push_back(std::move(endpoint));
+    }
+  }
+  if (auto error = read_unsigned(object, "expiring_notice_days", 1, webhook_expiring_notice_days_max,
+                                 settings.expiring_notice_days)) {
+    return "webhooks." + *error;
+  }
+  if (auto error = read_unsigned(object, "retry_initial_ms", webhook_retry_ms_min, webhook_retry_ms_max,
+                                 settings.retry_initial_ms)) {
+    return "webhooks." + *error;
+  }
+  if (auto error = read_unsigned(object, "retry_max_ms", settings.retry_initial_ms, webhook_retry_ms_max,
+                                 settings.retry_max_ms)) {
+    return "webhooks." + *error + " (at least retry_initial_ms)";
+  }
+  settings.retry_max_ms = std::max(settings.retry_max_ms, settings.retry_initial_ms);
+  if (auto error = read_unsigned(object, "request_timeout_ms", webhook_request_timeout_ms_min,
+                                 webhook_request_timeout_ms_max, settings.request_timeout_ms)) {
+    return "webhooks." + *error;
+  }
+  return std::nullopt;
+}
+
 std::optional<ParseError> read_config(const Json& json, const std::filesystem::path& directory, NodeConfig& config) {
   if (!json.is_object()) return "the top level must be an object";
   if (auto error = unknown_field(json,
                                  {"data_dir", "rpc_address", "rpc_port", "rpc_rate_requests_per_second",
                                   "rpc_rate_burst_requests", "block_interval_ms", "block_trigger_tx_count",
                                   "earn_rates", "return_window_days", "api_token", "tx_validity_blocks",
-                                  "mempool", "rpc_limits"},
+                                  "mempool", "rpc_limits", "webhooks"},
                                  "")) {
     return error;
   }
@@ -204,6 +289,9 @@ std::optional<ParseError> read_config(const Json& json, const std::filesystem::p
     if (auto error = read_unsigned(*found, "per_signer_max", 1, size_max, limits.per_signer_max)) {
       return "mempool." + *error;
     }
+  }
+  if (auto found = json.find("webhooks"); found != json.end()) {
+    if (auto error = read_webhooks(*found, config.webhooks)) return error;
   }
   if (auto found = json.find("rpc_limits"); found != json.end()) return read_rpc_limits(*found, config.rpc_limits);
   return std::nullopt;
@@ -290,6 +378,24 @@ std::string node_config_to_json(const NodeConfig& config) {
                         {"idle_timeout_ms", rpc.idle_timeout_ms},
                         {"write_timeout_ms", rpc.write_timeout_ms},
                         {"threads", rpc.threads}};
+  // Written only when set, so a node.json without webhooks stays as `init` wrote it.
+  if (!config.webhooks.endpoints.empty()) {
+    const WebhookSettings& webhooks = config.webhooks;
+    OrderedJson endpoints = OrderedJson::array();
+    for (const WebhookEndpoint& endpoint : webhooks.endpoints) {
+      OrderedJson events = OrderedJson::array();
+      for (WebhookEventType type : endpoint.events) events.push_back(std::string(webhook_event_name(type)));
+      endpoints.push_back({{"url", endpoint.url},
+                           {"events", events},
+                           {"secret", endpoint.secret},
+                           {"queue_events_max", endpoint.queue_events_max}});
+    }
+    json["webhooks"] = {{"endpoints", endpoints},
+                        {"expiring_notice_days", webhooks.expiring_notice_days},
+                        {"retry_initial_ms", webhooks.retry_initial_ms},
+                        {"retry_max_ms", webhooks.retry_max_ms},
+                        {"request_timeout_ms", webhooks.request_timeout_ms}};
+  }
   return json.dump(2) + "\n";
 }
 

@@ -134,6 +134,94 @@ std::array<std::uint64_t, 3> period_starts(std::int32_t time_zone_offset_minutes
           local_day_start_ms(days_from_civil(date.year, date.month, 1), time_zone_offset_minutes)};
 }
 
+namespace {
+struct NamedEvent {
+  std::string_view name;
+  EventKind kind;
+};
+constexpr std::array<NamedEvent, 4> event_names{{{"review", EventKind::review},
+                                                 {"social_share", EventKind::social_share},
+                                                 {"sign_up", EventKind::sign_up},
+                                                 {"birthday", EventKind::birthday}}};
+}  // namespace
+
+std::string_view event_kind_name(EventKind kind) {
+  for (const NamedEvent& named : event_names) {
+    if (named.kind == kind) return named.name;
+  }
+  return "unknown";
+}
+
+std::optional<EventKind> event_kind_from_name(std::string_view name) {
+  for (const NamedEvent& named : event_names) {
+    if (named.name == name) return named.kind;
+  }
+  return std::nullopt;
+}
+
+ledger::Reason event_reason(EventKind kind) {
+  switch (kind) {
+    case EventKind::review: return ledger::Reason::review;
+    case EventKind::social_share: return ledger::Reason::social;
+    case EventKind::sign_up:
+    case EventKind::birthday: return ledger::Reason::bonus;
+  }
+  return ledger::Reason::bonus;
+}
+
+std::string_view event_period_name(EventPeriod period) {
+  switch (period) {
+    case EventPeriod::day: return "day";
+    case EventPeriod::week: return "week";
+    case EventPeriod::month: return "month";
+    case EventPeriod::year: return "year";
+    case EventPeriod::ever: return "ever";
+  }
+  return "ever";
+}
+
+std::uint64_t event_period_start(std::int32_t time_zone_offset_minutes, std::uint64_t time_ms, EventPeriod period) {
+  switch (period) {
+    case EventPeriod::day:
+    case EventPeriod::week:
+    case EventPeriod::month:
+      return period_starts(time_zone_offset_minutes, time_ms)[static_cast<std::size_t>(period)];
+    case EventPeriod::year: {
+      const CivilDate date = civil_from_days(local_days(time_ms, time_zone_offset_minutes));
+      return local_day_start_ms(days_from_civil(date.year, 1, 1), time_zone_offset_minutes);
+    }
+    case EventPeriod::ever: return 0;
+  }
+  return 0;
+}
+
+ledger::Result<Breakdown> evaluate_event(const RuleSet& rules, EventKind event, std::uint64_t count_in_period) {
+  const EventRule* rule = nullptr;
+  for (const EventRule& candidate : rules.event_rules) {
+    if (candidate.event == event) rule = &candidate;
+  }
+  if (rule == nullptr) {
+    return ledger::Error{ledger::Code::invalid_field,
+                         "the earning rules have no rule for the event " + std::string(event_kind_name(event))};
+  }
+  if (count_in_period >= rule->limit_count) {
+    const std::string per = rule->limit_period == EventPeriod::ever
+                                ? std::string(" in all")
+                                : " per " + std::string(event_period_name(rule->limit_period));
+    return ledger::Error{ledger::Code::cap_exceeded, "event limit reached: \"" + rule->name + "\" gives at most " +
+                                                         std::to_string(rule->limit_count) + " " +
+                                                         std::string(event_kind_name(event)) + per +
+                                                         " to a customer"};
+  }
+  Breakdown breakdown;
+  breakdown.points = rule->points;
+  breakdown.contributions.push_back(
+      {rule->name, "event", static_cast<std::int64_t>(rule->points),
+       std::to_string(count_in_period + 1) + " of " + std::to_string(rule->limit_count) +
+           (rule->limit_period == EventPeriod::ever ? std::string() : " this " + std::string(event_period_name(rule->limit_period)))});
+  return breakdown;
+}
+
 ledger::Status validate_order(const Order& order) {
   const auto invalid = [](std::string message) { return ledger::Error{ledger::Code::invalid_field, std::move(message)}; };
   if (!currency_minor_digits(order.currency)) return invalid("unknown currency \"" + order.currency + "\"");

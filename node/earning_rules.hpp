@@ -18,6 +18,7 @@
 
 #include "crypto/hash.hpp"
 #include "ledger/errors.hpp"
+#include "ledger/transaction.hpp"
 
 namespace pc::node::rules {
 
@@ -101,6 +102,33 @@ struct CustomerCap {
   std::uint64_t points_max = 0;
 };
 
+// Event rules: points for something a customer did that is not a purchase, through the
+// `earn_event` RPC. Each event has at most one rule.
+enum class EventKind { review, social_share, sign_up, birthday };
+std::string_view event_kind_name(EventKind kind);
+std::optional<EventKind> event_kind_from_name(std::string_view name);
+// The Issue's reason: review, social; sign-up and birthday are bonuses.
+ledger::Reason event_reason(EventKind kind);
+
+// The period an event's limit counts in, in the rule set's time zone; `ever`: the whole chain.
+enum class EventPeriod { day, week, month, year, ever };
+std::string_view event_period_name(EventPeriod period);
+inline constexpr std::uint32_t event_limit_count_max = 1'000;
+// The caller's id of one event (a review id, a share's URL hash): with the event's name and a
+// '.', it is the issuance's reference before the rule set's tag.
+inline constexpr std::size_t event_id_bytes_max = 24;
+
+struct EventRule {
+  std::string name;
+  EventKind event = EventKind::review;
+  std::uint64_t points = 0;
+  std::uint32_t limit_count = 1;                // issuances per customer per period
+  EventPeriod limit_period = EventPeriod::ever;
+};
+
+// Where the period holding `time_ms` began (UTC ms); 0 for `ever`.
+std::uint64_t event_period_start(std::int32_t time_zone_offset_minutes, std::uint64_t time_ms, EventPeriod period);
+
 struct RuleSet {
   crypto::Hash256 hash{};                // SHA-256 of the file's bytes
   std::string tag;                       // rule_tag_chars of base64url
@@ -113,6 +141,7 @@ struct RuleSet {
   std::optional<FirstPurchaseBonus> first_purchase_bonus;
   std::vector<CustomerCap> customer_caps;  // at most one per period
   std::optional<std::uint64_t> order_points_max;
+  std::vector<EventRule> event_rules;    // at most one per EventKind
 };
 
 // Parses and validates a rule set. Errors name the rule and the field:
@@ -168,5 +197,10 @@ struct Breakdown {
 // contributions, in the documented order, always add up to `points`.
 ledger::Result<Breakdown> evaluate(const RuleSet& rules, const Order& order, const CustomerFacts& facts,
                                    std::uint64_t now_ms);
+
+// The points of one event, as a breakdown of one line (the rule). invalid_field when the rule
+// set has no rule for `event`; cap_exceeded, naming the limit, when the customer already has
+// `count_in_period` >= limit_count issuances of that event in the period.
+ledger::Result<Breakdown> evaluate_event(const RuleSet& rules, EventKind event, std::uint64_t count_in_period);
 
 }  // namespace pc::node::rules

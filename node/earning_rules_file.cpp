@@ -119,7 +119,8 @@ class Reader {
     if (!json.is_object()) return "the top level must be an object";
     if (auto error = unknown_field(json, {"version", "time_zone_offset_minutes", "currencies", "exclusions",
                                           "multipliers", "multiplier_per_mille_max", "fixed_points",
-                                          "first_purchase_bonus", "customer_caps", "order_points_max"})) {
+                                          "first_purchase_bonus", "customer_caps", "order_points_max",
+                                          "event_rules"})) {
       return error;
     }
     std::uint32_t version = 0;
@@ -199,6 +200,11 @@ class Reader {
       }
       rules.order_points_max = order_max;
     }
+    if (auto error = each(json, "event_rules", [&](const Json& item, std::string& name) {
+          return read_event_rule(item, name, rules);
+        })) {
+      return error;
+    }
     return std::nullopt;
   }
 
@@ -228,6 +234,35 @@ class Reader {
       }
       rules.currencies.push_back(std::move(rate));
     }
+    return std::nullopt;
+  }
+
+  std::optional<ParseError> read_event_rule(const Json& item, const std::string& name, RuleSet& rules) {
+    if (auto error = unknown_field(item, {"name", "event", "points", "limit_count", "limit_period"})) return error;
+    EventRule rule;
+    rule.name = name;
+    std::string event;
+    if (auto error = read_text(item, "event", rule_name_bytes_max, event, true)) return error;
+    const auto kind = event_kind_from_name(event);
+    if (!kind) return "unknown event \"" + event + "\" (review, social_share, sign_up, birthday)";
+    rule.event = *kind;
+    for (const EventRule& seen : rules.event_rules) {
+      if (seen.event == rule.event) return "another rule is for the event " + event;
+    }
+    if (auto error = read_unsigned(item, "points", 1, points_per_unit_max, rule.points, true)) return error;
+    if (auto error = read_unsigned(item, "limit_count", 1, event_limit_count_max, rule.limit_count)) return error;
+    std::string period = "ever";
+    if (auto error = read_text(item, "limit_period", 8, period)) return error;
+    bool known = false;
+    for (EventPeriod candidate :
+         {EventPeriod::day, EventPeriod::week, EventPeriod::month, EventPeriod::year, EventPeriod::ever}) {
+      if (event_period_name(candidate) == period) {
+        rule.limit_period = candidate;
+        known = true;
+      }
+    }
+    if (!known) return "limit_period must be day, week, month, year or ever";
+    rules.event_rules.push_back(std::move(rule));
     return std::nullopt;
   }
 

@@ -25,6 +25,8 @@
 #include "node/history_index.hpp"
 #include "node/mempool.hpp"
 #include "node/snapshot.hpp"
+#include "node/webhook_queue.hpp"
+#include "node/webhook_sender.hpp"
 
 namespace pc::node {
 namespace {
@@ -130,6 +132,11 @@ class Node::Impl {
     analytics_observer = std::make_unique<AnalyticsObserver>(*analytics);
     pipeline->add_observer(*analytics_observer);
     pipeline->add_observer(subscriptions);
+    if (!config.webhooks.endpoints.empty()) {
+      webhook_queue = std::make_unique<WebhookQueue>(config.data_dir / "webhooks", *store, partner, config.webhooks);
+      pipeline->add_observer(*webhook_queue);
+      webhook_sender = std::make_unique<WebhookSender>(*webhook_queue, config.webhooks);
+    }
     pipeline->publish_initial();
 
     open_consensus_stores(storage.accept_lost_blocks);
@@ -151,6 +158,7 @@ class Node::Impl {
 
   ~Impl() {
     loop->stop();
+    webhook_sender.reset();  // its thread reads the queue
     // Snapshots hold LevelDB snapshots of the store: they go before it.
     published.store(nullptr);
   }
@@ -687,6 +695,8 @@ class Node::Impl {
   std::unique_ptr<CommitPipeline> pipeline;
   std::unique_ptr<HistoryObserver> history_observer;
   std::unique_ptr<AnalyticsObserver> analytics_observer;
+  std::unique_ptr<WebhookQueue> webhook_queue;    // null without webhook endpoints
+  std::unique_ptr<WebhookSender> webhook_sender;  // delivers webhook_queue on its own thread
   ExecutedBlocks executed_blocks;
 
   // Consensus: the writer's alone, but the two atomics readers see.
@@ -908,6 +918,10 @@ std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> Node::s
 
 ledger::Result<Report> Node::report(const ReportQuery& query) const { return impl_->analytics->report(query); }
 
+std::vector<WebhookEndpointStatus> Node::webhook_status() const {
+  return impl_->webhook_queue ? impl_->webhook_queue->status() : std::vector<WebhookEndpointStatus>{};
+}
+
 ledger::Result<EarnResult> Node::earn(const crypto::PublicKey& customer, std::int64_t amount_minor,
                                       const std::string& currency, const std::string& order_id) {
   if (impl_->current_rules()) {
@@ -1037,6 +1051,101 @@ ledger::Result<EarnResult> Node::earn_order(const crypto::PublicKey& customer, c
     body.reference = order_id + rules::reference_separator + rule_set->tag;
     body.pending_days = config_.return_window_days;
     body.purchase = ledger::Purchase{*total_minor, order.currency};
+    ledger::UnsignedTransaction draft;
+    draft.chain_id = genesis_.chain_id;
+    draft.body = body;
+    if (auto status = ledger::validate_fields(draft); !status) return status.error();
+    const ledger::Transaction tx = impl_->sign(body);
+    auto admitted = impl_->admit(tx);
+    if (!admitted) return admitted.error();
+    return EarnResult{tx.id(), body.points, false, body.reference, std::move(breakdown).value()};
+  });
+}
+
+ledger::Result<EarnResult> Node::earn_event(const crypto::PublicKey& customer, const std::string& event,
+                                            const std::string& event_id) {
+  if (!impl_->current_rules()) return no_rules_error();
+  const auto kind = rules::event_kind_from_name(event);
+  if (!kind) {
+    return ledger::Error{ledger::Code::invalid_field,
+                         "unknown event \"" + event + "\" (review, social_share, sign_up, birthday)"};
+  }
+  const bool id_ok = !event_id.empty() && event_id.size() <= rules::event_id_bytes_max &&
+                     std::all_of(event_id.begin(), event_id.end(),
+                                 [](char c) { return c >= 0x21 && c <= 0x7e && c != rules::reference_separator; });
+  if (!id_ok) {
+    return ledger::Error{ledger::Code::invalid_field, "event_id must be 1 to " +
+                                                          std::to_string(rules::event_id_bytes_max) +
+                                                          " printable ASCII characters without spaces or '~'"};
+  }
+  if (!impl_->has_account(customer) && !crypto::is_valid_public_key(customer)) {
+    return ledger::Error{ledger::Code::invalid_public_key, "the customer's key is not a valid ed25519 key"};
+  }
+  const std::string prefix = event + ".";
+  return impl_->on_writer<EarnResult>([&]() -> ledger::Result<EarnResult> {
+    if (auto reference = impl_->order_reference(prefix + event_id)) {
+      auto known = impl_->known_issuance(*reference);
+      if (!known) return known.error();
+      PC_CHECK(known->has_value());
+      return **known;
+    }
+    const std::shared_ptr<const rules::RuleSet> rule_set = impl_->current_rules();
+    if (!rule_set) return no_rules_error();
+    const rules::EventRule* rule = nullptr;
+    for (const rules::EventRule& candidate : rule_set->event_rules) {
+      if (candidate.event == *kind) rule = &candidate;
+    }
+    // This partner's issuances of the event to the customer in the period: by reference prefix,
+    // pending ones and those whose block time falls in it (the history index, newest first).
+    std::uint64_t count = 0;
+    if (rule != nullptr) {
+      const std::uint64_t period_start_ms =
+          rules::event_period_start(rule_set->time_zone_offset_minutes, impl_->clock.now_ms(), rule->limit_period);
+      const auto is_event = [&](const ledger::Issue* issue) {
+        return issue != nullptr && issue->partner == partner_ && issue->customer == customer &&
+               issue->reference.starts_with(prefix);
+      };
+      for (const ledger::Transaction& tx : impl_->mempool->transactions()) {
+        if (is_event(std::get_if<ledger::Issue>(&tx.fields().body))) ++count;
+      }
+      const std::shared_ptr<const Snapshot> view = impl_->snapshot();
+      HistoryCursor cursor{view->tip.height + 1, 0};
+      std::size_t scanned = 0;
+      bool done = count >= rule->limit_count;
+      while (!done) {
+        const std::vector<HistoryEntry> page = impl_->history->entries(customer, cursor, history_page_max);
+        if (page.empty()) break;
+        for (const HistoryEntry& entry : page) {
+          if (scanned++ == facts_history_entries_max) {
+            return ledger::Error{ledger::Code::too_large, "the customer's history holds more than " +
+                                                              std::to_string(facts_history_entries_max) +
+                                                              " entries in the event's period: its limit cannot be applied"};
+          }
+          if (entry.event.kind != ledger::Event::Kind::earned || entry.event.partner != partner_) continue;
+          auto location = view->store.find_transaction(entry.event.tx_id);
+          if (!location) return location.error();
+          auto proof = view->store.transaction_proof(entry.event.tx_id, *location);
+          if (!proof) return proof.error();
+          if (proof->header.time_ms < period_start_ms) {
+            done = true;
+            break;
+          }
+          if (is_event(std::get_if<ledger::Issue>(&proof->tx.fields().body)) && ++count >= rule->limit_count) {
+            done = true;
+            break;
+          }
+        }
+        cursor = HistoryCursor{page.back().height, page.back().position};
+      }
+    }
+    auto breakdown = rules::evaluate_event(*rule_set, *kind, count);
+    if (!breakdown) return breakdown.error();
+    ledger::Issue body;
+    body.partner = partner_;
+    body.customer = customer;
+    body.points = breakdown->points;
+    body.reason = rules::event_reason(*kind);
+    body.reference = prefix + event_id + rules::reference_separator + rule_set->tag;
     ledger::UnsignedTransaction draft;
     draft.chain_id = genesis_.chain_id;
     draft.body = body;

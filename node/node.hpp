@@ -30,6 +30,7 @@
 #include "node/earning_rules.hpp"
 #include "node/storage_failure.hpp"
 #include "node/subscriptions.hpp"
+#include "node/webhook_config.hpp"
 #include "node/worker_pool.hpp"
 
 namespace leveldb {
@@ -64,7 +65,7 @@ struct RpcLimits {
 // node.json holds these fields under the same names (docs/node.md); data_dir is where the
 // file lives unless the file names another.
 struct NodeConfig {
-  std::filesystem::path data_dir;      // genesis.json, chain/, history/, analytics/, keys/, node.json
+  std::filesystem::path data_dir;      // genesis.json, chain/, history/, analytics/, webhooks/, keys/, node.json
   std::string rpc_address = "127.0.0.1";
   std::uint16_t rpc_port = 8645;
   // The RPC server's per-client-IP token bucket.
@@ -78,6 +79,7 @@ struct NodeConfig {
   std::uint64_t tx_validity_blocks = 1'000;    // last-valid height the node signs with
   MempoolLimits mempool;
   RpcLimits rpc_limits;
+  WebhookSettings webhooks;                    // docs/webhooks.md; no endpoints: off
 };
 
 // Reads and writes node.json. Config errors are messages (start-up path). Missing fields
@@ -265,6 +267,8 @@ class Node {
   // Figures over a range from data_dir/analytics (node/analytics_index.hpp); typed errors as
   // there. Reads a LevelDB snapshot: never waits for the writer.
   ledger::Result<Report> report(const ReportQuery& query) const;
+  // Each configured webhook endpoint's queue (docs/webhooks.md); empty without endpoints.
+  std::vector<WebhookEndpointStatus> webhook_status() const;
 
   // Partner methods: this node signs with its partner's issuer key. Idempotent by
   // reference: the same order id returns the same transaction (pending or committed), with
@@ -286,6 +290,15 @@ class Node {
   ledger::Result<rules::Breakdown> quote(const crypto::PublicKey& customer, const rules::Order& order) const;
   ledger::Result<EarnResult> earn_order(const crypto::PublicKey& customer, const rules::Order& order,
                                         const std::string& order_id);
+  // Event rules (docs/earning-rules.md, "Event rules"): the rule's points for `event`
+  // ("review", "social_share", "sign_up", "birthday") to the customer, as an Issue whose
+  // reference is event '.' event_id '~' tag: idempotent by event_id, like earn by order id.
+  // invalid_field without earning rules, for an unknown event or one without a rule, or an
+  // event_id that is empty, longer than rules::event_id_bytes_max or holds '~' or a space;
+  // cap_exceeded when the customer already has the rule's limit of that event in its period
+  // (pending ones counted; block time in the rule set's time zone).
+  ledger::Result<EarnResult> earn_event(const crypto::PublicKey& customer, const std::string& event,
+                                        const std::string& event_id);
   // Reads data_dir/earning-rules.json again (SIGHUP, the reload_rules RPC). On an error the
   // rules in force stay, and the message names the file, rule and field. A missing file
   // turns the rules off. Thread-safe; an earn already evaluating finishes under the old rules.

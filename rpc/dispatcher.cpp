@@ -252,7 +252,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 15> methods = {{
+  static constexpr std::array<Method, 17> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -268,6 +268,8 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"bonus", &Dispatcher::bonus, true},
       {"quote", &Dispatcher::quote, true},
       {"reload_rules", &Dispatcher::reload_rules, true},
+      {"webhook_status", &Dispatcher::webhook_status, true},
+      {"earn_event", &Dispatcher::earn_event, true},
   }};
   if (context.session != nullptr) {
     if (std::optional<MethodResult> outcome = context.session->call(method, params)) return std::move(*outcome);
@@ -545,6 +547,16 @@ MethodResult Dispatcher::reload_rules(const json& params) {
   return json{{"rules", rules_info_json(*reloaded)}};
 }
 
+MethodResult Dispatcher::webhook_status(const json& params) {
+  Params reader(params, {});
+  if (reader.error()) return *reader.error();
+  json endpoints = json::array();
+  for (const node::WebhookEndpointStatus& endpoint : node_.webhook_status()) {
+    endpoints.push_back({{"url", endpoint.url}, {"queued", endpoint.queued}, {"dropped_total", endpoint.dropped_total}});
+  }
+  return json{{"endpoints", endpoints}};
+}
+
 MethodResult Dispatcher::earn_batch(const json& params) {
   Params reader(params, {"purchases"});
   const json& entries = reader.array("purchases");
@@ -599,6 +611,17 @@ MethodResult Dispatcher::bonus(const json& params) {
   auto issued = node_.bonus(customer, points, *reason, reference);
   if (!issued) return application_error(issued.error());
   return earn_result_json(*issued, reference);
+}
+
+MethodResult Dispatcher::earn_event(const json& params) {
+  Params reader(params, {"customer", "event", "event_id"});
+  const crypto::PublicKey customer = reader.address("customer", crypto::KeyCheck::checksum_only);  // as in earn
+  const std::string event = reader.text("event");
+  const std::string event_id = reader.text("event_id");
+  if (reader.error()) return *reader.error();
+  auto issued = node_.earn_event(customer, event, event_id);
+  if (!issued) return application_error(issued.error());
+  return earn_result_json(*issued, {});
 }
 
 // ---- subscriptions ----

@@ -96,6 +96,8 @@ class Dispatcher {
   MethodResult bonus(const nlohmann::json& params);
   MethodResult quote(const nlohmann::json& params);
   MethodResult reload_rules(const nlohmann::json& params);
+  MethodResult webhook_status(const nlohmann::json& params);
+  MethodResult earn_event(const nlohmann::json& params);
 
   node::Node& node_;
   const std::string api_token_;

@@ -298,3 +298,67 @@ TEST_CASE("an inactive-customer offer reads the customer's last transaction on t
   REQUIRE(never_seen);
   CHECK(never_seen->points == 30);
 }
+
+TEST_CASE("earn_event issues an event rule's points once per event id, up to the limit per period by block time",
+          "[node][rules][events]") {
+  // Proves the node's event rules: the Issue has the event's reason and the reference
+  // event.id~tag; the same event id returns the same issuance; a pending event counts toward
+  // the limit; the month's limit resets at the partner's local month edge by block time; a
+  // sign-up is once for ever; other customers are counted apart; bad calls change nothing.
+  const std::string rules = R"({"version": 1, "time_zone_offset_minutes": 60,
+    "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+    "event_rules": [{"name": "reviews", "event": "review", "points": 50, "limit_count": 1, "limit_period": "month"},
+                    {"name": "welcome aboard", "event": "sign_up", "points": 100}]})";
+  const std::string tag = tag_of(rules);
+  // Monday 30 Nov local; 1 Dec starts a day later.
+  RulesHarness harness(rules, local_midnight_ms);
+  const auto alice = TxFactory::customer(6).public_key();
+  const auto bob = TxFactory::customer(7).public_key();
+
+  auto review = harness.node().earn_event(alice, "review", "rev-1");
+  REQUIRE(review);
+  CHECK(review->points == 50);
+  CHECK(review->reference == "review.rev-1~" + tag);
+  REQUIRE(review->breakdown);
+  CHECK(summary(*review->breakdown) == std::vector<std::string>{"reviews:50"});
+  const ledger::Issue issue = harness.issue(review->tx_id);
+  CHECK(issue.reason == ledger::Reason::review);
+  CHECK(issue.points == 50);
+  auto again = harness.node().earn_event(alice, "review", "rev-1");
+  REQUIRE(again);
+  CHECK(again->already_known);
+  CHECK(again->tx_id == review->tx_id);
+  auto second = harness.node().earn_event(alice, "review", "rev-2");  // the first is still pending
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == ledger::Code::cap_exceeded);
+  REQUIRE(harness.node().earn_event(bob, "review", "rev-3"));
+  REQUIRE(harness.node().produce_pending());
+
+  harness.clock().set_ms(local_midnight_ms + 86'400'000 - 1);  // still November locally
+  auto committed_counts = harness.node().earn_event(alice, "review", "rev-2");
+  REQUIRE_FALSE(committed_counts);
+  CHECK(committed_counts.error().code == ledger::Code::cap_exceeded);
+  harness.clock().set_ms(local_midnight_ms + 86'400'000);  // 1 December, local midnight
+  auto december = harness.node().earn_event(alice, "review", "rev-2");
+  REQUIRE(december);
+  CHECK(december->points == 50);
+
+  auto signed_up = harness.node().earn_event(alice, "sign_up", "alice");
+  REQUIRE(signed_up);
+  CHECK(harness.issue(signed_up->tx_id).reason == ledger::Reason::bonus);
+  REQUIRE(harness.node().produce_pending());
+  harness.clock().set_ms(local_midnight_ms + 400 * 86'400'000ULL);
+  auto twice = harness.node().earn_event(alice, "sign_up", "alice-again");
+  REQUIRE_FALSE(twice);
+  CHECK(twice.error().code == ledger::Code::cap_exceeded);
+
+  const std::size_t pending = harness.node().chain_info().pending_count;
+  for (const auto& [event, id] : std::vector<std::pair<std::string, std::string>>{
+           {"birthday", "b-1"}, {"tier_up", "t-1"}, {"review", "has~tilde"}, {"review", ""},
+           {"review", std::string(25, 'x')}, {"review", "with space"}}) {
+    auto refused = harness.node().earn_event(bob, event, id);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ledger::Code::invalid_field);
+  }
+  CHECK(harness.node().chain_info().pending_count == pending);
+}

@@ -411,3 +411,51 @@ TEST_CASE("a window's local times become UTC across leap years and the time zone
       "multipliers": [{"name": "m", "per_mille": 2000, "start": "2027-02-29T00:00"}]})") ==
         "multipliers[0] \"m\": start must be a local time \"YYYY-MM-DDTHH:MM\" from 1970 to 9999");
 }
+
+TEST_CASE("event rules: parsed strictly, one per event, evaluated against the customer's count in the period",
+          "[rules][events]") {
+  // Proves that an event rule gives its points while the customer's count in the period is
+  // under the limit and is refused with cap_exceeded (naming the limit) at it; that an event
+  // without a rule is invalid_field; that the year period starts on local 1 January; and that
+  // a malformed event rule is refused naming the rule and field.
+  const RuleSet rules = rules_with(R"("time_zone_offset_minutes": 60, "event_rules": [
+    {"name": "reviews", "event": "review", "points": 50, "limit_count": 2, "limit_period": "month"},
+    {"name": "welcome aboard", "event": "sign_up", "points": 100}])");
+  REQUIRE(rules.event_rules.size() == 2);
+  CHECK(rules.event_rules[1].limit_count == 1);
+  CHECK(rules.event_rules[1].limit_period == EventPeriod::ever);
+  auto first = evaluate_event(rules, EventKind::review, 1);
+  REQUIRE(first);
+  CHECK(first->points == 50);
+  REQUIRE(first->contributions.size() == 1);
+  CHECK(first->contributions[0].rule == "reviews");
+  CHECK(first->contributions[0].note == "2 of 2 this month");
+  auto over = evaluate_event(rules, EventKind::review, 2);
+  REQUIRE_FALSE(over);
+  CHECK(over.error().code == pc::ledger::Code::cap_exceeded);
+  CHECK(over.error().message().find("\"reviews\" gives at most 2 review per month") != std::string::npos);
+  CHECK_FALSE(evaluate_event(rules, EventKind::sign_up, 1));
+  auto no_rule = evaluate_event(rules, EventKind::birthday, 0);
+  REQUIRE_FALSE(no_rule);
+  CHECK(no_rule.error().code == pc::ledger::Code::invalid_field);
+
+  // 2027-01-01T00:00 at UTC+1 is 2026-12-31T23:00Z.
+  const std::uint64_t year_2027_ms = 1'798'758'000'000;
+  CHECK(event_period_start(60, year_2027_ms, EventPeriod::year) == year_2027_ms);
+  CHECK(event_period_start(60, year_2027_ms - 1, EventPeriod::year) == year_2027_ms - 365ULL * 86'400'000);
+  CHECK(event_period_start(60, year_2027_ms + 5, EventPeriod::ever) == 0);
+  CHECK(event_period_start(60, december_start_ms + 5, EventPeriod::month) == december_start_ms);
+
+  const std::string head = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}], )";
+  CHECK(parse_error(head + R"("event_rules": [{"name": "x", "event": "tier_up", "points": 5}]})") ==
+        "event_rules[0] \"x\": unknown event \"tier_up\" (review, social_share, sign_up, birthday)");
+  CHECK(parse_error(head + R"("event_rules": [{"name": "a", "event": "review", "points": 5},
+        {"name": "b", "event": "review", "points": 6}]})") ==
+        "event_rules[1] \"b\": another rule is for the event review");
+  CHECK(parse_error(head + R"("event_rules": [{"name": "a", "event": "birthday", "points": 5, "limit_period": "decade"}]})") ==
+        "event_rules[0] \"a\": limit_period must be day, week, month, year or ever");
+  CHECK(parse_error(head + R"("event_rules": [{"name": "a", "event": "birthday", "points": 0}]})") ==
+        "event_rules[0] \"a\": points must be an integer between 1 and 1000000");
+  CHECK(parse_error(head + R"("event_rules": [{"name": "a", "event": "birthday", "points": 5, "limit": 1}]})") ==
+        "event_rules[0] \"a\": unknown field \"limit\"");
+}
