@@ -27,6 +27,7 @@
 #include "ledger/store.hpp"
 #include "node/analytics_report.hpp"
 #include "node/clock.hpp"
+#include "node/consensus/consensus.hpp"
 #include "node/earning_rules.hpp"
 #include "node/storage_failure.hpp"
 #include "node/subscriptions.hpp"
@@ -248,6 +249,24 @@ class Node {
   // When the block timer looks next (ms since epoch), asked of the writer: a block could be
   // due, or a consensus timeout falls due.
   std::uint64_t next_check_ms() const;
+
+  // The network's ways in (node/peer_protocol.hpp, docs/p2p-protocol.md).
+  //
+  // A consensus message from a peer, decoded but not verified: queued for the writer, which
+  // hands it to the engine (the engine checks signatures, heights and rounds). Never waits:
+  // false when the writer's inbox is full, and the message is dropped (validators send their
+  // messages again every rebroadcast_interval_ms).
+  bool receive_consensus_message(consensus::Message message);
+  // A committed block fetched by sync, verified as the audit verifies each block (link to
+  // the tip, proposer, Merkle root, commit certificate, every signature, execution and the
+  // state hash: ledger/chain.hpp), then committed through the commit pipeline; consensus moves
+  // on to the next height. Runs on the writer; the caller waits. Succeeds when committed, and
+  // when the store already holds this very block at its height. Errors, with nothing changed:
+  // wrong_height for a block above the tip + 1 (a gap); the checks' typed errors (a bad block:
+  // its sender is at fault); corruption for a different block at a height already committed
+  // here (two certified blocks at one height: more than 1/3 of the power equivocated);
+  // io_error after a storage failure; too_large when the inbox is full.
+  ledger::Status commit_synced_block(const ledger::Block& block);
 
   // Set once a block could not be committed; block production has stopped for good.
   std::optional<StorageFailure> storage_failure() const;
