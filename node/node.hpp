@@ -161,7 +161,7 @@ struct ConsensusInfo {
   std::uint64_t voting_power = 0;        // this partner's; 0: a follower, which never votes
   std::uint64_t total_voting_power = 0;  // of every validator in the genesis
   bool commits_alone = false;            // voting_power is more than 2/3 of the total
-  std::size_t peers = 0;                 // validators connected: 0 until the network lands
+  std::size_t peers = 0;                 // partners' nodes connected (0 without a network)
   std::uint64_t height = 0;              // the height consensus works on: the tip's + 1
   std::uint32_t round = 0;               // its round there
 };
