@@ -831,6 +831,15 @@ ledger::Status Node::commit_synced_block(const ledger::Block& block) {
   return *committed;
 }
 
+std::vector<ledger::Hash256> Node::pending_transaction_ids(std::size_t limit) const {
+  std::shared_lock pending(impl_->pending_mutex);
+  const std::span<const ledger::Transaction> transactions = impl_->mempool->transactions();
+  std::vector<ledger::Hash256> ids;
+  ids.reserve(std::min(limit, transactions.size()));
+  for (const ledger::Transaction& tx : transactions.first(std::min(limit, transactions.size()))) ids.push_back(tx.id());
+  return ids;
+}
+
 std::optional<std::uint64_t> Node::produce_if_due() {
   auto height = impl_->loop->call([this] { return impl_->produce(false); });
   return height ? *height : std::nullopt;

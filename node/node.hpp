@@ -267,6 +267,9 @@ class Node {
   // here (two certified blocks at one height: more than 1/3 of the power equivocated);
   // io_error after a storage failure; too_large when the inbox is full.
   ledger::Status commit_synced_block(const ledger::Block& block);
+  // Ids of pending transactions, oldest first, at most `limit` (announced to a peer that
+  // has just connected). Reads the mempool under its shared lock.
+  std::vector<ledger::Hash256> pending_transaction_ids(std::size_t limit) const;
 
   // Set once a block could not be committed; block production has stopped for good.
   std::optional<StorageFailure> storage_failure() const;

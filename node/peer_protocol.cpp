@@ -73,7 +73,7 @@ void PeerProtocol::on_connected(p2p::ConnectionId connection, const p2p::PeerIde
     std::lock_guard lock(mutex_);
     peers_[connection].identity = peer;
   }
-  if (started()) (void)loop_->post([this, connection] { send_status(connection); });
+  if (started()) (void)loop_->post([this, connection] { greet(connection); });
 }
 
 void PeerProtocol::on_message(p2p::ConnectionId connection, std::span<const std::uint8_t> payload) {
@@ -194,7 +194,9 @@ void PeerProtocol::ban(p2p::ConnectionId connection, const std::string& reason) 
     auto found = peers_.find(connection);
     if (found == peers_.end()) return;  // gone already
     identity = found->second.identity;
-    found->second.score = peer_score_max;
+    // Forgotten now, not when the transport reports the close: nothing more is sent to it or
+    // asked of it (sync would otherwise pick it again).
+    peers_.erase(found);
     ++stats_.peers_banned;
   }
   std::cerr << "pointchain-node: peer " << identity.remote_address << " (partner " << identity.partner
@@ -429,8 +431,9 @@ void PeerProtocol::maybe_sync() {
   }
   if (!best) return;
   const auto count = static_cast<std::uint32_t>(std::min<std::uint64_t>(blocks_per_range_max, best->second - tip_height));
-  sync_ = Sync{best->first, tip_height + 1, now_ms + sync_request_timeout_ms};
-  send(best->first, BlocksRequest{tip_height + 1, count});
+  if (transport()->send(best->first, encode_peer_message(BlocksRequest{tip_height + 1, count}))) {
+    sync_ = Sync{best->first, tip_height + 1, now_ms + sync_request_timeout_ms};
+  }
 }
 
 void PeerProtocol::send_status(std::optional<p2p::ConnectionId> only) {
@@ -445,6 +448,19 @@ void PeerProtocol::send_status(std::optional<p2p::ConnectionId> only) {
   }
   const Bytes bytes = encode_peer_message(status);
   for (p2p::ConnectionId connection : targets) (void)transport()->send(connection, bytes);
+}
+
+// A new peer hears where this node is and what it holds pending.
+void PeerProtocol::greet(p2p::ConnectionId connection) {
+  send_status(connection);
+  std::vector<crypto::Hash256> ids = node()->pending_transaction_ids(connect_announce_ids_max);
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(connection);
+    if (found == peers_.end() || found->second.identity.partner == 0) return;
+    std::erase_if(ids, [&](const crypto::Hash256& id) { return !found->second.mark_seen(id); });
+  }
+  for (TxAnnounce& announce : chunk_ids<TxAnnounce>(std::move(ids))) send(connection, announce);
 }
 
 void PeerProtocol::flush_announcements() {

@@ -65,6 +65,9 @@ inline constexpr std::size_t peer_seen_tx_ids_max = 16'384;
 inline constexpr std::size_t tx_fetches_pending_max = 8'192;
 // Admitted ids waiting to be announced; past it the oldest are not announced.
 inline constexpr std::size_t announce_queue_ids_max = 65'536;
+// Pending transaction ids announced to a peer when it connects (a validator that was away
+// may propose next).
+inline constexpr std::size_t connect_announce_ids_max = 4'096;
 // This validator's latest proposals and votes, kept to answer ConsensusRequests.
 inline constexpr std::size_t own_consensus_messages_max = 256;
 // What one BlocksResponse carries (it always carries at least one block).
@@ -155,6 +158,7 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
   void maybe_sync();
   std::uint64_t tick();
   void send_status(std::optional<p2p::ConnectionId> only);
+  void greet(p2p::ConnectionId connection);
   void flush_announcements();
   bool started() const;
   Node* node() const { return node_.load(); }

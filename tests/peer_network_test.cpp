@@ -333,3 +333,28 @@ TEST_CASE("with two of four validators stopped nothing commits and nothing forks
   REQUIRE(eventually([&] { return coalition.committed_on({1, 2, 3}, second); }));
   coalition.check_identical_chains({1, 2, 3});
 }
+
+TEST_CASE("a validator that connects later is told of the transactions pending on its peers", "[p2p][network]") {
+  // Proves pending transactions are announced to a peer when it connects, not only when they
+  // are admitted: with five validators, two running hold a transaction they cannot commit;
+  // a third that starts afterwards (still no quorum, so the transaction stays pending)
+  // fetches it, and once a fourth joins it commits everywhere.
+  Coalition coalition(5);
+  coalition.start(1);
+  coalition.start(2);
+  coalition.connect(1, 2);
+  const crypto::Hash256 id = coalition.submit(1, 1);
+  REQUIRE(eventually([&] { return coalition.node(2).transaction(id).ok(); }));
+
+  coalition.start(3);
+  coalition.connect(3, 2);
+  REQUIRE(eventually([&] { return coalition.node(3).transaction(id).ok(); }));
+  CHECK_FALSE(coalition.committed(3, id));
+  CHECK(coalition.protocol(3).stats().txs_fetched == 1);
+
+  coalition.start(4);
+  coalition.connect(1, 3);
+  for (std::size_t i = 1; i <= 3; ++i) coalition.connect(4, i);
+  REQUIRE(eventually([&] { return coalition.committed_on({1, 2, 3, 4}, id); }));
+  coalition.check_identical_chains({1, 2, 3, 4});
+}
