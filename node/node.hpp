@@ -29,6 +29,7 @@
 #include "node/clock.hpp"
 #include "node/consensus/consensus.hpp"
 #include "node/earning_rules.hpp"
+#include "node/p2p/transport_config.hpp"
 #include "node/storage_failure.hpp"
 #include "node/subscriptions.hpp"
 #include "node/worker_pool.hpp"
@@ -79,7 +80,13 @@ struct NodeConfig {
   std::uint64_t tx_validity_blocks = 1'000;    // last-valid height the node signs with
   MempoolLimits mempool;
   RpcLimits rpc_limits;
+  // The links to the other partners' nodes (node.json "p2p"; docs/node.md, docs/p2p.md).
+  // Absent: the node runs alone, as a single-partner chain or a demo.
+  std::optional<p2p::TransportConfig> p2p;
 };
+
+// The P2P port when node.json's p2p section does not name one (the RPC port's neighbour).
+inline constexpr std::uint16_t p2p_port_default = 8646;
 
 // Reads and writes node.json. Config errors are messages (start-up path). Missing fields
 // keep their defaults; an unknown field, a wrong type or a value out of range is an error.
