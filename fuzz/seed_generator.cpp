@@ -18,6 +18,7 @@
 #include "ledger/store.hpp"
 #include "ledger/votes.hpp"
 #include "node/consensus_files.hpp"
+#include "node/peer_messages.hpp"
 
 namespace {
 
@@ -344,6 +345,38 @@ void state_machine_seeds() {
 
 }  // namespace
 
+// fuzz_peer_message: one message of each type, the block-carrying ones around a block of
+// one Issue with its certificate.
+void peer_message_seeds() {
+  namespace node = pc::node;
+  const auto validator = fuzz::seeded_key("partner 1 validator");
+  const auto write = [](const std::string& name, const node::PeerMessage& message) {
+    write_seed("fuzz_peer_message", name, node::encode_peer_message(message));
+  };
+  pc::crypto::Hash256 a{};
+  a.fill(0xaa);
+  pc::crypto::Hash256 b{};
+  b.fill(0xbb);
+  write("status", node::StatusMessage{5, a, 6, 2});
+  write("tx-announce", node::TxAnnounce{{a, b}});
+  write("tx-request", node::TxRequest{{a}});
+  write("consensus-request", node::ConsensusRequest{7, 1});
+  write("blocks-request", node::BlocksRequest{1, 64});
+  ledger::Vote prevote{ledger::VoteType::prevote, fuzz::chain_id, 1, 2, std::nullopt, 1, {}};
+  prevote.signature = validator.sign(prevote.sign_bytes());
+  write("vote", prevote);
+
+  const ledger::Block block = block_with({sample_transactions()[0]}, 1);
+  write("tx-deliver", node::TxDeliver{{block.transactions.front()}});
+  write("decision", pc::consensus::DecisionMessage{block});
+  write("blocks-response", node::BlocksResponse{1, {block}});
+  ledger::Block proposed = block;
+  proposed.commit = {};
+  ledger::Proposal proposal{fuzz::chain_id, 1, 0, std::nullopt, block.header.hash(), 1, {}};
+  proposal.signature = validator.sign(proposal.sign_bytes());
+  write("proposal", pc::consensus::ProposalMessage{proposal, proposed});
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s CORPUS_DIR   (normally fuzz/corpus)\n", argv[0]);
@@ -354,6 +387,7 @@ int main(int argc, char** argv) {
   transaction_seeds();
   block_seeds();
   consensus_message_seeds();
+  peer_message_seeds();
   earning_rules_seeds();
   consensus_files_seeds();
   genesis_seeds();

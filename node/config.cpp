@@ -1,4 +1,5 @@
 // node.json, and the currency table that earn rates and `earn` share.
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <limits>
@@ -7,6 +8,7 @@
 
 #include "ledger/limits.hpp"
 #include "node/node.hpp"
+#include "node/p2p/wire.hpp"
 
 namespace pc::node {
 namespace {
@@ -221,6 +223,103 @@ std::optional<ParseError> read_webhooks(const Json& object, WebhookSettings& set
   if (auto error = read_unsigned(object, "request_timeout_ms", webhook_request_timeout_ms_min,
                                  webhook_request_timeout_ms_max, settings.request_timeout_ms)) {
     return "webhooks." + *error;
+// node.json's "p2p" section: where this node listens, whom it dials, which observers may
+// connect, and the transport's limits. Whether each peer's partner is in the genesis is
+// checked when the transport starts (the genesis is not read here).
+std::optional<ParseError> read_p2p(const Json& object, p2p::TransportConfig& config) {
+  if (!object.is_object()) return "p2p must be an object";
+  if (auto error = unknown_field(object, {"listen_address", "listen_port", "peers", "observer_keys", "limits"},
+                                 " in p2p")) {
+    return error;
+  }
+  config.listen_port = p2p_port_default;
+  if (auto error = read_string(object, "listen_address", config.listen_address)) return "p2p." + *error;
+  if (config.listen_address.empty()) return "p2p.listen_address must not be empty";
+  if (auto error = read_unsigned(object, "listen_port", 1, 65'535, config.listen_port)) return "p2p." + *error;
+  if (auto found = object.find("peers"); found != object.end()) {
+    if (!found->is_array()) return "p2p.peers must be an array";
+    if (found->size() > p2p::peers_max_max) {
+      return "p2p.peers lists more than " + std::to_string(p2p::peers_max_max) + " peers";
+    }
+    for (const Json& item : *found) {
+      const std::string where = "p2p.peers[" + std::to_string(config.peers.size()) + "]";
+      if (!item.is_object()) return where + " must be an object {host, port, partner}";
+      if (auto error = unknown_field(item, {"host", "port", "partner"}, " in " + where)) return error;
+      if (!item.contains("host") || !item.contains("port") || !item.contains("partner")) {
+        return where + " needs host, port and partner";
+      }
+      p2p::PeerAddress peer;
+      if (auto error = read_string(item, "host", peer.host)) return where + "." + *error;
+      if (peer.host.empty()) return where + ".host must not be empty";
+      if (auto error = read_unsigned(item, "port", 1, 65'535, peer.port)) return where + "." + *error;
+      if (auto error = read_unsigned(item, "partner", 1, 65'535, peer.partner)) return where + "." + *error;
+      for (const p2p::PeerAddress& seen : config.peers) {
+        if (seen.partner == peer.partner) return where + ": partner " + std::to_string(peer.partner) + " is listed twice";
+      }
+      config.peers.push_back(peer);
+    }
+  }
+  if (auto found = object.find("observer_keys"); found != object.end()) {
+    if (!found->is_array()) return "p2p.observer_keys must be an array";
+    if (found->size() > p2p::peers_max_max) {
+      return "p2p.observer_keys lists more than " + std::to_string(p2p::peers_max_max) + " keys";
+    }
+    for (const Json& item : *found) {
+      const std::string where = "p2p.observer_keys[" + std::to_string(config.observer_keys.size()) + "]";
+      auto key = item.is_string() ? fixed_from_hex<32>(item.get<std::string>()) : std::nullopt;
+      if (!key) return where + " must be 64 hex characters (an ed25519 public key)";
+      if (!crypto::is_valid_public_key(*key)) return where + " is not a valid ed25519 public key";
+      if (std::find(config.observer_keys.begin(), config.observer_keys.end(), *key) != config.observer_keys.end()) {
+        return where + " is listed twice";
+      }
+      config.observer_keys.push_back(*key);
+    }
+  }
+  if (auto found = object.find("limits"); found != object.end()) {
+    if (!found->is_object()) return "p2p.limits must be an object";
+    if (auto error = unknown_field(*found,
+                                   {"peers_max", "inbound_peers_max", "handshake_timeout_ms", "send_queue_bytes_max",
+                                    "inbound_messages_per_second", "inbound_messages_burst", "reconnect_delay_ms_min",
+                                    "reconnect_delay_ms_max"},
+                                   " in p2p.limits")) {
+      return error;
+    }
+    p2p::TransportLimits& limits = config.limits;
+    const std::uint64_t u32_max = std::numeric_limits<std::uint32_t>::max();
+    if (auto error = read_unsigned(*found, "peers_max", 1, p2p::peers_max_max, limits.peers_max)) {
+      return "p2p.limits." + *error;
+    }
+    if (auto error = read_unsigned(*found, "inbound_peers_max", 0, p2p::peers_max_max, limits.inbound_peers_max)) {
+      return "p2p.limits." + *error;
+    }
+    if (auto error = read_unsigned(*found, "send_queue_bytes_max", p2p::frame_bytes_max, p2p::send_queue_bytes_max_max,
+                                   limits.send_queue_bytes_max)) {
+      return "p2p.limits." + *error + " (at least one largest frame)";
+    }
+    if (auto error = read_unsigned(*found, "handshake_timeout_ms", p2p::handshake_timeout_ms_min,
+                                   p2p::handshake_timeout_ms_max, limits.handshake_timeout_ms)) {
+      return "p2p.limits." + *error;
+    }
+    if (auto error = read_unsigned(*found, "inbound_messages_per_second", 1, u32_max, limits.inbound_messages_per_second)) {
+      return "p2p.limits." + *error;
+    }
+    if (auto error = read_unsigned(*found, "inbound_messages_burst", 1, u32_max, limits.inbound_messages_burst)) {
+      return "p2p.limits." + *error;
+    }
+    if (auto error = read_unsigned(*found, "reconnect_delay_ms_min", p2p::reconnect_delay_ms_min_min,
+                                   p2p::reconnect_delay_ms_max_max, limits.reconnect_delay_ms_min)) {
+      return "p2p.limits." + *error;
+    }
+    if (auto error = read_unsigned(*found, "reconnect_delay_ms_max", p2p::reconnect_delay_ms_min_min,
+                                   p2p::reconnect_delay_ms_max_max, limits.reconnect_delay_ms_max)) {
+      return "p2p.limits." + *error;
+    }
+    // The rules between fields (inbound at most the total, min delay at most the max).
+    try {
+      p2p::validate(limits);
+    } catch (const std::invalid_argument& error) {
+      return std::string(error.what());
+    }
   }
   return std::nullopt;
 }
@@ -231,7 +330,7 @@ std::optional<ParseError> read_config(const Json& json, const std::filesystem::p
                                  {"data_dir", "rpc_address", "rpc_port", "rpc_rate_requests_per_second",
                                   "rpc_rate_burst_requests", "block_interval_ms", "block_trigger_tx_count",
                                   "earn_rates", "return_window_days", "api_token", "tx_validity_blocks",
-                                  "mempool", "rpc_limits", "webhooks"},
+                                  "mempool", "rpc_limits", "webhooks", "p2p"},
                                  "")) {
     return error;
   }
@@ -293,7 +392,13 @@ std::optional<ParseError> read_config(const Json& json, const std::filesystem::p
   if (auto found = json.find("webhooks"); found != json.end()) {
     if (auto error = read_webhooks(*found, config.webhooks)) return error;
   }
-  if (auto found = json.find("rpc_limits"); found != json.end()) return read_rpc_limits(*found, config.rpc_limits);
+  if (auto found = json.find("rpc_limits"); found != json.end()) {
+    if (auto error = read_rpc_limits(*found, config.rpc_limits)) return error;
+  }
+  if (auto found = json.find("p2p"); found != json.end()) {
+    config.p2p.emplace();
+    if (auto error = read_p2p(*found, *config.p2p)) return error;
+  }
   return std::nullopt;
 }
 
@@ -395,6 +500,28 @@ std::string node_config_to_json(const NodeConfig& config) {
                         {"retry_initial_ms", webhooks.retry_initial_ms},
                         {"retry_max_ms", webhooks.retry_max_ms},
                         {"request_timeout_ms", webhooks.request_timeout_ms}};
+  }
+  if (config.p2p) {
+    const p2p::TransportConfig& p2p = *config.p2p;
+    OrderedJson section;
+    section["listen_address"] = p2p.listen_address;
+    section["listen_port"] = p2p.listen_port;
+    section["peers"] = OrderedJson::array();
+    for (const p2p::PeerAddress& peer : p2p.peers) {
+      section["peers"].push_back({{"host", peer.host}, {"port", peer.port}, {"partner", peer.partner}});
+    }
+    section["observer_keys"] = OrderedJson::array();
+    for (const crypto::PublicKey& key : p2p.observer_keys) section["observer_keys"].push_back(to_hex(key));
+    const p2p::TransportLimits& limits = p2p.limits;
+    section["limits"] = {{"peers_max", limits.peers_max},
+                         {"inbound_peers_max", limits.inbound_peers_max},
+                         {"handshake_timeout_ms", limits.handshake_timeout_ms},
+                         {"send_queue_bytes_max", limits.send_queue_bytes_max},
+                         {"inbound_messages_per_second", limits.inbound_messages_per_second},
+                         {"inbound_messages_burst", limits.inbound_messages_burst},
+                         {"reconnect_delay_ms_min", limits.reconnect_delay_ms_min},
+                         {"reconnect_delay_ms_max", limits.reconnect_delay_ms_max}};
+    json["p2p"] = section;
   }
   return json.dump(2) + "\n";
 }

@@ -191,7 +191,11 @@ class Node::Impl {
                                                        failure->reason + "); restart the node"};
     }
     std::unique_lock pending(pending_mutex);
-    return mempool->admit(tx, clock.now_ms());
+    const bool known = mempool->find(tx.id()) != nullptr;
+    auto admitted = mempool->admit(tx, clock.now_ms());
+    pending.unlock();
+    if (admitted && !known) peers->transactions_admitted({*admitted});
+    return admitted;
   }
 
   // The transaction already issued under this partner's `reference`, pending or committed.
@@ -648,6 +652,44 @@ class Node::Impl {
     start_height();
   }
 
+  // A block fetched by sync (Node::commit_synced_block): the audit's checks of one block,
+  // then the commit pipeline, then the next height.
+  ledger::Status commit_synced(const ledger::Block& block) {
+    if (auto failure = pipeline->failure()) {
+      return ledger::Error{ledger::Code::io_error, "block production stopped after a storage failure (" +
+                                                       failure->reason + "); restart the node"};
+    }
+    const ledger::Tip tip = store->tip();
+    const std::uint64_t height = block.header.height;
+    if (height <= tip.height) {
+      auto ours = store->block_at(height);
+      if (!ours) return ours.error();
+      if (ours->header.hash() == block.header.hash()) return {};
+      return ledger::Error{ledger::Code::corruption, "a certified block at height " + std::to_string(height) +
+                                                         " that is not the one committed here"};
+    }
+    if (height != tip.height + 1) {
+      return ledger::Error{ledger::Code::wrong_height, "block " + std::to_string(height) + " does not follow the tip " +
+                                                           std::to_string(tip.height)};
+    }
+    if (auto status = ledger::check_block_envelope(genesis, tip, block); !status) return status;
+    const auto runner = [this](std::size_t count, const std::function<void(std::size_t)>& job) {
+      workers.run(count, job);
+    };
+    if (auto status = ledger::verify_block_signatures(genesis, block, runner, &store->state()); !status) {
+      return status;
+    }
+    auto changes = ledger::execute_block(store->state(), block, ledger::SignatureCheck::already_verified);
+    if (!changes) return changes.error();
+    auto committed = pipeline->commit(block, std::move(changes).value());
+    if (!committed) return committed.error();
+    staged_taken = false;  // the commit revalidated the mempool
+    executed_blocks.forget_through(height);
+    schedule = ledger::ProposerSchedule::for_height(genesis, height + 1);
+    start_height();
+    return {};
+  }
+
   void act(consensus::EvidenceFound& found) { (void)record_evidence(found.evidence); }
 
   // A proposal that took the mempool's staged changes and was not committed gives them back.
@@ -787,6 +829,27 @@ std::vector<ledger::Result<ledger::Hash256>> Node::submit_batch(const std::vecto
   return std::move(*admitted);
 }
 
+bool Node::receive_consensus_message(consensus::Message message) {
+  return impl_->loop->post([this, message = std::move(message)] {
+    impl_->perform(impl_->engine_call([&] { return impl_->engine->on_message(message, impl_->clock.now_ms()); }));
+  });
+}
+
+ledger::Status Node::commit_synced_block(const ledger::Block& block) {
+  auto committed = impl_->loop->call([&] { return impl_->commit_synced(block); });
+  if (!committed) return committed.error();
+  return *committed;
+}
+
+std::vector<ledger::Hash256> Node::pending_transaction_ids(std::size_t limit) const {
+  std::shared_lock pending(impl_->pending_mutex);
+  const std::span<const ledger::Transaction> transactions = impl_->mempool->transactions();
+  std::vector<ledger::Hash256> ids;
+  ids.reserve(std::min(limit, transactions.size()));
+  for (const ledger::Transaction& tx : transactions.first(std::min(limit, transactions.size()))) ids.push_back(tx.id());
+  return ids;
+}
+
 std::optional<std::uint64_t> Node::produce_if_due() {
   auto height = impl_->loop->call([this] { return impl_->produce(false); });
   return height ? *height : std::nullopt;
@@ -816,7 +879,7 @@ std::string consensus_status(const ConsensusInfo& info) {
   const std::string power =
       std::to_string(info.voting_power) + " of " + std::to_string(info.total_voting_power) + " voting power";
   if (info.commits_alone) return "committing: this validator holds " + power + ", more than 2/3";
-  const std::string peers = info.peers == 0 ? "no peers are connected (the network is not built yet)"
+  const std::string peers = info.peers == 0 ? "no peers are connected"
                                             : std::to_string(info.peers) + " peers are connected";
   if (info.voting_power == 0) return "following: no voting power; blocks come from the validators, and " + peers;
   return "not committing alone: this validator holds " + power + ", blocks need more than 2/3, and " + peers;

@@ -27,7 +27,9 @@
 #include "ledger/store.hpp"
 #include "node/analytics_report.hpp"
 #include "node/clock.hpp"
+#include "node/consensus/consensus.hpp"
 #include "node/earning_rules.hpp"
+#include "node/p2p/transport_config.hpp"
 #include "node/storage_failure.hpp"
 #include "node/subscriptions.hpp"
 #include "node/webhook_config.hpp"
@@ -80,7 +82,13 @@ struct NodeConfig {
   MempoolLimits mempool;
   RpcLimits rpc_limits;
   WebhookSettings webhooks;                    // docs/webhooks.md; no endpoints: off
+  // The links to the other partners' nodes (node.json "p2p"; docs/node.md, docs/p2p.md).
+  // Absent: the node runs alone, as a single-partner chain or a demo.
+  std::optional<p2p::TransportConfig> p2p;
 };
+
+// The P2P port when node.json's p2p section does not name one (the RPC port's neighbour).
+inline constexpr std::uint16_t p2p_port_default = 8646;
 
 // Reads and writes node.json. Config errors are messages (start-up path). Missing fields
 // keep their defaults; an unknown field, a wrong type or a value out of range is an error.
@@ -162,7 +170,7 @@ struct ConsensusInfo {
   std::uint64_t voting_power = 0;        // this partner's; 0: a follower, which never votes
   std::uint64_t total_voting_power = 0;  // of every validator in the genesis
   bool commits_alone = false;            // voting_power is more than 2/3 of the total
-  std::size_t peers = 0;                 // validators connected: 0 until the network lands
+  std::size_t peers = 0;                 // partners' nodes connected (0 without a network)
   std::uint64_t height = 0;              // the height consensus works on: the tip's + 1
   std::uint32_t round = 0;               // its round there
 };
@@ -250,6 +258,27 @@ class Node {
   // When the block timer looks next (ms since epoch), asked of the writer: a block could be
   // due, or a consensus timeout falls due.
   std::uint64_t next_check_ms() const;
+
+  // The network's ways in (node/peer_protocol.hpp, docs/p2p-protocol.md).
+  //
+  // A consensus message from a peer, decoded but not verified: queued for the writer, which
+  // hands it to the engine (the engine checks signatures, heights and rounds). Never waits:
+  // false when the writer's inbox is full, and the message is dropped (validators send their
+  // messages again every rebroadcast_interval_ms).
+  bool receive_consensus_message(consensus::Message message);
+  // A committed block fetched by sync, verified as the audit verifies each block (link to
+  // the tip, proposer, Merkle root, commit certificate, every signature, execution and the
+  // state hash: ledger/chain.hpp), then committed through the commit pipeline; consensus moves
+  // on to the next height. Runs on the writer; the caller waits. Succeeds when committed, and
+  // when the store already holds this very block at its height. Errors, with nothing changed:
+  // wrong_height for a block above the tip + 1 (a gap); the checks' typed errors (a bad block:
+  // its sender is at fault); corruption for a different block at a height already committed
+  // here (two certified blocks at one height: more than 1/3 of the power equivocated);
+  // io_error after a storage failure; too_large when the inbox is full.
+  ledger::Status commit_synced_block(const ledger::Block& block);
+  // Ids of pending transactions, oldest first, at most `limit` (announced to a peer that
+  // has just connected). Reads the mempool under its shared lock.
+  std::vector<ledger::Hash256> pending_transaction_ids(std::size_t limit) const;
 
   // Set once a block could not be committed; block production has stopped for good.
   std::optional<StorageFailure> storage_failure() const;

@@ -314,7 +314,7 @@ TEST_CASE("domain prefixes are distinct", "[crypto][domains]") {
       domain::tx_id,       domain::tx_signature, domain::block_id,      domain::make("PCCV"),  // retired
       domain::proposal,    domain::prevote,      domain::precommit,
       domain::merkle_leaf, domain::merkle_node,  domain::merkle_empty,  domain::state_changes,
-      domain::state_chain, domain::genesis,      domain::address_checksum};
+      domain::state_chain, domain::genesis,      domain::address_checksum, domain::p2p_handshake};
   CHECK(std::set<domain::Prefix>(prefixes.begin(), prefixes.end()).size() == prefixes.size());
   for (const auto& prefix : prefixes) {
     CHECK(prefix[0] == 'P');

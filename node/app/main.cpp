@@ -25,6 +25,8 @@
 #include "node/demo.hpp"
 #include "node/keystore.hpp"
 #include "node/node.hpp"
+#include "node/p2p/tcp_transport.hpp"
+#include "node/peer_protocol.hpp"
 #include "node/report_command.hpp"
 #if POINTCHAIN_HAVE_RPC
 #include "rpc/server.hpp"
@@ -329,8 +331,26 @@ int command_run(const std::vector<std::string>& args) {
   pc::node::WorkerPool workers(0, "pc-verify");
   pc::node::StorageOptions storage;
   storage.accept_lost_blocks = options.flags.contains("--accept-lost-blocks");
+  // The network, when node.json has a "p2p" section (docs/node.md): the transport proves this
+  // node by its validator key, and the peer protocol (docs/p2p-protocol.md) carries consensus,
+  // transactions and sync over it. Both outlive the node, which sends through them until it stops.
+  const pc::ledger::Genesis chain_genesis = *genesis;
+  std::unique_ptr<pc::node::PeerProtocol> peers;
+  std::unique_ptr<pc::node::p2p::TcpTransport> transport;
+  if (config.p2p) {
+    pc::crypto::Seed seed{};
+    keys.validator.copy_seed(seed);
+    transport = std::make_unique<pc::node::p2p::TcpTransport>(*config.p2p, chain_genesis,
+                                                              pc::crypto::SecretKey::from_seed(seed));
+    seed.fill(0);
+    peers = std::make_unique<pc::node::PeerProtocol>(chain_genesis, partner_id, clock);
+  }
   pc::node::Node node(config, std::move(genesis).value(), partner_id, std::move(keys.validator),
-                      std::move(keys.issuer), clock, workers, storage);
+                      std::move(keys.issuer), clock, workers, storage, peers.get());
+  if (transport) {
+    peers->start(*transport, node);
+    transport->start(*peers);
+  }
   if (auto rules = node.rules_info()) {
     std::cout << "pointchain-node: earning rules " << rules->path.string() << ", sha256 " << pc::to_hex(rules->hash)
               << ", tag " << rules->tag << "\n"
@@ -347,8 +367,15 @@ int command_run(const std::vector<std::string>& args) {
             << "\n"
             << "  partner    " << partner_id << " (" << partner_name << ")\n"
             << "  consensus  " << pc::node::consensus_status(info.consensus)
-            << (info.consensus.commits_alone ? "" : ": transactions are accepted but not committed until the network lands")
-            << "\n"
+            << (info.consensus.commits_alone || transport
+                    ? ""
+                    : ": transactions are accepted but not committed (node.json has no p2p section)")
+            << "\n";
+  if (transport) {
+    std::cout << "  p2p        listening on " << config.p2p->listen_address << ":" << transport->listen_port()
+              << ", dialling " << config.p2p->peers.size() << " peers\n";
+  }
+  std::cout
             << "  data dir   " << data_dir.string() << "\n"
             << "  RPC        " << url << (frontend ? "" : "  (not served: this build has no rpc library)") << "\n"
             << "  API token  \"api_token\" in " << (data_dir / "node.json").string()
@@ -378,6 +405,10 @@ int command_run(const std::vector<std::string>& args) {
   // The RPC server first, so nothing submits while production stops; every committed block
   // is already on disk (one synced write each), and what is pending is committed last.
   if (frontend) frontend->stop();
+  // Then the network: no handler call comes after the transport's stop, and the peer thread
+  // is joined before the node goes.
+  if (transport) transport->stop();
+  if (peers) peers->stop();
   node.stop_block_timer();
   // What was accepted but not yet in a block would otherwise be lost with the process.
   // After a storage failure this commits nothing: produce_pending() returns at once; so it

@@ -1,0 +1,498 @@
+#include "node/peer_protocol.hpp"
+
+#include <algorithm>
+#include <iostream>
+
+#include "crypto/check.hpp"
+#include "node/node.hpp"
+
+namespace pc::node {
+namespace {
+
+// How often the peer thread looks at its timers (announcements go out after every batch of
+// events as well).
+constexpr std::uint64_t peer_tick_ms = 100;
+
+// A transaction error that the sender could not have avoided sending honestly: the bytes or
+// the signature are wrong whatever the chain's state. too_large is the node's "busy" or
+// "mempool full", not the sender's fault.
+bool sender_at_fault(const ledger::Error& error) {
+  const auto code = static_cast<unsigned>(error.code);
+  return code >= 100 && code < 300 && error.code != ledger::Code::too_large;
+}
+
+// Sorted ids in messages of at most tx_ids_per_message_max.
+template <class Message>
+std::vector<Message> chunk_ids(std::vector<crypto::Hash256> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<Message> messages;
+  for (std::size_t start = 0; start < ids.size(); start += tx_ids_per_message_max) {
+    const std::size_t end = std::min(ids.size(), start + tx_ids_per_message_max);
+    messages.push_back(Message{{ids.begin() + static_cast<std::ptrdiff_t>(start),
+                                ids.begin() + static_cast<std::ptrdiff_t>(end)}});
+  }
+  return messages;
+}
+
+}  // namespace
+
+bool PeerProtocol::Peer::mark_seen(const crypto::Hash256& id) {
+  if (!seen.insert(id).second) return false;
+  seen_order.push_back(id);
+  if (seen_order.size() > peer_seen_tx_ids_max) {
+    seen.erase(seen_order.front());
+    seen_order.pop_front();
+  }
+  return true;
+}
+
+PeerProtocol::PeerProtocol(const ledger::Genesis& genesis, ledger::PartnerId self, const Clock& clock)
+    : genesis_(genesis),
+      self_(self),
+      clock_(clock),
+      loop_(std::make_unique<EventLoop>("pc-peers", peer_work_events_max, clock)) {}
+
+PeerProtocol::~PeerProtocol() { stop(); }
+
+void PeerProtocol::start(p2p::Transport& transport, Node& node) {
+  PC_CHECK(node_.load() == nullptr);
+  transport_.store(&transport);
+  node_.store(&node);
+  loop_->set_ticker([this] { return tick(); });
+}
+
+void PeerProtocol::stop() { loop_->stop(); }
+
+bool PeerProtocol::started() const { return node_.load() != nullptr; }
+
+// --- Transport callbacks --------------------------------------------------------------
+
+void PeerProtocol::on_connected(p2p::ConnectionId connection, const p2p::PeerIdentity& peer) {
+  {
+    std::lock_guard lock(mutex_);
+    peers_[connection].identity = peer;
+  }
+  if (started()) (void)loop_->post([this, connection] { greet(connection); });
+}
+
+void PeerProtocol::on_message(p2p::ConnectionId connection, std::span<const std::uint8_t> payload) {
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.messages_received;
+    auto found = peers_.find(connection);
+    if (found == peers_.end() || !started()) return;
+    if (found->second.inbound >= peer_inbound_messages_max) {
+      ++stats_.messages_dropped;
+      // Scored on the peer thread: add_score may disconnect, which must not run under the lock.
+      (void)loop_->post([this, connection] {
+        add_score(connection, "more than " + std::to_string(peer_inbound_messages_max) + " messages waiting");
+      });
+      return;
+    }
+    ++found->second.inbound;
+  }
+  Bytes bytes(payload.begin(), payload.end());
+  const bool queued = loop_->post([this, connection, bytes = std::move(bytes)] { handle(connection, bytes); });
+  if (!queued) {
+    std::lock_guard lock(mutex_);
+    ++stats_.messages_dropped;
+    if (auto found = peers_.find(connection); found != peers_.end()) --found->second.inbound;
+  }
+}
+
+void PeerProtocol::on_disconnected(p2p::ConnectionId connection, const std::string&) {
+  std::lock_guard lock(mutex_);
+  peers_.erase(connection);
+}
+
+// --- The writer's calls ---------------------------------------------------------------
+
+void PeerProtocol::send_to_all(const consensus::Message& message) {
+  const Bytes bytes = encode_consensus_message(message);
+  std::vector<p2p::ConnectionId> targets;
+  {
+    std::lock_guard lock(mutex_);
+    // This validator's own messages are kept to answer ConsensusRequests.
+    std::optional<std::pair<std::uint64_t, std::uint32_t>> own;
+    if (const auto* vote = std::get_if<ledger::Vote>(&message); vote && vote->validator == self_) {
+      own = {vote->height, vote->round};
+    } else if (const auto* proposal = std::get_if<consensus::ProposalMessage>(&message);
+               proposal && proposal->proposal.proposer == self_) {
+      own = {proposal->proposal.height, proposal->proposal.round};
+    }
+    if (own) {
+      own_messages_.emplace_back(own->first, own->second, bytes);
+      if (own_messages_.size() > own_consensus_messages_max) own_messages_.pop_front();
+    }
+    for (const auto& [connection, peer] : peers_) {
+      if (peer.identity.partner != 0) targets.push_back(connection);
+    }
+  }
+  p2p::Transport* transport = transport_.load();
+  if (transport == nullptr) return;
+  for (p2p::ConnectionId connection : targets) (void)transport->send(connection, bytes);
+}
+
+void PeerProtocol::send_to(ledger::PartnerId validator, const consensus::Message& message) {
+  std::vector<p2p::ConnectionId> targets;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [connection, peer] : peers_) {
+      if (peer.identity.partner == validator) targets.push_back(connection);
+    }
+  }
+  p2p::Transport* transport = transport_.load();
+  if (targets.empty() || transport == nullptr) return;
+  const Bytes bytes = encode_consensus_message(message);
+  for (p2p::ConnectionId connection : targets) (void)transport->send(connection, bytes);
+}
+
+std::size_t PeerProtocol::connected_count() const {
+  std::lock_guard lock(mutex_);
+  std::set<ledger::PartnerId> partners;
+  for (const auto& [connection, peer] : peers_) {
+    if (peer.identity.partner != 0) partners.insert(peer.identity.partner);
+  }
+  return partners.size();
+}
+
+void PeerProtocol::transactions_admitted(const std::vector<crypto::Hash256>& ids) {
+  {
+    std::lock_guard lock(mutex_);
+    for (const crypto::Hash256& id : ids) announce_queue_.push_back(id);
+    while (announce_queue_.size() > announce_queue_ids_max) announce_queue_.pop_front();
+  }
+  // Wakes the peer thread, whose ticker announces them after the event.
+  (void)loop_->post([] {});
+}
+
+std::vector<PeerInfo> PeerProtocol::peers() const {
+  std::lock_guard lock(mutex_);
+  std::vector<PeerInfo> infos;
+  for (const auto& [connection, peer] : peers_) {
+    infos.push_back(PeerInfo{connection, peer.identity, peer.status_known, peer.status, peer.score});
+  }
+  return infos;
+}
+
+PeerProtocolStats PeerProtocol::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+// --- Sending and misbehaviour ------------------------------------------------------------
+
+void PeerProtocol::send(p2p::ConnectionId connection, const PeerMessage& message) {
+  (void)transport()->send(connection, encode_peer_message(message));
+}
+
+void PeerProtocol::ban(p2p::ConnectionId connection, const std::string& reason) {
+  p2p::PeerIdentity identity;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(connection);
+    if (found == peers_.end()) return;  // gone already
+    identity = found->second.identity;
+    // Forgotten now, not when the transport reports the close: nothing more is sent to it or
+    // asked of it (sync would otherwise pick it again).
+    peers_.erase(found);
+    ++stats_.peers_banned;
+  }
+  std::cerr << "pointchain-node: peer " << identity.remote_address << " (partner " << identity.partner
+            << ") disconnected and banned for " << misbehaviour_ban_seconds << " s: " << reason << "\n";
+  transport()->disconnect(connection, reason, misbehaviour_ban_seconds);
+}
+
+void PeerProtocol::add_score(p2p::ConnectionId connection, const std::string& reason) {
+  bool over = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(connection);
+    if (found == peers_.end()) return;
+    found->second.score = std::min(peer_score_max, found->second.score + minor_fault_score);
+    over = found->second.score >= peer_score_max;
+  }
+  if (over) ban(connection, "too many faults, the last: " + reason);
+}
+
+// --- The peer thread ---------------------------------------------------------------------
+
+void PeerProtocol::handle(p2p::ConnectionId connection, const Bytes& payload) {
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(connection);
+    if (found == peers_.end()) return;  // disconnected meanwhile
+    --found->second.inbound;
+  }
+  auto decoded = decode_peer_message(payload);
+  if (!decoded) {
+    ban(connection, "malformed message: " + decoded.error().message());
+    return;
+  }
+  std::visit(
+      [&](auto& message) {
+        using Type = std::decay_t<decltype(message)>;
+        if constexpr (std::is_same_v<Type, StatusMessage>) {
+          handle_status(connection, message);
+        } else if constexpr (std::is_same_v<Type, TxAnnounce>) {
+          handle_announce(connection, message);
+        } else if constexpr (std::is_same_v<Type, TxRequest>) {
+          handle_tx_request(connection, message);
+        } else if constexpr (std::is_same_v<Type, TxDeliver>) {
+          handle_deliver(connection, message);
+        } else if constexpr (std::is_same_v<Type, ConsensusRequest>) {
+          handle_consensus_request(connection, message);
+        } else if constexpr (std::is_same_v<Type, BlocksRequest>) {
+          handle_blocks_request(connection, message);
+        } else if constexpr (std::is_same_v<Type, BlocksResponse>) {
+          handle_blocks_response(connection, message);
+        } else {
+          // A proposal, vote or decision: the engine verifies it on the writer. A peer on
+          // this genesis never sends another chain's message.
+          if constexpr (std::is_same_v<Type, ledger::Vote>) {
+            if (message.chain_id != genesis_.chain_id) return ban(connection, "a vote of chain " + message.chain_id);
+          } else if constexpr (std::is_same_v<Type, consensus::ProposalMessage>) {
+            if (message.proposal.chain_id != genesis_.chain_id) {
+              return ban(connection, "a proposal of chain " + message.proposal.chain_id);
+            }
+          }
+          (void)node()->receive_consensus_message(consensus::Message{std::move(message)});
+        }
+      },
+      *decoded);
+}
+
+void PeerProtocol::handle_status(p2p::ConnectionId connection, const StatusMessage& status) {
+  const ConsensusInfo ours = node()->consensus_info();
+  bool ask = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(connection);
+    if (found == peers_.end()) return;
+    Peer& peer = found->second;
+    peer.status_known = true;
+    peer.status = status;
+    // At the same height and further on in rounds, or met for the first time: this node may
+    // have missed its messages. Asked once per (height, round).
+    const std::pair<std::uint64_t, std::uint32_t> position{ours.height, ours.round};
+    if (peer.identity.partner != 0 && status.consensus_height == ours.height &&
+        (status.consensus_round > ours.round || !peer.consensus_asked) && peer.consensus_asked != position) {
+      ask = true;
+      peer.consensus_asked = position;
+    }
+  }
+  if (ask) send(connection, ConsensusRequest{ours.height, ours.round});
+  maybe_sync();
+}
+
+void PeerProtocol::handle_announce(p2p::ConnectionId connection, const TxAnnounce& announce) {
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(connection);
+    if (found == peers_.end()) return;
+    for (const crypto::Hash256& id : announce.ids) found->second.mark_seen(id);
+  }
+  std::vector<crypto::Hash256> wanted;
+  const std::uint64_t now_ms = clock_.now_ms();
+  for (const crypto::Hash256& id : announce.ids) {
+    if (fetches_.size() >= tx_fetches_pending_max) break;
+    if (fetches_.contains(id) || node()->transaction(id).ok()) continue;
+    fetches_.emplace(id, now_ms);
+    wanted.push_back(id);
+  }
+  for (TxRequest& request : chunk_ids<TxRequest>(std::move(wanted))) send(connection, request);
+}
+
+void PeerProtocol::handle_tx_request(p2p::ConnectionId connection, const TxRequest& request) {
+  TxDeliver deliver;
+  for (const crypto::Hash256& id : request.ids) {
+    auto status = node()->transaction(id);
+    if (status && status->where == TxStatus::Where::pending) deliver.txs.push_back(std::move(status->tx));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(connection);
+    if (found == peers_.end()) return;
+    for (const crypto::Hash256& id : request.ids) found->second.mark_seen(id);
+  }
+  // Ids and deliveries share their bound, so one request fits one delivery.
+  static_assert(tx_ids_per_message_max <= txs_per_delivery_max);
+  if (!deliver.txs.empty()) send(connection, deliver);
+}
+
+void PeerProtocol::handle_deliver(p2p::ConnectionId connection, const TxDeliver& deliver) {
+  std::vector<Bytes> bytes;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(connection);
+    if (found == peers_.end()) return;
+    for (const ledger::Transaction& tx : deliver.txs) {
+      // Marked before admission, so the announcement that admission triggers skips it.
+      found->second.mark_seen(tx.id());
+      bytes.push_back(tx.bytes());
+    }
+  }
+  for (const ledger::Transaction& tx : deliver.txs) fetches_.erase(tx.id());
+  const auto results = node()->submit_batch(bytes);
+  std::uint64_t admitted = 0;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (results[i]) {
+      ++admitted;
+    } else if (sender_at_fault(results[i].error())) {
+      return ban(connection, "transaction " + to_hex(deliver.txs[i].id()) + ": " + results[i].error().message());
+    }
+  }
+  std::lock_guard lock(mutex_);
+  stats_.txs_fetched += admitted;
+}
+
+void PeerProtocol::handle_consensus_request(p2p::ConnectionId connection, const ConsensusRequest& request) {
+  if (request.height <= node()->chain_info().tip.height) {
+    if (auto block = node()->block_at(request.height)) send(connection, consensus::DecisionMessage{std::move(*block)});
+    return;
+  }
+  std::vector<Bytes> answers;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [height, round, bytes] : own_messages_) {
+      if (height == request.height && round >= request.round) answers.push_back(bytes);
+    }
+  }
+  for (Bytes& bytes : answers) (void)transport()->send(connection, std::move(bytes));
+}
+
+void PeerProtocol::handle_blocks_request(p2p::ConnectionId connection, const BlocksRequest& request) {
+  const std::uint64_t tip_height = node()->chain_info().tip.height;
+  BlocksResponse response{request.from_height, {}};
+  std::size_t bytes = 0;
+  for (std::uint64_t height = request.from_height;
+       height <= tip_height && height < request.from_height + request.count; ++height) {
+    auto block = node()->block_at(height);
+    if (!block) break;
+    const std::size_t size = block->encode().size();
+    if (!response.blocks.empty() && bytes + size > blocks_response_bytes_max) break;
+    bytes += size;
+    response.blocks.push_back(std::move(block).value());
+  }
+  send(connection, response);
+}
+
+void PeerProtocol::handle_blocks_response(p2p::ConnectionId connection, const BlocksResponse& response) {
+  if (!sync_ || sync_->connection != connection || sync_->from_height != response.from_height) {
+    return;  // late (after its timeout) or not asked for: ignored
+  }
+  sync_.reset();
+  if (response.blocks.empty()) {
+    add_score(connection, "an empty block range it said it had");
+  }
+  for (const ledger::Block& block : response.blocks) {
+    const ledger::Status committed = node()->commit_synced_block(block);
+    if (committed) {
+      std::lock_guard lock(mutex_);
+      ++stats_.blocks_synced;
+      continue;
+    }
+    const ledger::Code code = committed.error().code;
+    if (code == ledger::Code::io_error || code == ledger::Code::too_large) break;  // this node's trouble
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.bad_blocks;
+    }
+    ban(connection, "block " + std::to_string(block.header.height) + " failed sync's checks: " +
+                        committed.error().message());
+    break;
+  }
+  maybe_sync();
+}
+
+void PeerProtocol::maybe_sync() {
+  const std::uint64_t now_ms = clock_.now_ms();
+  if (sync_) {
+    if (now_ms < sync_->deadline_ms) return;
+    const p2p::ConnectionId late = sync_->connection;
+    sync_.reset();
+    add_score(late, "no answer to a block range request");
+  }
+  const std::uint64_t tip_height = node()->chain_info().tip.height;
+  std::optional<std::pair<p2p::ConnectionId, std::uint64_t>> best;
+  {
+    std::lock_guard lock(mutex_);
+    // The peer furthest ahead, the least faulty among equals, then the oldest connection.
+    const Peer* best_peer = nullptr;
+    for (const auto& [connection, peer] : peers_) {
+      if (!peer.status_known || peer.status.tip_height <= tip_height) continue;
+      if (best_peer == nullptr || peer.status.tip_height > best_peer->status.tip_height ||
+          (peer.status.tip_height == best_peer->status.tip_height && peer.score < best_peer->score)) {
+        best_peer = &peer;
+        best = {connection, peer.status.tip_height};
+      }
+    }
+  }
+  if (!best) return;
+  const auto count = static_cast<std::uint32_t>(std::min<std::uint64_t>(blocks_per_range_max, best->second - tip_height));
+  if (transport()->send(best->first, encode_peer_message(BlocksRequest{tip_height + 1, count}))) {
+    sync_ = Sync{best->first, tip_height + 1, now_ms + sync_request_timeout_ms};
+  }
+}
+
+void PeerProtocol::send_status(std::optional<p2p::ConnectionId> only) {
+  const ChainInfo info = node()->chain_info();
+  const StatusMessage status{info.tip.height, info.tip.block_hash, info.consensus.height, info.consensus.round};
+  std::vector<p2p::ConnectionId> targets;
+  if (only) {
+    targets.push_back(*only);
+  } else {
+    std::lock_guard lock(mutex_);
+    for (const auto& entry : peers_) targets.push_back(entry.first);
+  }
+  const Bytes bytes = encode_peer_message(status);
+  for (p2p::ConnectionId connection : targets) (void)transport()->send(connection, bytes);
+}
+
+// A new peer hears where this node is and what it holds pending.
+void PeerProtocol::greet(p2p::ConnectionId connection) {
+  send_status(connection);
+  std::vector<crypto::Hash256> ids = node()->pending_transaction_ids(connect_announce_ids_max);
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(connection);
+    if (found == peers_.end() || found->second.identity.partner == 0) return;
+    std::erase_if(ids, [&](const crypto::Hash256& id) { return !found->second.mark_seen(id); });
+  }
+  for (TxAnnounce& announce : chunk_ids<TxAnnounce>(std::move(ids))) send(connection, announce);
+}
+
+void PeerProtocol::flush_announcements() {
+  std::vector<std::pair<p2p::ConnectionId, std::vector<crypto::Hash256>>> sends;
+  {
+    std::lock_guard lock(mutex_);
+    if (announce_queue_.empty()) return;
+    for (auto& [connection, peer] : peers_) {
+      if (peer.identity.partner == 0) continue;  // observers take blocks, not the mempool
+      std::vector<crypto::Hash256> ids;
+      for (const crypto::Hash256& id : announce_queue_) {
+        if (peer.mark_seen(id)) ids.push_back(id);
+      }
+      if (!ids.empty()) sends.emplace_back(connection, std::move(ids));
+    }
+    announce_queue_.clear();
+  }
+  for (auto& [connection, ids] : sends) {
+    for (TxAnnounce& announce : chunk_ids<TxAnnounce>(std::move(ids))) send(connection, announce);
+  }
+}
+
+std::uint64_t PeerProtocol::tick() {
+  const std::uint64_t now_ms = clock_.now_ms();
+  flush_announcements();
+  std::erase_if(fetches_, [&](const auto& entry) { return entry.second + tx_fetch_timeout_ms <= now_ms; });
+  if (now_ms >= next_status_ms_) {
+    next_status_ms_ = now_ms + status_interval_ms;
+    send_status(std::nullopt);
+    maybe_sync();
+  }
+  return std::min(next_status_ms_, now_ms + peer_tick_ms);
+}
+
+}  // namespace pc::node

@@ -1,0 +1,193 @@
+// The coalition's gossip and sync over a p2p::Transport (docs/p2p-protocol.md): what a node
+// says to its peers and does with what they say. It is the node's ConsensusPeers when the
+// network is on, and the transport's TransportHandler.
+//
+// - Consensus: this validator's proposals and votes go to every peer partner's node; a
+//   Decision to the validator it names. Received proposals, votes and decisions go to the
+//   node's writer (Node::receive_consensus_message), whose engine checks them. A node that
+//   sees a peer further on at its own height asks it for its messages (ConsensusRequest);
+//   it answers with its own proposal and votes from that round on, or the decided block.
+// - Transactions: each id the mempool admits is announced to every peer partner's node that
+//   has not seen it (a bounded seen-cache per peer); a node fetches the ids it lacks, and
+//   what it admits it announces in turn, so a transaction submitted to any node reaches
+//   every validator.
+// - Sync: every status_interval_ms each node tells its peers its tip and consensus height.
+//   A node behind a peer asks the peer furthest ahead for the next blocks_per_range_max
+//   blocks, and commits each through Node::commit_synced_block (the audit's checks, then the
+//   commit pipeline); one request is outstanding at a time. A peer that serves a block that
+//   fails a check is disconnected and banned, and the range is asked of another.
+// - Misbehaviour: a malformed message (any decode error), a transaction with a bad
+//   signature or a bad block disconnects that peer with a ban of misbehaviour_ban_seconds;
+//   lesser faults (a flood past its inbound bound, a sync request left unanswered) add to the
+//   peer's score, and at peer_score_max the peer is disconnected and banned.
+//
+// Threads: the transport calls the TransportHandler methods, which only record and queue
+// (never block); the messages are handled on the protocol's own thread ("pc-peers"), which
+// may wait for the node's writer (admitting transactions, committing synced blocks). The
+// writer calls the ConsensusPeers methods; they encode and queue sends and never wait for
+// the peer thread. No lock is held while calling the transport or the node.
+//
+// Lifetime: construct it, pass it to the Node as its ConsensusPeers, then start(transport,
+// node). Stop the transport's callbacks, then stop() this (it joins its thread), then destroy
+// the node, then this.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include "node/clock.hpp"
+#include "node/consensus_peers.hpp"
+#include "node/event_loop.hpp"
+#include "node/p2p/transport.hpp"
+#include "node/peer_messages.hpp"
+
+namespace pc::node {
+
+class Node;
+
+// Every limit of the protocol, in one place (docs/p2p-protocol.md, "Limits").
+// One peer's received messages waiting for the peer thread; past it they are dropped and
+// the peer scored (a validator resends its messages every second, so nothing is lost for good).
+inline constexpr std::size_t peer_inbound_messages_max = 1'024;
+// Events waiting for the peer thread, all peers together.
+inline constexpr std::size_t peer_work_events_max = 65'536;
+// Transaction ids remembered per peer as known to it (it announced, delivered or was told of them).
+inline constexpr std::size_t peer_seen_tx_ids_max = 16'384;
+// Transaction ids asked for and not yet delivered, all peers together.
+inline constexpr std::size_t tx_fetches_pending_max = 8'192;
+// Admitted ids waiting to be announced; past it the oldest are not announced.
+inline constexpr std::size_t announce_queue_ids_max = 65'536;
+// Pending transaction ids announced to a peer when it connects (a validator that was away
+// may propose next).
+inline constexpr std::size_t connect_announce_ids_max = 4'096;
+// This validator's latest proposals and votes, kept to answer ConsensusRequests.
+inline constexpr std::size_t own_consensus_messages_max = 256;
+// What one BlocksResponse carries (it always carries at least one block).
+inline constexpr std::size_t blocks_response_bytes_max = 12 * 1024 * 1024;
+inline constexpr std::uint64_t status_interval_ms = 1'000;
+inline constexpr std::uint64_t tx_fetch_timeout_ms = 5'000;
+inline constexpr std::uint64_t sync_request_timeout_ms = 10'000;
+inline constexpr std::uint32_t misbehaviour_ban_seconds = 600;
+inline constexpr std::uint32_t peer_score_max = 100;
+inline constexpr std::uint32_t minor_fault_score = 10;
+
+struct PeerInfo {
+  p2p::ConnectionId connection = 0;
+  p2p::PeerIdentity identity;
+  bool status_known = false;
+  StatusMessage status;     // its latest
+  std::uint32_t score = 0;  // minor faults so far
+};
+
+struct PeerProtocolStats {
+  std::uint64_t messages_received = 0;
+  std::uint64_t messages_dropped = 0;   // past an inbound bound
+  std::uint64_t peers_banned = 0;       // disconnected for misbehaviour
+  std::uint64_t txs_fetched = 0;        // delivered by peers and admitted
+  std::uint64_t blocks_synced = 0;      // committed through sync
+  std::uint64_t bad_blocks = 0;         // served by a peer and failing a check
+};
+
+class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
+ public:
+  // `self`: this node's partner (its own proposals and votes are the ones it keeps).
+  PeerProtocol(const ledger::Genesis& genesis, ledger::PartnerId self, const Clock& clock);
+  ~PeerProtocol() override;
+  PeerProtocol(const PeerProtocol&) = delete;
+  PeerProtocol& operator=(const PeerProtocol&) = delete;
+
+  // Before the transport connects anything: messages that arrive before are dropped. Both
+  // must outlive stop().
+  void start(p2p::Transport& transport, Node& node);
+  // Joins the peer thread; later callbacks are ignored. Idempotent.
+  void stop();
+
+  // p2p::TransportHandler (transport threads; never block).
+  void on_connected(p2p::ConnectionId connection, const p2p::PeerIdentity& peer) override;
+  void on_message(p2p::ConnectionId connection, std::span<const std::uint8_t> payload) override;
+  void on_disconnected(p2p::ConnectionId connection, const std::string& reason) override;
+
+  // ConsensusPeers (the node's writer; never block).
+  void send_to_all(const consensus::Message& message) override;
+  void send_to(ledger::PartnerId validator, const consensus::Message& message) override;
+  std::size_t connected_count() const override;
+  void transactions_admitted(const std::vector<crypto::Hash256>& ids) override;
+
+  std::vector<PeerInfo> peers() const;
+  PeerProtocolStats stats() const;
+
+ private:
+  struct Peer {
+    p2p::PeerIdentity identity;
+    std::size_t inbound = 0;  // messages queued for the peer thread
+    std::uint32_t score = 0;
+    bool status_known = false;
+    StatusMessage status;
+    // Transaction ids it knows of, oldest first in seen_order (at most peer_seen_tx_ids_max).
+    std::set<crypto::Hash256> seen;
+    std::deque<crypto::Hash256> seen_order;
+    // The (height, round) last asked of it in a ConsensusRequest.
+    std::optional<std::pair<std::uint64_t, std::uint32_t>> consensus_asked;
+
+    // true if it was new to the peer.
+    bool mark_seen(const crypto::Hash256& id);
+  };
+  struct Sync {
+    p2p::ConnectionId connection = 0;
+    std::uint64_t from_height = 0;
+    std::uint64_t deadline_ms = 0;
+  };
+
+  // Peer thread.
+  void handle(p2p::ConnectionId connection, const Bytes& payload);
+  void handle_status(p2p::ConnectionId connection, const StatusMessage& status);
+  void handle_announce(p2p::ConnectionId connection, const TxAnnounce& announce);
+  void handle_tx_request(p2p::ConnectionId connection, const TxRequest& request);
+  void handle_deliver(p2p::ConnectionId connection, const TxDeliver& deliver);
+  void handle_consensus_request(p2p::ConnectionId connection, const ConsensusRequest& request);
+  void handle_blocks_request(p2p::ConnectionId connection, const BlocksRequest& request);
+  void handle_blocks_response(p2p::ConnectionId connection, const BlocksResponse& response);
+  void maybe_sync();
+  std::uint64_t tick();
+  void send_status(std::optional<p2p::ConnectionId> only);
+  void greet(p2p::ConnectionId connection);
+  void flush_announcements();
+  bool started() const;
+  Node* node() const { return node_.load(); }
+  p2p::Transport* transport() const { return transport_.load(); }
+  // Any thread, no lock held.
+  void send(p2p::ConnectionId connection, const PeerMessage& message);
+  void ban(p2p::ConnectionId connection, const std::string& reason);
+  void add_score(p2p::ConnectionId connection, const std::string& reason);
+
+  const ledger::Genesis& genesis_;
+  const ledger::PartnerId self_;
+  const Clock& clock_;
+  // Set by start(); the writer may already be sending (to no one) before.
+  std::atomic<p2p::Transport*> transport_{nullptr};
+  std::atomic<Node*> node_{nullptr};
+
+  mutable std::mutex mutex_;
+  std::map<p2p::ConnectionId, Peer> peers_;                // guarded by mutex_
+  std::deque<crypto::Hash256> announce_queue_;             // guarded by mutex_
+  // (height, round, encoded message) of this validator's latest; guarded by mutex_.
+  std::deque<std::tuple<std::uint64_t, std::uint32_t, Bytes>> own_messages_;
+  PeerProtocolStats stats_;                                // guarded by mutex_
+
+  // The peer thread's alone.
+  std::map<crypto::Hash256, std::uint64_t> fetches_;       // id -> when asked (ms)
+  std::optional<Sync> sync_;
+  std::uint64_t next_status_ms_ = 0;
+
+  std::unique_ptr<EventLoop> loop_;  // the peer thread; stopped first
+};
+
+}  // namespace pc::node

@@ -1,0 +1,688 @@
+// The TCP transport between nodes (node/p2p/tcp_transport.hpp, docs/p2p.md), on loopback:
+// real TcpTransports in one process, and raw sockets or a byte-flipping proxy where a test
+// needs a peer that breaks the rules. Timeouts are failure bounds only: nothing here asserts
+// how long anything took.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+#include <boost/asio.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "node/p2p/tcp_transport.hpp"
+#include "node/p2p/wire.hpp"
+#include "tests/fixtures.hpp"
+
+namespace {
+
+using namespace pc;
+using namespace pc::node::p2p;
+using pc::test::seeded_key;
+
+constexpr auto wait_bound = std::chrono::seconds(30);
+
+crypto::SecretKey validator_key(ledger::PartnerId partner) {
+  return seeded_key("partner " + std::to_string(partner) + " validator");
+}
+
+// Limits that make a test quick: short redials and a short handshake timeout.
+TransportConfig quick_config() {
+  TransportConfig config;
+  config.limits.reconnect_delay_ms_min = 20;
+  config.limits.reconnect_delay_ms_max = 200;
+  config.limits.handshake_timeout_ms = 2'000;
+  return config;
+}
+
+Bytes message(std::string_view text) { return Bytes(text.begin(), text.end()); }
+
+// Records what one transport reports and its log; a test waits on it.
+class Recorder final : public TransportHandler {
+ public:
+  struct Link {
+    PeerIdentity peer;
+    bool open = true;
+    std::string reason;
+    std::vector<Bytes> messages;
+  };
+
+  void on_connected(ConnectionId connection, const PeerIdentity& peer) override {
+    std::lock_guard lock(mutex_);
+    links_[connection].peer = peer;
+    changed_.notify_all();
+  }
+  void on_message(ConnectionId connection, std::span<const std::uint8_t> payload) override {
+    std::unique_lock lock(mutex_);
+    links_[connection].messages.emplace_back(payload.begin(), payload.end());
+    changed_.notify_all();
+    // A node that stops reading: its io thread waits here, so its kernel buffers fill.
+    changed_.wait(lock, [&] { return !stall_; });
+  }
+  void on_disconnected(ConnectionId connection, const std::string& reason) override {
+    std::lock_guard lock(mutex_);
+    links_[connection].open = false;
+    links_[connection].reason = reason;
+    changed_.notify_all();
+  }
+  TransportLog logger() {
+    return [this](const std::string& line) {
+      std::lock_guard lock(mutex_);
+      log_.push_back(line);
+      changed_.notify_all();
+    };
+  }
+
+  void stall(bool on) {
+    std::lock_guard lock(mutex_);
+    stall_ = on;
+    changed_.notify_all();
+  }
+
+  // Waits (at most wait_bound) until `condition` holds over the links and the log.
+  bool wait(const std::function<bool(const std::map<ConnectionId, Link>&, const std::vector<std::string>&)>& condition) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, wait_bound, [&] { return condition(links_, log_); });
+  }
+  // The open connection to `partner`'s node key, once there is one.
+  std::optional<ConnectionId> wait_connected(const crypto::PublicKey& key) {
+    std::optional<ConnectionId> found;
+    wait([&](const auto& links, const auto&) {
+      for (const auto& [id, link] : links) {
+        if (link.open && link.peer.node_key == key) found = id;
+      }
+      return found.has_value();
+    });
+    return found;
+  }
+  bool wait_log(std::string_view fragment) {
+    return wait([&](const auto&, const auto& log) {
+      return std::any_of(log.begin(), log.end(), [&](const std::string& line) { return line.find(fragment) != line.npos; });
+    });
+  }
+  std::map<ConnectionId, Link> links() {
+    std::lock_guard lock(mutex_);
+    return links_;
+  }
+  std::string log_text() {
+    std::lock_guard lock(mutex_);
+    std::string text;
+    for (const auto& line : log_) text += line + "\n";
+    return text;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<ConnectionId, Link> links_;
+  std::vector<std::string> log_;
+  bool stall_ = false;
+};
+
+// A started transport with its recorder; stopped (and un-stalled) on destruction.
+struct TestNode {
+  TestNode(TransportConfig config, const ledger::Genesis& genesis, crypto::SecretKey key)
+      : public_key(key.public_key()),
+        transport(std::make_unique<TcpTransport>(std::move(config), genesis, std::move(key), recorder.logger())) {
+    transport->start(recorder);
+  }
+  ~TestNode() {
+    recorder.stall(false);
+    transport->stop();
+  }
+  std::uint16_t port() const { return transport->listen_port(); }
+  PeerAddress address(ledger::PartnerId partner) const { return {"127.0.0.1", port(), partner}; }
+
+  Recorder recorder;
+  crypto::PublicKey public_key;
+  std::unique_ptr<TcpTransport> transport;
+};
+
+// A peer on a plain blocking socket that speaks the handshake byte by byte, so a test can
+// break any rule. Reads give up after wait_bound (SO_RCVTIMEO), so a test never hangs.
+class RawPeer {
+ public:
+  explicit RawPeer(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    timeval timeout{static_cast<time_t>(wait_bound.count()), 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~RawPeer() { ::close(fd_); }
+  RawPeer(const RawPeer&) = delete;
+  RawPeer& operator=(const RawPeer&) = delete;
+
+  void write(ByteSpan bytes) {
+    REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+  }
+  // Exactly `count` bytes, or fewer if the other side closed (or the bound passed).
+  Bytes read(std::size_t count) {
+    Bytes out(count);
+    std::size_t got = 0;
+    while (got < count) {
+      const ssize_t n = ::recv(fd_, out.data() + got, count - got, 0);
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    out.resize(got);
+    return out;
+  }
+
+  // The dialer's side of the handshake, with whatever key and partner claim the test picks.
+  // Leaves the sealer ready for message frames. False if the other side closed before its
+  // Auth arrived.
+  bool handshake(const ledger::Genesis& genesis, const crypto::SecretKey& key, ledger::PartnerId claim) {
+    write(encode_hello({genesis.hash(), ephemeral_.public_key()}));
+    auto hello = decode_hello(read(hello_bytes));
+    if (!hello) return false;
+    auto keys = SessionKeys::derive(Role::dialer, ephemeral_, hello->ephemeral_key);
+    REQUIRE(keys.ok());
+    sealer_.emplace(keys->send);
+    const Bytes transcript = auth_transcript(Role::dialer, genesis.chain_id, genesis.hash(), ephemeral_.public_key(),
+                                             hello->ephemeral_key, claim, key.public_key());
+    auto frame = sealer_->seal(FrameKind::auth, encode_auth({claim, key.public_key(), key.sign(transcript)}));
+    REQUIRE(frame.ok());
+    write(*frame);
+    return read(frame_length_prefix_bytes + auth_sealed_bytes).size() == frame_length_prefix_bytes + auth_sealed_bytes;
+  }
+  FrameSealer& sealer() { return *sealer_; }
+  // True once the other side has closed the connection (a read sees the end).
+  bool closed_by_peer() {
+    std::uint8_t byte = 0;
+    while (true) {
+      const ssize_t n = ::recv(fd_, &byte, 1, 0);
+      if (n == 0) return true;
+      if (n < 0) return errno == ECONNRESET;
+    }
+  }
+
+ private:
+  int fd_;
+  EphemeralKey ephemeral_ = EphemeralKey::generate();
+  std::optional<FrameSealer> sealer_;
+};
+
+// A TCP proxy to `upstream` that flips one byte of the first connection's dialer-to-listener
+// stream at offset `flip_at`; later connections pass untouched.
+class TamperingProxy {
+ public:
+  TamperingProxy(std::uint16_t upstream, std::size_t flip_at)
+      : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}), upstream_(upstream), flip_at_(flip_at) {
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~TamperingProxy() {
+    io_.stop();
+    thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  bool flipped() const { return flipped_; }
+
+ private:
+  using tcp = boost::asio::ip::tcp;
+  struct Pipe {
+    explicit Pipe(boost::asio::io_context& io) : downstream(io), upstream(io) {}
+    tcp::socket downstream;
+    tcp::socket upstream;
+    std::array<std::uint8_t, 4096> to_upstream{};
+    std::array<std::uint8_t, 4096> to_downstream{};
+    std::size_t forwarded = 0;
+    bool tamper = false;
+  };
+
+  void accept() {
+    auto pipe = std::make_shared<Pipe>(io_);
+    acceptor_.async_accept(pipe->downstream, [this, pipe](const boost::system::error_code& error) {
+      if (error) return;
+      pipe->tamper = connections_++ == 0;
+      pipe->upstream.async_connect({boost::asio::ip::make_address("127.0.0.1"), upstream_},
+                                   [this, pipe](const boost::system::error_code& connect_error) {
+                                     if (connect_error) return;
+                                     pump(pipe, true);
+                                     pump(pipe, false);
+                                   });
+      accept();
+    });
+  }
+
+  void pump(const std::shared_ptr<Pipe>& pipe, bool up) {
+    tcp::socket& from = up ? pipe->downstream : pipe->upstream;
+    auto& buffer = up ? pipe->to_upstream : pipe->to_downstream;
+    from.async_read_some(boost::asio::buffer(buffer), [this, pipe, up, &buffer](const boost::system::error_code& error,
+                                                                                 std::size_t n) {
+      tcp::socket& to = up ? pipe->upstream : pipe->downstream;
+      if (error) {
+        boost::system::error_code ignored;
+        to.close(ignored);
+        return;
+      }
+      if (up && pipe->tamper && flip_at_ >= pipe->forwarded && flip_at_ < pipe->forwarded + n) {
+        buffer[flip_at_ - pipe->forwarded] ^= 0x01;
+        flipped_ = true;
+      }
+      if (up) pipe->forwarded += n;
+      boost::asio::async_write(to, boost::asio::buffer(buffer.data(), n),
+                               [this, pipe, up](const boost::system::error_code& write_error, std::size_t) {
+                                 if (!write_error) pump(pipe, up);
+                               });
+    });
+  }
+
+  boost::asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::uint16_t upstream_;
+  std::size_t flip_at_;
+  std::size_t connections_ = 0;
+  std::atomic<bool> flipped_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+// Two nodes connect, each proves its partner's validator key, and messages of several sizes
+// arrive complete and in the order sent, in both directions.
+TEST_CASE("two transports authenticate each other and exchange messages in order both ways", "[p2p][transport]") {
+  const auto genesis = test::make_genesis();
+  TestNode first(quick_config(), genesis, validator_key(1));
+  TransportConfig second_config = quick_config();
+  second_config.peers = {first.address(1)};
+  TestNode second(second_config, genesis, validator_key(2));
+
+  const auto at_first = first.recorder.wait_connected(second.public_key);
+  const auto at_second = second.recorder.wait_connected(first.public_key);
+  REQUIRE(at_first);
+  REQUIRE(at_second);
+  CHECK(first.transport->own_partner() == 1);
+  const PeerIdentity seen_by_first = first.recorder.links().at(*at_first).peer;
+  const PeerIdentity seen_by_second = second.recorder.links().at(*at_second).peer;
+  CHECK(seen_by_first.partner == 2);
+  CHECK_FALSE(seen_by_first.outbound);
+  CHECK(seen_by_second.partner == 1);
+  CHECK(seen_by_second.outbound);
+  CHECK(seen_by_second.remote_address == "127.0.0.1:" + std::to_string(first.port()));
+
+  constexpr std::size_t count = 200;
+  auto payload = [](std::size_t i, char side) {
+    Bytes bytes = message(std::string(1, side) + "-" + std::to_string(i));
+    if (i % 50 == 7) bytes.resize(1024 * 1024 + i, static_cast<std::uint8_t>(i));  // some large ones
+    return bytes;
+  };
+  for (std::size_t i = 0; i < count; ++i) {
+    REQUIRE(first.transport->send(*at_first, payload(i, 'a')));
+    REQUIRE(second.transport->send(*at_second, payload(i, 'b')));
+  }
+  REQUIRE(first.recorder.wait([&](const auto& links, const auto&) { return links.at(*at_first).messages.size() == count; }));
+  REQUIRE(second.recorder.wait([&](const auto& links, const auto&) { return links.at(*at_second).messages.size() == count; }));
+  const auto received_by_first = first.recorder.links().at(*at_first).messages;
+  const auto received_by_second = second.recorder.links().at(*at_second).messages;
+  for (std::size_t i = 0; i < count; ++i) {
+    CHECK(received_by_first[i] == payload(i, 'b'));
+    CHECK(received_by_second[i] == payload(i, 'a'));
+  }
+  // An empty payload is a message too; one over the limit is refused by send().
+  CHECK(first.transport->send(*at_first, {}));
+  CHECK_FALSE(first.transport->send(*at_first, Bytes(message_bytes_max + 1)));
+  REQUIRE(second.recorder.wait([&](const auto& links, const auto&) {
+    return links.at(*at_second).messages.size() == count + 1 && links.at(*at_second).messages.back().empty();
+  }));
+  CHECK_FALSE(first.transport->send(999'999, message("no such connection")));
+}
+
+// Three nodes in a full mesh (2 dials 1; 3 dials 1 and 2): every node reaches the other two,
+// one connection per pair, and messages arrive in order on every link.
+TEST_CASE("three transports form a mesh with one connection per pair", "[p2p][transport]") {
+  const auto genesis = test::make_genesis();
+  TestNode one(quick_config(), genesis, validator_key(1));
+  TransportConfig two_config = quick_config();
+  two_config.peers = {one.address(1)};
+  TestNode two(two_config, genesis, validator_key(2));
+  TransportConfig three_config = quick_config();
+  three_config.peers = {one.address(1), two.address(2)};
+  TestNode three(three_config, genesis, validator_key(3));
+
+  std::vector<TestNode*> nodes = {&one, &two, &three};
+  for (TestNode* node : nodes) {
+    for (TestNode* other : nodes) {
+      if (node != other) REQUIRE(node->recorder.wait_connected(other->public_key));
+    }
+  }
+  constexpr std::size_t count = 50;
+  for (TestNode* node : nodes) {
+    for (TestNode* other : nodes) {
+      if (node == other) continue;
+      const auto link = node->recorder.wait_connected(other->public_key);
+      for (std::size_t i = 0; i < count; ++i) REQUIRE(node->transport->send(*link, message(std::to_string(i))));
+    }
+  }
+  for (TestNode* node : nodes) {
+    for (TestNode* other : nodes) {
+      if (node == other) continue;
+      const auto link = node->recorder.wait_connected(other->public_key);
+      REQUIRE(node->recorder.wait([&](const auto& links, const auto&) { return links.at(*link).messages.size() == count; }));
+      const auto messages = node->recorder.links().at(*link).messages;
+      for (std::size_t i = 0; i < count; ++i) CHECK(messages[i] == message(std::to_string(i)));
+    }
+    std::size_t open = 0;
+    for (const auto& [id, link] : node->recorder.links()) open += link.open ? 1 : 0;
+    CHECK(open == 2);
+  }
+}
+
+// A raw peer whose claim or key is wrong is refused after its Auth, with the reason in the
+// log, and the node never reports it as connected: a key outside the coalition, a partner
+// claim that is not its key's, an observer key nobody listed, the node's own key.
+TEST_CASE("handshakes with a key the coalition does not allow are refused with a logged reason",
+          "[p2p][transport][refusal]") {
+  const auto genesis = test::make_genesis();
+  TestNode node(quick_config(), genesis, validator_key(1));
+
+  struct Case {
+    std::string name;
+    crypto::SecretKey key;
+    ledger::PartnerId claim;
+    std::string reason;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"a key outside the coalition", seeded_key("outsider"), 2, "is not in the coalition (it claims partner 2)"});
+  cases.push_back({"partner 3's key claiming partner 2", validator_key(3), 2, "claims partner 2 but its key is partner 3's"});
+  cases.push_back({"a partner claim not in the genesis", validator_key(3), 9, "claims partner 9 but its key is partner 3's"});
+  cases.push_back({"an unlisted observer", seeded_key("auditor"), 0, "is not listed in this node's p2p observer_keys"});
+  cases.push_back({"a partner's key claiming to be an observer", validator_key(2), 0, "claims to be an observer but its key is partner 2's"});
+  cases.push_back({"the node's own key", validator_key(1), 1, "connection to self"});
+  for (Case& refused : cases) {
+    INFO(refused.name);
+    RawPeer peer(node.port());
+    peer.handshake(genesis, refused.key, refused.claim);
+    CHECK(peer.closed_by_peer());
+    CHECK(node.recorder.wait_log(refused.reason));
+  }
+  // A valid key whose signature is over another transcript: a replayed Auth of an earlier
+  // session signs that session's ephemeral keys, never this one's.
+  {
+    RawPeer peer(node.port());
+    const auto signer = validator_key(2);
+    EphemeralKey ephemeral = EphemeralKey::generate();
+    peer.write(encode_hello({genesis.hash(), ephemeral.public_key()}));
+    auto hello = decode_hello(peer.read(hello_bytes));
+    REQUIRE(hello.ok());
+    auto keys = SessionKeys::derive(Role::dialer, ephemeral, hello->ephemeral_key);
+    REQUIRE(keys.ok());
+    FrameSealer sealer(keys->send);
+    const std::array<std::uint8_t, 32> earlier_session{};  // not this session's acceptor key
+    const Bytes stale = auth_transcript(Role::dialer, genesis.chain_id, genesis.hash(), ephemeral.public_key(),
+                                        earlier_session, 2, signer.public_key());
+    auto frame = sealer.seal(FrameKind::auth, encode_auth({2, signer.public_key(), signer.sign(stale)}));
+    REQUIRE(frame.ok());
+    peer.write(*frame);
+    CHECK(peer.closed_by_peer());
+    CHECK(node.recorder.wait_log("the handshake signature does not verify"));
+  }
+  CHECK(node.recorder.links().empty());
+}
+
+// A node on another genesis is refused at the hello, on both ends, before any key is shown.
+TEST_CASE("a node on another genesis is refused at the hello", "[p2p][transport][refusal]") {
+  const auto genesis = test::make_genesis();
+  auto other_genesis = genesis;
+  other_genesis.chain_id = "other-chain";
+  TestNode node(quick_config(), genesis, validator_key(1));
+  TransportConfig stranger_config = quick_config();
+  stranger_config.peers = {node.address(1)};
+  TestNode stranger(stranger_config, other_genesis, validator_key(2));
+
+  CHECK(node.recorder.wait_log("another genesis: the peer's genesis hash is " + to_hex(other_genesis.hash())));
+  CHECK(stranger.recorder.wait_log("another genesis"));
+  CHECK(node.recorder.links().empty());
+  CHECK(stranger.recorder.links().empty());
+}
+
+// A peer that connects and says nothing, or stops halfway, is cut at the handshake timeout;
+// a stranger's bytes (not the magic) are refused at once.
+TEST_CASE("a stalled handshake times out and a stranger's bytes are refused", "[p2p][transport][refusal]") {
+  const auto genesis = test::make_genesis();
+  TransportConfig config = quick_config();
+  config.limits.handshake_timeout_ms = 200;
+  TestNode node(config, genesis, validator_key(1));
+  {
+    RawPeer silent(node.port());
+    CHECK(silent.closed_by_peer());
+    CHECK(node.recorder.wait_log("handshake timed out after 200 ms"));
+  }
+  {
+    // A hello, then nothing: the Auth never comes.
+    RawPeer halfway(node.port());
+    EphemeralKey ephemeral = EphemeralKey::generate();
+    halfway.write(encode_hello({genesis.hash(), ephemeral.public_key()}));
+    CHECK(halfway.read(hello_bytes).size() == hello_bytes);
+    CHECK(halfway.closed_by_peer());
+  }
+  {
+    RawPeer stranger(node.port());
+    const std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n" + std::string(64, ' ');
+    stranger.write(as_bytes(request));
+    CHECK(stranger.closed_by_peer());
+    CHECK(node.recorder.wait_log("not a Pointchain node (bad magic)"));
+  }
+  CHECK(node.recorder.links().empty());
+}
+
+// After the handshake, a frame whose length prefix passes the largest frame closes that
+// connection before its body is read.
+TEST_CASE("an oversize frame closes the connection", "[p2p][transport][refusal]") {
+  const auto genesis = test::make_genesis();
+  TestNode node(quick_config(), genesis, validator_key(1));
+  RawPeer peer(node.port());
+  REQUIRE(peer.handshake(genesis, validator_key(2), 2));
+  REQUIRE(node.recorder.wait_connected(validator_key(2).public_key()));
+  const std::uint32_t length = frame_sealed_bytes_max + 1;
+  peer.write(Bytes{static_cast<std::uint8_t>(length), static_cast<std::uint8_t>(length >> 8),
+                   static_cast<std::uint8_t>(length >> 16), static_cast<std::uint8_t>(length >> 24)});
+  CHECK(peer.closed_by_peer());
+  REQUIRE(node.recorder.wait([](const auto& links, const auto&) {
+    return links.size() == 1 && !links.begin()->second.open;
+  }));
+  CHECK(node.recorder.links().begin()->second.reason.find("frame larger than the limit") != std::string::npos);
+}
+
+// One flipped bit in a message frame, on the wire between nodes 2 and 1, closes that
+// connection only: node 3's link to node 1 stays up and keeps delivering, and node 2 redials
+// (the proxy passes the second connection untouched) and gets through.
+TEST_CASE("a tampered frame closes that connection only", "[p2p][transport][refusal]") {
+  const auto genesis = test::make_genesis();
+  TestNode one(quick_config(), genesis, validator_key(1));
+  // The dialer's stream: hello, Auth frame, then the first message frame's prefix; the flip
+  // lands in that frame's ciphertext.
+  const std::size_t first_message_at = hello_bytes + frame_length_prefix_bytes + auth_sealed_bytes;
+  TamperingProxy proxy(one.port(), first_message_at + frame_length_prefix_bytes + 3);
+  TransportConfig two_config = quick_config();
+  two_config.peers = {{"127.0.0.1", proxy.port(), 1}};
+  TestNode two(two_config, genesis, validator_key(2));
+  TransportConfig three_config = quick_config();
+  three_config.peers = {one.address(1)};
+  TestNode three(three_config, genesis, validator_key(3));
+
+  const auto three_at_one = one.recorder.wait_connected(three.public_key);
+  const auto one_at_three = three.recorder.wait_connected(one.public_key);
+  const auto one_at_two = two.recorder.wait_connected(one.public_key);
+  REQUIRE(three_at_one);
+  REQUIRE(one_at_three);
+  REQUIRE(one_at_two);
+  REQUIRE(two.transport->send(*one_at_two, message("tampered on the way")));
+  REQUIRE(one.recorder.wait_log("frame fails authentication"));
+  CHECK(proxy.flipped());
+  // Node 2 comes back on a clean connection, and both its messages and node 3's arrive.
+  REQUIRE(two.recorder.wait([&](const auto& links, const auto&) {
+    return std::count_if(links.begin(), links.end(), [](const auto& entry) { return entry.second.open; }) == 1 &&
+           !links.at(*one_at_two).open;
+  }));
+  const auto again = two.recorder.wait_connected(one.public_key);
+  REQUIRE(again);
+  REQUIRE(two.transport->send(*again, message("second try")));
+  REQUIRE(three.transport->send(*one_at_three, message("from three")));
+  REQUIRE(one.recorder.wait([&](const auto& links, const auto&) {
+    for (const auto& [id, link] : links) {
+      if (link.peer.partner == 2 && link.open && link.messages == std::vector<Bytes>{message("second try")}) {
+        return links.at(*three_at_one).messages == std::vector<Bytes>{message("from three")};
+      }
+    }
+    return false;
+  }));
+  const auto links = one.recorder.links();
+  CHECK(links.at(*three_at_one).open);
+  for (const auto& [id, link] : links) {
+    if (link.peer.partner == 2 && !link.open) CHECK(link.reason.find("frame fails authentication") != std::string::npos);
+    CHECK(std::find(link.messages.begin(), link.messages.end(), message("tampered on the way")) == link.messages.end());
+  }
+}
+
+// A peer that stops reading fills its send queue and is disconnected; the sender is never
+// blocked, and another peer keeps receiving throughout.
+TEST_CASE("a peer that stops reading is disconnected while the others keep receiving", "[p2p][transport][limits]") {
+  const auto genesis = test::make_genesis();
+  TransportConfig sender_config = quick_config();
+  sender_config.limits.send_queue_bytes_max = frame_bytes_max;  // the smallest allowed
+  TestNode sender(sender_config, genesis, validator_key(1));
+  TransportConfig stalled_config = quick_config();
+  stalled_config.peers = {sender.address(1)};
+  TestNode stalled(stalled_config, genesis, validator_key(2));
+  TransportConfig healthy_config = quick_config();
+  healthy_config.peers = {sender.address(1)};
+  TestNode healthy(healthy_config, genesis, validator_key(3));
+
+  const auto to_stalled = sender.recorder.wait_connected(stalled.public_key);
+  const auto to_healthy = sender.recorder.wait_connected(healthy.public_key);
+  const auto at_healthy = healthy.recorder.wait_connected(sender.public_key);
+  REQUIRE(to_stalled);
+  REQUIRE(to_healthy);
+  REQUIRE(at_healthy);
+  stalled.recorder.stall(true);  // its io thread blocks in on_message from the first message on
+
+  const Bytes chunk(1024 * 1024, 0x5a);
+  std::size_t to_healthy_count = 0;
+  bool refused = false;
+  // Bounded: the queue holds 16 MiB and the kernel a few MiB, so far fewer rounds suffice.
+  for (int round = 0; round < 1'000 && !refused; ++round) {
+    refused = !sender.transport->send(*to_stalled, chunk);
+    REQUIRE(sender.transport->send(*to_healthy, message(std::to_string(round))));
+    ++to_healthy_count;
+    // The healthy peer keeps up: each message arrives before the next round.
+    REQUIRE(healthy.recorder.wait([&](const auto& links, const auto&) {
+      return links.at(*at_healthy).messages.size() == to_healthy_count;
+    }));
+  }
+  CHECK(refused);
+  REQUIRE(sender.recorder.wait([&](const auto& links, const auto&) { return !links.at(*to_stalled).open; }));
+  CHECK(sender.recorder.links().at(*to_stalled).reason.find("send queue over") != std::string::npos);
+  CHECK(sender.recorder.links().at(*to_healthy).open);
+  REQUIRE(sender.transport->send(*to_healthy, message("after")));
+  CHECK(healthy.recorder.wait([&](const auto& links, const auto&) {
+    return links.at(*at_healthy).messages.back() == message("after");
+  }));
+}
+
+// When the node it dials stops and comes back on the same port, the dialer reconnects by
+// itself and messages flow on the new connection.
+TEST_CASE("a dialer reconnects after its peer restarts", "[p2p][transport]") {
+  const auto genesis = test::make_genesis();
+  auto listener = std::make_unique<TestNode>(quick_config(), genesis, validator_key(1));
+  const std::uint16_t port = listener->port();
+  TransportConfig dialer_config = quick_config();
+  dialer_config.peers = {listener->address(1)};
+  TestNode dialer(dialer_config, genesis, validator_key(2));
+  const auto first = dialer.recorder.wait_connected(listener->public_key);
+  REQUIRE(first);
+
+  listener.reset();
+  REQUIRE(dialer.recorder.wait([&](const auto& links, const auto&) { return !links.at(*first).open; }));
+  TransportConfig restarted_config = quick_config();
+  restarted_config.listen_port = port;
+  listener = std::make_unique<TestNode>(restarted_config, genesis, validator_key(1));
+
+  std::optional<ConnectionId> second;
+  REQUIRE(dialer.recorder.wait([&](const auto& links, const auto&) {
+    for (const auto& [id, link] : links) {
+      if (link.open && id != *first) second = id;
+    }
+    return second.has_value();
+  }));
+  REQUIRE(dialer.transport->send(*second, message("hello again")));
+  const auto at_listener = listener->recorder.wait_connected(dialer.public_key);
+  REQUIRE(at_listener);
+  CHECK(listener->recorder.wait([&](const auto& links, const auto&) {
+    return links.at(*at_listener).messages == std::vector<Bytes>{message("hello again")};
+  }));
+}
+
+// An auditor's node (a key no partner has) is refused until the partner lists its key, then
+// accepted as partner 0; it never needs a genesis entry.
+TEST_CASE("an observer key is accepted only when listed", "[p2p][transport][observer]") {
+  const auto genesis = test::make_genesis();
+  const auto auditor_key = seeded_key("auditor");
+  {
+    TestNode partner(quick_config(), genesis, validator_key(1));
+    TransportConfig observer_config = quick_config();
+    observer_config.peers = {partner.address(1)};
+    TestNode observer(observer_config, genesis, seeded_key("auditor"));
+    CHECK(observer.transport->own_partner() == 0);
+    CHECK(partner.recorder.wait_log("observer key " + to_hex(ByteSpan(auditor_key.public_key()).first(8)) +
+                                    " is not listed"));
+    CHECK(partner.recorder.links().empty());
+  }
+  TransportConfig listing = quick_config();
+  listing.observer_keys = {auditor_key.public_key()};
+  TestNode partner(listing, genesis, validator_key(1));
+  TransportConfig observer_config = quick_config();
+  observer_config.peers = {partner.address(1)};
+  TestNode observer(observer_config, genesis, seeded_key("auditor"));
+  const auto link = partner.recorder.wait_connected(auditor_key.public_key());
+  REQUIRE(link);
+  CHECK(partner.recorder.links().at(*link).peer.partner == 0);
+  REQUIRE(observer.recorder.wait_connected(partner.public_key));
+}
+
+// disconnect() with a ban closes the link and refuses the key's redials until the ban ends;
+// the handler hears the reason.
+TEST_CASE("disconnect with a ban refuses the peer's key for the ban", "[p2p][transport][ban]") {
+  const auto genesis = test::make_genesis();
+  TestNode node(quick_config(), genesis, validator_key(1));
+  TransportConfig peer_config = quick_config();
+  peer_config.peers = {node.address(1)};
+  TestNode peer(peer_config, genesis, validator_key(2));
+  const auto link = node.recorder.wait_connected(peer.public_key);
+  REQUIRE(link);
+  node.transport->disconnect(*link, "served a bad block", 3'600);
+  REQUIRE(node.recorder.wait([&](const auto& links, const auto&) { return !links.at(*link).open; }));
+  CHECK(node.recorder.links().at(*link).reason == "served a bad block (banned for 3600 s)");
+  // The peer redials on its own; each try is refused.
+  CHECK(node.recorder.wait_log("is banned for"));
+  CHECK(node.recorder.links().size() == 1);
+}
+
+// The constructor refuses a configuration that cannot work.
+TEST_CASE("a transport config that cannot work is refused at construction", "[p2p][transport][config]") {
+  const auto genesis = test::make_genesis();
+  TransportConfig unknown_partner;
+  unknown_partner.peers = {{"127.0.0.1", 1, 9}};
+  CHECK_THROWS_WITH(TcpTransport(unknown_partner, genesis, validator_key(1)),
+                    Catch::Contains("partner 9 is not in the genesis"));
+  TransportConfig own_partner;
+  own_partner.peers = {{"127.0.0.1", 1, 1}};
+  CHECK_THROWS_WITH(TcpTransport(own_partner, genesis, validator_key(1)), Catch::Contains("own partner"));
+  TransportConfig small_queue;
+  small_queue.limits.send_queue_bytes_max = 1024;
+  CHECK_THROWS_WITH(TcpTransport(small_queue, genesis, validator_key(1)), Catch::Contains("send_queue_bytes_max"));
+}
