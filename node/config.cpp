@@ -223,6 +223,10 @@ std::optional<ParseError> read_webhooks(const Json& object, WebhookSettings& set
   if (auto error = read_unsigned(object, "request_timeout_ms", webhook_request_timeout_ms_min,
                                  webhook_request_timeout_ms_max, settings.request_timeout_ms)) {
     return "webhooks." + *error;
+  }
+  return std::nullopt;
+}
+
 // node.json's "p2p" section: where this node listens, whom it dials, which observers may
 // connect, and the transport's limits. Whether each peer's partner is in the genesis is
 // checked when the transport starts (the genesis is not read here).
