@@ -11,6 +11,7 @@
 #include <string>
 
 #include "crypto/address.hpp"
+#include "crypto/check.hpp"
 #include "crypto/keyfile.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "ledger/block.hpp"
@@ -19,6 +20,7 @@
 #include "ledger/votes.hpp"
 #include "node/consensus_files.hpp"
 #include "node/peer_messages.hpp"
+#include "node/p2p/wire.hpp"
 
 namespace {
 
@@ -375,6 +377,40 @@ void peer_message_seeds() {
   ledger::Proposal proposal{fuzz::chain_id, 1, 0, std::nullopt, block.header.hash(), 1, {}};
   proposal.signature = validator.sign(proposal.sign_bytes());
   write("proposal", pc::consensus::ProposalMessage{proposal, proposed});
+// The handshake as a node sends it (a hello, an Auth body) and frames: for fuzz_p2p_frame's
+// even mode a real frame's bytes (it must not open under the target's key), for its odd mode
+// position bytes and payloads.
+void p2p_seeds() {
+  using namespace pc::node::p2p;
+  const ledger::Genesis genesis = fuzz::small_genesis({});
+  const EphemeralKey ephemeral = EphemeralKey::from_seed(pc::crypto::sha256(pc::as_bytes("p2p seed ephemeral")));
+  pc::Bytes hello{0};
+  const pc::Bytes hello_body = encode_hello({genesis.hash(), ephemeral.public_key()});
+  hello.insert(hello.end(), hello_body.begin(), hello_body.end());
+  write_seed("fuzz_p2p_handshake", "hello", hello);
+  const auto key = fuzz::seeded_key("partner 1 validator");
+  const pc::Bytes transcript = auth_transcript(Role::dialer, genesis.chain_id, genesis.hash(), ephemeral.public_key(),
+                                               ephemeral.public_key(), 1, key.public_key());
+  pc::Bytes auth{1};
+  const pc::Bytes auth_body = encode_auth({1, key.public_key(), key.sign(transcript)});
+  auth.insert(auth.end(), auth_body.begin(), auth_body.end());
+  write_seed("fuzz_p2p_handshake", "auth", auth);
+
+  std::array<std::uint8_t, session_key_bytes> other_key{};
+  other_key[0] = 0xee;
+  FrameSealer sealer(other_key);
+  auto auth_frame = sealer.seal(FrameKind::auth, auth_body);
+  auto message_frame = sealer.seal(FrameKind::message, pc::as_bytes("a message"));
+  PC_CHECK(auth_frame.ok() && message_frame.ok());
+  pc::Bytes stream{0};
+  stream.insert(stream.end(), auth_frame->begin(), auth_frame->end());
+  write_seed("fuzz_p2p_frame", "auth-frame-other-key", stream);
+  stream = {2};
+  stream.insert(stream.end(), message_frame->begin(), message_frame->end());
+  write_seed("fuzz_p2p_frame", "message-frame-other-key", stream);
+  write_seed("fuzz_p2p_frame", "payload-flip-tag", std::string_view("\x01\xf0hello, partner 1"));
+  write_seed("fuzz_p2p_frame", "payload-flip-prefix", std::string_view("\x01\x02" "a longer payload for the frame"));
+  write_seed("fuzz_p2p_frame", "empty-payload", pc::Bytes{1, 0});
 }
 
 int main(int argc, char** argv) {
@@ -395,6 +431,7 @@ int main(int argc, char** argv) {
   keyfile_seeds();
   state_records_seeds();
   state_machine_seeds();
+  p2p_seeds();
   std::printf("seeds written under %s\n", corpus_root.c_str());
   return 0;
 }

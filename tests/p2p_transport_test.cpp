@@ -686,3 +686,116 @@ TEST_CASE("a transport config that cannot work is refused at construction", "[p2
   small_queue.limits.send_queue_bytes_max = 1024;
   CHECK_THROWS_WITH(TcpTransport(small_queue, genesis, validator_key(1)), Catch::Contains("send_queue_bytes_max"));
 }
+
+// Two nodes that list each other dial at once; whichever connections the race produces, both
+// end with the same single connection (the one dialled by the smaller key, or the only one),
+// and it carries messages both ways. Several rounds, since the race goes differently each time.
+TEST_CASE("two nodes that dial each other keep one connection", "[p2p][transport]") {
+  const auto genesis = test::make_genesis();
+  for (int round = 0; round < 5; ++round) {
+    INFO("round " << round);
+    // Each must know the other's port before either starts: reserve them with two listeners
+    // that are closed just before the transports bind the same ports.
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor reserve_one(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    boost::asio::ip::tcp::acceptor reserve_two(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    TransportConfig one_config = quick_config();
+    TransportConfig two_config = quick_config();
+    one_config.listen_port = reserve_one.local_endpoint().port();
+    two_config.listen_port = reserve_two.local_endpoint().port();
+    one_config.peers = {{"127.0.0.1", two_config.listen_port, 2}};
+    two_config.peers = {{"127.0.0.1", one_config.listen_port, 1}};
+    reserve_one.close();
+    reserve_two.close();
+    TestNode one(one_config, genesis, validator_key(1));
+    TestNode two(two_config, genesis, validator_key(2));
+
+    const auto single_open = [](const std::map<ConnectionId, Recorder::Link>& links) -> const Recorder::Link* {
+      const Recorder::Link* open = nullptr;
+      for (const auto& [id, link] : links) {
+        if (!link.open) continue;
+        if (open != nullptr) return nullptr;
+        open = &link;
+      }
+      return open;
+    };
+    // Settled: one open link at each end, seen from opposite directions (the same TCP
+    // connection), and a message each way arrives on it. A message sent on a link the race
+    // closes right after may be lost, so a side sends again on its new link (at most a few
+    // times: there are at most two connections to choose from).
+    auto deliver = [&](TestNode& from, TestNode& to, const Bytes& payload) {
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        const auto link = from.recorder.wait_connected(to.public_key);
+        REQUIRE(link);
+        if (!from.transport->send(*link, payload)) continue;
+        bool arrived = false;
+        REQUIRE(to.recorder.wait([&](const auto& links, const auto&) {
+          const auto* open = single_open(links);
+          arrived = open != nullptr && std::find(open->messages.begin(), open->messages.end(), payload) != open->messages.end();
+          return arrived || !from.recorder.links().at(*link).open;
+        }));
+        if (arrived) return true;
+      }
+      return false;
+    };
+    REQUIRE(deliver(one, two, message("from one")));
+    REQUIRE(deliver(two, one, message("from two")));
+    const auto one_links = one.recorder.links();
+    const auto two_links = two.recorder.links();
+    const auto* at_one = single_open(one_links);
+    const auto* at_two = single_open(two_links);
+    REQUIRE(at_one != nullptr);
+    REQUIRE(at_two != nullptr);
+    CHECK(at_one->peer.outbound != at_two->peer.outbound);
+    // When the race made two connections, the one kept is the one the smaller key dialled.
+    if (one_links.size() > 1 || two_links.size() > 1) {
+      const bool one_smaller = one.public_key < two.public_key;
+      CHECK(at_one->peer.outbound == one_smaller);
+    }
+  }
+}
+
+// With inbound_peers_max connections open (handshakes count), the next one is closed at
+// accept; when one goes away, a new one is accepted again.
+TEST_CASE("inbound connections past the limit are closed at accept", "[p2p][transport][limits]") {
+  const auto genesis = test::make_genesis();
+  TransportConfig config = quick_config();
+  config.limits.inbound_peers_max = 1;
+  TestNode node(config, genesis, validator_key(1));
+  auto first = std::make_unique<RawPeer>(node.port());
+  REQUIRE(first->handshake(genesis, validator_key(2), 2));
+  REQUIRE(node.recorder.wait_connected(validator_key(2).public_key()));
+  {
+    RawPeer second(node.port());
+    CHECK(second.closed_by_peer());
+    CHECK(node.recorder.wait_log("inbound connection limit (1) reached"));
+  }
+  first.reset();
+  REQUIRE(node.recorder.wait([](const auto& links, const auto&) { return !links.begin()->second.open; }));
+  RawPeer third(node.port());
+  REQUIRE(third.handshake(genesis, validator_key(3), 3));
+  CHECK(node.recorder.wait_connected(validator_key(3).public_key()));
+}
+
+// Past the inbound message rate the transport reads that peer more slowly; nothing is lost
+// or reordered (the wait itself is not timed here).
+TEST_CASE("a peer over the inbound message rate is slowed, not cut", "[p2p][transport][limits]") {
+  const auto genesis = test::make_genesis();
+  TransportConfig config = quick_config();
+  config.limits.inbound_messages_per_second = 200;
+  config.limits.inbound_messages_burst = 5;
+  TestNode node(config, genesis, validator_key(1));
+  TransportConfig sender_config = quick_config();
+  sender_config.peers = {node.address(1)};
+  TestNode sender(sender_config, genesis, validator_key(2));
+  const auto link = sender.recorder.wait_connected(node.public_key);
+  const auto at_node = node.recorder.wait_connected(sender.public_key);
+  REQUIRE(link);
+  REQUIRE(at_node);
+  constexpr int count = 40;
+  for (int i = 0; i < count; ++i) REQUIRE(sender.transport->send(*link, message(std::to_string(i))));
+  REQUIRE(node.recorder.wait([&](const auto& links, const auto&) { return links.at(*at_node).messages.size() == count; }));
+  const auto messages = node.recorder.links().at(*at_node).messages;
+  for (int i = 0; i < count; ++i) CHECK(messages[static_cast<std::size_t>(i)] == message(std::to_string(i)));
+  CHECK(node.recorder.links().at(*at_node).open);
+}

@@ -45,6 +45,7 @@ class TcpTransport final : public Transport {
   void start(TransportHandler& handler);
   // Closes every connection (on_disconnected for each connected one, reason "transport
   // stopped") and joins the io thread: no handler call happens after it returns. Idempotent.
+  // Not from a handler callback (that runs on the io thread it joins).
   void stop();
 
   // The bound port, once started (the configured one, or the system's pick for 0).
