@@ -163,7 +163,6 @@ class Engine::State {
       flush_log();
     } else {
       unwritten_.clear();
-      unwritten_events_ = 0;
     }
     reset(start);
     log_.drop_below(start.height);
@@ -304,16 +303,14 @@ class Engine::State {
     PC_CHECK(out.view().size() <= log_record_bytes_max);
     if (unwritten_.size() + out.view().size() > log_record_bytes_max) flush_log();
     unwritten_.insert(unwritten_.end(), out.view().begin(), out.view().end());
-    unwritten_events_ += 1;
   }
 
   // Appends the events noted since the last flush as one record; the log makes it durable
   // before append returns.
   void flush_log() {
-    if (unwritten_events_ == 0) return;
+    if (unwritten_.empty()) return;  // every event is at least its kind and time
     log_.append(start_.height, unwritten_);
     unwritten_.clear();
-    unwritten_events_ = 0;
   }
 
   void replay(const Bytes& record) {
@@ -726,8 +723,7 @@ class Engine::State {
   EngineStats stats_;
   Actions out_;
   bool replaying_ = false;
-  Bytes unwritten_;                  // events noted since the last flush_log(), encoded
-  std::size_t unwritten_events_ = 0;
+  Bytes unwritten_;  // events noted since the last flush_log(), encoded back to back
 
   HeightStart start_;
   bool running_ = false;  // rounds have begun at this height
