@@ -2,7 +2,8 @@
 // docs/consensus.md "Persistence"), opened as a restarted node opens it: FileWriteAheadLog::open
 // gives corruption, or a log whose records read back. When it accepts the file, the file then
 // holds exactly those records (a torn tail was cut, at most one), a second open finds nothing
-// to cut and the same records, and an append after them reads back after them.
+// to cut and the same records, and an append after them reads back after them. Each record
+// also goes through the engine's log record decoder (consensus::check_log_record).
 //
 // Each input gets a fresh directory under /dev/shm when there is one (tmpfs: the log's fsyncs
 // cost nothing), else under TMPDIR.
@@ -15,11 +16,16 @@
 #include <string>
 
 #include "fuzz/fuzz_support.hpp"
+#include "node/consensus/consensus.hpp"
 #include "node/consensus_files.hpp"
 
 namespace {
 
 constexpr std::uint64_t height = 7;
+
+// The log is opened on the framing alone, so that arbitrary records get through to the
+// engine's decoder below (the node opens it with consensus::check_log_record).
+pc::ledger::Status any_record(pc::ByteSpan) { return {}; }
 
 std::filesystem::path scratch_directory() {
   static const std::filesystem::path root = [] {
@@ -44,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(out.good());
   }
 
-  auto log = FileWriteAheadLog::open(directory);
+  auto log = FileWriteAheadLog::open(directory, any_record);
   if (!log) {
     FUZZ_CHECK(log.error().code == pc::ledger::Code::corruption);
     std::filesystem::remove_all(directory);
@@ -55,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::uint64_t framed_bytes = 0;
   for (const pc::Bytes& record : records) {
     FUZZ_CHECK(record.size() <= pc::node::wal_record_bytes_max);
+    (void)pc::consensus::check_log_record(record);  // any bytes: a typed answer, never a crash
     framed_bytes += pc::node::wal_frame_header_bytes + record.size();
   }
   FUZZ_CHECK(framed_bytes == std::filesystem::file_size(file));
@@ -64,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const pc::Bytes appended{'f', 'u', 'z', 'z'};
   (*log)->append(height, appended);
   log->reset();
-  auto reopened = FileWriteAheadLog::open(directory);
+  auto reopened = FileWriteAheadLog::open(directory, any_record);
   FUZZ_CHECK(reopened.ok() && (*reopened)->torn_records_dropped() == 0);
   std::vector<pc::Bytes> expected = records;
   expected.push_back(appended);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "crypto/check.hpp"
+#include "node/consensus/consensus.hpp"
 
 namespace pc::node {
 namespace {
@@ -98,14 +99,25 @@ struct ParsedLog {
 // Splits a height file into its records. A bad record that leaves no intact record after it
 // and starts within one append's reach of the end is a torn tail (whole_bytes stops before
 // it); any other bad record is corruption.
-ledger::Result<ParsedLog> parse_log(ByteSpan file, const std::filesystem::path& path) {
+// An intact record that `check` refuses is corruption too: its checksum is valid, so no
+// crash made it.
+ledger::Result<ParsedLog> parse_log(ByteSpan file, const std::filesystem::path& path,
+                                    const FileWriteAheadLog::RecordCheck& check) {
   ParsedLog parsed;
   std::uint64_t offset = 0;
   while (offset < file.size()) {
     const Frame frame = frame_at(file, offset);
     if (frame.intact) {
       const std::uint8_t* start = file.data() + offset + wal_frame_header_bytes;
-      parsed.records.emplace_back(start, static_cast<std::size_t>(frame.end - offset - wal_frame_header_bytes));
+      const ByteSpan record(start, static_cast<std::size_t>(frame.end - offset - wal_frame_header_bytes));
+      if (auto checked = check(record); !checked) {
+        return ledger::Error{ledger::Code::corruption,
+                             path.string() + ": record " + std::to_string(parsed.records.size()) + " (at byte " +
+                                 std::to_string(offset) + ") has a valid checksum but cannot be replayed (" +
+                                 checked.error().detail +
+                                 "): written by another build, or damaged before it was checksummed"};
+      }
+      parsed.records.push_back(record);
       offset = frame.end;
       continue;
     }
@@ -158,7 +170,8 @@ std::uint32_t crc32c(ByteSpan bytes) {
 
 // ---- FileWriteAheadLog ----
 
-FileWriteAheadLog::FileWriteAheadLog(std::filesystem::path directory) : directory_(std::move(directory)) {}
+FileWriteAheadLog::FileWriteAheadLog(std::filesystem::path directory, RecordCheck check)
+    : directory_(std::move(directory)), check_(std::move(check)) {}
 
 FileWriteAheadLog::~FileWriteAheadLog() { close_current(); }
 
@@ -172,31 +185,33 @@ std::filesystem::path FileWriteAheadLog::file_of(std::uint64_t height) const {
   return directory_ / (std::string(20 - digits.size(), '0') + digits + ".wal");
 }
 
-ledger::Result<std::unique_ptr<FileWriteAheadLog>> FileWriteAheadLog::open(const std::filesystem::path& directory) {
+ledger::Result<std::unique_ptr<FileWriteAheadLog>> FileWriteAheadLog::open(const std::filesystem::path& directory,
+                                                                           RecordCheck check) {
+  PC_CHECK(check != nullptr);
   if (auto made = make_directory(directory); !made) return made.error();
-  std::unique_ptr<FileWriteAheadLog> log(new FileWriteAheadLog(directory));
+  std::unique_ptr<FileWriteAheadLog> log(new FileWriteAheadLog(directory, std::move(check)));
+  // Every file is parsed before a torn tail is cut: a corruption error changes nothing.
+  std::vector<std::pair<std::filesystem::path, std::uint64_t>> torn;  // file, length to keep
   std::error_code error;
   for (std::filesystem::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
     const auto height = height_of_file_name(it->path().filename().string());
     if (!height) continue;
     auto bytes = read_file(it->path());
     if (!bytes) return bytes.error();
-    auto parsed = parse_log(*bytes, it->path());
+    auto parsed = parse_log(*bytes, it->path(), log->check_);
     if (!parsed) return parsed.error();
-    if (parsed->whole_bytes < bytes->size()) {
-      // The torn tail goes, durably, so that the next append starts on a record boundary.
-      const int fd = ::open(it->path().c_str(), O_WRONLY | O_CLOEXEC);
-      const bool cut = fd >= 0 && ::ftruncate(fd, static_cast<off_t>(parsed->whole_bytes)) == 0 && ::fsync(fd) == 0;
-      if (fd >= 0) ::close(fd);
-      if (!cut) {
-        return ledger::Error{ledger::Code::io_error, "cannot truncate the torn tail of " + it->path().string() + ": " +
-                                                         errno_text()};
-      }
-      ++log->torn_records_dropped_;
-    }
+    if (parsed->whole_bytes < bytes->size()) torn.emplace_back(it->path(), parsed->whole_bytes);
     log->height_bytes_[*height] = parsed->whole_bytes;
   }
   if (error) return ledger::Error{ledger::Code::io_error, "cannot list " + directory.string() + ": " + error.message()};
+  for (const auto& [path, whole_bytes] : torn) {
+    // The torn tail goes, durably, so that the next append starts on a record boundary.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    const bool cut = fd >= 0 && ::ftruncate(fd, static_cast<off_t>(whole_bytes)) == 0 && ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!cut) return ledger::Error{ledger::Code::io_error, "cannot truncate the torn tail of " + path.string() + ": " + errno_text()};
+    ++log->torn_records_dropped_;
+  }
   return log;
 }
 
@@ -243,7 +258,7 @@ std::vector<Bytes> FileWriteAheadLog::records(std::uint64_t height) const {
   const std::filesystem::path path = file_of(height);
   auto bytes = read_file(path);
   if (!bytes) throw ConsensusStorageError(bytes.error().message());
-  auto parsed = parse_log(*bytes, path);
+  auto parsed = parse_log(*bytes, path, check_);
   if (!parsed || parsed->whole_bytes != known->second || bytes->size() != known->second) {
     throw ConsensusStorageError(path.string() + " no longer reads back as written" +
                                 (parsed ? std::string() : ": " + parsed.error().detail));
@@ -255,20 +270,16 @@ std::vector<Bytes> FileWriteAheadLog::records(std::uint64_t height) const {
 }
 
 void FileWriteAheadLog::drop_below(std::uint64_t height) {
-  bool removed = false;
   for (auto it = height_bytes_.begin(); it != height_bytes_.end() && it->first < height;) {
     if (current_fd_ >= 0 && current_height_ == it->first) close_current();
     std::error_code error;
     std::filesystem::remove(file_of(it->first), error);
     if (error) throw ConsensusStorageError("cannot remove " + file_of(it->first).string() + ": " + error.message());
     it = height_bytes_.erase(it);
-    removed = true;
   }
-  // Not needed for safety (an old height's file is ignored), but a crash must not bring back
-  // files that were deleted for space.
-  if (removed && !sync_directory(directory_)) {
-    throw ConsensusStorageError("cannot sync " + directory_.string() + ": " + errno_text());
-  }
+  // The directory is not synced: a file a crash brings back holds a committed height, which
+  // is never replayed, and the next start deletes it again (open lists it, and the engine
+  // drops every height below the one it starts).
 }
 
 // ---- FileSignerStateStore ----
@@ -326,7 +337,42 @@ ledger::Result<std::unique_ptr<FileSignerStateStore>> FileSignerStateStore::open
   return std::unique_ptr<FileSignerStateStore>(new FileSignerStateStore(directory, last));
 }
 
+FileSignerStateStore::~FileSignerStateStore() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
 void FileSignerStateStore::store(const consensus::LastSigned& last) {
+  if (last_) {
+    overwrite(last);
+  } else {
+    create(last);
+  }
+  last_ = last;
+}
+
+// The record is one 54-byte write at offset 0 of a file that keeps its size, so fdatasync
+// has no metadata to commit. A write of less than one 512-byte sector is atomic on the
+// disks a node runs on (PostgreSQL's pg_control makes the same assumption); where it is
+// not, a torn record fails its checksum and the next start refuses with corruption: it can
+// stop the validator, never make it sign twice.
+void FileSignerStateStore::overwrite(const consensus::LastSigned& last) {
+  const std::filesystem::path path = directory_ / file_name;
+  if (fd_ < 0) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) throw ConsensusStorageError("cannot open " + path.string() + ": " + errno_text());
+  }
+  const Bytes record = encode(last);
+  ssize_t written = -1;
+  do {
+    written = ::pwrite(fd_, record.data(), record.size(), 0);
+  } while (written < 0 && errno == EINTR);
+  if (written != static_cast<ssize_t>(record.size()) || ::fdatasync(fd_) != 0) {
+    throw ConsensusStorageError("cannot write " + path.string() + ": " + errno_text());
+  }
+}
+
+// The first record: the file does not exist yet, so it appears whole or not at all.
+void FileSignerStateStore::create(const consensus::LastSigned& last) {
   const std::filesystem::path temp = directory_ / temp_file_name;
   const std::filesystem::path path = directory_ / file_name;
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -339,14 +385,13 @@ void FileSignerStateStore::store(const consensus::LastSigned& last) {
     throw ConsensusStorageError("cannot rename " + temp.string() + ": " + errno_text());
   }
   if (!sync_directory(directory_)) throw ConsensusStorageError("cannot sync " + directory_.string() + ": " + errno_text());
-  last_ = last;
 }
 
 ledger::Result<ConsensusFiles> open_consensus_files(const std::filesystem::path& data_dir) {
   const std::filesystem::path directory = data_dir / consensus_directory_name;
   auto signer_state = FileSignerStateStore::open(directory);
   if (!signer_state) return signer_state.error();
-  auto log = FileWriteAheadLog::open(directory / "wal");
+  auto log = FileWriteAheadLog::open(directory / "wal", consensus::check_log_record);
   if (!log) return log.error();
   return ConsensusFiles{std::move(log).value(), std::move(signer_state).value()};
 }

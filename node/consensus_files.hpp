@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +26,7 @@
 
 #include "ledger/errors.hpp"
 #include "ledger/limits.hpp"
+#include "node/consensus/consensus.hpp"
 #include "node/consensus/signer.hpp"
 #include "node/consensus/wal.hpp"
 
@@ -42,8 +44,8 @@ class ConsensusStorageError : public std::runtime_error {
 // is 0xE3069283.
 std::uint32_t crc32c(ByteSpan bytes);
 
-// One record holds an engine event: at most a proposal with its block.
-inline constexpr std::size_t wal_record_bytes_max = ledger::block_bytes_max + 64 * 1024;
+// One record holds the engine's events since its last record (at most a proposal with its block).
+inline constexpr std::size_t wal_record_bytes_max = consensus::log_record_bytes_max;
 // Bytes of records kept for one height. A height's log is the events of its rounds; without
 // a bound, peers flooding distinct valid messages would fill the disk. Beyond it a record is
 // not written (append still returns): a restart of that height replays only what was kept
@@ -55,15 +57,21 @@ inline constexpr std::size_t wal_frame_header_bytes = 8;
 
 class FileWriteAheadLog final : public consensus::WriteAheadLog {
  public:
+  // Whether a record is one the reader can use (for the node: consensus::check_log_record).
+  using RecordCheck = std::function<ledger::Status(ByteSpan record)>;
+
   // Opens (creating it and its parents if missing) the log in `directory`, and checks every
   // height file in it. A torn last record (short, or with a bad checksum, and no intact record
   // after it) is what a crash during append leaves: it is dropped and the file truncated to
   // the records before it, and torn_records_dropped() counts it. Anything else that does not
   // parse is corruption, naming the file and offset: a bad record followed by an intact one,
-  // or damage further back than one unfinished append could reach. io_error when the
-  // directory or a file cannot be read or written. Files whose names are not <20 digits>.wal
-  // are left alone.
-  static ledger::Result<std::unique_ptr<FileWriteAheadLog>> open(const std::filesystem::path& directory);
+  // or damage further back than one unfinished append could reach; so is an intact record
+  // that `check` refuses (a valid checksum over bytes this build cannot replay), naming the
+  // file, the record's index and offset. Every file is checked before any torn tail is cut,
+  // so a corruption error leaves the directory as it was. io_error when the directory or a
+  // file cannot be read or written. Files whose names are not <20 digits>.wal are left alone.
+  static ledger::Result<std::unique_ptr<FileWriteAheadLog>> open(const std::filesystem::path& directory,
+                                                                 RecordCheck check);
   ~FileWriteAheadLog() override;
   FileWriteAheadLog(const FileWriteAheadLog&) = delete;
   FileWriteAheadLog& operator=(const FileWriteAheadLog&) = delete;
@@ -74,9 +82,9 @@ class FileWriteAheadLog final : public consensus::WriteAheadLog {
   // write or sync; the file is then truncated back to its last whole record when possible.
   void append(std::uint64_t height, ByteSpan record) override;
   // Reads the height's file again. Throws ConsensusStorageError when it no longer reads back
-  // as it was written (damage since open).
+  // as it was written, or holds a record the check refuses (damage since open).
   std::vector<Bytes> records(std::uint64_t height) const override;
-  // Deletes the files of lower heights, then syncs the directory.
+  // Deletes the files of lower heights (without syncing the directory: see the .cpp).
   void drop_below(std::uint64_t height) override;
 
   std::size_t torn_records_dropped() const { return torn_records_dropped_; }
@@ -85,10 +93,11 @@ class FileWriteAheadLog final : public consensus::WriteAheadLog {
   std::filesystem::path file_of(std::uint64_t height) const;
 
  private:
-  explicit FileWriteAheadLog(std::filesystem::path directory);
+  FileWriteAheadLog(std::filesystem::path directory, RecordCheck check);
   void close_current();
 
   std::filesystem::path directory_;
+  RecordCheck check_;
   std::map<std::uint64_t, std::uint64_t> height_bytes_;  // every height file: its length
   std::size_t torn_records_dropped_ = 0;
   std::uint64_t records_over_limit_ = 0;
@@ -112,10 +121,15 @@ class FileSignerStateStore final : public consensus::SignerStateStore {
   // checksum); io_error when it cannot be read.
   static ledger::Result<std::unique_ptr<FileSignerStateStore>> open(const std::filesystem::path& directory);
 
+  ~FileSignerStateStore() override;
+  FileSignerStateStore(const FileSignerStateStore&) = delete;
+  FileSignerStateStore& operator=(const FileSignerStateStore&) = delete;
+
   std::optional<consensus::LastSigned> load() const override { return last_; }
-  // Writes signer-state.tmp, fsyncs it, renames it over signer-state and fsyncs the
-  // directory. Throws ConsensusStorageError when any step fails (signer-state is then the old
-  // record or the new one, never a mix).
+  // The first record (no signer-state yet): writes signer-state.tmp, fsyncs it, renames it
+  // over signer-state and fsyncs the directory. Every later one: overwrites the record in
+  // place and fdatasyncs the file, one sync (docs/consensus.md, "Persistence", says why that
+  // is enough). Throws ConsensusStorageError when any step fails.
   void store(const consensus::LastSigned& last) override;
 
   // The file's bytes for `last`, and back (nullopt: not a valid record). Public for tests.
@@ -125,12 +139,16 @@ class FileSignerStateStore final : public consensus::SignerStateStore {
  private:
   FileSignerStateStore(std::filesystem::path directory, std::optional<consensus::LastSigned> last)
       : directory_(std::move(directory)), last_(last) {}
+  void create(const consensus::LastSigned& last);
+  void overwrite(const consensus::LastSigned& last);
 
   std::filesystem::path directory_;
   std::optional<consensus::LastSigned> last_;
+  int fd_ = -1;  // signer-state, open for overwrite() once a record exists
 };
 
 // Both stores, from a data dir: data_dir/consensus/wal and data_dir/consensus/signer-state.
+// The log's records are checked with consensus::check_log_record.
 struct ConsensusFiles {
   std::unique_ptr<FileWriteAheadLog> log;
   std::unique_ptr<FileSignerStateStore> signer_state;

@@ -122,6 +122,9 @@ class Node::Impl {
     }
     check_height_claims(chain_directory, store->tip().height, claims, storage.accept_lost_blocks, std::cerr);
     committed_height = std::make_unique<CommittedHeightFile>(height_path, store->tip().height);
+    // Before anything publishes a snapshot or derives an index: a consensus file that refuses
+    // to open stops the start here, with nothing changed.
+    open_consensus_stores(storage.accept_lost_blocks);
 
     history = std::make_unique<HistoryIndex>(config.data_dir / "history", *store);
     analytics = std::make_unique<AnalyticsIndex>(config.data_dir / "analytics", *store);
@@ -139,7 +142,6 @@ class Node::Impl {
     }
     pipeline->publish_initial();
 
-    open_consensus_stores(storage.accept_lost_blocks);
     const ledger::Partner* me = genesis.partner(partner);
     PC_CHECK(me != nullptr);
     // A partner with no voting power follows: its engine never signs.
@@ -230,6 +232,13 @@ class Node::Impl {
 
   // Issue signed by this node: idempotent by reference.
   ledger::Result<EarnResult> issue(const ledger::Issue& body) {
+    auto work = prepare_issue(body);
+    if (!work) return work.error();
+    return on_writer<EarnResult>(std::move(*work));
+  }
+
+  // The checks of issue() that need no state, before the writer; then what the writer does.
+  ledger::Result<EarnWork> prepare_issue(const ledger::Issue& body) {
     ledger::UnsignedTransaction draft;
     draft.chain_id = genesis.chain_id;
     draft.body = body;
@@ -239,7 +248,7 @@ class Node::Impl {
     if (!has_account(body.customer) && !crypto::is_valid_public_key(body.customer)) {
       return ledger::Error{ledger::Code::invalid_public_key, "the customer's key is not a valid ed25519 key"};
     }
-    return on_writer<EarnResult>([&]() -> ledger::Result<EarnResult> {
+    return EarnWork([this, body]() -> ledger::Result<EarnResult> {
       // The order may have been earned under earning rules, its reference tagged.
       auto known = known_issuance(order_reference(body.reference).value_or(body.reference));
       if (!known) return known.error();
@@ -987,12 +996,42 @@ std::vector<WebhookEndpointStatus> Node::webhook_status() const {
 
 ledger::Result<EarnResult> Node::earn(const crypto::PublicKey& customer, std::int64_t amount_minor,
                                       const std::string& currency, const std::string& order_id) {
+  auto work = prepare_earn(EarnRequest{customer, amount_minor, currency, order_id});
+  if (!work) return work.error();
+  return impl_->on_writer<EarnResult>(std::move(*work));
+}
+
+std::vector<ledger::Result<EarnResult>> Node::earn_batch(std::span<const EarnRequest> requests) {
+  std::vector<std::optional<ledger::Result<EarnWork>>> prepared(requests.size());
+  impl_->workers.run(requests.size(), [&](std::size_t i) { prepared[i] = prepare_earn(requests[i]); });
+  using Results = std::vector<ledger::Result<EarnResult>>;
+  auto earned = impl_->loop->call([&] {
+    Results results;
+    results.reserve(requests.size());
+    for (std::optional<ledger::Result<EarnWork>>& work : prepared) {
+      if (!*work) {
+        results.emplace_back((*work).error());
+      } else {
+        results.push_back((**work)());
+      }
+    }
+    return results;
+  });
+  if (!earned) return Results(requests.size(), ledger::Result<EarnResult>(earned.error()));
+  return std::move(*earned);
+}
+
+ledger::Result<Node::EarnWork> Node::prepare_earn(const EarnRequest& request) const {
   if (impl_->current_rules()) {
     rules::Order order;
-    order.currency = currency;
-    order.lines.push_back(rules::OrderLine{{}, {}, 1, amount_minor, {}});
-    return earn_order(customer, order, order_id);
+    order.currency = request.currency;
+    order.lines.push_back(rules::OrderLine{{}, {}, 1, request.amount_minor, {}});
+    return prepare_earn_order(request.customer, order, request.order_id);
   }
+  const crypto::PublicKey& customer = request.customer;
+  const std::int64_t amount_minor = request.amount_minor;
+  const std::string& currency = request.currency;
+  const std::string& order_id = request.order_id;
   auto points = points_for_purchase(config_.earn_rates, amount_minor, currency);
   if (!points) return points.error();
   if (*points == 0) return ledger::Error{ledger::Code::invalid_field, "purchase earns no points"};
@@ -1004,7 +1043,7 @@ ledger::Result<EarnResult> Node::earn(const crypto::PublicKey& customer, std::in
   body.reference = order_id;
   body.pending_days = config_.return_window_days;
   body.purchase = ledger::Purchase{amount_minor, currency};
-  return impl_->issue(body);
+  return impl_->prepare_issue(body);
 }
 
 ledger::Result<EarnResult> Node::bonus(const crypto::PublicKey& customer, std::uint64_t points, ledger::Reason reason,
@@ -1073,6 +1112,13 @@ ledger::Result<rules::Breakdown> Node::quote(const crypto::PublicKey& customer, 
 
 ledger::Result<EarnResult> Node::earn_order(const crypto::PublicKey& customer, const rules::Order& order,
                                             const std::string& order_id) {
+  auto work = prepare_earn_order(customer, order, order_id);
+  if (!work) return work.error();
+  return impl_->on_writer<EarnResult>(std::move(*work));
+}
+
+ledger::Result<Node::EarnWork> Node::prepare_earn_order(const crypto::PublicKey& customer, const rules::Order& order,
+                                                        const std::string& order_id) const {
   if (!impl_->current_rules()) return no_rules_error();
   if (order_id.size() > rules::rules_order_id_bytes_max ||
       order_id.find(rules::reference_separator) != std::string::npos) {
@@ -1087,7 +1133,7 @@ ledger::Result<EarnResult> Node::earn_order(const crypto::PublicKey& customer, c
   if (!impl_->has_account(customer) && !crypto::is_valid_public_key(customer)) {
     return ledger::Error{ledger::Code::invalid_public_key, "the customer's key is not a valid ed25519 key"};
   }
-  return impl_->on_writer<EarnResult>([&]() -> ledger::Result<EarnResult> {
+  return EarnWork([this, customer, order, order_id, total_minor = *total_minor]() -> ledger::Result<EarnResult> {
     if (auto reference = impl_->order_reference(order_id)) {
       auto known = impl_->known_issuance(*reference);
       if (!known) return known.error();
@@ -1113,7 +1159,7 @@ ledger::Result<EarnResult> Node::earn_order(const crypto::PublicKey& customer, c
     body.reason = ledger::Reason::purchase;
     body.reference = order_id + rules::reference_separator + rule_set->tag;
     body.pending_days = config_.return_window_days;
-    body.purchase = ledger::Purchase{*total_minor, order.currency};
+    body.purchase = ledger::Purchase{total_minor, order.currency};
     ledger::UnsignedTransaction draft;
     draft.chain_id = genesis_.chain_id;
     draft.body = body;

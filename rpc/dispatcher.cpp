@@ -5,6 +5,7 @@
 #include <array>
 #include <unordered_map>
 
+#include "crypto/check.hpp"
 #include "node/report_command.hpp"
 #include "node/audit_command.hpp"
 #include "rpc/json_views.hpp"
@@ -426,15 +427,8 @@ MethodResult Dispatcher::get_evidence(const json& params) {
 
 namespace {
 
-struct Purchase {
-  crypto::PublicKey customer{};
-  std::int64_t amount_minor = 0;
-  std::string currency;
-  std::string order_id;
-};
-
-Purchase read_purchase(Params& reader) {
-  Purchase purchase;
+node::EarnRequest read_purchase(Params& reader) {
+  node::EarnRequest purchase;
   // Node::earn checks the key (invalid_public_key); checking it here too would double the cost.
   purchase.customer = reader.address("customer", crypto::KeyCheck::checksum_only);
   purchase.amount_minor = static_cast<std::int64_t>(reader.unsigned_integer("amount_minor", INT64_MAX));
@@ -567,7 +561,7 @@ MethodResult Dispatcher::earn_batch(const json& params) {
                                                           std::to_string(earn_batch_count_max));
   }
   // Every entry is checked before any is earned, so a typo rejects the call as a whole.
-  std::vector<Purchase> purchases;
+  std::vector<node::EarnRequest> purchases;
   purchases.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     Params entry(entries[i], {"customer", "amount_minor", "currency", "order_id"},
@@ -575,13 +569,15 @@ MethodResult Dispatcher::earn_batch(const json& params) {
     purchases.push_back(read_purchase(entry));
     if (entry.error()) return *entry.error();
   }
+  // One writer event for the whole batch (Node::earn_batch).
+  const std::vector<ledger::Result<node::EarnResult>> earned = node_.earn_batch(purchases);
+  PC_CHECK(earned.size() == purchases.size());
   json results = json::array();
-  for (const Purchase& purchase : purchases) {
-    auto earned = node_.earn(purchase.customer, purchase.amount_minor, purchase.currency, purchase.order_id);
-    if (earned) {
-      results.push_back(earn_result_json(*earned, purchase.order_id));
+  for (std::size_t i = 0; i < purchases.size(); ++i) {
+    if (earned[i]) {
+      results.push_back(earn_result_json(*earned[i], purchases[i].order_id));
     } else {
-      results.push_back({{"error", application_error(earned.error()).to_json()}});
+      results.push_back({{"error", application_error(earned[i].error()).to_json()}});
     }
   }
   return json{{"results", std::move(results)}};

@@ -4,11 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 
+#include "node/consensus/consensus.hpp"
 #include "node/consensus_files.hpp"
 #include "tests/fixtures.hpp"
 
@@ -33,10 +35,29 @@ void write_bytes(const std::filesystem::path& path, const Bytes& bytes) {
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
+// These tests frame opaque records; the node's check (the engine's decoder) has its own test.
+ledger::Status any_record(ByteSpan) { return {}; }
+
 std::unique_ptr<node::FileWriteAheadLog> open_log(const std::filesystem::path& directory) {
-  auto log = node::FileWriteAheadLog::open(directory);
+  auto log = node::FileWriteAheadLog::open(directory, any_record);
   REQUIRE(log.ok());
   return std::move(log).value();
+}
+
+// A record the engine itself writes: the "work available" that starts the only validator's
+// rounds and the propose timeout, written before the nil prevote that timeout makes it sign.
+Bytes engine_record() {
+  const ledger::Genesis genesis = test::make_genesis();
+  consensus::MemoryWriteAheadLog memory;
+  consensus::MemorySignerStateStore signer_state;
+  const crypto::SecretKey key = test::seeded_key("partner 1 validator");
+  consensus::SignerGuard guard(key, signer_state);
+  consensus::Engine engine(genesis, 1, &guard, memory);
+  (void)engine.on_work_available(test::test_genesis_time_ms + 1);
+  (void)engine.on_timeout({consensus::TimeoutKind::propose, 1, 0, 0}, test::test_genesis_time_ms + 2);
+  const std::vector<Bytes> records = memory.records(1);
+  REQUIRE(records.size() == 1);
+  return records[0];
 }
 
 ledger::Vote signed_vote(ledger::VoteType type, std::uint64_t height, std::uint32_t round,
@@ -136,11 +157,62 @@ TEST_CASE("a damaged log record followed by intact ones is refused as corruption
   SECTION("a payload byte") { bytes[second_record_payload + 5] ^= 0x40; }
   SECTION("a checksum byte") { bytes[second_record_payload - 2] ^= 0x01; }
   write_bytes(file, bytes);
-  auto log = node::FileWriteAheadLog::open(dir.path());
+  auto log = node::FileWriteAheadLog::open(dir.path(), any_record);
   REQUIRE_FALSE(log.ok());
   CHECK(log.error().code == ledger::Code::corruption);
   CHECK(log.error().detail.find(file.string()) != std::string::npos);
   CHECK(read_bytes(file) == bytes);
+}
+
+TEST_CASE("a log record with a valid checksum that the engine cannot replay is refused as corruption at open",
+          "[node][consensus_files]") {
+  // Proves that a record framed and checksummed correctly but holding bytes the engine cannot
+  // decode (written by another build, or damaged before it was checksummed) stops the open
+  // with a typed corruption error naming the file and the record, instead of reaching the
+  // engine's replay, and that nothing is changed: not the file, not a torn tail elsewhere.
+  test::TempDir dir;
+  const Bytes good = engine_record();
+  REQUIRE(consensus::check_log_record(good).ok());
+  Bytes bad;
+  SECTION("an unknown record kind") { bad = Bytes{0xEE, 1, 2, 3, 4, 5, 6, 7, 8}; }
+  SECTION("a vote record whose vote does not decode") {
+    bad = Bytes{2, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0xde, 0xad, 0xbe, 0xef, 0x00};
+  }
+  SECTION("a good record with a trailing byte") {
+    bad = good;
+    bad.push_back(0);
+  }
+  SECTION("a record shorter than its header") { bad = Bytes{7, 1}; }
+  REQUIRE_FALSE(consensus::check_log_record(bad).ok());
+  std::filesystem::path file;
+  std::filesystem::path torn_file;
+  {
+    auto log = open_log(dir.path());
+    log->append(3, good);
+    log->append(3, bad);
+    log->append(3, good);
+    file = log->file_of(3);
+    log->append(4, good);
+    torn_file = log->file_of(4);
+  }
+  const Bytes bytes = read_bytes(file);
+  Bytes torn = read_bytes(torn_file);
+  torn.resize(torn.size() - 1);
+  write_bytes(torn_file, torn);
+  auto log = node::FileWriteAheadLog::open(dir.path(), consensus::check_log_record);
+  REQUIRE_FALSE(log.ok());
+  CHECK(log.error().code == ledger::Code::corruption);
+  CHECK(log.error().detail.find(file.string() + ": record 1 (at byte " +
+                                std::to_string(node::wal_frame_header_bytes + good.size()) + ")") != std::string::npos);
+  CHECK(read_bytes(file) == bytes);
+  CHECK(read_bytes(torn_file) == torn);
+  // The same file through the node's opener.
+  const std::filesystem::path data_dir = dir.path() / "data";
+  std::filesystem::create_directories(data_dir / node::consensus_directory_name / "wal");
+  std::filesystem::copy_file(file, data_dir / node::consensus_directory_name / "wal" / file.filename());
+  auto files = node::open_consensus_files(data_dir);
+  REQUIRE_FALSE(files.ok());
+  CHECK(files.error().code == ledger::Code::corruption);
 }
 
 TEST_CASE("the write-ahead log stops writing a height at its byte limit", "[node][consensus_files]") {
@@ -173,7 +245,7 @@ TEST_CASE("a log killed in the middle of appends reopens with every acknowledged
   REQUIRE(child >= 0);
   if (child == 0) {
     ::close(acknowledged[0]);
-    auto log = node::FileWriteAheadLog::open(dir.path());
+    auto log = node::FileWriteAheadLog::open(dir.path(), any_record);
     if (!log) ::_exit(2);
     for (std::uint32_t i = 0;; ++i) {
       (*log)->append(1, record_of(i, 1000 + i % 5000));
@@ -269,6 +341,37 @@ TEST_CASE("a signer temp file left by a crash is removed and a damaged record is
   CHECK(node::FileSignerStateStore::open(dir.path()).error().code == ledger::Code::corruption);
 }
 
+TEST_CASE("after the first signer record, each record overwrites the file in place", "[node][consensus_files][signer]") {
+  // Proves the signer state costs one sync per signature once the file exists: the second
+  // and later records are written into the same file (same inode, no temp file, no rename,
+  // so no directory sync) and read back after a reopen, the newest one whole.
+  test::TempDir dir;
+  const std::filesystem::path record = dir.path() / node::FileSignerStateStore::file_name;
+  const consensus::LastSigned first{5, 0, consensus::Step::propose, crypto::sha256(as_bytes(std::string_view("p")))};
+  const consensus::LastSigned second{5, 0, consensus::Step::prevote, crypto::sha256(as_bytes(std::string_view("v")))};
+  const consensus::LastSigned third{6, 2, consensus::Step::precommit, crypto::sha256(as_bytes(std::string_view("c")))};
+  struct stat created {};
+  {
+    auto store = node::FileSignerStateStore::open(dir.path());
+    REQUIRE(store.ok());
+    (*store)->store(first);
+    REQUIRE(::stat(record.c_str(), &created) == 0);
+    (*store)->store(second);
+    (*store)->store(third);
+    CHECK((*store)->load() == third);
+  }
+  struct stat rewritten {};
+  REQUIRE(::stat(record.c_str(), &rewritten) == 0);
+  CHECK(rewritten.st_ino == created.st_ino);
+  CHECK(std::filesystem::file_size(record) == node::signer_state_bytes);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / node::FileSignerStateStore::temp_file_name));
+  auto reopened = node::FileSignerStateStore::open(dir.path());
+  REQUIRE(reopened.ok());
+  CHECK((*reopened)->load() == third);
+  (*reopened)->store(consensus::LastSigned{7, 0, consensus::Step::propose, {}});
+  CHECK(node::FileSignerStateStore::open(dir.path()).value()->load()->height == 7);
+}
+
 TEST_CASE("the signer record has the documented layout", "[node][consensus_files][signer][golden]") {
   // Proves the byte layout of docs/consensus.md ("Persistence") with a golden vector.
   consensus::LastSigned last{0x0102030405060708, 0x0A0B0C0D, consensus::Step::prevote, {}};
@@ -291,13 +394,13 @@ TEST_CASE("open_consensus_files opens both stores under data_dir/consensus", "[n
   {
     auto files = node::open_consensus_files(dir.path());
     REQUIRE(files.ok());
-    files->log->append(2, record_of(0, 8));
+    files->log->append(2, engine_record());
     files->signer_state->store({2, 0, consensus::Step::propose, {}});
   }
   CHECK(std::filesystem::exists(dir.path() / "consensus" / "signer-state"));
   CHECK(std::filesystem::exists(dir.path() / "consensus" / "wal" / "00000000000000000002.wal"));
   auto files = node::open_consensus_files(dir.path());
   REQUIRE(files.ok());
-  CHECK(files->log->records(2) == std::vector<Bytes>{record_of(0, 8)});
+  CHECK(files->log->records(2) == std::vector<Bytes>{engine_record()});
   CHECK(files->signer_state->load()->height == 2);
 }

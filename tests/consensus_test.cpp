@@ -325,7 +325,7 @@ TEST_CASE("the signer guard refuses a conflicting vote after a restart", "[conse
 
 TEST_CASE("a validator restarted mid-height replays its log and keeps its lock", "[consensus][wal]") {
   // Proves resuming a height: after a crash the engine replays the write-ahead log, comes
-  // back locked on A in round 1, and so prevotes nil for a fresh B instead of changing its
+  // back locked on A, and in round 1 prevotes nil for a fresh B instead of changing its
   // mind; nothing it signs after the restart conflicts with what it signed before.
   Harness h(bystander());
   const ledger::Block a = h.block(0);
@@ -333,9 +333,36 @@ TEST_CASE("a validator restarted mid-height replays its log and keeps its lock",
   REQUIRE(h.engine->round() == 1);
 
   (void)h.boot();  // crash and restart: only the signer record and the log survive
-  CHECK(h.engine->round() == 1);
+  // The precommit timeout came after the last signature, so it was noted but not written:
+  // the engine resumes in round 0, locked, and times out again.
+  CHECK(h.engine->round() == 0);
+  (void)h.timeout(consensus::TimeoutKind::precommit, 0);
+  REQUIRE(h.engine->round() == 1);
   const ledger::Block b = h.block(1, start_ms + 1);
   Actions actions = h.propose(b, 1);
   REQUIRE(own_votes(actions, VoteType::prevote).size() == 1);
   CHECK_FALSE(own_votes(actions, VoteType::prevote)[0].block_id.has_value());
+}
+
+TEST_CASE("the engine writes the events it noted as one log record just before each signature",
+          "[consensus][wal]") {
+  // Proves the write-ahead log costs one durable append per signature, not one per event:
+  // the proposal and its validation are written together before the prevote is signed, the
+  // three prevotes that lock the validator together before its precommit, and events after
+  // the last signature are not written until the next one (a crash loses them, which costs
+  // only the time to learn them again: nothing signed depended on them). Each record replays.
+  Harness h(bystander());
+  const ledger::Block a = h.block(0);
+  REQUIRE(own_votes(h.propose(a, 0), VoteType::prevote).size() == 1);
+  REQUIRE(h.log.records(1).size() == 1);
+  REQUIRE(own_votes(h.deliver(VoteType::prevote, 0, a.header.hash(), others(h.self)), VoteType::precommit).size() == 1);
+  REQUIRE(h.log.records(1).size() == 2);
+  (void)h.deliver(VoteType::precommit, 0, std::nullopt, {others(h.self)[0]});
+  CHECK(h.log.records(1).size() == 2);
+  for (const Bytes& record : h.log.records(1)) CHECK(consensus::check_log_record(record).ok());
+  // A restart replays both records: the validator is locked on A and precommits it again.
+  const Actions replayed = h.boot();
+  const std::vector<ledger::Vote> precommits = own_votes(replayed, VoteType::precommit);
+  REQUIRE(precommits.size() == 1);
+  CHECK(precommits[0].block_id == a.header.hash());
 }

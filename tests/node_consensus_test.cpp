@@ -10,6 +10,7 @@
 #include "ledger/chain.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/proposer.hpp"
+#include "node/consensus/consensus.hpp"
 #include "node/consensus_files.hpp"
 #include "node/consensus_peers.hpp"
 #include "node/node.hpp"
@@ -84,6 +85,8 @@ class ConsensusHarness {
     node_.reset();
     start();
   }
+  // Stops the node; restart() starts it again.
+  void stop() { node_.reset(); }
   const std::filesystem::path& data_dir() const { return dir_.path(); }
 
   node::Node& node() { return *node_; }
@@ -355,4 +358,78 @@ TEST_CASE("a restarted validator resumes its height from its consensus files and
     if (vote.height == 1 && vote.round == 0) CHECK(vote.block_id == prevotes[0].block_id);
   }
   CHECK(harness.peers().votes(ledger::VoteType::precommit).empty());
+}
+
+TEST_CASE("a node whose consensus log holds a checksummed record it cannot replay refuses to start",
+          "[node][consensus]") {
+  // Proves that a write-ahead log record with a valid checksum but a payload the engine
+  // cannot decode (another build's, or damaged before it was checksummed) makes the node
+  // refuse to start with a corruption error naming the file and the record, as for other
+  // damage to its consensus files, rather than abort in the replay; and that the file is
+  // left as it was for the operator.
+  ConsensusHarness harness({1}, 1);
+  harness.stop();
+  const std::filesystem::path wal = harness.data_dir() / node::consensus_directory_name / "wal";
+  std::filesystem::path file;
+  {
+    // The framing is the log's own; the payload is a vote record whose vote is garbage.
+    auto log = node::FileWriteAheadLog::open(wal, [](ByteSpan) { return ledger::Status{}; });
+    REQUIRE(log.ok());
+    (*log)->append(1, Bytes{2, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef});
+    file = (*log)->file_of(1);
+  }
+  const std::uintmax_t size = std::filesystem::file_size(file);
+  try {
+    harness.restart();
+    FAIL("the node started on a log it cannot replay");
+  } catch (const std::runtime_error& error) {
+    const std::string what = error.what();
+    CHECK(what.find("corruption") != std::string::npos);
+    CHECK(what.find(file.string() + ": record 0") != std::string::npos);
+  }
+  CHECK(std::filesystem::file_size(file) == size);
+}
+
+TEST_CASE("evidence found again when a restarted validator replays its height is stored once",
+          "[node][consensus][evidence]") {
+  // Proves the whole path of a replayed equivocation: a height's write-ahead log holds two
+  // conflicting prevotes of validator 2 (written, as the engine writes its events, before this
+  // validator's own nil prevote); each start of the node replays the height, the engine
+  // reports the pair again, and the node keeps it once: one evidence record after two starts.
+  const std::vector<std::uint64_t> powers{1, 1, 1, 1};
+  ConsensusHarness harness(powers, 1);
+  harness.stop();
+  const ledger::Genesis& genesis = harness.genesis();
+  {
+    auto files = node::open_consensus_files(harness.data_dir());
+    REQUIRE(files.ok());
+    const crypto::SecretKey key = pc::test::seeded_key("partner 1 validator");
+    consensus::SignerGuard guard(key, *files->signer_state);
+    consensus::Engine engine(genesis, 1, &guard, *files->log);
+    const std::uint64_t now_ms = harness.clock().now_ms();
+    (void)engine.start_height({1, genesis.hash(), genesis.genesis_time_ms,
+                               ledger::ProposerSchedule::for_height(genesis, 1), false},
+                              now_ms);
+    const crypto::SecretKey other = pc::test::seeded_key("partner 2 validator");
+    std::size_t found = 0;
+    for (const std::optional<crypto::Hash256>& block_id :
+         {std::optional(crypto::sha256(as_bytes(std::string_view("x")))), std::optional<crypto::Hash256>()}) {
+      ledger::Vote vote{ledger::VoteType::prevote, genesis.chain_id, 1, 0, block_id, 2, {}};
+      vote.signature = other.sign(vote.sign_bytes());
+      for (const consensus::Action& action : engine.on_message(vote, now_ms)) {
+        if (std::holds_alternative<consensus::EvidenceFound>(action)) ++found;
+      }
+    }
+    REQUIRE(found == 1);
+    // This validator's own prevote (nil, on the propose timeout) writes the events before it.
+    (void)engine.on_timeout({consensus::TimeoutKind::propose, 1, 0, 0}, now_ms + consensus::propose_timeout_ms);
+    REQUIRE_FALSE(files->log->records(1).empty());
+  }
+  for (int start = 0; start < 2; ++start) {
+    harness.restart();
+    auto page = harness.node().evidence({}, 10);
+    REQUIRE(page.ok());
+    REQUIRE(page->evidence.size() == 1);
+    CHECK(page->evidence[0].first.validator == 2);
+  }
 }

@@ -21,13 +21,97 @@ enum class RecordKind : std::uint8_t {
   proposal = 1, vote = 2, decision = 3, timeout = 4, built = 5, validated = 6, work = 7,
 };
 
-// A log record is written by this engine and read back by it; a record that does not decode
-// means the log was damaged beneath its checksums.
-ledger::Block decode_logged_block(ledger::Reader& in) {
-  const std::uint64_t size = in.length(ledger::block_bytes_max, "block");
-  auto block = ledger::Block::decode(in.raw(static_cast<std::size_t>(size)));
-  PC_CHECK(block.ok());
-  return std::move(block).value();
+// One write-ahead log record, decoded: the event and the time the engine acted on it.
+struct LoggedEvent {
+  RecordKind kind = RecordKind::work;
+  std::uint64_t now_ms = 0;
+  std::optional<ProposalMessage> proposal;  // proposal
+  std::optional<Vote> vote;                 // vote
+  std::optional<ledger::Block> block;       // decision, built
+  ScheduleTimeout timeout;                  // timeout (its height is the log file's)
+  Hash256 block_id{};                       // validated
+  bool valid = false;                       // validated
+};
+
+ledger::Error undecodable(std::string what) { return ledger::Error{ledger::Code::corruption, std::move(what)}; }
+
+// A length-prefixed canonical encoding inside a record.
+template <class Value>
+ledger::Result<Value> decode_field(ledger::Reader& in, std::uint64_t bytes_max, const char* what) {
+  const std::uint64_t size = in.length(bytes_max, what);
+  if (!in.ok()) return undecodable(std::string(what) + ": " + in.error().message());
+  auto value = Value::decode(in.raw(static_cast<std::size_t>(size)));
+  if (!value) return undecodable(std::string(what) + ": " + value.error().message());
+  return value;
+}
+
+// The inverse of State::log for one event. Anything but an event in this build's encoding
+// is corruption: an unknown kind, a field that does not decode, a timeout kind that is never
+// logged, a validity byte other than 0 or 1.
+ledger::Result<LoggedEvent> decode_event(ledger::Reader& in) {
+  LoggedEvent event;
+  const std::uint8_t kind = in.u8();
+  event.now_ms = in.u64();
+  if (!in.ok()) return undecodable("shorter than a record header: " + in.error().message());
+  if (kind < static_cast<std::uint8_t>(RecordKind::proposal) || kind > static_cast<std::uint8_t>(RecordKind::work)) {
+    return undecodable("unknown record kind " + std::to_string(kind));
+  }
+  event.kind = static_cast<RecordKind>(kind);
+  switch (event.kind) {
+    case RecordKind::proposal: {
+      auto proposal = decode_field<ledger::Proposal>(in, ledger::block_bytes_max, "proposal");
+      if (!proposal) return proposal.error();
+      auto block = decode_field<ledger::Block>(in, ledger::block_bytes_max, "block");
+      if (!block) return block.error();
+      event.proposal = ProposalMessage{std::move(proposal).value(), std::move(block).value()};
+      break;
+    }
+    case RecordKind::vote: {
+      auto vote = decode_field<Vote>(in, ledger::block_bytes_max, "vote");
+      if (!vote) return vote.error();
+      event.vote = std::move(vote).value();
+      break;
+    }
+    case RecordKind::decision:
+    case RecordKind::built: {
+      auto block = decode_field<ledger::Block>(in, ledger::block_bytes_max, "block");
+      if (!block) return block.error();
+      event.block = std::move(block).value();
+      break;
+    }
+    case RecordKind::timeout: {
+      const std::uint8_t timeout_kind = in.u8();
+      event.timeout.round = in.u32();
+      if (in.ok() && (timeout_kind < static_cast<std::uint8_t>(TimeoutKind::propose) ||
+                      timeout_kind > static_cast<std::uint8_t>(TimeoutKind::precommit))) {
+        return undecodable("timeout of unknown kind " + std::to_string(timeout_kind));
+      }
+      event.timeout.kind = static_cast<TimeoutKind>(timeout_kind);
+      break;
+    }
+    case RecordKind::validated: {
+      event.block_id = in.fixed<32>();
+      const std::uint8_t valid = in.u8();
+      if (in.ok() && valid > 1) return undecodable("validity byte " + std::to_string(valid));
+      event.valid = valid == 1;
+      break;
+    }
+    case RecordKind::work: break;
+  }
+  if (!in.ok()) return undecodable(in.error().message());
+  return event;
+}
+
+// A record is one or more events, back to back (flush_log), and nothing else.
+ledger::Result<std::vector<LoggedEvent>> decode_record(ByteSpan record) {
+  ledger::Reader in(record);
+  std::vector<LoggedEvent> events;
+  do {
+    auto event = decode_event(in);
+    if (!event) return undecodable("event " + std::to_string(events.size()) + ": " + event.error().detail);
+    events.push_back(std::move(event).value());
+  } while (in.remaining() > 0);
+  return events;
 }
 
 // Every distinct vote of a validator in a round, up to votes_per_validator_max. A validator
@@ -72,6 +156,14 @@ class Engine::State {
     PC_CHECK(start.schedule.height() == start.height);
     std::vector<Message> early = std::move(next_height_);
     next_height_.clear();
+    // Events not yet written belong to the height that ends here, which is committed: they
+    // are not needed. Unless the same height starts again (its commit failed): then they are
+    // part of what the replay resumes.
+    if (start.height == start_.height) {
+      flush_log();
+    } else {
+      unwritten_.clear();
+    }
     reset(start);
     log_.drop_below(start.height);
     const std::vector<Bytes> records = log_.records(start.height);
@@ -198,6 +290,9 @@ class Engine::State {
   // The event handlers return what they took from out_; during replay it goes back there.
   void keep(Actions actions) { out_.insert(out_.end(), actions.begin(), actions.end()); }
 
+  // Notes an event the engine is about to act on. Events are written to the log together,
+  // as one record, by flush_log() before the next signature (docs/consensus.md, "Never
+  // signing twice": why that is the point where they must be durable).
   template <class Fill>
   void log(const Fill& fill, RecordKind kind, std::uint64_t now_ms) {
     if (replaying_) return;
@@ -205,50 +300,39 @@ class Engine::State {
     out.u8(static_cast<std::uint8_t>(kind));
     out.u64(now_ms);
     fill(out);
-    log_.append(start_.height, out.view());
+    PC_CHECK(out.view().size() <= log_record_bytes_max);
+    if (unwritten_.size() + out.view().size() > log_record_bytes_max) flush_log();
+    unwritten_.insert(unwritten_.end(), out.view().begin(), out.view().end());
+  }
+
+  // Appends the events noted since the last flush as one record; the log makes it durable
+  // before append returns.
+  void flush_log() {
+    if (unwritten_.empty()) return;  // every event is at least its kind and time
+    log_.append(start_.height, unwritten_);
+    unwritten_.clear();
   }
 
   void replay(const Bytes& record) {
-    ledger::Reader in(record);
-    const auto kind = static_cast<RecordKind>(in.u8());
-    const std::uint64_t now_ms = in.u64();
-    switch (kind) {
-      case RecordKind::proposal: {
-        const std::uint64_t size = in.length(ledger::block_bytes_max, "proposal");
-        auto proposal = ledger::Proposal::decode(in.raw(static_cast<std::size_t>(size)));
-        PC_CHECK(proposal.ok());
-        ProposalMessage message{std::move(proposal).value(), decode_logged_block(in)};
-        handle_proposal(message, now_ms);
-        break;
+    // The log's contract: it returns only records check_log_record accepts.
+    auto decoded = decode_record(record);
+    PC_CHECK(decoded.ok());
+    for (LoggedEvent& event : *decoded) {
+      const std::uint64_t now_ms = event.now_ms;
+      switch (event.kind) {
+        case RecordKind::proposal: handle_proposal(*event.proposal, now_ms); break;
+        case RecordKind::vote: handle_vote(*event.vote, now_ms); break;
+        case RecordKind::decision: handle_decision(*event.block, now_ms); break;
+        case RecordKind::timeout:
+          event.timeout.height = start_.height;
+          keep(on_timeout(event.timeout, now_ms));
+          break;
+        case RecordKind::built: keep(on_block_built(*event.block, now_ms)); break;
+        case RecordKind::validated: keep(on_block_validated(event.block_id, event.valid, now_ms)); break;
+        case RecordKind::work: keep(on_work_available(now_ms)); break;
       }
-      case RecordKind::vote: {
-        const std::uint64_t size = in.length(ledger::block_bytes_max, "vote");
-        auto vote = Vote::decode(in.raw(static_cast<std::size_t>(size)));
-        PC_CHECK(vote.ok());
-        handle_vote(*vote, now_ms);
-        break;
-      }
-      case RecordKind::decision: handle_decision(decode_logged_block(in), now_ms); break;
-      case RecordKind::timeout: {
-        ScheduleTimeout timeout;
-        timeout.kind = static_cast<TimeoutKind>(in.u8());
-        timeout.round = in.u32();
-        timeout.height = start_.height;
-        keep(on_timeout(timeout, now_ms));
-        break;
-      }
-      case RecordKind::built: keep(on_block_built(decode_logged_block(in), now_ms)); break;
-      case RecordKind::validated: {
-        const Hash256 id = in.fixed<32>();
-        const bool valid = in.u8() == 1;
-        keep(on_block_validated(id, valid, now_ms));
-        break;
-      }
-      case RecordKind::work: keep(on_work_available(now_ms)); break;
-      default: PC_CHECK(false && "unknown consensus log record");
+      evaluate(now_ms);
     }
-    PC_CHECK(in.finish().ok());
-    evaluate(now_ms);
   }
 
   PartnerId proposer_of(std::uint32_t round) {
@@ -433,6 +517,7 @@ class Engine::State {
 
   void propose(const Hash256& block_id, std::optional<std::uint32_t> pol_round, std::uint64_t /*now_ms*/) {
     ledger::Proposal proposal{genesis_.chain_id, start_.height, round_, pol_round, block_id, self_, {}};
+    flush_log();
     auto signature = signer_->sign_proposal(proposal);
     if (!signature) return;  // the guard refuses: this round's proposal went out before a restart
     proposal.signature = *signature;
@@ -444,6 +529,7 @@ class Engine::State {
     step_ = type == VoteType::prevote ? Step::prevote : Step::precommit;
     if (signer_ == nullptr) return;
     Vote message{type, genesis_.chain_id, start_.height, round_, block_id, self_, {}};
+    flush_log();
     auto signature = signer_->sign_vote(message);
     if (!signature) return;  // the guard refuses a conflicting vote: stay silent this step
     message.signature = *signature;
@@ -663,6 +749,7 @@ class Engine::State {
   EngineStats stats_;
   Actions out_;
   bool replaying_ = false;
+  Bytes unwritten_;  // events noted since the last flush_log(), encoded back to back
 
   HeightStart start_;
   bool running_ = false;  // rounds have begun at this height
@@ -691,6 +778,12 @@ class Engine::State {
   std::optional<Vote> own_prevote_;
   std::optional<Vote> own_precommit_;
 };
+
+ledger::Status check_log_record(ByteSpan record) {
+  auto decoded = decode_record(record);
+  if (!decoded) return decoded.error();
+  return {};
+}
 
 Engine::Engine(const ledger::Genesis& genesis, ledger::PartnerId self, SignerGuard* signer, WriteAheadLog& log,
                BrokenRule broken_rule)

@@ -5,6 +5,9 @@
 //
 // Contract for the driver (the node, or the simulator):
 // - Call start_height() for each height, once the previous block is durably committed.
+// - Give it a WriteAheadLog whose append() is durable when it returns. The engine notes each
+//   event it acts on and appends those noted so far as one record just before it signs
+//   anything, so that what a signed message depends on survives a crash (docs/consensus.md).
 // - Feed every event: messages from peers (and the engine's own broadcasts back to itself:
 //   a validator counts its own votes by receiving them), timeouts when they fall due,
 //   answers to BuildProposal and ValidateBlock, and "work available" when transactions or a
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "ledger/block.hpp"
+#include "ledger/limits.hpp"
 #include "ledger/proposer.hpp"
 #include "node/consensus/signer.hpp"
 #include "node/consensus/wal.hpp"
@@ -53,6 +57,10 @@ inline constexpr std::uint32_t future_rounds_kept_max = 8;
 // Evidence reported at one height; more is dropped (one Byzantine validator can sign a
 // conflicting pair for every round).
 inline constexpr std::size_t evidence_per_height_max = 64;
+
+// One write-ahead log record: the events noted since the last one, at least one, at most
+// this many bytes; the largest event is a proposal with its block.
+inline constexpr std::size_t log_record_bytes_max = ledger::block_bytes_max + 64 * 1024;
 
 std::uint64_t timeout_ms(Step step, std::uint32_t round);
 
@@ -131,6 +139,13 @@ struct EngineStats {
   std::uint64_t messages_received = 0;
   std::uint64_t rounds_started = 0;
 };
+
+// Whether `record` is a write-ahead log record this build's engine can replay: success, or
+// corruption saying what does not decode. A log with a valid checksum can still hold one (a
+// record written by another build, or bytes damaged before they were checksummed), so a
+// log's records() must return only records this accepts: the node's file log checks every
+// record when it opens, and the replay in start_height() relies on it.
+ledger::Status check_log_record(ByteSpan record);
 
 class Engine {
  public:

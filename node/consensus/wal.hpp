@@ -1,7 +1,8 @@
-// The consensus write-ahead log: every event the engine acts on is appended here before the
-// engine acts on it, so a validator that restarts in the middle of a height replays the
-// height's events and resumes where it stopped (its votes are then re-signed identically,
-// which the signer guard allows). Records are opaque bytes the engine encodes.
+// The consensus write-ahead log: the events the engine acts on are appended here, as one
+// record before each signature, so a validator that restarts in the middle of a height
+// replays the height's events and resumes where it stopped, holding every lock it signed on
+// (its votes are then re-signed identically, which the signer guard allows). Records are
+// opaque bytes the engine encodes.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,8 @@ class WriteAheadLog {
   // Appends a record of `height`; it is durable when append returns. The node's file-backed
   // log syncs each record with a checksum, and on reading drops a torn last record.
   virtual void append(std::uint64_t height, ByteSpan record) = 0;
-  // The records of `height`, in append order.
+  // The records of `height`, in append order. Each is one the engine can replay
+  // (consensus::check_log_record): a log that reads records back from storage checks them.
   virtual std::vector<Bytes> records(std::uint64_t height) const = 0;
   // Records of heights below `height` are no longer needed (that height is committed).
   virtual void drop_below(std::uint64_t height) = 0;
