@@ -30,5 +30,6 @@ inline constexpr Prefix state_changes = make("PCSD");  // digest of one block's 
 inline constexpr Prefix state_chain = make("PCSH");    // state hash chain link
 inline constexpr Prefix genesis = make("PCGN");        // genesis hash
 inline constexpr Prefix address_checksum = make("PCAD");  // account address checksum
+inline constexpr Prefix voucher_code = make("PCVC");   // a voucher's code, from its redemption
 
 }  // namespace pc::domain

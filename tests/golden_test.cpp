@@ -223,3 +223,88 @@ TEST_CASE("golden: proposal and vote sign bytes are pinned, and block 1's commit
   const ledger::Proposal proposal{test::test_chain_id, 1, 3, 1u, block_id, 1, {}};
   CHECK(to_hex(proposal.sign_bytes()) == proposal_sign_bytes_hex);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Protocol version 3: the rewards catalog, vouchers and partial returns.
+
+namespace {
+
+constexpr const char* publish_reward_hex = "PLACEHOLDER";
+constexpr const char* publish_reward_id_hex = "PLACEHOLDER";
+constexpr const char* redeem_reward_hex = "PLACEHOLDER";
+constexpr const char* redeem_reward_id_hex = "PLACEHOLDER";
+constexpr const char* voucher_code_0 = "PLACEHOLDER";
+constexpr const char* voucher_code_1 = "PLACEHOLDER";
+constexpr const char* use_voucher_hex = "PLACEHOLDER";
+constexpr const char* use_voucher_id_hex = "PLACEHOLDER";
+constexpr const char* partial_return_hex = "PLACEHOLDER";
+constexpr const char* partial_return_id_hex = "PLACEHOLDER";
+constexpr const char* genesis_v3_hash_hex = "PLACEHOLDER";
+constexpr const char* reward_record_hex = "PLACEHOLDER";
+constexpr const char* voucher_record_hex = "PLACEHOLDER";
+constexpr const char* issuance_v2_record_hex = "PLACEHOLDER";
+
+ledger::RewardTerms golden_terms() {
+  ledger::RewardTerms terms;
+  terms.name = "Free coffee";
+  terms.cost_points = 30;
+  terms.stock = 100;
+  terms.limit_per_customer = 5;
+  terms.limit_per_period = 1;
+  terms.period_days = 7;
+  terms.valid_from_ms = test::test_genesis_time_ms;
+  return terms;
+}
+
+ledger::Transaction golden_redeem_reward() {
+  const crypto::SecretKey customer = test::TxFactory::customer(1);
+  return ledger::Transaction::sign(fields_with(1, ledger::RedeemReward{customer.public_key(), 2, 7, 2}), customer);
+}
+
+}  // namespace
+
+TEST_CASE("golden: PublishReward, RedeemReward, UseVoucher and PartialReturn have pinned bytes and ids",
+          "[ledger][golden][catalog]") {
+  // Proves the four body layouts of protocol version 3 byte for byte, and the voucher codes
+  // derived from the redemption (the PCVC prefix, the unit as u16 LE, 60 bits in base 32).
+  check_transaction(ledger::Transaction::sign(fields_with(1, ledger::PublishReward{2, 7, golden_terms()}),
+                                              test::TxFactory::partner_issuer(2)),
+                    publish_reward_hex, publish_reward_id_hex);
+  const ledger::Transaction redemption = golden_redeem_reward();
+  check_transaction(redemption, redeem_reward_hex, redeem_reward_id_hex);
+  CHECK(ledger::voucher_code(redemption.id(), 0) == voucher_code_0);
+  CHECK(ledger::voucher_code(redemption.id(), 1) == voucher_code_1);
+  check_transaction(ledger::Transaction::sign(fields_with(2, ledger::UseVoucher{2, voucher_code_0}),
+                                              test::TxFactory::partner_issuer(2)),
+                    use_voucher_hex, use_voucher_id_hex);
+  check_transaction(ledger::Transaction::sign(fields_with(2, ledger::PartialReturn{1, "order-1001", 1'000}),
+                                              test::TxFactory::partner_issuer(1)),
+                    partial_return_hex, partial_return_id_hex);
+}
+
+TEST_CASE("golden: version 3 genesis, reward, voucher and issuance records are pinned", "[ledger][golden][catalog]") {
+  // Proves the genesis hash of protocol version 3 (encoding 2, version 0300) and the record
+  // layouts the catalog adds: a reward, a voucher, and an issuance record of version 2.
+  test::GenesisOptions options;
+  options.protocol_version = 3;
+  const ledger::Genesis genesis = test::make_genesis(options);
+  CHECK(to_hex(genesis.encode()) == "020300" + std::string(genesis_hex).substr(2));
+  CHECK(to_hex(genesis.hash()) == genesis_v3_hash_hex);
+
+  ledger::RewardRecord reward{golden_terms(), 1, 1, 2};
+  reward.terms.stock = 98;
+  CHECK(to_hex(ledger::record::reward_key(2, 7)) == "7200020000000" "7");
+  CHECK(to_hex(ledger::record::encode(reward)) == reward_record_hex);
+  const ledger::Voucher voucher{test::TxFactory::customer(1).public_key(), 7, test::test_genesis_time_ms + 2'000, 0};
+  CHECK(to_hex(ledger::record::voucher_key(2, voucher_code_0)) == "760002" + to_hex(as_bytes(std::string_view(voucher_code_0))));
+  CHECK(to_hex(ledger::record::encode(voucher)) == voucher_record_hex);
+  CHECK(to_hex(ledger::record::customer_voucher_key(voucher.customer, 2, voucher_code_0)) ==
+        "77" + to_hex(voucher.customer) + "0002" + to_hex(as_bytes(std::string_view(voucher_code_0))));
+
+  ledger::IssuanceRecord issuance{{1, 0}, test::TxFactory::customer(1).public_key(), 250,
+                                  test::test_genesis_time_ms + 1'000 + 14 * ledger::ms_per_day, false, 25, 0};
+  issuance.record_version = 2;
+  issuance.purchase_amount_minor = 2'599;
+  issuance.returned_minor = 260;
+  CHECK(to_hex(ledger::record::encode(issuance)) == issuance_v2_record_hex);
+}

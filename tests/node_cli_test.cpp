@@ -115,7 +115,7 @@ TEST_CASE("pointchain-node demo builds a chain that audits OK, as text and as JS
   INFO(demo.output);
   CHECK(demo.exit_code == node::audit_exit_ok);
   CHECK(demo.output.find("audit: OK") != std::string::npos);
-  CHECK(demo.output.find("6 blocks") != std::string::npos);
+  CHECK(demo.output.find("9 blocks") != std::string::npos);
 
   const Run text = run_node("audit " + data_argument(data_dir));
   INFO(text.output);
