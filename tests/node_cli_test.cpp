@@ -127,8 +127,8 @@ TEST_CASE("pointchain-node demo builds a chain that audits OK, as text and as JS
   const nlohmann::json report = parse_json(json_run.output);
   CHECK(report.at("ok") == true);
   CHECK(report.at("chain_id") == "demo-coalition");
-  CHECK(report.at("blocks") == 6);
-  CHECK(report.at("tip").at("height") == 6);
+  CHECK(report.at("blocks") == 9);
+  CHECK(report.at("tip").at("height") == 9);
   CHECK_FALSE(report.contains("fault"));
   const nlohmann::json& supply = report.at("supply");
   const auto issued = supply.at("issued").get<std::uint64_t>();
