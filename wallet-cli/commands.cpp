@@ -255,8 +255,11 @@ void balance_command(const WalletOptions& options, std::ostream& out) {
   std::vector<Dated> expiring;
   // Every upcoming expiry, grouped by UTC date (get_account's expiries): one entry per date.
   std::vector<std::pair<std::string, std::uint64_t>> expiries;
-  for (const AnswerObject& group : account.objects("expiries", ledger::lots_per_account_max)) {
-    expiries.emplace_back(group.string("date", 10), group.u64("points", 1, figures.balance));
+  // Nodes before protocol version 3's release do not send it: then there is nothing to list.
+  if (account_answer.is_object() && account_answer.contains("expiries")) {
+    for (const AnswerObject& group : account.objects("expiries", ledger::lots_per_account_max)) {
+      expiries.emplace_back(group.string("date", 10), group.u64("points", 1, figures.balance));
+    }
   }
   for (const AnswerObject& lot : account.objects("lots", ledger::lots_per_account_max)) {
     const auto points = lot.u64("points", 1, figures.balance);
