@@ -31,5 +31,6 @@ inline constexpr Prefix state_chain = make("PCSH");    // state hash chain link
 inline constexpr Prefix genesis = make("PCGN");        // genesis hash
 inline constexpr Prefix address_checksum = make("PCAD");  // account address checksum
 inline constexpr Prefix p2p_handshake = make("PCHK");  // transcript a node signs in the p2p handshake
+inline constexpr Prefix voucher_code = make("PCVC");   // a voucher's code, from its redemption
 
 }  // namespace pc::domain

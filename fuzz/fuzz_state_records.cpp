@@ -4,7 +4,8 @@
 //  - the result is a corruption error, or a state whose records() equal the input records;
 //  - a state that loads is fit to run on: an empty block on top of it executes, passes the
 //    supply check in BlockExecutor::finish, commits, and leaves check_invariants() passing.
-// The tip values are make-believe; bits 5-6 of the policy byte pick how far past genesis.
+// The tip values are make-believe; bits 5-6 of the policy byte pick how far past genesis, and
+// bit 7 a chain of protocol version 3 (whose records include the rewards catalog's).
 #include <cstddef>
 #include <cstdint>
 
@@ -29,8 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   ledger::Hash256 tip_state_hash{};
   tip_state_hash.fill(0x5a);
-  auto loaded = ledger::State::from_records(pc::fuzz::small_genesis(pc::fuzz::policy_from_byte(policy_byte)),
-                                            tip_height, tip_time_ms, tip_state_hash, records);
+  auto loaded = ledger::State::from_records(
+      pc::fuzz::small_genesis(pc::fuzz::policy_from_byte(policy_byte), pc::fuzz::protocol_from_byte(policy_byte)),
+      tip_height, tip_time_ms, tip_state_hash, records);
   if (!loaded) {
     FUZZ_CHECK(loaded.error().code == ledger::Code::corruption ||
                loaded.error().code == ledger::Code::invariant_violated);

@@ -17,6 +17,7 @@
 #include "ledger/block.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/store.hpp"
+#include "ledger/voucher.hpp"
 #include "ledger/votes.hpp"
 #include "node/consensus_files.hpp"
 #include "node/peer_messages.hpp"
@@ -75,11 +76,23 @@ std::vector<ledger::Transaction> sample_transactions() {
   txs.push_back(ledger::Transaction::sign(fields(1, redeem), customer(0)));
   txs.push_back(ledger::Transaction::sign(fields(2, transfer), customer(0)));
   txs.push_back(ledger::Transaction::sign(fields(2, reverse), issuer(1)));
+  ledger::RewardTerms terms;
+  terms.name = "Free coffee";
+  terms.cost_points = 30;
+  terms.stock = 100;
+  terms.limit_per_period = 1;
+  terms.period_days = 7;
+  txs.push_back(ledger::Transaction::sign(fields(3, ledger::PublishReward{1, 7, terms}), issuer(1)));
+  txs.push_back(ledger::Transaction::sign(fields(3, ledger::RedeemReward{customer(0).public_key(), 1, 7, 2}), customer(0)));
+  txs.push_back(ledger::Transaction::sign(fields(4, ledger::UseVoucher{1, "0123456789AB"}), issuer(1)));
+  txs.push_back(ledger::Transaction::sign(fields(5, ledger::PartialReturn{1, "order-1001", 250}), issuer(1)));
   return txs;
 }
 
 void transaction_seeds() {
-  const char* names[] = {"issue", "issue-purchase", "redeem", "transfer", "reverse"};
+  const char* names[] = {"issue",          "issue-purchase", "redeem",      "transfer",
+                         "reverse",        "publish-reward", "redeem-reward", "use-voucher",
+                         "partial-return"};
   const auto txs = sample_transactions();
   for (std::size_t i = 0; i < txs.size(); ++i) write_seed("fuzz_transaction", names[i], txs[i].bytes());
 }
@@ -270,6 +283,43 @@ void state_records_seeds() {
   }
   ledger::State fresh(fuzz::small_genesis({}));
   write_seed("fuzz_state_records", "fresh", fuzz::join_records(0, fresh.records()));
+
+  // Protocol version 3: a reward, a customer's usage, vouchers (one used), issuance records of
+  // version 2 and a partial return.
+  const std::uint8_t catalog_policy = 0x80 | 0x04;
+  ledger::State catalog(fuzz::small_genesis(fuzz::policy_from_byte(catalog_policy), fuzz::protocol_from_byte(catalog_policy)));
+  std::map<pc::crypto::PublicKey, std::uint64_t> sequence;
+  const auto tx = [&](const pc::crypto::PublicKey& signer, ledger::TxBody body) {
+    return ledger::Transaction::with_signature(fields(++sequence[signer], std::move(body)), {});
+  };
+  const auto run_block = [&](std::uint64_t advance_ms, const std::vector<ledger::Transaction>& txs) {
+    ledger::BlockExecutor executor(catalog, {catalog.height() + 1, catalog.time_ms() + advance_ms});
+    for (const auto& each : txs) FUZZ_CHECK(executor.apply(each, ledger::SignatureCheck::already_verified).ok());
+    catalog.apply(std::move(executor).finish());
+  };
+  const auto c0 = customer(0).public_key();
+  ledger::RewardTerms terms;
+  terms.name = "Free coffee";
+  terms.cost_points = 10;
+  terms.stock = 5;
+  terms.limit_per_period = 2;
+  terms.period_days = 1;
+  run_block(1'000, {tx(issuer(1).public_key(), ledger::Issue{1, c0, 80, ledger::Reason::purchase, "r-1", 0,
+                                                              ledger::Purchase{8'000, "EUR"}}),
+                    tx(issuer(2).public_key(), ledger::PublishReward{2, 1, terms})});
+  const ledger::Transaction redemption = tx(c0, ledger::RedeemReward{c0, 2, 1, 2});
+  run_block(1'000, {redemption, tx(issuer(1).public_key(), ledger::PartialReturn{1, "r-1", 2'000})});
+  run_block(1'000, {tx(issuer(2).public_key(), ledger::UseVoucher{2, ledger::voucher_code(redemption.id(), 0)})});
+  FUZZ_CHECK(catalog.check_invariants().ok());
+  write_seed("fuzz_state_records", "catalog", fuzz::join_records(catalog_policy, catalog.records()));
+}
+
+// Voucher codes as people type them (fuzz_voucher_code).
+void voucher_code_seeds() {
+  write_seed("fuzz_voucher_code", "canonical", std::string_view("0123456789AB"));
+  write_seed("fuzz_voucher_code", "printed", std::string_view("ABCD-EFGH-JKMN"));
+  write_seed("fuzz_voucher_code", "typed", std::string_view("abcd efgh jkmn"));
+  write_seed("fuzz_voucher_code", "look-alikes", std::string_view("o1lI-0000-0000"));
 }
 
 // Programs in the fuzz_state_machine language (fuzz_support.hpp).
@@ -431,6 +481,7 @@ int main(int argc, char** argv) {
   address_seeds();
   keyfile_seeds();
   state_records_seeds();
+  voucher_code_seeds();
   state_machine_seeds();
   p2p_seeds();
   std::printf("seeds written under %s\n", corpus_root.c_str());

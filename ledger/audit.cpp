@@ -360,6 +360,14 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
   report.totals = state.totals();
   for (const Partner& partner : genesis.partners) report.partners[partner.id] = *state.partner(partner.id);
   report.settlement = state.settlement_matrix();
+  for (const auto& [key, reward] : state.rewards()) {
+    report.catalog.rewards += 1;
+    report.catalog.redeemed += reward.redeemed;
+  }
+  for (const auto& [key, voucher] : state.vouchers()) {
+    report.catalog.vouchers += 1;
+    if (voucher.used_at_ms != 0) report.catalog.vouchers_used += 1;
+  }
   return report;
 }
 

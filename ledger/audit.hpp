@@ -19,6 +19,14 @@ struct AuditReport {
   Totals totals;
   std::map<PartnerId, PartnerStats> partners;
   std::map<std::pair<PartnerId, PartnerId>, std::uint64_t> settlement;
+  // The rewards catalog replayed (protocol version 3 on; all 0 before): rewards published,
+  // units redeemed, vouchers and how many of them were used.
+  struct Catalog {
+    std::uint64_t rewards = 0;
+    std::uint64_t redeemed = 0;
+    std::uint64_t vouchers = 0;
+    std::uint64_t vouchers_used = 0;
+  } catalog;
   // Every evidence record in the store, in key order, each verified (at most stored_evidence_max).
   std::vector<Evidence> evidence;
 };

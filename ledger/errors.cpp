@@ -14,6 +14,7 @@ std::string_view code_name(Code code) {
     case Code::invalid_field: return "invalid_field";
     case Code::invalid_public_key: return "invalid_public_key";
     case Code::non_canonical_order: return "non_canonical_order";
+    case Code::unsupported_type: return "unsupported_type";
     case Code::bad_signature: return "bad_signature";
     case Code::wrong_chain_id: return "wrong_chain_id";
     case Code::unknown_partner: return "unknown_partner";
@@ -31,6 +32,19 @@ std::string_view code_name(Code code) {
     case Code::self_transfer: return "self_transfer";
     case Code::account_lots_full: return "account_lots_full";
     case Code::issue_never_spendable: return "issue_never_spendable";
+    case Code::unknown_reward: return "unknown_reward";
+    case Code::reward_inactive: return "reward_inactive";
+    case Code::reward_not_yet_valid: return "reward_not_yet_valid";
+    case Code::reward_expired: return "reward_expired";
+    case Code::reward_out_of_stock: return "reward_out_of_stock";
+    case Code::reward_limit_reached: return "reward_limit_reached";
+    case Code::reward_period_limit_reached: return "reward_period_limit_reached";
+    case Code::catalog_full: return "catalog_full";
+    case Code::unknown_voucher: return "unknown_voucher";
+    case Code::voucher_used: return "voucher_used";
+    case Code::voucher_code_taken: return "voucher_code_taken";
+    case Code::return_exceeds_order: return "return_exceeds_order";
+    case Code::no_purchase_amount: return "no_purchase_amount";
     case Code::wrong_height: return "wrong_height";
     case Code::wrong_previous_hash: return "wrong_previous_hash";
     case Code::bad_merkle_root: return "bad_merkle_root";

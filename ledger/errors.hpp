@@ -25,6 +25,7 @@ enum class Code : std::uint16_t {
   invalid_field = 106,         // a field outside its allowed values (zero points, bad currency...)
   invalid_public_key = 107,    // not a valid ed25519 key (see docs/crypto.md)
   non_canonical_order = 108,   // a list that must be sorted or unique is not
+  unsupported_type = 109,      // a transaction type the chain's protocol version does not have
 
   // 200-299 authorisation: who signed, and for which chain.
   bad_signature = 200,
@@ -49,6 +50,20 @@ enum class Code : std::uint16_t {
   self_transfer = 406,
   account_lots_full = 407,     // the receiving account holds lots_per_account_max lots already
   issue_never_spendable = 408, // pending_days reaches point_expiry_days (protocol version 2 on)
+  // 409-421: the rewards catalog, vouchers and partial returns (protocol version 3 on).
+  unknown_reward = 409,        // the partner has no reward with this id
+  reward_inactive = 410,       // the reward is published but switched off
+  reward_not_yet_valid = 411,  // the block time is before the reward's valid_from_ms
+  reward_expired = 412,        // the block time is at or after the reward's valid_until_ms
+  reward_out_of_stock = 413,   // fewer units left than the quantity asked for
+  reward_limit_reached = 414,  // the customer's total limit for this reward would be passed
+  reward_period_limit_reached = 415,  // the customer's limit for this period would be passed
+  catalog_full = 416,          // the partner has rewards_per_partner_max rewards already
+  unknown_voucher = 417,       // the partner has no voucher with this code
+  voucher_used = 418,          // the voucher was used before
+  voucher_code_taken = 419,    // a new voucher's code equals one the partner has (sign again)
+  return_exceeds_order = 420,  // returned amounts would pass the order's purchase amount
+  no_purchase_amount = 421,    // a partial return of an issuance that records no purchase
 
   // 500-599 block: a block that does not fit on the chain.
   wrong_height = 500,

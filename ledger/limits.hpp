@@ -22,6 +22,11 @@ inline constexpr std::size_t name_bytes_max = 64;        // coalition and partne
 inline constexpr std::size_t reference_bytes_max = 64;   // issuance references (order ids)
 inline constexpr std::size_t reward_bytes_max = 64;      // redemption reward references
 inline constexpr std::size_t partners_max = 256;
+// Rewards one partner may have in its catalog (active or not: an id is never deleted).
+inline constexpr std::size_t rewards_per_partner_max = 1'024;
+// Units one RedeemReward may take: each becomes a voucher record.
+inline constexpr std::uint16_t reward_quantity_max = 20;
+inline constexpr std::uint16_t reward_period_days_max = 365;
 inline constexpr std::size_t tx_bytes_max = 512;
 inline constexpr std::size_t tx_bytes_min = 64;  // no transaction is shorter than its signature
 inline constexpr std::size_t block_tx_count_max = 10'000;

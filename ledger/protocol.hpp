@@ -10,7 +10,8 @@ namespace pc::ledger {
 // Version 1: the rules chains were created with before versions were named.
 inline constexpr std::uint16_t protocol_version_first = 1;
 // Version 2: an Issue whose lot could never be spent is refused (issue_never_spendable).
-inline constexpr std::uint16_t protocol_version_newest = 2;
+// Version 3: the rewards catalog, vouchers and partial returns (transaction types 5 to 8).
+inline constexpr std::uint16_t protocol_version_newest = 3;
 
 constexpr bool is_supported_protocol_version(std::uint16_t version) {
   return version >= protocol_version_first && version <= protocol_version_newest;
@@ -20,5 +21,11 @@ constexpr bool is_supported_protocol_version(std::uint16_t version) {
 // would expire at the moment it became spendable. Version 1 chains accepted such Issues, and
 // their blocks stay valid.
 constexpr bool refuses_unspendable_issues(std::uint16_t version) { return version >= 2; }
+
+// From version 3: PublishReward, RedeemReward, UseVoucher and PartialReturn exist, and an
+// issuance record keeps the order's purchase amount and what was returned of it (record
+// version 2), so that a return can take back points in proportion. Earlier chains refuse the
+// new types (unsupported_type) and keep their records, and so their state hashes, unchanged.
+constexpr bool has_rewards_catalog(std::uint16_t version) { return version >= 3; }
 
 }  // namespace pc::ledger

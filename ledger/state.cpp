@@ -7,11 +7,16 @@
 #include "crypto/domains.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/limits.hpp"
+#include "ledger/protocol.hpp"
+#include "ledger/voucher.hpp"
 
 namespace pc::ledger {
 namespace {
 
 constexpr std::uint8_t record_version = 1;
+// Issuance records of protocol version 3 chains carry the purchase amount (IssuanceRecord).
+constexpr std::uint8_t issuance_record_version_with_purchase = 2;
+constexpr std::uint8_t reward_usage_tag = 'u';
 constexpr std::uint8_t account_tag = 'a';
 constexpr std::uint8_t issuance_tag = 'i';
 constexpr std::uint8_t partner_tag = 'p';
@@ -99,8 +104,9 @@ PartnerStats decode_partner(Reader& in) {
   return stats;
 }
 
-IssuanceRecord decode_issuance(Reader& in) {
+IssuanceRecord decode_issuance(Reader& in, std::uint8_t version) {
   IssuanceRecord issuance;
+  issuance.record_version = version;
   issuance.id.height = in.u64();
   issuance.id.index = in.u32();
   issuance.customer = in.fixed<32>();
@@ -109,7 +115,43 @@ IssuanceRecord decode_issuance(Reader& in) {
   issuance.reversed = in.u8() != 0;
   issuance.reversed_points = in.u64();
   issuance.shortfall_points = in.u64();
+  if (version == issuance_record_version_with_purchase) {
+    const std::uint8_t has_purchase = in.u8();
+    if (has_purchase > 1) in.fail(Code::invalid_field, "purchase flag must be 0 or 1");
+    if (has_purchase == 1) issuance.purchase_amount_minor = in.i64();
+    issuance.returned_minor = in.u64();
+  }
   return issuance;
+}
+
+RewardRecord decode_reward(Reader& in) {
+  RewardRecord reward;
+  reward.revision = in.u32();
+  reward.updated_height = in.u64();
+  reward.redeemed = in.u64();
+  reward.terms = decode_reward_terms(in);
+  return reward;
+}
+
+RewardUsage decode_reward_usage(Reader& in) {
+  RewardUsage usage;
+  usage.total = in.u64();
+  usage.period_start_ms = in.u64();
+  usage.in_period = in.u64();
+  return usage;
+}
+
+Voucher decode_voucher(Reader& in) {
+  Voucher voucher;
+  voucher.customer = in.fixed<32>();
+  voucher.reward_id = in.u32();
+  voucher.redeemed_at_ms = in.u64();
+  voucher.used_at_ms = in.u64();
+  return voucher;
+}
+
+void big_endian_u32(Bytes& out, std::uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(value >> shift));
 }
 
 Totals decode_totals(Reader& in) {
@@ -126,6 +168,24 @@ Totals decode_totals(Reader& in) {
 template <class Map>
 void collect_changed(const Map& map, std::vector<Record>& out, auto key_of, auto encode_value) {
   for (const auto& [key, value] : map) out.push_back({key_of(key), encode_value(value)});
+}
+
+// The catalog's records. A voucher written is written with its customer's index record, so
+// both are in a block's changes whenever the voucher is (its creation, its use).
+void collect_catalog(const std::map<RewardKey, RewardRecord>& rewards,
+                     const std::map<RewardUsageKey, RewardUsage>& usage,
+                     const std::map<VoucherKey, Voucher>& vouchers, std::vector<Record>& out) {
+  collect_changed(rewards, out, [](const RewardKey& key) { return record::reward_key(key.first, key.second); },
+                  [](const RewardRecord& value) { return record::encode(value); });
+  collect_changed(usage, out,
+                  [](const RewardUsageKey& key) {
+                    return record::reward_usage_key(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+                  },
+                  [](const RewardUsage& value) { return record::encode(value); });
+  for (const auto& [key, voucher] : vouchers) {
+    out.push_back({record::voucher_key(key.first, key.second), record::encode(voucher)});
+    out.push_back({record::customer_voucher_key(voucher.customer, key.first, key.second), record::encode_customer_voucher()});
+  }
 }
 
 }  // namespace
@@ -185,6 +245,66 @@ Bytes settlement_key(PartnerId issuer, PartnerId redeemer) {
 
 Bytes totals_key() { return key_with_tag(totals_tag, {}); }
 
+Bytes reward_key(PartnerId partner, std::uint32_t reward_id) {
+  Bytes out = key_with_tag(reward_tag, {});
+  big_endian_u16(out, partner);
+  big_endian_u32(out, reward_id);
+  return out;
+}
+
+Bytes reward_usage_key(PartnerId partner, std::uint32_t reward_id, const PublicKey& customer) {
+  Bytes out = key_with_tag(reward_usage_tag, {});
+  big_endian_u16(out, partner);
+  big_endian_u32(out, reward_id);
+  out.insert(out.end(), customer.begin(), customer.end());
+  return out;
+}
+
+Bytes voucher_key(PartnerId partner, std::string_view code) {
+  Bytes out = key_with_tag(voucher_tag, {});
+  big_endian_u16(out, partner);
+  out.insert(out.end(), code.begin(), code.end());
+  return out;
+}
+
+Bytes customer_voucher_key(const PublicKey& customer, PartnerId partner, std::string_view code) {
+  Bytes out = key_with_tag(customer_voucher_tag, customer);
+  big_endian_u16(out, partner);
+  out.insert(out.end(), code.begin(), code.end());
+  return out;
+}
+
+Bytes encode(const RewardRecord& reward) {
+  Writer out;
+  out.u8(record_version);
+  out.u32(reward.revision);
+  out.u64(reward.updated_height);
+  out.u64(reward.redeemed);
+  encode_reward_terms(out, reward.terms);
+  return out.take();
+}
+
+Bytes encode(const RewardUsage& usage) {
+  Writer out;
+  out.u8(record_version);
+  out.u64(usage.total);
+  out.u64(usage.period_start_ms);
+  out.u64(usage.in_period);
+  return out.take();
+}
+
+Bytes encode(const Voucher& voucher) {
+  Writer out;
+  out.u8(record_version);
+  out.raw(voucher.customer);
+  out.u32(voucher.reward_id);
+  out.u64(voucher.redeemed_at_ms);
+  out.u64(voucher.used_at_ms);
+  return out.take();
+}
+
+Bytes encode_customer_voucher() { return Bytes{record_version}; }
+
 Bytes encode(const Account& account) {
   Writer out;
   out.u8(record_version);
@@ -216,7 +336,8 @@ Bytes encode(const PartnerStats& stats) {
 
 Bytes encode(const IssuanceRecord& issuance) {
   Writer out;
-  out.u8(record_version);
+  PC_CHECK(issuance.record_version == record_version || issuance.record_version == issuance_record_version_with_purchase);
+  out.u8(issuance.record_version);
   out.u64(issuance.id.height);
   out.u32(issuance.id.index);
   out.raw(issuance.customer);
@@ -225,6 +346,13 @@ Bytes encode(const IssuanceRecord& issuance) {
   out.u8(issuance.reversed ? 1 : 0);
   out.u64(issuance.reversed_points);
   out.u64(issuance.shortfall_points);
+  if (issuance.record_version == issuance_record_version_with_purchase) {
+    out.u8(issuance.purchase_amount_minor ? 1 : 0);
+    if (issuance.purchase_amount_minor) out.i64(*issuance.purchase_amount_minor);
+    out.u64(issuance.returned_minor);
+  } else {
+    PC_CHECK(!issuance.purchase_amount_minor && issuance.returned_minor == 0);
+  }
   return out.take();
 }
 
@@ -281,6 +409,33 @@ Result<Account> record::decode_account_value(ByteSpan value) {
   return account;
 }
 
+namespace {
+
+template <class Value>
+Result<Value> decode_record_value(ByteSpan value, std::string_view what, Value (*decode)(Reader&)) {
+  Reader in(value);
+  if (in.u8() != record_version) return Error{Code::corruption, "unknown record version"};
+  Value decoded = decode(in);
+  if (auto status = in.finish(); !status) {
+    return Error{Code::corruption, std::string(what) + " record: " + status.error().message()};
+  }
+  return decoded;
+}
+
+}  // namespace
+
+Result<RewardRecord> record::decode_reward_value(ByteSpan value) {
+  return decode_record_value<RewardRecord>(value, "reward", decode_reward);
+}
+
+Result<RewardUsage> record::decode_reward_usage_value(ByteSpan value) {
+  return decode_record_value<RewardUsage>(value, "reward usage", decode_reward_usage);
+}
+
+Result<Voucher> record::decode_voucher_value(ByteSpan value) {
+  return decode_record_value<Voucher>(value, "voucher", decode_voucher);
+}
+
 Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::uint64_t time_ms,
                                   const Hash256& state_hash, const std::vector<Record>& records) {
   State state(std::move(genesis));
@@ -291,11 +446,21 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
   for (const Record& entry : records) {
     if (entry.key.empty() || entry.value.empty()) return Error{Code::corruption, "empty record"};
     Reader in(entry.value);
-    if (in.u8() != record_version) return Error{Code::corruption, "unknown record version"};
+    const std::uint8_t version = in.u8();
+    // Issuance records are version 2 exactly on chains with the rewards catalog.
+    const std::uint8_t expected_version =
+        entry.key[0] == issuance_tag && has_rewards_catalog(state.genesis_.protocol_version)
+            ? issuance_record_version_with_purchase
+            : record_version;
+    if (version != expected_version) return Error{Code::corruption, "unknown record version"};
     const std::string key_hex = to_hex(entry.key);
     const ByteSpan key_body = ByteSpan(entry.key).subspan(1);
     const auto id_at = [&](std::size_t offset) {
       return static_cast<PartnerId>((key_body[offset] << 8) | key_body[offset + 1]);
+    };
+    const auto u32_at = [&](std::size_t offset) {
+      return (std::uint32_t{key_body[offset]} << 24) | (std::uint32_t{key_body[offset + 1]} << 16) |
+             (std::uint32_t{key_body[offset + 2]} << 8) | std::uint32_t{key_body[offset + 3]};
     };
     switch (entry.key[0]) {
       case account_tag: {
@@ -316,9 +481,34 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
       case issuance_tag: {
         if (key_body.size() < 3) return Error{Code::corruption, "issuance key " + key_hex};
         std::string reference(key_body.begin() + 2, key_body.end());
-        state.issuances_[{id_at(0), std::move(reference)}] = decode_issuance(in);
+        state.issuances_[{id_at(0), std::move(reference)}] = decode_issuance(in, version);
         break;
       }
+      case record::reward_tag:
+      case reward_usage_tag:
+      case record::voucher_tag:
+      case record::customer_voucher_tag:
+        if (!has_rewards_catalog(state.genesis_.protocol_version)) {
+          return Error{Code::corruption, "catalog record " + key_hex + " on a chain without the rewards catalog"};
+        }
+        if (entry.key[0] == record::reward_tag) {
+          if (key_body.size() != 6) return Error{Code::corruption, "reward key " + key_hex};
+          state.rewards_[{id_at(0), u32_at(2)}] =
+              decode_reward(in);
+        } else if (entry.key[0] == reward_usage_tag) {
+          if (key_body.size() != 38) return Error{Code::corruption, "reward usage key " + key_hex};
+          PublicKey customer{};
+          std::copy(key_body.begin() + 6, key_body.end(), customer.begin());
+          state.reward_usage_[{id_at(0), u32_at(2),
+                               customer}] = decode_reward_usage(in);
+        } else if (entry.key[0] == record::voucher_tag) {
+          if (key_body.size() != 2 + voucher_code_chars) return Error{Code::corruption, "voucher key " + key_hex};
+          std::string code(key_body.begin() + 2, key_body.end());
+          state.vouchers_[{id_at(0), std::move(code)}] = decode_voucher(in);
+        }
+        // A customer's voucher index record holds nothing of its own: records() derives it
+        // from the vouchers, and the comparison below proves the stored one equal.
+        break;
       case settlement_tag:
         if (key_body.size() != 4) return Error{Code::corruption, "settlement key " + key_hex};
         state.settlement_[{id_at(0), id_at(2)}] = in.u64();
@@ -378,9 +568,26 @@ std::uint64_t State::settlement(PartnerId issuer, PartnerId redeemer) const {
   return found == settlement_.end() ? 0 : found->second;
 }
 
+const RewardRecord* State::reward(PartnerId partner, std::uint32_t reward_id) const {
+  auto found = rewards_.find({partner, reward_id});
+  return found == rewards_.end() ? nullptr : &found->second;
+}
+
+const RewardUsage* State::reward_usage(PartnerId partner, std::uint32_t reward_id, const PublicKey& customer) const {
+  auto found = reward_usage_.find({partner, reward_id, customer});
+  return found == reward_usage_.end() ? nullptr : &found->second;
+}
+
+const Voucher* State::voucher(PartnerId partner, const std::string& code) const {
+  auto found = vouchers_.find({partner, code});
+  return found == vouchers_.end() ? nullptr : &found->second;
+}
+
 std::vector<Record> State::records() const {
   std::vector<Record> out;
-  out.reserve(accounts_.size() + issuances_.size() + partners_.size() + settlement_.size() + 1);
+  out.reserve(accounts_.size() + issuances_.size() + partners_.size() + settlement_.size() + rewards_.size() +
+              reward_usage_.size() + 2 * vouchers_.size() + 1);
+  collect_catalog(rewards_, reward_usage_, vouchers_, out);
   collect_changed(accounts_, out, record::account_key,
                   [](const Account& value) { return record::encode(value); });
   collect_changed(issuances_, out,
@@ -424,6 +631,9 @@ void State::apply(BlockChanges&& changes) {
   for (auto& [id, stats] : changes.partners) partners_[id] = stats;
   for (auto& [key, issuance] : changes.issuances) issuances_.insert_or_assign(key, std::move(issuance));
   for (auto& [key, points] : changes.settlement) settlement_[key] = points;
+  for (auto& [key, reward] : changes.rewards) rewards_.insert_or_assign(key, std::move(reward));
+  for (auto& [key, usage] : changes.reward_usage) reward_usage_.insert_or_assign(key, usage);
+  for (auto& [key, voucher] : changes.vouchers) vouchers_.insert_or_assign(key, voucher);
   totals_ = changes.totals;
   height_ = changes.context.height;
   time_ms_ = changes.context.time_ms;
@@ -475,6 +685,29 @@ Status State::check_invariants() const {
       from_partners.expired != totals_.expired || from_partners.reversed != totals_.reversed) {
     return fail("per-partner counters do not add up to totals");
   }
+  // The catalog: a reward's units redeemed are its customers' usage and its vouchers.
+  std::map<RewardKey, std::uint64_t> used_by_customers;
+  std::map<RewardKey, std::uint64_t> voucher_count;
+  std::map<PartnerId, std::size_t> rewards_of_partner;
+  for (const auto& [key, usage] : reward_usage_) {
+    if (usage.in_period > usage.total) return fail("a reward usage counts more in its period than in all");
+    used_by_customers[{std::get<0>(key), std::get<1>(key)}] += usage.total;
+  }
+  for (const auto& [key, voucher] : vouchers_) {
+    if (!rewards_.contains({key.first, voucher.reward_id})) return fail("a voucher of an unknown reward");
+    voucher_count[{key.first, voucher.reward_id}] += 1;
+  }
+  for (const auto& [key, reward] : rewards_) {
+    if (genesis_.partner(key.first) == nullptr) return fail("a reward of a partner not in genesis");
+    if (++rewards_of_partner[key.first] > rewards_per_partner_max) return fail("a catalog over its limit");
+    if (reward.redeemed != used_by_customers[key] || reward.redeemed != voucher_count[key]) {
+      return fail("reward " + std::to_string(key.second) + " of partner " + std::to_string(key.first) +
+                  ": redeemed differs from its usage or vouchers");
+    }
+  }
+  if (used_by_customers.size() > rewards_.size() || voucher_count.size() > rewards_.size()) {
+    return fail("usage or vouchers of an unknown reward");
+  }
   return {};
 }
 
@@ -516,6 +749,47 @@ Status verify_transaction_signature(const Genesis& genesis, const Transaction& t
   if (new_account_key && !has_account(*new_account_key) && !crypto::is_valid_public_key(*new_account_key)) {
     return Error{Code::invalid_public_key, "the receiving key is not a valid ed25519 key"};
   }
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------
+// Rewards
+
+Status check_reward_redemption(const RewardRecord& reward, RewardUsage& usage, std::uint16_t quantity,
+                               std::uint64_t now, std::string_view reward_name) {
+  const RewardTerms& terms = reward.terms;
+  if (!terms.active) return Error{Code::reward_inactive, std::string(reward_name) + " is not active"};
+  if (now < terms.valid_from_ms) {
+    return Error{Code::reward_not_yet_valid, std::string(reward_name) + " is valid from " + std::to_string(terms.valid_from_ms)};
+  }
+  if (terms.valid_until_ms != 0 && now >= terms.valid_until_ms) {
+    return Error{Code::reward_expired, std::string(reward_name) + " was valid until " + std::to_string(terms.valid_until_ms)};
+  }
+  if (terms.stock && *terms.stock < quantity) {
+    return Error{Code::reward_out_of_stock, std::string(reward_name) + " has " + std::to_string(*terms.stock) + " left, " +
+                                                std::to_string(quantity) + " asked for"};
+  }
+  if (terms.limit_per_customer != 0 && usage.total + quantity > terms.limit_per_customer) {
+    return Error{Code::reward_limit_reached, std::string(reward_name) + ": this customer redeemed " + std::to_string(usage.total) +
+                                                 " of at most " + std::to_string(terms.limit_per_customer)};
+  }
+  if (terms.limit_per_period != 0) {
+    // Periods are fixed windows of period_days days counted from 1970-01-01T00:00:00Z.
+    const std::uint64_t period_ms = std::uint64_t{terms.period_days} * ms_per_day;
+    const std::uint64_t period_start_ms = now - now % period_ms;
+    if (usage.period_start_ms != period_start_ms) {
+      usage.period_start_ms = period_start_ms;
+      usage.in_period = 0;
+    }
+    if (usage.in_period + quantity > terms.limit_per_period) {
+      return Error{Code::reward_period_limit_reached,
+                   std::string(reward_name) + ": this customer redeemed " + std::to_string(usage.in_period) + " of at most " +
+                       std::to_string(terms.limit_per_period) + " in this period of " +
+                       std::to_string(terms.period_days) + " days"};
+    }
+    usage.in_period += quantity;
+  }
+  usage.total += quantity;
   return {};
 }
 
@@ -562,6 +836,32 @@ std::uint64_t BlockExecutor::load_settlement(PartnerId issuer, PartnerId redeeme
   return base_.settlement(issuer, redeemer);
 }
 
+const RewardRecord* BlockExecutor::find_reward(PartnerId partner, std::uint32_t reward_id) const {
+  if (auto staged = changes_.rewards.find({partner, reward_id}); staged != changes_.rewards.end()) return &staged->second;
+  return base_.reward(partner, reward_id);
+}
+
+std::size_t BlockExecutor::reward_count(PartnerId partner) const {
+  const auto& committed = base_.rewards();
+  std::size_t count = 0;
+  for (auto it = committed.lower_bound({partner, 0}); it != committed.end() && it->first.first == partner; ++it) ++count;
+  for (auto it = changes_.rewards.lower_bound({partner, 0}); it != changes_.rewards.end() && it->first.first == partner; ++it) {
+    if (!committed.contains(it->first)) ++count;
+  }
+  return count;
+}
+
+RewardUsage BlockExecutor::load_reward_usage(const RewardUsageKey& key) const {
+  if (auto staged = changes_.reward_usage.find(key); staged != changes_.reward_usage.end()) return staged->second;
+  const RewardUsage* committed = base_.reward_usage(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+  return committed == nullptr ? RewardUsage{} : *committed;
+}
+
+const Voucher* BlockExecutor::find_voucher(PartnerId partner, const std::string& code) const {
+  if (auto staged = changes_.vouchers.find({partner, code}); staged != changes_.vouchers.end()) return &staged->second;
+  return base_.voucher(partner, code);
+}
+
 void BlockExecutor::expire_lots() {
   const std::uint64_t expiry = base_.expiry_ms();
   if (expiry == 0) return;
@@ -592,6 +892,10 @@ Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
   // A Transaction built in memory (not decoded) may hold fields no decoder accepts; a block of
   // them could be committed but never read back, so the executor checks them again.
   if (auto status = validate_fields(fields); !status) return status;
+  if (tx.type() > TxType::reverse && !has_rewards_catalog(base_.genesis().protocol_version)) {
+    return Error{Code::unsupported_type, std::string(tx_type_name(tx.type())) + " needs protocol version 3; this chain runs " +
+                                             std::to_string(base_.genesis().protocol_version)};
+  }
   if (fields.chain_id != base_.genesis().chain_id) {
     return Error{Code::wrong_chain_id, "transaction is for chain " + fields.chain_id};
   }
@@ -612,6 +916,10 @@ Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
         if constexpr (std::is_same_v<Body, Redeem>) return apply_redeem(tx, body);
         if constexpr (std::is_same_v<Body, Transfer>) return apply_transfer(tx, body);
         if constexpr (std::is_same_v<Body, Reverse>) return apply_reverse(tx, body);
+        if constexpr (std::is_same_v<Body, PublishReward>) return apply_publish_reward(tx, body);
+        if constexpr (std::is_same_v<Body, RedeemReward>) return apply_redeem_reward(tx, body);
+        if constexpr (std::is_same_v<Body, UseVoucher>) return apply_use_voucher(tx, body);
+        if constexpr (std::is_same_v<Body, PartialReturn>) return apply_partial_return(tx, body);
       },
       fields.body);
   if (status) ++changes_.applied_count;
@@ -668,8 +976,12 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
 
   changes_.partners[issue.partner] = stats;
   changes_.accounts[issue.customer] = std::move(account);
-  changes_.issuances[{issue.partner, issue.reference}] =
-      IssuanceRecord{id, issue.customer, issue.points, spendable_at_ms, false, 0, 0};
+  IssuanceRecord record{id, issue.customer, issue.points, spendable_at_ms, false, 0, 0};
+  if (has_rewards_catalog(genesis.protocol_version)) {
+    record.record_version = 2;
+    if (issue.purchase) record.purchase_amount_minor = issue.purchase->amount_minor;
+  }
+  changes_.issuances[{issue.partner, issue.reference}] = std::move(record);
   changes_.totals = totals;
   changes_.events.push_back({Event::Kind::earned, issue.customer, issue.partner, issue.points, tx.id()});
   return {};
@@ -679,18 +991,22 @@ Status BlockExecutor::apply_redeem(const Transaction& tx, const Redeem& redeem) 
   if (base_.genesis().partner(redeem.partner) == nullptr) {
     return Error{Code::unknown_partner, "partner " + std::to_string(redeem.partner)};
   }
+  return spend(tx, redeem.customer, redeem.partner, redeem.points);
+}
+
+Status BlockExecutor::spend(const Transaction& tx, const PublicKey& customer, PartnerId partner, std::uint64_t points) {
   bool exists = false;
-  Account account = load_account(redeem.customer, exists);
+  Account account = load_account(customer, exists);
   if (tx.fields().sequence != account.sequence + 1) {
     return sequence_error(account.sequence, tx.fields().sequence);
   }
   const std::uint64_t now = changes_.context.time_ms;
   const std::uint64_t spendable = account.spendable(now);
-  if (spendable < redeem.points) return insufficient(spendable, redeem.points);
+  if (spendable < points) return insufficient(spendable, points);
 
   std::map<PartnerId, PartnerStats> touched;
   std::map<std::pair<PartnerId, PartnerId>, std::uint64_t> settled;
-  std::uint64_t remaining = redeem.points;
+  std::uint64_t remaining = points;
   for (Lot& lot : account.lots) {
     if (remaining == 0) break;
     if (lot.spendable_at_ms > now) continue;
@@ -699,19 +1015,21 @@ Status BlockExecutor::apply_redeem(const Transaction& tx, const Redeem& redeem) 
     remaining -= taken;
     if (!touched.contains(lot.partner)) touched[lot.partner] = load_partner(lot.partner);
     touched[lot.partner].issued_redeemed += taken;
-    settled[{lot.partner, redeem.partner}] += taken;
+    settled[{lot.partner, partner}] += taken;
   }
   std::erase_if(account.lots, [](const Lot& lot) { return lot.points == 0; });
-  if (!touched.contains(redeem.partner)) touched[redeem.partner] = load_partner(redeem.partner);
-  touched[redeem.partner].redeemed_at += redeem.points;
+  if (!touched.contains(partner)) touched[partner] = load_partner(partner);
+  touched[partner].redeemed_at += points;
   account.sequence += 1;
 
   for (auto& [id, stats] : touched) changes_.partners[id] = stats;
-  for (auto& [key, points] : settled) changes_.settlement[key] = load_settlement(key.first, key.second) + points;
-  changes_.accounts[redeem.customer] = std::move(account);
-  changes_.totals.redeemed += redeem.points;
-  changes_.totals.balance_sum -= redeem.points;
-  changes_.events.push_back({Event::Kind::redeemed, redeem.customer, redeem.partner, redeem.points, tx.id()});
+  for (auto& [key, settled_points] : settled) {
+    changes_.settlement[key] = load_settlement(key.first, key.second) + settled_points;
+  }
+  changes_.accounts[customer] = std::move(account);
+  changes_.totals.redeemed += points;
+  changes_.totals.balance_sum -= points;
+  changes_.events.push_back({Event::Kind::redeemed, customer, partner, points, tx.id()});
   return {};
 }
 
@@ -765,32 +1083,171 @@ Status BlockExecutor::apply_reverse(const Transaction& tx, const Reverse& revers
   }
   if (found->reversed) return Error{Code::already_reversed, "reference " + reverse.reference};
   IssuanceRecord issuance = *found;
+  // Everything not taken back yet is due: after partial returns, the rest of the issuance.
+  // On chains without partial returns nothing was taken before, so this is all its points.
+  const std::uint64_t due = issuance.points - issuance.reversed_points - issuance.shortfall_points;
+  if (issuance.purchase_amount_minor) issuance.returned_minor = static_cast<std::uint64_t>(*issuance.purchase_amount_minor);
+  issuance.reversed = true;
+  take_back(stats, issuance, due, tx);
+  changes_.partners[reverse.partner] = stats;
+  changes_.issuances[{reverse.partner, reverse.reference}] = std::move(issuance);
+  return {};
+}
+
+// Only what is still in the customer's account can be taken back; points already spent,
+// transferred away or expired are recorded as the shortfall rather than charged a second time.
+// Invariant: the issuance's lot in the account + reversed_points + shortfall_points never
+// passes its points (a shortfall is only recorded once the lot is gone), so `due`, which the
+// callers bound by points - reversed_points - shortfall_points, can always be accounted for.
+void BlockExecutor::take_back(PartnerStats& stats, IssuanceRecord& issuance, std::uint64_t due, const Transaction& tx) {
   bool exists = false;
   Account account = load_account(issuance.customer, exists);
   PC_CHECK(exists);
-
-  // Only what is still in the customer's account can be taken back; points already spent or
-  // transferred away are recorded as the shortfall rather than charged a second time.
+  PC_CHECK(issuance.reversed_points + issuance.shortfall_points + due <= issuance.points);
   std::uint64_t removed = 0;
-  std::erase_if(account.lots, [&](const Lot& lot) {
-    if (lot.issuance != issuance.id) return false;
-    removed += lot.points;
-    return true;
-  });
-  PC_CHECK(removed <= issuance.points);
-  issuance.reversed = true;
-  issuance.reversed_points = removed;
-  issuance.shortfall_points = issuance.points - removed;
+  for (Lot& lot : account.lots) {
+    if (lot.issuance != issuance.id) continue;
+    removed = std::min(lot.points, due);
+    lot.points -= removed;
+  }
+  std::erase_if(account.lots, [](const Lot& lot) { return lot.points == 0; });
+  const std::uint64_t shortfall = due - removed;
+  issuance.reversed_points += removed;
+  issuance.shortfall_points += shortfall;
   stats.issuer_sequence += 1;
   stats.reversed += removed;
-  stats.reversal_shortfall += issuance.shortfall_points;
+  stats.reversal_shortfall += shortfall;
 
-  changes_.partners[reverse.partner] = stats;
   changes_.accounts[issuance.customer] = std::move(account);
   changes_.totals.reversed += removed;
   changes_.totals.balance_sum -= removed;
-  changes_.events.push_back({Event::Kind::reversed, issuance.customer, reverse.partner, removed, tx.id()});
-  changes_.issuances[{reverse.partner, reverse.reference}] = std::move(issuance);
+  changes_.events.push_back({Event::Kind::reversed, issuance.customer, *tx.partner_signer(), removed, tx.id()});
+}
+
+Status BlockExecutor::apply_partial_return(const Transaction& tx, const PartialReturn& partial) {
+  if (base_.genesis().partner(partial.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(partial.partner)};
+  }
+  PartnerStats stats = load_partner(partial.partner);
+  if (tx.fields().sequence != stats.issuer_sequence + 1) {
+    return sequence_error(stats.issuer_sequence, tx.fields().sequence);
+  }
+  const IssuanceRecord* found = find_issuance(partial.partner, partial.reference);
+  if (found == nullptr) return Error{Code::unknown_issuance, "no issuance with reference " + partial.reference};
+  if (found->reversed) return Error{Code::already_reversed, "reference " + partial.reference};
+  if (!found->purchase_amount_minor) {
+    return Error{Code::no_purchase_amount, "issuance " + partial.reference +
+                                               " records no purchase amount to return a part of; reverse it whole"};
+  }
+  IssuanceRecord issuance = *found;
+  const auto order_minor = static_cast<std::uint64_t>(*issuance.purchase_amount_minor);
+  if (partial.amount_minor > order_minor - issuance.returned_minor) {
+    return Error{Code::return_exceeds_order, "returning " + std::to_string(partial.amount_minor) + " of an order of " +
+                                                 std::to_string(order_minor) + ", of which " +
+                                                 std::to_string(issuance.returned_minor) + " was returned before"};
+  }
+  issuance.returned_minor += partial.amount_minor;
+  // The points due back in all are points × returned / order, rounded down; each return takes
+  // the difference from what earlier returns took, so the returns of one order add up to the
+  // issued points exactly when the whole order is back. 128 bits: points × amount < 2^127.
+  __extension__ using Wide = unsigned __int128;
+  const auto due_in_all =
+      static_cast<std::uint64_t>(Wide{issuance.points} * Wide{issuance.returned_minor} / Wide{order_minor});
+  const std::uint64_t taken_before = issuance.reversed_points + issuance.shortfall_points;
+  PC_CHECK(due_in_all >= taken_before && due_in_all <= issuance.points);
+  if (issuance.returned_minor == order_minor) issuance.reversed = true;
+  take_back(stats, issuance, due_in_all - taken_before, tx);
+  changes_.partners[partial.partner] = stats;
+  changes_.issuances[{partial.partner, partial.reference}] = std::move(issuance);
+  return {};
+}
+
+Status BlockExecutor::apply_publish_reward(const Transaction& tx, const PublishReward& publish) {
+  if (base_.genesis().partner(publish.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(publish.partner)};
+  }
+  PartnerStats stats = load_partner(publish.partner);
+  if (tx.fields().sequence != stats.issuer_sequence + 1) {
+    return sequence_error(stats.issuer_sequence, tx.fields().sequence);
+  }
+  const RewardRecord* found = find_reward(publish.partner, publish.reward_id);
+  if (found == nullptr && reward_count(publish.partner) >= rewards_per_partner_max) {
+    return Error{Code::catalog_full, "partner " + std::to_string(publish.partner) + " has " +
+                                         std::to_string(rewards_per_partner_max) + " rewards; update one instead"};
+  }
+  // An update keeps the id and the units redeemed; everything published is replaced, the
+  // stock included (a restock publishes the new number of units left).
+  RewardRecord reward = found == nullptr ? RewardRecord{} : *found;
+  reward.terms = publish.terms;
+  reward.revision += 1;
+  reward.updated_height = changes_.context.height;
+  stats.issuer_sequence += 1;
+  changes_.partners[publish.partner] = stats;
+  changes_.rewards[{publish.partner, publish.reward_id}] = std::move(reward);
+  return {};
+}
+
+Status BlockExecutor::apply_redeem_reward(const Transaction& tx, const RedeemReward& redeem) {
+  if (base_.genesis().partner(redeem.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(redeem.partner)};
+  }
+  bool exists = false;
+  const Account account = load_account(redeem.customer, exists);
+  if (tx.fields().sequence != account.sequence + 1) return sequence_error(account.sequence, tx.fields().sequence);
+  const std::string reward_name = "reward " + std::to_string(redeem.reward_id) + " of partner " + std::to_string(redeem.partner);
+  const RewardRecord* found = find_reward(redeem.partner, redeem.reward_id);
+  if (found == nullptr) return Error{Code::unknown_reward, "partner " + std::to_string(redeem.partner) + " has no reward " + std::to_string(redeem.reward_id)};
+  RewardRecord reward = *found;
+  const RewardTerms& terms = reward.terms;
+  const std::uint64_t now = changes_.context.time_ms;
+  const RewardUsageKey usage_key{redeem.partner, redeem.reward_id, redeem.customer};
+  RewardUsage usage = load_reward_usage(usage_key);
+  if (auto status = check_reward_redemption(reward, usage, redeem.quantity, now, reward_name); !status) return status;
+  std::uint64_t cost = 0;
+  if (__builtin_mul_overflow(terms.cost_points, std::uint64_t{redeem.quantity}, &cost)) {
+    return Error{Code::overflow, "cost × quantity passes 2^64 - 1"};
+  }
+  std::vector<std::string> codes;
+  for (std::uint16_t unit = 0; unit < redeem.quantity; ++unit) {
+    std::string code = voucher_code(tx.id(), unit);
+    if (find_voucher(redeem.partner, code) != nullptr || std::find(codes.begin(), codes.end(), code) != codes.end()) {
+      return Error{Code::voucher_code_taken, "voucher code " + code + " is taken: sign the redemption again"};
+    }
+    codes.push_back(std::move(code));
+  }
+  // The balance check is spend()'s, the last: a refusal above changes nothing, and spend()
+  // writes nothing when it refuses.
+  if (auto status = spend(tx, redeem.customer, redeem.partner, cost); !status) return status;
+  if (terms.stock) reward.terms.stock = *terms.stock - redeem.quantity;
+  reward.redeemed += redeem.quantity;
+  for (std::string& code : codes) {
+    changes_.vouchers[{redeem.partner, std::move(code)}] = Voucher{redeem.customer, redeem.reward_id, now, 0};
+  }
+  changes_.reward_usage[usage_key] = usage;
+  changes_.rewards[{redeem.partner, redeem.reward_id}] = std::move(reward);
+  return {};
+}
+
+Status BlockExecutor::apply_use_voucher(const Transaction& tx, const UseVoucher& use) {
+  if (base_.genesis().partner(use.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(use.partner)};
+  }
+  PartnerStats stats = load_partner(use.partner);
+  if (tx.fields().sequence != stats.issuer_sequence + 1) {
+    return sequence_error(stats.issuer_sequence, tx.fields().sequence);
+  }
+  const Voucher* found = find_voucher(use.partner, use.code);
+  if (found == nullptr) {
+    return Error{Code::unknown_voucher, "partner " + std::to_string(use.partner) + " has no voucher " + format_voucher_code(use.code)};
+  }
+  if (found->used_at_ms != 0) {
+    return Error{Code::voucher_used, "voucher " + format_voucher_code(use.code) + " was used at " + std::to_string(found->used_at_ms)};
+  }
+  Voucher voucher = *found;
+  voucher.used_at_ms = changes_.context.time_ms;
+  stats.issuer_sequence += 1;
+  changes_.partners[use.partner] = stats;
+  changes_.vouchers[{use.partner, use.code}] = voucher;
   return {};
 }
 
@@ -806,6 +1263,7 @@ BlockChanges BlockExecutor::finish() && {
   collect_changed(changes_.settlement, records,
                   [](const auto& key) { return record::settlement_key(key.first, key.second); },
                   record::encode_settlement);
+  collect_catalog(changes_.rewards, changes_.reward_usage, changes_.vouchers, records);
   if (!(changes_.totals == base_.totals())) {
     records.push_back({record::totals_key(), record::encode(changes_.totals)});
   }

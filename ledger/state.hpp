@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "ledger/genesis.hpp"
@@ -68,12 +69,53 @@ struct IssuanceRecord {
   PublicKey customer{};
   std::uint64_t points = 0;
   std::uint64_t spendable_at_ms = 0;
-  bool reversed = false;
-  std::uint64_t reversed_points = 0;
-  std::uint64_t shortfall_points = 0;
+  bool reversed = false;             // nothing more can be taken back (Reverse, or returned in full)
+  std::uint64_t reversed_points = 0; // taken back so far
+  std::uint64_t shortfall_points = 0;  // due back so far but no longer in the account
+  // Record version 2 (protocol version 3 on): the order's purchase amount, kept so that a
+  // PartialReturn can take back points in proportion, and the sum of the amounts returned.
+  // Version 1 records (earlier chains) have none of these three, and keep their bytes.
+  std::uint8_t record_version = 1;
+  std::optional<std::int64_t> purchase_amount_minor{};
+  std::uint64_t returned_minor = 0;
 
   bool operator==(const IssuanceRecord&) const = default;
 };
+
+// A reward in a partner's catalog: the terms last published, and counters.
+struct RewardRecord {
+  RewardTerms terms;
+  std::uint32_t revision = 0;         // how many times it was published: 1 for the first
+  std::uint64_t updated_height = 0;   // the block of the last PublishReward
+  std::uint64_t redeemed = 0;         // units ever redeemed
+
+  bool operator==(const RewardRecord&) const = default;
+};
+
+using RewardKey = std::pair<PartnerId, std::uint32_t>;  // (partner, reward id)
+
+// What one customer redeemed of one reward, for its limits.
+struct RewardUsage {
+  std::uint64_t total = 0;             // units ever
+  std::uint64_t period_start_ms = 0;   // the period `in_period` counts (periods: docs/protocol.md)
+  std::uint64_t in_period = 0;         // units in that period
+
+  bool operator==(const RewardUsage&) const = default;
+};
+
+using RewardUsageKey = std::tuple<PartnerId, std::uint32_t, PublicKey>;
+
+// One redeemed unit of a reward, shown at the partner's till by its code.
+struct Voucher {
+  PublicKey customer{};
+  std::uint32_t reward_id = 0;
+  std::uint64_t redeemed_at_ms = 0;  // block time of the redemption
+  std::uint64_t used_at_ms = 0;      // block time of the UseVoucher; 0: not used (block times are > 0)
+
+  bool operator==(const Voucher&) const = default;
+};
+
+using VoucherKey = std::pair<PartnerId, std::string>;  // (partner, code)
 
 struct Totals {
   std::uint64_t issued = 0;
@@ -127,6 +169,9 @@ struct BlockChanges {
   std::map<PartnerId, PartnerStats> partners;
   std::map<std::pair<PartnerId, std::string>, IssuanceRecord> issuances;
   std::map<std::pair<PartnerId, PartnerId>, std::uint64_t> settlement;
+  std::map<RewardKey, RewardRecord> rewards;
+  std::map<RewardUsageKey, RewardUsage> reward_usage;
+  std::map<VoucherKey, Voucher> vouchers;
   Totals totals;
 };
 
@@ -152,6 +197,11 @@ class State {
   std::vector<std::string> issuance_references_with_prefix(PartnerId partner, std::string_view prefix,
                                                            std::size_t count_max) const;
   std::uint64_t settlement(PartnerId issuer, PartnerId redeemer) const;
+  const RewardRecord* reward(PartnerId partner, std::uint32_t reward_id) const;
+  const std::map<RewardKey, RewardRecord>& rewards() const { return rewards_; }
+  const RewardUsage* reward_usage(PartnerId partner, std::uint32_t reward_id, const PublicKey& customer) const;
+  const Voucher* voucher(PartnerId partner, const std::string& code) const;
+  const std::map<VoucherKey, Voucher>& vouchers() const { return vouchers_; }
   const std::map<std::pair<PartnerId, PartnerId>, std::uint64_t>& settlement_matrix() const {
     return settlement_;
   }
@@ -186,6 +236,9 @@ class State {
   std::map<PartnerId, PartnerStats> partners_;
   std::map<std::pair<PartnerId, std::string>, IssuanceRecord> issuances_;
   std::map<std::pair<PartnerId, PartnerId>, std::uint64_t> settlement_;
+  std::map<RewardKey, RewardRecord> rewards_;
+  std::map<RewardUsageKey, RewardUsage> reward_usage_;
+  std::map<VoucherKey, Voucher> vouchers_;
   Totals totals_;
   // Derived, not stored: accounts by the time their oldest lot expires.
   std::set<std::pair<std::uint64_t, PublicKey>> expiry_queue_;
@@ -210,6 +263,14 @@ std::optional<PublicKey> receiving_key(const Transaction& tx);
 Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
                                     const std::function<bool(const PublicKey&)>& has_account);
 
+// The reward's own rules for redeeming `quantity` units at block time `now`, in the order
+// docs/protocol.md lists them: reward_inactive, reward_not_yet_valid, reward_expired,
+// reward_out_of_stock, reward_limit_reached, reward_period_limit_reached. On success `usage`
+// counts the units (its period moved to now's); on failure it may be changed: discard it.
+// `reward_name` goes into the error's detail.
+Status check_reward_redemption(const RewardRecord& reward, RewardUsage& usage, std::uint16_t quantity,
+                               std::uint64_t now, std::string_view reward_name);
+
 class BlockExecutor {
  public:
   // Starts a block on top of `base`: expires every lot whose expiry falls at or before the
@@ -229,12 +290,26 @@ class BlockExecutor {
   PartnerStats load_partner(PartnerId id) const;
   const IssuanceRecord* find_issuance(PartnerId partner, const std::string& reference) const;
   std::uint64_t load_settlement(PartnerId issuer, PartnerId redeemer) const;
+  const RewardRecord* find_reward(PartnerId partner, std::uint32_t reward_id) const;
+  std::size_t reward_count(PartnerId partner) const;
+  RewardUsage load_reward_usage(const RewardUsageKey& key) const;
+  const Voucher* find_voucher(PartnerId partner, const std::string& code) const;
   void expire_lots();
+  // Takes `due` more points of `issuance` back from its customer: from the issuance's lot in
+  // the account (pending or spendable alike: one issuance is one lot there), the rest as
+  // shortfall. Shared by Reverse and PartialReturn; cannot fail.
+  void take_back(PartnerStats& stats, IssuanceRecord& issuance, std::uint64_t due, const Transaction& tx);
 
   Status apply_issue(const Transaction& tx, const Issue& issue);
   Status apply_redeem(const Transaction& tx, const Redeem& redeem);
   Status apply_transfer(const Transaction& tx, const Transfer& transfer);
   Status apply_reverse(const Transaction& tx, const Reverse& reverse);
+  Status apply_publish_reward(const Transaction& tx, const PublishReward& publish);
+  Status apply_redeem_reward(const Transaction& tx, const RedeemReward& redeem);
+  Status apply_use_voucher(const Transaction& tx, const UseVoucher& use);
+  Status apply_partial_return(const Transaction& tx, const PartialReturn& partial);
+  // Spends `points` of the account's spendable points at `partner` (Redeem, RedeemReward).
+  Status spend(const Transaction& tx, const PublicKey& customer, PartnerId partner, std::uint64_t points);
 
   const State& base_;
   BlockChanges changes_;
@@ -247,6 +322,22 @@ Bytes partner_key(PartnerId id);
 Bytes issuance_key(PartnerId partner, std::string_view reference);
 Bytes settlement_key(PartnerId issuer, PartnerId redeemer);
 Bytes totals_key();
+Bytes reward_key(PartnerId partner, std::uint32_t reward_id);
+Bytes reward_usage_key(PartnerId partner, std::uint32_t reward_id, const PublicKey& customer);
+Bytes voucher_key(PartnerId partner, std::string_view code);
+// The customer's index of its vouchers: 'w' || customer || partner || code, value 01 alone.
+Bytes customer_voucher_key(const PublicKey& customer, PartnerId partner, std::string_view code);
+Bytes encode(const RewardRecord& reward);
+Bytes encode(const RewardUsage& usage);
+Bytes encode(const Voucher& voucher);
+Bytes encode_customer_voucher();
+Result<RewardRecord> decode_reward_value(ByteSpan value);
+Result<Voucher> decode_voucher_value(ByteSpan value);
+Result<RewardUsage> decode_reward_usage_value(ByteSpan value);
+// The tags of the catalog's records, for prefix reads of the store.
+inline constexpr std::uint8_t reward_tag = 'r';
+inline constexpr std::uint8_t voucher_tag = 'v';
+inline constexpr std::uint8_t customer_voucher_tag = 'w';
 Bytes encode(const Account& account);
 Bytes encode(const PartnerStats& stats);
 Bytes encode(const IssuanceRecord& issuance);

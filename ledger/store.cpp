@@ -212,6 +212,30 @@ Result<std::optional<Account>> StoreView::account(const PublicKey& key) const {
   return std::optional<Account>(std::move(account).value());
 }
 
+Result<std::optional<Bytes>> StoreView::state_record(ByteSpan record_key) const {
+  PC_CHECK(store_ != nullptr);
+  std::string value;
+  auto status = store_->db_->Get(verified_read(snapshot_.get()), key_with(record_prefix, record_key), &value);
+  if (status.IsNotFound()) return std::optional<Bytes>();
+  if (!status.ok()) return storage_error(status);
+  return std::optional<Bytes>(to_bytes(value));
+}
+
+Result<std::vector<Record>> StoreView::state_records_with_prefix(ByteSpan record_key_prefix, ByteSpan start,
+                                                                 std::size_t count_max) const {
+  PC_CHECK(store_ != nullptr);
+  const std::string prefix = key_with(record_prefix, record_key_prefix);
+  const std::string first = start.empty() ? prefix : key_with(record_prefix, start);
+  std::vector<Record> records;
+  std::unique_ptr<leveldb::Iterator> it(store_->db_->NewIterator(verified_read(snapshot_.get())));
+  for (it->Seek(first); it->Valid() && it->key().starts_with(prefix) && records.size() < count_max; it->Next()) {
+    records.push_back({to_bytes(std::string_view(it->key().data() + 1, it->key().size() - 1)),
+                       to_bytes(std::string_view(it->value().data(), it->value().size()))});
+  }
+  if (!it->status().ok()) return storage_error(it->status());
+  return records;
+}
+
 namespace {
 
 // What is in `directory` before LevelDB sees it: LevelDB cannot tell a damaged store from a

@@ -93,6 +93,13 @@ class StoreView {
   Result<TransactionProof> transaction_proof(const Hash256& tx_id, const TxLocation& location) const;
   // nullopt: no account with that key at this moment.
   Result<std::optional<Account>> account(const PublicKey& key) const;
+  // One state record's value by its record key (docs/protocol.md, "State records"); nullopt
+  // when there is none.
+  Result<std::optional<Bytes>> state_record(ByteSpan record_key) const;
+  // The state records whose keys start with `record_key_prefix`, in key order, from the first
+  // key at or after `start` (empty: the prefix), at most `count_max` of them.
+  Result<std::vector<Record>> state_records_with_prefix(ByteSpan record_key_prefix, ByteSpan start,
+                                                        std::size_t count_max) const;
 
  private:
   friend class ChainStore;

@@ -5,6 +5,7 @@
 #include "crypto/domains.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/limits.hpp"
+#include "ledger/voucher.hpp"
 
 namespace pc::ledger {
 namespace {
@@ -76,6 +77,52 @@ Status validate_body(const Reverse& reverse) {
   return validate_reference(reverse.reference, "reference");
 }
 
+Status validate_body(const PublishReward& publish) {
+  if (publish.partner == 0) return invalid("partner id 0 is reserved");
+  if (publish.reward_id == 0) return invalid("reward id 0 is reserved");
+  const RewardTerms& terms = publish.terms;
+  if (terms.name.empty() || terms.name.size() > name_bytes_max || !all_chars(terms.name, is_reward_char)) {
+    return invalid("reward name must be 1 to 64 printable ASCII characters");
+  }
+  if (terms.cost_points == 0) return invalid("cost_points must be positive");
+  if ((terms.limit_per_period == 0) != (terms.period_days == 0)) {
+    return invalid("limit_per_period and period_days go together: both 0, or both positive");
+  }
+  if (terms.period_days > reward_period_days_max) return invalid("period_days is over 365");
+  if (terms.valid_from_ms > block_time_ms_max || terms.valid_until_ms > block_time_ms_max) {
+    return invalid("valid_from_ms and valid_until_ms must be at most 253402300799000");
+  }
+  if (terms.valid_until_ms != 0 && terms.valid_until_ms <= terms.valid_from_ms) {
+    return invalid("valid_until_ms must be after valid_from_ms (or 0: no end)");
+  }
+  if (terms.min_tier != 0) return invalid("min_tier must be 0: tiers do not exist in this protocol version");
+  return {};
+}
+
+Status validate_body(const RedeemReward& redeem) {
+  if (redeem.partner == 0) return invalid("partner id 0 is reserved");
+  if (redeem.reward_id == 0) return invalid("reward id 0 is reserved");
+  if (redeem.quantity == 0 || redeem.quantity > reward_quantity_max) {
+    return invalid("quantity must be 1 to " + std::to_string(reward_quantity_max));
+  }
+  return {};
+}
+
+Status validate_body(const UseVoucher& use) {
+  if (use.partner == 0) return invalid("partner id 0 is reserved");
+  if (!is_voucher_code(use.code)) return invalid("a voucher code is 12 characters of 0-9 A-Z without I, L, O, U");
+  return {};
+}
+
+Status validate_body(const PartialReturn& partial) {
+  if (partial.partner == 0) return invalid("partner id 0 is reserved");
+  if (auto status = validate_reference(partial.reference, "reference"); !status) return status;
+  if (partial.amount_minor == 0 || partial.amount_minor > static_cast<std::uint64_t>(INT64_MAX)) {
+    return invalid("amount_minor must be 1 to 2^63 - 1");
+  }
+  return {};
+}
+
 void encode_body(Writer& out, const Issue& issue) {
   out.u16(issue.partner);
   out.raw(issue.customer);
@@ -106,6 +153,30 @@ void encode_body(Writer& out, const Transfer& transfer) {
 void encode_body(Writer& out, const Reverse& reverse) {
   out.u16(reverse.partner);
   out.string(reverse.reference);
+}
+
+void encode_body(Writer& out, const PublishReward& publish) {
+  out.u16(publish.partner);
+  out.u32(publish.reward_id);
+  encode_reward_terms(out, publish.terms);
+}
+
+void encode_body(Writer& out, const RedeemReward& redeem) {
+  out.raw(redeem.customer);
+  out.u16(redeem.partner);
+  out.u32(redeem.reward_id);
+  out.u16(redeem.quantity);
+}
+
+void encode_body(Writer& out, const UseVoucher& use) {
+  out.u16(use.partner);
+  out.raw(as_bytes(use.code));
+}
+
+void encode_body(Writer& out, const PartialReturn& partial) {
+  out.u16(partial.partner);
+  out.string(partial.reference);
+  out.u64(partial.amount_minor);
 }
 
 TxBody decode_body(Reader& in, std::uint8_t type) {
@@ -150,6 +221,35 @@ TxBody decode_body(Reader& in, std::uint8_t type) {
       reverse.reference = in.string(reference_bytes_max, "reference");
       return reverse;
     }
+    case 5: {
+      PublishReward publish;
+      publish.partner = in.u16();
+      publish.reward_id = in.u32();
+      publish.terms = decode_reward_terms(in);
+      return publish;
+    }
+    case 6: {
+      RedeemReward redeem;
+      redeem.customer = in.fixed<32>();
+      redeem.partner = in.u16();
+      redeem.reward_id = in.u32();
+      redeem.quantity = in.u16();
+      return redeem;
+    }
+    case 7: {
+      UseVoucher use;
+      use.partner = in.u16();
+      ByteSpan code = in.raw(voucher_code_chars);
+      use.code.assign(code.begin(), code.end());
+      return use;
+    }
+    case 8: {
+      PartialReturn partial;
+      partial.partner = in.u16();
+      partial.reference = in.string(reference_bytes_max, "reference");
+      partial.amount_minor = in.u64();
+      return partial;
+    }
     default:
       in.fail(Code::unknown_type, "transaction type " + std::to_string(type) + " is not defined");
       return Issue{};
@@ -158,12 +258,49 @@ TxBody decode_body(Reader& in, std::uint8_t type) {
 
 }  // namespace
 
+void encode_reward_terms(Writer& out, const RewardTerms& terms) {
+  out.string(terms.name);
+  out.u64(terms.cost_points);
+  out.u8(terms.stock ? 1 : 0);
+  if (terms.stock) out.u64(*terms.stock);
+  out.u32(terms.limit_per_customer);
+  out.u32(terms.limit_per_period);
+  out.u16(terms.period_days);
+  out.u64(terms.valid_from_ms);
+  out.u64(terms.valid_until_ms);
+  out.u8(terms.min_tier);
+  out.u8(terms.active ? 1 : 0);
+}
+
+RewardTerms decode_reward_terms(Reader& in) {
+  RewardTerms terms;
+  terms.name = in.string(name_bytes_max, "reward name");
+  terms.cost_points = in.u64();
+  const std::uint8_t limited = in.u8();
+  if (limited > 1) in.fail(Code::invalid_field, "stock flag must be 0 or 1");
+  if (limited == 1) terms.stock = in.u64();
+  terms.limit_per_customer = in.u32();
+  terms.limit_per_period = in.u32();
+  terms.period_days = in.u16();
+  terms.valid_from_ms = in.u64();
+  terms.valid_until_ms = in.u64();
+  terms.min_tier = in.u8();
+  const std::uint8_t active = in.u8();
+  if (active > 1) in.fail(Code::invalid_field, "active flag must be 0 or 1");
+  terms.active = active == 1;
+  return terms;
+}
+
 std::string_view tx_type_name(TxType type) {
   switch (type) {
     case TxType::issue: return "issue";
     case TxType::redeem: return "redeem";
     case TxType::transfer: return "transfer";
     case TxType::reverse: return "reverse";
+    case TxType::publish_reward: return "publish_reward";
+    case TxType::redeem_reward: return "redeem_reward";
+    case TxType::use_voucher: return "use_voucher";
+    case TxType::partial_return: return "return";
   }
   return "unknown";
 }
@@ -256,6 +393,7 @@ Result<Transaction> Transaction::decode(ByteSpan bytes) {
 
 std::optional<PublicKey> Transaction::customer_signer() const {
   if (const auto* redeem = std::get_if<Redeem>(&fields_.body)) return redeem->customer;
+  if (const auto* redeem = std::get_if<RedeemReward>(&fields_.body)) return redeem->customer;
   if (const auto* transfer = std::get_if<Transfer>(&fields_.body)) return transfer->from;
   return std::nullopt;
 }
@@ -263,6 +401,9 @@ std::optional<PublicKey> Transaction::customer_signer() const {
 std::optional<PartnerId> Transaction::partner_signer() const {
   if (const auto* issue = std::get_if<Issue>(&fields_.body)) return issue->partner;
   if (const auto* reverse = std::get_if<Reverse>(&fields_.body)) return reverse->partner;
+  if (const auto* publish = std::get_if<PublishReward>(&fields_.body)) return publish->partner;
+  if (const auto* use = std::get_if<UseVoucher>(&fields_.body)) return use->partner;
+  if (const auto* partial = std::get_if<PartialReturn>(&fields_.body)) return partial->partner;
   return std::nullopt;
 }
 

@@ -18,8 +18,12 @@ using crypto::PublicKey;
 using crypto::Signature;
 using PartnerId = std::uint16_t;
 
-enum class TxType : std::uint8_t { issue = 1, redeem = 2, transfer = 3, reverse = 4 };
-std::string_view tx_type_name(TxType type);  // "issue", "redeem", ...
+// Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog).
+enum class TxType : std::uint8_t {
+  issue = 1, redeem = 2, transfer = 3, reverse = 4,
+  publish_reward = 5, redeem_reward = 6, use_voucher = 7, partial_return = 8,
+};
+std::string_view tx_type_name(TxType type);  // "issue", "redeem", ..., "publish_reward", "return"
 
 // Why points were issued. Stored on chain; never renumbered.
 enum class Reason : std::uint8_t {
@@ -75,7 +79,62 @@ struct Reverse {
   bool operator==(const Reverse&) const = default;
 };
 
-using TxBody = std::variant<Issue, Redeem, Transfer, Reverse>;
+// What a partner's catalog says about one reward (docs/loyalty.md). Published by
+// PublishReward and kept, with counters, in the reward record.
+struct RewardTerms {
+  std::string name;                     // 1-64 printable ASCII characters, spaces allowed
+  std::uint64_t cost_points = 0;        // per unit; > 0
+  std::optional<std::uint64_t> stock;   // units left; nullopt: unlimited
+  std::uint32_t limit_per_customer = 0; // units one customer may ever redeem; 0: no limit
+  std::uint32_t limit_per_period = 0;   // units one customer may redeem per period; 0: no limit
+  std::uint16_t period_days = 0;        // the period's length: 1-365 with a period limit, else 0
+  std::uint64_t valid_from_ms = 0;      // redeemable in blocks at or after this time
+  std::uint64_t valid_until_ms = 0;     // and before this one; 0: no end
+  std::uint8_t min_tier = 0;            // tier index, 0: none. Tiers do not exist yet: only 0
+  bool active = true;
+
+  bool operator==(const RewardTerms&) const = default;
+};
+
+// A partner (signed by its issuer key) publishes a reward, or updates the one with this id.
+struct PublishReward {
+  PartnerId partner = 0;
+  std::uint32_t reward_id = 0;  // the partner's own numbering; not 0
+  RewardTerms terms;
+
+  bool operator==(const PublishReward&) const = default;
+};
+
+// A customer (signing) redeems `quantity` units of a partner's reward: one voucher each.
+struct RedeemReward {
+  PublicKey customer{};
+  PartnerId partner = 0;
+  std::uint32_t reward_id = 0;
+  std::uint16_t quantity = 0;  // 1 to reward_quantity_max
+
+  bool operator==(const RedeemReward&) const = default;
+};
+
+// The partner (signed by its issuer key) marks one of its vouchers used, at one of its tills.
+struct UseVoucher {
+  PartnerId partner = 0;
+  std::string code;  // voucher_code_chars characters of the voucher alphabet (ledger/voucher.hpp)
+
+  bool operator==(const UseVoucher&) const = default;
+};
+
+// The issuing partner (signing) takes back the points of the returned part of an order, in
+// proportion to `amount_minor` against the order's purchase amount.
+struct PartialReturn {
+  PartnerId partner = 0;
+  std::string reference;
+  std::uint64_t amount_minor = 0;  // > 0, in the minor unit of the issuance's purchase currency
+
+  bool operator==(const PartialReturn&) const = default;
+};
+
+// The order of the alternatives is the type tag minus one.
+using TxBody = std::variant<Issue, Redeem, Transfer, Reverse, PublishReward, RedeemReward, UseVoucher, PartialReturn>;
 
 // Fields common to every transaction, plus the body. Mutable: the builder.
 struct UnsignedTransaction {
@@ -110,8 +169,8 @@ class Transaction {
   // The id of the transaction whose canonical bytes these are, without decoding them.
   static Hash256 id_of(ByteSpan bytes);
 
-  // The key that must have signed: the customer's for Redeem and Transfer. Issue and Reverse
-  // are signed by a partner's issuer key, which only the genesis knows: nullopt here.
+  // The key that must have signed: the customer's for Redeem, RedeemReward and Transfer. The
+  // other types are signed by a partner's issuer key, which only the genesis knows: nullopt here.
   std::optional<PublicKey> customer_signer() const;
   std::optional<PartnerId> partner_signer() const;
 
@@ -124,6 +183,12 @@ class Transaction {
 };
 
 bool is_valid_chain_id(std::string_view chain_id);
+
+class Writer;
+class Reader;
+// RewardTerms' canonical fields, shared by PublishReward and the reward record.
+void encode_reward_terms(Writer& out, const RewardTerms& terms);
+RewardTerms decode_reward_terms(Reader& in);
 
 // Checks the fields a decoder checks (ranges, character sets, sizes); used by decode() and
 // by builders that want an early error before signing.

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "ledger/audit.hpp"
+#include "ledger/protocol.hpp"
 #include "node/height_claims.hpp"
 #include "node/worker_pool.hpp"
 
@@ -74,6 +75,12 @@ Json report_json(const ledger::Genesis& genesis, const ledger::AuditReport& repo
   }
   json["evidence"] = Json::array();
   for (const ledger::Evidence& evidence : report.evidence) json["evidence"].push_back(evidence_json(genesis, evidence));
+  if (ledger::has_rewards_catalog(genesis.protocol_version)) {
+    json["catalog"] = {{"rewards", report.catalog.rewards},
+                       {"redeemed", report.catalog.redeemed},
+                       {"vouchers", report.catalog.vouchers},
+                       {"vouchers_used", report.catalog.vouchers_used}};
+  }
   return json;
 }
 
@@ -103,6 +110,11 @@ void print_text(const ledger::Genesis& genesis, const ledger::AuditReport& repor
         << std::right << std::setw(10) << stats.issued << std::setw(12) << stats.redeemed_at
         << std::setw(10) << stats.expired << std::setw(10) << stats.reversed << std::setw(11)
         << stats.reversal_shortfall << std::setw(11) << stats.outstanding() << "\n";
+  }
+  if (ledger::has_rewards_catalog(genesis.protocol_version)) {
+    const auto& catalog = report.catalog;
+    out << "catalog: " << catalog.rewards << " rewards, " << catalog.redeemed << " units redeemed, "
+        << catalog.vouchers << " vouchers (" << catalog.vouchers_used << " used)\n";
   }
   out << "settlement (points issued by -> redeemed at):\n";
   if (report.settlement.empty()) out << "  none\n";

@@ -8,6 +8,7 @@
 #include "ledger/limits.hpp"
 #include "ledger/proposer.hpp"
 #include "ledger/store.hpp"
+#include "ledger/voucher.hpp"
 
 namespace pc::node {
 
@@ -157,6 +158,41 @@ DemoResult build_demo_chain(const std::filesystem::path& data_dir) {
     DemoSigner& northwind = partners[1];
     ledger::Reverse reverse{2, "order-5"};
     commit({ledger::Transaction::sign(fields(++northwind.sequence, reverse), northwind.issuer)}, 1'000);
+  }
+  // The rewards catalog (protocol version 3): Harbor Coffee and Northwind Books publish
+  // rewards, Summit Fuel takes back a third of order 3 (a partial return: 150 of its 450
+  // points), and two customers redeem rewards by id, each redemption yielding a voucher.
+  std::vector<std::string> vouchers;
+  {
+    DemoSigner& harbor = partners[0];
+    DemoSigner& northwind = partners[1];
+    DemoSigner& summit = partners[2];
+    ledger::RewardTerms coffee;
+    coffee.name = "Free coffee";
+    coffee.cost_points = 50;
+    coffee.stock = 100;
+    coffee.limit_per_customer = 2;
+    ledger::RewardTerms paperback;
+    paperback.name = "Paperback of the month";
+    paperback.cost_points = 100;
+    paperback.limit_per_period = 1;
+    paperback.period_days = 30;
+    commit({ledger::Transaction::sign(fields(++harbor.sequence, ledger::PublishReward{1, 1, coffee}), harbor.issuer),
+            ledger::Transaction::sign(fields(++northwind.sequence, ledger::PublishReward{2, 1, paperback}),
+                                      northwind.issuer),
+            ledger::Transaction::sign(fields(++summit.sequence, ledger::PartialReturn{3, "order-3", 1'500}),
+                                      summit.issuer)},
+           1'000);
+    const auto redeem_reward = [&](std::size_t customer, ledger::PartnerId at, std::uint32_t reward_id) {
+      ledger::RedeemReward body{customers[customer].public_key(), at, reward_id, 1};
+      const ledger::Transaction tx = ledger::Transaction::sign(fields(++customer_sequence[customer], body), customers[customer]);
+      vouchers.push_back(ledger::voucher_code(tx.id(), 0));
+      return tx;
+    };
+    commit({redeem_reward(2, 1, 1), redeem_reward(0, 2, 1)}, 1'000);
+    // Harbor Coffee's till takes the first voucher; the second stays valid.
+    commit({ledger::Transaction::sign(fields(++harbor.sequence, ledger::UseVoucher{1, vouchers[0]}), harbor.issuer)},
+           1'000);
   }
   // Day 200: more purchases; day 370: the day-0 points that are still unspent expire.
   commit({issue(0, 0, 60, 600, 0), issue(2, 2, 200, 2000, 0)}, 200 * ledger::ms_per_day);

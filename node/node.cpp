@@ -12,6 +12,7 @@
 #include "crypto/check.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
+#include "ledger/voucher.hpp"
 #include "crypto/bytes.hpp"
 #include "node/analytics_index.hpp"
 #include "node/block_producer.hpp"
@@ -1072,6 +1073,58 @@ ledger::Result<ledger::Hash256> Node::return_purchase(const std::string& order_i
     if (auto pending = impl_->mempool->pending_reverse(partner_, reverse.reference)) return *pending;
     return impl_->admit(impl_->sign(reverse));
   });
+}
+
+ledger::Result<ledger::Hash256> Node::return_part(const std::string& order_id, std::uint64_t amount_minor) {
+  ledger::UnsignedTransaction draft;
+  draft.chain_id = genesis_.chain_id;
+  draft.body = ledger::PartialReturn{partner_, order_id, amount_minor};
+  if (auto status = ledger::validate_fields(draft); !status) return status.error();
+  return impl_->on_writer<ledger::Hash256>([&]() -> ledger::Result<ledger::Hash256> {
+    const std::string reference = impl_->order_reference(order_id).value_or(order_id);
+    return impl_->admit(impl_->sign(ledger::PartialReturn{partner_, reference, amount_minor}));
+  });
+}
+
+ledger::Result<RewardPage> Node::rewards(const RewardQuery& query) const {
+  const std::shared_ptr<const Snapshot> snapshot = impl_->snapshot();
+  return read_rewards(snapshot->store, snapshot->tip.time_ms, query);
+}
+
+ledger::Result<VoucherPage> Node::vouchers(const crypto::PublicKey& customer,
+                                           const std::optional<std::pair<ledger::PartnerId, std::string>>& after,
+                                           std::size_t limit) const {
+  return read_vouchers(impl_->snapshot()->store, customer, after, limit);
+}
+
+ledger::Result<VoucherCheck> Node::check_voucher(const std::string& code) const {
+  return node::check_voucher(impl_->snapshot()->store, genesis_, partner_, code);
+}
+
+ledger::Result<ledger::Hash256> Node::publish_reward(std::uint32_t reward_id, const ledger::RewardTerms& terms) {
+  ledger::UnsignedTransaction draft;
+  draft.chain_id = genesis_.chain_id;
+  draft.body = ledger::PublishReward{partner_, reward_id, terms};
+  if (auto status = ledger::validate_fields(draft); !status) return status.error();
+  return impl_->on_writer<ledger::Hash256>(
+      [&]() -> ledger::Result<ledger::Hash256> { return impl_->admit(impl_->sign(draft.body)); });
+}
+
+ledger::Result<ledger::Hash256> Node::use_voucher(const std::string& code) {
+  ledger::UnsignedTransaction draft;
+  draft.chain_id = genesis_.chain_id;
+  draft.body = ledger::UseVoucher{partner_, code};
+  if (auto status = ledger::validate_fields(draft); !status) return status.error();
+  // The chain would say unknown_voucher; the till is better told whose voucher it is.
+  auto check = check_voucher(code);
+  if (!check) return check.error();
+  if (check->status == VoucherCheck::Status::foreign) {
+    return ledger::Error{ledger::Code::unknown_voucher, "voucher " + ledger::format_voucher_code(code) +
+                                                            " is partner " + std::to_string(check->owner) +
+                                                            "'s, not this partner's"};
+  }
+  return impl_->on_writer<ledger::Hash256>(
+      [&]() -> ledger::Result<ledger::Hash256> { return impl_->admit(impl_->sign(draft.body)); });
 }
 
 namespace {

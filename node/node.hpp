@@ -31,6 +31,7 @@
 #include "node/consensus/consensus.hpp"
 #include "node/earning_rules.hpp"
 #include "node/p2p/transport_config.hpp"
+#include "node/loyalty_views.hpp"
 #include "node/storage_failure.hpp"
 #include "node/subscriptions.hpp"
 #include "node/webhook_config.hpp"
@@ -323,6 +324,23 @@ class Node {
   ledger::Result<EarnResult> bonus(const crypto::PublicKey& customer, std::uint64_t points,
                                    ledger::Reason reason, const std::string& reference);
   ledger::Result<ledger::Hash256> return_purchase(const std::string& order_id);
+  // A partial return (protocol version 3): takes back the points of `amount_minor` of the order,
+  // in proportion (docs/loyalty.md, "Returns"). The ledger's codes: unknown_issuance,
+  // already_reversed, no_purchase_amount, return_exceeds_order (counting pending returns).
+  ledger::Result<ledger::Hash256> return_part(const std::string& order_id, std::uint64_t amount_minor);
+
+  // The rewards catalog and vouchers (docs/loyalty.md; node/loyalty_views.hpp). Reads use the
+  // published snapshot. Writes are partner methods signed with this partner's issuer key and
+  // admitted over what is pending, so two tills using one voucher get voucher_used at once.
+  ledger::Result<RewardPage> rewards(const RewardQuery& query) const;
+  ledger::Result<VoucherPage> vouchers(const crypto::PublicKey& customer,
+                                       const std::optional<std::pair<ledger::PartnerId, std::string>>& after,
+                                       std::size_t limit) const;
+  // `code` in canonical form (ledger::parse_voucher_code), as this partner's till sees it.
+  ledger::Result<VoucherCheck> check_voucher(const std::string& code) const;
+  ledger::Result<ledger::Hash256> publish_reward(std::uint32_t reward_id, const ledger::RewardTerms& terms);
+  // unknown_voucher (naming the partner whose voucher it is, for a foreign one), voucher_used.
+  ledger::Result<ledger::Hash256> use_voucher(const std::string& code);
 
   // Earning rules (docs/earning-rules.md). Without a rules file, earn uses earn_rates and
   // quote and earn_order are refused (invalid_field). Under rules, earn is earn_order of one

@@ -6,6 +6,8 @@
 #include <unordered_map>
 
 #include "crypto/check.hpp"
+#include "crypto/address.hpp"
+#include "ledger/voucher.hpp"
 #include "node/report_command.hpp"
 #include "node/audit_command.hpp"
 #include "rpc/json_views.hpp"
@@ -253,7 +255,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 17> methods = {{
+  static constexpr std::array<Method, 22> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -271,6 +273,11 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"reload_rules", &Dispatcher::reload_rules, true},
       {"webhook_status", &Dispatcher::webhook_status, true},
       {"earn_event", &Dispatcher::earn_event, true},
+      {"get_rewards", &Dispatcher::get_rewards, false},
+      {"get_vouchers", &Dispatcher::get_vouchers, false},
+      {"publish_reward", &Dispatcher::publish_reward, true},
+      {"check_voucher", &Dispatcher::check_voucher, true},
+      {"use_voucher", &Dispatcher::use_voucher, true},
   }};
   if (context.session != nullptr) {
     if (std::optional<MethodResult> outcome = context.session->call(method, params)) return std::move(*outcome);
@@ -346,6 +353,13 @@ MethodResult Dispatcher::get_account(const json& params) {
       limit == 0 ? std::vector<node::HistoryEntry>{} : node_.history(key, before, static_cast<std::size_t>(limit));
   const std::uint64_t tip_time_ms = node_.chain_info().tip.time_ms;
   json result = account_json(view, history, tip_time_ms, node_.genesis().policy.point_expiry_days);
+  json expiries = json::array();
+  for (const node::ExpiryGroup& group : node::expiry_schedule(view.account, node_.genesis().policy.point_expiry_days)) {
+    expiries.push_back({{"date", node::iso_date(static_cast<node::Day>(group.day))},
+                        {"first_expiry_ms", group.first_expiry_ms},
+                        {"points", group.points}});
+  }
+  result["expiries"] = std::move(expiries);
   // A full page may have more behind it: the cursor of its last entry asks for the next one.
   result["history_next"] = nullptr;
   if (limit > 0 && history.size() == limit) {
@@ -584,10 +598,12 @@ MethodResult Dispatcher::earn_batch(const json& params) {
 }
 
 MethodResult Dispatcher::return_purchase(const json& params) {
-  Params reader(params, {"order_id"});
+  Params reader(params, {"order_id", "amount_minor"});
   const std::string order_id = reader.text("order_id");
+  const std::optional<std::uint64_t> amount_minor = reader.optional_unsigned_integer("amount_minor", INT64_MAX);
   if (reader.error()) return *reader.error();
-  auto tx_id = node_.return_purchase(order_id);
+  // With amount_minor, the returned part of the order; without, the whole order.
+  auto tx_id = amount_minor ? node_.return_part(order_id, *amount_minor) : node_.return_purchase(order_id);
   if (!tx_id) return application_error(tx_id.error());
   return id_json(*tx_id);
 }
@@ -618,6 +634,136 @@ MethodResult Dispatcher::earn_event(const json& params) {
   auto issued = node_.earn_event(customer, event, event_id);
   if (!issued) return application_error(issued.error());
   return earn_result_json(*issued, {});
+}
+
+// ---- rewards and vouchers ----
+
+namespace {
+
+json reward_json(const node::RewardView& view) {
+  const ledger::RewardRecord& record = view.record;
+  return json{{"partner", view.partner},          {"reward_id", view.reward_id},
+              {"terms", reward_terms_json(record.terms)}, {"redeemable_now", view.redeemable_now},
+              {"redeemed", record.redeemed},       {"revision", record.revision},
+              {"updated_height", record.updated_height}};
+}
+
+json voucher_json(const node::VoucherView& view) {
+  const ledger::Voucher& voucher = view.voucher;
+  return json{{"partner", view.partner},
+              {"code", ledger::format_voucher_code(view.code)},
+              {"reward_id", voucher.reward_id},
+              {"reward_name", view.reward_name},
+              {"customer", crypto::encode_address(voucher.customer)},
+              {"redeemed_at_ms", voucher.redeemed_at_ms},
+              {"status", voucher.used_at_ms == 0 ? "valid" : "used"},
+              {"used_at_ms", voucher.used_at_ms == 0 ? json(nullptr) : json(voucher.used_at_ms)}};
+}
+
+// A voucher code as typed at a till or in a wallet; invalid_params when it is not one.
+std::string read_voucher_code(Params& reader) {
+  const std::string text = reader.text("code");
+  if (reader.error()) return {};
+  auto code = ledger::parse_voucher_code(text);
+  if (!code) reader.fail("code", "expected a voucher code: 12 characters of 0-9 and A-Z without I, L, O, U");
+  return code.value_or("");
+}
+
+}  // namespace
+
+MethodResult Dispatcher::get_rewards(const json& params) {
+  Params reader(params, {"partner", "cost_points_max", "affordable_for", "include_unavailable", "after_partner",
+                         "after_reward_id", "limit"});
+  node::RewardQuery query;
+  if (auto partner = reader.optional_unsigned_integer("partner", UINT16_MAX)) query.partner = static_cast<ledger::PartnerId>(*partner);
+  query.cost_points_max = reader.optional_unsigned_integer("cost_points_max");
+  if (reader.has("affordable_for")) query.affordable_for = reader.address("affordable_for", crypto::KeyCheck::checksum_only);
+  if (reader.has("include_unavailable")) query.include_unavailable = reader.boolean("include_unavailable");
+  if (reader.has("after_partner") != reader.has("after_reward_id")) {
+    reader.fail("after_partner", "give after_partner and after_reward_id together (a next cursor)");
+  }
+  if (reader.has("after_partner")) {
+    const auto partner = static_cast<ledger::PartnerId>(reader.unsigned_integer("after_partner", UINT16_MAX));
+    query.after = ledger::RewardKey{partner, static_cast<std::uint32_t>(reader.unsigned_integer("after_reward_id", UINT32_MAX))};
+  }
+  query.limit = reader.optional_unsigned_integer("limit", node::rewards_page_max).value_or(node::rewards_page_max);
+  if (reader.error()) return *reader.error();
+  if (query.partner && node_.genesis().partner(*query.partner) == nullptr) {
+    return application_error(ledger::Error{ledger::Code::unknown_partner, "partner " + std::to_string(*query.partner)});
+  }
+  auto page = node_.rewards(query);
+  if (!page) return application_error(page.error());
+  json rewards = json::array();
+  for (const node::RewardView& view : page->rewards) rewards.push_back(reward_json(view));
+  json next = nullptr;
+  if (page->next) next = {{"after_partner", page->next->first}, {"after_reward_id", page->next->second}};
+  return json{{"rewards", std::move(rewards)}, {"next", std::move(next)}};
+}
+
+MethodResult Dispatcher::get_vouchers(const json& params) {
+  Params reader(params, {"address", "after_partner", "after_code", "limit"});
+  const crypto::PublicKey customer = reader.address("address", crypto::KeyCheck::checksum_only);
+  std::optional<std::pair<ledger::PartnerId, std::string>> after;
+  if (reader.has("after_partner") != reader.has("after_code")) {
+    reader.fail("after_partner", "give after_partner and after_code together (a next cursor)");
+  }
+  if (reader.has("after_partner")) {
+    const auto partner = static_cast<ledger::PartnerId>(reader.unsigned_integer("after_partner", UINT16_MAX));
+    const std::string code = ledger::parse_voucher_code(reader.text("after_code")).value_or("");
+    if (!reader.error() && code.empty()) reader.fail("after_code", "expected a voucher code");
+    after = std::pair{partner, code};
+  }
+  const std::uint64_t limit = reader.optional_unsigned_integer("limit", node::vouchers_page_max).value_or(node::vouchers_page_max);
+  if (reader.error()) return *reader.error();
+  auto page = node_.vouchers(customer, after, static_cast<std::size_t>(limit));
+  if (!page) return application_error(page.error());
+  json vouchers = json::array();
+  for (const node::VoucherView& view : page->vouchers) vouchers.push_back(voucher_json(view));
+  json next = nullptr;
+  if (page->next) next = {{"after_partner", page->next->first}, {"after_code", page->next->second}};
+  return json{{"vouchers", std::move(vouchers)}, {"next", std::move(next)}};
+}
+
+MethodResult Dispatcher::publish_reward(const json& params) {
+  Params reader(params, {"reward_id", "name", "cost_points", "stock", "limit_per_customer", "limit_per_period",
+                         "period_days", "valid_from_ms", "valid_until_ms", "min_tier", "active"});
+  const auto reward_id = static_cast<std::uint32_t>(reader.unsigned_integer("reward_id", UINT32_MAX));
+  ledger::RewardTerms terms;
+  terms.name = reader.text("name");
+  terms.cost_points = reader.unsigned_integer("cost_points");
+  if (reader.has("stock") && !params.at("stock").is_null()) terms.stock = reader.unsigned_integer("stock");
+  terms.limit_per_customer = static_cast<std::uint32_t>(reader.optional_unsigned_integer("limit_per_customer", UINT32_MAX).value_or(0));
+  terms.limit_per_period = static_cast<std::uint32_t>(reader.optional_unsigned_integer("limit_per_period", UINT32_MAX).value_or(0));
+  terms.period_days = static_cast<std::uint16_t>(reader.optional_unsigned_integer("period_days", UINT16_MAX).value_or(0));
+  terms.valid_from_ms = reader.optional_unsigned_integer("valid_from_ms").value_or(0);
+  terms.valid_until_ms = reader.optional_unsigned_integer("valid_until_ms").value_or(0);
+  terms.min_tier = static_cast<std::uint8_t>(reader.optional_unsigned_integer("min_tier", UINT8_MAX).value_or(0));
+  if (reader.has("active")) terms.active = reader.boolean("active");
+  if (reader.error()) return *reader.error();
+  auto tx_id = node_.publish_reward(reward_id, terms);
+  if (!tx_id) return application_error(tx_id.error());
+  return id_json(*tx_id);
+}
+
+MethodResult Dispatcher::check_voucher(const json& params) {
+  Params reader(params, {"code"});
+  const std::string code = read_voucher_code(reader);
+  if (reader.error()) return *reader.error();
+  auto check = node_.check_voucher(code);
+  if (!check) return application_error(check.error());
+  json out{{"code", ledger::format_voucher_code(code)}, {"status", std::string(node::voucher_status_name(check->status))}};
+  if (check->voucher) out["voucher"] = voucher_json(*check->voucher);
+  if (check->status == node::VoucherCheck::Status::foreign) out["owner"] = check->owner;
+  return out;
+}
+
+MethodResult Dispatcher::use_voucher(const json& params) {
+  Params reader(params, {"code"});
+  const std::string code = read_voucher_code(reader);
+  if (reader.error()) return *reader.error();
+  auto tx_id = node_.use_voucher(code);
+  if (!tx_id) return application_error(tx_id.error());
+  return id_json(*tx_id);
 }
 
 // ---- subscriptions ----

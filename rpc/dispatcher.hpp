@@ -98,6 +98,12 @@ class Dispatcher {
   MethodResult reload_rules(const nlohmann::json& params);
   MethodResult webhook_status(const nlohmann::json& params);
   MethodResult earn_event(const nlohmann::json& params);
+  // The rewards catalog and vouchers (docs/rpc.md, "Rewards and vouchers").
+  MethodResult get_rewards(const nlohmann::json& params);
+  MethodResult get_vouchers(const nlohmann::json& params);
+  MethodResult publish_reward(const nlohmann::json& params);
+  MethodResult check_voucher(const nlohmann::json& params);
+  MethodResult use_voucher(const nlohmann::json& params);
 
   node::Node& node_;
   const std::string api_token_;

@@ -4,6 +4,7 @@
 
 #include "crypto/address.hpp"
 #include "ledger/limits.hpp"
+#include "ledger/voucher.hpp"
 #include "node/audit_command.hpp"
 #include "rpc/errors.hpp"
 #include "rpc/limits.hpp"
@@ -13,6 +14,19 @@ namespace pc::rpc {
 using nlohmann::json;
 
 std::string hash_hex(const ledger::Hash256& hash) { return to_hex(hash); }
+
+json reward_terms_json(const ledger::RewardTerms& terms) {
+  return json{{"name", terms.name},
+              {"cost_points", terms.cost_points},
+              {"stock", terms.stock ? json(*terms.stock) : json(nullptr)},
+              {"limit_per_customer", terms.limit_per_customer},
+              {"limit_per_period", terms.limit_per_period},
+              {"period_days", terms.period_days},
+              {"valid_from_ms", terms.valid_from_ms},
+              {"valid_until_ms", terms.valid_until_ms},
+              {"min_tier", terms.min_tier},
+              {"active", terms.active}};
+}
 
 namespace {
 
@@ -40,10 +54,26 @@ void add_body_fields(json& out, const ledger::TxBody& body) {
           out["from"] = crypto::encode_address(fields.from);
           out["to"] = crypto::encode_address(fields.to);
           out["points"] = fields.points;
-        } else {
-          static_assert(std::is_same_v<Body, ledger::Reverse>);
+        } else if constexpr (std::is_same_v<Body, ledger::Reverse>) {
           out["partner"] = fields.partner;
           out["reference"] = fields.reference;
+        } else if constexpr (std::is_same_v<Body, ledger::PublishReward>) {
+          out["partner"] = fields.partner;
+          out["reward_id"] = fields.reward_id;
+          out["terms"] = reward_terms_json(fields.terms);
+        } else if constexpr (std::is_same_v<Body, ledger::RedeemReward>) {
+          out["customer"] = crypto::encode_address(fields.customer);
+          out["partner"] = fields.partner;
+          out["reward_id"] = fields.reward_id;
+          out["quantity"] = fields.quantity;
+        } else if constexpr (std::is_same_v<Body, ledger::UseVoucher>) {
+          out["partner"] = fields.partner;
+          out["code"] = ledger::format_voucher_code(fields.code);
+        } else {
+          static_assert(std::is_same_v<Body, ledger::PartialReturn>);
+          out["partner"] = fields.partner;
+          out["reference"] = fields.reference;
+          out["amount_minor"] = fields.amount_minor;
         }
       },
       body);

@@ -13,6 +13,9 @@
 
 namespace pc::rpc {
 
+// A reward's published terms (publish_reward transactions, get_rewards).
+nlohmann::json reward_terms_json(const ledger::RewardTerms& terms);
+
 // {id, type, chain_id, sequence, last_valid_height, signature, <body fields>}
 nlohmann::json transaction_json(const ledger::Transaction& tx);
 

@@ -160,6 +160,32 @@ ledger::Transaction TxFactory::reverse(ledger::PartnerId partner, std::string re
   return ledger::Transaction::sign(fields(key.public_key(), body), key);
 }
 
+ledger::Transaction TxFactory::publish_reward(ledger::PartnerId partner, std::uint32_t reward_id,
+                                              ledger::RewardTerms terms) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::PublishReward body{partner, reward_id, std::move(terms)};
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
+ledger::Transaction TxFactory::redeem_reward(const crypto::SecretKey& customer, ledger::PartnerId partner,
+                                             std::uint32_t reward_id, std::uint16_t quantity) {
+  ledger::RedeemReward body{customer.public_key(), partner, reward_id, quantity};
+  return ledger::Transaction::sign(fields(customer.public_key(), body), customer);
+}
+
+ledger::Transaction TxFactory::use_voucher(ledger::PartnerId partner, std::string code) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::UseVoucher body{partner, std::move(code)};
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
+ledger::Transaction TxFactory::partial_return(ledger::PartnerId partner, std::string reference,
+                                              std::uint64_t amount_minor) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::PartialReturn body{partner, std::move(reference), amount_minor};
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
 TestChain::TestChain(const GenesisOptions& options)
     : genesis_(make_genesis(options)), validator_(seeded_key("partner 1 validator")) {
   auto created = ledger::ChainStore::create(store_path(), genesis_);

@@ -76,6 +76,12 @@ class TxFactory {
   ledger::Transaction transfer(const crypto::SecretKey& from, const crypto::PublicKey& to,
                                std::uint64_t points);
   ledger::Transaction reverse(ledger::PartnerId partner, std::string reference);
+  // The rewards catalog (protocol version 3).
+  ledger::Transaction publish_reward(ledger::PartnerId partner, std::uint32_t reward_id, ledger::RewardTerms terms);
+  ledger::Transaction redeem_reward(const crypto::SecretKey& customer, ledger::PartnerId partner,
+                                    std::uint32_t reward_id, std::uint16_t quantity = 1);
+  ledger::Transaction use_voucher(ledger::PartnerId partner, std::string code);
+  ledger::Transaction partial_return(ledger::PartnerId partner, std::string reference, std::uint64_t amount_minor);
 
   // The fields every built transaction gets; tests change them to break a rule.
   std::uint64_t last_valid_height = 1'000;

@@ -7,6 +7,8 @@
 
 #include "ledger/block.hpp"
 #include "ledger/chain.hpp"
+#include "ledger/limits.hpp"
+#include "ledger/voucher.hpp"
 #include "tests/fixtures.hpp"
 
 namespace {
@@ -222,4 +224,103 @@ TEST_CASE("golden: proposal and vote sign bytes are pinned, and block 1's commit
   CHECK(to_hex(prevote.sign_bytes()) == prevote_nil_sign_bytes_hex);
   const ledger::Proposal proposal{test::test_chain_id, 1, 3, 1u, block_id, 1, {}};
   CHECK(to_hex(proposal.sign_bytes()) == proposal_sign_bytes_hex);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protocol version 3: the rewards catalog, vouchers and partial returns. The transaction bytes,
+// ids and voucher codes were also computed by an independent script from docs/protocol.md
+// alone (Python with libsodium), which agreed byte for byte.
+
+namespace {
+
+constexpr const char* publish_reward_hex =
+    "01050a746573742d636861696e0100000000000000e8030000000000000200070000000b4672656520636f666665651e00000000000000016400000000000000050000000100000007000068e5cf8b01000000000000000000000001ebf6c57bd02cf9f7a3595a5e6109a657ff8f63112b08e5c7c6319a4b61542cc1284b6658a9c930c21fa016d56fae6671db2bc76000abaad1330553c183a1d400";
+constexpr const char* publish_reward_id_hex =
+    "2500cb85c5eef5e686c427c1887d6aab7c9f64a9f96d3fbf3f97f065eb3ec357";
+constexpr const char* redeem_reward_hex =
+    "01060a746573742d636861696e0100000000000000e8030000000000001fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650020007000000020047f8600f282661cb5b24a2a89088d04e848008d86c93da6dc0362889a50c9913d10ec118a3af5f321f17c3a0dd8cabc9530b2f2b5098e6a4da03cdd333a11b05";
+constexpr const char* redeem_reward_id_hex =
+    "a5ffb30d352612245f80c441b71167c303fc664eb32848710b98af8d4620a424";
+constexpr const char* voucher_code_0 = "ZFY2025NBZYB";
+constexpr const char* voucher_code_1 = "AT3Y08PFFHD5";
+constexpr const char* use_voucher_hex =
+    "01070a746573742d636861696e0200000000000000e80300000000000002005a4659323032354e425a594206721d17a2bd04226f31ff35959ee1017cf67c82109cf8f6cea3b7f1cdd6bef4efce8c6bcf693eeffbf83bfca5ab62c2a1c8c13b9ae624a9d57a39ad7f06620f";
+constexpr const char* use_voucher_id_hex =
+    "dce537d57a08237c7b7da348bef5fada6ad95409cd95271a7710cf2465756ee6";
+constexpr const char* partial_return_hex =
+    "01080a746573742d636861696e0200000000000000e80300000000000001000a6f726465722d31303031e8030000000000007282c1fa036ebac7335e6a3288e8c167c33e44818069cfecc2b0bb7e81bdc460e333574433f0e589252a456d81c2ab5110f5b6923aa3afb72cb2ae39c690960b";
+constexpr const char* partial_return_id_hex =
+    "183133a4770fa086eafc884aead59b57188aba5ccfaa96329df0b9e2b9582c54";
+constexpr const char* genesis_v3_hash_hex =
+    "d01493925db8483c5e2a01b2d5ca996d56a1f4f667976b25895bc7648d3bc7e4";
+constexpr const char* reward_record_hex =
+    "0101000000010000000000000002000000000000000b4672656520636f666665651e00000000000000016200000000000000050000000100000007000068e5cf8b01000000000000000000000001";
+constexpr const char* voucher_record_hex =
+    "011fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d5665007000000d06fe5cf8b0100000000000000000000";
+constexpr const char* issuance_v2_record_hex =
+    "020100000000000000000000001fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650fa00000000000000e873fe178c010000001900000000000000000000000000000001270a0000000000000401000000000000";
+
+ledger::RewardTerms golden_terms() {
+  ledger::RewardTerms terms;
+  terms.name = "Free coffee";
+  terms.cost_points = 30;
+  terms.stock = 100;
+  terms.limit_per_customer = 5;
+  terms.limit_per_period = 1;
+  terms.period_days = 7;
+  terms.valid_from_ms = test::test_genesis_time_ms;
+  return terms;
+}
+
+ledger::Transaction golden_redeem_reward() {
+  const crypto::SecretKey customer = test::TxFactory::customer(1);
+  return ledger::Transaction::sign(fields_with(1, ledger::RedeemReward{customer.public_key(), 2, 7, 2}), customer);
+}
+
+}  // namespace
+
+TEST_CASE("golden: PublishReward, RedeemReward, UseVoucher and PartialReturn have pinned bytes and ids",
+          "[ledger][golden][catalog]") {
+  // Proves the four body layouts of protocol version 3 byte for byte, and the voucher codes
+  // derived from the redemption (the PCVC prefix, the unit as u16 LE, 60 bits in base 32).
+  check_transaction(ledger::Transaction::sign(fields_with(1, ledger::PublishReward{2, 7, golden_terms()}),
+                                              test::TxFactory::partner_issuer(2)),
+                    publish_reward_hex, publish_reward_id_hex);
+  const ledger::Transaction redemption = golden_redeem_reward();
+  check_transaction(redemption, redeem_reward_hex, redeem_reward_id_hex);
+  CHECK(ledger::voucher_code(redemption.id(), 0) == voucher_code_0);
+  CHECK(ledger::voucher_code(redemption.id(), 1) == voucher_code_1);
+  check_transaction(ledger::Transaction::sign(fields_with(2, ledger::UseVoucher{2, voucher_code_0}),
+                                              test::TxFactory::partner_issuer(2)),
+                    use_voucher_hex, use_voucher_id_hex);
+  check_transaction(ledger::Transaction::sign(fields_with(2, ledger::PartialReturn{1, "order-1001", 1'000}),
+                                              test::TxFactory::partner_issuer(1)),
+                    partial_return_hex, partial_return_id_hex);
+}
+
+TEST_CASE("golden: version 3 genesis, reward, voucher and issuance records are pinned", "[ledger][golden][catalog]") {
+  // Proves the genesis hash of protocol version 3 (encoding 2, version 0300) and the record
+  // layouts the catalog adds: a reward, a voucher, and an issuance record of version 2.
+  test::GenesisOptions options;
+  options.protocol_version = 3;
+  const ledger::Genesis genesis = test::make_genesis(options);
+  CHECK(to_hex(genesis.encode()) == "020300" + std::string(genesis_hex).substr(2));
+  CHECK(to_hex(genesis.hash()) == genesis_v3_hash_hex);
+
+  ledger::RewardRecord reward{golden_terms(), 1, 1, 2};
+  reward.terms.stock = 98;
+  CHECK(to_hex(ledger::record::reward_key(2, 7)) == "72" "0002" "00000007");
+  CHECK(to_hex(ledger::record::encode(reward)) == reward_record_hex);
+  const ledger::Voucher voucher{test::TxFactory::customer(1).public_key(), 7, test::test_genesis_time_ms + 2'000, 0};
+  CHECK(to_hex(ledger::record::voucher_key(2, voucher_code_0)) == "760002" + to_hex(as_bytes(std::string_view(voucher_code_0))));
+  CHECK(to_hex(ledger::record::encode(voucher)) == voucher_record_hex);
+  CHECK(to_hex(ledger::record::customer_voucher_key(voucher.customer, 2, voucher_code_0)) ==
+        "77" + to_hex(voucher.customer) + "0002" + to_hex(as_bytes(std::string_view(voucher_code_0))));
+
+  ledger::IssuanceRecord issuance{{1, 0}, test::TxFactory::customer(1).public_key(), 250,
+                                  test::test_genesis_time_ms + 1'000 + 14 * ledger::ms_per_day, false, 25, 0};
+  issuance.record_version = 2;
+  issuance.purchase_amount_minor = 2'599;
+  issuance.returned_minor = 260;
+  CHECK(to_hex(ledger::record::encode(issuance)) == issuance_v2_record_hex);
 }

@@ -9,6 +9,7 @@
 #include "crypto/address.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
+#include "ledger/voucher.hpp"
 #include "node/audit_command.hpp"
 #include "node/height_claims.hpp"
 #include "node/history_index.hpp"
@@ -583,4 +584,80 @@ TEST_CASE("a truncated newest log loses the last block, and both start and audit
   CHECK(node::run_audit(harness.data_dir(), false, out) == node::audit_exit_fault);
   CHECK_THAT(out.str(), Catch::Contains("FAULT at height 3"));
   CHECK_THAT(out.str(), Catch::Contains("blocks 3 to 3 are missing"));
+}
+
+TEST_CASE("the node's catalog: rewards listed and filtered, a voucher used once across tills, foreign vouchers named",
+          "[node][catalog]") {
+  // Proves the partner methods of protocol version 3 in-process: publish_reward commits a
+  // reward that rewards() lists (and filters by cost and by what a customer affords);
+  // use_voucher is admitted over the pending state, so a second use from any till is
+  // voucher_used before any block; check_voucher tells valid, used, unknown and foreign (with
+  // the owner); return_part counts pending partial returns against the order.
+  pc::test::GenesisOptions options;
+  options.protocol_version = 3;
+  NodeHarness harness({}, options);
+  node::Node& node = harness.node();
+  TxFactory txs;
+  const auto alice = TxFactory::customer(1);
+  ledger::RewardTerms coffee;
+  coffee.name = "Free coffee";
+  coffee.cost_points = 300;
+  REQUIRE(node.publish_reward(1, coffee).ok());
+  ledger::RewardTerms dear = coffee;
+  dear.name = "Espresso machine";
+  dear.cost_points = 5'000;
+  REQUIRE(node.publish_reward(2, dear).ok());
+  REQUIRE(node.earn(alice.public_key(), 10'000, "EUR", "order-1").ok());  // 10 points per EUR: 1000
+  REQUIRE(node.submit(txs.publish_reward(2, 1, coffee).bytes()).ok());  // partner 2's own catalog
+  harness.produce();
+
+  node::RewardQuery all;
+  CHECK(node.rewards(all)->rewards.size() == 3);
+  node::RewardQuery cheap;
+  cheap.cost_points_max = 1'000;
+  CHECK(node.rewards(cheap)->rewards.size() == 2);
+  node::RewardQuery affordable;
+  affordable.affordable_for = alice.public_key();
+  affordable.partner = 1;
+  const auto affordable_page = node.rewards(affordable);
+  REQUIRE(affordable_page->rewards.size() == 1);
+  CHECK(affordable_page->rewards[0].reward_id == 1);
+  node::RewardQuery paged;
+  paged.limit = 2;
+  const auto first_page = node.rewards(paged);
+  REQUIRE(first_page->next.has_value());
+  paged.after = first_page->next;
+  CHECK(node.rewards(paged)->rewards.size() == 1);
+
+  const ledger::Transaction mine = txs.redeem_reward(alice, 1, 1);
+  const ledger::Transaction foreign = txs.redeem_reward(alice, 2, 1);
+  REQUIRE(node.submit(mine.bytes()).ok());
+  REQUIRE(node.submit(foreign.bytes()).ok());
+  harness.produce();
+  const std::string code = ledger::voucher_code(mine.id(), 0);
+  const std::string foreign_code = ledger::voucher_code(foreign.id(), 0);
+  CHECK(node.check_voucher(code)->status == node::VoucherCheck::Status::valid);
+  CHECK(node.vouchers(alice.public_key(), std::nullopt, 100)->vouchers.size() == 2);
+
+  REQUIRE(node.use_voucher(code).ok());
+  const auto second_till = node.use_voucher(code);
+  REQUIRE_FALSE(second_till);
+  CHECK(second_till.error().code == ledger::Code::voucher_used);
+  harness.produce();
+  CHECK(node.check_voucher(code)->status == node::VoucherCheck::Status::used);
+  CHECK(node.check_voucher("000000000000")->status == node::VoucherCheck::Status::unknown);
+  const auto foreign_check = node.check_voucher(foreign_code);
+  CHECK(foreign_check->status == node::VoucherCheck::Status::foreign);
+  CHECK(foreign_check->owner == 2);
+  const auto foreign_use = node.use_voucher(foreign_code);
+  REQUIRE_FALSE(foreign_use);
+  CHECK(foreign_use.error().code == ledger::Code::unknown_voucher);
+  CHECK(foreign_use.error().detail.find("partner 2") != std::string::npos);
+
+  REQUIRE(node.return_part("order-1", 2'500).ok());
+  const auto past_order = node.return_part("order-1", 7'501);
+  REQUIRE_FALSE(past_order);
+  CHECK(past_order.error().code == ledger::Code::return_exceeds_order);
+  harness.produce();
+  CHECK(node.account(alice.public_key()).balance == 1'000 - 300 - 300 - 250);
 }

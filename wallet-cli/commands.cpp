@@ -14,6 +14,7 @@
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/state.hpp"
+#include "ledger/voucher.hpp"
 #include "wallet-cli/exit_codes.hpp"
 #include "wallet-cli/node_answer.hpp"
 #include "wallet-cli/node_client.hpp"
@@ -36,6 +37,9 @@ constexpr std::uint64_t voting_power_max = std::uint64_t{1} << 32;  // as the ge
 constexpr std::uint64_t height_max = std::numeric_limits<std::uint64_t>::max() - tx_validity_blocks;
 constexpr std::size_t merkle_path_hashes_max = 64;
 constexpr std::size_t tx_id_hex_chars = 64;
+// get_vouchers pages the wallet reads at most (100 vouchers each, rpc's vouchers_page_max).
+constexpr std::size_t vouchers_pages_max = 100;
+constexpr std::size_t vouchers_page_max = 100;
 
 [[noreturn]] void fail_call(const RpcFailure& failure, std::string_view method) {
   if (failure.kind != RpcFailure::Kind::error) {
@@ -138,8 +142,8 @@ WaitOutcome wait_for_commit(NodeClient& client, const std::string& tx_id_hex) {
 
 // Signs `body` with the wallet key on top of the node's current height and sequence,
 // submits it, and (unless told not to) waits for its block.
-void sign_and_submit(const crypto::SecretKey& key, NodeClient& client, ledger::TxBody body,
-                     std::uint64_t points_needed, bool wait, std::ostream& out) {
+ledger::Hash256 sign_and_submit(const crypto::SecretKey& key, NodeClient& client, ledger::TxBody body,
+                                std::uint64_t points_needed, bool wait, std::ostream& out) {
   const std::string address = crypto::encode_address(key.public_key());
   const Json info_answer = call(client, "chain_info", Json::object());
   const Json account_answer = call(client, "get_account", {{"address", address}, {"history_limit", 1}});
@@ -172,7 +176,7 @@ void sign_and_submit(const crypto::SecretKey& key, NodeClient& client, ledger::T
   out << "Submitted transaction " << tx_id_hex << "\n";
   if (!wait) {
     out << "Not waiting for it to be committed; check with: pointchain-wallet verify-tx " << tx_id_hex << "\n";
-    return;
+    return tx.id();
   }
   const WaitOutcome outcome = wait_for_commit(client, tx_id_hex);
   if (!outcome.committed) {
@@ -181,6 +185,7 @@ void sign_and_submit(const crypto::SecretKey& key, NodeClient& client, ledger::T
                                             " s; check later with: pointchain-wallet verify-tx " + tx_id_hex);
   }
   out << "Committed in block " << AnswerObject(outcome.status, "get_transaction").u64("height", 1) << "\n";
+  return tx.id();
 }
 
 // verify-tx helpers: anything malformed in what the node sent is a failed verification.
@@ -248,6 +253,14 @@ void balance_command(const WalletOptions& options, std::ostream& out) {
   };
   std::vector<Dated> pending;
   std::vector<Dated> expiring;
+  // Every upcoming expiry, grouped by UTC date (get_account's expiries): one entry per date.
+  std::vector<std::pair<std::string, std::uint64_t>> expiries;
+  // Nodes before protocol version 3's release do not send it: then there is nothing to list.
+  if (account_answer.is_object() && account_answer.contains("expiries")) {
+    for (const AnswerObject& group : account.objects("expiries", ledger::lots_per_account_max)) {
+      expiries.emplace_back(group.string("date", 10), group.u64("points", 1, figures.balance));
+    }
+  }
   for (const AnswerObject& lot : account.objects("lots", ledger::lots_per_account_max)) {
     const auto points = lot.u64("points", 1, figures.balance);
     const auto partner = lot.u64("partner", 1, partner_id_max);
@@ -279,6 +292,10 @@ void balance_command(const WalletOptions& options, std::ostream& out) {
     out << "  " << lot.points << " on " << format_utc(lot.time_ms) << " (" << partner_label(names, lot.partner)
         << ")\n";
   }
+  if (!expiries.empty()) {
+    out << "Upcoming expiries, by date:\n";
+    for (const auto& [date, points] : expiries) out << "  " << date << "  " << points << " points\n";
+  }
 }
 
 // History entries carry no reward (docs/rpc.md, get_account), so a redemption's reward comes
@@ -286,11 +303,14 @@ void balance_command(const WalletOptions& options, std::ostream& out) {
 std::string redemption_reward(NodeClient& client, const std::string& tx_id_hex) {
   const Json answer = call(client, "get_transaction", {{"id", tx_id_hex}});
   const auto tx = ledger::Transaction::decode(AnswerObject(answer, "get_transaction").hex("hex"));
-  const auto* redeem = tx ? std::get_if<ledger::Redeem>(&tx->fields().body) : nullptr;
-  if (redeem == nullptr || to_hex(tx->id()) != tx_id_hex) {
+  if (!tx || to_hex(tx->id()) != tx_id_hex) {
     throw Failure(Exit::node_unreachable, "the node answered another transaction than redemption " + tx_id_hex);
   }
-  return redeem->reward;
+  if (const auto* redeem = std::get_if<ledger::Redeem>(&tx->fields().body)) return redeem->reward;
+  if (const auto* redeem = std::get_if<ledger::RedeemReward>(&tx->fields().body)) {
+    return std::to_string(redeem->quantity) + " x reward " + std::to_string(redeem->reward_id);
+  }
+  throw Failure(Exit::node_unreachable, "transaction " + tx_id_hex + " is not a redemption");
 }
 
 void history_command(const WalletOptions& options, std::size_t limit, std::ostream& out) {
@@ -337,8 +357,77 @@ void history_command(const WalletOptions& options, std::size_t limit, std::ostre
 void redeem_command(const WalletOptions& options, const RedeemRequest& request, std::ostream& out) {
   const crypto::SecretKey key = unlock(options);
   NodeClient client = connect(options);
-  ledger::Redeem redeem{key.public_key(), request.partner, request.points, request.reward};
-  sign_and_submit(key, client, std::move(redeem), request.points, request.wait_for_commit, out);
+  if (!request.reward_id) {
+    ledger::Redeem redeem{key.public_key(), request.partner, request.points, request.reward};
+    sign_and_submit(key, client, std::move(redeem), request.points, request.wait_for_commit, out);
+    return;
+  }
+  // The reward's terms, for its name and cost: the first reward of the partner after id - 1.
+  const Json answer = call(client, "get_rewards", {{"partner", request.partner},
+                                                   {"include_unavailable", true},
+                                                   {"after_partner", request.partner},
+                                                   {"after_reward_id", *request.reward_id - 1},
+                                                   {"limit", 1}});
+  const std::vector<AnswerObject> found = AnswerObject(answer, "get_rewards").objects("rewards", 1);
+  if (found.empty() || found.front().u64("partner") != request.partner ||
+      found.front().u64("reward_id") != *request.reward_id) {
+    throw Failure(Exit::usage, "partner " + std::to_string(request.partner) + " has no reward " +
+                                   std::to_string(*request.reward_id) + " (see get_rewards)");
+  }
+  const AnswerObject terms = found.front().object("terms");
+  const std::string name = terms.string("name", ledger::name_bytes_max);
+  const std::uint64_t cost = terms.u64("cost_points", 1);
+  std::uint64_t total = 0;
+  if (__builtin_mul_overflow(cost, std::uint64_t{request.quantity}, &total)) {
+    throw Failure(Exit::usage, "the reward's cost times the quantity passes 2^64 - 1");
+  }
+  out << "Redeeming " << request.quantity << " x \"" << name << "\" for " << total << " points\n";
+  ledger::RedeemReward redeem{key.public_key(), request.partner, *request.reward_id, request.quantity};
+  const ledger::Hash256 tx_id = sign_and_submit(key, client, redeem, total, request.wait_for_commit, out);
+  // The codes are derived from the redemption, so the wallet knows them before asking.
+  for (std::uint16_t unit = 0; unit < request.quantity; ++unit) {
+    out << "Voucher " << ledger::format_voucher_code(ledger::voucher_code(tx_id, unit))
+        << (request.wait_for_commit ? "" : " (valid once the redemption is committed)") << "\n";
+  }
+}
+
+void vouchers_command(const WalletOptions& options, std::ostream& out) {
+  const std::string address = crypto::encode_address(unlock(options).public_key());
+  NodeClient client = connect(options);
+  const auto names = partner_names(client);
+  struct Row {
+    std::uint64_t partner;
+    std::string code;
+    std::string reward;
+    std::string status;
+    std::uint64_t redeemed_at_ms;
+  };
+  std::vector<Row> rows;
+  Json params = {{"address", address}};
+  // Every page, read and checked before anything is printed.
+  for (std::size_t page = 0; page < vouchers_pages_max; ++page) {
+    const Json answer = call(client, "get_vouchers", params);
+    const AnswerObject vouchers(answer, "get_vouchers");
+    for (const AnswerObject& entry : vouchers.objects("vouchers", vouchers_page_max)) {
+      rows.push_back({entry.u64("partner", 1, partner_id_max), entry.string("code", ledger::voucher_code_chars + 2),
+                      entry.string("reward_name", ledger::name_bytes_max), entry.one_of("status", {"valid", "used"}),
+                      entry.u64("redeemed_at_ms", 0, ledger::block_time_ms_max)});
+    }
+    if (vouchers.is_null("next")) break;
+    const AnswerObject next = vouchers.object("next");
+    params["after_partner"] = next.u64("after_partner", 1, partner_id_max);
+    params["after_code"] = next.string("after_code", ledger::voucher_code_chars);
+  }
+  if (rows.empty()) {
+    out << "No vouchers yet for " << address << "\n";
+    return;
+  }
+  out << std::left << std::setw(16) << "voucher" << std::setw(8) << "status" << std::setw(24) << "partner"
+      << std::setw(22) << "redeemed" << "reward\n";
+  for (const Row& row : rows) {
+    out << std::left << std::setw(16) << row.code << std::setw(8) << row.status << std::setw(24)
+        << partner_label(names, row.partner) << std::setw(22) << format_utc(row.redeemed_at_ms) << row.reward << "\n";
+  }
 }
 
 void transfer_command(const WalletOptions& options, const TransferRequest& request, std::ostream& out) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 #include "ledger/transaction.hpp"
@@ -32,13 +33,20 @@ void address_command(const WalletOptions& options, std::ostream& out);
 void balance_command(const WalletOptions& options, std::ostream& out);
 void history_command(const WalletOptions& options, std::size_t limit, std::ostream& out);
 
+// Either points for a free-text reward, or `quantity` units of a catalog reward by id (protocol
+// version 3): the wallet reads the reward's cost, signs a RedeemReward and prints each voucher's
+// code (derived from the redemption, ledger/voucher.hpp).
 struct RedeemRequest {
   ledger::PartnerId partner = 0;
   std::uint64_t points = 0;
   std::string reward;
+  std::optional<std::uint32_t> reward_id;
+  std::uint16_t quantity = 1;
   bool wait_for_commit = true;
 };
 void redeem_command(const WalletOptions& options, const RedeemRequest& request, std::ostream& out);
+// The customer's vouchers with their status (valid or used), from get_vouchers.
+void vouchers_command(const WalletOptions& options, std::ostream& out);
 
 struct TransferRequest {
   std::string to_address;

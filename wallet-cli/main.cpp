@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "crypto/keys.hpp"
+#include "ledger/limits.hpp"
 #include "wallet-cli/commands.hpp"
 #include "wallet-cli/exit_codes.hpp"
 
@@ -27,6 +28,8 @@ constexpr char usage_text[] =
     "  balance                                   balance, spendable, pending, expiring soon\n"
     "  history [--limit N]                       the latest N entries (default 20, max 100)\n"
     "  redeem --partner ID --points N --reward TEXT [--no-wait]\n"
+    "  redeem --partner ID --reward-id N [--quantity Q] [--no-wait]   a catalog reward; prints vouchers\n"
+    "  vouchers                                  your vouchers and whether each was used\n"
     "  transfer --to ADDRESS --points N [--no-wait]\n"
     "  export --out FILE                         copy the encrypted wallet file\n"
     "  import --in FILE                          install an exported wallet file\n"
@@ -50,7 +53,8 @@ const std::map<std::string, CommandSpec>& command_specs() {
       {"address", {}},
       {"balance", {}},
       {"history", {{"--limit"}, {}, 0}},
-      {"redeem", {{"--partner", "--points", "--reward"}, {"--no-wait"}, 0}},
+      {"redeem", {{"--partner", "--points", "--reward", "--reward-id", "--quantity"}, {"--no-wait"}, 0}},
+      {"vouchers", {}},
       {"transfer", {{"--to", "--points"}, {"--no-wait"}, 0}},
       {"export", {{"--out"}, {}, 0}},
       {"import", {{"--in"}, {}, 0}},
@@ -162,9 +166,22 @@ void run(const CommandLine& line) {
     pc::wallet::RedeemRequest request;
     request.partner = static_cast<pc::ledger::PartnerId>(
         parse_number(line.required("--partner"), "--partner", 1, std::numeric_limits<pc::ledger::PartnerId>::max()));
+    request.wait_for_commit = !line.has("--no-wait");
+    if (line.values.count("--reward-id") != 0) {
+      if (line.values.count("--points") != 0 || line.values.count("--reward") != 0) {
+        usage_error("redeem takes either --reward-id (a catalog reward) or --points with --reward");
+      }
+      request.reward_id = static_cast<std::uint32_t>(
+          parse_number(line.values.at("--reward-id"), "--reward-id", 1, std::numeric_limits<std::uint32_t>::max()));
+      if (line.values.count("--quantity") != 0) {
+        request.quantity = static_cast<std::uint16_t>(
+            parse_number(line.values.at("--quantity"), "--quantity", 1, pc::ledger::reward_quantity_max));
+      }
+      return pc::wallet::redeem_command(options, request, std::cout);
+    }
+    if (line.values.count("--quantity") != 0) usage_error("--quantity goes with --reward-id");
     request.points = parse_number(line.required("--points"), "--points", 1, points_max);
     request.reward = line.required("--reward");
-    request.wait_for_commit = !line.has("--no-wait");
     return pc::wallet::redeem_command(options, request, std::cout);
   }
   if (command == "transfer") {
@@ -174,6 +191,7 @@ void run(const CommandLine& line) {
     request.wait_for_commit = !line.has("--no-wait");
     return pc::wallet::transfer_command(options, request, std::cout);
   }
+  if (command == "vouchers") return pc::wallet::vouchers_command(options, std::cout);
   if (command == "export") return pc::wallet::export_command(options, line.required("--out"), std::cout);
   if (command == "import") return pc::wallet::import_command(options, line.required("--in"), std::cout);
   if (command == "verify-tx") {
