@@ -903,6 +903,14 @@ ConsensusInfo Node::consensus_info() const {
   info.peers = impl_->peers->connected_count();
   info.height = impl_->consensus_height.load();
   info.round = impl_->consensus_round.load();
+  // The writer publishes a block's snapshot before the engine moves to the next height, so a
+  // reader could see the new tip with the old height: the height being decided is never
+  // below tip + 1, and a height starts at round 0.
+  const std::uint64_t deciding = impl_->snapshot()->tip.height + 1;
+  if (info.height < deciding) {
+    info.height = deciding;
+    info.round = 0;
+  }
   return info;
 }
 

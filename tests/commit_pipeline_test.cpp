@@ -192,6 +192,9 @@ TEST_CASE("a reader holding a snapshot sees one height while blocks commit", "[n
       ++reads;
     }
   });
+  // Commits start once the reader has read: on a loaded machine its thread may otherwise not
+  // run before the twenty commits are over, and the test would prove nothing.
+  while (reads.load() == 0) std::this_thread::yield();
   for (int i = 1; i <= 20; ++i) {
     harness.admit(txs.issue(2, customer.public_key(), 100, "order-" + std::to_string(i)));
     node::ProducedBlock produced = harness.propose();
