@@ -231,6 +231,19 @@ class Node::Impl {
     return ledger::Transaction::sign(std::move(fields), issuer_key);
   }
 
+  // An issuance the earning rules priced: checked, signed and admitted, with the breakdown
+  // that gave its points.
+  ledger::Result<EarnResult> issue_priced(const ledger::Issue& body, rules::Breakdown breakdown) {
+    ledger::UnsignedTransaction draft;
+    draft.chain_id = genesis.chain_id;
+    draft.body = body;
+    if (auto status = ledger::validate_fields(draft); !status) return status.error();
+    const ledger::Transaction tx = sign(body);
+    auto admitted = admit(tx);
+    if (!admitted) return admitted.error();
+    return EarnResult{tx.id(), body.points, false, body.reference, std::move(breakdown)};
+  }
+
   // Issue signed by this node: idempotent by reference.
   ledger::Result<EarnResult> issue(const ledger::Issue& body) {
     auto work = prepare_issue(body);
@@ -1221,14 +1234,7 @@ ledger::Result<Node::EarnWork> Node::prepare_earn_order(const crypto::PublicKey&
     body.reference = order_id + rules::reference_separator + rule_set->tag;
     body.pending_days = config_.return_window_days;
     body.purchase = ledger::Purchase{total_minor, order.currency};
-    ledger::UnsignedTransaction draft;
-    draft.chain_id = genesis_.chain_id;
-    draft.body = body;
-    if (auto status = ledger::validate_fields(draft); !status) return status.error();
-    const ledger::Transaction tx = impl_->sign(body);
-    auto admitted = impl_->admit(tx);
-    if (!admitted) return admitted.error();
-    return EarnResult{tx.id(), body.points, false, body.reference, std::move(breakdown).value()};
+    return impl_->issue_priced(body, std::move(breakdown).value());
   });
 }
 
@@ -1316,14 +1322,7 @@ ledger::Result<EarnResult> Node::earn_event(const crypto::PublicKey& customer, c
     body.points = breakdown->points;
     body.reason = rules::event_reason(*kind);
     body.reference = prefix + event_id + rules::reference_separator + rule_set->tag;
-    ledger::UnsignedTransaction draft;
-    draft.chain_id = genesis_.chain_id;
-    draft.body = body;
-    if (auto status = ledger::validate_fields(draft); !status) return status.error();
-    const ledger::Transaction tx = impl_->sign(body);
-    auto admitted = impl_->admit(tx);
-    if (!admitted) return admitted.error();
-    return EarnResult{tx.id(), body.points, false, body.reference, std::move(breakdown).value()};
+    return impl_->issue_priced(body, std::move(breakdown).value());
   });
 }
 
