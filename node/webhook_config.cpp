@@ -67,7 +67,8 @@ std::optional<WebhookUrl> parse_webhook_url(std::string_view url, std::string& e
       error = "url must not have a fragment";
       return std::nullopt;
     }
-    parsed.target = rest[path_start] == '?' ? "/" + std::string(rest.substr(path_start)) : std::string(rest.substr(path_start));
+    parsed.target = std::string(rest.substr(path_start));
+    if (parsed.target.front() == '?') parsed.target.insert(0, 1, '/');
     if (parsed.target.find('#') != std::string::npos) {
       error = "url must not have a fragment";
       return std::nullopt;
