@@ -14,13 +14,6 @@
 #include "tests/fixtures.hpp"
 #include "tests/state_support.hpp"
 
-namespace Catch {
-template <>
-struct StringMaker<pc::ledger::Code> {
-  static std::string convert(pc::ledger::Code code) { return std::string(pc::ledger::code_name(code)); }
-};
-}  // namespace Catch
-
 namespace {
 
 using namespace pc;

@@ -7,9 +7,19 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "ledger/limits.hpp"
 #include "ledger/state.hpp"
 #include "tests/fixtures.hpp"
+
+// Refusal codes print by name in failed checks.
+namespace Catch {
+template <>
+struct StringMaker<pc::ledger::Code> {
+  static std::string convert(pc::ledger::Code code) { return std::string(pc::ledger::code_name(code)); }
+};
+}  // namespace Catch
 
 namespace pc::test::state {
 

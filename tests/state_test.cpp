@@ -64,11 +64,6 @@ struct StringMaker<pc::ledger::IssuanceRecord> {
     return out.str();
   }
 };
-
-template <>
-struct StringMaker<pc::ledger::Code> {
-  static std::string convert(pc::ledger::Code code) { return std::string(pc::ledger::code_name(code)); }
-};
 }  // namespace Catch
 
 namespace {
