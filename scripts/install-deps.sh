@@ -8,6 +8,7 @@ packages=(
   libsodium-dev libleveldb-dev libsnappy-dev
   libboost-dev libboost-system-dev
   nlohmann-json3-dev catch2
+  libqrencode-dev
   curl python3
 )
 

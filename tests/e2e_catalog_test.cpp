@@ -11,6 +11,7 @@
 
 #include "tests/e2e_support.hpp"
 #include "tests/fixtures.hpp"
+#include "wallet-cli/terminal_qr.hpp"
 
 namespace {
 
@@ -47,7 +48,8 @@ TEST_CASE("e2e: publish a reward, earn, redeem it with the wallet, use the vouch
   // Proves the whole path on a live node of protocol version 3 with the real wallet: the
   // reward shows in get_rewards (and as affordable once the customer has the points), the
   // wallet's redeem --reward-id prints a voucher code, check_voucher says valid, use_voucher
-  // commits, then the voucher is used for check_voucher, the wallet and a second use
+  // commits (before that, `vouchers --qr` draws it), then the voucher is used for
+  // check_voucher, the wallet and a second use
   // (voucher_used), an unknown code is refused, a partial return takes points in proportion,
   // and the audit of the data dir is OK with the catalog counted.
   LiveNode node;
@@ -77,6 +79,11 @@ TEST_CASE("e2e: publish a reward, earn, redeem it with the wallet, use the vouch
   const std::string code = redeemed.out.substr(at + 8, 14);  // XXXX-XXXX-XXXX
 
   CHECK(node.call("check_voucher", {{"code", code}}, node.bearer())["status"] == "valid");
+  // The unused voucher is drawn as a QR code of its code (the drawing itself: terminal_qr_test).
+  const RunResult drawn = wallet(home.path(), node, {"vouchers", "--qr"});
+  INFO(drawn.out << drawn.err);
+  REQUIRE(drawn.status.exited_with(0));
+  CHECK(drawn.out.find(pc::wallet::draw_qr(pc::wallet::encode_qr(code))) != std::string::npos);
   const json used = node.call("use_voucher", {{"code", code}}, node.bearer());
   node.wait_until_committed(used["id"].get<std::string>());
   CHECK(node.call("check_voucher", {{"code", code}}, node.bearer())["status"] == "used");

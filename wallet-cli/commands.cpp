@@ -19,6 +19,7 @@
 #include "wallet-cli/node_answer.hpp"
 #include "wallet-cli/node_client.hpp"
 #include "wallet-cli/passphrase.hpp"
+#include "wallet-cli/terminal_qr.hpp"
 #include "wallet-cli/wallet_file.hpp"
 
 namespace pc::wallet {
@@ -391,7 +392,7 @@ void redeem_command(const WalletOptions& options, const RedeemRequest& request, 
   }
 }
 
-void vouchers_command(const WalletOptions& options, std::ostream& out) {
+void vouchers_command(const WalletOptions& options, bool draw_qr_codes, std::ostream& out) {
   const std::string address = crypto::encode_address(unlock(options).public_key());
   NodeClient client = connect(options);
   const auto names = partner_names(client);
@@ -427,6 +428,12 @@ void vouchers_command(const WalletOptions& options, std::ostream& out) {
   for (const Row& row : rows) {
     out << std::left << std::setw(16) << row.code << std::setw(8) << row.status << std::setw(24)
         << partner_label(names, row.partner) << std::setw(22) << format_utc(row.redeemed_at_ms) << row.reward << "\n";
+  }
+  if (!draw_qr_codes) return;
+  for (const Row& row : rows) {
+    if (row.status != "valid") continue;
+    out << "\n" << row.code << "  " << partner_label(names, row.partner) << "  " << row.reward << "\n"
+        << draw_qr(encode_qr(row.code));
   }
 }
 

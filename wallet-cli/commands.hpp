@@ -45,8 +45,9 @@ struct RedeemRequest {
   bool wait_for_commit = true;
 };
 void redeem_command(const WalletOptions& options, const RedeemRequest& request, std::ostream& out);
-// The customer's vouchers with their status (valid or used), from get_vouchers.
-void vouchers_command(const WalletOptions& options, std::ostream& out);
+// The customer's vouchers with their status (valid or used), from get_vouchers; with
+// `draw_qr_codes`, each valid voucher's code also as a QR code for the till's scanner.
+void vouchers_command(const WalletOptions& options, bool draw_qr_codes, std::ostream& out);
 
 struct TransferRequest {
   std::string to_address;

@@ -29,7 +29,8 @@ constexpr char usage_text[] =
     "  history [--limit N]                       the latest N entries (default 20, max 100)\n"
     "  redeem --partner ID --points N --reward TEXT [--no-wait]\n"
     "  redeem --partner ID --reward-id N [--quantity Q] [--no-wait]   a catalog reward; prints vouchers\n"
-    "  vouchers                                  your vouchers and whether each was used\n"
+    "  vouchers [--qr]                           your vouchers and whether each was used;\n"
+    "                                            --qr draws each unused one as a QR code\n"
     "  transfer --to ADDRESS --points N [--no-wait]\n"
     "  export --out FILE                         copy the encrypted wallet file\n"
     "  import --in FILE                          install an exported wallet file\n"
@@ -54,7 +55,7 @@ const std::map<std::string, CommandSpec>& command_specs() {
       {"balance", {}},
       {"history", {{"--limit"}, {}, 0}},
       {"redeem", {{"--partner", "--points", "--reward", "--reward-id", "--quantity"}, {"--no-wait"}, 0}},
-      {"vouchers", {}},
+      {"vouchers", {{}, {"--qr"}, 0}},
       {"transfer", {{"--to", "--points"}, {"--no-wait"}, 0}},
       {"export", {{"--out"}, {}, 0}},
       {"import", {{"--in"}, {}, 0}},
@@ -191,7 +192,7 @@ void run(const CommandLine& line) {
     request.wait_for_commit = !line.has("--no-wait");
     return pc::wallet::transfer_command(options, request, std::cout);
   }
-  if (command == "vouchers") return pc::wallet::vouchers_command(options, std::cout);
+  if (command == "vouchers") return pc::wallet::vouchers_command(options, line.has("--qr"), std::cout);
   if (command == "export") return pc::wallet::export_command(options, line.required("--out"), std::cout);
   if (command == "import") return pc::wallet::import_command(options, line.required("--in"), std::cout);
   if (command == "verify-tx") {
