@@ -14,6 +14,7 @@
 #include "crypto/check.hpp"
 #include "crypto/hash.hpp"
 #include "ledger/codec.hpp"
+#include "ledger/voucher.hpp"
 #include "node/analytics_report.hpp"
 #include "node/derived_index.hpp"
 
@@ -337,6 +338,40 @@ void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256
         data["shortfall_points"] = record->shortfall_points;
       }
       put(WebhookEventType::return_purchase, tx, index, std::move(data));
+    } else if (const auto* redeem_reward = std::get_if<ledger::RedeemReward>(&body);
+               redeem_reward != nullptr && redeem_reward->partner == partner_) {
+      OrderedJson data;
+      data["customer"] = crypto::encode_address(redeem_reward->customer);
+      data["reward_id"] = redeem_reward->reward_id;
+      data["quantity"] = redeem_reward->quantity;
+      // The codes are derived from the redemption (ledger/voucher.hpp), as the wallet prints them.
+      OrderedJson codes = OrderedJson::array();
+      for (std::uint16_t unit = 0; unit < redeem_reward->quantity; ++unit) {
+        codes.push_back(ledger::format_voucher_code(ledger::voucher_code(tx.id(), unit)));
+      }
+      data["vouchers"] = std::move(codes);
+      put(WebhookEventType::redemption, tx, index, std::move(data));
+    } else if (const auto* use = std::get_if<ledger::UseVoucher>(&body); use != nullptr && use->partner == partner_) {
+      OrderedJson data;
+      data["voucher"] = ledger::format_voucher_code(use->code);
+      // A voucher record is never deleted and a used one never changes again.
+      if (const ledger::Voucher* voucher = state.voucher(partner_, use->code)) {
+        data["customer"] = crypto::encode_address(voucher->customer);
+        data["reward_id"] = voucher->reward_id;
+      }
+      put(WebhookEventType::voucher_used, tx, index, std::move(data));
+    } else if (const auto* partial = std::get_if<ledger::PartialReturn>(&body);
+               partial != nullptr && partial->partner == partner_) {
+      OrderedJson data;
+      data["reference"] = partial->reference;
+      data["returned_amount_minor"] = partial->amount_minor;
+      if (const ledger::IssuanceRecord* record = state.issuance(partner_, partial->reference)) {
+        data["customer"] = crypto::encode_address(record->customer);
+        data["issued_points"] = record->points;
+        data["reversed_points"] = record->reversed_points;
+        data["shortfall_points"] = record->shortfall_points;
+      }
+      put(WebhookEventType::return_purchase, tx, index, std::move(data));
     }
   }
 
@@ -468,7 +503,7 @@ std::optional<WebhookDelivery> WebhookQueue::front(std::size_t endpoint) const {
     const std::uint8_t type = in.u8();
     delivery.event_id = in.string(event_id_bytes_max, "event id");
     delivery.body = in.string(event_body_bytes_max, "event body");
-    if (!in.finish().ok() || type < 1 || type > static_cast<std::uint8_t>(WebhookEventType::events_dropped)) {
+    if (!in.finish().ok() || type < 1 || type > webhook_event_type_max) {
       std::cerr << "pointchain-node: webhook queue: a damaged entry is skipped\n";
       continue;
     }

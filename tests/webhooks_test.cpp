@@ -12,6 +12,7 @@
 #include "node/node.hpp"
 #include "node/webhook_queue.hpp"
 #include "node/webhook_sender.hpp"
+#include "ledger/voucher.hpp"
 #include "tests/fixtures.hpp"
 #include "tests/webhook_receiver.hpp"
 
@@ -193,6 +194,64 @@ TEST_CASE("the queue holds this partner's earns, redemptions and returns, with i
   chain.commit_all({chain.txs.issue(1, alice.public_key(), 5, "order-2"), chain.txs.redeem(alice, 1, 5, "Tea")});
   redemptions.block_committed(committed_at(chain.store(), 4));
   CHECK(ids_of(drain(redemptions)) == std::vector<std::string>{"4.1.redemption"});
+}
+
+TEST_CASE("the catalog's transactions are announced: a reward redemption with its vouchers, a voucher used, a partial return",
+          "[webhooks][queue][catalog]") {
+  // Proves the protocol version 3 types reach the CRM: a RedeemReward at partner 1 is a
+  // redemption carrying the voucher codes the wallet prints, partner 1's UseVoucher is a
+  // voucher_used naming the customer and reward, partner 1's PartialReturn is a return with the
+  // returned amount and the points taken back; partner 2's catalog activity is not queued.
+  pc::test::GenesisOptions options;
+  options.protocol_version = 3;
+  options.partners = 2;
+  TestChain chain(options);
+  TempDir dir;
+  node::WebhookQueue queue(dir.path(), chain.store(), 1,
+                           settings_for("http://127.0.0.1:9/hooks",
+                                        {node::WebhookEventType::redemption, node::WebhookEventType::voucher_used,
+                                         node::WebhookEventType::return_purchase}));
+  const crypto::SecretKey alice = TxFactory::customer(1);
+  ledger::RewardTerms coffee;
+  coffee.name = "Free coffee";
+  coffee.cost_points = 30;
+  const ledger::Transaction order = chain.txs.issue_for(1, alice.public_key(), 100, "order-1", ledger::Reason::purchase,
+                                                        ledger::Purchase{10'000, "EUR"});
+  const ledger::Transaction published_1 = chain.txs.publish_reward(1, 7, coffee);
+  const ledger::Transaction published_2 = chain.txs.publish_reward(2, 7, coffee);
+  chain.commit_all({order, published_1, published_2});
+  queue.block_committed(committed_at(chain.store(), 1));
+  const ledger::Transaction redemption = chain.txs.redeem_reward(alice, 1, 7, 2);
+  const ledger::Transaction elsewhere = chain.txs.redeem_reward(alice, 2, 7, 1);
+  chain.commit_all({redemption, elsewhere});
+  queue.block_committed(committed_at(chain.store(), 2));
+  const std::string code = ledger::voucher_code(redemption.id(), 1);
+  const ledger::Transaction used = chain.txs.use_voucher(1, code);
+  const ledger::Transaction partial = chain.txs.partial_return(1, "order-1", 2'500);
+  chain.commit_all({used, partial});
+  queue.block_committed(committed_at(chain.store(), 3));
+
+  const auto events = drain(queue);
+  REQUIRE(ids_of(events) == std::vector<std::string>{"2.0.redemption", "3.0.voucher_used", "3.1.return"});
+  const auto redeemed = nlohmann::json::parse(events[0].body);
+  CHECK(redeemed["data"]["customer"] == crypto::encode_address(alice.public_key()));
+  CHECK(redeemed["data"]["reward_id"] == 7);
+  CHECK(redeemed["data"]["quantity"] == 2);
+  CHECK(redeemed["data"]["vouchers"] ==
+        nlohmann::json({ledger::format_voucher_code(ledger::voucher_code(redemption.id(), 0)),
+                        ledger::format_voucher_code(code)}));
+  const auto voucher_used = nlohmann::json::parse(events[1].body);
+  CHECK(voucher_used["type"] == "voucher_used");
+  CHECK(voucher_used["data"]["voucher"] == ledger::format_voucher_code(code));
+  CHECK(voucher_used["data"]["customer"] == crypto::encode_address(alice.public_key()));
+  CHECK(voucher_used["data"]["reward_id"] == 7);
+  const auto returned = nlohmann::json::parse(events[2].body);
+  CHECK(returned["data"]["reference"] == "order-1");
+  CHECK(returned["data"]["returned_amount_minor"] == 2'500);
+  CHECK(returned["data"]["issued_points"] == 100);
+  // A quarter of the order is 25 of its 100 points; Alice still held 10 of them (90 spent).
+  CHECK(returned["data"]["reversed_points"] == 10);
+  CHECK(returned["data"]["shortfall_points"] == 15);
 }
 
 TEST_CASE("a full endpoint queue drops new events and then queues an events_dropped notice",
