@@ -47,6 +47,7 @@ rpc() {  # rpc I METHOD: the JSON-RPC answer of partner I's node
 
 create() {
   local count=$1 i keys validator issuer
+  [[ "$count" =~ ^[1-9][0-9]?$ ]] || die "up takes a number of partners from 1 to 99, not $count"
   mkdir -p "$dir"
   ( umask 077; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/passphrase" )
   local entries=()
@@ -144,5 +145,5 @@ case "${1:-}" in
   stop) [ -n "${2:-}" ] || die "stop needs a partner number"; stop "$2" ;;
   wait) wait_same_tip ;;
   down) for i in $(partners); do stop "$i"; done ;;
-  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
 esac
