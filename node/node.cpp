@@ -661,6 +661,8 @@ class Node::Impl {
     // let go (executed_blocks_max), or validated before a restart: it executes again.
     if (!executed) executed = execute_proposal(commit.block);
     PC_CHECK(executed.has_value());
+    const ledger::BlockHeader header = commit.block.header;
+    const std::uint64_t previous_time_ms = store->tip().time_ms;
     auto committed = pipeline->commit(std::move(commit.block), std::move(executed->changes), executed->left_out);
     if (!committed) {
       // Nothing changed on disk or in the store; the engine stays decided, and the next
@@ -670,6 +672,7 @@ class Node::Impl {
       return;
     }
     staged_taken = false;  // the commit revalidated the mempool
+    metrics.record_decided(header, previous_time_ms, clock.now_ms(), engine->round());
     executed_blocks.forget_through(height);
     schedule = schedule.next_height();
     start_height();
@@ -707,6 +710,7 @@ class Node::Impl {
     auto committed = pipeline->commit(block, std::move(changes).value());
     if (!committed) return committed.error();
     staged_taken = false;  // the commit revalidated the mempool
+    metrics.record_synced(block.header, tip.time_ms);
     executed_blocks.forget_through(height);
     schedule = ledger::ProposerSchedule::for_height(genesis, height + 1);
     start_height();
@@ -782,6 +786,7 @@ class Node::Impl {
   std::optional<ExecutedBlock> prepared;            // this validator's round-0 block, while it is due
   std::atomic<std::uint64_t> consensus_height{0};
   std::atomic<std::uint32_t> consensus_round{0};
+  NodeMetrics metrics;  // thread-safe
 
   std::unique_ptr<EventLoop> loop;  // the writer thread; stopped first
 
@@ -926,6 +931,31 @@ ConsensusInfo Node::consensus_info() const {
   }
   return info;
 }
+
+ledger::Result<ConsensusState> Node::consensus_state() const {
+  return impl_->on_writer<ConsensusState>([this]() -> ledger::Result<ConsensusState> {
+    const consensus::Engine& engine = *impl_->engine;
+    ConsensusState state;
+    state.height = engine.height();
+    state.round = engine.round();
+    state.step = engine.step();
+    state.decided = engine.decided();
+    state.total_voting_power = genesis_.total_voting_power();
+    const consensus::RoundVotesView votes = engine.votes_in_round(state.round);
+    const auto voters = [this](const std::vector<ledger::Vote>& cast) {
+      std::vector<VoteSeen> seen;
+      for (const ledger::Vote& vote : cast) {
+        seen.push_back(VoteSeen{vote.validator, genesis_.partner(vote.validator)->voting_power, vote.block_id});
+      }
+      return seen;
+    };
+    state.prevotes = voters(votes.prevotes);
+    state.precommits = voters(votes.precommits);
+    return state;
+  });
+}
+
+MetricsSnapshot Node::metrics() const { return impl_->metrics.snapshot(); }
 
 std::optional<StorageFailure> Node::storage_failure() const { return impl_->pipeline->failure(); }
 

@@ -32,6 +32,7 @@
 #include "node/earning_rules.hpp"
 #include "node/p2p/transport_config.hpp"
 #include "node/loyalty_views.hpp"
+#include "node/metrics.hpp"
 #include "node/storage_failure.hpp"
 #include "node/subscriptions.hpp"
 #include "node/webhook_config.hpp"
@@ -185,6 +186,25 @@ struct ConsensusInfo {
   std::uint32_t round = 0;               // its round there
 };
 
+// A vote the engine counts in the current round (consensus_state).
+struct VoteSeen {
+  ledger::PartnerId validator = 0;
+  std::uint64_t voting_power = 0;
+  std::optional<ledger::Hash256> block_id;  // nullopt: a vote for nil
+};
+
+// Where this node's consensus engine is, and who it has heard from in its current round
+// (docs/rpc.md, consensus_state). An equivocating validator is listed once per block it voted for.
+struct ConsensusState {
+  std::uint64_t height = 0;
+  std::uint32_t round = 0;
+  consensus::Step step = consensus::Step::propose;
+  bool decided = false;  // the height is decided and being committed
+  std::uint64_t total_voting_power = 0;
+  std::vector<VoteSeen> prevotes;
+  std::vector<VoteSeen> precommits;
+};
+
 // One sentence for people (the start-up log, chain_info's consensus.status): whether this
 // node can commit, and why not.
 std::string consensus_status(const ConsensusInfo& info);
@@ -295,6 +315,11 @@ class Node {
 
   ChainInfo chain_info() const;
   ConsensusInfo consensus_info() const;
+  // Read on the writer between two events, so it waits its turn in the inbox: too_large when
+  // the inbox is full.
+  ledger::Result<ConsensusState> consensus_state() const;
+  // Commit counters and histograms since the node started (node/metrics.hpp).
+  MetricsSnapshot metrics() const;
   ledger::Result<ledger::Block> block_at(std::uint64_t height) const;
   ledger::Result<ledger::Block> block_by_hash(const ledger::Hash256& hash) const;
   ledger::Result<TxStatus> transaction(const ledger::Hash256& tx_id) const;

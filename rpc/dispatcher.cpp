@@ -11,6 +11,7 @@
 #include "node/report_command.hpp"
 #include "node/audit_command.hpp"
 #include "rpc/json_views.hpp"
+#include "rpc/metrics.hpp"
 #include "rpc/params.hpp"
 
 namespace pc::rpc {
@@ -107,7 +108,19 @@ json id_json(const ledger::Hash256& tx_id) { return json{{"id", hash_hex(tx_id)}
 }  // namespace
 
 Dispatcher::Dispatcher(node::Node& node, DispatcherOptions options)
-    : node_(node), api_token_(node.config().api_token), rate_limiter_(options.rate_limit, std::move(options.now_ms)) {}
+    : node_(node),
+      api_token_(node.config().api_token),
+      rate_limiter_(options.rate_limit, std::move(options.now_ms)),
+      network_info_(std::move(options.network_info)) {}
+
+Reply Dispatcher::metrics(std::string_view client_id) {
+  if (!rate_limiter_.try_take(client_id, 1)) {
+    return Reply{429, error_response_body(request_error(
+                          error_code::rate_limited, "rate limited: too many requests from this address; retry later"))};
+  }
+  const node::NetworkInfo network = network_info_ ? network_info_() : node::NetworkInfo{};
+  return Reply{200, metrics_text(node_.chain_info(), node_.metrics(), network)};
+}
 
 Reply Dispatcher::handle(std::string_view body, std::string_view authorization, std::string_view client_id,
                          SessionMethods* session) {
@@ -255,7 +268,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 22> methods = {{
+  static constexpr std::array<Method, 24> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -265,6 +278,8 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"get_settlement", &Dispatcher::get_settlement, false},
       {"get_report", &Dispatcher::get_report, false},
       {"get_evidence", &Dispatcher::get_evidence, false},
+      {"net_info", &Dispatcher::net_info, false},
+      {"consensus_state", &Dispatcher::consensus_state, false},
       {"earn", &Dispatcher::earn, true},
       {"earn_batch", &Dispatcher::earn_batch, true},
       {"return", &Dispatcher::return_purchase, true},
@@ -435,6 +450,20 @@ MethodResult Dispatcher::get_evidence(const json& params) {
   for (const ledger::Evidence& entry : page->evidence) evidence.push_back(node::evidence_json(node_.genesis(), entry));
   return json{{"evidence", std::move(evidence)},
               {"next_cursor", page->next ? json(to_hex(page->next->encode())) : json(nullptr)}};
+}
+
+MethodResult Dispatcher::net_info(const json& params) {
+  Params reader(params, {});
+  if (reader.error()) return *reader.error();
+  return net_info_json(node_.genesis(), network_info_ ? network_info_() : node::NetworkInfo{}, node_.chain_info().tip.height);
+}
+
+MethodResult Dispatcher::consensus_state(const json& params) {
+  Params reader(params, {});
+  if (reader.error()) return *reader.error();
+  auto state = node_.consensus_state();
+  if (!state) return application_error(state.error());
+  return consensus_state_json(node_.genesis(), *state);
 }
 
 // ---- partner methods ----

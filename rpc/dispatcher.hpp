@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "node/network_info.hpp"
 #include "node/node.hpp"
 #include "rpc/errors.hpp"
 #include "rpc/limits.hpp"
@@ -24,6 +25,8 @@ struct DispatcherOptions {
   RateLimit rate_limit{rate_per_second_default, rate_burst_default};
   // The rate limiter's clock (monotonic ms); tests pass a manual one.
   std::function<std::uint64_t()> now_ms = steady_now_ms;
+  // The network as it is now (net_info, /metrics); empty: the node has no network.
+  std::function<node::NetworkInfo()> network_info;
 };
 
 struct Reply {
@@ -61,6 +64,10 @@ class Dispatcher {
   // (at least one). An unknown partner is application error 1202.
   pc::Result<node::EventFilter, RpcError> subscription_filter(const nlohmann::json& params) const;
 
+  // GET /metrics: the Prometheus text exposition (rpc/metrics.hpp), 200; 429 when the
+  // client is over its rate limit (it costs one token, as a request does).
+  Reply metrics(std::string_view client_id);
+
   node::Node& node() { return node_; }
 
  private:
@@ -90,6 +97,8 @@ class Dispatcher {
   MethodResult get_settlement(const nlohmann::json& params);
   MethodResult get_report(const nlohmann::json& params);
   MethodResult get_evidence(const nlohmann::json& params);
+  MethodResult net_info(const nlohmann::json& params);
+  MethodResult consensus_state(const nlohmann::json& params);
   MethodResult earn(const nlohmann::json& params);
   MethodResult earn_batch(const nlohmann::json& params);
   MethodResult return_purchase(const nlohmann::json& params);
@@ -108,6 +117,7 @@ class Dispatcher {
   node::Node& node_;
   const std::string api_token_;
   RateLimiter rate_limiter_;
+  const std::function<node::NetworkInfo()> network_info_;
 };
 
 }  // namespace pc::rpc

@@ -1,5 +1,6 @@
 #include "rpc/json_views.hpp"
 
+#include <set>
 #include <type_traits>
 
 #include "crypto/address.hpp"
@@ -115,6 +116,76 @@ json block_json(const ledger::Block& block) {
       {"commit", std::move(commit)},
       {"hex", to_hex(block.encode())},
   };
+}
+
+namespace {
+
+json partner_name_json(const ledger::Genesis& genesis, ledger::PartnerId id) {
+  const ledger::Partner* partner = genesis.partner(id);
+  return partner != nullptr ? json(partner->name) : json(nullptr);
+}
+
+// The votes of one type, and the power behind them: a validator counts once, however many
+// blocks it voted for.
+json votes_json(const ledger::Genesis& genesis, const std::vector<node::VoteSeen>& votes) {
+  json list = json::array();
+  std::set<ledger::PartnerId> counted;
+  std::uint64_t power = 0;
+  for (const node::VoteSeen& vote : votes) {
+    if (counted.insert(vote.validator).second) power += vote.voting_power;
+    list.push_back(json{{"validator", vote.validator},
+                        {"name", partner_name_json(genesis, vote.validator)},
+                        {"voting_power", vote.voting_power},
+                        {"block_id", vote.block_id ? json(hash_hex(*vote.block_id)) : json(nullptr)}});
+  }
+  return json{{"power", power}, {"votes", std::move(list)}};
+}
+
+std::string_view step_name(consensus::Step step) {
+  switch (step) {
+    case consensus::Step::propose: return "propose";
+    case consensus::Step::prevote: return "prevote";
+    case consensus::Step::precommit: return "precommit";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+json net_info_json(const ledger::Genesis& genesis, const node::NetworkInfo& network, std::uint64_t height) {
+  json peers = json::array();
+  for (const node::PeerNetInfo& peer : network.peers) {
+    peers.push_back(json{{"partner", peer.partner},
+                         {"name", peer.partner == 0 ? json("observer") : partner_name_json(genesis, peer.partner)},
+                         {"address", peer.address},
+                         {"direction", peer.outbound ? "out" : "in"},
+                         {"height", peer.status_known ? json(peer.height) : json(nullptr)},
+                         {"bytes_in", peer.bytes_in},
+                         {"bytes_out", peer.bytes_out},
+                         {"messages_in", peer.messages_in},
+                         {"messages_out", peer.messages_out},
+                         {"last_seen_ms", peer.last_seen_ms}});
+  }
+  return json{{"enabled", network.enabled},
+              {"listen_port", network.enabled ? json(network.listen_port) : json(nullptr)},
+              {"height", height},
+              {"sync",
+               {{"target_height", network.sync_target_height},
+                {"behind", network.sync_target_height > height ? network.sync_target_height - height : 0},
+                {"blocks_synced", network.blocks_synced}}},
+              {"peers", std::move(peers)}};
+}
+
+json consensus_state_json(const ledger::Genesis& genesis, const node::ConsensusState& state) {
+  return json{{"height", state.height},
+              {"round", state.round},
+              {"step", step_name(state.step)},
+              {"decided", state.decided},
+              {"total_voting_power", state.total_voting_power},
+              // More than 2/3 of the power: the least integer above 2/3 of the total.
+              {"quorum_power", state.total_voting_power * 2 / 3 + 1},
+              {"prevotes", votes_json(genesis, state.prevotes)},
+              {"precommits", votes_json(genesis, state.precommits)}};
 }
 
 json chain_info_json(const node::ChainInfo& info) {

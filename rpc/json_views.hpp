@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ledger/block.hpp"
+#include "node/network_info.hpp"
 #include "node/node.hpp"
 
 namespace pc::rpc {
@@ -49,6 +50,15 @@ nlohmann::json notification_json(std::uint64_t subscription, const node::Notific
 // The last message a subscriber whose queue overflowed receives before the connection closes:
 // params {subscription, kind:"error", error:{code, message, data}}.
 nlohmann::json overflow_notification_json(std::uint64_t subscription);
+
+// net_info: {enabled, listen_port, height, sync:{target_height, behind, blocks_synced},
+//   peers:[{partner, name, address, direction, height, bytes_in, bytes_out, messages_in,
+//   messages_out, last_seen_ms}]}; `height` is this node's tip.
+nlohmann::json net_info_json(const ledger::Genesis& genesis, const node::NetworkInfo& network, std::uint64_t height);
+
+// consensus_state: {height, round, step, decided, total_voting_power, quorum_power,
+//   prevotes:{power, votes:[{validator, name, voting_power, block_id}]}, precommits:{...}}.
+nlohmann::json consensus_state_json(const ledger::Genesis& genesis, const node::ConsensusState& state);
 
 std::string hash_hex(const ledger::Hash256& hash);
 

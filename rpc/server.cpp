@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "rpc/json_views.hpp"
+#include "rpc/metrics.hpp"
 #include "rpc/params.hpp"
 
 namespace pc::rpc {
@@ -495,6 +496,10 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
     if (request.method() == http::verb::post && request.target() == "/") {
       Reply reply = shared_.dispatcher.handle(request.body(), request[http::field::authorization], client_ip_);
       send(reply.status, std::move(reply.body), "application/json", keep_alive, false);
+    } else if (request.method() == http::verb::get && request.target() == "/metrics") {
+      Reply reply = shared_.dispatcher.metrics(client_ip_);
+      send(reply.status, std::move(reply.body), reply.status == 200 ? metrics_content_type : "application/json",
+           keep_alive, false);
     } else if (request.method() == http::verb::get && request.target() == "/health") {
       if (auto failure = shared_.node.storage_failure()) {
         send(503, "storage failure: block production has stopped: " + failure->reason + "\n", "text/plain",

@@ -4,6 +4,7 @@
 // goes to a Dispatcher.
 //
 //   POST /        JSON-RPC 2.0 (single or batch)         200, 204, 413 (4013), 429 (4029)
+//   GET  /metrics the Prometheus text exposition (rpc/metrics.hpp)  200, 429
 //   GET  /health  "ok"                                   200
 //                 "storage failure: ..." after a failed block write (Node::storage_failure)  503
 //   GET  /ws      WebSocket upgrade: JSON-RPC plus subscribe / unsubscribe and notifications

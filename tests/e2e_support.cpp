@@ -152,6 +152,30 @@ std::string read_text_file(const fs::path& path) {
   return text.str();
 }
 
+std::string readme_shell_block(const std::string& readme, const std::string& heading) {
+  std::istringstream lines(readme);
+  std::string line;
+  bool in_section = false;
+  while (!in_section && std::getline(lines, line)) in_section = line == heading;
+  if (!in_section) throw std::runtime_error("README.md needs the heading \"" + heading + "\"");
+  while (std::getline(lines, line) && line.empty()) {
+  }
+  if (line != "```sh") {
+    throw std::runtime_error("the first thing under \"" + heading + "\" must be a ```sh fence, found: " + line);
+  }
+  std::string block;
+  bool closed = false;
+  while (!closed && std::getline(lines, line)) {
+    closed = line == "```";
+    if (!closed) block += line + "\n";
+  }
+  if (!closed) throw std::runtime_error("the ```sh block under \"" + heading + "\" is not closed");
+  while (std::getline(lines, line) && line.rfind("## ", 0) != 0) {
+    if (line.rfind("```", 0) == 0) throw std::runtime_error("a second code block under \"" + heading + "\": " + line);
+  }
+  return block;
+}
+
 // ---- Process ----
 
 Process::Process(const std::vector<std::string>& args, const SpawnOptions& options)
@@ -294,6 +318,24 @@ std::uint16_t free_loopback_port() {
     throw std::runtime_error("getsockname failed: " + errno_text());
   }
   return ntohs(address.sin_port);
+}
+
+std::uint16_t free_loopback_ports(std::size_t count) {
+  constexpr int attempts_max = 100;
+  for (int attempt = 0; attempt < attempts_max; ++attempt) {
+    const std::uint16_t base = free_loopback_port();
+    if (std::size_t{base} + count > 65'536) continue;
+    bool all_free = true;
+    for (std::size_t i = 1; i < count && all_free; ++i) {
+      const FileDescriptor socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (socket_fd.get() < 0) throw std::runtime_error("socket failed: " + errno_text());
+      sockaddr_in address = loopback_address(static_cast<std::uint16_t>(base + i));
+      all_free = ::bind(socket_fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+    }
+    if (all_free) return base;
+  }
+  throw std::runtime_error("no " + std::to_string(count) + " consecutive free loopback ports in " +
+                           std::to_string(attempts_max) + " attempts");
 }
 
 std::string HttpResponse::header(const std::string& name) const {

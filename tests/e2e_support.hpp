@@ -48,6 +48,12 @@ std::filesystem::path binary_path(const std::string& name);
 // Reads a whole file; throws std::runtime_error when it cannot.
 std::string read_text_file(const std::filesystem::path& path);
 
+// The lines of the one ```sh block that directly follows `heading` (a whole line, "## ...")
+// in a README, as a reader would paste it. Throws std::runtime_error when the heading is
+// missing, prose comes before the block, the block is not closed, or the section (up to the
+// next "## " heading) holds a second code block: the README promises one block to paste whole.
+std::string readme_shell_block(const std::string& readme, const std::string& heading);
+
 // ---- processes ----
 
 // How a process ended: an exit code, or the signal that ended it.
@@ -136,6 +142,11 @@ RunResult run(const std::vector<std::string>& args, const SpawnOptions& options 
 // Another process could take it before the test does; LiveNode then tries another, and
 // elsewhere the test fails loudly ("Address already in use") rather than passing wrongly.
 std::uint16_t free_loopback_port();
+
+// The first of `count` consecutive loopback ports that nothing listened on just now (for a
+// script that numbers its ports from a base, as scripts/cluster.sh does). The same race as
+// free_loopback_port's applies.
+std::uint16_t free_loopback_ports(std::size_t count);
 
 using HttpHeaders = std::map<std::string, std::string>;
 

@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "node/audit_command.hpp"
@@ -24,43 +23,6 @@ constexpr char walkthrough_heading[] = "## Five-minute walkthrough";
 constexpr Milliseconds walkthrough_timeout = 180s;
 constexpr char walkthrough_node_passphrase[] = "e2e walkthrough node keys";
 
-// The lines of the ```sh block that must directly follow the heading. Anything else (no
-// heading, prose before the block, an unterminated or second sh block in the section) fails
-// the test, since the README promises one block a reader can paste whole.
-std::string walkthrough_block(const std::string& readme) {
-  std::istringstream lines(readme);
-  std::string line;
-  bool in_section = false;
-  while (std::getline(lines, line)) {
-    if (line == walkthrough_heading) {
-      in_section = true;
-      break;
-    }
-  }
-  INFO("README.md needs the heading \"" << walkthrough_heading << "\"");
-  REQUIRE(in_section);
-  while (std::getline(lines, line) && line.empty()) {
-  }
-  INFO("the first thing under the heading must be a ```sh fence, found: " << line);
-  REQUIRE(line == "```sh");
-  std::string block;
-  bool closed = false;
-  while (std::getline(lines, line)) {
-    if (line == "```") {
-      closed = true;
-      break;
-    }
-    block += line + "\n";
-  }
-  REQUIRE(closed);
-  // The rest of the section (up to the next heading) holds prose only.
-  while (std::getline(lines, line) && line.rfind("## ", 0) != 0) {
-    INFO("a second code block in the walkthrough section: " << line);
-    CHECK(line.rfind("```", 0) != 0);
-  }
-  return block;
-}
-
 std::string text_between(const std::string& text, const std::string& before, const std::string& after) {
   const std::size_t start = text.find(before);
   if (start == std::string::npos) return {};
@@ -76,7 +38,8 @@ TEST_CASE("the README walkthrough runs as written; its node stops on SIGTERM and
   // shown them in the wallet, redeemed 30 and audited the chain OK; the node it started in the
   // background is gone afterwards, stopped by SIGTERM; and a restart of that node on the same
   // data dir serves the very tip the audit verified.
-  const std::string script = walkthrough_block(read_text_file(fs::path(POINTCHAIN_SOURCE_DIR) / "README.md"));
+  const std::string script =
+      readme_shell_block(read_text_file(fs::path(POINTCHAIN_SOURCE_DIR) / "README.md"), walkthrough_heading);
   TempDir temp;
   const fs::path script_path = temp.path() / "walkthrough.sh";
   std::ofstream(script_path) << script;

@@ -799,3 +799,54 @@ TEST_CASE("a peer over the inbound message rate is slowed, not cut", "[p2p][tran
   for (int i = 0; i < count; ++i) CHECK(messages[static_cast<std::size_t>(i)] == message(std::to_string(i)));
   CHECK(node.recorder.links().at(*at_node).open);
 }
+
+TEST_CASE("each connection counts the bytes and messages it carried, and both ends agree once quiet",
+          "[p2p][transport][stats]") {
+  // Proves connection_stats() (net_info and /metrics read it): after 10 messages each way and
+  // 3 more one way, each end counts what it sent and received, one end's bytes out equal the
+  // other's bytes in (handshake included), and the last frame's time is set.
+  const auto genesis = test::make_genesis();
+  TestNode first(quick_config(), genesis, validator_key(1));
+  TransportConfig second_config = quick_config();
+  second_config.peers = {first.address(1)};
+  TestNode second(second_config, genesis, validator_key(2));
+  const auto at_first = first.recorder.wait_connected(second.public_key);
+  const auto at_second = second.recorder.wait_connected(first.public_key);
+  REQUIRE(at_first);
+  REQUIRE(at_second);
+
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(first.transport->send(*at_first, message("ping " + std::to_string(i))));
+    REQUIRE(second.transport->send(*at_second, message("pong " + std::to_string(i))));
+  }
+  for (int i = 0; i < 3; ++i) REQUIRE(first.transport->send(*at_first, Bytes(1000, 7)));
+  REQUIRE(second.recorder.wait([&](const auto& links, const auto&) { return links.at(*at_second).messages.size() == 13; }));
+  REQUIRE(first.recorder.wait([&](const auto& links, const auto&) { return links.at(*at_first).messages.size() == 10; }));
+
+  // Bytes out are counted once written; wait until each side's writes have landed.
+  const auto one = [](const TestNode& node) {
+    const std::vector<ConnectionStats> stats = node.transport->connection_stats();
+    REQUIRE(stats.size() == 1);
+    return stats.front();
+  };
+  const auto settled = [&] {
+    return one(first).bytes_out == one(second).bytes_in && one(second).bytes_out == one(first).bytes_in;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + wait_bound;
+  while (!settled() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const ConnectionStats from_first = one(first);
+  const ConnectionStats from_second = one(second);
+  CHECK(from_first.connection == *at_first);
+  CHECK(from_first.peer.partner == 2);
+  CHECK(from_second.peer.outbound);
+  CHECK(from_first.messages_out == 13);
+  CHECK(from_first.messages_in == 10);
+  CHECK(from_second.messages_out == 10);
+  CHECK(from_second.messages_in == 13);
+  CHECK(from_first.bytes_out == from_second.bytes_in);
+  CHECK(from_second.bytes_out == from_first.bytes_in);
+  // Three 1000-byte payloads more went one way.
+  CHECK(from_first.bytes_out >= from_second.bytes_out + 3000);
+  CHECK(from_first.last_received_ms > 0);
+  CHECK(from_second.last_received_ms > 0);
+}

@@ -2,6 +2,7 @@
 //   init  --data DIR [--genesis FILE --partner-id N] [--partner-name NAME] [--chain-id ID]
 //   run   [--data DIR] [--config FILE] [--accept-lost-blocks]   no arguments: a demo coalition in ./data
 //   keys  --data DIR                         this node's public keys
+//   keygen --data DIR                        create this node's keys only, before a genesis
 //   demo  [--data DIR]                       build the demo coalition chain and audit it
 //   audit [--data DIR] [--json]              replay and verify DIR from genesis
 //   report [--data DIR] --from DATE --to DATE ...  analytics of a stopped node's DIR
@@ -13,6 +14,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -24,6 +26,7 @@
 #include "node/audit_command.hpp"
 #include "node/demo.hpp"
 #include "node/keystore.hpp"
+#include "node/network_info.hpp"
 #include "node/node.hpp"
 #include "node/p2p/tcp_transport.hpp"
 #include "node/peer_protocol.hpp"
@@ -56,6 +59,9 @@ void print_usage(std::ostream& out) {
          "        coalition genesis FILE as partner N)\n"
          "  keys  --data DIR [--passphrase-file FILE]\n"
          "        print this node's public keys\n"
+         "  keygen --data DIR [--passphrase-file FILE]\n"
+         "        create this node's keys only (DIR/keys/) and print their public keys, to\n"
+         "        send to a coalition for its genesis; then init --genesis\n"
          "  demo  [--data DIR]           build a demo coalition chain in DIR (default ./demo-data)\n"
          "                               and audit it\n"
          "  audit [--data DIR] [--json]  replay DIR (default ./data) from genesis and verify every\n"
@@ -278,11 +284,23 @@ void init_demo(const fs::path& data_dir) {
 // ---------------------------------------------------------------------------------------
 // run
 
+// What net_info and /metrics show of the network; empty without one.
+std::function<pc::node::NetworkInfo()> network_view(const pc::node::p2p::TcpTransport* transport,
+                                                    const pc::node::PeerProtocol* peers) {
+  if (transport == nullptr || peers == nullptr) return {};
+  return [transport, peers] {
+    return pc::node::network_info(transport->listen_port(), transport->connection_stats(), peers->peers(),
+                                  peers->stats());
+  };
+}
+
 #if POINTCHAIN_HAVE_RPC
 using RpcServer = pc::rpc::Server;
 // The JSON-RPC server at config.rpc_address:rpc_port, with node.json's rate limit.
-std::unique_ptr<RpcServer> make_rpc_server(pc::node::Node& node) {
-  return std::make_unique<RpcServer>(node, pc::rpc::server_options_from_config(node.config()));
+std::unique_ptr<RpcServer> make_rpc_server(pc::node::Node& node, std::function<pc::node::NetworkInfo()> network) {
+  pc::rpc::ServerOptions options = pc::rpc::server_options_from_config(node.config());
+  options.dispatcher.network_info = std::move(network);
+  return std::make_unique<RpcServer>(node, std::move(options));
 }
 #else
 // The fuzz build has no rpc library: the node runs without its JSON-RPC server.
@@ -290,7 +308,7 @@ struct RpcServer {
   void start() {}
   void stop() {}
 };
-std::unique_ptr<RpcServer> make_rpc_server(pc::node::Node&) { return nullptr; }
+std::unique_ptr<RpcServer> make_rpc_server(pc::node::Node&, std::function<pc::node::NetworkInfo()>) { return nullptr; }
 #endif
 
 int command_run(const std::vector<std::string>& args) {
@@ -358,7 +376,7 @@ int command_run(const std::vector<std::string>& args) {
   }
   node.start_block_timer();
   const std::string url = "http://" + config.rpc_address + ":" + std::to_string(config.rpc_port) + "/";
-  std::unique_ptr<RpcServer> frontend = make_rpc_server(node);
+  std::unique_ptr<RpcServer> frontend = make_rpc_server(node, network_view(transport.get(), peers.get()));
   if (frontend) frontend->start();
 
   const pc::node::ChainInfo info = node.chain_info();
@@ -447,6 +465,20 @@ int command_keys(const std::vector<std::string>& args) {
   return 0;
 }
 
+// A partner's first step in joining a coalition: keys, before any genesis names them.
+int command_keygen(const std::vector<std::string>& args) {
+  const Options options = parse_options(args, {"--data", "--passphrase-file"}, {});
+  if (!options.has("--data")) throw UsageError("keygen needs --data DIR");
+  const fs::path data_dir = options.get("--data");
+  const fs::path keys_dir = pc::node::keys_directory(data_dir);
+  if (fs::exists(keys_dir)) throw std::runtime_error(keys_dir.string() + " exists already: keys are never overwritten");
+  const std::string passphrase = pc::node::obtain_passphrase({optional_path(options, "--passphrase-file"), {}, true});
+  const pc::node::NodeKeys keys = pc::node::create_node_keys(data_dir, passphrase, pc::crypto::KdfLimits::interactive());
+  std::cout << "Keys of " << data_dir.string() << " (send the public keys to the coalition for its genesis):\n";
+  print_keys(keys, std::cout);
+  return 0;
+}
+
 int command_demo_or_audit(const std::string& command, const std::vector<std::string>& args) {
   const Options options = parse_options(args, {"--data"}, {"--json"});
   const bool json = options.flags.contains("--json");
@@ -498,6 +530,7 @@ int main(int argc, char* argv[]) {
     if (command == "run") return command_run(args);
     if (command == "init") return command_init(args);
     if (command == "keys") return command_keys(args);
+    if (command == "keygen") return command_keygen(args);
     if (command == "demo" || command == "audit") return command_demo_or_audit(command, args);
     if (command == "report") return command_report(args);
     throw UsageError("unknown command " + command);

@@ -250,6 +250,18 @@ class Engine::State {
   Step step() const { return step_; }
   bool decided() const { return decided_; }
   const EngineStats& stats() const { return stats_; }
+  RoundVotesView votes_in_round(std::uint32_t round) const {
+    RoundVotesView view;
+    auto found = votes_.find(round);
+    if (found == votes_.end()) return view;
+    for (const auto& [validator, votes] : found->second.prevotes) {
+      view.prevotes.insert(view.prevotes.end(), votes.begin(), votes.end());
+    }
+    for (const auto& [validator, votes] : found->second.precommits) {
+      view.precommits.insert(view.precommits.end(), votes.begin(), votes.end());
+    }
+    return view;
+  }
 
  private:
   // ---- bookkeeping ----
@@ -807,5 +819,6 @@ std::uint32_t Engine::round() const { return state_->round(); }
 Step Engine::step() const { return state_->step(); }
 bool Engine::decided() const { return state_->decided(); }
 const EngineStats& Engine::stats() const { return state_->stats(); }
+RoundVotesView Engine::votes_in_round(std::uint32_t round) const { return state_->votes_in_round(round); }
 
 }  // namespace pc::consensus

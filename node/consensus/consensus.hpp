@@ -134,6 +134,14 @@ struct HeightStart {
 // skip_validation: take every proposed block as valid without executing it.
 enum class BrokenRule : std::uint8_t { none, ignore_lock, skip_validation };
 
+// The votes the engine holds for one round of its height, as it counts them: one entry per
+// validator and block it voted for (an equivocating validator appears once per block), each
+// signature checked. For operators (the node's consensus_state); the engine never reads it.
+struct RoundVotesView {
+  std::vector<ledger::Vote> prevotes;
+  std::vector<ledger::Vote> precommits;
+};
+
 struct EngineStats {
   std::uint64_t signatures_verified = 0;
   std::uint64_t messages_received = 0;
@@ -175,6 +183,8 @@ class Engine {
   Step step() const;
   bool decided() const;  // this height is decided; waiting for start_height(h + 1)
   const EngineStats& stats() const;
+  // What it holds for `round` of its height, by validator; empty for a round it has no votes of.
+  RoundVotesView votes_in_round(std::uint32_t round) const;
 
  private:
   class State;

@@ -33,6 +33,12 @@ using ErrorCode = boost::system::error_code;
 // Keys in log lines: the first 8 bytes are enough to tell the coalition's keys apart.
 std::string key_text(const crypto::PublicKey& key) { return to_hex(ByteSpan(key).first(8)); }
 
+std::uint64_t wall_clock_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
 std::string endpoint_text(const tcp::socket& socket) {
   ErrorCode error;
   const auto endpoint = socket.remote_endpoint(error);
@@ -72,6 +78,13 @@ struct Connection {
   // negative by one message; reading then waits until it is back at zero.
   std::int64_t tokens_milli = 0;
   Clock::time_point tokens_at{};
+
+  // Counters for connection_stats(): written by the io thread, read by any.
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+  std::atomic<std::uint64_t> messages_in{0};
+  std::atomic<std::uint64_t> messages_out{0};
+  std::atomic<std::uint64_t> last_received_ms{0};
 
   const char* direction() const { return role == Role::dialer ? "outbound" : "inbound"; }
 };
@@ -181,6 +194,17 @@ class TcpTransport::Impl {
   std::uint16_t listen_port() const { return port_.load(); }
   ledger::PartnerId own_partner() const { return own_partner_; }
 
+  std::vector<ConnectionStats> connection_stats() const {
+    std::lock_guard lock(registry_mutex_);
+    std::vector<ConnectionStats> stats;
+    for (const auto& [id, connection] : registry_) {
+      stats.push_back(ConnectionStats{id, connection->peer, connection->bytes_in.load(), connection->bytes_out.load(),
+                                      connection->messages_in.load(), connection->messages_out.load(),
+                                      connection->last_received_ms.load()});
+    }
+    return stats;
+  }
+
   bool send(ConnectionId id, std::vector<std::uint8_t> payload) {
     if (payload.size() > message_bytes_max) return false;
     std::shared_ptr<Connection> connection;
@@ -207,6 +231,7 @@ class TcpTransport::Impl {
         return;
       }
       PC_CHECK(frame->size() == frame_bytes);
+      connection->messages_out.fetch_add(1);
       queue_write(connection, std::move(*frame));
     });
     return true;
@@ -408,6 +433,7 @@ class TcpTransport::Impl {
   }
 
   void on_hello(const std::shared_ptr<Connection>& connection) {
+    connection->bytes_in.fetch_add(hello_bytes);
     auto hello = decode_hello(connection->hello_in);
     if (!hello) {
       close(connection, std::string(describe(hello.error())));
@@ -541,6 +567,7 @@ class TcpTransport::Impl {
     connection->timer.cancel();
     connection->tokens_milli = std::int64_t{config_.limits.inbound_messages_burst} * 1000;
     connection->tokens_at = Clock::now();
+    connection->last_received_ms.store(wall_clock_ms());
     by_key_[key] = connection->id;
     {
       std::lock_guard lock(registry_mutex_);
@@ -586,6 +613,8 @@ class TcpTransport::Impl {
                          close(connection, lost_text(error) + " (in the middle of a frame)");
                          return;
                        }
+                       connection->bytes_in.fetch_add(frame_length_prefix_bytes + connection->sealed_in.size());
+                       connection->last_received_ms.store(wall_clock_ms());
                        auto frame = connection->opener->open(connection->prefix_in, connection->sealed_in);
                        connection->sealed_in = Bytes();
                        if (!frame) {
@@ -618,6 +647,7 @@ class TcpTransport::Impl {
       connection->tokens_at = now;
     }
     connection->tokens_milli -= 1000;
+    connection->messages_in.fetch_add(1);
     handler_->on_message(connection->id, payload);
     if (connection->state != Connection::State::connected) return;
     if (connection->tokens_milli >= 0) {
@@ -656,6 +686,7 @@ class TcpTransport::Impl {
                           return;
                         }
                         connection->queued_bytes.fetch_sub(written);
+                        connection->bytes_out.fetch_add(written);
                         connection->write_queue.pop_front();
                         if (connection->write_queue.empty()) {
                           connection->writing = false;
@@ -692,7 +723,7 @@ class TcpTransport::Impl {
   std::deque<DialSlot> slots_;  // a deque: DialSlot holds Asio objects and is not movable
 
   // The connected peers, for send() on any thread.
-  std::mutex registry_mutex_;
+  mutable std::mutex registry_mutex_;
   std::map<ConnectionId, std::shared_ptr<Connection>> registry_;  // guarded by registry_mutex_
 };
 
@@ -706,6 +737,7 @@ void TcpTransport::start(TransportHandler& handler) { impl_->start(handler); }
 void TcpTransport::stop() { impl_->stop(); }
 std::uint16_t TcpTransport::listen_port() const { return impl_->listen_port(); }
 ledger::PartnerId TcpTransport::own_partner() const { return impl_->own_partner(); }
+std::vector<ConnectionStats> TcpTransport::connection_stats() const { return impl_->connection_stats(); }
 
 bool TcpTransport::send(ConnectionId connection, std::vector<std::uint8_t> payload) {
   return impl_->send(connection, std::move(payload));

@@ -24,6 +24,20 @@
 
 namespace pc::node::p2p {
 
+// What one connected peer's link has carried since it connected (net_info, /metrics).
+// Bytes are the TCP bytes of its frames, the handshake's included; messages are whole
+// decrypted messages. last_received_ms is the wall clock (ms since the epoch) at its latest
+// frame, or at the handshake's end before any.
+struct ConnectionStats {
+  ConnectionId connection = 0;
+  PeerIdentity peer;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t messages_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint64_t last_received_ms = 0;
+};
+
 // One line per refused handshake, closed connection or redial failure, without a newline.
 using TransportLog = std::function<void(const std::string& line)>;
 
@@ -52,6 +66,8 @@ class TcpTransport final : public Transport {
   std::uint16_t listen_port() const;
   // This node's partner in the genesis, 0 for an observer.
   ledger::PartnerId own_partner() const;
+  // Every connected peer's counters, by connection id. Any thread.
+  std::vector<ConnectionStats> connection_stats() const;
 
   bool send(ConnectionId connection, std::vector<std::uint8_t> payload) override;
   void disconnect(ConnectionId connection, const std::string& reason, std::uint32_t ban_seconds) override;
