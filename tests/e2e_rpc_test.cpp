@@ -864,9 +864,10 @@ TEST_CASE("rpc_limits.idle_timeout_ms closes a connection idle that long but not
   // Proves the idle timeout bounds waiting for a request, not answering one: over one
   // keep-alive connection, with idle_timeout_ms at its minimum (100 ms), a JSON-RPC batch of
   // five earn_batch calls for 5,000 new customers (a key check, a signature and an admission
-  // each: several times the timeout on any machine) is answered whole; then the connection,
-  // left idle, is closed by the node. The second half is what ended the RPC benchmark's
-  // default run: its control connection sat idle through a setup longer than 30 s.
+  // each, tens of microseconds at the least: well over the timeout on any machine) is answered
+  // whole; then the connection, left idle, is closed by the node. The second half is what
+  // ended the RPC benchmark's default run: its control connection sat idle through a setup
+  // longer than 30 s.
   constexpr std::uint64_t idle_timeout_ms = 100;
   constexpr int batches = 5;
   constexpr int purchases_per_batch = static_cast<int>(pc::rpc::earn_batch_count_max);
