@@ -897,6 +897,11 @@ int run(const Options& options) {
   }
   const auto setup_submitted = SteadyClock::now();
 
+  // The control connection sat idle through the setup, which can outlast the node's
+  // rpc_limits.idle_timeout_ms (30 s) on a busy machine: the node then closes it, as it should
+  // close any keep-alive connection that waits that long for a request. So each phase that
+  // follows a long wait opens a new one.
+  control = std::make_unique<HttpConnection>(port);
   std::uint64_t start_height = 0;
   for (const auto deadline = SteadyClock::now() + commit_timeout;;) {
     const Json now = call(*control, "chain_info", Json::object());
@@ -938,6 +943,7 @@ int run(const Options& options) {
   std::unordered_map<std::string, std::uint64_t> height_of;
   std::map<std::uint64_t, SteadyClock::time_point> announced;
   std::vector<std::uint64_t> block_sizes;
+  control = std::make_unique<HttpConnection>(port);  // idle while the redeems ran
   for (const BlockSeen& block : watcher.blocks()) {
     if (block.height <= start_height) continue;
     announced[block.height] = block.at;

@@ -859,6 +859,50 @@ TEST_CASE("at rpc_limits.connections_max with every connection in the middle of 
   stop_cleanly_and_audit(node);
 }
 
+TEST_CASE("rpc_limits.idle_timeout_ms closes a connection idle that long but not one whose request is being answered",
+          "[e2e][rpc][connections]") {
+  // Proves the idle timeout bounds waiting for a request, not answering one: over one
+  // keep-alive connection, with idle_timeout_ms at its minimum (100 ms), a JSON-RPC batch of
+  // five earn_batch calls for 5,000 new customers (a key check, a signature and an admission
+  // each, tens of microseconds at the least: well over the timeout on any machine) is answered
+  // whole; then the connection, left idle, is closed by the node. The second half is what
+  // ended the RPC benchmark's default run: its control connection sat idle through a setup
+  // longer than 30 s.
+  constexpr std::uint64_t idle_timeout_ms = 100;
+  constexpr int batches = 5;
+  constexpr int purchases_per_batch = static_cast<int>(pc::rpc::earn_batch_count_max);
+  LiveNode node(rpc_node_options({{"rpc_limits", {{"idle_timeout_ms", idle_timeout_ms}}}}));
+  json batch = json::array();
+  for (int b = 0; b < batches; ++b) {
+    json purchases = json::array();
+    for (int i = 0; i < purchases_per_batch; ++i) {
+      const int customer = 10'000 + b * purchases_per_batch + i;
+      purchases.push_back(purchase(customer, 1'000, "idle-" + std::to_string(customer)));
+    }
+    batch.push_back(rpc_request("earn_batch", {{"purchases", purchases}}, b));
+  }
+  const std::string request = http_request_text(node.port(), "POST", "/", batch.dump(),
+                                                {{"Content-Type", "application/json"}, {"Authorization", node.bearer()}},
+                                                /*keep_alive=*/true);
+  HttpConnection connection;
+  REQUIRE(connection.connect(node.port()));
+  REQUIRE(connection.send(request));
+  const HttpResponse reply = connection.read_response(60s);
+  INFO(reply.error);
+  REQUIRE(reply.status == 200);
+  const json answers = json::parse(reply.body);
+  REQUIRE(answers.size() == static_cast<std::size_t>(batches));
+  for (const json& answer : answers) {
+    const json results = result_of(answer).at("results");
+    REQUIRE(results.size() == static_cast<std::size_t>(purchases_per_batch));
+    for (const json& item : results) CHECK(item.at("points") == 10);
+  }
+
+  CHECK(connection.wait_for_close(10s) == HttpConnection::Ending::closed);
+  wait_until_nothing_pending(node);
+  stop_cleanly_and_audit(node);
+}
+
 TEST_CASE("malformed HTTP framing gets HTTP 400 with error 4000, then the connection closes", "[e2e][rpc][framing]") {
   // Proves each framing the parser refuses is answered, not met with silence: a
   // Content-Length past 2^64, negative, repeated with another value, or together with
