@@ -50,7 +50,6 @@
 namespace {
 
 namespace fs = std::filesystem;
-using pc::bench::best_of;
 using pc::bench::BlockSeen;
 using pc::bench::BlockWatcher;
 using pc::bench::call;
@@ -81,6 +80,8 @@ constexpr std::size_t rate_max = 1'000'000;
 constexpr double seconds_max = 300;
 // rpc/limits.hpp: batch_count_max.
 constexpr std::size_t batch_max = 100;
+// node.json takes up to a day; a bench that waits longer than a minute for a block is a mistake.
+constexpr std::size_t block_interval_ms_max = 60'000;
 // Smaller than earn_batch's limit (1,000): on a loaded machine a batch of 1,000 may outlast
 // the node's 30 s idle timeout, which also runs while a request is answered.
 constexpr std::size_t earn_batch_size = 500;
@@ -118,6 +119,7 @@ struct Options {
   std::optional<double> rate;  // transactions per second offered
   double seconds = default_seconds;
   std::size_t batch = default_batch;
+  std::optional<std::size_t> block_interval_ms;  // node.json's, when given
   fs::path node_binary;
   fs::path base_directory;
 };
@@ -125,13 +127,14 @@ struct Options {
 void print_usage() {
   std::printf(
       "usage: pointchain-bench-cluster [--seconds S] [--rate R] [--transactions N] [--batch B]\n"
-      "                                [--node PATH] [--dir DIR]\n"
+      "                                [--block-interval-ms MS] [--node PATH] [--dir DIR]\n"
       "  --seconds S       how long the timed submissions last (default %.0f; at most %.0f)\n"
       "  --rate R          transactions per second offered, spread evenly over the 4 nodes\n"
       "                    (default: %.2f x the one-core verify rate measured at the start)\n"
       "  --transactions N  customers given points, then N Redeem transactions timed (default:\n"
       "                    rate x seconds; at most %zu); with it, the submissions last N / R s\n"
       "  --batch B         submit_transaction requests per JSON-RPC batch (default %zu, at most %zu)\n"
+      "  --block-interval-ms MS  every node's block_interval_ms (default: as init writes it)\n"
       "  --node PATH       the pointchain-node binary (default: the one built with this bench, or\n"
       "                    the one next to this program)\n"
       "  --dir DIR         where the scratch directory is made (default: the system temp dir)\n",
@@ -153,6 +156,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
       options.seconds = pc::bench::parse_seconds(flag, argv[++i], seconds_max);
     } else if (flag == "--batch" && has_value) {
       options.batch = pc::bench::parse_count(flag, argv[++i], batch_max);
+    } else if (flag == "--block-interval-ms" && has_value) {
+      options.block_interval_ms = pc::bench::parse_count(flag, argv[++i], block_interval_ms_max);
     } else if (flag == "--node" && has_value) {
       options.node_binary = argv[++i];
     } else if (flag == "--dir" && has_value) {
@@ -216,7 +221,8 @@ pc::ledger::PublicKey key_after(const std::string& text, const std::string& labe
 // tests/e2e_network_test.cpp does it), with node.json's rpc and p2p sections set so that each
 // node dials the other three on loopback. Also leaves `fresh_copy`: partner 4's data dir as
 // it was before its node first ran.
-std::vector<Member> make_coalition(const fs::path& binary, const fs::path& directory, const fs::path& fresh_copy) {
+std::vector<Member> make_coalition(const fs::path& binary, const fs::path& directory, const fs::path& fresh_copy,
+                                   std::optional<std::size_t> block_interval_ms) {
   pc::ledger::Genesis genesis;
   genesis.protocol_version = pc::ledger::protocol_version_newest;
   genesis.chain_id = "bench-cluster";
@@ -285,6 +291,7 @@ std::vector<Member> make_coalition(const fs::path& binary, const fs::path& direc
     config["rpc_rate_requests_per_second"] = bench_rate_requests_per_second;
     config["rpc_rate_burst_requests"] = bench_rate_burst_requests;
     config["p2p"] = {{"listen_address", "127.0.0.1"}, {"listen_port", member.p2p_port}, {"peers", peers}};
+    if (block_interval_ms) config["block_interval_ms"] = *block_interval_ms;
     write_text(member.data_dir / "node.json", config.dump(2) + "\n");
     member.authorization = "Bearer " + config.at("api_token").get<std::string>();
   }
@@ -388,9 +395,8 @@ struct Schedule {
 };
 
 struct SubmitResult {
-  std::vector<SteadyClock::time_point> sent;      // by batch
-  std::vector<SteadyClock::time_point> answered;  // by batch
-  std::vector<bool> accepted;                     // by transaction
+  std::vector<SteadyClock::time_point> sent;  // by batch
+  std::vector<bool> accepted;                 // by transaction
   std::size_t accepted_count = 0;
   std::string first_error;
 };
@@ -403,7 +409,6 @@ SubmitResult submit_on_schedule(std::vector<Member>& members, const std::vector<
                                 std::size_t tx_count, Schedule& schedule) {
   SubmitResult result;
   result.sent.resize(bodies.size());
-  result.answered.resize(bodies.size());
   result.accepted.assign(tx_count, true);
   const std::size_t client_count = partner_count * clients_per_node;
   std::vector<std::unique_ptr<HttpConnection>> connections;
@@ -411,37 +416,20 @@ SubmitResult submit_on_schedule(std::vector<Member>& members, const std::vector<
     connections.push_back(std::make_unique<HttpConnection>(members[Schedule::node_of(t)].rpc_port));
   }
   std::mutex errors_mutex;
-  std::exception_ptr thread_error;
-  std::vector<std::thread> threads;
   // A little ahead, so that every client is waiting when the first batch is due.
   schedule.start = SteadyClock::now() + std::chrono::milliseconds(50);
-  for (std::size_t t = 0; t < client_count; ++t) {
-    threads.emplace_back([&, t] {
-      try {
-        for (std::size_t b = t; b < bodies.size(); b += client_count) {
-          std::this_thread::sleep_until(schedule.due(b));
-          result.sent[b] = SteadyClock::now();
-          const std::string& answer = connections[t]->post(bodies[b]);
-          result.answered[b] = SteadyClock::now();
-          // An answer without "error" in it accepted every transaction of its batch.
-          if (answer.find("\"error\"") == std::string::npos) continue;
-          const Json parsed = Json::parse(answer);
-          std::lock_guard lock(errors_mutex);
-          for (const Json& item : parsed.is_array() ? parsed : Json::array({parsed})) {
-            if (!item.contains("error")) continue;
-            const auto index = item.at("id").get<std::size_t>();
-            if (index < tx_count) result.accepted[index] = false;
-            if (result.first_error.empty()) result.first_error = item["error"].dump();
-          }
-        }
-      } catch (const std::exception&) {
-        std::lock_guard lock(errors_mutex);
-        thread_error = std::current_exception();
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  if (thread_error) std::rethrow_exception(thread_error);
+  pc::bench::run_in_threads(client_count, [&](std::size_t t) {
+    for (std::size_t b = t; b < bodies.size(); b += client_count) {
+      std::this_thread::sleep_until(schedule.due(b));
+      result.sent[b] = SteadyClock::now();
+      const std::string& answer = connections[t]->post(bodies[b]);
+      // Parsing every answer would cost the clients more CPU than the nodes' work; an answer
+      // without "error" in it accepted every transaction of its batch.
+      if (answer.find("\"error\"") == std::string::npos) continue;
+      std::lock_guard lock(errors_mutex);
+      pc::bench::note_refusals(answer, result.accepted, result.first_error);
+    }
+  });
   result.accepted_count = static_cast<std::size_t>(std::count(result.accepted.begin(), result.accepted.end(), true));
   return result;
 }
@@ -480,25 +468,16 @@ int run(const Options& options) {
   std::fflush(stdout);
 
   std::fprintf(stderr, "baseline: raw verify on one core, then on %zu threads...\n", pool.size());
-  const std::vector<pc::bench::SignedMessage> messages = pc::bench::make_signed_messages();
-  double raw_cpu_rate = 0;  // the best per CPU second of every sample
-  const auto raw_rate = [&] {
-    const pc::bench::VerifyRates rates =
-        pc::bench::verify_rates(messages, baseline_loop_seconds, pc::bench::raw_verify);
-    raw_cpu_rate = std::max(raw_cpu_rate, rates.per_cpu_second);
-    return rates.per_wall_second;
-  };
-  const auto parallel_rate = [&] { return pc::bench::parallel_verify_rate(messages, baseline_loop_seconds, pool); };
-  const double raw_rate_start = best_of(baseline_repeats, raw_rate);
-  const double parallel_rate_start = best_of(baseline_repeats, parallel_rate);
+  pc::bench::VerifyBaseline verify_baseline(pool, baseline_loop_seconds, baseline_repeats);
+  verify_baseline.sample();
 
-  const double rate = options.rate.value_or(std::max(1.0, std::round(default_rate_ratio * raw_rate_start)));
+  const double rate = options.rate.value_or(std::max(1.0, std::round(default_rate_ratio * verify_baseline.first_one_core())));
   const std::size_t n = options.transactions.value_or(
       std::clamp<std::size_t>(static_cast<std::size_t>(rate * options.seconds), 1, transactions_max));
 
   std::fprintf(stderr, "making the coalition: 4 x (init, keys), a genesis, 4 x init...\n");
   const fs::path fresh_dir = scratch.path() / ("partner-" + std::to_string(fresh_partner) + "-fresh");
-  std::vector<Member> members = make_coalition(options.node_binary, scratch.path(), fresh_dir);
+  std::vector<Member> members = make_coalition(options.node_binary, scratch.path(), fresh_dir, options.block_interval_ms);
   const Json config = Json::parse(pc::bench::read_text(members[0].data_dir / "node.json"));
   std::set<std::uint16_t> p2p_ports;
   for (const Member& member : members) p2p_ports.insert(member.p2p_port);
@@ -524,57 +503,18 @@ int run(const Options& options) {
   std::fprintf(stderr, "setup: %zu customers sign their redeems, then earn points at the 4 nodes...\n", n);
   const std::uint64_t last_valid_height =
       info.at("height").get<std::uint64_t>() + config.at("tx_validity_blocks").get<std::uint64_t>();
-  std::vector<std::string> addresses(n);
-  std::vector<std::optional<Transaction>> signed_txs(n);
-  pool.run(n, [&](std::size_t i) {
-    pc::crypto::SecretKey key = pc::bench::seeded_key("bench cluster customer " + std::to_string(i));
-    pc::ledger::UnsignedTransaction fields;
-    fields.chain_id = chain_id;
-    fields.sequence = 1;
-    fields.last_valid_height = last_valid_height;
-    const auto partner = static_cast<pc::ledger::PartnerId>(Schedule::node_of(i / options.batch) + 1);
-    fields.body = pc::ledger::Redeem{key.public_key(), partner, points_redeemed, "bench reward"};
-    signed_txs[i].emplace(Transaction::sign(std::move(fields), key));
-    addresses[i] = pc::crypto::encode_address(key.public_key());
-  });
-  std::vector<Transaction> txs;
-  txs.reserve(n);
-  for (auto& tx : signed_txs) txs.push_back(std::move(*tx));
-  signed_txs.clear();
+  const pc::bench::CustomerRedeems customers = pc::bench::sign_customer_redeems(
+      pool, n, "bench cluster customer", chain_id, last_valid_height, points_redeemed, [&](std::size_t i) {
+        return static_cast<pc::ledger::PartnerId>(Schedule::node_of(i / options.batch) + 1);
+      });
+  const std::vector<Transaction>& txs = customers.redeems;
   const std::vector<std::string> bodies = pc::bench::submission_bodies(txs, options.batch);
 
   const auto setup_start = SteadyClock::now();
-  {
-    std::vector<std::thread> threads;
-    std::exception_ptr thread_error;
-    std::mutex error_mutex;
-    for (std::size_t node = 0; node < partner_count; ++node) {
-      threads.emplace_back([&, node] {
-        try {
-          HttpConnection connection(members[node].rpc_port);
-          for (std::size_t first = node * earn_batch_size; first < n; first += partner_count * earn_batch_size) {
-            Json purchases = Json::array();
-            for (std::size_t i = first; i < std::min(n, first + earn_batch_size); ++i) {
-              purchases.push_back({{"customer", addresses[i]},
-                                   {"amount_minor", purchase_minor_per_customer},
-                                   {"currency", "EUR"},
-                                   {"order_id", "bench-order-" + std::to_string(i)}});
-            }
-            const Json result =
-                call(connection, "earn_batch", Json{{"purchases", purchases}}, members[node].authorization);
-            for (const Json& item : result.at("results")) {
-              if (item.contains("error")) fail("earn_batch: " + item["error"].dump());
-            }
-          }
-        } catch (const std::exception&) {
-          std::lock_guard lock(error_mutex);
-          thread_error = std::current_exception();
-        }
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
-    if (thread_error) std::rethrow_exception(thread_error);
-  }
+  pc::bench::run_in_threads(partner_count, [&](std::size_t node) {
+    pc::bench::earn_chunks(members[node].rpc_port, members[node].authorization, customers.addresses, earn_batch_size,
+                           node, partner_count, purchase_minor_per_customer, 0);
+  });
   wait_for_nodes(members, 0, commit_timeout, "the setup's commit on every node", [&](const std::vector<Json>& infos) {
     return settled(infos) && infos.front().at("supply").at("accounts") == n;
   });
@@ -704,11 +644,11 @@ int run(const Options& options) {
   }
 
   std::fprintf(stderr, "baseline again...\n");
-  const double raw_rate_end = best_of(baseline_repeats, raw_rate);
-  const double parallel_rate_end = best_of(baseline_repeats, parallel_rate);
-  const double baseline = std::max(raw_rate_start, raw_rate_end);
-  const double parallel_baseline = std::max(parallel_rate_start, parallel_rate_end);
-  const auto ratio = [&](double value) { return value / baseline; };
+  verify_baseline.sample();
+  const double baseline = verify_baseline.one_core();
+  const double parallel_baseline = verify_baseline.parallel();
+  const double raw_cpu_rate = verify_baseline.per_cpu_second();
+  const auto ratio = [&](double value) { return verify_baseline.ratio(value); };
 
   const double verify_cpu_us = 1e6 / raw_cpu_rate;
   const double cores = static_cast<double>(std::max(1u, std::thread::hardware_concurrency()));
@@ -748,18 +688,17 @@ int run(const Options& options) {
                   ratio_goal(sync_goal_ratio), std::nullopt});
   pc::bench::print_table(rows);
 
-  std::printf("\nbaseline samples: %.0f at the start, %.0f at the end (%+.1f%%); the higher is the baseline\n",
-              raw_rate_start, raw_rate_end, 100.0 * (raw_rate_end - raw_rate_start) / raw_rate_start);
-  std::printf("calibration samples on %zu threads: %.2fx at the start, %.2fx at the end (%.2fx on an idle machine)\n",
-              pool.size(), ratio(parallel_rate_start), ratio(parallel_rate_end), static_cast<double>(pool.size()));
+  verify_baseline.print_samples();
   std::printf("one raw verify costs %.1f us of CPU; the CPU-bound rows divide the CPU time per transaction (4 nodes\n"
               "  %.1f us + clients %.1f us; syncing node %.1f us) into %.0f cores: figures a busy machine does not lower\n",
               verify_cpu_us, timed_node_us, timed_bench_us, sync_node_us, cores);
   std::printf("node.json changes: rpc_port, rpc rate limit %llu/s (burst %llu), a p2p section (loopback, each node\n"
-              "  dials the other three); everything else as init writes it (block_interval_ms %s,\n"
+              "  dials the other three)%s; everything else as init writes it (block_interval_ms %s,\n"
               "  block_trigger_tx_count %s); the 4 nodes connected %.2f s after their RPC answered\n",
               static_cast<unsigned long long>(bench_rate_requests_per_second),
-              static_cast<unsigned long long>(bench_rate_burst_requests), config.at("block_interval_ms").dump().c_str(),
+              static_cast<unsigned long long>(bench_rate_burst_requests),
+              options.block_interval_ms ? ", block_interval_ms from --block-interval-ms" : "",
+              config.at("block_interval_ms").dump().c_str(),
               config.at("block_trigger_tx_count").dump().c_str(), connect_seconds);
   std::printf("setup: %zu earn_batch issuances (%zu per call, 4 nodes in parallel) committed on every node in %.2f s\n",
               n, earn_batch_size, setup_seconds);

@@ -21,6 +21,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "crypto/address.hpp"
+
 extern char** environ;
 
 namespace pc::bench {
@@ -310,6 +312,16 @@ std::vector<std::string> submission_bodies(const std::vector<ledger::Transaction
   return bodies;
 }
 
+void note_refusals(const std::string& answer, std::vector<bool>& accepted, std::string& first_error) {
+  const Json parsed = Json::parse(answer);
+  for (const Json& item : parsed.is_array() ? parsed : Json::array({parsed})) {
+    if (!item.contains("error")) continue;
+    const auto index = item.at("id").get<std::size_t>();
+    if (index < accepted.size()) accepted[index] = false;
+    if (first_error.empty()) first_error = item["error"].dump();
+  }
+}
+
 BlockWatcher::BlockWatcher(std::uint16_t port) : ws_(io_) {
   ws_.next_layer().connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), port));
   ws_.next_layer().set_option(tcp::no_delay(true));
@@ -386,6 +398,72 @@ void BlockWatcher::close(std::string reason) {
     close_reason_ = std::move(reason);
   }
   changed_.notify_all();
+}
+
+// ---------------------------------------------------------------------------------------
+// A bench's customers
+
+void run_in_threads(std::size_t count, const std::function<void(std::size_t)>& body) {
+  std::vector<std::thread> threads;
+  std::mutex error_mutex;
+  std::exception_ptr first_error;
+  for (std::size_t t = 0; t < count; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        body(t);
+      } catch (const std::exception&) {
+        std::lock_guard lock(error_mutex);
+        if (!first_error) first_error = std::current_exception();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  if (first_error) std::rethrow_exception(first_error);
+}
+
+CustomerRedeems sign_customer_redeems(node::WorkerPool& pool, std::size_t n, const std::string& label,
+                                      const std::string& chain_id, std::uint64_t last_valid_height,
+                                      std::uint64_t points,
+                                      const std::function<ledger::PartnerId(std::size_t)>& partner_of) {
+  CustomerRedeems customers;
+  customers.addresses.resize(n);
+  std::vector<std::optional<ledger::Transaction>> signed_txs(n);
+  pool.run(n, [&](std::size_t i) {
+    const crypto::SecretKey key = seeded_key(label + " " + std::to_string(i));
+    ledger::UnsignedTransaction fields;
+    fields.chain_id = chain_id;
+    fields.sequence = 1;
+    fields.last_valid_height = last_valid_height;
+    fields.body = ledger::Redeem{key.public_key(), partner_of(i), points, "bench reward"};
+    signed_txs[i].emplace(ledger::Transaction::sign(std::move(fields), key));
+    customers.addresses[i] = crypto::encode_address(key.public_key());
+  });
+  customers.redeems.reserve(n);
+  for (auto& tx : signed_txs) customers.redeems.push_back(std::move(*tx));
+  return customers;
+}
+
+void earn_chunks(std::uint16_t port, const std::string& authorization, const std::vector<std::string>& addresses,
+                 std::size_t chunk_size, std::size_t first_chunk, std::size_t chunk_step, std::int64_t amount_minor,
+                 std::uint64_t expected_points) {
+  HttpConnection connection(port);
+  const std::size_t n = addresses.size();
+  for (std::size_t first = first_chunk * chunk_size; first < n; first += chunk_step * chunk_size) {
+    Json purchases = Json::array();
+    for (std::size_t i = first; i < std::min(n, first + chunk_size); ++i) {
+      purchases.push_back({{"customer", addresses[i]},
+                           {"amount_minor", amount_minor},
+                           {"currency", "EUR"},
+                           {"order_id", "bench-order-" + std::to_string(i)}});
+    }
+    const Json result = call(connection, "earn_batch", Json{{"purchases", purchases}}, authorization);
+    for (const Json& item : result.at("results")) {
+      if (item.contains("error")) fail("earn_batch: " + item["error"].dump());
+      if (expected_points != 0 && item.at("points").get<std::uint64_t>() != expected_points) {
+        fail("earn_batch gave other points: " + item.dump());
+      }
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,7 @@
 
 #include "bench/baseline.hpp"
 #include "ledger/transaction.hpp"
+#include "node/worker_pool.hpp"
 
 namespace pc::bench {
 
@@ -140,6 +142,11 @@ std::vector<std::string> submission_bodies(const std::vector<ledger::Transaction
 Json call(HttpConnection& connection, std::string_view method, const Json& params,
           const std::string& authorization = {});
 
+// Marks false in `accepted` (indexed by request id) each transaction that a submit_transaction
+// answer (one response, or a batch's array) refused, and keeps the first refusal's error in
+// `first_error` when it is empty.
+void note_refusals(const std::string& answer, std::vector<bool>& accepted, std::string& first_error);
+
 struct BlockSeen {
   std::uint64_t height = 0;
   std::uint64_t tx_count = 0;
@@ -175,6 +182,33 @@ class BlockWatcher {
   bool closed_ = false;            // guarded by mutex_
   std::string close_reason_;       // guarded by mutex_
 };
+
+// ---- a bench's customers ----
+
+// Runs body(0) .. body(count - 1) on `count` threads at once and waits for all of them; then
+// rethrows the first exception a thread threw.
+void run_in_threads(std::size_t count, const std::function<void(std::size_t)>& body);
+
+struct CustomerRedeems {
+  std::vector<std::string> addresses;         // by customer
+  std::vector<ledger::Transaction> redeems;  // by customer
+};
+
+// N customers with keys seeded from "LABEL i", each with a Redeem of `points` at partner
+// partner_of(i) signed in advance on the pool: sequence 1 (the customer's first transaction),
+// valid through `last_valid_height`.
+CustomerRedeems sign_customer_redeems(node::WorkerPool& pool, std::size_t n, const std::string& label,
+                                      const std::string& chain_id, std::uint64_t last_valid_height,
+                                      std::uint64_t points,
+                                      const std::function<ledger::PartnerId(std::size_t)>& partner_of);
+
+// Gives customers points with earn_batch over one new connection, a purchase of
+// `amount_minor` EUR each, in chunks of `chunk_size` customers: chunks first_chunk,
+// first_chunk + chunk_step, ... (so that several callers share the customers out). Throws at a
+// refused purchase, or one that earned other than `expected_points` (0: not checked).
+void earn_chunks(std::uint16_t port, const std::string& authorization, const std::vector<std::string>& addresses,
+                 std::size_t chunk_size, std::size_t first_chunk, std::size_t chunk_step, std::int64_t amount_minor,
+                 std::uint64_t expected_points);
 
 // ---- CPU accounting: the nodes' threads by name, this process, the whole machine ----
 

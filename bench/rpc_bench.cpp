@@ -40,7 +40,6 @@
 namespace {
 
 namespace fs = std::filesystem;
-using pc::bench::best_of;
 using pc::bench::BlockSeen;
 using pc::bench::BlockWatcher;
 using pc::bench::call;
@@ -217,14 +216,8 @@ SubmitResult submit_all(std::uint16_t port, const std::vector<std::string>& bodi
           // Parsing every answer would cost the clients more CPU than the node's work; an
           // answer without "error" in it accepted every transaction of its batch.
           if (answer.find("\"error\"") == std::string::npos) continue;
-          const Json parsed = Json::parse(answer);
           std::lock_guard lock(errors_mutex);
-          for (const Json& item : parsed.is_array() ? parsed : Json::array({parsed})) {
-            if (!item.contains("error")) continue;
-            const auto index = item.at("id").get<std::size_t>();
-            if (index < tx_count) result.accepted[index] = false;
-            if (result.first_error.empty()) result.first_error = item["error"].dump();
-          }
+          pc::bench::note_refusals(answer, result.accepted, result.first_error);
         }
         finished[t] = SteadyClock::now();
       } catch (const std::exception&) {
@@ -310,17 +303,8 @@ int run(const Options& options) {
   std::fflush(stdout);
 
   std::fprintf(stderr, "baseline: raw verify on one core, then on %zu threads...\n", pool.size());
-  const std::vector<pc::bench::SignedMessage> messages = pc::bench::make_signed_messages();
-  double raw_cpu_rate = 0;  // the best per CPU second of every sample
-  const auto raw_rate = [&] {
-    const pc::bench::VerifyRates rates =
-        pc::bench::verify_rates(messages, options.raw_loop_seconds, pc::bench::raw_verify);
-    raw_cpu_rate = std::max(raw_cpu_rate, rates.per_cpu_second);
-    return rates.per_wall_second;
-  };
-  const auto parallel_rate = [&] { return pc::bench::parallel_verify_rate(messages, options.raw_loop_seconds, pool); };
-  const double raw_rate_start = best_of(options.repeats, raw_rate);
-  const double parallel_rate_start = best_of(options.repeats, parallel_rate);
+  pc::bench::VerifyBaseline verify_baseline(pool, options.raw_loop_seconds, options.repeats);
+  verify_baseline.sample();
 
   // A one-partner coalition as `init` makes it (the same genesis as the demo default), and
   // node.json changed only where the bench needs it.
@@ -357,59 +341,20 @@ int run(const Options& options) {
   std::fprintf(stderr, "setup: %zu customers sign their redeems, then earn points...\n", n);
   const std::uint64_t setup_height = info.at("height").get<std::uint64_t>();
   const std::uint64_t last_valid_height = setup_height + config.at("tx_validity_blocks").get<std::uint64_t>();
-  std::vector<std::string> addresses(n);
-  std::vector<std::optional<Transaction>> signed_txs(n);
-  pool.run(n, [&](std::size_t i) {
-    pc::crypto::SecretKey key = pc::bench::seeded_key("bench rpc customer " + std::to_string(i));
-    pc::ledger::UnsignedTransaction fields;
-    fields.chain_id = chain_id;
-    fields.sequence = 1;
-    fields.last_valid_height = last_valid_height;
-    fields.body = pc::ledger::Redeem{key.public_key(), 1, points_redeemed, "bench reward"};
-    signed_txs[i].emplace(Transaction::sign(std::move(fields), key));
-    addresses[i] = pc::crypto::encode_address(key.public_key());
-  });
-  std::vector<Transaction> txs;
-  txs.reserve(n);
-  for (auto& tx : signed_txs) txs.push_back(std::move(*tx));
-  signed_txs.clear();
+  const pc::bench::CustomerRedeems customers = pc::bench::sign_customer_redeems(
+      pool, n, "bench rpc customer", chain_id, last_valid_height, points_redeemed, [](std::size_t) { return 1; });
+  const std::vector<std::string>& addresses = customers.addresses;
+  const std::vector<Transaction>& txs = customers.redeems;
   const std::vector<std::string> bodies = pc::bench::submission_bodies(txs, options.batch);
 
   const CpuSample cpu_before_setup = pc::bench::sample_cpu({node.pid()});
   const auto setup_start = SteadyClock::now();
-  {
-    // Two clients, so that one's request is parsed while the other's is executed.
-    constexpr std::size_t setup_clients = 2;
-    std::vector<std::thread> threads;
-    std::exception_ptr thread_error;
-    std::mutex error_mutex;
-    for (std::size_t t = 0; t < setup_clients; ++t) {
-      threads.emplace_back([&, t] {
-        try {
-          HttpConnection connection(port);
-          for (std::size_t first = t * earn_batch_size; first < n; first += setup_clients * earn_batch_size) {
-            Json purchases = Json::array();
-            for (std::size_t i = first; i < std::min(n, first + earn_batch_size); ++i) {
-              purchases.push_back({{"customer", addresses[i]},
-                                   {"amount_minor", purchase_minor_per_customer},
-                                   {"currency", "EUR"},
-                                   {"order_id", "bench-order-" + std::to_string(i)}});
-            }
-            const Json result = call(connection, "earn_batch", Json{{"purchases", purchases}}, authorization);
-            for (const Json& item : result.at("results")) {
-              if (item.contains("error")) fail("earn_batch: " + item["error"].dump());
-              if (item.at("points").get<std::uint64_t>() != points_per_customer) fail("earn_batch gave other points");
-            }
-          }
-        } catch (const std::exception&) {
-          std::lock_guard lock(error_mutex);
-          thread_error = std::current_exception();
-        }
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
-    if (thread_error) std::rethrow_exception(thread_error);
-  }
+  // Two clients, so that one's request is parsed while the other's is executed.
+  constexpr std::size_t setup_clients = 2;
+  pc::bench::run_in_threads(setup_clients, [&](std::size_t t) {
+    pc::bench::earn_chunks(port, authorization, addresses, earn_batch_size, t, setup_clients,
+                           purchase_minor_per_customer, points_per_customer);
+  });
   const auto setup_submitted = SteadyClock::now();
 
   std::uint64_t start_height = 0;
@@ -514,11 +459,11 @@ int run(const Options& options) {
   node.stop();
 
   std::fprintf(stderr, "baseline again...\n");
-  const double raw_rate_end = best_of(options.repeats, raw_rate);
-  const double parallel_rate_end = best_of(options.repeats, parallel_rate);
-  const double baseline = std::max(raw_rate_start, raw_rate_end);
-  const double parallel_baseline = std::max(parallel_rate_start, parallel_rate_end);
-  const auto ratio = [&](double rate) { return rate / baseline; };
+  verify_baseline.sample();
+  const double baseline = verify_baseline.one_core();
+  const double parallel_baseline = verify_baseline.parallel();
+  const double raw_cpu_rate = verify_baseline.per_cpu_second();
+  const auto ratio = [&](double rate) { return verify_baseline.ratio(rate); };
 
   // What the CPU time says, whatever else ran on the machine: the node's and the clients' CPU
   // per transaction (or query), counted in raw verifies of one core, and the rate that leaves
@@ -579,16 +524,13 @@ int run(const Options& options) {
                   transaction_ceiling / raw_cpu_rate, transaction_goal, std::nullopt});
   pc::bench::print_table(rows);
 
-  std::printf("\nbaseline samples: %.0f at the start, %.0f at the end (%+.1f%%); the higher is the baseline\n",
-              raw_rate_start, raw_rate_end, 100.0 * (raw_rate_end - raw_rate_start) / raw_rate_start);
+  verify_baseline.print_samples();
   std::printf("one raw verify costs %.1f us of CPU (%.0f per CPU second); the CPU-bound rows divide the node's\n"
               "  and the clients' CPU time per transaction (%.1f + %.1f us), balance query (%.1f + %.1f us) or\n"
               "  get_transaction (%.1f + %.1f us) into %.0f cores\n"
               "  and give the ratio to the raw verifies per CPU second: figures a busy machine does not lower\n",
               verify_cpu_us, raw_cpu_rate, redeem_node_us, redeem_bench_us, query_node_us, query_bench_us,
               transaction_node_us, transaction_bench_us, cores);
-  std::printf("calibration samples on %zu threads: %.2fx at the start, %.2fx at the end (%.2fx on an idle machine)\n",
-              pool.size(), ratio(parallel_rate_start), ratio(parallel_rate_end), static_cast<double>(pool.size()));
   std::printf("node.json changes: rpc_port %u, rpc_rate_requests_per_second %llu, rpc_rate_burst_requests %llu;\n"
               "  everything else default (block_interval_ms %llu, block_trigger_tx_count %s)\n",
               port, static_cast<unsigned long long>(bench_rate_requests_per_second),
