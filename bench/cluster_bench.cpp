@@ -108,6 +108,8 @@ constexpr std::chrono::seconds sync_timeout{180};
 // The whole run: past this the guard kills the nodes and exits, so a hang never outlives it.
 constexpr std::chrono::seconds run_deadline{900};
 constexpr std::chrono::milliseconds poll_interval{50};
+// Well below the node's default idle_timeout_ms (30 s).
+constexpr std::chrono::seconds query_connection_idle_max{10};
 // Polling the syncing node's height: short, as its error is the sync time's.
 constexpr std::chrono::milliseconds sync_poll_interval{10};
 
@@ -190,6 +192,16 @@ struct Member {
   std::string authorization;  // "Bearer <api token>"
   std::unique_ptr<ChildProcess> process;
   std::unique_ptr<HttpConnection> control;
+  SteadyClock::time_point control_used;
+
+  // A keep-alive connection for queries, opened again after a pause: the node closes a
+  // connection idle for idle_timeout_ms (30 s by default), as during a long timed phase.
+  HttpConnection& queries() {
+    const auto now = SteadyClock::now();
+    if (!control || now - control_used > query_connection_idle_max) control = std::make_unique<HttpConnection>(rpc_port);
+    control_used = now;
+    return *control;
+  }
 };
 
 void write_text(const fs::path& path, const std::string& text) {
@@ -314,6 +326,7 @@ void start(Member& member, const fs::path& binary) {
 
 void wait_until_listening(Member& member) {
   member.control = pc::bench::connect_when_listening(member.rpc_port, *member.process, member.log, node_start_timeout);
+  member.control_used = SteadyClock::now();
 }
 
 std::vector<pid_t> node_pids(const std::vector<Member>& members) {
@@ -333,7 +346,7 @@ void wait_for_nodes(std::vector<Member>& members, std::size_t except, std::chron
     for (Member& member : members) {
       if (member.partner == except) continue;
       if (!member.process->running()) fail(node_name(member) + " exited:\n" + pc::bench::log_tail(member.log));
-      infos.push_back(call(*member.control, "chain_info", Json::object()));
+      infos.push_back(call(member.queries(), "chain_info", Json::object()));
     }
     if (ready(infos)) return;
     if (SteadyClock::now() >= deadline) {
@@ -493,7 +506,7 @@ int run(const Options& options) {
     return true;
   });
   const double connect_seconds = seconds_between(connect_start, SteadyClock::now());
-  const Json info = call(*members[0].control, "chain_info", Json::object());
+  const Json info = call(members[0].queries(), "chain_info", Json::object());
   const std::string chain_id = info.at("chain_id").get<std::string>();
 
   // Setup, not timed: N customers and their redeems, signed in advance (sequence 1, valid for
@@ -519,7 +532,7 @@ int run(const Options& options) {
     return settled(infos) && infos.front().at("supply").at("accounts") == n;
   });
   const double setup_seconds = seconds_between(setup_start, SteadyClock::now());
-  const std::uint64_t start_height = call(*members[0].control, "chain_info", Json::object()).at("height").get<std::uint64_t>();
+  const std::uint64_t start_height = call(members[0].queries(), "chain_info", Json::object()).at("height").get<std::uint64_t>();
   std::fprintf(stderr, "setup: %zu issuances committed on every node at height %llu in %.2f s\n", n,
                static_cast<unsigned long long>(start_height), setup_seconds);
 
@@ -553,7 +566,7 @@ int run(const Options& options) {
   std::vector<std::uint64_t> timed_block_sizes;
   for (const auto& [height, at] : announced[0]) {
     if (height <= start_height) continue;
-    const Json block = call(*members[0].control, "get_block", Json{{"height", height}});
+    const Json block = call(members[0].queries(), "get_block", Json{{"height", height}});
     timed_block_sizes.push_back(block.at("transactions").size());
     for (const Json& tx : block.at("transactions")) height_of[tx.at("id").get<std::string>()] = height;
   }
@@ -591,8 +604,8 @@ int run(const Options& options) {
   const int stopped_status = fresh.process->stop();
   wait_for_nodes(members, fresh_partner, commit_timeout, "the three remaining nodes at one height", settled);
   const std::uint64_t target_height =
-      call(*members[0].control, "chain_info", Json::object()).at("height").get<std::uint64_t>();
-  const std::vector<std::uint64_t> sizes = block_sizes(*members[0].control, target_height);
+      call(members[0].queries(), "chain_info", Json::object()).at("height").get<std::uint64_t>();
+  const std::vector<std::uint64_t> sizes = block_sizes(members[0].queries(), target_height);
   const std::uint64_t chain_transactions = transactions_in(sizes, 0, target_height);
   fresh.data_dir = fresh_dir;
   fresh.log = scratch.path() / ("partner-" + std::to_string(fresh_partner) + "-fresh.log");
@@ -607,7 +620,7 @@ int run(const Options& options) {
   SteadyClock::time_point synced_at;
   for (const auto deadline = SteadyClock::now() + sync_timeout;;) {
     if (!fresh.process->running()) fail("the fresh node exited:\n" + pc::bench::log_tail(fresh.log));
-    const std::uint64_t height = call(*fresh.control, "chain_info", Json::object()).at("height").get<std::uint64_t>();
+    const std::uint64_t height = call(fresh.queries(), "chain_info", Json::object()).at("height").get<std::uint64_t>();
     const auto now = SteadyClock::now();
     if (height > 0 && !first_block_at) {
       first_block_at = now;
@@ -624,8 +637,8 @@ int run(const Options& options) {
   const CpuSample sync_cpu_done = pc::bench::sample_cpu({fresh.process->pid()});
   const auto sync_wire_after = pc::bench::tcp_socket_bytes(p2p_ports);
   const WireBytes sync_wire = wire_bytes_between(sync_wire_before, sync_wire_after);
-  const Json synced_block = call(*fresh.control, "get_block", Json{{"height", target_height}});
-  const Json reference_block = call(*members[0].control, "get_block", Json{{"height", target_height}});
+  const Json synced_block = call(fresh.queries(), "get_block", Json{{"height", target_height}});
+  const Json reference_block = call(members[0].queries(), "get_block", Json{{"height", target_height}});
   if (synced_block.at("hash") != reference_block.at("hash") ||
       synced_block.at("state_hash") != reference_block.at("state_hash")) {
     fail("the fresh node's block " + std::to_string(target_height) + " differs from partner 1's");
@@ -693,12 +706,11 @@ int run(const Options& options) {
               "  %.1f us + clients %.1f us; syncing node %.1f us) into %.0f cores: figures a busy machine does not lower\n",
               verify_cpu_us, timed_node_us, timed_bench_us, sync_node_us, cores);
   std::printf("node.json changes: rpc_port, rpc rate limit %llu/s (burst %llu), a p2p section (loopback, each node\n"
-              "  dials the other three)%s; everything else as init writes it (block_interval_ms %s,\n"
-              "  block_trigger_tx_count %s); the 4 nodes connected %.2f s after their RPC answered\n",
+              "  dials the other three)%s; everything else as init writes it: block_interval_ms %s,\n"
+              "  block_trigger_tx_count %s; the 4 nodes connected %.2f s after their RPC answered\n",
               static_cast<unsigned long long>(bench_rate_requests_per_second),
               static_cast<unsigned long long>(bench_rate_burst_requests),
-              options.block_interval_ms ? ", block_interval_ms from --block-interval-ms" : "",
-              config.at("block_interval_ms").dump().c_str(),
+              options.block_interval_ms ? " and block_interval_ms" : "", config.at("block_interval_ms").dump().c_str(),
               config.at("block_trigger_tx_count").dump().c_str(), connect_seconds);
   std::printf("setup: %zu earn_batch issuances (%zu per call, 4 nodes in parallel) committed on every node in %.2f s\n",
               n, earn_batch_size, setup_seconds);
