@@ -530,6 +530,13 @@ double node_cpu_between(const CpuSample& before, const CpuSample& after) {
   return used;
 }
 
+double other_processes_share(const CpuSample& before, const CpuSample& after) {
+  const double total = after.machine_total_seconds - before.machine_total_seconds;
+  const double busy = after.machine_busy_seconds - before.machine_busy_seconds;
+  const double ours = node_cpu_between(before, after) + (after.bench_seconds - before.bench_seconds);
+  return total > 0 ? std::max(0.0, busy - ours) / total : 0;
+}
+
 void print_cpu(const char* phase, const CpuSample& before, const CpuSample& after, std::size_t transactions) {
   const double wall = seconds_between(before.at, after.at);
   const double per_tx = transactions == 0 ? 0 : 1e6 / static_cast<double>(transactions);

@@ -223,6 +223,9 @@ struct CpuSample {
 
 CpuSample sample_cpu(const std::vector<pid_t>& node_pids);
 double node_cpu_between(const CpuSample& before, const CpuSample& after);
+// The share of the machine's CPU time (all cores) that processes other than the sampled
+// nodes and this bench used between two samples: 0 on an otherwise idle machine.
+double other_processes_share(const CpuSample& before, const CpuSample& after);
 // Where the CPU went between two samples, per transaction of `transactions` (0: none).
 void print_cpu(const char* phase, const CpuSample& before, const CpuSample& after, std::size_t transactions);
 
