@@ -139,6 +139,53 @@ inline double best_of(std::size_t repeats, const std::function<double()>& measur
   return best;
 }
 
+// The one-core raw verify rate and the pool's, each sampled `repeats` times for
+// `loop_seconds` at a bench's start and again at its end (call sample() twice). The higher
+// one-core sample is the baseline every ratio divides by.
+class VerifyBaseline {
+ public:
+  VerifyBaseline(node::WorkerPool& pool, double loop_seconds, std::size_t repeats)
+      : pool_(pool), messages_(make_signed_messages()), loop_seconds_(loop_seconds), repeats_(repeats) {}
+
+  void sample() {
+    one_core_.push_back(best_of(repeats_, [&] {
+      const VerifyRates rates = verify_rates(messages_, loop_seconds_, raw_verify);
+      per_cpu_second_ = std::max(per_cpu_second_, rates.per_cpu_second);
+      return rates.per_wall_second;
+    }));
+    parallel_.push_back(best_of(repeats_, [&] { return parallel_verify_rate(messages_, loop_seconds_, pool_); }));
+  }
+
+  // Raw verifies per wall second on one core: the higher sample.
+  double one_core() const { return *std::max_element(one_core_.begin(), one_core_.end()); }
+  double first_one_core() const { return one_core_.front(); }
+  // The same on the pool: about pool.size() times one_core() on an idle machine.
+  double parallel() const { return *std::max_element(parallel_.begin(), parallel_.end()); }
+  // Raw verifies per second of the sampling thread's CPU time, the best of every sample: what
+  // one verify costs, which other processes on the machine do not change much.
+  double per_cpu_second() const { return per_cpu_second_; }
+  double ratio(double rate) const { return rate / one_core(); }
+
+  // The two lines under a bench's table: the samples, their drift, the calibration.
+  void print_samples() const {
+    const double first = one_core_.front();
+    const double last = one_core_.back();
+    std::printf("\nbaseline samples: %.0f at the start, %.0f at the end (%+.1f%%); the higher is the baseline\n", first,
+                last, 100.0 * (last - first) / first);
+    std::printf("calibration samples on %zu threads: %.2fx at the start, %.2fx at the end (%.2fx on an idle machine)\n",
+                pool_.size(), ratio(parallel_.front()), ratio(parallel_.back()), static_cast<double>(pool_.size()));
+  }
+
+ private:
+  node::WorkerPool& pool_;
+  std::vector<SignedMessage> messages_;
+  double loop_seconds_;
+  std::size_t repeats_;
+  std::vector<double> one_core_;
+  std::vector<double> parallel_;
+  double per_cpu_second_ = 0;
+};
+
 // ---------------------------------------------------------------------------------------
 // The table
 

@@ -9,41 +9,23 @@
 // rate the node's and the clients' CPU cost allows on this machine's cores when nothing else
 // runs: a figure other processes do not lower.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 #include <chrono>
-#include <cmath>
-#include <condition_variable>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "bench/baseline.hpp"
+#include "bench/node_harness.hpp"
 #include "crypto/address.hpp"
 #include "ledger/transaction.hpp"
 #include "node/worker_pool.hpp"
@@ -55,18 +37,18 @@
 #define POINTCHAIN_NODE_BINARY ""
 #endif
 
-extern char** environ;
-
 namespace {
 
 namespace fs = std::filesystem;
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-using tcp = net::ip::tcp;
-using Json = nlohmann::json;
-using pc::bench::best_of;
+using pc::bench::BlockSeen;
+using pc::bench::BlockWatcher;
+using pc::bench::call;
+using pc::bench::ChildProcess;
+using pc::bench::CpuSample;
+using pc::bench::fail;
+using pc::bench::HttpConnection;
+using pc::bench::Json;
+using pc::bench::request_text;
 using pc::bench::Row;
 using pc::bench::seconds_between;
 using pc::bench::SteadyClock;
@@ -109,16 +91,12 @@ constexpr std::uint64_t points_redeemed = 10;
 constexpr std::size_t query_bodies_max = 4'096;
 constexpr double transaction_query_seconds_max = 1.0;
 
-constexpr std::size_t response_bytes_max = 256 * 1024 * 1024;
 constexpr std::chrono::seconds node_start_timeout{30};
 constexpr std::chrono::seconds commit_timeout{120};
-constexpr std::chrono::seconds node_stop_timeout{10};
 constexpr std::chrono::seconds init_timeout{60};
 // The whole run: past this the guard kills the node and exits, so a hang never outlives it.
 constexpr std::chrono::seconds run_deadline{600};
 constexpr std::chrono::milliseconds poll_interval{20};
-
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
 
 // ---------------------------------------------------------------------------------------
 // Command line
@@ -152,47 +130,10 @@ void print_usage() {
       quick_transactions, quick_clients);
 }
 
-std::size_t parse_count(const std::string& flag, const char* text, std::size_t max) {
-  std::size_t used = 0;
-  unsigned long value = 0;
-  try {
-    value = std::stoul(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || text[used] != '\0' || value == 0 || value > max) {
-    fail(flag + " needs a whole number from 1 to " + std::to_string(max) + ", not '" + text + "'");
-  }
-  return value;
-}
-
-double parse_seconds(const std::string& flag, const char* text) {
-  std::size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || text[used] != '\0' || !(value > 0) || value > 60) {
-    fail(flag + " needs a number of seconds above 0 and at most 60, not '" + text + "'");
-  }
-  return value;
-}
-
-fs::path default_node_binary(const char* argv0) {
-  const fs::path built = POINTCHAIN_NODE_BINARY;
-  if (!built.empty() && fs::exists(built)) return built;
-  std::error_code ignored;
-  fs::path self = fs::canonical("/proc/self/exe", ignored);
-  if (self.empty()) self = fs::absolute(argv0);
-  return self.parent_path() / "pointchain-node";
-}
-
 std::optional<Options> parse_options(int argc, char** argv) {
   Options options;
   options.base_directory = fs::temp_directory_path();
-  options.node_binary = default_node_binary(argv[0]);
+  options.node_binary = pc::bench::default_node_binary(POINTCHAIN_NODE_BINARY, argv[0]);
   std::optional<std::size_t> transactions, clients, batch;
   std::optional<double> query_seconds;
   bool quick = false;
@@ -202,13 +143,13 @@ std::optional<Options> parse_options(int argc, char** argv) {
     if (flag == "--quick") {
       quick = true;
     } else if (flag == "--transactions" && has_value) {
-      transactions = parse_count(flag, argv[++i], transactions_max);
+      transactions = pc::bench::parse_count(flag, argv[++i], transactions_max);
     } else if (flag == "--clients" && has_value) {
-      clients = parse_count(flag, argv[++i], clients_max);
+      clients = pc::bench::parse_count(flag, argv[++i], clients_max);
     } else if (flag == "--batch" && has_value) {
-      batch = parse_count(flag, argv[++i], batch_max);
+      batch = pc::bench::parse_count(flag, argv[++i], batch_max);
     } else if (flag == "--query-seconds" && has_value) {
-      query_seconds = parse_seconds(flag, argv[++i]);
+      query_seconds = pc::bench::parse_seconds(flag, argv[++i]);
     } else if (flag == "--node" && has_value) {
       options.node_binary = argv[++i];
     } else if (flag == "--dir" && has_value) {
@@ -240,382 +181,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
 }
 
 // ---------------------------------------------------------------------------------------
-// The scratch directory and the node process
-
-// The pid of the running node, for the guard thread (which may kill it from another thread).
-std::atomic<pid_t> running_node_pid{0};
-
-// A child process with its output in `log`, killed (SIGTERM, then SIGKILL) when the object
-// goes away if it still runs. The passphrase goes in through the environment, replacing any
-// POINTCHAIN_PASSPHRASE the bench was started with.
-class ChildProcess {
- public:
-  ChildProcess(const fs::path& binary, const std::vector<std::string>& arguments, const fs::path& log,
-               const std::string& passphrase) {
-    std::vector<std::string> words{binary.string()};
-    words.insert(words.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (std::string& word : words) argv.push_back(word.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> environment;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      if (std::strncmp(*entry, "POINTCHAIN_PASSPHRASE=", 22) != 0) environment.emplace_back(*entry);
-    }
-    environment.push_back("POINTCHAIN_PASSPHRASE=" + passphrase);
-    std::vector<char*> envp;
-    for (std::string& entry : environment) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    // The bench blocks SIGINT and SIGTERM for its guard thread; the child starts unblocked.
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-    const int error = posix_spawn(&pid_, argv[0], &actions, &attributes, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    if (error != 0) fail("cannot start " + binary.string() + ": " + std::strerror(error));
-  }
-  ~ChildProcess() { stop(); }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  pid_t pid() const { return pid_; }
-  bool running() {
-    if (exited_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      exit_status_ = status;
-    }
-    return !exited_;
-  }
-  // Waits for the child to exit by itself; nullopt after `timeout`.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
-    const auto deadline = SteadyClock::now() + timeout;
-    while (running()) {
-      if (SteadyClock::now() >= deadline) return std::nullopt;
-      std::this_thread::sleep_for(poll_interval);
-    }
-    return WIFEXITED(exit_status_) ? WEXITSTATUS(exit_status_) : 128 + WTERMSIG(exit_status_);
-  }
-  // SIGTERM, and SIGKILL if it is still there after node_stop_timeout. Idempotent.
-  void stop() {
-    if (!running()) return;
-    kill(pid_, SIGTERM);
-    if (!wait_exit(node_stop_timeout)) {
-      kill(pid_, SIGKILL);
-      (void)wait_exit(node_stop_timeout);
-    }
-  }
-
- private:
-  pid_t pid_ = 0;
-  bool exited_ = false;
-  int exit_status_ = 0;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream file(path);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-// The last lines of the node's log, for an error message.
-std::string log_tail(const fs::path& log) {
-  const std::string text = read_text(log);
-  return text.size() > 2'000 ? text.substr(text.size() - 2'000) : text;
-}
-
-std::uint16_t free_loopback_port() {
-  net::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), 0));
-  return acceptor.local_endpoint().port();
-}
-
-// ---------------------------------------------------------------------------------------
-// HTTP and WebSocket clients
-
-// One keep-alive HTTP/1.1 connection to the node; one per thread.
-class HttpConnection {
- public:
-  explicit HttpConnection(std::uint16_t port) : socket_(io_) {
-    socket_.connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), port));
-    socket_.set_option(tcp::no_delay(true));
-    request_.method(http::verb::post);
-    request_.target("/");
-    request_.version(11);
-    request_.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-    request_.set(http::field::content_type, "application/json");
-    request_.keep_alive(true);
-  }
-
-  // The body of a 200 answer; anything else throws.
-  const std::string& post(const std::string& body, const std::string& authorization = {}) {
-    if (authorization.empty()) {
-      request_.erase(http::field::authorization);
-    } else {
-      request_.set(http::field::authorization, authorization);
-    }
-    request_.body() = body;
-    request_.prepare_payload();
-    http::write(socket_, request_);
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(response_bytes_max);
-    http::read(socket_, buffer_, parser);
-    http::response<http::string_body> response = parser.release();
-    if (response.result_int() != 200) {
-      fail("the node answered HTTP " + std::to_string(response.result_int()) + ": " + response.body());
-    }
-    if (!response.keep_alive()) fail("the node closed a keep-alive connection");
-    answer_ = std::move(response.body());
-    return answer_;
-  }
-
- private:
-  net::io_context io_;
-  tcp::socket socket_;
-  beast::flat_buffer buffer_;
-  http::request<http::string_body> request_;
-  std::string answer_;
-};
-
-std::string request_text(std::uint64_t id, std::string_view method, const Json& params) {
-  return Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump();
-}
-
-// The result of one call; a JSON-RPC error throws.
-Json call(HttpConnection& connection, std::string_view method, const Json& params,
-          const std::string& authorization = {}) {
-  const Json answer = Json::parse(connection.post(request_text(1, method, params), authorization));
-  if (answer.contains("error")) fail(std::string(method) + ": " + answer["error"].dump());
-  return answer.at("result");
-}
-
-struct BlockSeen {
-  std::uint64_t height = 0;
-  std::uint64_t tx_count = 0;
-  SteadyClock::time_point at;  // when the notification arrived
-};
-
-// A WebSocket subscription to new blocks, read by its own thread, which notes when each
-// block's notification arrives: the moment a client learns its transaction is committed.
-class BlockWatcher {
- public:
-  explicit BlockWatcher(std::uint16_t port) : ws_(io_) {
-    ws_.next_layer().connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), port));
-    ws_.next_layer().set_option(tcp::no_delay(true));
-    ws_.handshake("127.0.0.1:" + std::to_string(port), "/ws");
-    ws_.text(true);
-    const std::string subscribe = request_text(1, "subscribe", Json{{"blocks", true}});
-    ws_.write(net::buffer(subscribe));
-    beast::flat_buffer buffer;
-    ws_.read(buffer);
-    const Json answer = Json::parse(beast::buffers_to_string(buffer.data()));
-    if (!answer.contains("result")) fail("subscribe: " + answer.dump());
-    thread_ = std::thread([this] { read_loop(); });
-  }
-  ~BlockWatcher() { stop(); }
-  BlockWatcher(const BlockWatcher&) = delete;
-  BlockWatcher& operator=(const BlockWatcher&) = delete;
-
-  void stop() {
-    if (!thread_.joinable()) return;
-    // Wakes the blocking read; the socket is not touched otherwise while the thread reads.
-    ::shutdown(ws_.next_layer().native_handle(), SHUT_RDWR);
-    thread_.join();
-  }
-
-  // Waits until the blocks above `height` hold `tx_count` transactions; returns when the
-  // notification that got there arrived, or nullopt after commit_timeout.
-  std::optional<SteadyClock::time_point> wait_for(std::uint64_t height, std::size_t tx_count) {
-    std::unique_lock lock(mutex_);
-    std::optional<SteadyClock::time_point> reached;
-    const bool done = changed_.wait_for(lock, commit_timeout, [&] {
-      std::size_t seen = 0;
-      for (const BlockSeen& block : blocks_) {
-        if (block.height <= height) continue;
-        seen += block.tx_count;
-        if (seen >= tx_count) {
-          reached = block.at;
-          return true;
-        }
-      }
-      return closed_;
-    });
-    if (!done && !reached) return std::nullopt;
-    if (!reached) fail("the block subscription ended: " + close_reason_);
-    return reached;
-  }
-
-  std::vector<BlockSeen> blocks() const {
-    std::lock_guard lock(mutex_);
-    return blocks_;
-  }
-
- private:
-  void read_loop() {
-    beast::flat_buffer buffer;
-    for (;;) {
-      beast::error_code error;
-      ws_.read(buffer, error);
-      const auto at = SteadyClock::now();
-      if (error) return close(error.message());
-      const Json message = Json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
-      buffer.consume(buffer.size());
-      if (message.is_discarded() || !message.contains("params")) continue;
-      const Json& params = message["params"];
-      const std::string kind = params.value("kind", "");
-      if (kind == "error") return close(params.dump());
-      if (kind != "block") continue;
-      {
-        std::lock_guard lock(mutex_);
-        blocks_.push_back({params.at("height").get<std::uint64_t>(), params.at("tx_count").get<std::uint64_t>(), at});
-      }
-      changed_.notify_all();
-    }
-  }
-  void close(std::string reason) {
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-      close_reason_ = std::move(reason);
-    }
-    changed_.notify_all();
-  }
-
-  net::io_context io_;
-  websocket::stream<tcp::socket> ws_;
-  std::thread thread_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<BlockSeen> blocks_;  // guarded by mutex_
-  bool closed_ = false;            // guarded by mutex_
-  std::string close_reason_;       // guarded by mutex_
-};
-
-// ---------------------------------------------------------------------------------------
-// CPU accounting: the node's threads by name, this process, the whole machine
-
-struct CpuSample {
-  SteadyClock::time_point at;
-  std::map<std::string, double> node_thread_seconds;  // by thread name (threads of one name summed)
-  double bench_seconds = 0;
-  double machine_busy_seconds = 0;   // all cores
-  double machine_total_seconds = 0;  // all cores, busy or idle
-};
-
-double clock_ticks_per_second() { return static_cast<double>(sysconf(_SC_CLK_TCK)); }
-
-// utime + stime of one /proc/.../stat line, in seconds; the name is between the parentheses.
-std::optional<std::pair<std::string, double>> parse_stat(const std::string& line) {
-  const auto open = line.find('(');
-  const auto close = line.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
-  std::istringstream fields(line.substr(close + 2));
-  std::vector<std::string> words;
-  for (std::string word; fields >> word;) words.push_back(word);
-  // Field 3 (state) is words[0]; utime and stime are fields 14 and 15.
-  if (words.size() < 13) return std::nullopt;
-  const double ticks = std::stod(words[11]) + std::stod(words[12]);
-  return std::pair{line.substr(open + 1, close - open - 1), ticks / clock_ticks_per_second()};
-}
-
-CpuSample sample_cpu(pid_t node_pid) {
-  CpuSample sample;
-  sample.at = SteadyClock::now();
-  std::error_code error;
-  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(node_pid) + "/task", error)) {
-    if (auto parsed = parse_stat(read_text(task.path() / "stat"))) {
-      sample.node_thread_seconds[parsed->first] += parsed->second;
-    }
-  }
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  const auto seconds = [](const timeval& value) {
-    return static_cast<double>(value.tv_sec) + static_cast<double>(value.tv_usec) / 1e6;
-  };
-  sample.bench_seconds = seconds(usage.ru_utime) + seconds(usage.ru_stime);
-  std::istringstream machine(read_text("/proc/stat"));
-  std::string label;
-  machine >> label;  // "cpu": the sum over all cores
-  std::vector<double> ticks;
-  for (double value = 0; ticks.size() < 8 && machine >> value;) ticks.push_back(value);
-  if (ticks.size() == 8) {
-    double total = 0;
-    for (double value : ticks) total += value;
-    const double idle = ticks[3] + ticks[4];  // idle and iowait
-    sample.machine_total_seconds = total / clock_ticks_per_second();
-    sample.machine_busy_seconds = (total - idle) / clock_ticks_per_second();
-  }
-  return sample;
-}
-
-double node_cpu_between(const CpuSample& before, const CpuSample& after) {
-  double used = 0;
-  for (const auto& [name, seconds] : after.node_thread_seconds) {
-    auto found = before.node_thread_seconds.find(name);
-    used += seconds - (found == before.node_thread_seconds.end() ? 0 : found->second);
-  }
-  return used;
-}
-
-// Where the CPU went between two samples, for `transactions` (0: per second only).
-void print_cpu(const char* phase, const CpuSample& before, const CpuSample& after, std::size_t transactions) {
-  const double wall = seconds_between(before.at, after.at);
-  const double per_tx = transactions == 0 ? 0 : 1e6 / static_cast<double>(transactions);
-  std::printf("  %s: %.2f s\n", phase, wall);
-  std::printf("    %-22s %9s %9s %12s\n", "thread", "cpu s", "% of core", transactions ? "us per tx" : "");
-  double node_total = 0;
-  std::vector<std::pair<double, std::string>> threads;
-  for (const auto& [name, seconds] : after.node_thread_seconds) {
-    auto found = before.node_thread_seconds.find(name);
-    const double used = seconds - (found == before.node_thread_seconds.end() ? 0 : found->second);
-    node_total += used;
-    if (used > 0) threads.emplace_back(used, name);
-  }
-  std::sort(threads.rbegin(), threads.rend());
-  const auto line = [&](const std::string& name, double used) {
-    char per_tx_text[32] = "";
-    if (transactions) std::snprintf(per_tx_text, sizeof per_tx_text, "%.1f", used * per_tx);
-    std::printf("    %-22s %9.2f %8.0f%% %12s\n", name.c_str(), used, 100 * used / wall, per_tx_text);
-  };
-  for (const auto& [used, name] : threads) line("node " + name, used);
-  line("node, all threads", node_total);
-  const double bench = after.bench_seconds - before.bench_seconds;
-  line("bench (clients)", bench);
-  const double busy = after.machine_busy_seconds - before.machine_busy_seconds;
-  line("everything else", std::max(0.0, busy - node_total - bench));
-  line("idle", std::max(0.0, (after.machine_total_seconds - before.machine_total_seconds) - busy));
-}
-
-// ---------------------------------------------------------------------------------------
 // Phases
-
-// Pre-encoded JSON-RPC bodies of the timed submissions: batch b holds transactions
-// [b * size, min((b + 1) * size, N)), each request's id its transaction's index.
-std::vector<std::string> submission_bodies(const std::vector<Transaction>& txs, std::size_t batch) {
-  std::vector<std::string> bodies;
-  for (std::size_t first = 0; first < txs.size(); first += batch) {
-    const std::size_t end = std::min(first + batch, txs.size());
-    std::string body = batch > 1 ? "[" : "";
-    for (std::size_t i = first; i < end; ++i) {
-      if (i != first) body += ",";
-      body += request_text(i, "submit_transaction", Json{{"hex", pc::to_hex(txs[i].bytes())}});
-    }
-    if (batch > 1) body += "]";
-    bodies.push_back(std::move(body));
-  }
-  return bodies;
-}
 
 struct SubmitResult {
   std::vector<SteadyClock::time_point> batch_sent;  // by batch index
@@ -650,14 +216,8 @@ SubmitResult submit_all(std::uint16_t port, const std::vector<std::string>& bodi
           // Parsing every answer would cost the clients more CPU than the node's work; an
           // answer without "error" in it accepted every transaction of its batch.
           if (answer.find("\"error\"") == std::string::npos) continue;
-          const Json parsed = Json::parse(answer);
           std::lock_guard lock(errors_mutex);
-          for (const Json& item : parsed.is_array() ? parsed : Json::array({parsed})) {
-            if (!item.contains("error")) continue;
-            const auto index = item.at("id").get<std::size_t>();
-            if (index < tx_count) result.accepted[index] = false;
-            if (result.first_error.empty()) result.first_error = item["error"].dump();
-          }
+          pc::bench::note_refusals(answer, result.accepted, result.first_error);
         }
         finished[t] = SteadyClock::now();
       } catch (const std::exception&) {
@@ -724,49 +284,6 @@ QueryResult query_rate(std::uint16_t port, const std::vector<std::string>& bodie
   return QueryResult{total, static_cast<double>(total) / elapsed};
 }
 
-// Nearest rank.
-double percentile(std::vector<double> sorted_values, double fraction) {
-  if (sorted_values.empty()) return 0;
-  const auto rank = static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(sorted_values.size())));
-  return sorted_values[std::clamp<std::size_t>(rank, 1, sorted_values.size()) - 1];
-}
-
-// Kills the node and exits if the run passes run_deadline or gets SIGINT or SIGTERM (which
-// every other thread has blocked), so the bench never leaves a node behind.
-class Guard {
- public:
-  Guard() {
-    thread_ = std::thread([this] {
-      sigset_t signals;
-      sigemptyset(&signals);
-      sigaddset(&signals, SIGINT);
-      sigaddset(&signals, SIGTERM);
-      const auto deadline = SteadyClock::now() + run_deadline;
-      while (!done_.load()) {
-        const timespec slice{0, 200'000'000};
-        const int signal_number = sigtimedwait(&signals, nullptr, &slice);
-        const bool late = SteadyClock::now() >= deadline;
-        if (signal_number > 0 || late) {
-          if (const pid_t pid = running_node_pid.load(); pid > 0) kill(pid, SIGKILL);
-          std::fprintf(stderr, "pointchain-bench-rpc: %s; the node was killed\n",
-                       late ? "the run passed its deadline" : "interrupted");
-          _exit(1);
-        }
-      }
-    });
-  }
-  ~Guard() {
-    done_ = true;
-    thread_.join();
-  }
-  Guard(const Guard&) = delete;
-  Guard& operator=(const Guard&) = delete;
-
- private:
-  std::atomic<bool> done_ = false;
-  std::thread thread_;
-};
-
 int run(const Options& options) {
   pc::crypto::initialize();
   pc::node::WorkerPool pool(0, "bench-worker");
@@ -786,17 +303,8 @@ int run(const Options& options) {
   std::fflush(stdout);
 
   std::fprintf(stderr, "baseline: raw verify on one core, then on %zu threads...\n", pool.size());
-  const std::vector<pc::bench::SignedMessage> messages = pc::bench::make_signed_messages();
-  double raw_cpu_rate = 0;  // the best per CPU second of every sample
-  const auto raw_rate = [&] {
-    const pc::bench::VerifyRates rates =
-        pc::bench::verify_rates(messages, options.raw_loop_seconds, pc::bench::raw_verify);
-    raw_cpu_rate = std::max(raw_cpu_rate, rates.per_cpu_second);
-    return rates.per_wall_second;
-  };
-  const auto parallel_rate = [&] { return pc::bench::parallel_verify_rate(messages, options.raw_loop_seconds, pool); };
-  const double raw_rate_start = best_of(options.repeats, raw_rate);
-  const double parallel_rate_start = best_of(options.repeats, parallel_rate);
+  pc::bench::VerifyBaseline verify_baseline(pool, options.raw_loop_seconds, options.repeats);
+  verify_baseline.sample();
 
   // A one-partner coalition as `init` makes it (the same genesis as the demo default), and
   // node.json changed only where the bench needs it.
@@ -806,10 +314,10 @@ int run(const Options& options) {
     ChildProcess init(options.node_binary, {"init", "--data", data_dir.string(), "--chain-id", "bench-rpc"}, log,
                       passphrase);
     const std::optional<int> status = init.wait_exit(init_timeout);
-    if (!status || *status != 0) fail("pointchain-node init failed:\n" + log_tail(log));
+    if (!status || *status != 0) fail("pointchain-node init failed:\n" + pc::bench::log_tail(log));
   }
-  Json config = Json::parse(read_text(data_dir / "node.json"));
-  const std::uint16_t port = free_loopback_port();
+  Json config = Json::parse(pc::bench::read_text(data_dir / "node.json"));
+  const std::uint16_t port = pc::bench::free_loopback_port();
   config["rpc_port"] = port;
   config["rpc_rate_requests_per_second"] = bench_rate_requests_per_second;
   config["rpc_rate_burst_requests"] = bench_rate_burst_requests;
@@ -822,17 +330,8 @@ int run(const Options& options) {
   const std::uint64_t block_interval_ms = config.at("block_interval_ms").get<std::uint64_t>();
 
   ChildProcess node(options.node_binary, {"run", "--data", data_dir.string()}, log, passphrase);
-  running_node_pid = node.pid();
-  std::unique_ptr<HttpConnection> control;
-  for (const auto deadline = SteadyClock::now() + node_start_timeout; !control;) {
-    if (!node.running()) fail("the node exited at start:\n" + log_tail(log));
-    try {
-      control = std::make_unique<HttpConnection>(port);
-    } catch (const std::exception&) {
-      if (SteadyClock::now() >= deadline) fail("the node did not listen within 30 s:\n" + log_tail(log));
-      std::this_thread::sleep_for(poll_interval);
-    }
-  }
+  std::unique_ptr<HttpConnection> control =
+      pc::bench::connect_when_listening(port, node, log, node_start_timeout);
   const Json info = call(*control, "chain_info", Json::object());
   const std::string chain_id = info.at("chain_id").get<std::string>();
 
@@ -842,59 +341,20 @@ int run(const Options& options) {
   std::fprintf(stderr, "setup: %zu customers sign their redeems, then earn points...\n", n);
   const std::uint64_t setup_height = info.at("height").get<std::uint64_t>();
   const std::uint64_t last_valid_height = setup_height + config.at("tx_validity_blocks").get<std::uint64_t>();
-  std::vector<std::string> addresses(n);
-  std::vector<std::optional<Transaction>> signed_txs(n);
-  pool.run(n, [&](std::size_t i) {
-    pc::crypto::SecretKey key = pc::bench::seeded_key("bench rpc customer " + std::to_string(i));
-    pc::ledger::UnsignedTransaction fields;
-    fields.chain_id = chain_id;
-    fields.sequence = 1;
-    fields.last_valid_height = last_valid_height;
-    fields.body = pc::ledger::Redeem{key.public_key(), 1, points_redeemed, "bench reward"};
-    signed_txs[i].emplace(Transaction::sign(std::move(fields), key));
-    addresses[i] = pc::crypto::encode_address(key.public_key());
-  });
-  std::vector<Transaction> txs;
-  txs.reserve(n);
-  for (auto& tx : signed_txs) txs.push_back(std::move(*tx));
-  signed_txs.clear();
-  const std::vector<std::string> bodies = submission_bodies(txs, options.batch);
+  const pc::bench::CustomerRedeems customers = pc::bench::sign_customer_redeems(
+      pool, n, "bench rpc customer", chain_id, last_valid_height, points_redeemed, [](std::size_t) { return 1; });
+  const std::vector<std::string>& addresses = customers.addresses;
+  const std::vector<Transaction>& txs = customers.redeems;
+  const std::vector<std::string> bodies = pc::bench::submission_bodies(txs, options.batch);
 
-  const CpuSample cpu_before_setup = sample_cpu(node.pid());
+  const CpuSample cpu_before_setup = pc::bench::sample_cpu({node.pid()});
   const auto setup_start = SteadyClock::now();
-  {
-    // Two clients, so that one's request is parsed while the other's is executed.
-    constexpr std::size_t setup_clients = 2;
-    std::vector<std::thread> threads;
-    std::exception_ptr thread_error;
-    std::mutex error_mutex;
-    for (std::size_t t = 0; t < setup_clients; ++t) {
-      threads.emplace_back([&, t] {
-        try {
-          HttpConnection connection(port);
-          for (std::size_t first = t * earn_batch_size; first < n; first += setup_clients * earn_batch_size) {
-            Json purchases = Json::array();
-            for (std::size_t i = first; i < std::min(n, first + earn_batch_size); ++i) {
-              purchases.push_back({{"customer", addresses[i]},
-                                   {"amount_minor", purchase_minor_per_customer},
-                                   {"currency", "EUR"},
-                                   {"order_id", "bench-order-" + std::to_string(i)}});
-            }
-            const Json result = call(connection, "earn_batch", Json{{"purchases", purchases}}, authorization);
-            for (const Json& item : result.at("results")) {
-              if (item.contains("error")) fail("earn_batch: " + item["error"].dump());
-              if (item.at("points").get<std::uint64_t>() != points_per_customer) fail("earn_batch gave other points");
-            }
-          }
-        } catch (const std::exception&) {
-          std::lock_guard lock(error_mutex);
-          thread_error = std::current_exception();
-        }
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
-    if (thread_error) std::rethrow_exception(thread_error);
-  }
+  // Two clients, so that one's request is parsed while the other's is executed.
+  constexpr std::size_t setup_clients = 2;
+  pc::bench::run_in_threads(setup_clients, [&](std::size_t t) {
+    pc::bench::earn_chunks(port, authorization, addresses, earn_batch_size, t, setup_clients,
+                           purchase_minor_per_customer, points_per_customer);
+  });
   const auto setup_submitted = SteadyClock::now();
 
   // The control connection sat idle through the setup, which can outlast the node's
@@ -914,7 +374,7 @@ int run(const Options& options) {
     std::this_thread::sleep_for(poll_interval);
   }
   const auto setup_committed = SteadyClock::now();
-  const CpuSample cpu_after_setup = sample_cpu(node.pid());
+  const CpuSample cpu_after_setup = pc::bench::sample_cpu({node.pid()});
   const double setup_rate = static_cast<double>(n) / seconds_between(setup_start, setup_committed);
   std::fprintf(stderr, "setup: %zu issuances committed in %llu blocks, %.2f s (submitted in %.2f s)\n", n,
                static_cast<unsigned long long>(start_height - setup_height),
@@ -925,12 +385,12 @@ int run(const Options& options) {
   // announced on the WebSocket.
   std::fprintf(stderr, "timed: %zu redeems by %zu clients...\n", n, options.clients);
   BlockWatcher watcher(port);
-  const CpuSample cpu_before_submit = sample_cpu(node.pid());
+  const CpuSample cpu_before_submit = pc::bench::sample_cpu({node.pid()});
   const SubmitResult submitted = submit_all(port, bodies, n, options.clients);
-  const CpuSample cpu_after_submit = sample_cpu(node.pid());
+  const CpuSample cpu_after_submit = pc::bench::sample_cpu({node.pid()});
   if (submitted.accepted_count == 0) fail("the node accepted no transaction: " + submitted.first_error);
-  const std::optional<SteadyClock::time_point> last_commit = watcher.wait_for(start_height, submitted.accepted_count);
-  const CpuSample cpu_after_commit = sample_cpu(node.pid());
+  const std::optional<SteadyClock::time_point> last_commit = watcher.wait_for(start_height, submitted.accepted_count, commit_timeout);
+  const CpuSample cpu_after_commit = pc::bench::sample_cpu({node.pid()});
   if (!last_commit) fail("the redeems were not committed within 120 s");
   watcher.stop();
   const double commit_seconds = seconds_between(submitted.first_sent, *last_commit);
@@ -969,8 +429,8 @@ int run(const Options& options) {
     latencies_ms.push_back(1e3 * seconds_between(sent, announced.at(found->second)));
   }
   std::sort(latencies_ms.begin(), latencies_ms.end());
-  const double latency_p50_ms = percentile(latencies_ms, 0.50);
-  const double latency_p99_ms = percentile(latencies_ms, 0.99);
+  const double latency_p50_ms = pc::bench::percentile(latencies_ms, 0.50);
+  const double latency_p99_ms = pc::bench::percentile(latencies_ms, 0.99);
 
   // Balance queries: get_account of the customers, over keep-alive connections.
   std::vector<std::string> balance_bodies, account_bodies;
@@ -980,9 +440,9 @@ int run(const Options& options) {
     account_bodies.push_back(request_text(i, "get_account", Json{{"address", addresses[i]}}));
   }
   std::fprintf(stderr, "get_account, no history, %zu clients for %.1f s...\n", options.clients, options.query_seconds);
-  const CpuSample cpu_before_query = sample_cpu(node.pid());
+  const CpuSample cpu_before_query = pc::bench::sample_cpu({node.pid()});
   const QueryResult balance = query_rate(port, balance_bodies, options.clients, options.query_seconds, "\"balance\"");
-  const CpuSample cpu_after_query = sample_cpu(node.pid());
+  const CpuSample cpu_after_query = pc::bench::sample_cpu({node.pid()});
   std::fprintf(stderr, "get_account, default history page, %zu clients for %.1f s...\n", options.clients,
                options.query_seconds);
   const double account_rate =
@@ -994,23 +454,22 @@ int run(const Options& options) {
   }
   const double transaction_seconds = std::min(options.query_seconds, transaction_query_seconds_max);
   std::fprintf(stderr, "get_transaction, %zu clients for %.1f s...\n", options.clients, transaction_seconds);
-  const CpuSample cpu_before_transactions = sample_cpu(node.pid());
+  const CpuSample cpu_before_transactions = pc::bench::sample_cpu({node.pid()});
   const QueryResult transactions =
       query_rate(port, transaction_bodies, options.clients, transaction_seconds, "\"committed\"");
-  const CpuSample cpu_after_transactions = sample_cpu(node.pid());
+  const CpuSample cpu_after_transactions = pc::bench::sample_cpu({node.pid()});
   const double transaction_rate = transactions.rate;
   const double balance_rate = balance.rate;
 
   control.reset();
   node.stop();
-  running_node_pid = 0;
 
   std::fprintf(stderr, "baseline again...\n");
-  const double raw_rate_end = best_of(options.repeats, raw_rate);
-  const double parallel_rate_end = best_of(options.repeats, parallel_rate);
-  const double baseline = std::max(raw_rate_start, raw_rate_end);
-  const double parallel_baseline = std::max(parallel_rate_start, parallel_rate_end);
-  const auto ratio = [&](double rate) { return rate / baseline; };
+  verify_baseline.sample();
+  const double baseline = verify_baseline.one_core();
+  const double parallel_baseline = verify_baseline.parallel();
+  const double raw_cpu_rate = verify_baseline.per_cpu_second();
+  const auto ratio = [&](double rate) { return verify_baseline.ratio(rate); };
 
   // What the CPU time says, whatever else ran on the machine: the node's and the clients' CPU
   // per transaction (or query), counted in raw verifies of one core, and the rate that leaves
@@ -1071,16 +530,13 @@ int run(const Options& options) {
                   transaction_ceiling / raw_cpu_rate, transaction_goal, std::nullopt});
   pc::bench::print_table(rows);
 
-  std::printf("\nbaseline samples: %.0f at the start, %.0f at the end (%+.1f%%); the higher is the baseline\n",
-              raw_rate_start, raw_rate_end, 100.0 * (raw_rate_end - raw_rate_start) / raw_rate_start);
+  verify_baseline.print_samples();
   std::printf("one raw verify costs %.1f us of CPU (%.0f per CPU second); the CPU-bound rows divide the node's\n"
               "  and the clients' CPU time per transaction (%.1f + %.1f us), balance query (%.1f + %.1f us) or\n"
               "  get_transaction (%.1f + %.1f us) into %.0f cores\n"
               "  and give the ratio to the raw verifies per CPU second: figures a busy machine does not lower\n",
               verify_cpu_us, raw_cpu_rate, redeem_node_us, redeem_bench_us, query_node_us, query_bench_us,
               transaction_node_us, transaction_bench_us, cores);
-  std::printf("calibration samples on %zu threads: %.2fx at the start, %.2fx at the end (%.2fx on an idle machine)\n",
-              pool.size(), ratio(parallel_rate_start), ratio(parallel_rate_end), static_cast<double>(pool.size()));
   std::printf("node.json changes: rpc_port %u, rpc_rate_requests_per_second %llu, rpc_rate_burst_requests %llu;\n"
               "  everything else default (block_interval_ms %llu, block_trigger_tx_count %s)\n",
               port, static_cast<unsigned long long>(bench_rate_requests_per_second),
@@ -1098,10 +554,10 @@ int run(const Options& options) {
               latency_p50_ms, latency_p99_ms, latencies_ms.empty() ? 0.0 : latencies_ms.back(), latencies_ms.size());
 
   std::printf("\nwhere the CPU went (from /proc: node threads by name, this bench, the rest of the machine)\n");
-  print_cpu("setup, earn_batch until committed", cpu_before_setup, cpu_after_setup, n);
-  print_cpu("redeems, first submit to last answer", cpu_before_submit, cpu_after_submit, submitted.accepted_count);
-  print_cpu("redeems, last answer to last commit", cpu_after_submit, cpu_after_commit, submitted.accepted_count);
-  print_cpu("get_account, no history", cpu_before_query, cpu_after_query, 0);
+  pc::bench::print_cpu("setup, earn_batch until committed", cpu_before_setup, cpu_after_setup, n);
+  pc::bench::print_cpu("redeems, first submit to last answer", cpu_before_submit, cpu_after_submit, submitted.accepted_count);
+  pc::bench::print_cpu("redeems, last answer to last commit", cpu_after_submit, cpu_after_commit, submitted.accepted_count);
+  pc::bench::print_cpu("get_account, no history", cpu_before_query, cpu_after_query, 0);
   return 0;
 }
 
@@ -1109,16 +565,11 @@ int run(const Options& options) {
 
 int main(int argc, char** argv) {
   // The guard thread takes SIGINT and SIGTERM; every thread started after this has them blocked.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  pc::bench::block_stop_signals();
   try {
     const std::optional<Options> options = parse_options(argc, argv);
     if (!options) return 0;
-    const Guard guard;
+    const pc::bench::Guard guard("pointchain-bench-rpc", run_deadline);
     return run(*options);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "pointchain-bench-rpc: %s\n", error.what());
