@@ -64,9 +64,15 @@ Status check_block_envelope(const Genesis& genesis, const Tip& previous, const B
 }
 
 Status verify_block_signatures(const Genesis& genesis, const Block& block, const BatchRunner& runner,
-                               const State* accounts_from) {
+                               const State* accounts_from, const VerifiedBefore& verified_before) {
+  std::vector<std::size_t> unverified;
+  unverified.reserve(block.transactions.size());
+  for (std::size_t i = 0; i < block.transactions.size(); ++i) {
+    if (!verified_before || !verified_before(block.transactions[i])) unverified.push_back(i);
+  }
   std::vector<Status> results(block.transactions.size());
-  runner(block.transactions.size(), [&](std::size_t i) {
+  runner(unverified.size(), [&](std::size_t k) {
+    const std::size_t i = unverified[k];
     results[i] = verify_transaction_signature(genesis, block.transactions[i], accounts_from);
   });
   for (std::size_t i = 0; i < results.size(); ++i) {

@@ -42,11 +42,19 @@ Status check_block_contents(const Genesis& genesis, const Block& block);
 // check_block_link followed by check_block_contents.
 Status check_block_envelope(const Genesis& genesis, const Tip& previous, const Block& block);
 
+// Whether this exact transaction (its id covers every byte, the signature included) passed
+// verify_transaction_signature before, on this chain: a node's mempool. Called on the caller's
+// thread, before `runner` starts.
+using VerifiedBefore = std::function<bool(const Transaction&)>;
+
 // Runs verify_transaction_signature on every transaction in `block` through `runner`; the
 // first failure in block order is returned as invalid_transaction naming its position.
-// `accounts_from` as for verify_transaction_signature: the state the block builds on.
+// `accounts_from` as for verify_transaction_signature: the state the block builds on. A
+// transaction `verified_before` accepts is not checked again: the result cannot differ, since
+// the signature is a function of the bytes and the genesis, and the receiving key's check
+// only ever turns from "must be a valid key" to "has an account" (accounts are never deleted).
 Status verify_block_signatures(const Genesis& genesis, const Block& block, const BatchRunner& runner,
-                               const State* accounts_from = nullptr);
+                               const State* accounts_from = nullptr, const VerifiedBefore& verified_before = {});
 
 // Executes the block's transactions on `state` and checks the resulting state hash against
 // the header. Every transaction must apply: a block with a failing one is invalid.

@@ -630,7 +630,10 @@ class Node::Impl {
     const auto runner = [this](std::size_t count, const std::function<void(std::size_t)>& job) {
       workers.run(count, job);
     };
-    if (!ledger::verify_block_signatures(genesis, block, runner, &store->state())) return std::nullopt;
+    // Every mempool entry was verified under its exact bytes when it was admitted (submit,
+    // submit_batch): a gossiped transaction is not checked a second time in the proposal.
+    const auto in_mempool = [this](const ledger::Transaction& tx) { return mempool->find(tx.id()) != nullptr; };
+    if (!ledger::verify_block_signatures(genesis, block, runner, &store->state(), in_mempool)) return std::nullopt;
     auto changes = ledger::execute_block(store->state(), block, ledger::SignatureCheck::already_verified);
     if (!changes) return std::nullopt;
     ExecutedBlock executed;

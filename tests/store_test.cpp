@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/chain.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/store.hpp"
@@ -761,4 +762,45 @@ TEST_CASE("a block frame encodes without its transactions and splices back into 
   trailing.push_back(0);
   CHECK(ledger::BlockFrame::decode(trailing).error().code == ledger::Code::trailing_bytes);
   CHECK_FALSE(ledger::BlockFrame::decode(ByteSpan(frame_bytes).first(frame_bytes.size() - 1)).ok());
+}
+
+TEST_CASE("a block's signatures are checked once: transactions verified before are skipped, the rest are checked",
+          "[ledger][signatures]") {
+  // Proves the one-verification rule a validator uses for the mempool's transactions in
+  // another validator's proposal: the runner is asked for exactly the transactions not verified
+  // before, a bad signature among those is still refused naming its position, and one the
+  // caller vouches for is not checked again (which is why only the mempool may vouch).
+  TestChain chain;
+  const auto carol = TxFactory::customer(3);
+  const ledger::Transaction good = chain.txs.issue(1, carol.public_key(), 25, "order-good");
+  const ledger::Transaction signed_ok = chain.txs.issue(1, carol.public_key(), 26, "order-tampered");
+  Bytes tampered_bytes = signed_ok.bytes();
+  tampered_bytes.back() ^= 0x01;  // the signature is the last field
+  auto tampered = ledger::Transaction::decode(tampered_bytes);
+  REQUIRE(tampered);
+  ledger::Block block;
+  block.transactions = {good, *tampered};
+
+  std::size_t checked = 0;
+  const ledger::BatchRunner runner = [&](std::size_t count, const std::function<void(std::size_t)>& job) {
+    checked += count;
+    for (std::size_t i = 0; i < count; ++i) job(i);
+  };
+  const auto every = ledger::verify_block_signatures(chain.genesis(), block, runner);
+  REQUIRE_FALSE(every);
+  CHECK(every.error().code == ledger::Code::invalid_transaction);
+  CHECK(every.error().message().find("transaction 1: ") != std::string::npos);
+  CHECK(checked == 2);
+
+  checked = 0;
+  const auto vouched_good = [&](const ledger::Transaction& tx) { return tx.id() == good.id(); };
+  const auto still_refused = ledger::verify_block_signatures(chain.genesis(), block, runner, nullptr, vouched_good);
+  REQUIRE_FALSE(still_refused);
+  CHECK(still_refused.error().message().find("transaction 1: ") != std::string::npos);
+  CHECK(checked == 1);
+
+  checked = 0;
+  const auto vouched_both = [](const ledger::Transaction&) { return true; };
+  CHECK(ledger::verify_block_signatures(chain.genesis(), block, runner, nullptr, vouched_both));
+  CHECK(checked == 0);
 }
