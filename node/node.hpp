@@ -87,7 +87,14 @@ struct NodeConfig {
   // The links to the other partners' nodes (node.json "p2p"; docs/node.md, docs/p2p.md).
   // Absent: the node runs alone, as a single-partner chain or a demo.
   std::optional<p2p::TransportConfig> p2p;
+  // An auditor's node: its key is no partner's, it syncs the chain from the partners that
+  // list its key in their p2p observer_keys, verifies every block, and never votes, proposes
+  // or takes transactions (docs/node.md, "Observers"). Needs a p2p section and no api_token.
+  bool observer = false;
 };
+
+// The partner id an observer node runs as: none (p2p::PeerIdentity's partner 0 alike).
+inline constexpr ledger::PartnerId observer_partner = 0;
 
 // The P2P port when node.json's p2p section does not name one (the RPC port's neighbour).
 inline constexpr std::uint16_t p2p_port_default = 8646;
@@ -212,6 +219,24 @@ struct StorageOptions {
 
 class ConsensusPeers;
 
+// Blocks fetched by sync whose checks that need no state passed (Node::check_synced_blocks):
+// only the node makes them, so committing them cannot skip a check.
+class CheckedBlocks {
+ public:
+  const std::vector<ledger::Block>& blocks() const { return blocks_; }
+
+ private:
+  friend class Node;
+  explicit CheckedBlocks(std::vector<ledger::Block> blocks) : blocks_(std::move(blocks)) {}
+  std::vector<ledger::Block> blocks_;
+};
+
+// How far Node::commit_checked_blocks got.
+struct SyncCommit {
+  std::size_t committed = 0;  // blocks committed (or already held), from the first on
+  ledger::Status status;      // the first block's failure that stopped it; ok if none
+};
+
 class Node {
  public:
   inline static constexpr std::size_t subscriptions_max = SubscriptionHub::subscriptions_max;
@@ -228,7 +253,9 @@ class Node {
   //
   // Any genesis partner may run a node: a validator takes part in consensus (and commits by
   // itself when it holds more than 2/3 of the voting power), a partner with no voting power
-  // follows. `peers` carries consensus messages to the other validators and must outlive the
+  // follows. `partner` observer_partner (config.observer) runs an observer: its validator
+  // key (its node key on the network) must be no partner's, and it has no api_token; it
+  // commits only what sync fetches, and refuses every transaction. `peers` carries consensus messages to the other validators and must outlive the
   // node; nullptr: none (node/consensus_peers.hpp).
   Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner,
        crypto::SecretKey validator_key, crypto::SecretKey issuer_key, const Clock& clock,
@@ -286,6 +313,15 @@ class Node {
   // here (two certified blocks at one height: more than 1/3 of the power equivocated);
   // io_error after a storage failure; too_large when the inbox is full.
   ledger::Status commit_synced_block(const ledger::Block& block);
+  // The same for consecutive blocks of one sync response, in two stages as the audit checks
+  // a window: check_synced_blocks runs the checks that need no state (each block's Merkle
+  // root and commit certificate, every transaction signature) across the worker pool in the
+  // caller's thread, without the writer, so a response is checked while the writer commits
+  // another; its error names the first bad block's height. commit_checked_blocks then, on the
+  // writer, links each block to the tip, executes it, compares the state hash and commits it
+  // through the commit pipeline, stopping at the first failure (errors as commit_synced_block).
+  ledger::Result<CheckedBlocks> check_synced_blocks(std::vector<ledger::Block> blocks) const;
+  SyncCommit commit_checked_blocks(const CheckedBlocks& blocks);
   // Ids of pending transactions, oldest first, at most `limit` (announced to a peer that
   // has just connected). Reads the mempool under its shared lock.
   std::vector<ledger::Hash256> pending_transaction_ids(std::size_t limit) const;
