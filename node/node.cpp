@@ -909,7 +909,7 @@ ledger::Result<CheckedBlocks> Node::check_synced_blocks(std::vector<ledger::Bloc
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     if (results[i]) continue;
     const std::string where = "block " + std::to_string(blocks[jobs[i].first].header.height) + ": ";
-    if (!jobs[i].second) return ledger::Error{results[i].error().code, where + results[i].error().message()};
+    if (!jobs[i].second) return ledger::Error{results[i].error().code, where + results[i].error().detail};
     // As verify_block_signatures names it.
     return ledger::Error{ledger::Code::invalid_transaction, where + "transaction " + std::to_string(*jobs[i].second) +
                                                                 ": " + results[i].error().message()};
@@ -924,7 +924,7 @@ SyncCommit Node::commit_checked_blocks(const CheckedBlocks& blocks) {
       commit.status = impl_->commit_synced(block, true);
       if (!commit.status) {
         const ledger::Error& error = commit.status.error();
-        commit.status = ledger::Error{error.code, "block " + std::to_string(block.header.height) + ": " + error.message()};
+        commit.status = ledger::Error{error.code, "block " + std::to_string(block.header.height) + ": " + error.detail};
         break;
       }
       ++commit.committed;

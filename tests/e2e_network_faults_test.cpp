@@ -49,7 +49,10 @@ TEST_CASE("an observer follows the coalition and audits clean; an observer key n
   // read-only RPC, refuses partner methods, has no voting power, and its data dir audits
   // clean with the partners' tip. A second observer, listed nowhere, is refused by every
   // partner and stays at height 0.
-  Cluster cluster({.observers = 2, .listed_observers = 1});
+  ClusterOptions options;
+  options.observers = 2;
+  options.listed_observers = 1;
+  Cluster cluster(options);
   cluster.start_partners();
   cluster.start(5);
   cluster.start(6);
@@ -177,7 +180,9 @@ TEST_CASE("another genesis, a key outside the coalition and a tampered frame are
   // Partner 1 logs each refusal or disconnection by reason, and the four keep their links
   // and commit an earn made afterwards.
   const crypto::SecretKey raw_key = pc::test::seeded_key("e2e raw observer");
-  Cluster cluster({.extra_observer_keys = {raw_key.public_key()}});
+  ClusterOptions options;
+  options.extra_observer_keys = {raw_key.public_key()};
+  Cluster cluster(options);
   cluster.start_partners();
   REQUIRE(eventually([&] { return all_connected(cluster, all_partners); }));
   const std::uint16_t port = cluster.member(1).p2p_port;
@@ -220,8 +225,10 @@ TEST_CASE("a peer that stops reading is disconnected at its send queue limit and
   // it reaches p2p.limits.send_queue_bytes_max (its smallest allowed value here) and partner
   // 1 drops it; meanwhile and afterwards the four keep committing.
   const crypto::SecretKey raw_key = pc::test::seeded_key("e2e slow reader");
-  Cluster cluster({.extra_observer_keys = {raw_key.public_key()},
-                   .p2p_limits = {{"send_queue_bytes_max", node::p2p::frame_bytes_max}}});
+  ClusterOptions options;
+  options.extra_observer_keys = {raw_key.public_key()};
+  options.p2p_limits = {{"send_queue_bytes_max", node::p2p::frame_bytes_max}};
+  Cluster cluster(options);
   cluster.start_partners();
   REQUIRE(eventually([&] { return all_connected(cluster, all_partners); }));
   // Large blocks, so that each range answered is large: a few batches of 1000 earns.
