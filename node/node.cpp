@@ -917,10 +917,12 @@ ledger::Result<CheckedBlocks> Node::check_synced_blocks(std::vector<ledger::Bloc
   return CheckedBlocks(std::move(blocks));
 }
 
-SyncCommit Node::commit_checked_blocks(const CheckedBlocks& blocks) {
-  auto done = impl_->loop->call([&] {
+bool Node::commit_checked_blocks(CheckedBlocks blocks, std::function<void(const SyncCommit&)> done) {
+  // Shared: an event is copyable, the blocks are not worth copying.
+  auto shared = std::make_shared<const CheckedBlocks>(std::move(blocks));
+  return impl_->loop->post([this, shared, done = std::move(done)] {
     SyncCommit commit;
-    for (const ledger::Block& block : blocks.blocks()) {
+    for (const ledger::Block& block : shared->blocks()) {
       commit.status = impl_->commit_synced(block, true);
       if (!commit.status) {
         const ledger::Error& error = commit.status.error();
@@ -929,10 +931,8 @@ SyncCommit Node::commit_checked_blocks(const CheckedBlocks& blocks) {
       }
       ++commit.committed;
     }
-    return commit;
+    done(commit);
   });
-  if (!done) return SyncCommit{0, done.error()};
-  return *done;
 }
 
 std::vector<ledger::Hash256> Node::pending_transaction_ids(std::size_t limit) const {

@@ -313,15 +313,18 @@ class Node {
   // here (two certified blocks at one height: more than 1/3 of the power equivocated);
   // io_error after a storage failure; too_large when the inbox is full.
   ledger::Status commit_synced_block(const ledger::Block& block);
-  // The same for consecutive blocks of one sync response, in two stages as the audit checks
-  // a window: check_synced_blocks runs the checks that need no state (each block's Merkle
+  // The same for consecutive blocks of one sync response, in two stages that overlap as the
+  // audit's do: check_synced_blocks runs the checks that need no state (each block's Merkle
   // root and commit certificate, every transaction signature) across the worker pool in the
-  // caller's thread, without the writer, so a response is checked while the writer commits
-  // another; its error names the first bad block's height. commit_checked_blocks then, on the
-  // writer, links each block to the tip, executes it, compares the state hash and commits it
-  // through the commit pipeline, stopping at the first failure (errors as commit_synced_block).
+  // caller's thread, without the writer; its error names the first bad block's height.
+  // commit_checked_blocks queues the rest for the writer and returns at once: there each
+  // block is linked to the tip, executed, its state hash compared and it is committed through
+  // the commit pipeline, stopping at the first failure (errors as commit_synced_block); then
+  // `done` is called on the writer with how far it got (it must not block). So the caller
+  // checks the next response while the writer executes this one. false, and `done` is never
+  // called, when the writer's inbox is full.
   ledger::Result<CheckedBlocks> check_synced_blocks(std::vector<ledger::Block> blocks) const;
-  SyncCommit commit_checked_blocks(const CheckedBlocks& blocks);
+  bool commit_checked_blocks(CheckedBlocks blocks, std::function<void(const SyncCommit&)> done);
   // Ids of pending transactions, oldest first, at most `limit` (announced to a peer that
   // has just connected). Reads the mempool under its shared lock.
   std::vector<ledger::Hash256> pending_transaction_ids(std::size_t limit) const;

@@ -381,8 +381,9 @@ void PeerProtocol::handle_blocks_request(p2p::ConnectionId connection, const Blo
 
 void PeerProtocol::handle_blocks_response(p2p::ConnectionId connection, BlocksResponse& response) {
   auto range = sync_ranges_.find(response.from_height);
-  if (range == sync_ranges_.end() || range->second.connection != connection || range->second.blocks) {
-    return;  // late (after its timeout) or not asked for: ignored
+  if (range == sync_ranges_.end() || range->second.connection != connection || range->second.blocks ||
+      range->second.committing) {
+    return;  // late (after its timeout), answered already, or not asked for: ignored
   }
   if (response.blocks.size() > range->second.count) {
     sync_ranges_.erase(range);
@@ -413,28 +414,49 @@ void PeerProtocol::handle_blocks_response(p2p::ConnectionId connection, BlocksRe
 }
 
 void PeerProtocol::commit_ready_ranges() {
-  for (;;) {
-    const std::uint64_t tip_height = node()->chain_info().tip.height;
-    // Ranges that consensus committed meanwhile are done with.
-    std::erase_if(sync_ranges_, [&](const auto& entry) { return entry.first + entry.second.count <= tip_height + 1; });
-    auto first = sync_ranges_.begin();
-    if (first == sync_ranges_.end() || first->first > tip_height + 1 || !first->second.blocks) return;
-    const SyncRange range = std::move(first->second);
-    sync_ranges_.erase(first);
-    const SyncCommit commit = node()->commit_checked_blocks(*range.blocks);
-    {
-      std::lock_guard lock(mutex_);
-      stats_.blocks_synced += commit.committed;
-    }
-    if (commit.status) continue;
-    const ledger::Code code = commit.status.error().code;
-    if (code == ledger::Code::io_error || code == ledger::Code::too_large) return;  // this node's trouble
-    {
-      std::lock_guard lock(mutex_);
-      ++stats_.bad_blocks;
-    }
-    ban(range.connection, "failed sync's checks: " + commit.status.error().message());
+  for (const auto& [first, range] : sync_ranges_) {
+    if (range.committing) return;  // in order: the next waits for this one
   }
+  const std::uint64_t tip_height = node()->chain_info().tip.height;
+  // Ranges that consensus committed meanwhile are done with.
+  std::erase_if(sync_ranges_, [&](const auto& entry) { return entry.first + entry.second.count <= tip_height + 1; });
+  auto first = sync_ranges_.begin();
+  if (first == sync_ranges_.end() || first->first > tip_height + 1 || !first->second.blocks) return;
+  const std::uint64_t from_height = first->first;
+  SyncRange& range = first->second;
+  CheckedBlocks blocks = std::move(*range.blocks);
+  range.blocks.reset();
+  range.committing = true;
+  // A range whose answer from the writer never arrives (this thread's inbox was full) is
+  // asked again after the timeout, like an unanswered one.
+  range.deadline_ms = clock_.now_ms() + sync_request_timeout_ms;
+  const bool queued = node()->commit_checked_blocks(std::move(blocks), [this, from_height](const SyncCommit& commit) {
+    (void)loop_->post([this, from_height, commit] { range_committed(from_height, commit); });
+  });
+  if (!queued) sync_ranges_.erase(first);  // the writer is busy: asked again later
+}
+
+void PeerProtocol::range_committed(std::uint64_t from_height, const SyncCommit& commit) {
+  auto range = sync_ranges_.find(from_height);
+  if (range == sync_ranges_.end() || !range->second.committing) return;  // timed out meanwhile
+  const p2p::ConnectionId connection = range->second.connection;
+  sync_ranges_.erase(range);
+  {
+    std::lock_guard lock(mutex_);
+    stats_.blocks_synced += commit.committed;
+  }
+  if (!commit.status) {
+    const ledger::Code code = commit.status.error().code;
+    // io_error and too_large are this node's trouble; anything else, the sender's.
+    if (code != ledger::Code::io_error && code != ledger::Code::too_large) {
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.bad_blocks;
+      }
+      ban(connection, "failed sync's checks: " + commit.status.error().message());
+    }
+  }
+  maybe_sync();
 }
 
 void PeerProtocol::maybe_sync() {
@@ -446,6 +468,7 @@ void PeerProtocol::maybe_sync() {
     std::erase_if(sync_ranges_, [&](const auto& entry) {
       const SyncRange& range = entry.second;
       if (range.blocks) return false;
+      if (range.committing) return now_ms >= range.deadline_ms;
       if (!peers_.contains(range.connection)) return true;
       if (now_ms < range.deadline_ms) return false;
       late.push_back(range.connection);

@@ -16,8 +16,9 @@
 //   sync_ranges_in_flight_max ranges at once (sync_ranges_per_peer_max of one peer), each of
 //   the peer ahead with the fewest of them in flight, so several peers serve at once. A response is checked on arrival
 //   (Node::check_synced_blocks: Merkle roots, certificates, signatures across the worker
-//   pool), kept until the ranges below it are committed, then committed in order
-//   (Node::commit_checked_blocks: link, execution, state hash, the commit pipeline). A peer
+//   pool), kept until the ranges below it are committed, then handed to the writer in order
+//   (Node::commit_checked_blocks: link, execution, state hash, the commit pipeline), which
+//   executes one range while this thread checks the next response. A peer
 //   that serves a block that fails a check is disconnected and banned, and the range is asked
 //   of another.
 // - Misbehaviour: a malformed message (any decode error), a transaction with a bad
@@ -155,6 +156,7 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
     std::uint32_t count = 0;
     std::uint64_t deadline_ms = 0;
     std::optional<CheckedBlocks> blocks;  // answered and checked, waiting for the ranges below
+    bool committing = false;              // handed to the writer (blocks moved out); deadline_ms renewed
   };
 
   // Peer thread.
@@ -167,8 +169,10 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
   void handle_blocks_request(p2p::ConnectionId connection, const BlocksRequest& request);
   void handle_blocks_response(p2p::ConnectionId connection, BlocksResponse& response);
   void maybe_sync();
-  // Commits the answered ranges that continue the tip, in order.
+  // Hands the answered range that continues the tip to the writer, one range at a time.
   void commit_ready_ranges();
+  // The writer has committed (part of) the range from `from_height`.
+  void range_committed(std::uint64_t from_height, const SyncCommit& commit);
   std::uint64_t tick();
   void send_status(std::optional<p2p::ConnectionId> only);
   void greet(p2p::ConnectionId connection);
