@@ -284,7 +284,7 @@ std::optional<ParseError> read_p2p(const Json& object, p2p::TransportConfig& con
     if (auto error = unknown_field(*found,
                                    {"peers_max", "inbound_peers_max", "handshake_timeout_ms", "send_queue_bytes_max",
                                     "inbound_messages_per_second", "inbound_messages_burst", "reconnect_delay_ms_min",
-                                    "reconnect_delay_ms_max"},
+                                    "reconnect_delay_ms_max", "keepalive_idle_ms", "keepalive_timeout_ms"},
                                    " in p2p.limits")) {
       return error;
     }
@@ -318,6 +318,14 @@ std::optional<ParseError> read_p2p(const Json& object, p2p::TransportConfig& con
                                    p2p::reconnect_delay_ms_max_max, limits.reconnect_delay_ms_max)) {
       return "p2p.limits." + *error;
     }
+    if (auto error = read_unsigned(*found, "keepalive_idle_ms", p2p::keepalive_idle_ms_min,
+                                   p2p::keepalive_timeout_ms_max, limits.keepalive_idle_ms)) {
+      return "p2p.limits." + *error;
+    }
+    if (auto error = read_unsigned(*found, "keepalive_timeout_ms", p2p::keepalive_idle_ms_min,
+                                   p2p::keepalive_timeout_ms_max, limits.keepalive_timeout_ms)) {
+      return "p2p.limits." + *error;
+    }
     // The rules between fields (inbound at most the total, min delay at most the max).
     try {
       p2p::validate(limits);
@@ -334,7 +342,7 @@ std::optional<ParseError> read_config(const Json& json, const std::filesystem::p
                                  {"data_dir", "rpc_address", "rpc_port", "rpc_rate_requests_per_second",
                                   "rpc_rate_burst_requests", "block_interval_ms", "block_trigger_tx_count",
                                   "earn_rates", "return_window_days", "api_token", "tx_validity_blocks",
-                                  "mempool", "rpc_limits", "webhooks", "p2p"},
+                                  "mempool", "rpc_limits", "webhooks", "p2p", "observer"},
                                  "")) {
     return error;
   }
@@ -402,6 +410,14 @@ std::optional<ParseError> read_config(const Json& json, const std::filesystem::p
   if (auto found = json.find("p2p"); found != json.end()) {
     config.p2p.emplace();
     if (auto error = read_p2p(*found, *config.p2p)) return error;
+  }
+  if (auto found = json.find("observer"); found != json.end()) {
+    if (!found->is_boolean()) return "observer must be true or false";
+    config.observer = found->get<bool>();
+  }
+  if (config.observer && !config.p2p) return "an observer needs a p2p section: it has the chain only from its peers";
+  if (config.observer && !config.api_token.empty()) {
+    return "an observer has no partner methods: api_token must be empty";
   }
   return std::nullopt;
 }
@@ -524,9 +540,13 @@ std::string node_config_to_json(const NodeConfig& config) {
                          {"inbound_messages_per_second", limits.inbound_messages_per_second},
                          {"inbound_messages_burst", limits.inbound_messages_burst},
                          {"reconnect_delay_ms_min", limits.reconnect_delay_ms_min},
-                         {"reconnect_delay_ms_max", limits.reconnect_delay_ms_max}};
+                         {"reconnect_delay_ms_max", limits.reconnect_delay_ms_max},
+                         {"keepalive_idle_ms", limits.keepalive_idle_ms},
+                         {"keepalive_timeout_ms", limits.keepalive_timeout_ms}};
     json["p2p"] = section;
   }
+  // Written only when set, like webhooks.
+  if (config.observer) json["observer"] = true;
   return json.dump(2) + "\n";
 }
 

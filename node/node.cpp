@@ -144,9 +144,9 @@ class Node::Impl {
     pipeline->publish_initial();
 
     const ledger::Partner* me = genesis.partner(partner);
-    PC_CHECK(me != nullptr);
-    // A partner with no voting power follows: its engine never signs.
-    if (me->voting_power > 0) signer = std::make_unique<consensus::SignerGuard>(validator_key, *signer_state);
+    PC_CHECK(me != nullptr || partner == observer_partner);
+    // A partner with no voting power, or an observer, follows: its engine never signs.
+    if (me != nullptr && me->voting_power > 0) signer = std::make_unique<consensus::SignerGuard>(validator_key, *signer_state);
     engine = std::make_unique<consensus::Engine>(genesis, partner, signer.get(), *consensus_log);
     if (consensus_peers == nullptr) {
       no_peers = std::make_unique<NoConsensusPeers>();
@@ -188,6 +188,11 @@ class Node::Impl {
   // Admits a transaction whose signature is checked.
   ledger::Result<ledger::Hash256> admit(const ledger::Transaction& tx) {
     PC_CHECK(loop == nullptr || loop->on_loop_thread());
+    if (partner == observer_partner) {
+      // It never proposes, and relaying would make an auditor's node a way into the mempools.
+      return ledger::Error{ledger::Code::invalid_field,
+                           "this node is an observer: it takes no transactions (send them to a partner's node)"};
+    }
     if (auto failure = pipeline->failure()) {
       // It could never be committed in this process.
       return ledger::Error{ledger::Code::io_error, "block production stopped after a storage failure (" +
@@ -683,7 +688,8 @@ class Node::Impl {
 
   // A block fetched by sync (Node::commit_synced_block): the audit's checks of one block,
   // then the commit pipeline, then the next height.
-  ledger::Status commit_synced(const ledger::Block& block) {
+  // `contents_checked`: Node::check_synced_blocks has run the checks that need no state.
+  ledger::Status commit_synced(const ledger::Block& block, bool contents_checked) {
     if (auto failure = pipeline->failure()) {
       return ledger::Error{ledger::Code::io_error, "block production stopped after a storage failure (" +
                                                        failure->reason + "); restart the node"};
@@ -701,12 +707,16 @@ class Node::Impl {
       return ledger::Error{ledger::Code::wrong_height, "block " + std::to_string(height) + " does not follow the tip " +
                                                            std::to_string(tip.height)};
     }
-    if (auto status = ledger::check_block_envelope(genesis, tip, block); !status) return status;
-    const auto runner = [this](std::size_t count, const std::function<void(std::size_t)>& job) {
-      workers.run(count, job);
-    };
-    if (auto status = ledger::verify_block_signatures(genesis, block, runner, &store->state()); !status) {
-      return status;
+    if (contents_checked) {
+      if (auto status = ledger::check_block_link(genesis, tip, block.header); !status) return status;
+    } else {
+      if (auto status = ledger::check_block_envelope(genesis, tip, block); !status) return status;
+      const auto runner = [this](std::size_t count, const std::function<void(std::size_t)>& job) {
+        workers.run(count, job);
+      };
+      if (auto status = ledger::verify_block_signatures(genesis, block, runner, &store->state()); !status) {
+        return status;
+      }
     }
     auto changes = ledger::execute_block(store->state(), block, ledger::SignatureCheck::already_verified);
     if (!changes) return changes.error();
@@ -806,9 +816,22 @@ Node::Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner
            ConsensusPeers* peers)
     : config_(std::move(config)), genesis_(std::move(genesis)), partner_(partner) {
   check_config(config_);
+  if (partner_ == observer_partner) {
+    for (const ledger::Partner& holder : genesis_.partners) {
+      if (holder.validator_key == validator_key.public_key()) {
+        throw std::runtime_error("an observer's key must be no partner's, and this one is partner " +
+                                 std::to_string(holder.id) + "'s validator key");
+      }
+    }
+    // The partner methods sign with a partner's issuer key, which an observer does not have.
+    if (!config_.api_token.empty()) throw std::runtime_error("an observer has no partner methods: its api_token must be empty");
+  }
   const ledger::Partner* me = genesis_.partner(partner_);
-  if (me == nullptr) throw std::runtime_error("partner " + std::to_string(partner_) + " is not in the genesis");
-  if (me->validator_key != validator_key.public_key() || me->issuer_key != issuer_key.public_key()) {
+  if (me == nullptr && partner_ != observer_partner) {
+    throw std::runtime_error("partner " + std::to_string(partner_) + " is not in the genesis");
+  }
+  if (me != nullptr &&
+      (me->validator_key != validator_key.public_key() || me->issuer_key != issuer_key.public_key())) {
     throw std::runtime_error("this node's keys are not partner " + std::to_string(partner_) +
                              "'s validator and issuer keys in the genesis");
   }
@@ -867,9 +890,57 @@ bool Node::receive_consensus_message(consensus::Message message) {
 }
 
 ledger::Status Node::commit_synced_block(const ledger::Block& block) {
-  auto committed = impl_->loop->call([&] { return impl_->commit_synced(block); });
+  auto committed = impl_->loop->call([&] { return impl_->commit_synced(block, false); });
   if (!committed) return committed.error();
   return *committed;
+}
+
+ledger::Result<CheckedBlocks> Node::check_synced_blocks(std::vector<ledger::Block> blocks) const {
+  // One job per block for the certificate and Merkle root, one per transaction for its
+  // signature: a batch of small blocks and one large block both spread over the pool.
+  std::vector<std::pair<std::size_t, std::optional<std::size_t>>> jobs;
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    jobs.emplace_back(b, std::nullopt);
+    for (std::size_t t = 0; t < blocks[b].transactions.size(); ++t) jobs.emplace_back(b, t);
+  }
+  std::vector<ledger::Status> results(jobs.size());
+  // Accounts of the published snapshot: a key with an account there was checked when it was opened.
+  const auto has_account = [this](const crypto::PublicKey& key) { return impl_->has_account(key); };
+  impl_->workers.run(jobs.size(), [&](std::size_t i) {
+    const ledger::Block& block = blocks[jobs[i].first];
+    if (!jobs[i].second) {
+      results[i] = ledger::check_block_contents(genesis_, block);
+      return;
+    }
+    results[i] = ledger::verify_transaction_signature(genesis_, block.transactions[*jobs[i].second], has_account);
+  });
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (results[i]) continue;
+    const std::string where = "block " + std::to_string(blocks[jobs[i].first].header.height) + ": ";
+    if (!jobs[i].second) return ledger::Error{results[i].error().code, where + results[i].error().detail};
+    // As verify_block_signatures names it.
+    return ledger::Error{ledger::Code::invalid_transaction, where + "transaction " + std::to_string(*jobs[i].second) +
+                                                                ": " + results[i].error().message()};
+  }
+  return CheckedBlocks(std::move(blocks));
+}
+
+bool Node::commit_checked_blocks(CheckedBlocks blocks, std::function<void(const SyncCommit&)> done) {
+  // Shared: an event is copyable, the blocks are not worth copying.
+  auto shared = std::make_shared<const CheckedBlocks>(std::move(blocks));
+  return impl_->loop->post([this, shared, done = std::move(done)] {
+    SyncCommit commit;
+    for (const ledger::Block& block : shared->blocks()) {
+      commit.status = impl_->commit_synced(block, true);
+      if (!commit.status) {
+        const ledger::Error& error = commit.status.error();
+        commit.status = ledger::Error{error.code, "block " + std::to_string(block.header.height) + ": " + error.detail};
+        break;
+      }
+      ++commit.committed;
+    }
+    done(commit);
+  });
 }
 
 std::vector<ledger::Hash256> Node::pending_transaction_ids(std::size_t limit) const {
@@ -918,7 +989,8 @@ std::string consensus_status(const ConsensusInfo& info) {
 
 ConsensusInfo Node::consensus_info() const {
   ConsensusInfo info;
-  info.voting_power = genesis_.partner(partner_)->voting_power;
+  const ledger::Partner* me = genesis_.partner(partner_);
+  info.voting_power = me == nullptr ? 0 : me->voting_power;
   info.total_voting_power = genesis_.total_voting_power();
   info.commits_alone = info.voting_power * 3 > info.total_voting_power * 2;
   info.peers = impl_->peers->connected_count();

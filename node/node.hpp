@@ -88,7 +88,14 @@ struct NodeConfig {
   // The links to the other partners' nodes (node.json "p2p"; docs/node.md, docs/p2p.md).
   // Absent: the node runs alone, as a single-partner chain or a demo.
   std::optional<p2p::TransportConfig> p2p;
+  // An auditor's node: its key is no partner's, it syncs the chain from the partners that
+  // list its key in their p2p observer_keys, verifies every block, and never votes, proposes
+  // or takes transactions (docs/node.md, "Observers"). Needs a p2p section and no api_token.
+  bool observer = false;
 };
+
+// The partner id an observer node runs as: none (p2p::PeerIdentity's partner 0 alike).
+inline constexpr ledger::PartnerId observer_partner = 0;
 
 // The P2P port when node.json's p2p section does not name one (the RPC port's neighbour).
 inline constexpr std::uint16_t p2p_port_default = 8646;
@@ -232,6 +239,24 @@ struct StorageOptions {
 
 class ConsensusPeers;
 
+// Blocks fetched by sync whose checks that need no state passed (Node::check_synced_blocks):
+// only the node makes them, so committing them cannot skip a check.
+class CheckedBlocks {
+ public:
+  const std::vector<ledger::Block>& blocks() const { return blocks_; }
+
+ private:
+  friend class Node;
+  explicit CheckedBlocks(std::vector<ledger::Block> blocks) : blocks_(std::move(blocks)) {}
+  std::vector<ledger::Block> blocks_;
+};
+
+// How far Node::commit_checked_blocks got.
+struct SyncCommit {
+  std::size_t committed = 0;  // blocks committed (or already held), from the first on
+  ledger::Status status;      // the first block's failure that stopped it; ok if none
+};
+
 class Node {
  public:
   inline static constexpr std::size_t subscriptions_max = SubscriptionHub::subscriptions_max;
@@ -248,7 +273,9 @@ class Node {
   //
   // Any genesis partner may run a node: a validator takes part in consensus (and commits by
   // itself when it holds more than 2/3 of the voting power), a partner with no voting power
-  // follows. `peers` carries consensus messages to the other validators and must outlive the
+  // follows. `partner` observer_partner (config.observer) runs an observer: its validator
+  // key (its node key on the network) must be no partner's, and it has no api_token; it
+  // commits only what sync fetches, and refuses every transaction. `peers` carries consensus messages to the other validators and must outlive the
   // node; nullptr: none (node/consensus_peers.hpp).
   Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner,
        crypto::SecretKey validator_key, crypto::SecretKey issuer_key, const Clock& clock,
@@ -306,6 +333,18 @@ class Node {
   // here (two certified blocks at one height: more than 1/3 of the power equivocated);
   // io_error after a storage failure; too_large when the inbox is full.
   ledger::Status commit_synced_block(const ledger::Block& block);
+  // The same for consecutive blocks of one sync response, in two stages that overlap as the
+  // audit's do: check_synced_blocks runs the checks that need no state (each block's Merkle
+  // root and commit certificate, every transaction signature) across the worker pool in the
+  // caller's thread, without the writer; its error names the first bad block's height.
+  // commit_checked_blocks queues the rest for the writer and returns at once: there each
+  // block is linked to the tip, executed, its state hash compared and it is committed through
+  // the commit pipeline, stopping at the first failure (errors as commit_synced_block); then
+  // `done` is called on the writer with how far it got (it must not block). So the caller
+  // checks the next response while the writer executes this one. false, and `done` is never
+  // called, when the writer's inbox is full.
+  ledger::Result<CheckedBlocks> check_synced_blocks(std::vector<ledger::Block> blocks) const;
+  bool commit_checked_blocks(CheckedBlocks blocks, std::function<void(const SyncCommit&)> done);
   // Ids of pending transactions, oldest first, at most `limit` (announced to a peer that
   // has just connected). Reads the mempool under its shared lock.
   std::vector<ledger::Hash256> pending_transaction_ids(std::size_t limit) const;

@@ -276,7 +276,8 @@ void PeerProtocol::handle_status(p2p::ConnectionId connection, const StatusMessa
     // At the same height and further on in rounds, or met for the first time: this node may
     // have missed its messages. Asked once per (height, round).
     const std::pair<std::uint64_t, std::uint32_t> position{ours.height, ours.round};
-    if (peer.identity.partner != 0 && status.consensus_height == ours.height &&
+    // An observer commits by sync alone, block by block as the audit checks them.
+    if (self_ != observer_partner && peer.identity.partner != 0 && status.consensus_height == ours.height &&
         (status.consensus_round > ours.round || !peer.consensus_asked) && peer.consensus_asked != position) {
       ask = true;
       peer.consensus_asked = position;
@@ -378,61 +379,146 @@ void PeerProtocol::handle_blocks_request(p2p::ConnectionId connection, const Blo
   send(connection, response);
 }
 
-void PeerProtocol::handle_blocks_response(p2p::ConnectionId connection, const BlocksResponse& response) {
-  if (!sync_ || sync_->connection != connection || sync_->from_height != response.from_height) {
-    return;  // late (after its timeout) or not asked for: ignored
+void PeerProtocol::handle_blocks_response(p2p::ConnectionId connection, BlocksResponse& response) {
+  auto range = sync_ranges_.find(response.from_height);
+  if (range == sync_ranges_.end() || range->second.connection != connection || range->second.blocks ||
+      range->second.committing) {
+    return;  // late (after its timeout), answered already, or not asked for: ignored
   }
-  sync_.reset();
+  if (response.blocks.size() > range->second.count) {
+    sync_ranges_.erase(range);
+    ban(connection, "more blocks than asked for");
+    return maybe_sync();
+  }
   if (response.blocks.empty()) {
+    sync_ranges_.erase(range);
     add_score(connection, "an empty block range it said it had");
+    return maybe_sync();
   }
-  for (const ledger::Block& block : response.blocks) {
-    const ledger::Status committed = node()->commit_synced_block(block);
-    if (committed) {
-      std::lock_guard lock(mutex_);
-      ++stats_.blocks_synced;
-      continue;
-    }
-    const ledger::Code code = committed.error().code;
-    if (code == ledger::Code::io_error || code == ledger::Code::too_large) break;  // this node's trouble
+  const std::uint64_t first_height = response.blocks.front().header.height;
+  auto checked = node()->check_synced_blocks(std::move(response.blocks));
+  if (!checked) {
+    sync_ranges_.erase(range);
     {
       std::lock_guard lock(mutex_);
       ++stats_.bad_blocks;
     }
-    ban(connection, "block " + std::to_string(block.header.height) + " failed sync's checks: " +
-                        committed.error().message());
-    break;
+    ban(connection, "a block from height " + std::to_string(first_height) + " failed sync's checks: " +
+                        checked.error().message());
+    return maybe_sync();
+  }
+  // Fewer than asked: the rest of the range is asked again, of any peer.
+  range->second.count = static_cast<std::uint32_t>(checked->blocks().size());
+  range->second.blocks = std::move(checked).value();
+  maybe_sync();
+}
+
+void PeerProtocol::commit_ready_ranges() {
+  for (const auto& [first, range] : sync_ranges_) {
+    if (range.committing) return;  // in order: the next waits for this one
+  }
+  const std::uint64_t tip_height = node()->chain_info().tip.height;
+  // Ranges that consensus committed meanwhile are done with.
+  std::erase_if(sync_ranges_, [&](const auto& entry) { return entry.first + entry.second.count <= tip_height + 1; });
+  auto first = sync_ranges_.begin();
+  if (first == sync_ranges_.end() || first->first > tip_height + 1 || !first->second.blocks) return;
+  const std::uint64_t from_height = first->first;
+  SyncRange& range = first->second;
+  CheckedBlocks blocks = std::move(*range.blocks);
+  range.blocks.reset();
+  range.committing = true;
+  // A range whose answer from the writer never arrives (this thread's inbox was full) is
+  // asked again after the timeout, like an unanswered one.
+  range.deadline_ms = clock_.now_ms() + sync_request_timeout_ms;
+  const bool queued = node()->commit_checked_blocks(std::move(blocks), [this, from_height](const SyncCommit& commit) {
+    (void)loop_->post([this, from_height, commit] { range_committed(from_height, commit); });
+  });
+  if (!queued) sync_ranges_.erase(first);  // the writer is busy: asked again later
+}
+
+void PeerProtocol::range_committed(std::uint64_t from_height, const SyncCommit& commit) {
+  auto range = sync_ranges_.find(from_height);
+  if (range == sync_ranges_.end() || !range->second.committing) return;  // timed out meanwhile
+  const p2p::ConnectionId connection = range->second.connection;
+  sync_ranges_.erase(range);
+  {
+    std::lock_guard lock(mutex_);
+    stats_.blocks_synced += commit.committed;
+  }
+  if (!commit.status) {
+    const ledger::Code code = commit.status.error().code;
+    // io_error and too_large are this node's trouble; anything else, the sender's.
+    if (code != ledger::Code::io_error && code != ledger::Code::too_large) {
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.bad_blocks;
+      }
+      ban(connection, "failed sync's checks: " + commit.status.error().message());
+    }
   }
   maybe_sync();
 }
 
 void PeerProtocol::maybe_sync() {
   const std::uint64_t now_ms = clock_.now_ms();
-  if (sync_) {
-    if (now_ms < sync_->deadline_ms) return;
-    const p2p::ConnectionId late = sync_->connection;
-    sync_.reset();
-    add_score(late, "no answer to a block range request");
-  }
-  const std::uint64_t tip_height = node()->chain_info().tip.height;
-  std::optional<std::pair<p2p::ConnectionId, std::uint64_t>> best;
+  // Ranges unanswered past their deadline, or asked of a peer that is gone, are asked again.
+  std::vector<p2p::ConnectionId> late;
   {
     std::lock_guard lock(mutex_);
-    // The peer furthest ahead, the least faulty among equals, then the oldest connection.
-    const Peer* best_peer = nullptr;
-    for (const auto& [connection, peer] : peers_) {
-      if (!peer.status_known || peer.status.tip_height <= tip_height) continue;
-      if (best_peer == nullptr || peer.status.tip_height > best_peer->status.tip_height ||
-          (peer.status.tip_height == best_peer->status.tip_height && peer.score < best_peer->score)) {
-        best_peer = &peer;
-        best = {connection, peer.status.tip_height};
+    std::erase_if(sync_ranges_, [&](const auto& entry) {
+      const SyncRange& range = entry.second;
+      if (range.blocks) return false;
+      if (range.committing) return now_ms >= range.deadline_ms;
+      if (!peers_.contains(range.connection)) return true;
+      if (now_ms < range.deadline_ms) return false;
+      late.push_back(range.connection);
+      return true;
+    });
+  }
+  for (p2p::ConnectionId connection : late) add_score(connection, "no answer to a block range request");
+  commit_ready_ranges();
+
+  const std::uint64_t tip_height = node()->chain_info().tip.height;
+  while (sync_ranges_.size() < sync_ranges_in_flight_max) {
+    // The lowest height neither committed nor asked for, and where the next range asked begins.
+    std::uint64_t from_height = tip_height + 1;
+    std::uint64_t gap_end = UINT64_MAX;  // exclusive
+    for (const auto& [first, range] : sync_ranges_) {
+      if (first + range.count <= from_height) continue;
+      if (first > from_height) {
+        gap_end = first;
+        break;
+      }
+      from_height = first + range.count;
+    }
+    std::optional<std::pair<p2p::ConnectionId, std::uint64_t>> chosen;
+    {
+      std::lock_guard lock(mutex_);
+      std::map<p2p::ConnectionId, std::size_t> in_flight;
+      for (const auto& [first, range] : sync_ranges_) ++in_flight[range.connection];
+      // A peer that has the height: the fewest ranges in flight, then the least faulty, then
+      // the furthest ahead, then the oldest connection.
+      const Peer* chosen_peer = nullptr;
+      std::size_t chosen_in_flight = 0;
+      for (const auto& [connection, peer] : peers_) {
+        if (!peer.status_known || peer.status.tip_height < from_height) continue;
+        const std::size_t busy = in_flight[connection];
+        if (busy >= sync_ranges_per_peer_max) continue;
+        const bool better = chosen_peer == nullptr ||
+                            std::tuple(busy, peer.score, UINT64_MAX - peer.status.tip_height) <
+                                std::tuple(chosen_in_flight, chosen_peer->score, UINT64_MAX - chosen_peer->status.tip_height);
+        if (better) {
+          chosen_peer = &peer;
+          chosen_in_flight = busy;
+          chosen = {connection, peer.status.tip_height};
+        }
       }
     }
-  }
-  if (!best) return;
-  const auto count = static_cast<std::uint32_t>(std::min<std::uint64_t>(blocks_per_range_max, best->second - tip_height));
-  if (transport()->send(best->first, encode_peer_message(BlocksRequest{tip_height + 1, count}))) {
-    sync_ = Sync{best->first, tip_height + 1, now_ms + sync_request_timeout_ms};
+    if (!chosen) return;
+    const auto count = static_cast<std::uint32_t>(
+        std::min({std::uint64_t{blocks_per_range_max}, gap_end - from_height, chosen->second - from_height + 1}));
+    if (!transport()->send(chosen->first, encode_peer_message(BlocksRequest{from_height, count}))) return;
+    sync_ranges_.emplace(from_height, SyncRange{chosen->first, count, now_ms + sync_request_timeout_ms, std::nullopt});
   }
 }
 

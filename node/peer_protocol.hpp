@@ -12,10 +12,15 @@
 //   what it admits it announces in turn, so a transaction submitted to any node reaches
 //   every validator.
 // - Sync: every status_interval_ms each node tells its peers its tip and consensus height.
-//   A node behind a peer asks the peer furthest ahead for the next blocks_per_range_max
-//   blocks, and commits each through Node::commit_synced_block (the audit's checks, then the
-//   commit pipeline); one request is outstanding at a time. A peer that serves a block that
-//   fails a check is disconnected and banned, and the range is asked of another.
+//   A node behind asks for the next ranges of blocks_per_range_max blocks, up to
+//   sync_ranges_in_flight_max ranges at once (sync_ranges_per_peer_max of one peer), each of
+//   the peer ahead with the fewest of them in flight, so several peers serve at once. A response is checked on arrival
+//   (Node::check_synced_blocks: Merkle roots, certificates, signatures across the worker
+//   pool), kept until the ranges below it are committed, then handed to the writer in order
+//   (Node::commit_checked_blocks: link, execution, state hash, the commit pipeline), which
+//   executes one range while this thread checks the next response. A peer
+//   that serves a block that fails a check is disconnected and banned, and the range is asked
+//   of another.
 // - Misbehaviour: a malformed message (any decode error), a transaction with a bad
 //   signature or a bad block disconnects that peer with a ban of misbehaviour_ban_seconds;
 //   lesser faults (a flood past its inbound bound, a sync request left unanswered) add to the
@@ -46,12 +51,11 @@
 #include "node/clock.hpp"
 #include "node/consensus_peers.hpp"
 #include "node/event_loop.hpp"
+#include "node/node.hpp"
 #include "node/p2p/transport.hpp"
 #include "node/peer_messages.hpp"
 
 namespace pc::node {
-
-class Node;
 
 // Every limit of the protocol, in one place (docs/p2p-protocol.md, "Limits").
 // One peer's received messages waiting for the peer thread; past it they are dropped and
@@ -75,6 +79,12 @@ inline constexpr std::size_t blocks_response_bytes_max = 12 * 1024 * 1024;
 inline constexpr std::uint64_t status_interval_ms = 1'000;
 inline constexpr std::uint64_t tx_fetch_timeout_ms = 5'000;
 inline constexpr std::uint64_t sync_request_timeout_ms = 10'000;
+// Block ranges asked for and not yet committed, all peers together: the pending-fetch limit
+// of sync. Each holds at most blocks_response_bytes_max once answered, so this bounds what
+// sync keeps in memory (4 x 12 MiB).
+inline constexpr std::size_t sync_ranges_in_flight_max = 4;
+// Of them asked of one peer: the first peer to report its tip does not get them all.
+inline constexpr std::size_t sync_ranges_per_peer_max = 2;
 inline constexpr std::uint32_t misbehaviour_ban_seconds = 600;
 inline constexpr std::uint32_t peer_score_max = 100;
 inline constexpr std::uint32_t minor_fault_score = 10;
@@ -140,10 +150,13 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
     // true if it was new to the peer.
     bool mark_seen(const crypto::Hash256& id);
   };
-  struct Sync {
+  // A range of blocks asked of one peer, by its first height in sync_ranges_.
+  struct SyncRange {
     p2p::ConnectionId connection = 0;
-    std::uint64_t from_height = 0;
+    std::uint32_t count = 0;
     std::uint64_t deadline_ms = 0;
+    std::optional<CheckedBlocks> blocks;  // answered and checked, waiting for the ranges below
+    bool committing = false;              // handed to the writer (blocks moved out); deadline_ms renewed
   };
 
   // Peer thread.
@@ -154,8 +167,12 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
   void handle_deliver(p2p::ConnectionId connection, const TxDeliver& deliver);
   void handle_consensus_request(p2p::ConnectionId connection, const ConsensusRequest& request);
   void handle_blocks_request(p2p::ConnectionId connection, const BlocksRequest& request);
-  void handle_blocks_response(p2p::ConnectionId connection, const BlocksResponse& response);
+  void handle_blocks_response(p2p::ConnectionId connection, BlocksResponse& response);
   void maybe_sync();
+  // Hands the answered range that continues the tip to the writer, one range at a time.
+  void commit_ready_ranges();
+  // The writer has committed (part of) the range from `from_height`.
+  void range_committed(std::uint64_t from_height, const SyncCommit& commit);
   std::uint64_t tick();
   void send_status(std::optional<p2p::ConnectionId> only);
   void greet(p2p::ConnectionId connection);
@@ -184,7 +201,7 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
 
   // The peer thread's alone.
   std::map<crypto::Hash256, std::uint64_t> fetches_;       // id -> when asked (ms)
-  std::optional<Sync> sync_;
+  std::map<std::uint64_t, SyncRange> sync_ranges_;  // at most sync_ranges_in_flight_max
   std::uint64_t next_status_ms_ = 0;
 
   std::unique_ptr<EventLoop> loop_;  // the peer thread; stopped first

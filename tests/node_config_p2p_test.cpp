@@ -39,7 +39,8 @@ TEST_CASE("node.json p2p: absent means no network, defaults, and a round trip", 
       "observer_keys": [")" + auditor + R"("],
       "limits": {"peers_max": 8, "inbound_peers_max": 4, "handshake_timeout_ms": 1000,
                  "send_queue_bytes_max": 33554432, "inbound_messages_per_second": 100,
-                 "inbound_messages_burst": 200, "reconnect_delay_ms_min": 50, "reconnect_delay_ms_max": 5000}}})",
+                 "inbound_messages_burst": 200, "reconnect_delay_ms_min": 50, "reconnect_delay_ms_max": 5000,
+                 "keepalive_idle_ms": 1000, "keepalive_timeout_ms": 4000}}})",
                                       "/tmp");
   REQUIRE(full);
   REQUIRE(full->p2p);
@@ -57,6 +58,8 @@ TEST_CASE("node.json p2p: absent means no network, defaults, and a round trip", 
   CHECK(p2p.limits.inbound_messages_burst == 200);
   CHECK(p2p.limits.reconnect_delay_ms_min == 50);
   CHECK(p2p.limits.reconnect_delay_ms_max == 5000);
+  CHECK(p2p.limits.keepalive_idle_ms == 1000);
+  CHECK(p2p.limits.keepalive_timeout_ms == 4000);
   const auto reread = parse_node_config(pc::node::node_config_to_json(*full), "/tmp");
   REQUIRE(reread);
   CHECK(reread->p2p == full->p2p);
@@ -91,6 +94,14 @@ TEST_CASE("node.json p2p: each malformed field is refused, naming it", "[node][c
       {R"({"p2p": {"limits": {"reconnect_delay_ms_min": 500, "reconnect_delay_ms_max": 100}}})",
        "reconnect_delay_ms_min must be between"},
       {R"({"p2p": {"limits": {"ban_seconds": 5}}})", "unknown field \"ban_seconds\" in p2p.limits"},
+      {R"({"p2p": {"limits": {"keepalive_idle_ms": 99}}})", "p2p.limits.keepalive_idle_ms"},
+      {R"({"p2p": {"limits": {"keepalive_idle_ms": 5000, "keepalive_timeout_ms": 5000}}})",
+       "keepalive_idle_ms must be at least 100 and below keepalive_timeout_ms"},
+      {R"({"p2p": {"limits": {"keepalive_timeout_ms": 3600001}}})", "p2p.limits.keepalive_timeout_ms"},
+      {R"({"observer": 1, "p2p": {}})", "observer must be true or false"},
+      {R"({"observer": true})", "an observer needs a p2p section"},
+      {R"({"observer": true, "p2p": {}, "api_token": "0123456789abcdef0123"})",
+       "an observer has no partner methods: api_token must be empty"},
   };
   for (const auto& [text, names] : bad) {
     INFO(text);
@@ -98,4 +109,18 @@ TEST_CASE("node.json p2p: each malformed field is refused, naming it", "[node][c
     REQUIRE_FALSE(config);
     CHECK(config.error().find(names) != std::string::npos);
   }
+}
+
+// An auditor's node: "observer": true with a p2p section reads back, and is written only when set.
+TEST_CASE("node.json observer: read with its p2p section and written back only when set", "[node][config][p2p][observer]") {
+  const auto observer = parse_node_config(R"({"observer": true, "p2p": {}})", "/tmp");
+  REQUIRE(observer);
+  CHECK(observer->observer);
+  const auto reread = parse_node_config(pc::node::node_config_to_json(*observer), "/tmp");
+  REQUIRE(reread);
+  CHECK(reread->observer);
+  const auto partner = parse_node_config(R"({"p2p": {}})", "/tmp");
+  REQUIRE(partner);
+  CHECK_FALSE(partner->observer);
+  CHECK(pc::node::node_config_to_json(*partner).find("observer\"") == std::string::npos);
 }

@@ -23,11 +23,13 @@
 #include "node/p2p/tcp_transport.hpp"
 #include "node/p2p/wire.hpp"
 #include "tests/fixtures.hpp"
+#include "tests/raw_p2p_peer.hpp"
 
 namespace {
 
 using namespace pc;
 using namespace pc::node::p2p;
+using pc::test::RawPeer;
 using pc::test::seeded_key;
 
 constexpr auto wait_bound = std::chrono::seconds(30);
@@ -146,74 +148,6 @@ struct TestNode {
   Recorder recorder;
   crypto::PublicKey public_key;
   std::unique_ptr<TcpTransport> transport;
-};
-
-// A peer on a plain blocking socket that speaks the handshake byte by byte, so a test can
-// break any rule. Reads give up after wait_bound (SO_RCVTIMEO), so a test never hangs.
-class RawPeer {
- public:
-  explicit RawPeer(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    REQUIRE(fd_ >= 0);
-    timeval timeout{static_cast<time_t>(wait_bound.count()), 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
-  }
-  ~RawPeer() { ::close(fd_); }
-  RawPeer(const RawPeer&) = delete;
-  RawPeer& operator=(const RawPeer&) = delete;
-
-  void write(ByteSpan bytes) {
-    REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
-  }
-  // Exactly `count` bytes, or fewer if the other side closed (or the bound passed).
-  Bytes read(std::size_t count) {
-    Bytes out(count);
-    std::size_t got = 0;
-    while (got < count) {
-      const ssize_t n = ::recv(fd_, out.data() + got, count - got, 0);
-      if (n <= 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    out.resize(got);
-    return out;
-  }
-
-  // The dialer's side of the handshake, with whatever key and partner claim the test picks.
-  // Leaves the sealer ready for message frames. False if the other side closed before its
-  // Auth arrived.
-  bool handshake(const ledger::Genesis& genesis, const crypto::SecretKey& key, ledger::PartnerId claim) {
-    write(encode_hello({genesis.hash(), ephemeral_.public_key()}));
-    auto hello = decode_hello(read(hello_bytes));
-    if (!hello) return false;
-    auto keys = SessionKeys::derive(Role::dialer, ephemeral_, hello->ephemeral_key);
-    REQUIRE(keys.ok());
-    sealer_.emplace(keys->send);
-    const Bytes transcript = auth_transcript(Role::dialer, genesis.chain_id, genesis.hash(), ephemeral_.public_key(),
-                                             hello->ephemeral_key, claim, key.public_key());
-    auto frame = sealer_->seal(FrameKind::auth, encode_auth({claim, key.public_key(), key.sign(transcript)}));
-    REQUIRE(frame.ok());
-    write(*frame);
-    return read(frame_length_prefix_bytes + auth_sealed_bytes).size() == frame_length_prefix_bytes + auth_sealed_bytes;
-  }
-  FrameSealer& sealer() { return *sealer_; }
-  // True once the other side has closed the connection (a read sees the end).
-  bool closed_by_peer() {
-    std::uint8_t byte = 0;
-    while (true) {
-      const ssize_t n = ::recv(fd_, &byte, 1, 0);
-      if (n == 0) return true;
-      if (n < 0) return errno == ECONNRESET;
-    }
-  }
-
- private:
-  int fd_;
-  EphemeralKey ephemeral_ = EphemeralKey::generate();
-  std::optional<FrameSealer> sealer_;
 };
 
 // A TCP proxy to `upstream` that flips one byte of the first connection's dialer-to-listener
@@ -849,4 +783,37 @@ TEST_CASE("each connection counts the bytes and messages it carried, and both en
   CHECK(from_first.bytes_out >= from_second.bytes_out + 3000);
   CHECK(from_first.last_received_ms > 0);
   CHECK(from_second.last_received_ms > 0);
+}
+
+// A link with nothing to say stays up on pings and pongs; a peer that answers nothing is
+// pinged once and then closed.
+TEST_CASE("a quiet link is kept by pings and a peer that never answers is closed", "[p2p][transport][keepalive]") {
+  const auto genesis = test::make_genesis();
+  TransportConfig config = quick_config();
+  config.limits.keepalive_idle_ms = 200;
+  config.limits.keepalive_timeout_ms = 2'000;
+  TestNode one(config, genesis, validator_key(1));
+  TransportConfig two_config = config;
+  two_config.peers = {one.address(1)};
+  TestNode two(two_config, genesis, validator_key(2));
+  const auto two_at_one = one.recorder.wait_connected(two.public_key);
+  REQUIRE(two_at_one);
+
+  RawPeer silent(one.port());
+  REQUIRE(silent.handshake(genesis, validator_key(3), 3));
+  auto frame = silent.read_frame();
+  REQUIRE(frame.has_value());
+  CHECK(frame->kind == FrameKind::ping);
+  CHECK(silent.closed_by_peer());
+  REQUIRE(one.recorder.wait_log("a ping unanswered"));
+  // The silent peer's timeout has passed, and the quiet link between the two transports,
+  // which carried no message at all, is still the same connection.
+  CHECK(one.recorder.links().at(*two_at_one).open);
+  REQUIRE(one.transport->send(*two_at_one, message("still here")));
+  CHECK(two.recorder.wait([&](const auto& links, const auto&) {
+    for (const auto& [id, link] : links) {
+      if (link.open && link.messages == std::vector<Bytes>{message("still here")}) return true;
+    }
+    return false;
+  }));
 }

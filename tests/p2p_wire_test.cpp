@@ -193,6 +193,29 @@ TEST_CASE("frames open only in order, unaltered, under their direction's key", "
   }
 }
 
+TEST_CASE("pings and pongs open only empty and after the Auth", "[p2p][wire][keepalive]") {
+  // Proves the keepalive frames' rule (docs/p2p.md, "Frames"): kinds 03 and 04 open with an
+  // empty body after frame 0, and are unexpected as frame 0 or with a body.
+  Example example;
+  const SessionKeys dialer = example.dialer_keys();
+  const SessionKeys acceptor = example.acceptor_keys();
+  FrameSealer sealer(dialer.send);
+  FrameOpener opener(acceptor.receive);
+  REQUIRE(open(opener, seal(sealer, FrameKind::auth, encode_auth(example.auth(Role::dialer)))).ok());
+  auto ping = open(opener, seal(sealer, FrameKind::ping, {}));
+  REQUIRE(ping.ok());
+  CHECK(ping->kind == FrameKind::ping);
+  CHECK(ping->body.empty());
+  auto pong = open(opener, seal(sealer, FrameKind::pong, {}));
+  REQUIRE(pong.ok());
+  CHECK(pong->kind == FrameKind::pong);
+  CHECK(open(opener, seal(sealer, FrameKind::ping, as_bytes("x"))).error() == WireError::unexpected_kind);
+
+  FrameSealer early(dialer.send);
+  FrameOpener early_opener(acceptor.receive);
+  CHECK(open(early_opener, seal(early, FrameKind::ping, {})).error() == WireError::unexpected_kind);
+}
+
 // The hello decoder names what is wrong: a stranger (magic), a later version, a wrong size.
 TEST_CASE("hello decoding refuses a stranger, another version and a wrong size", "[p2p][wire]") {
   Example example;

@@ -6,7 +6,9 @@
 // how long anything took.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <thread>
 
@@ -39,7 +41,10 @@ bool eventually(const std::function<bool()>& condition, std::uint64_t limit_ms =
 class Coalition {
  public:
   explicit Coalition(std::size_t size)
-      : genesis_(pc::test::make_genesis({.partners = size, .voting_powers = std::vector<std::uint64_t>(size, 1)})) {
+      : Coalition(pc::test::make_genesis({.partners = size, .voting_powers = std::vector<std::uint64_t>(size, 1)})) {}
+  // One node per partner of `genesis`.
+  explicit Coalition(ledger::Genesis genesis) : genesis_(std::move(genesis)) {
+    const std::size_t size = genesis_.partners.size();
     for (std::size_t i = 0; i < size; ++i) {
       auto member = std::make_unique<Member>();
       member->partner = static_cast<ledger::PartnerId>(i + 1);
@@ -57,16 +62,41 @@ class Coalition {
   ~Coalition() {
     for (std::size_t i = 1; i <= members_.size(); ++i) stop(i);
   }
+  // An observer's node (no partner, key seeded_key("observer validator")), after the
+  // partners; its index for start(), connect() and the rest.
+  std::size_t add_observer() {
+    auto member = std::make_unique<Member>();
+    member->partner = node::observer_partner;
+    member->config.data_dir = member->dir.path();
+    member->config.block_interval_ms = 100;
+    member->config.observer = true;
+    REQUIRE(ledger::ChainStore::create(member->dir.path() / "chain", genesis_).ok());
+    node::p2p::PeerIdentity identity;
+    identity.partner = node::observer_partner;
+    identity.node_key = pc::test::seeded_key("observer validator").public_key();
+    identity.remote_address = "memory:observer";
+    member->endpoint = &network_.add("observer", identity);
+    members_.push_back(std::move(member));
+    return members_.size();
+  }
 
+  // Replaces a stopped node's chain store with a copy of `chain`'s (closed) store.
+  void copy_chain(std::size_t partner, const pc::test::TestChain& chain) {
+    const std::filesystem::path target = member(partner).dir.path() / "chain";
+    std::filesystem::remove_all(target);
+    std::filesystem::copy(chain.store_path(), target, std::filesystem::copy_options::recursive);
+  }
   // Starts partner `partner`'s node on its data dir (again, after stop()).
   void start(std::size_t partner) {
     Member& m = member(partner);
     REQUIRE(m.node == nullptr);
     m.protocol = std::make_unique<node::PeerProtocol>(genesis_, m.partner, clock_);
-    m.node = std::make_unique<node::Node>(m.config, genesis_, m.partner,
-                                          pc::test::seeded_key("partner " + std::to_string(partner) + " validator"),
-                                          TxFactory::partner_issuer(m.partner), clock_, m.workers,
-                                          node::StorageOptions{}, m.protocol.get());
+    const bool observer = m.partner == node::observer_partner;
+    m.node = std::make_unique<node::Node>(
+        m.config, genesis_, m.partner,
+        pc::test::seeded_key(observer ? "observer validator" : "partner " + std::to_string(partner) + " validator"),
+        observer ? pc::test::seeded_key("observer issuer") : TxFactory::partner_issuer(m.partner), clock_, m.workers,
+        node::StorageOptions{}, m.protocol.get());
     m.protocol->start(*m.endpoint, *m.node);
     network_.attach(*m.endpoint, m.protocol.get());
     m.node->start_block_timer();
@@ -357,4 +387,112 @@ TEST_CASE("a validator that connects later is told of the transactions pending o
   for (std::size_t i = 1; i <= 3; ++i) coalition.connect(4, i);
   REQUIRE(eventually([&] { return coalition.committed_on({1, 2, 3, 4}, id); }));
   coalition.check_identical_chains({1, 2, 3, 4});
+}
+
+TEST_CASE("a node far behind asks one peer for at most two ranges at once and fetches the rest elsewhere",
+          "[p2p][network][sync]") {
+  // Proves sync spreads its requests and survives a peer that never answers: three nodes
+  // hold a chain of 150 blocks (three ranges of blocks_per_range_max); the fourth starts
+  // empty. Connected to node 1 alone, which answers nothing, it asks node 1 for
+  // sync_ranges_per_peer_max ranges and no more (several status rounds later still). Once
+  // nodes 2 and 3 connect, they serve the rest, node 1's ranges are asked again after their
+  // timeout, and node 4 ends with the same chain, every block with a valid certificate.
+  constexpr std::uint64_t chain_height = 150;
+  static_assert(chain_height > 2 * node::blocks_per_range_max);
+  pc::test::TestChain chain({.partners = 4});
+  for (std::uint64_t height = 1; height <= chain_height; ++height) {
+    const auto customer = TxFactory::customer(static_cast<int>(height));
+    chain.commit_all({chain.txs.issue(1, customer.public_key(), 10, "order-" + std::to_string(height))});
+  }
+  Coalition coalition(chain.genesis());
+  chain.close();
+  for (std::size_t i = 1; i <= 3; ++i) coalition.copy_chain(i, chain);
+  std::atomic<int> requests_sent{0};
+  std::array<std::atomic<int>, 4> ranges_served{};
+  node::StatusMessage node1_status;  // set before node 1 connects to anyone
+  coalition.network().set_tamper(coalition.endpoint(4), [&requests_sent](std::vector<std::uint8_t>& payload) {
+    auto message = node::decode_peer_message(payload);
+    if (message && std::holds_alternative<node::BlocksRequest>(*message)) ++requests_sent;
+  });
+  for (std::size_t i = 1; i <= 3; ++i) {
+    coalition.network().set_tamper(coalition.endpoint(i), [&ranges_served, &node1_status, i](std::vector<std::uint8_t>& payload) {
+      auto message = node::decode_peer_message(payload);
+      if (!message || !std::holds_alternative<node::BlocksResponse>(*message)) return;
+      if (i == 1) {
+        // Node 1 never answers: its answer becomes its status, which is no answer.
+        payload = node::encode_peer_message(node1_status);
+        return;
+      }
+      ++ranges_served[i];
+    });
+  }
+  for (std::size_t i = 1; i <= 4; ++i) coalition.start(i);
+  REQUIRE(coalition.height(1) == chain_height);
+  const node::ChainInfo first = coalition.node(1).chain_info();
+  node1_status = {first.tip.height, first.tip.block_hash, first.consensus.height, first.consensus.round};
+  coalition.connect(4, 1);
+  REQUIRE(eventually([&] { return requests_sent == static_cast<int>(node::sync_ranges_per_peer_max); }));
+  // Two status rounds, each a chance to ask again: node 1 is still asked for two ranges only.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * node::status_interval_ms + 500));
+  CHECK(requests_sent == static_cast<int>(node::sync_ranges_per_peer_max));
+  CHECK(coalition.height(4) == 0);
+
+  coalition.connect(4, 2);
+  coalition.connect(4, 3);
+  REQUIRE(eventually([&] { return coalition.height(4) == chain_height; }));
+  INFO("ranges served by nodes 2, 3: " << ranges_served[2] << ", " << ranges_served[3]);
+  CHECK(ranges_served[2] + ranges_served[3] >= 3);
+  // The writer reports a range committed after its last block is on the tip.
+  CHECK(eventually([&] { return coalition.protocol(4).stats().blocks_synced == chain_height; }));
+  CHECK(coalition.protocol(4).stats().bad_blocks == 0);
+  CHECK(coalition.check_identical_chains({1, 4}) == chain_height);
+}
+
+TEST_CASE("an observer syncs the validators' chain, never votes, and refuses transactions", "[p2p][network][observer]") {
+  // Proves observer mode in the node: a Node with no partner, connected to two of four
+  // validators, commits every block they commit by sync alone (the validators send it no
+  // proposals or votes), has no voting power, and refuses a transaction with a typed error.
+  Coalition coalition(4);
+  const std::size_t observer = coalition.add_observer();
+  for (std::size_t i = 1; i <= 4; ++i) coalition.start(i);
+  coalition.connect_all();
+  coalition.start(observer);
+  coalition.connect(observer, 1);
+  coalition.connect(observer, 2);
+  std::vector<crypto::Hash256> ids;
+  for (std::size_t i = 1; i <= 4; ++i) ids.push_back(coalition.submit(i, i));
+  REQUIRE(eventually([&] {
+    for (const crypto::Hash256& id : ids) {
+      if (!coalition.committed_on({1, 2, 3, 4}, id)) return false;
+    }
+    return true;
+  }));
+  const std::uint64_t height = coalition.height(1);
+  REQUIRE(eventually([&] { return coalition.height(observer) >= height; }));
+  CHECK(coalition.check_identical_chains({1, observer}) >= height);
+  CHECK(eventually([&] { return coalition.protocol(observer).stats().blocks_synced >= height; }));
+  CHECK(coalition.node(observer).consensus_info().voting_power == 0);
+  CHECK(coalition.node(observer).chain_info().partner == node::observer_partner);
+
+  const auto customer = TxFactory::customer(900);
+  const ledger::Transaction tx = TxFactory().issue(1, customer.public_key(), 10, "refused-at-observer");
+  const auto refused = coalition.node(observer).submit(tx.bytes());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ledger::Code::invalid_field);
+  CHECK(refused.error().message().find("observer") != std::string::npos);
+}
+
+TEST_CASE("a node refuses to run as an observer with a partner's key", "[p2p][network][observer]") {
+  // Proves the observer's key check: partner 2's validator key cannot run an observer.
+  const auto genesis = pc::test::make_genesis({.partners = 3, .voting_powers = {1, 1, 1}});
+  pc::test::TempDir dir;
+  REQUIRE(ledger::ChainStore::create(dir.path() / "chain", genesis).ok());
+  node::NodeConfig config;
+  config.data_dir = dir.path();
+  config.observer = true;
+  node::SystemClock clock;
+  node::WorkerPool workers(1, "pc-obs-test");
+  CHECK_THROWS_WITH(node::Node(config, genesis, node::observer_partner, pc::test::seeded_key("partner 2 validator"),
+                               pc::test::seeded_key("observer issuer"), clock, workers),
+                    Catch::Contains("partner 2's validator key"));
 }

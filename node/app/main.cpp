@@ -1,5 +1,5 @@
 // pointchain-node: the partner's node. Commands (docs/node.md):
-//   init  --data DIR [--genesis FILE --partner-id N] [--partner-name NAME] [--chain-id ID]
+//   init  --data DIR [--genesis FILE (--partner-id N | --observer)] [--partner-name NAME] [--chain-id ID]
 //   run   [--data DIR] [--config FILE] [--accept-lost-blocks]   no arguments: a demo coalition in ./data
 //   keys  --data DIR                         this node's public keys
 //   keygen --data DIR                        create this node's keys only, before a genesis
@@ -57,6 +57,9 @@ void print_usage(std::ostream& out) {
          "        [--genesis FILE] [--passphrase-file FILE]\n"
          "        create this partner's keys, node.json and a one-partner genesis (or join the\n"
          "        coalition genesis FILE as partner N)\n"
+         "  init  --data DIR --genesis FILE --observer [--passphrase-file FILE]\n"
+         "        an auditor's observer node of the coalition genesis FILE: it syncs and verifies the\n"
+         "        chain from partners that list its key in their p2p observer_keys, and never votes\n"
          "  keys  --data DIR [--passphrase-file FILE]\n"
          "        print this node's public keys\n"
          "  keygen --data DIR [--passphrase-file FILE]\n"
@@ -194,9 +197,45 @@ pc::ledger::PartnerId parse_partner_id(const std::string& text) {
 // ---------------------------------------------------------------------------------------
 // init
 
+// An auditor's observer of a coalition genesis: keys (its validator key is its node key on the
+// network, the key partners list), the genesis, the store at height 0, and a node.json with
+// "observer": true, no api_token, and a p2p section whose peers the auditor fills in.
+int init_observer(const fs::path& data_dir, const Options& options) {
+  auto genesis = pc::ledger::load_genesis_file(options.get("--genesis"));
+  if (!genesis) throw std::runtime_error(genesis.error());
+  const bool keys_existed = fs::exists(pc::node::keys_directory(data_dir));
+  const std::string passphrase =
+      pc::node::obtain_passphrase({optional_path(options, "--passphrase-file"), {}, !keys_existed});
+  const pc::node::NodeKeys keys =
+      keys_existed ? pc::node::load_node_keys(data_dir, passphrase)
+                   : pc::node::create_node_keys(data_dir, passphrase, pc::crypto::KdfLimits::interactive());
+  for (const pc::ledger::Partner& partner : genesis->partners) {
+    if (partner.validator_key == keys.validator.public_key()) {
+      throw std::runtime_error("this node's validator key is partner " + std::to_string(partner.id) +
+                               "'s: an observer needs a key of its own");
+    }
+  }
+  write_genesis(data_dir, *genesis);
+  create_chain_store(data_dir, *genesis);
+  if (!fs::exists(data_dir / "node.json")) {
+    NodeConfig config;
+    config.observer = true;
+    config.p2p.emplace();
+    config.p2p->listen_port = pc::node::p2p_port_default;
+    write_new_file(data_dir / "node.json", pc::node::node_config_to_json(config), 0600);
+  }
+  std::cout << "Initialised " << data_dir.string() << " as an observer of chain " << genesis->chain_id << ":\n"
+            << "  observer key   " << pc::to_hex(keys.validator.public_key()) << "\n"
+            << "A partner lets it connect by listing this key in its node.json p2p.observer_keys; put the\n"
+            << "partners' nodes in " << (data_dir / "node.json").string() << " p2p.peers, then:\n"
+            << "Start it with: pointchain-node run --data " << data_dir.string() << "\n";
+  return 0;
+}
+
+
 int command_init(const std::vector<std::string>& args) {
   const Options options = parse_options(
-      args, {"--data", "--genesis", "--partner-id", "--partner-name", "--chain-id", "--passphrase-file"}, {});
+      args, {"--data", "--genesis", "--partner-id", "--partner-name", "--chain-id", "--passphrase-file"}, {"--observer"});
   if (!options.has("--data")) throw UsageError("init needs --data DIR");
   const fs::path data_dir = options.get("--data");
   const fs::path keys_dir = pc::node::keys_directory(data_dir);
@@ -231,6 +270,10 @@ int command_init(const std::vector<std::string>& args) {
     return 0;
   }
 
+  if (options.flags.contains("--observer")) {
+    if (options.has("--partner-id")) throw UsageError("--observer and --partner-id exclude each other");
+    return init_observer(data_dir, options);
+  }
   // Joining a coalition genesis as one of its partners.
   if (!options.has("--partner-id")) throw UsageError("--genesis needs --partner-id N: which partner this node is");
   const pc::ledger::PartnerId partner_id = parse_partner_id(options.get("--partner-id"));
@@ -330,11 +373,17 @@ int command_run(const std::vector<std::string>& args) {
       {optional_path(options, "--passphrase-file"), pc::node::stored_passphrase_path(data_dir), false});
   pc::node::NodeKeys keys = pc::node::load_node_keys(data_dir, passphrase);
   const pc::ledger::Partner* partner = partner_with_keys(*genesis, keys);
-  if (partner == nullptr) {
-    throw std::runtime_error("no partner in " + (data_dir / "genesis.json").string() + " has this node's keys");
+  if (config.observer && partner != nullptr) {
+    throw std::runtime_error("node.json says observer, but this node's keys are partner " + std::to_string(partner->id) +
+                             "'s: a partner's node is not an observer");
   }
-  const pc::ledger::PartnerId partner_id = partner->id;
-  const std::string partner_name = partner->name;
+  if (!config.observer && partner == nullptr) {
+    throw std::runtime_error("no partner in " + (data_dir / "genesis.json").string() +
+                             " has this node's keys (an auditor's node sets \"observer\": true in node.json)");
+  }
+  const pc::ledger::PartnerId partner_id = partner == nullptr ? pc::node::observer_partner : partner->id;
+  const std::string partner_name = partner == nullptr ? std::string() : partner->name;
+  const pc::crypto::PublicKey node_key = keys.validator.public_key();
 
   // Signals go to sigwait below, not to whichever thread happens to run: block them before
   // any thread starts, so every thread inherits the mask.
@@ -383,7 +432,9 @@ int command_run(const std::vector<std::string>& args) {
   std::cout << "pointchain-node is running\n"
             << "  chain      " << info.chain_id << " (" << info.coalition_name << "), height " << info.tip.height
             << "\n"
-            << "  partner    " << partner_id << " (" << partner_name << ")\n"
+            << (config.observer ? "  observer   key " + pc::to_hex(node_key) + " (never votes; read-only RPC)"
+                                : "  partner    " + std::to_string(partner_id) + " (" + partner_name + ")")
+            << "\n"
             << "  consensus  " << pc::node::consensus_status(info.consensus)
             << (info.consensus.commits_alone || transport
                     ? ""
@@ -396,8 +447,10 @@ int command_run(const std::vector<std::string>& args) {
   std::cout
             << "  data dir   " << data_dir.string() << "\n"
             << "  RPC        " << url << (frontend ? "" : "  (not served: this build has no rpc library)") << "\n"
-            << "  API token  \"api_token\" in " << (data_dir / "node.json").string()
-            << " (Authorization: Bearer <token> for earn, earn_batch, return, bonus)\n"
+            << (config.observer ? std::string("  API token  none: an observer has no partner methods")
+                                : "  API token  \"api_token\" in " + (data_dir / "node.json").string() +
+                                      " (Authorization: Bearer <token> for earn, earn_batch, return, bonus)")
+            << "\n"
             << "What to try next:\n"
             << "  curl -s " << url
             << " -H 'Content-Type: application/json' -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"chain_info\","

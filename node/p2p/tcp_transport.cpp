@@ -48,13 +48,14 @@ std::string endpoint_text(const tcp::socket& socket) {
 
 struct Connection {
   Connection(asio::io_context& io, ConnectionId connection_id, Role connection_role)
-      : id(connection_id), socket(io), timer(io), role(connection_role) {}
+      : id(connection_id), socket(io), timer(io), keepalive(io), role(connection_role) {}
 
   enum class State { handshake, connected, closed };
 
   const ConnectionId id;
   tcp::socket socket;
   asio::steady_timer timer;  // the handshake deadline, then the inbound rate limiter's wait
+  asio::steady_timer keepalive;  // once connected: the next look at how long the peer has been quiet
   const Role role;
   std::optional<std::size_t> slot;  // the dial slot of an outbound connection
   State state = State::handshake;
@@ -85,6 +86,8 @@ struct Connection {
   std::atomic<std::uint64_t> messages_in{0};
   std::atomic<std::uint64_t> messages_out{0};
   std::atomic<std::uint64_t> last_received_ms{0};
+  Clock::time_point last_received{};  // the last whole frame from the peer
+  bool ping_sent = false;             // since then
 
   const char* direction() const { return role == Role::dialer ? "outbound" : "inbound"; }
 };
@@ -126,6 +129,11 @@ void validate(const TransportLimits& limits) {
               " and reconnect_delay_ms_max");
   require(limits.reconnect_delay_ms_max <= reconnect_delay_ms_max_max,
           "reconnect_delay_ms_max must be at most " + std::to_string(reconnect_delay_ms_max_max));
+  require(limits.keepalive_idle_ms >= keepalive_idle_ms_min && limits.keepalive_idle_ms < limits.keepalive_timeout_ms,
+          "keepalive_idle_ms must be at least " + std::to_string(keepalive_idle_ms_min) +
+              " and below keepalive_timeout_ms");
+  require(limits.keepalive_timeout_ms <= keepalive_timeout_ms_max,
+          "keepalive_timeout_ms must be at most " + std::to_string(keepalive_timeout_ms_max));
 }
 
 class TcpTransport::Impl {
@@ -280,6 +288,7 @@ class TcpTransport::Impl {
     ErrorCode ignored;
     connection->socket.close(ignored);
     connection->timer.cancel();
+    connection->keepalive.cancel();
     connections_.erase(connection->id);
     const std::string who = connection->peer.remote_address + " (" + connection->direction() + ")";
     if (was_connected) {
@@ -568,6 +577,7 @@ class TcpTransport::Impl {
     connection->tokens_milli = std::int64_t{config_.limits.inbound_messages_burst} * 1000;
     connection->tokens_at = Clock::now();
     connection->last_received_ms.store(wall_clock_ms());
+    connection->last_received = connection->tokens_at;
     by_key_[key] = connection->id;
     {
       std::lock_guard lock(registry_mutex_);
@@ -577,7 +587,46 @@ class TcpTransport::Impl {
     log_("connected " + peer_text(connection->peer) + " at " + connection->peer.remote_address + " (" +
          connection->direction() + ")");
     handler_->on_connected(connection->id, connection->peer);
-    if (connection->state == Connection::State::connected) read_frame(connection);
+    if (connection->state != Connection::State::connected) return;
+    read_frame(connection);
+    watch_keepalive(connection, config_.limits.keepalive_idle_ms);
+  }
+
+  // ===== Keepalive =============================================================================
+
+  // Looks after `delay_ms` at how long the peer has been quiet: past keepalive_idle_ms it is
+  // pinged once, past keepalive_timeout_ms it is closed.
+  void watch_keepalive(const std::shared_ptr<Connection>& connection, std::uint64_t delay_ms) {
+    connection->keepalive.expires_after(std::chrono::milliseconds(delay_ms));
+    connection->keepalive.async_wait([this, connection](const ErrorCode& error) {
+      if (error || connection->state != Connection::State::connected) return;
+      const auto quiet_ms = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - connection->last_received).count());
+      const TransportLimits& limits = config_.limits;
+      if (quiet_ms >= limits.keepalive_timeout_ms) {
+        close(connection, "nothing received for " + std::to_string(quiet_ms) + " ms, a ping unanswered (keepalive timeout " +
+                              std::to_string(limits.keepalive_timeout_ms) + " ms)");
+        return;
+      }
+      if (quiet_ms >= limits.keepalive_idle_ms && !connection->ping_sent) {
+        connection->ping_sent = true;
+        send_control(connection, FrameKind::ping);
+      }
+      const std::uint64_t next_ms =
+          quiet_ms < limits.keepalive_idle_ms ? limits.keepalive_idle_ms - quiet_ms : limits.keepalive_timeout_ms - quiet_ms;
+      watch_keepalive(connection, next_ms);
+    });
+  }
+
+  // A ping or pong: an empty frame of that kind, counted in the send queue like a message.
+  void send_control(const std::shared_ptr<Connection>& connection, FrameKind kind) {
+    auto frame = connection->sealer->seal(kind, {});
+    if (!frame) {
+      close(connection, std::string(describe(frame.error())));
+      return;
+    }
+    connection->queued_bytes.fetch_add(frame->size());
+    queue_write(connection, std::move(*frame));
   }
 
   // ===== Frames ================================================================================
@@ -621,10 +670,12 @@ class TcpTransport::Impl {
                          close(connection, std::string(describe(frame.error())));
                          return;
                        }
+                       connection->last_received = Clock::now();
+                       connection->ping_sent = false;
                        if (connection->state == Connection::State::handshake) {
                          on_auth(connection, frame->body);
                        } else {
-                         deliver(connection, frame->body);
+                         deliver(connection, frame->kind, frame->body);
                        }
                      });
   }
@@ -634,7 +685,9 @@ class TcpTransport::Impl {
                                      : "connection lost: " + error.message();
   }
 
-  void deliver(const std::shared_ptr<Connection>& connection, const Bytes& payload) {
+  // A message for the handler, or a ping to answer (a pong needs nothing more); each takes a
+  // token of the rate limiter, so pings cannot flood either.
+  void deliver(const std::shared_ptr<Connection>& connection, FrameKind kind, const Bytes& payload) {
     const auto now = Clock::now();
     const std::int64_t burst_milli = std::int64_t{config_.limits.inbound_messages_burst} * 1000;
     const std::int64_t rate = config_.limits.inbound_messages_per_second;  // thousandths per ms
@@ -647,8 +700,12 @@ class TcpTransport::Impl {
       connection->tokens_at = now;
     }
     connection->tokens_milli -= 1000;
-    connection->messages_in.fetch_add(1);
-    handler_->on_message(connection->id, payload);
+    if (kind == FrameKind::message) {
+      connection->messages_in.fetch_add(1);
+      handler_->on_message(connection->id, payload);
+    } else if (kind == FrameKind::ping) {
+      send_control(connection, FrameKind::pong);
+    }
     if (connection->state != Connection::State::connected) return;
     if (connection->tokens_milli >= 0) {
       read_frame(connection);

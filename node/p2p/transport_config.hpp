@@ -33,6 +33,12 @@ struct TransportLimits {
   std::uint32_t inbound_messages_burst = 20'000;
   std::uint64_t reconnect_delay_ms_min = 100;         // first redial; doubles per failure
   std::uint64_t reconnect_delay_ms_max = 30'000;      // cap of the redial delay
+  // Nothing received for keepalive_idle_ms: a ping is sent (the peer answers with a pong);
+  // nothing for keepalive_timeout_ms: the peer is gone (a host that vanished sends no FIN)
+  // and the connection is closed. A node sends its peers a status every second, so a live
+  // peer is never idle this long.
+  std::uint64_t keepalive_idle_ms = 5'000;
+  std::uint64_t keepalive_timeout_ms = 15'000;
 
   bool operator==(const TransportLimits&) const = default;
 };
@@ -46,6 +52,8 @@ inline constexpr std::uint64_t handshake_timeout_ms_max = 60'000;
 inline constexpr std::size_t send_queue_bytes_max_max = std::size_t{1} << 32;
 inline constexpr std::uint64_t reconnect_delay_ms_min_min = 10;
 inline constexpr std::uint64_t reconnect_delay_ms_max_max = 3'600'000;
+inline constexpr std::uint64_t keepalive_idle_ms_min = 100;
+inline constexpr std::uint64_t keepalive_timeout_ms_max = 3'600'000;
 
 struct TransportConfig {
   std::string listen_address = "127.0.0.1";

@@ -211,8 +211,11 @@ Result<OpenedFrame, WireError> FrameOpener::open(ByteSpan prefix, ByteSpan seale
   PC_CHECK(written == plaintext.size());
   const std::uint8_t kind = plaintext[0];
   // Frame 0 is the Auth and nothing else is; a message frame comes only after it.
+  const bool control = kind == static_cast<std::uint8_t>(FrameKind::ping) ||
+                       kind == static_cast<std::uint8_t>(FrameKind::pong);
   const bool expected = counter_ == 0 ? kind == static_cast<std::uint8_t>(FrameKind::auth)
-                                      : kind == static_cast<std::uint8_t>(FrameKind::message);
+                                      : kind == static_cast<std::uint8_t>(FrameKind::message) ||
+                                            (control && plaintext.size() == frame_kind_bytes);
   ++counter_;
   if (!expected) return WireError::unexpected_kind;
   OpenedFrame frame;

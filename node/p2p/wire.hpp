@@ -49,6 +49,8 @@ inline constexpr std::size_t frame_sealed_bytes_max = frame_bytes_max - frame_le
 enum class FrameKind : std::uint8_t {
   auth = 0x01,     // frame 0 in each direction, and only frame 0
   message = 0x02,  // a payload for TransportHandler::on_message
+  ping = 0x03,     // empty: "are you there?" after keepalive_idle_ms of silence
+  pong = 0x04,     // empty: the answer to a ping
 };
 
 // Auth body: partner u16 LE | node key (32) | signature (64).
