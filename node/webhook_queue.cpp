@@ -294,6 +294,15 @@ void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256
     put_event(batch, type, id, event.dump(), time_ms);
     queued_any = true;
   };
+  // What returns took back from one of this partner's issuances, as of the tip.
+  const auto put_issuance_outcome = [&](OrderedJson& data, const std::string& reference) {
+    if (const ledger::IssuanceRecord* record = state.issuance(partner_, reference)) {
+      data["customer"] = crypto::encode_address(record->customer);
+      data["issued_points"] = record->points;
+      data["reversed_points"] = record->reversed_points;
+      data["shortfall_points"] = record->shortfall_points;
+    }
+  };
   for (std::size_t position = 0; position < block.transactions.size(); ++position) {
     const ledger::Transaction& tx = block.transactions[position];
     const auto index = static_cast<std::uint32_t>(position);
@@ -331,12 +340,7 @@ void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256
       OrderedJson data;
       data["reference"] = reverse->reference;
       // The record is final once reversed, so the tip's state tells what this Reverse did.
-      if (const ledger::IssuanceRecord* record = state.issuance(partner_, reverse->reference)) {
-        data["customer"] = crypto::encode_address(record->customer);
-        data["issued_points"] = record->points;
-        data["reversed_points"] = record->reversed_points;
-        data["shortfall_points"] = record->shortfall_points;
-      }
+      put_issuance_outcome(data, reverse->reference);
       put(WebhookEventType::return_purchase, tx, index, std::move(data));
     } else if (const auto* redeem_reward = std::get_if<ledger::RedeemReward>(&body);
                redeem_reward != nullptr && redeem_reward->partner == partner_) {
@@ -365,12 +369,7 @@ void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256
       OrderedJson data;
       data["reference"] = partial->reference;
       data["returned_amount_minor"] = partial->amount_minor;
-      if (const ledger::IssuanceRecord* record = state.issuance(partner_, partial->reference)) {
-        data["customer"] = crypto::encode_address(record->customer);
-        data["issued_points"] = record->points;
-        data["reversed_points"] = record->reversed_points;
-        data["shortfall_points"] = record->shortfall_points;
-      }
+      put_issuance_outcome(data, partial->reference);
       put(WebhookEventType::return_purchase, tx, index, std::move(data));
     }
   }
