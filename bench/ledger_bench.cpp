@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <map>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -24,7 +26,9 @@
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "ledger/audit.hpp"
+#include "ledger/protocol.hpp"
 #include "ledger/store.hpp"
+#include "ledger/voucher.hpp"
 #include "node/audit_command.hpp"
 #include "node/demo.hpp"
 #include "node/worker_pool.hpp"
@@ -70,6 +74,13 @@ constexpr std::uint64_t last_valid_height = 100'000;
 // Which pool customers each block credits; printed so a run can be repeated exactly.
 constexpr std::uint64_t customer_draw_seed = 20'240'601;
 constexpr std::size_t fsync_probe_writes = 20;
+// A mixed block of protocol version 4's loyalty types (bench/README.md): per block of
+// tx_per_block, these many of each kind once earlier blocks made vouchers and orders to take
+// back; the rest are purchase Issues, which stamp cards and count toward badges.
+constexpr std::size_t mixed_redemptions_per_block = 100;
+constexpr std::size_t mixed_voucher_uses_per_block = 100;
+constexpr std::size_t mixed_partial_returns_per_block = 50;
+constexpr std::size_t mixed_awards_per_block = 50;
 
 constexpr std::size_t default_blocks = 20;
 constexpr std::size_t default_repeats = 3;
@@ -201,6 +212,8 @@ class BenchChain {
     genesis_.chain_id = "bench-chain";
     genesis_.coalition_name = "Bench Coalition";
     genesis_.genesis_time_ms = genesis_time_ms;
+    // The newest rules, so that the disk per issuance counts the newest records.
+    genesis_.protocol_version = pc::ledger::protocol_version_newest;
     for (PartnerId id = 1; id <= partner_count; ++id) {
       issuer_keys_.push_back(seeded_key("bench partner " + std::to_string(id) + " issuer"));
       pc::ledger::Partner partner;
@@ -281,6 +294,119 @@ class BenchChain {
     return txs;
   }
 
+  // Protocol version 4's program at every partner, signed (not timed): reward 1 (1 point),
+  // stamp card 1 (5 purchases of any amount in EUR), badges 1 (3 purchases), 2 (500 points)
+  // and 3 (awarded only).
+  std::vector<Transaction> sign_loyalty_definitions() {
+    std::vector<Transaction> txs;
+    for (PartnerId partner = 1; partner <= partner_count; ++partner) {
+      pc::ledger::RewardTerms reward;
+      reward.name = "Free coffee";
+      reward.cost_points = 1;
+      pc::ledger::StampCardTerms card;
+      card.name = "Coffee card";
+      card.stamps_needed = 5;
+      card.currency = "EUR";
+      card.reward_id = 1;
+      const std::vector<pc::ledger::TxBody> bodies = {
+          pc::ledger::PublishReward{partner, 1, reward},
+          pc::ledger::DefineStampCard{partner, 1, card},
+          pc::ledger::DefineBadge{partner, 1, {"Regular", pc::ledger::BadgeRule::action_count, pc::ledger::Reason::purchase, 3, true}},
+          pc::ledger::DefineBadge{partner, 2, {"Big spender", pc::ledger::BadgeRule::points_earned, std::nullopt, 500, true}},
+          pc::ledger::DefineBadge{partner, 3, {"Founder", pc::ledger::BadgeRule::awarded, std::nullopt, 0, true}}};
+      for (const pc::ledger::TxBody& body : bodies) txs.push_back(sign_as_partner(partner, body));
+    }
+    return txs;
+  }
+
+  // One mixed block (see mixed_*_per_block): purchases by `customers`, then RedeemRewards by
+  // pool customers in turn (`pool`: the public keys of seeded_key("bench customer " + n)),
+  // UseVouchers of earlier blocks' vouchers, PartialReturns of earlier blocks' orders and
+  // AwardBadges. Signed across the pool; never part of a timed stage.
+  std::vector<Transaction> sign_mixed(std::span<const PublicKey> customers, std::span<const PublicKey> pool) {
+    struct Draft {
+      pc::ledger::UnsignedTransaction fields;
+      std::optional<std::size_t> customer;  // the pool customer who signs; nullopt: the partner's issuer key
+      std::size_t partner_index = 0;
+    };
+    std::vector<Draft> drafts;
+    const auto partner_draft = [&](PartnerId partner, pc::ledger::TxBody body) {
+      Draft draft;
+      draft.fields.chain_id = genesis_.chain_id;
+      draft.fields.sequence = ++next_sequence_[partner - 1];
+      draft.fields.last_valid_height = last_valid_height;
+      draft.fields.body = std::move(body);
+      draft.partner_index = partner - 1;
+      drafts.push_back(std::move(draft));
+    };
+    const std::size_t returns = std::min(mixed_partial_returns_per_block, returnable_.size());
+    const std::size_t uses = std::min(mixed_voucher_uses_per_block, usable_vouchers_.size());
+    const std::size_t special = mixed_redemptions_per_block + uses + returns + mixed_awards_per_block;
+    const std::size_t purchases = customers.size() > special ? customers.size() - special : 0;
+    std::vector<std::pair<PartnerId, std::string>> issued;
+    for (std::size_t i = 0; i < purchases; ++i) {
+      const auto partner = static_cast<PartnerId>(i % partner_count + 1);
+      const std::uint64_t reference = next_reference_++;
+      pc::ledger::Issue issue;
+      issue.partner = partner;
+      issue.customer = customers[i];
+      issue.points = 10 + reference % 90;
+      issue.reference = "order-" + std::to_string(reference);
+      issue.purchase = pc::ledger::Purchase{static_cast<std::int64_t>(issue.points) * 100, "EUR"};
+      issued.emplace_back(partner, issue.reference);
+      partner_draft(partner, std::move(issue));
+    }
+    std::vector<std::size_t> redemptions;
+    for (std::size_t i = 0; i < mixed_redemptions_per_block; ++i) {
+      // Each pool customer was seeded with at least 10 points; one point a turn.
+      const std::size_t who = next_redeemer_++ % pool.size();
+      const auto partner = static_cast<PartnerId>(who % partner_count + 1);
+      Draft draft;
+      draft.fields.chain_id = genesis_.chain_id;
+      draft.fields.sequence = ++customer_sequence_[who];
+      draft.fields.last_valid_height = last_valid_height;
+      draft.fields.body = pc::ledger::RedeemReward{pool[who], partner, 1, 1};
+      draft.customer = who;
+      redemptions.push_back(drafts.size());
+      drafts.push_back(std::move(draft));
+    }
+    for (std::size_t i = 0; i < uses; ++i) {
+      auto [partner, code] = std::move(usable_vouchers_.front());
+      usable_vouchers_.pop_front();
+      partner_draft(partner, pc::ledger::UseVoucher{partner, std::move(code)});
+    }
+    for (std::size_t i = 0; i < returns; ++i) {
+      auto [partner, reference] = std::move(returnable_.front());
+      returnable_.pop_front();
+      partner_draft(partner, pc::ledger::PartialReturn{partner, std::move(reference), 1});
+    }
+    for (std::size_t i = 0; i < mixed_awards_per_block; ++i) {
+      // Each (partner, customer) pair once.
+      const std::size_t turn = next_awardee_++;
+      const auto partner = static_cast<PartnerId>(turn % partner_count + 1);
+      partner_draft(partner, pc::ledger::AwardBadge{partner, 3, pool[(turn / partner_count) % pool.size()]});
+    }
+    std::vector<std::optional<Transaction>> signed_txs(drafts.size());
+    pool_.run(drafts.size(), [&](std::size_t i) {
+      Draft& draft = drafts[i];
+      if (draft.customer) {
+        const SecretKey key = seeded_key("bench customer " + std::to_string(*draft.customer));
+        signed_txs[i].emplace(Transaction::sign(std::move(draft.fields), key));
+      } else {
+        signed_txs[i].emplace(Transaction::sign(std::move(draft.fields), issuer_keys_[draft.partner_index]));
+      }
+    });
+    std::vector<Transaction> txs;
+    txs.reserve(signed_txs.size());
+    for (auto& tx : signed_txs) txs.push_back(std::move(*tx));
+    for (std::size_t index : redemptions) {
+      const auto& redeem = std::get<pc::ledger::RedeemReward>(txs[index].fields().body);
+      usable_vouchers_.emplace_back(redeem.partner, pc::ledger::voucher_code(txs[index].id(), 0));
+    }
+    for (auto& order : issued) returnable_.push_back(std::move(order));
+    return txs;
+  }
+
   // Commits `blocks` on the proposer (verify, produce, append_executed), then feeds the
   // produced blocks to the validator (verify, append), timing each stage.
   RunResult run_blocks(std::vector<std::vector<Transaction>> blocks) {
@@ -343,6 +469,21 @@ class BenchChain {
   std::uint64_t issuances_ = 0;
   std::unique_ptr<ChainStore> proposer_;
   std::unique_ptr<ChainStore> validator_;
+  // The mixed blocks' state (sign_mixed): what later blocks may use or take back.
+  std::deque<std::pair<PartnerId, std::string>> usable_vouchers_;
+  std::deque<std::pair<PartnerId, std::string>> returnable_;
+  std::map<std::size_t, std::uint64_t> customer_sequence_;
+  std::size_t next_redeemer_ = 0;
+  std::size_t next_awardee_ = 0;
+
+  Transaction sign_as_partner(PartnerId partner, pc::ledger::TxBody body) {
+    pc::ledger::UnsignedTransaction fields;
+    fields.chain_id = genesis_.chain_id;
+    fields.sequence = ++next_sequence_[partner - 1];
+    fields.last_valid_height = last_valid_height;
+    fields.body = std::move(body);
+    return Transaction::sign(std::move(fields), issuer_keys_[partner - 1]);
+  }
 };
 
 struct PhaseResult {
@@ -351,11 +492,11 @@ struct PhaseResult {
 };
 
 PhaseResult run_phase(BenchChain& chain, const Options& options,
-                      const std::function<std::vector<PublicKey>()>& customers_for_block) {
+                      const std::function<std::vector<Transaction>()>& sign_block) {
   PhaseResult phase;
   for (std::size_t run = 0; run < options.repeats; ++run) {
     std::vector<std::vector<Transaction>> blocks;
-    for (std::size_t b = 0; b < options.blocks; ++b) blocks.push_back(chain.sign_issuances(customers_for_block()));
+    for (std::size_t b = 0; b < options.blocks; ++b) blocks.push_back(sign_block());
     const RunResult result = chain.run_blocks(std::move(blocks));
     if (run == 0 || result.proposer_rate() > phase.best_proposer.proposer_rate()) phase.best_proposer = result;
     if (run == 0 || result.validator_rate() > phase.best_validator.validator_rate()) phase.best_validator = result;
@@ -498,7 +639,31 @@ PhaseResult build_pool_chain(BenchChain& pool_chain, const Options& options) {
   return run_phase(pool_chain, options, [&] {
     std::vector<PublicKey> customers(tx_per_block);
     for (PublicKey& customer : customers) customer = pool_customers[draw() % pool_customers.size()];
-    return customers;
+    return pool_chain.sign_issuances(customers);
+  });
+}
+
+// The mixed chain: the pool chain's seeding, the loyalty program defined, then blocks that
+// mix purchases (stamping cards, counting badges) with RedeemReward, UseVoucher,
+// PartialReturn and AwardBadge (sign_mixed).
+PhaseResult build_mixed_chain(BenchChain& chain, const Options& options) {
+  std::fprintf(stderr, "seeding %zu customer accounts for the mixed chain (not timed)...\n", options.customers);
+  const std::vector<PublicKey> pool_customers = chain.derive_customers("bench customer ", 0, options.customers);
+  {
+    std::vector<std::vector<Transaction>> seeding;
+    for (std::size_t first = 0; first < pool_customers.size(); first += tx_per_block) {
+      const std::size_t count = std::min(tx_per_block, pool_customers.size() - first);
+      seeding.push_back(chain.sign_issuances(std::span(pool_customers).subspan(first, count)));
+    }
+    seeding.push_back(chain.sign_loyalty_definitions());
+    (void)chain.run_blocks(std::move(seeding));
+  }
+  std::fprintf(stderr, "apply and commit, mixed loyalty types...\n");
+  std::mt19937_64 draw(customer_draw_seed);
+  return run_phase(chain, options, [&] {
+    std::vector<PublicKey> customers(tx_per_block);
+    for (PublicKey& customer : customers) customer = pool_customers[draw() % pool_customers.size()];
+    return chain.sign_mixed(customers, pool_customers);
   });
 }
 
@@ -582,8 +747,10 @@ int run(const Options& options) {
     std::vector<PublicKey> customers =
         fresh_chain.derive_customers("bench new customer ", next_new_customer, tx_per_block);
     next_new_customer += tx_per_block;
-    return customers;
+    return fresh_chain.sign_issuances(customers);
   });
+  BenchChain mixed_chain(scratch.path() / "mixed-chain", pool);
+  const PhaseResult mixed = build_mixed_chain(mixed_chain, options);
 
   std::fprintf(stderr, "audit replay and size, pool chain (%llu blocks)...\n",
                static_cast<unsigned long long>(pool_chain.height()));
@@ -591,6 +758,9 @@ int run(const Options& options) {
   std::fprintf(stderr, "audit replay and size, every customer new (%llu blocks)...\n",
                static_cast<unsigned long long>(fresh_chain.height()));
   const StoredChain fresh_stored = audit_and_measure(fresh_chain, options);
+  std::fprintf(stderr, "audit replay and size, mixed chain (%llu blocks)...\n",
+               static_cast<unsigned long long>(mixed_chain.height()));
+  const StoredChain mixed_stored = audit_and_measure(mixed_chain, options);
   const double fsync_seconds = synced_write_seconds(scratch.path() / "fsync-probe");
 
   // A second baseline sample: if the machine got busier or quieter during the run, the two
@@ -630,16 +800,21 @@ int run(const Options& options) {
                   std::nullopt});
   rows.push_back(rate_row("commit, customers from pool", reused.best_proposer.proposer_rate(), commit_goal_ratio));
   rows.push_back(rate_row("commit, every customer new (worst)", fresh.best_proposer.proposer_rate(), std::nullopt));
+  rows.push_back(rate_row("commit, mixed loyalty types (v4)", mixed.best_proposer.proposer_rate(), std::nullopt));
   rows.push_back(rate_row("validate, customers from pool", reused.best_validator.validator_rate(), std::nullopt));
   rows.push_back(rate_row("validate, every customer new (worst)", fresh.best_validator.validator_rate(), std::nullopt));
+  rows.push_back(rate_row("validate, mixed loyalty types (v4)", mixed.best_validator.validator_rate(), std::nullopt));
   rows.push_back(rate_row("audit replay, pool chain", pool_stored.audit_rate, audit_goal_ratio));
   rows.push_back(rate_row("audit replay, every customer new", fresh_stored.audit_rate, std::nullopt));
+  rows.push_back(rate_row("audit replay, mixed chain", mixed_stored.audit_rate, std::nullopt));
   rows.push_back(size_row("disk before compaction, pool chain", pool_stored.disk_bytes_before_compaction,
                           pool_stored, false));
   rows.push_back(size_row("disk after compaction, pool chain", pool_stored.disk_bytes_after_compaction,
                           pool_stored, true));
   rows.push_back(size_row("disk after compaction, every new", fresh_stored.disk_bytes_after_compaction,
                           fresh_stored, false));
+  rows.push_back(size_row("disk after compaction, mixed (per tx)", mixed_stored.disk_bytes_after_compaction,
+                          mixed_stored, false));
   pc::bench::print_table(rows);
 
   std::printf("\nbaseline samples: %.0f at the start, %.0f at the end (%+.1f%%); the higher is the baseline\n",
@@ -658,6 +833,10 @@ int run(const Options& options) {
                        reused.best_proposer.transactions, true);
   print_breakdown_line("proposer, every customer new", fresh.best_proposer.proposer, fresh.best_proposer.transactions,
                        true);
+  print_breakdown_line("proposer, mixed loyalty types", mixed.best_proposer.proposer, mixed.best_proposer.transactions,
+                       true);
+  print_breakdown_line("validator, mixed loyalty types", mixed.best_validator.validator,
+                       mixed.best_validator.transactions, false);
   print_breakdown_line("validator, customers from pool", reused.best_validator.validator,
                        reused.best_validator.transactions, false);
   print_breakdown_line("validator, every customer new", fresh.best_validator.validator,
@@ -670,6 +849,7 @@ int run(const Options& options) {
   std::printf("\nwhere the bytes go, per issuance (keys and values before LevelDB's compression and overheads)\n");
   print_logical_bytes("pool chain", pool_stored);
   print_logical_bytes("every customer new", fresh_stored);
+  print_logical_bytes("mixed chain (per transaction)", mixed_stored);
   return 0;
 }
 

@@ -5,7 +5,8 @@
 //  - a state that loads is fit to run on: an empty block on top of it executes, passes the
 //    supply check in BlockExecutor::finish, commits, and leaves check_invariants() passing.
 // The tip values are make-believe; bits 5-6 of the policy byte pick how far past genesis, and
-// bit 7 a chain of protocol version 3 (whose records include the rewards catalog's).
+// bit 7 a chain of protocol version 4 (whose records include the catalog's, the stamp cards' and
+// the badges').
 #include <cstddef>
 #include <cstdint>
 

@@ -93,8 +93,9 @@ inline ledger::Policy policy_from_byte(std::uint8_t byte) {
   return policy;
 }
 
-// Bit 7 of a policy byte: a chain of protocol version 3 (the rewards catalog), else version 1.
-inline std::uint16_t protocol_from_byte(std::uint8_t byte) { return (byte & 0x80) != 0 ? 3 : 1; }
+// Bit 7 of a policy byte: a chain of protocol version 4 (the rewards catalog, stamp cards and
+// badges), else version 1.
+inline std::uint16_t protocol_from_byte(std::uint8_t byte) { return (byte & 0x80) != 0 ? 4 : 1; }
 
 inline ledger::Genesis small_genesis(const ledger::Policy& policy,
                                      std::uint16_t protocol_version = ledger::protocol_version_first) {

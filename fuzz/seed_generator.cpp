@@ -54,6 +54,18 @@ ledger::UnsignedTransaction fields(std::uint64_t sequence, ledger::TxBody body) 
   return tx;
 }
 
+ledger::StampCardTerms sample_card() {
+  ledger::StampCardTerms card;
+  card.name = "Coffee card";
+  card.stamps_needed = 2;
+  card.min_amount_minor = 250;
+  card.currency = "EUR";
+  card.rule = ledger::StampRule::per_day;
+  card.reward_id = 1;
+  card.card_days = 30;
+  return card;
+}
+
 std::vector<ledger::Transaction> sample_transactions() {
   ledger::Issue plain;
   plain.partner = 1;
@@ -86,13 +98,18 @@ std::vector<ledger::Transaction> sample_transactions() {
   txs.push_back(ledger::Transaction::sign(fields(3, ledger::RedeemReward{customer(0).public_key(), 1, 7, 2}), customer(0)));
   txs.push_back(ledger::Transaction::sign(fields(4, ledger::UseVoucher{1, "0123456789AB"}), issuer(1)));
   txs.push_back(ledger::Transaction::sign(fields(5, ledger::PartialReturn{1, "order-1001", 250}), issuer(1)));
+  txs.push_back(ledger::Transaction::sign(fields(6, ledger::DefineStampCard{1, 3, sample_card()}), issuer(1)));
+  txs.push_back(ledger::Transaction::sign(
+      fields(7, ledger::DefineBadge{1, 4, {"Critic", ledger::BadgeRule::action_count, ledger::Reason::review, 5, true}}),
+      issuer(1)));
+  txs.push_back(ledger::Transaction::sign(fields(8, ledger::AwardBadge{1, 4, customer(1).public_key()}), issuer(1)));
   return txs;
 }
 
 void transaction_seeds() {
   const char* names[] = {"issue",          "issue-purchase", "redeem",      "transfer",
                          "reverse",        "publish-reward", "redeem-reward", "use-voucher",
-                         "partial-return"};
+                         "partial-return", "define-stamp-card", "define-badge", "award-badge"};
   const auto txs = sample_transactions();
   for (std::size_t i = 0; i < txs.size(); ++i) write_seed("fuzz_transaction", names[i], txs[i].bytes());
 }
@@ -312,6 +329,35 @@ void state_records_seeds() {
   run_block(1'000, {tx(issuer(2).public_key(), ledger::UseVoucher{2, ledger::voucher_code(redemption.id(), 0)})});
   FUZZ_CHECK(catalog.check_invariants().ok());
   write_seed("fuzz_state_records", "catalog", fuzz::join_records(catalog_policy, catalog.records()));
+
+  // Protocol version 4: a stamp card filled (a card voucher) and a stamp taken back by a
+  // return, badges counted, earned and awarded.
+  ledger::StampCardTerms card = sample_card();
+  card.reward_id = 1;
+  ledger::BadgeTerms points{"Big spender", ledger::BadgeRule::points_earned, std::nullopt, 50, true};
+  ledger::BadgeTerms founder{"Founder", ledger::BadgeRule::awarded, std::nullopt, 0, true};
+  run_block(1'000, {tx(issuer(2).public_key(), ledger::DefineStampCard{2, 1, card}),
+                    tx(issuer(2).public_key(), ledger::DefineBadge{2, 1, points}),
+                    tx(issuer(2).public_key(), ledger::DefineBadge{2, 2, founder})});
+  const auto purchase = [&](std::string reference, std::uint64_t points_issued) {
+    return tx(issuer(2).public_key(),
+              ledger::Issue{2, c0, points_issued, ledger::Reason::purchase, std::move(reference), 0, ledger::Purchase{300, "EUR"}});
+  };
+  run_block(1'000, {purchase("s-1", 20), tx(issuer(2).public_key(), ledger::AwardBadge{2, 2, c0})});
+  run_block(ledger::ms_per_day, {purchase("s-2", 40)});
+  run_block(ledger::ms_per_day, {purchase("s-3", 5)});
+  run_block(1'000, {tx(issuer(2).public_key(), ledger::Reverse{2, "s-3"})});
+  FUZZ_CHECK(catalog.check_invariants().ok());
+  write_seed("fuzz_state_records", "stamps", fuzz::join_records(catalog_policy, catalog.records()));
+  // Each of those records' values alone, for fuzz_stamp_records (its selector byte first).
+  for (const ledger::Record& record : catalog.records()) {
+    const std::string tags = "cldkbv";
+    const auto selector = tags.find(static_cast<char>(record.key[0]));
+    if (selector == std::string::npos) continue;
+    Bytes seed{static_cast<std::uint8_t>(selector)};
+    seed.insert(seed.end(), record.value.begin(), record.value.end());
+    write_seed("fuzz_stamp_records", to_hex(record.key), seed);
+  }
 }
 
 // Voucher codes as people type them (fuzz_voucher_code).

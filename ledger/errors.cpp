@@ -45,6 +45,12 @@ std::string_view code_name(Code code) {
     case Code::voucher_code_taken: return "voucher_code_taken";
     case Code::return_exceeds_order: return "return_exceeds_order";
     case Code::no_purchase_amount: return "no_purchase_amount";
+    case Code::stamp_cards_full: return "stamp_cards_full";
+    case Code::badges_full: return "badges_full";
+    case Code::unknown_badge: return "unknown_badge";
+    case Code::badge_inactive: return "badge_inactive";
+    case Code::badge_already_earned: return "badge_already_earned";
+    case Code::unknown_customer: return "unknown_customer";
     case Code::wrong_height: return "wrong_height";
     case Code::wrong_previous_hash: return "wrong_previous_hash";
     case Code::bad_merkle_root: return "bad_merkle_root";

@@ -64,6 +64,13 @@ enum class Code : std::uint16_t {
   voucher_code_taken = 419,    // a new voucher's code equals one the partner has (sign again)
   return_exceeds_order = 420,  // returned amounts would pass the order's purchase amount
   no_purchase_amount = 421,    // a partial return of an issuance that records no purchase
+  // 450-459: stamp cards and badges (protocol version 4 on).
+  stamp_cards_full = 450,      // the partner has stamp_cards_per_partner_max cards already
+  badges_full = 451,           // the partner has badges_per_partner_max badges already
+  unknown_badge = 452,         // the partner has no badge with this id
+  badge_inactive = 453,        // the badge is defined but switched off
+  badge_already_earned = 454,  // the customer holds this badge already
+  unknown_customer = 455,      // no account holds this key
 
   // 500-599 block: a block that does not fit on the chain.
   wrong_height = 500,

@@ -27,6 +27,12 @@ inline constexpr std::size_t rewards_per_partner_max = 1'024;
 // Units one RedeemReward may take: each becomes a voucher record.
 inline constexpr std::uint16_t reward_quantity_max = 20;
 inline constexpr std::uint16_t reward_period_days_max = 365;
+// Stamp cards and badges (protocol version 4). Every qualifying Issue looks at each card and
+// badge of its partner, so these bound an Issue's work as well as the state.
+inline constexpr std::size_t stamp_cards_per_partner_max = 16;
+inline constexpr std::size_t badges_per_partner_max = 64;
+inline constexpr std::uint16_t stamp_card_stamps_max = 100;
+inline constexpr std::uint16_t stamp_card_days_max = 3'650;
 inline constexpr std::size_t tx_bytes_max = 512;
 inline constexpr std::size_t tx_bytes_min = 64;  // no transaction is shorter than its signature
 inline constexpr std::size_t block_tx_count_max = 10'000;

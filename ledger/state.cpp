@@ -141,13 +141,70 @@ RewardUsage decode_reward_usage(Reader& in) {
   return usage;
 }
 
-Voucher decode_voucher(Reader& in) {
+// Version 2: a voucher a full stamp card made, with its card id after version 1's fields.
+constexpr std::uint8_t voucher_record_version_from_card = 2;
+
+Voucher decode_voucher(Reader& in, std::uint8_t version) {
   Voucher voucher;
   voucher.customer = in.fixed<32>();
   voucher.reward_id = in.u32();
   voucher.redeemed_at_ms = in.u64();
   voucher.used_at_ms = in.u64();
+  if (version == voucher_record_version_from_card) voucher.stamp_card_id = in.u32();
   return voucher;
+}
+
+StampCardRecord decode_stamp_card(Reader& in) {
+  StampCardRecord card;
+  card.revision = in.u32();
+  card.updated_height = in.u64();
+  card.filled = in.u64();
+  card.terms = decode_stamp_card_terms(in);
+  return card;
+}
+
+StampProgress decode_stamp_progress(Reader& in) {
+  StampProgress progress;
+  progress.card_number = in.u32();
+  progress.stamps = in.u16();
+  progress.started_at_ms = in.u64();
+  progress.last_stamp_ms = in.u64();
+  progress.filled = in.u32();
+  return progress;
+}
+
+std::vector<StampGiven> decode_stamps_given(Reader& in) {
+  std::vector<StampGiven> stamps;
+  const std::uint64_t count = in.length(stamp_cards_per_partner_max, "stamp count");
+  for (std::uint64_t i = 0; i < count && in.ok(); ++i) {
+    StampGiven stamp;
+    stamp.card_id = in.u32();
+    stamp.card_number = in.u32();
+    stamp.min_amount_minor = in.u64();
+    const std::uint8_t taken_back = in.u8();
+    if (taken_back > 1) in.fail(Code::invalid_field, "taken-back flag must be 0 or 1");
+    stamp.taken_back = taken_back == 1;
+    stamps.push_back(stamp);
+  }
+  return stamps;
+}
+
+BadgeRecord decode_badge(Reader& in) {
+  BadgeRecord badge;
+  badge.revision = in.u32();
+  badge.updated_height = in.u64();
+  badge.earned = in.u64();
+  badge.terms = decode_badge_terms(in);
+  return badge;
+}
+
+BadgeProgress decode_badge_progress(Reader& in) {
+  BadgeProgress progress;
+  progress.progress = in.u64();
+  progress.earned_at_ms = in.u64();
+  progress.earned_height = in.u64();
+  progress.earned_index = in.u32();
+  return progress;
 }
 
 void big_endian_u32(Bytes& out, std::uint32_t value) {
@@ -274,6 +331,94 @@ Bytes customer_voucher_key(const PublicKey& customer, PartnerId partner, std::st
   return out;
 }
 
+// (partner, id) and (partner, id, customer) keys of the stamp card and badge records.
+Bytes partner_item_key(std::uint8_t tag, PartnerId partner, std::uint32_t id) {
+  Bytes out = key_with_tag(tag, {});
+  big_endian_u16(out, partner);
+  big_endian_u32(out, id);
+  return out;
+}
+
+Bytes partner_item_customer_key(std::uint8_t tag, PartnerId partner, std::uint32_t id, const PublicKey& customer) {
+  Bytes out = partner_item_key(tag, partner, id);
+  out.insert(out.end(), customer.begin(), customer.end());
+  return out;
+}
+
+Bytes stamp_card_key(PartnerId partner, std::uint32_t card_id) { return partner_item_key(stamp_card_tag, partner, card_id); }
+
+Bytes stamp_progress_key(PartnerId partner, std::uint32_t card_id, const PublicKey& customer) {
+  return partner_item_customer_key(stamp_progress_tag, partner, card_id, customer);
+}
+
+Bytes stamps_given_key(PartnerId partner, std::string_view reference) {
+  Bytes out = key_with_tag(stamps_given_tag, {});
+  big_endian_u16(out, partner);
+  out.insert(out.end(), reference.begin(), reference.end());
+  return out;
+}
+
+Bytes badge_key(PartnerId partner, std::uint32_t badge_id) { return partner_item_key(badge_tag, partner, badge_id); }
+
+Bytes badge_progress_key(PartnerId partner, std::uint32_t badge_id, const PublicKey& customer) {
+  return partner_item_customer_key(badge_progress_tag, partner, badge_id, customer);
+}
+
+Bytes encode(const StampCardRecord& card) {
+  Writer out;
+  out.u8(record_version);
+  out.u32(card.revision);
+  out.u64(card.updated_height);
+  out.u64(card.filled);
+  encode_stamp_card_terms(out, card.terms);
+  return out.take();
+}
+
+Bytes encode(const StampProgress& progress) {
+  Writer out;
+  out.u8(record_version);
+  out.u32(progress.card_number);
+  out.u16(progress.stamps);
+  out.u64(progress.started_at_ms);
+  out.u64(progress.last_stamp_ms);
+  out.u32(progress.filled);
+  return out.take();
+}
+
+Bytes encode(const std::vector<StampGiven>& stamps) {
+  PC_CHECK(stamps.size() <= stamp_cards_per_partner_max);
+  Writer out;
+  out.u8(record_version);
+  out.length(stamps.size());
+  for (const StampGiven& stamp : stamps) {
+    out.u32(stamp.card_id);
+    out.u32(stamp.card_number);
+    out.u64(stamp.min_amount_minor);
+    out.u8(stamp.taken_back ? 1 : 0);
+  }
+  return out.take();
+}
+
+Bytes encode(const BadgeRecord& badge) {
+  Writer out;
+  out.u8(record_version);
+  out.u32(badge.revision);
+  out.u64(badge.updated_height);
+  out.u64(badge.earned);
+  encode_badge_terms(out, badge.terms);
+  return out.take();
+}
+
+Bytes encode(const BadgeProgress& progress) {
+  Writer out;
+  out.u8(record_version);
+  out.u64(progress.progress);
+  out.u64(progress.earned_at_ms);
+  out.u64(progress.earned_height);
+  out.u32(progress.earned_index);
+  return out.take();
+}
+
 Bytes encode(const RewardRecord& reward) {
   Writer out;
   out.u8(record_version);
@@ -295,11 +440,12 @@ Bytes encode(const RewardUsage& usage) {
 
 Bytes encode(const Voucher& voucher) {
   Writer out;
-  out.u8(record_version);
+  out.u8(voucher.stamp_card_id ? voucher_record_version_from_card : record_version);
   out.raw(voucher.customer);
   out.u32(voucher.reward_id);
   out.u64(voucher.redeemed_at_ms);
   out.u64(voucher.used_at_ms);
+  if (voucher.stamp_card_id) out.u32(*voucher.stamp_card_id);
   return out.take();
 }
 
@@ -433,7 +579,61 @@ Result<RewardUsage> record::decode_reward_usage_value(ByteSpan value) {
 }
 
 Result<Voucher> record::decode_voucher_value(ByteSpan value) {
-  return decode_record_value<Voucher>(value, "voucher", decode_voucher);
+  Reader in(value);
+  const std::uint8_t version = in.u8();
+  if (version != record_version && version != voucher_record_version_from_card) {
+    return Error{Code::corruption, "unknown record version"};
+  }
+  Voucher voucher = decode_voucher(in, version);
+  if (auto status = in.finish(); !status) return Error{Code::corruption, "voucher record: " + status.error().message()};
+  return voucher;
+}
+
+Result<StampCardRecord> record::decode_stamp_card_value(ByteSpan value) {
+  return decode_record_value<StampCardRecord>(value, "stamp card", decode_stamp_card);
+}
+
+Result<StampProgress> record::decode_stamp_progress_value(ByteSpan value) {
+  return decode_record_value<StampProgress>(value, "stamp progress", decode_stamp_progress);
+}
+
+Result<std::vector<StampGiven>> record::decode_stamps_given_value(ByteSpan value) {
+  return decode_record_value<std::vector<StampGiven>>(value, "stamps given", decode_stamps_given);
+}
+
+Result<BadgeRecord> record::decode_badge_value(ByteSpan value) {
+  return decode_record_value<BadgeRecord>(value, "badge", decode_badge);
+}
+
+Result<BadgeProgress> record::decode_badge_progress_value(ByteSpan value) {
+  return decode_record_value<BadgeProgress>(value, "badge progress", decode_badge_progress);
+}
+
+void StampsAndBadges::collect(std::vector<Record>& out) const {
+  collect_changed(cards, out, [](const StampCardKey& key) { return record::stamp_card_key(key.first, key.second); },
+                  [](const StampCardRecord& value) { return record::encode(value); });
+  collect_changed(progress, out,
+                  [](const StampProgressKey& key) {
+                    return record::stamp_progress_key(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+                  },
+                  [](const StampProgress& value) { return record::encode(value); });
+  collect_changed(stamps_given, out, [](const IssuanceKey& key) { return record::stamps_given_key(key.first, key.second); },
+                  [](const std::vector<StampGiven>& value) { return record::encode(value); });
+  collect_changed(badges, out, [](const BadgeKey& key) { return record::badge_key(key.first, key.second); },
+                  [](const BadgeRecord& value) { return record::encode(value); });
+  collect_changed(badge_progress, out,
+                  [](const BadgeProgressKey& key) {
+                    return record::badge_progress_key(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+                  },
+                  [](const BadgeProgress& value) { return record::encode(value); });
+}
+
+void StampsAndBadges::merge(StampsAndBadges&& changes) {
+  for (auto& [key, value] : changes.cards) cards.insert_or_assign(key, std::move(value));
+  for (auto& [key, value] : changes.progress) progress.insert_or_assign(key, value);
+  for (auto& [key, value] : changes.stamps_given) stamps_given.insert_or_assign(key, std::move(value));
+  for (auto& [key, value] : changes.badges) badges.insert_or_assign(key, std::move(value));
+  for (auto& [key, value] : changes.badge_progress) badge_progress.insert_or_assign(key, value);
 }
 
 Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::uint64_t time_ms,
@@ -447,12 +647,15 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
     if (entry.key.empty() || entry.value.empty()) return Error{Code::corruption, "empty record"};
     Reader in(entry.value);
     const std::uint8_t version = in.u8();
-    // Issuance records are version 2 exactly on chains with the rewards catalog.
+    // Issuance records are version 2 exactly on chains with the rewards catalog; a voucher is
+    // version 2 when a stamp card made it (protocol version 4 on).
     const std::uint8_t expected_version =
         entry.key[0] == issuance_tag && has_rewards_catalog(state.genesis_.protocol_version)
             ? issuance_record_version_with_purchase
             : record_version;
-    if (version != expected_version) return Error{Code::corruption, "unknown record version"};
+    const bool card_voucher = entry.key[0] == record::voucher_tag && version == voucher_record_version_from_card &&
+                              has_stamp_cards(state.genesis_.protocol_version);
+    if (version != expected_version && !card_voucher) return Error{Code::corruption, "unknown record version"};
     const std::string key_hex = to_hex(entry.key);
     const ByteSpan key_body = ByteSpan(entry.key).subspan(1);
     const auto id_at = [&](std::size_t offset) {
@@ -504,11 +707,43 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
         } else if (entry.key[0] == record::voucher_tag) {
           if (key_body.size() != 2 + voucher_code_chars) return Error{Code::corruption, "voucher key " + key_hex};
           std::string code(key_body.begin() + 2, key_body.end());
-          state.vouchers_[{id_at(0), std::move(code)}] = decode_voucher(in);
+          state.vouchers_[{id_at(0), std::move(code)}] = decode_voucher(in, version);
         }
         // A customer's voucher index record holds nothing of its own: records() derives it
         // from the vouchers, and the comparison below proves the stored one equal.
         break;
+      case record::stamp_card_tag:
+      case record::stamp_progress_tag:
+      case record::stamps_given_tag:
+      case record::badge_tag:
+      case record::badge_progress_tag: {
+        if (!has_stamp_cards(state.genesis_.protocol_version)) {
+          return Error{Code::corruption, "stamp card or badge record " + key_hex + " on a chain without them"};
+        }
+        StampsAndBadges& loyalty = state.stamps_and_badges_;
+        const auto customer_at_6 = [&] {
+          PublicKey customer{};
+          std::copy(key_body.begin() + 6, key_body.end(), customer.begin());
+          return customer;
+        };
+        const std::uint8_t tag = entry.key[0];
+        const bool has_customer = tag == record::stamp_progress_tag || tag == record::badge_progress_tag;
+        if (tag == record::stamps_given_tag) {
+          if (key_body.size() < 3) return Error{Code::corruption, "stamps-given key " + key_hex};
+          loyalty.stamps_given[{id_at(0), std::string(key_body.begin() + 2, key_body.end())}] = decode_stamps_given(in);
+        } else if (key_body.size() != (has_customer ? 38u : 6u)) {
+          return Error{Code::corruption, "stamp card or badge key " + key_hex};
+        } else if (tag == record::stamp_card_tag) {
+          loyalty.cards[{id_at(0), u32_at(2)}] = decode_stamp_card(in);
+        } else if (tag == record::stamp_progress_tag) {
+          loyalty.progress[{id_at(0), u32_at(2), customer_at_6()}] = decode_stamp_progress(in);
+        } else if (tag == record::badge_tag) {
+          loyalty.badges[{id_at(0), u32_at(2)}] = decode_badge(in);
+        } else {
+          loyalty.badge_progress[{id_at(0), u32_at(2), customer_at_6()}] = decode_badge_progress(in);
+        }
+        break;
+      }
       case settlement_tag:
         if (key_body.size() != 4) return Error{Code::corruption, "settlement key " + key_hex};
         state.settlement_[{id_at(0), id_at(2)}] = in.u64();
@@ -583,11 +818,42 @@ const Voucher* State::voucher(PartnerId partner, const std::string& code) const 
   return found == vouchers_.end() ? nullptr : &found->second;
 }
 
+namespace {
+
+template <class Map, class Key>
+const typename Map::mapped_type* find_in(const Map& map, const Key& key) {
+  auto found = map.find(key);
+  return found == map.end() ? nullptr : &found->second;
+}
+
+}  // namespace
+
+const StampCardRecord* State::stamp_card(PartnerId partner, std::uint32_t card_id) const {
+  return find_in(stamps_and_badges_.cards, StampCardKey{partner, card_id});
+}
+
+const StampProgress* State::stamp_progress(PartnerId partner, std::uint32_t card_id, const PublicKey& customer) const {
+  return find_in(stamps_and_badges_.progress, StampProgressKey{partner, card_id, customer});
+}
+
+const std::vector<StampGiven>* State::stamps_given(PartnerId partner, const std::string& reference) const {
+  return find_in(stamps_and_badges_.stamps_given, IssuanceKey{partner, reference});
+}
+
+const BadgeRecord* State::badge(PartnerId partner, std::uint32_t badge_id) const {
+  return find_in(stamps_and_badges_.badges, BadgeKey{partner, badge_id});
+}
+
+const BadgeProgress* State::badge_progress(PartnerId partner, std::uint32_t badge_id, const PublicKey& customer) const {
+  return find_in(stamps_and_badges_.badge_progress, BadgeProgressKey{partner, badge_id, customer});
+}
+
 std::vector<Record> State::records() const {
   std::vector<Record> out;
   out.reserve(accounts_.size() + issuances_.size() + partners_.size() + settlement_.size() + rewards_.size() +
-              reward_usage_.size() + 2 * vouchers_.size() + 1);
+              reward_usage_.size() + 2 * vouchers_.size() + stamps_and_badges_.size() + 1);
   collect_catalog(rewards_, reward_usage_, vouchers_, out);
+  stamps_and_badges_.collect(out);
   collect_changed(accounts_, out, record::account_key,
                   [](const Account& value) { return record::encode(value); });
   collect_changed(issuances_, out,
@@ -634,6 +900,7 @@ void State::apply(BlockChanges&& changes) {
   for (auto& [key, reward] : changes.rewards) rewards_.insert_or_assign(key, std::move(reward));
   for (auto& [key, usage] : changes.reward_usage) reward_usage_.insert_or_assign(key, usage);
   for (auto& [key, voucher] : changes.vouchers) vouchers_.insert_or_assign(key, voucher);
+  stamps_and_badges_.merge(std::move(changes.stamps_and_badges));
   totals_ = changes.totals;
   height_ = changes.context.height;
   time_ms_ = changes.context.time_ms;
@@ -693,9 +960,15 @@ Status State::check_invariants() const {
     if (usage.in_period > usage.total) return fail("a reward usage counts more in its period than in all");
     used_by_customers[{std::get<0>(key), std::get<1>(key)}] += usage.total;
   }
+  std::map<StampCardKey, std::uint64_t> card_vouchers;
   for (const auto& [key, voucher] : vouchers_) {
     if (!rewards_.contains({key.first, voucher.reward_id})) return fail("a voucher of an unknown reward");
-    voucher_count[{key.first, voucher.reward_id}] += 1;
+    // A full card's voucher is the card's, not a redemption: it does not count as redeemed.
+    if (voucher.stamp_card_id) {
+      card_vouchers[{key.first, *voucher.stamp_card_id}] += 1;
+    } else {
+      voucher_count[{key.first, voucher.reward_id}] += 1;
+    }
   }
   for (const auto& [key, reward] : rewards_) {
     if (genesis_.partner(key.first) == nullptr) return fail("a reward of a partner not in genesis");
@@ -707,6 +980,54 @@ Status State::check_invariants() const {
   }
   if (used_by_customers.size() > rewards_.size() || voucher_count.size() > rewards_.size()) {
     return fail("usage or vouchers of an unknown reward");
+  }
+  return check_stamps_and_badges(card_vouchers);
+}
+
+// Each card's filled count is its customers' and its vouchers'; each badge's earned count is
+// its holders'; no partner has more cards or badges than the limits allow.
+Status State::check_stamps_and_badges(const std::map<StampCardKey, std::uint64_t>& card_vouchers) const {
+  const auto fail = [](std::string detail) { return Error{Code::invariant_violated, std::move(detail)}; };
+  const StampsAndBadges& loyalty = stamps_and_badges_;
+  std::map<StampCardKey, std::uint64_t> filled_by_customers;
+  std::map<BadgeKey, std::uint64_t> holders;
+  std::map<PartnerId, std::size_t> cards_of_partner;
+  std::map<PartnerId, std::size_t> badges_of_partner;
+  for (const auto& [key, progress] : loyalty.progress) {
+    if (progress.stamps > stamp_card_stamps_max) return fail("a card holds more stamps than any card needs");
+    if ((progress.stamps == 0) != (progress.started_at_ms == 0)) return fail("a card's start disagrees with its stamps");
+    filled_by_customers[{std::get<0>(key), std::get<1>(key)}] += progress.filled;
+  }
+  for (const auto& [key, stamps] : loyalty.stamps_given) {
+    if (stamps.empty() || !issuances_.contains(key)) return fail("stamps given by an unknown issuance");
+    for (const StampGiven& stamp : stamps) {
+      if (!loyalty.cards.contains({key.first, stamp.card_id})) return fail("a stamp on an unknown card");
+    }
+  }
+  for (const auto& [key, card] : loyalty.cards) {
+    if (genesis_.partner(key.first) == nullptr) return fail("a stamp card of a partner not in genesis");
+    if (++cards_of_partner[key.first] > stamp_cards_per_partner_max) return fail("stamp cards over their limit");
+    const auto vouchers = card_vouchers.find(key);
+    if (card.filled != filled_by_customers[key] || card.filled != (vouchers == card_vouchers.end() ? 0 : vouchers->second)) {
+      return fail("stamp card " + std::to_string(key.second) + " of partner " + std::to_string(key.first) +
+                  ": filled differs from its customers' cards or vouchers");
+    }
+  }
+  if (filled_by_customers.size() > loyalty.cards.size() || card_vouchers.size() > loyalty.cards.size()) {
+    return fail("progress or vouchers of an unknown stamp card");
+  }
+  for (const auto& [key, progress] : loyalty.badge_progress) {
+    if (progress.earned() != (progress.earned_at_ms != 0)) return fail("a badge's earned time disagrees with its block");
+    if (progress.earned()) holders[{std::get<0>(key), std::get<1>(key)}] += 1;
+    if (!loyalty.badges.contains({std::get<0>(key), std::get<1>(key)})) return fail("progress toward an unknown badge");
+  }
+  for (const auto& [key, badge] : loyalty.badges) {
+    if (genesis_.partner(key.first) == nullptr) return fail("a badge of a partner not in genesis");
+    if (++badges_of_partner[key.first] > badges_per_partner_max) return fail("badges over their limit");
+    if (badge.earned != holders[key]) {
+      return fail("badge " + std::to_string(key.second) + " of partner " + std::to_string(key.first) +
+                  ": earned differs from its holders");
+    }
   }
   return {};
 }
@@ -892,8 +1213,9 @@ Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
   // A Transaction built in memory (not decoded) may hold fields no decoder accepts; a block of
   // them could be committed but never read back, so the executor checks them again.
   if (auto status = validate_fields(fields); !status) return status;
-  if (tx.type() > TxType::reverse && !has_rewards_catalog(base_.genesis().protocol_version)) {
-    return Error{Code::unsupported_type, std::string(tx_type_name(tx.type())) + " needs protocol version 3; this chain runs " +
+  if (const std::uint16_t needed = protocol_version_of_type(tx.type()); base_.genesis().protocol_version < needed) {
+    return Error{Code::unsupported_type, std::string(tx_type_name(tx.type())) + " needs protocol version " +
+                                             std::to_string(needed) + "; this chain runs " +
                                              std::to_string(base_.genesis().protocol_version)};
   }
   if (fields.chain_id != base_.genesis().chain_id) {
@@ -920,6 +1242,9 @@ Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
         if constexpr (std::is_same_v<Body, RedeemReward>) return apply_redeem_reward(tx, body);
         if constexpr (std::is_same_v<Body, UseVoucher>) return apply_use_voucher(tx, body);
         if constexpr (std::is_same_v<Body, PartialReturn>) return apply_partial_return(tx, body);
+        if constexpr (std::is_same_v<Body, DefineStampCard>) return apply_define_stamp_card(tx, body);
+        if constexpr (std::is_same_v<Body, DefineBadge>) return apply_define_badge(tx, body);
+        if constexpr (std::is_same_v<Body, AwardBadge>) return apply_award_badge(tx, body);
       },
       fields.body);
   if (status) ++changes_.applied_count;
@@ -967,6 +1292,11 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
   if (!receive_lot(account, Lot{issue.partner, id, issue.points, context.time_ms, spendable_at_ms})) {
     return Error{Code::account_lots_full, "customer already holds the maximum number of lots"};
   }
+  StampsAndBadges stamped;
+  std::map<VoucherKey, Voucher> card_vouchers;
+  if (has_stamp_cards(genesis.protocol_version)) {
+    if (auto status = stamp_and_count(tx, issue, stamped, card_vouchers); !status) return status;
+  }
   // Totals bound every per-partner and per-account counter, so these cannot overflow.
   stats.issuer_sequence += 1;
   stats.issued += issue.points;
@@ -982,6 +1312,8 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
     if (issue.purchase) record.purchase_amount_minor = issue.purchase->amount_minor;
   }
   changes_.issuances[{issue.partner, issue.reference}] = std::move(record);
+  changes_.stamps_and_badges.merge(std::move(stamped));
+  for (auto& [key, voucher] : card_vouchers) changes_.vouchers[key] = voucher;
   changes_.totals = totals;
   changes_.events.push_back({Event::Kind::earned, issue.customer, issue.partner, issue.points, tx.id()});
   return {};
@@ -1089,6 +1421,7 @@ Status BlockExecutor::apply_reverse(const Transaction& tx, const Reverse& revers
   if (issuance.purchase_amount_minor) issuance.returned_minor = static_cast<std::uint64_t>(*issuance.purchase_amount_minor);
   issuance.reversed = true;
   take_back(stats, issuance, due, tx);
+  take_back_stamps(reverse.partner, reverse.reference, issuance);
   changes_.partners[reverse.partner] = stats;
   changes_.issuances[{reverse.partner, reverse.reference}] = std::move(issuance);
   return {};
@@ -1157,6 +1490,7 @@ Status BlockExecutor::apply_partial_return(const Transaction& tx, const PartialR
   PC_CHECK(due_in_all >= taken_before && due_in_all <= issuance.points);
   if (issuance.returned_minor == order_minor) issuance.reversed = true;
   take_back(stats, issuance, due_in_all - taken_before, tx);
+  take_back_stamps(partial.partner, partial.reference, issuance);
   changes_.partners[partial.partner] = stats;
   changes_.issuances[{partial.partner, partial.reference}] = std::move(issuance);
   return {};
@@ -1251,6 +1585,259 @@ Status BlockExecutor::apply_use_voucher(const Transaction& tx, const UseVoucher&
   return {};
 }
 
+// ---------------------------------------------------------------------------------------
+// Stamp cards and badges (protocol version 4)
+
+const StampCardRecord* BlockExecutor::find_stamp_card(PartnerId partner, std::uint32_t card_id) const {
+  const StampsAndBadges& staged = changes_.stamps_and_badges;
+  if (auto found = staged.cards.find({partner, card_id}); found != staged.cards.end()) return &found->second;
+  return base_.stamp_card(partner, card_id);
+}
+
+StampProgress BlockExecutor::load_stamp_progress(const StampProgressKey& key) const {
+  const StampsAndBadges& staged = changes_.stamps_and_badges;
+  if (auto found = staged.progress.find(key); found != staged.progress.end()) return found->second;
+  const StampProgress* committed = base_.stamp_progress(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+  return committed == nullptr ? StampProgress{} : *committed;
+}
+
+const BadgeRecord* BlockExecutor::find_badge(PartnerId partner, std::uint32_t badge_id) const {
+  const StampsAndBadges& staged = changes_.stamps_and_badges;
+  if (auto found = staged.badges.find({partner, badge_id}); found != staged.badges.end()) return &found->second;
+  return base_.badge(partner, badge_id);
+}
+
+BadgeProgress BlockExecutor::load_badge_progress(const BadgeProgressKey& key) const {
+  const StampsAndBadges& staged = changes_.stamps_and_badges;
+  if (auto found = staged.badge_progress.find(key); found != staged.badge_progress.end()) return found->second;
+  const BadgeProgress* committed = base_.badge_progress(std::get<0>(key), std::get<1>(key), std::get<2>(key));
+  return committed == nullptr ? BadgeProgress{} : *committed;
+}
+
+namespace {
+
+// The (id, record) pairs of one partner in `committed` with `staged` over them, in id order.
+template <class Record>
+std::vector<std::pair<std::uint32_t, Record>> partner_items(const std::map<std::pair<PartnerId, std::uint32_t>, Record>& committed,
+                                                            const std::map<std::pair<PartnerId, std::uint32_t>, Record>& staged,
+                                                            PartnerId partner) {
+  std::map<std::uint32_t, const Record*> merged;
+  for (auto it = committed.lower_bound({partner, 0}); it != committed.end() && it->first.first == partner; ++it) {
+    merged[it->first.second] = &it->second;
+  }
+  for (auto it = staged.lower_bound({partner, 0}); it != staged.end() && it->first.first == partner; ++it) {
+    merged[it->first.second] = &it->second;
+  }
+  std::vector<std::pair<std::uint32_t, Record>> items;
+  items.reserve(merged.size());
+  for (const auto& [id, record] : merged) items.emplace_back(id, *record);
+  return items;
+}
+
+bool in_validity(std::uint64_t now, std::uint64_t valid_from_ms, std::uint64_t valid_until_ms) {
+  return now >= valid_from_ms && (valid_until_ms == 0 || now < valid_until_ms);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::uint32_t, StampCardRecord>> BlockExecutor::stamp_cards_of(PartnerId partner) const {
+  return partner_items(base_.stamps_and_badges().cards, changes_.stamps_and_badges.cards, partner);
+}
+
+std::vector<std::pair<std::uint32_t, BadgeRecord>> BlockExecutor::badges_of(PartnerId partner) const {
+  return partner_items(base_.stamps_and_badges().badges, changes_.stamps_and_badges.badges, partner);
+}
+
+Status BlockExecutor::stamp_and_count(const Transaction& tx, const Issue& issue, StampsAndBadges& staged,
+                                      std::map<VoucherKey, Voucher>& vouchers) const {
+  const std::uint64_t now = changes_.context.time_ms;
+  const std::uint64_t day = now / ms_per_day;
+  std::vector<StampGiven> given;
+  std::uint16_t voucher_unit = 0;
+  for (auto& [card_id, card] : stamp_cards_of(issue.partner)) {
+    const StampCardTerms& terms = card.terms;
+    const bool qualifies = terms.active && in_validity(now, terms.valid_from_ms, terms.valid_until_ms) &&
+                           issue.reason == Reason::purchase && issue.purchase &&
+                           issue.purchase->currency == terms.currency &&
+                           static_cast<std::uint64_t>(issue.purchase->amount_minor) >= terms.min_amount_minor;
+    if (!qualifies) continue;
+    const StampProgressKey key{issue.partner, card_id, issue.customer};
+    StampProgress progress = load_stamp_progress(key);
+    // A started card lapses card_days after its first stamp: its stamps are dropped and this
+    // purchase starts the next card.
+    if (terms.card_days != 0 && progress.stamps != 0 &&
+        now >= progress.started_at_ms + std::uint64_t{terms.card_days} * ms_per_day) {
+      progress.stamps = 0;
+      progress.started_at_ms = 0;
+      progress.card_number += 1;
+    }
+    if (terms.rule == StampRule::per_day && progress.last_stamp_ms != 0 && progress.last_stamp_ms / ms_per_day == day) {
+      continue;
+    }
+    if (progress.stamps == 0) progress.started_at_ms = now;
+    progress.stamps += 1;
+    progress.last_stamp_ms = now;
+    given.push_back(StampGiven{card_id, progress.card_number, terms.min_amount_minor, false});
+    // The threshold in force now decides: a card whose threshold was lowered below its stamps
+    // fills at its next stamp, and the next card starts empty.
+    if (progress.stamps >= terms.stamps_needed) {
+      std::string code = voucher_code(tx.id(), voucher_unit++);
+      if (find_voucher(issue.partner, code) != nullptr || vouchers.contains({issue.partner, code})) {
+        return Error{Code::voucher_code_taken, "voucher code " + code + " is taken: sign the issuance again"};
+      }
+      vouchers[{issue.partner, std::move(code)}] = Voucher{issue.customer, terms.reward_id, now, 0, card_id};
+      progress.stamps = 0;
+      progress.started_at_ms = 0;
+      progress.card_number += 1;
+      progress.filled += 1;
+      card.filled += 1;
+      staged.cards[{issue.partner, card_id}] = card;
+    }
+    staged.progress[key] = progress;
+  }
+  if (!given.empty()) staged.stamps_given[{issue.partner, issue.reference}] = std::move(given);
+
+  for (auto& [badge_id, badge] : badges_of(issue.partner)) {
+    const BadgeTerms& terms = badge.terms;
+    std::uint64_t counted = 0;
+    if (terms.rule == BadgeRule::action_count && terms.reason == issue.reason) counted = 1;
+    if (terms.rule == BadgeRule::points_earned) counted = issue.points;
+    if (!terms.active || counted == 0) continue;
+    const BadgeProgressKey key{issue.partner, badge_id, issue.customer};
+    BadgeProgress progress = load_badge_progress(key);
+    if (progress.earned()) continue;  // an earned badge's record never changes again
+    // The points a partner issued to one customer are bounded by the total issued (< 2^64).
+    progress.progress += counted;
+    if (progress.progress >= terms.threshold) {
+      progress.earned_at_ms = now;
+      progress.earned_height = changes_.context.height;
+      progress.earned_index = changes_.applied_count;
+      badge.earned += 1;
+      staged.badges[{issue.partner, badge_id}] = badge;
+    }
+    staged.badge_progress[key] = progress;
+  }
+  return {};
+}
+
+void BlockExecutor::take_back_stamps(PartnerId partner, const std::string& reference, const IssuanceRecord& after) {
+  const IssuanceKey issuance_key{partner, reference};
+  StampsAndBadges& staged = changes_.stamps_and_badges;
+  std::vector<StampGiven> stamps;
+  if (auto found = staged.stamps_given.find(issuance_key); found != staged.stamps_given.end()) {
+    stamps = found->second;
+  } else if (const std::vector<StampGiven>* committed = base_.stamps_given(partner, reference)) {
+    stamps = *committed;
+  } else {
+    return;
+  }
+  // Stamps are only given for purchases, whose issuance records their amount.
+  PC_CHECK(after.purchase_amount_minor.has_value());
+  const std::uint64_t kept_minor = static_cast<std::uint64_t>(*after.purchase_amount_minor) - after.returned_minor;
+  bool changed = false;
+  for (StampGiven& stamp : stamps) {
+    if (stamp.taken_back || (!after.reversed && kept_minor >= stamp.min_amount_minor)) continue;
+    stamp.taken_back = true;
+    changed = true;
+    const StampProgressKey key{partner, stamp.card_id, after.customer};
+    StampProgress progress = load_stamp_progress(key);
+    // Only a stamp still on the customer's current card comes off: a card that filled (its
+    // voucher exists) or lapsed since keeps what it had.
+    if (progress.card_number != stamp.card_number) continue;
+    PC_CHECK(progress.stamps > 0);
+    progress.stamps -= 1;
+    if (progress.stamps == 0) progress.started_at_ms = 0;
+    staged.progress[key] = progress;
+  }
+  if (changed) staged.stamps_given[issuance_key] = std::move(stamps);
+}
+
+Status BlockExecutor::apply_define_stamp_card(const Transaction& tx, const DefineStampCard& define) {
+  if (base_.genesis().partner(define.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(define.partner)};
+  }
+  PartnerStats stats = load_partner(define.partner);
+  if (tx.fields().sequence != stats.issuer_sequence + 1) {
+    return sequence_error(stats.issuer_sequence, tx.fields().sequence);
+  }
+  if (find_reward(define.partner, define.terms.reward_id) == nullptr) {
+    return Error{Code::unknown_reward, "partner " + std::to_string(define.partner) + " has no reward " +
+                                           std::to_string(define.terms.reward_id) + " for the card to give"};
+  }
+  const StampCardRecord* found = find_stamp_card(define.partner, define.card_id);
+  if (found == nullptr && stamp_cards_of(define.partner).size() >= stamp_cards_per_partner_max) {
+    return Error{Code::stamp_cards_full, "partner " + std::to_string(define.partner) + " has " +
+                                             std::to_string(stamp_cards_per_partner_max) + " stamp cards; update one instead"};
+  }
+  // An update keeps the id, the cards filled and every customer's stamps.
+  StampCardRecord card = found == nullptr ? StampCardRecord{} : *found;
+  card.terms = define.terms;
+  card.revision += 1;
+  card.updated_height = changes_.context.height;
+  stats.issuer_sequence += 1;
+  changes_.partners[define.partner] = stats;
+  changes_.stamps_and_badges.cards[{define.partner, define.card_id}] = std::move(card);
+  return {};
+}
+
+Status BlockExecutor::apply_define_badge(const Transaction& tx, const DefineBadge& define) {
+  if (base_.genesis().partner(define.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(define.partner)};
+  }
+  PartnerStats stats = load_partner(define.partner);
+  if (tx.fields().sequence != stats.issuer_sequence + 1) {
+    return sequence_error(stats.issuer_sequence, tx.fields().sequence);
+  }
+  const BadgeRecord* found = find_badge(define.partner, define.badge_id);
+  if (found == nullptr && badges_of(define.partner).size() >= badges_per_partner_max) {
+    return Error{Code::badges_full, "partner " + std::to_string(define.partner) + " has " +
+                                        std::to_string(badges_per_partner_max) + " badges; update one instead"};
+  }
+  // An update keeps the id, the holders and everyone's progress.
+  BadgeRecord badge = found == nullptr ? BadgeRecord{} : *found;
+  badge.terms = define.terms;
+  badge.revision += 1;
+  badge.updated_height = changes_.context.height;
+  stats.issuer_sequence += 1;
+  changes_.partners[define.partner] = stats;
+  changes_.stamps_and_badges.badges[{define.partner, define.badge_id}] = std::move(badge);
+  return {};
+}
+
+Status BlockExecutor::apply_award_badge(const Transaction& tx, const AwardBadge& award) {
+  if (base_.genesis().partner(award.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(award.partner)};
+  }
+  PartnerStats stats = load_partner(award.partner);
+  if (tx.fields().sequence != stats.issuer_sequence + 1) {
+    return sequence_error(stats.issuer_sequence, tx.fields().sequence);
+  }
+  const BadgeRecord* found = find_badge(award.partner, award.badge_id);
+  if (found == nullptr) {
+    return Error{Code::unknown_badge, "partner " + std::to_string(award.partner) + " has no badge " + std::to_string(award.badge_id)};
+  }
+  if (!found->terms.active) return Error{Code::badge_inactive, "badge " + std::to_string(award.badge_id) + " is not active"};
+  bool exists = false;
+  (void)load_account(award.customer, exists);
+  if (!exists) return Error{Code::unknown_customer, "no account holds this key: a badge goes to a customer of the coalition"};
+  const BadgeProgressKey key{award.partner, award.badge_id, award.customer};
+  BadgeProgress progress = load_badge_progress(key);
+  if (progress.earned()) {
+    return Error{Code::badge_already_earned, "the customer earned badge " + std::to_string(award.badge_id) + " at " +
+                                                 std::to_string(progress.earned_at_ms)};
+  }
+  BadgeRecord badge = *found;
+  badge.earned += 1;
+  progress.earned_at_ms = changes_.context.time_ms;
+  progress.earned_height = changes_.context.height;
+  progress.earned_index = changes_.applied_count;
+  stats.issuer_sequence += 1;
+  changes_.partners[award.partner] = stats;
+  changes_.stamps_and_badges.badges[{award.partner, award.badge_id}] = std::move(badge);
+  changes_.stamps_and_badges.badge_progress[key] = progress;
+  return {};
+}
+
 BlockChanges BlockExecutor::finish() && {
   std::vector<Record>& records = changes_.records;
   collect_changed(changes_.accounts, records, record::account_key,
@@ -1264,6 +1851,7 @@ BlockChanges BlockExecutor::finish() && {
                   [](const auto& key) { return record::settlement_key(key.first, key.second); },
                   record::encode_settlement);
   collect_catalog(changes_.rewards, changes_.reward_usage, changes_.vouchers, records);
+  changes_.stamps_and_badges.collect(records);
   if (!(changes_.totals == base_.totals())) {
     records.push_back({record::totals_key(), record::encode(changes_.totals)});
   }

@@ -109,13 +109,101 @@ using RewardUsageKey = std::tuple<PartnerId, std::uint32_t, PublicKey>;
 struct Voucher {
   PublicKey customer{};
   std::uint32_t reward_id = 0;
-  std::uint64_t redeemed_at_ms = 0;  // block time of the redemption
+  std::uint64_t redeemed_at_ms = 0;  // block time of the redemption (or of the stamp that filled the card)
   std::uint64_t used_at_ms = 0;      // block time of the UseVoucher; 0: not used (block times are > 0)
+  // The stamp card whose full card made it (record version 2, protocol version 4 on);
+  // nullopt: a RedeemReward made it (record version 1).
+  std::optional<std::uint32_t> stamp_card_id{};
 
   bool operator==(const Voucher&) const = default;
 };
 
 using VoucherKey = std::pair<PartnerId, std::string>;  // (partner, code)
+
+struct Record {
+  Bytes key;
+  Bytes value;
+  bool operator==(const Record&) const = default;
+};
+
+// A partner's stamp card: the terms last defined, and how many cards customers filled.
+struct StampCardRecord {
+  StampCardTerms terms;
+  std::uint32_t revision = 0;        // how many times it was defined: 1 for the first
+  std::uint64_t updated_height = 0;  // the block of the last DefineStampCard
+  std::uint64_t filled = 0;          // cards filled, each one a voucher
+
+  bool operator==(const StampCardRecord&) const = default;
+};
+
+using StampCardKey = std::pair<PartnerId, std::uint32_t>;  // (partner, card id)
+
+// One customer's card of one stamp card definition.
+struct StampProgress {
+  std::uint32_t card_number = 1;    // 1 for the first card; +1 when a card fills or lapses
+  std::uint16_t stamps = 0;         // on the current card
+  std::uint64_t started_at_ms = 0;  // block time of the current card's first stamp; 0: no stamps
+  std::uint64_t last_stamp_ms = 0;  // block time of the last stamp given; 0: none yet
+  std::uint32_t filled = 0;         // cards this customer filled
+
+  bool operator==(const StampProgress&) const = default;
+};
+
+using StampProgressKey = std::tuple<PartnerId, std::uint32_t, PublicKey>;  // (partner, card id, customer)
+
+// A stamp one Issue gave, kept under the issuance so that a return can take it back.
+struct StampGiven {
+  std::uint32_t card_id = 0;
+  std::uint32_t card_number = 0;         // the customer's card it went on
+  std::uint64_t min_amount_minor = 0;    // the card's minimum when the stamp was given
+  bool taken_back = false;
+
+  bool operator==(const StampGiven&) const = default;
+};
+
+using IssuanceKey = std::pair<PartnerId, std::string>;  // (partner, reference)
+
+// A partner's badge: the terms last defined, and how many customers earned it.
+struct BadgeRecord {
+  BadgeTerms terms;
+  std::uint32_t revision = 0;
+  std::uint64_t updated_height = 0;
+  std::uint64_t earned = 0;
+
+  bool operator==(const BadgeRecord&) const = default;
+};
+
+using BadgeKey = std::pair<PartnerId, std::uint32_t>;  // (partner, badge id)
+
+// One customer's progress toward one badge, and the badge once earned (never taken away).
+struct BadgeProgress {
+  std::uint64_t progress = 0;        // actions or points counted while not yet earned
+  std::uint64_t earned_at_ms = 0;    // block time it was earned; 0: not earned
+  std::uint64_t earned_height = 0;   // the block that gave it; 0: not earned
+  std::uint32_t earned_index = 0;    // the position in that block of the transaction that gave it
+
+  bool earned() const { return earned_height != 0; }
+  bool operator==(const BadgeProgress&) const = default;
+};
+
+using BadgeProgressKey = std::tuple<PartnerId, std::uint32_t, PublicKey>;  // (partner, badge id, customer)
+
+// The stamp cards and badges of protocol version 4, committed or staged by one block.
+struct StampsAndBadges {
+  std::map<StampCardKey, StampCardRecord> cards;
+  std::map<StampProgressKey, StampProgress> progress;
+  std::map<IssuanceKey, std::vector<StampGiven>> stamps_given;
+  std::map<BadgeKey, BadgeRecord> badges;
+  std::map<BadgeProgressKey, BadgeProgress> badge_progress;
+
+  std::size_t size() const {
+    return cards.size() + progress.size() + stamps_given.size() + badges.size() + badge_progress.size();
+  }
+  // Every entry as a record (keys and values of docs/protocol.md), appended to `out`.
+  void collect(std::vector<Record>& out) const;
+  // Overwrites this one's entries with `changes`' (State::apply).
+  void merge(StampsAndBadges&& changes);
+};
 
 struct Totals {
   std::uint64_t issued = 0;
@@ -139,12 +227,6 @@ struct Event {
   Hash256 tx_id{};           // zero for expiry
 };
 std::string_view event_kind_name(Event::Kind kind);
-
-struct Record {
-  Bytes key;
-  Bytes value;
-  bool operator==(const Record&) const = default;
-};
 
 struct BlockContext {
   std::uint64_t height = 0;
@@ -172,6 +254,7 @@ struct BlockChanges {
   std::map<RewardKey, RewardRecord> rewards;
   std::map<RewardUsageKey, RewardUsage> reward_usage;
   std::map<VoucherKey, Voucher> vouchers;
+  StampsAndBadges stamps_and_badges;
   Totals totals;
 };
 
@@ -206,6 +289,12 @@ class State {
     return settlement_;
   }
   const Totals& totals() const { return totals_; }
+  const StampCardRecord* stamp_card(PartnerId partner, std::uint32_t card_id) const;
+  const StampProgress* stamp_progress(PartnerId partner, std::uint32_t card_id, const PublicKey& customer) const;
+  const std::vector<StampGiven>* stamps_given(PartnerId partner, const std::string& reference) const;
+  const BadgeRecord* badge(PartnerId partner, std::uint32_t badge_id) const;
+  const BadgeProgress* badge_progress(PartnerId partner, std::uint32_t badge_id, const PublicKey& customer) const;
+  const StampsAndBadges& stamps_and_badges() const { return stamps_and_badges_; }
 
   // Every record of the state, sorted by key: what the store holds.
   std::vector<Record> records() const;
@@ -227,6 +316,7 @@ class State {
   friend class BlockExecutor;
   void reindex_expiry(const PublicKey& key, const Account* before, const Account& after);
   std::uint64_t expiry_ms() const;
+  Status check_stamps_and_badges(const std::map<StampCardKey, std::uint64_t>& card_vouchers) const;
 
   Genesis genesis_;
   std::uint64_t height_ = 0;
@@ -239,6 +329,7 @@ class State {
   std::map<RewardKey, RewardRecord> rewards_;
   std::map<RewardUsageKey, RewardUsage> reward_usage_;
   std::map<VoucherKey, Voucher> vouchers_;
+  StampsAndBadges stamps_and_badges_;
   Totals totals_;
   // Derived, not stored: accounts by the time their oldest lot expires.
   std::set<std::pair<std::uint64_t, PublicKey>> expiry_queue_;
@@ -308,6 +399,24 @@ class BlockExecutor {
   Status apply_redeem_reward(const Transaction& tx, const RedeemReward& redeem);
   Status apply_use_voucher(const Transaction& tx, const UseVoucher& use);
   Status apply_partial_return(const Transaction& tx, const PartialReturn& partial);
+  Status apply_define_stamp_card(const Transaction& tx, const DefineStampCard& define);
+  Status apply_define_badge(const Transaction& tx, const DefineBadge& define);
+  Status apply_award_badge(const Transaction& tx, const AwardBadge& award);
+  // What a purchase Issue does to its partner's stamp cards and badges (protocol version 4),
+  // written into `staged` and `vouchers`; the caller writes them into changes_ once every
+  // rule passed. Fails only with voucher_code_taken.
+  Status stamp_and_count(const Transaction& tx, const Issue& issue, StampsAndBadges& staged,
+                         std::map<VoucherKey, Voucher>& vouchers) const;
+  // Takes back the stamps of `reference`'s order that a return leaves below its card's
+  // minimum (all of them when `whole` or the order is back in full); cannot fail.
+  void take_back_stamps(PartnerId partner, const std::string& reference, const IssuanceRecord& after);
+  const StampCardRecord* find_stamp_card(PartnerId partner, std::uint32_t card_id) const;
+  StampProgress load_stamp_progress(const StampProgressKey& key) const;
+  const BadgeRecord* find_badge(PartnerId partner, std::uint32_t badge_id) const;
+  BadgeProgress load_badge_progress(const BadgeProgressKey& key) const;
+  // A partner's cards or badges, committed and staged, in id order.
+  std::vector<std::pair<std::uint32_t, StampCardRecord>> stamp_cards_of(PartnerId partner) const;
+  std::vector<std::pair<std::uint32_t, BadgeRecord>> badges_of(PartnerId partner) const;
   // Spends `points` of the account's spendable points at `partner` (Redeem, RedeemReward).
   Status spend(const Transaction& tx, const PublicKey& customer, PartnerId partner, std::uint64_t points);
 
@@ -338,6 +447,28 @@ Result<RewardUsage> decode_reward_usage_value(ByteSpan value);
 inline constexpr std::uint8_t reward_tag = 'r';
 inline constexpr std::uint8_t voucher_tag = 'v';
 inline constexpr std::uint8_t customer_voucher_tag = 'w';
+// Stamp cards and badges (protocol version 4).
+inline constexpr std::uint8_t stamp_card_tag = 'c';
+inline constexpr std::uint8_t stamp_progress_tag = 'l';
+inline constexpr std::uint8_t stamps_given_tag = 'd';
+inline constexpr std::uint8_t badge_tag = 'k';
+inline constexpr std::uint8_t badge_progress_tag = 'b';
+Bytes stamp_card_key(PartnerId partner, std::uint32_t card_id);
+Bytes stamp_progress_key(PartnerId partner, std::uint32_t card_id, const PublicKey& customer);
+Bytes stamps_given_key(PartnerId partner, std::string_view reference);
+Bytes badge_key(PartnerId partner, std::uint32_t badge_id);
+Bytes badge_progress_key(PartnerId partner, std::uint32_t badge_id, const PublicKey& customer);
+Bytes encode(const StampCardRecord& card);
+Bytes encode(const StampProgress& progress);
+Bytes encode(const std::vector<StampGiven>& stamps);
+Bytes encode(const BadgeRecord& badge);
+Bytes encode(const BadgeProgress& progress);
+// Their values as the encoders above wrote them; corruption if one does not decode exactly.
+Result<StampCardRecord> decode_stamp_card_value(ByteSpan value);
+Result<StampProgress> decode_stamp_progress_value(ByteSpan value);
+Result<std::vector<StampGiven>> decode_stamps_given_value(ByteSpan value);
+Result<BadgeRecord> decode_badge_value(ByteSpan value);
+Result<BadgeProgress> decode_badge_progress_value(ByteSpan value);
 Bytes encode(const Account& account);
 Bytes encode(const PartnerStats& stats);
 Bytes encode(const IssuanceRecord& issuance);

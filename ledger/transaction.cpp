@@ -30,6 +30,10 @@ bool all_chars(std::string_view text, Predicate predicate) {
   return true;
 }
 
+bool is_currency(std::string_view currency) {
+  return currency.size() == 3 && all_chars(currency, [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
 Error invalid(std::string detail) { return Error{Code::invalid_field, std::move(detail)}; }
 
 Status validate_reference(std::string_view reference, std::string_view what) {
@@ -48,10 +52,7 @@ Status validate_body(const Issue& issue) {
   if (issue.pending_days > pending_days_max) return invalid("pending_days is over 365");
   if (issue.purchase) {
     if (issue.purchase->amount_minor < 0) return invalid("purchase amount is negative");
-    const std::string& currency = issue.purchase->currency;
-    if (currency.size() != 3 || !all_chars(currency, [](char c) { return c >= 'A' && c <= 'Z'; })) {
-      return invalid("currency must be an ISO 4217 code of three capital letters");
-    }
+    if (!is_currency(issue.purchase->currency)) return invalid("currency must be an ISO 4217 code of three capital letters");
   }
   return {};
 }
@@ -121,6 +122,91 @@ Status validate_body(const PartialReturn& partial) {
     return invalid("amount_minor must be 1 to 2^63 - 1");
   }
   return {};
+}
+
+Status validate_name(std::string_view name, std::string_view what) {
+  if (name.empty() || name.size() > name_bytes_max || !all_chars(name, is_reward_char)) {
+    return invalid(std::string(what) + " must be 1 to 64 printable ASCII characters");
+  }
+  return {};
+}
+
+Status validate_validity(std::uint64_t valid_from_ms, std::uint64_t valid_until_ms) {
+  if (valid_from_ms > block_time_ms_max || valid_until_ms > block_time_ms_max) {
+    return invalid("valid_from_ms and valid_until_ms must be at most 253402300799000");
+  }
+  if (valid_until_ms != 0 && valid_until_ms <= valid_from_ms) {
+    return invalid("valid_until_ms must be after valid_from_ms (or 0: no end)");
+  }
+  return {};
+}
+
+Status validate_body(const DefineStampCard& define) {
+  if (define.partner == 0) return invalid("partner id 0 is reserved");
+  if (define.card_id == 0) return invalid("card id 0 is reserved");
+  const StampCardTerms& terms = define.terms;
+  if (auto status = validate_name(terms.name, "card name"); !status) return status;
+  if (terms.stamps_needed == 0 || terms.stamps_needed > stamp_card_stamps_max) {
+    return invalid("stamps_needed must be 1 to " + std::to_string(stamp_card_stamps_max));
+  }
+  if (terms.min_amount_minor > static_cast<std::uint64_t>(INT64_MAX)) return invalid("min_amount_minor is over 2^63 - 1");
+  if (!is_currency(terms.currency)) return invalid("currency must be an ISO 4217 code of three capital letters");
+  if (terms.rule != StampRule::per_order && terms.rule != StampRule::per_day) {
+    return invalid("stamp rule must be 1 (per order) or 2 (per day)");
+  }
+  if (terms.reward_id == 0) return invalid("reward id 0 is reserved");
+  if (terms.card_days > stamp_card_days_max) {
+    return invalid("card_days is over " + std::to_string(stamp_card_days_max));
+  }
+  return validate_validity(terms.valid_from_ms, terms.valid_until_ms);
+}
+
+Status validate_body(const DefineBadge& define) {
+  if (define.partner == 0) return invalid("partner id 0 is reserved");
+  if (define.badge_id == 0) return invalid("badge id 0 is reserved");
+  const BadgeTerms& terms = define.terms;
+  if (auto status = validate_name(terms.name, "badge name"); !status) return status;
+  switch (terms.rule) {
+    case BadgeRule::action_count:
+      if (!terms.reason || !reason_from_name(reason_name(*terms.reason))) {
+        return invalid("a badge counting actions names the Issue reason it counts");
+      }
+      if (terms.threshold == 0) return invalid("threshold must be positive");
+      return {};
+    case BadgeRule::points_earned:
+      if (terms.reason) return invalid("only a badge counting actions names a reason");
+      if (terms.threshold == 0) return invalid("threshold must be positive");
+      return {};
+    case BadgeRule::awarded:
+      if (terms.reason) return invalid("only a badge counting actions names a reason");
+      if (terms.threshold != 0) return invalid("an awarded badge has threshold 0");
+      return {};
+  }
+  return invalid("badge rule must be 1 (action count), 2 (points earned) or 3 (awarded)");
+}
+
+Status validate_body(const AwardBadge& award) {
+  if (award.partner == 0) return invalid("partner id 0 is reserved");
+  if (award.badge_id == 0) return invalid("badge id 0 is reserved");
+  return {};
+}
+
+void encode_body(Writer& out, const DefineStampCard& define) {
+  out.u16(define.partner);
+  out.u32(define.card_id);
+  encode_stamp_card_terms(out, define.terms);
+}
+
+void encode_body(Writer& out, const DefineBadge& define) {
+  out.u16(define.partner);
+  out.u32(define.badge_id);
+  encode_badge_terms(out, define.terms);
+}
+
+void encode_body(Writer& out, const AwardBadge& award) {
+  out.u16(award.partner);
+  out.u32(award.badge_id);
+  out.raw(award.customer);
 }
 
 void encode_body(Writer& out, const Issue& issue) {
@@ -250,6 +336,27 @@ TxBody decode_body(Reader& in, std::uint8_t type) {
       partial.amount_minor = in.u64();
       return partial;
     }
+    case 13: {
+      DefineStampCard define;
+      define.partner = in.u16();
+      define.card_id = in.u32();
+      define.terms = decode_stamp_card_terms(in);
+      return define;
+    }
+    case 14: {
+      DefineBadge define;
+      define.partner = in.u16();
+      define.badge_id = in.u32();
+      define.terms = decode_badge_terms(in);
+      return define;
+    }
+    case 15: {
+      AwardBadge award;
+      award.partner = in.u16();
+      award.badge_id = in.u32();
+      award.customer = in.fixed<32>();
+      return award;
+    }
     default:
       in.fail(Code::unknown_type, "transaction type " + std::to_string(type) + " is not defined");
       return Issue{};
@@ -291,6 +398,58 @@ RewardTerms decode_reward_terms(Reader& in) {
   return terms;
 }
 
+void encode_stamp_card_terms(Writer& out, const StampCardTerms& terms) {
+  out.string(terms.name);
+  out.u16(terms.stamps_needed);
+  out.u64(terms.min_amount_minor);
+  out.raw(as_bytes(terms.currency));
+  out.u8(static_cast<std::uint8_t>(terms.rule));
+  out.u32(terms.reward_id);
+  out.u16(terms.card_days);
+  out.u64(terms.valid_from_ms);
+  out.u64(terms.valid_until_ms);
+  out.u8(terms.active ? 1 : 0);
+}
+
+StampCardTerms decode_stamp_card_terms(Reader& in) {
+  StampCardTerms terms;
+  terms.name = in.string(name_bytes_max, "card name");
+  terms.stamps_needed = in.u16();
+  terms.min_amount_minor = in.u64();
+  ByteSpan currency = in.raw(3);
+  terms.currency.assign(currency.begin(), currency.end());
+  terms.rule = static_cast<StampRule>(in.u8());
+  terms.reward_id = in.u32();
+  terms.card_days = in.u16();
+  terms.valid_from_ms = in.u64();
+  terms.valid_until_ms = in.u64();
+  const std::uint8_t active = in.u8();
+  if (active > 1) in.fail(Code::invalid_field, "active flag must be 0 or 1");
+  terms.active = active == 1;
+  return terms;
+}
+
+void encode_badge_terms(Writer& out, const BadgeTerms& terms) {
+  out.string(terms.name);
+  out.u8(static_cast<std::uint8_t>(terms.rule));
+  out.u8(terms.reason ? static_cast<std::uint8_t>(*terms.reason) : 0);
+  out.u64(terms.threshold);
+  out.u8(terms.active ? 1 : 0);
+}
+
+BadgeTerms decode_badge_terms(Reader& in) {
+  BadgeTerms terms;
+  terms.name = in.string(name_bytes_max, "badge name");
+  terms.rule = static_cast<BadgeRule>(in.u8());
+  const std::uint8_t reason = in.u8();
+  if (reason != 0) terms.reason = static_cast<Reason>(reason);
+  terms.threshold = in.u64();
+  const std::uint8_t active = in.u8();
+  if (active > 1) in.fail(Code::invalid_field, "active flag must be 0 or 1");
+  terms.active = active == 1;
+  return terms;
+}
+
 std::string_view tx_type_name(TxType type) {
   switch (type) {
     case TxType::issue: return "issue";
@@ -301,8 +460,28 @@ std::string_view tx_type_name(TxType type) {
     case TxType::redeem_reward: return "redeem_reward";
     case TxType::use_voucher: return "use_voucher";
     case TxType::partial_return: return "return";
+    case TxType::define_stamp_card: return "define_stamp_card";
+    case TxType::define_badge: return "define_badge";
+    case TxType::award_badge: return "award_badge";
   }
   return "unknown";
+}
+
+std::uint16_t protocol_version_of_type(TxType type) {
+  switch (type) {
+    case TxType::issue:
+    case TxType::redeem:
+    case TxType::transfer:
+    case TxType::reverse: return 1;
+    case TxType::publish_reward:
+    case TxType::redeem_reward:
+    case TxType::use_voucher:
+    case TxType::partial_return: return 3;
+    case TxType::define_stamp_card:
+    case TxType::define_badge:
+    case TxType::award_badge: return 4;
+  }
+  return UINT16_MAX;
 }
 
 std::string_view reason_name(Reason reason) {
@@ -404,6 +583,9 @@ std::optional<PartnerId> Transaction::partner_signer() const {
   if (const auto* publish = std::get_if<PublishReward>(&fields_.body)) return publish->partner;
   if (const auto* use = std::get_if<UseVoucher>(&fields_.body)) return use->partner;
   if (const auto* partial = std::get_if<PartialReturn>(&fields_.body)) return partial->partner;
+  if (const auto* card = std::get_if<DefineStampCard>(&fields_.body)) return card->partner;
+  if (const auto* badge = std::get_if<DefineBadge>(&fields_.body)) return badge->partner;
+  if (const auto* award = std::get_if<AwardBadge>(&fields_.body)) return award->partner;
   return std::nullopt;
 }
 

@@ -3,6 +3,7 @@
 // The byte layout is in docs/protocol.md, "Transactions".
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <variant>
@@ -18,12 +19,18 @@ using crypto::PublicKey;
 using crypto::Signature;
 using PartnerId = std::uint16_t;
 
-// Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog).
+// Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog), 13 to
+// 15 from version 4 (has_stamp_cards). Tags are never renumbered; 9 to 12 belong to other
+// version 4 features.
 enum class TxType : std::uint8_t {
   issue = 1, redeem = 2, transfer = 3, reverse = 4,
   publish_reward = 5, redeem_reward = 6, use_voucher = 7, partial_return = 8,
+  define_stamp_card = 13, define_badge = 14, award_badge = 15,
 };
-std::string_view tx_type_name(TxType type);  // "issue", "redeem", ..., "publish_reward", "return"
+// "issue", "redeem", ..., "publish_reward", "return", "define_stamp_card", ...
+std::string_view tx_type_name(TxType type);
+// The first protocol version whose chains accept the type.
+std::uint16_t protocol_version_of_type(TxType type);
 
 // Why points were issued. Stored on chain; never renumbered.
 enum class Reason : std::uint8_t {
@@ -133,8 +140,75 @@ struct PartialReturn {
   bool operator==(const PartialReturn&) const = default;
 };
 
-// The order of the alternatives is the type tag minus one.
-using TxBody = std::variant<Issue, Redeem, Transfer, Reverse, PublishReward, RedeemReward, UseVoucher, PartialReturn>;
+// Which purchases earn a stamp: every qualifying order, or at most one a UTC day.
+enum class StampRule : std::uint8_t { per_order = 1, per_day = 2 };
+
+// What a partner's stamp card says (docs/loyalty.md, "Stamp cards"). Published by
+// DefineStampCard and kept, with a counter, in the card record.
+struct StampCardTerms {
+  std::string name;                     // 1-64 printable ASCII characters, spaces allowed
+  std::uint16_t stamps_needed = 0;      // stamps that fill a card: 1 to stamp_card_stamps_max
+  // A stamp needs an Issue with reason purchase, a purchase in `currency` of at least this.
+  std::uint64_t min_amount_minor = 0;   // 0 to 2^63 - 1
+  std::string currency;                 // ISO 4217: three letters A-Z
+  StampRule rule = StampRule::per_order;
+  std::uint32_t reward_id = 0;          // the partner's catalog reward a full card gives; not 0
+  std::uint16_t card_days = 0;          // a started card lapses this long after its first stamp; 0: never
+  std::uint64_t valid_from_ms = 0;      // stamps are given in blocks at or after this time
+  std::uint64_t valid_until_ms = 0;     // and before this one; 0: no end
+  bool active = true;
+
+  bool operator==(const StampCardTerms&) const = default;
+};
+
+// A partner (signed by its issuer key) defines a stamp card, or updates the one with this id.
+struct DefineStampCard {
+  PartnerId partner = 0;
+  std::uint32_t card_id = 0;  // the partner's own numbering; not 0
+  StampCardTerms terms;
+
+  bool operator==(const DefineStampCard&) const = default;
+};
+
+// How a badge is earned: a count of the partner's Issues with one reason, the points the
+// partner issued to the customer, or only by AwardBadge. AwardBadge can give any badge.
+enum class BadgeRule : std::uint8_t { action_count = 1, points_earned = 2, awarded = 3 };
+
+struct BadgeTerms {
+  std::string name;                // 1-64 printable ASCII characters, spaces allowed
+  BadgeRule rule = BadgeRule::awarded;
+  std::optional<Reason> reason;    // action_count: the Issue reason counted; otherwise none
+  std::uint64_t threshold = 0;     // action_count, points_earned: > 0; awarded: 0
+  bool active = true;
+
+  bool operator==(const BadgeTerms&) const = default;
+};
+
+// A partner (signed by its issuer key) defines a badge, or updates the one with this id.
+struct DefineBadge {
+  PartnerId partner = 0;
+  std::uint32_t badge_id = 0;  // the partner's own numbering; not 0
+  BadgeTerms terms;
+
+  bool operator==(const DefineBadge&) const = default;
+};
+
+// A partner (signed by its issuer key) gives one of its badges to a customer.
+struct AwardBadge {
+  PartnerId partner = 0;
+  std::uint32_t badge_id = 0;
+  PublicKey customer{};
+
+  bool operator==(const AwardBadge&) const = default;
+};
+
+// The type tag of each alternative is in tx_type_of_alternative (tags are not contiguous).
+using TxBody = std::variant<Issue, Redeem, Transfer, Reverse, PublishReward, RedeemReward, UseVoucher, PartialReturn,
+                            DefineStampCard, DefineBadge, AwardBadge>;
+inline constexpr std::array<TxType, std::variant_size_v<TxBody>> tx_type_of_alternative = {
+    TxType::issue,          TxType::redeem,         TxType::transfer,          TxType::reverse,
+    TxType::publish_reward, TxType::redeem_reward,  TxType::use_voucher,       TxType::partial_return,
+    TxType::define_stamp_card, TxType::define_badge, TxType::award_badge};
 
 // Fields common to every transaction, plus the body. Mutable: the builder.
 struct UnsignedTransaction {
@@ -143,7 +217,7 @@ struct UnsignedTransaction {
   std::uint64_t last_valid_height = 0;  // not valid in any block above this height
   TxBody body;
 
-  TxType type() const { return static_cast<TxType>(body.index() + 1); }
+  TxType type() const { return tx_type_of_alternative[body.index()]; }
   // The canonical encoding without the signature.
   Bytes encode() const;
   // What the signer signs: the tx_signature prefix followed by encode().
@@ -189,6 +263,11 @@ class Reader;
 // RewardTerms' canonical fields, shared by PublishReward and the reward record.
 void encode_reward_terms(Writer& out, const RewardTerms& terms);
 RewardTerms decode_reward_terms(Reader& in);
+// The same for StampCardTerms (DefineStampCard, the card record) and BadgeTerms.
+void encode_stamp_card_terms(Writer& out, const StampCardTerms& terms);
+StampCardTerms decode_stamp_card_terms(Reader& in);
+void encode_badge_terms(Writer& out, const BadgeTerms& terms);
+BadgeTerms decode_badge_terms(Reader& in);
 
 // Checks the fields a decoder checks (ranges, character sets, sizes); used by decode() and
 // by builders that want an early error before signing.

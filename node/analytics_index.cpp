@@ -29,6 +29,7 @@ constexpr char bucket_prefix = 'B';
 constexpr char reward_prefix = 'R';
 constexpr char activity_prefix = 'A';
 constexpr char first_day_prefix = 'F';
+constexpr char earned_prefix = 'E';
 // Blocks replayed per WriteBatch while rebuilding.
 constexpr std::uint64_t rebuild_batch_blocks = 1'000;
 
@@ -101,6 +102,19 @@ std::optional<Bucket> decode_bucket(std::string_view value) {
   }
   if (!in.finish()) return std::nullopt;
   return bucket;
+}
+
+std::string encode_u64(std::uint64_t value) {
+  ledger::Writer out;
+  out.u64(value);
+  return std::string(out.view().begin(), out.view().end());
+}
+
+std::optional<std::uint64_t> decode_u64(std::string_view value) {
+  ledger::Reader in(as_bytes(value));
+  const std::uint64_t decoded = in.u64();
+  if (!in.finish()) return std::nullopt;
+  return decoded;
 }
 
 std::string encode_pair(std::uint64_t first, std::uint64_t second) {
@@ -217,6 +231,25 @@ class AnalyticsIndex::Batch {
           put(std::move(key), encode_pair(count + 1, points + redeem->points));
         }
       }
+    }
+    std::map<std::string, std::uint64_t> earned_today;
+    for (const ledger::Event& event : events) {
+      if (event.kind != ledger::Event::Kind::earned) continue;
+      for (PartnerId scope : {event.partner, coalition_scope}) {
+        std::string key = day_key(earned_prefix, scope, day);
+        key.append(event.account.begin(), event.account.end());
+        earned_today[std::move(key)] += event.points;
+      }
+    }
+    for (auto& [key, points] : earned_today) {
+      // Points issued in one day are bounded by the chain's total issued (< 2^64).
+      std::uint64_t before = 0;
+      if (auto stored = get(key)) {
+        auto decoded = decode_u64(*stored);
+        if (!decoded) throw std::runtime_error("analytics index: a damaged earned entry");
+        before = *decoded;
+      }
+      put(key, encode_u64(before + points));
     }
     for (const ledger::Event& event : events) {
       if (event.kind != ledger::Event::Kind::earned && event.kind != ledger::Event::Kind::redeemed) continue;
@@ -515,6 +548,64 @@ ledger::Result<Report> AnalyticsIndex::report(const ReportQuery& query) const {
     report.top_rewards = std::move(lines);
   }
   return report;
+}
+
+ledger::Result<Leaderboard> AnalyticsIndex::leaderboard(const LeaderboardQuery& query) const {
+  ReportQuery range;
+  range.from = query.from;
+  range.to = query.to;
+  if (auto status = check_report_query(range); !status) return status.error();
+  if (query.limit == 0 || query.limit > leaderboard_entries_max) {
+    return ledger::Error{ledger::Code::invalid_field, "limit must be 1 to " + std::to_string(leaderboard_entries_max)};
+  }
+  if (query.partner && genesis_.partner(*query.partner) == nullptr) {
+    return ledger::Error{ledger::Code::unknown_partner, "partner " + std::to_string(*query.partner)};
+  }
+  const PartnerId scope = query.partner.value_or(coalition_scope);
+  const std::unique_ptr<const leveldb::Snapshot, ReleaseSnapshot> snapshot(db_->GetSnapshot(), ReleaseSnapshot{db_.get()});
+  leveldb::ReadOptions read;
+  read.verify_checksums = true;
+  read.snapshot = snapshot.get();
+  const auto damaged = [](std::string_view what) {
+    return ledger::Error{ledger::Code::corruption, "analytics index: a damaged " + std::string(what) +
+                                                       " entry; delete data_dir/analytics to rebuild it"};
+  };
+  Leaderboard board;
+  std::string stored_height;
+  if (!db_->Get(read, height_key, &stored_height).ok() || stored_height.size() != 8) return damaged("height");
+  board.indexed_height = read_big_endian(stored_height);
+
+  std::map<crypto::PublicKey, std::uint64_t> points_of;
+  const std::string prefix = scope_key(earned_prefix, scope);
+  std::uint64_t entries_read = 0;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read));
+  for (it->Seek(day_key(earned_prefix, scope, query.from)); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (!key.starts_with(prefix) || key.size() != prefix.size() + 4 + 32) break;
+    if (static_cast<Day>(read_big_endian(key.substr(prefix.size(), 4))) > query.to) break;
+    if (++entries_read > report_scan_entries_max) {
+      return ledger::Error{ledger::Code::too_large, "the leaderboard would read more than " +
+                                                        std::to_string(report_scan_entries_max) + " entries; ask for fewer days"};
+    }
+    auto points = decode_u64(std::string_view(it->value().data(), it->value().size()));
+    if (!points) return damaged("earned");
+    crypto::PublicKey member{};
+    std::copy(key.begin() + static_cast<std::ptrdiff_t>(prefix.size() + 4), key.end(), member.begin());
+    points_of[member] += *points;
+  }
+  board.members = points_of.size();
+  std::vector<LeaderboardEntry> entries;
+  entries.reserve(points_of.size());
+  for (const auto& [member, points] : points_of) entries.push_back({member, points});
+  const std::size_t shown = std::min(query.limit, entries.size());
+  // Most points first; ties by key, so the order is the same every time.
+  std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(shown), entries.end(),
+                    [](const LeaderboardEntry& a, const LeaderboardEntry& b) {
+                      return a.points != b.points ? a.points > b.points : a.member < b.member;
+                    });
+  entries.resize(shown);
+  board.entries = std::move(entries);
+  return board;
 }
 
 }  // namespace pc::node

@@ -13,6 +13,7 @@
 //   "R" | scope u16 | day u32 | reward   redemptions at the scope that day: count, points
 //   "A" | scope u16 | day u32 | key(32)  the member earned or redeemed in the scope that day
 //   "F" | scope u16 | key(32)            the member's first day in the scope
+//   "E" | scope u16 | day u32 | key(32)  points issued to the member in the scope that day (u64)
 // scope: a partner id (1..65535), or 0 for the coalition. A block's entries and the new
 // height are one WriteBatch, not synced: after a power cut the index may be behind, and the
 // next open rebuilds it.
@@ -38,7 +39,8 @@ namespace pc::node {
 
 // Bumped when the layout or a figure's definition changes: an index of another version is
 // rebuilt.
-inline constexpr std::uint32_t analytics_format_version = 1;
+// Version 2 added the "E" entries (the leaderboard).
+inline constexpr std::uint32_t analytics_format_version = 2;
 inline constexpr ledger::PartnerId coalition_scope = 0;
 
 class AnalyticsIndex {
@@ -59,6 +61,11 @@ class AnalyticsIndex {
   // unknown_partner for a partner not in the genesis; too_large when it would read more than
   // report_scan_entries_max entries.
   ledger::Result<Report> report(const ReportQuery& query) const;
+  // The leaderboard for `query`: invalid_field for a range that is reversed or longer than
+  // report_range_days_max or a limit outside 1..leaderboard_entries_max, unknown_partner,
+  // too_large past report_scan_entries_max entries. Points are what Issues gave (returns are
+  // not taken off): "points earned", as the badges count them.
+  ledger::Result<Leaderboard> leaderboard(const LeaderboardQuery& query) const;
 
   std::uint64_t indexed_height() const { return indexed_height_.load(); }
   bool rebuilt() const { return rebuilt_; }

@@ -68,6 +68,25 @@ std::uint64_t money_minor(const PointValue& value, std::uint64_t points);
 // Minor units as a decimal: 12345 with 2 digits is "123.45".
 std::string decimal_text(std::uint64_t minor, unsigned digits);
 
+// A leaderboard (docs/rpc.md, get_leaderboard): the members with the most points issued to
+// them over days from..to (both included), in one scope, by address only.
+inline constexpr std::size_t leaderboard_entries_max = 100;
+struct LeaderboardQuery {
+  Day from = 0;
+  Day to = 0;
+  std::optional<ledger::PartnerId> partner;  // nullopt: coalition-wide
+  std::size_t limit = 10;                    // 1 to leaderboard_entries_max
+};
+struct LeaderboardEntry {
+  crypto::PublicKey member{};
+  std::uint64_t points = 0;
+};
+struct Leaderboard {
+  std::uint64_t indexed_height = 0;
+  std::uint64_t members = 0;                 // members who earned anything in the range
+  std::vector<LeaderboardEntry> entries;     // most points first; ties by address
+};
+
 struct ReportQuery {
   Day from = 0;
   Day to = 0;                                   // included

@@ -194,6 +194,32 @@ DemoResult build_demo_chain(const std::filesystem::path& data_dir) {
     commit({ledger::Transaction::sign(fields(++harbor.sequence, ledger::UseVoucher{1, vouchers[0]}), harbor.issuer)},
            1'000);
   }
+  // Stamp cards and badges (protocol version 4): Harbor Coffee's card gives the free coffee
+  // for 3 purchases of at least 5 EUR, one a day; its "Regular" badge counts purchases from
+  // now on, and "Founding member" is given by hand. Customer 1 buys a coffee on three days:
+  // the third fills the card (a voucher) and earns the badge; customer 3 is a founding member.
+  {
+    DemoSigner& harbor = partners[0];
+    ledger::StampCardTerms card;
+    card.name = "Coffee card";
+    card.stamps_needed = 3;
+    card.min_amount_minor = 500;
+    card.currency = "EUR";
+    card.rule = ledger::StampRule::per_day;
+    card.reward_id = 1;
+    ledger::BadgeTerms regular{"Regular", ledger::BadgeRule::action_count, ledger::Reason::purchase, 3, true};
+    ledger::BadgeTerms founder{"Founding member", ledger::BadgeRule::awarded, std::nullopt, 0, true};
+    commit({ledger::Transaction::sign(fields(++harbor.sequence, ledger::DefineStampCard{1, 1, card}), harbor.issuer),
+            ledger::Transaction::sign(fields(++harbor.sequence, ledger::DefineBadge{1, 1, regular}), harbor.issuer),
+            ledger::Transaction::sign(fields(++harbor.sequence, ledger::DefineBadge{1, 2, founder}), harbor.issuer)},
+           1'000);
+    commit({issue(0, 0, 6, 600, 0)}, ledger::ms_per_day);
+    commit({issue(0, 0, 6, 650, 0)}, ledger::ms_per_day);
+    commit({issue(0, 0, 7, 700, 0),
+            ledger::Transaction::sign(fields(++harbor.sequence, ledger::AwardBadge{1, 2, customers[2].public_key()}),
+                                      harbor.issuer)},
+           ledger::ms_per_day);
+  }
   // Day 200: more purchases; day 370: the day-0 points that are still unspent expire.
   commit({issue(0, 0, 60, 600, 0), issue(2, 2, 200, 2000, 0)}, 200 * ledger::ms_per_day);
   commit({redeem(0, 1, 20)}, 170 * ledger::ms_per_day);

@@ -182,6 +182,92 @@ ledger::Result<VoucherCheck> check_voucher(const ledger::StoreView& store, const
   return check;
 }
 
+namespace {
+
+// Every record under `prefix` (definitions: bounded by partners_max × the per-partner limit),
+// read in batches.
+ledger::Result<std::vector<ledger::Record>> all_records(const ledger::StoreView& store, const Bytes& prefix) {
+  constexpr std::size_t batch_records = 256;
+  std::vector<ledger::Record> out;
+  Bytes start;
+  for (;;) {
+    auto records = store.state_records_with_prefix(prefix, start, batch_records);
+    if (!records) return records.error();
+    out.insert(out.end(), records->begin(), records->end());
+    if (records->size() < batch_records) return out;
+    start = records->back().key;
+    start.push_back(0);
+  }
+}
+
+template <class Value>
+ledger::Result<std::optional<Value>> optional_record(const ledger::StoreView& store, const Bytes& key,
+                                                     ledger::Result<Value> (*decode)(ByteSpan)) {
+  auto stored = store.state_record(key);
+  if (!stored) return stored.error();
+  if (!stored->has_value()) return std::optional<Value>{};
+  auto decoded = decode(**stored);
+  if (!decoded) return decoded.error();
+  return std::optional<Value>{std::move(*decoded)};
+}
+
+}  // namespace
+
+ledger::Result<std::vector<StampCardView>> read_stamp_cards(const ledger::StoreView& store, const crypto::PublicKey& customer,
+                                                            std::uint64_t tip_time_ms, bool include_empty) {
+  auto definitions = all_records(store, Bytes{ledger::record::stamp_card_tag});
+  if (!definitions) return definitions.error();
+  std::vector<StampCardView> cards;
+  for (const ledger::Record& entry : *definitions) {
+    if (entry.key.size() != 1 + 2 + 4) return corrupt("stamp card key " + to_hex(entry.key));
+    StampCardView view;
+    view.partner = big_endian_u16_at(entry.key, 1);
+    view.card_id = big_endian_u32_at(entry.key, 3);
+    auto card = ledger::record::decode_stamp_card_value(entry.value);
+    if (!card) return card.error();
+    view.card = std::move(*card);
+    auto progress = optional_record<ledger::StampProgress>(
+        store, ledger::record::stamp_progress_key(view.partner, view.card_id, customer), ledger::record::decode_stamp_progress_value);
+    if (!progress) return progress.error();
+    if (!progress->has_value() && !include_empty) continue;
+    view.progress = progress->value_or(ledger::StampProgress{});
+    const std::uint16_t card_days = view.card.terms.card_days;
+    if (card_days != 0 && view.progress.stamps != 0) {
+      view.lapses_at_ms = view.progress.started_at_ms + std::uint64_t{card_days} * ledger::ms_per_day;
+      view.current = tip_time_ms < view.lapses_at_ms;
+    }
+    auto reward = optional_record<ledger::RewardRecord>(
+        store, ledger::record::reward_key(view.partner, view.card.terms.reward_id), ledger::record::decode_reward_value);
+    if (!reward) return reward.error();
+    if (reward->has_value()) view.reward_name = (*reward)->terms.name;
+    cards.push_back(std::move(view));
+  }
+  return cards;
+}
+
+ledger::Result<std::vector<BadgeView>> read_badges(const ledger::StoreView& store, const crypto::PublicKey& customer,
+                                                   bool include_progress) {
+  auto definitions = all_records(store, Bytes{ledger::record::badge_tag});
+  if (!definitions) return definitions.error();
+  std::vector<BadgeView> badges;
+  for (const ledger::Record& entry : *definitions) {
+    if (entry.key.size() != 1 + 2 + 4) return corrupt("badge key " + to_hex(entry.key));
+    BadgeView view;
+    view.partner = big_endian_u16_at(entry.key, 1);
+    view.badge_id = big_endian_u32_at(entry.key, 3);
+    auto progress = optional_record<ledger::BadgeProgress>(
+        store, ledger::record::badge_progress_key(view.partner, view.badge_id, customer), ledger::record::decode_badge_progress_value);
+    if (!progress) return progress.error();
+    if (!progress->has_value() || (!(*progress)->earned() && !include_progress)) continue;
+    auto badge = ledger::record::decode_badge_value(entry.value);
+    if (!badge) return badge.error();
+    view.badge = std::move(*badge);
+    view.progress = **progress;
+    badges.push_back(std::move(view));
+  }
+  return badges;
+}
+
 std::vector<ExpiryGroup> expiry_schedule(const ledger::Account& account, std::uint32_t point_expiry_days) {
   std::vector<ExpiryGroup> groups;
   if (point_expiry_days == 0) return groups;

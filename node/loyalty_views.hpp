@@ -74,6 +74,38 @@ std::string_view voucher_status_name(VoucherCheck::Status status);  // "valid", 
 ledger::Result<VoucherCheck> check_voucher(const ledger::StoreView& store, const ledger::Genesis& genesis,
                                            ledger::PartnerId till_partner, const std::string& code);
 
+// One stamp card of the coalition as one customer holds it (docs/loyalty.md, "Stamp cards").
+struct StampCardView {
+  ledger::PartnerId partner = 0;
+  std::uint32_t card_id = 0;
+  ledger::StampCardRecord card;
+  ledger::StampProgress progress;  // the customer's; all zero but card_number 1 before the first stamp
+  std::string reward_name;         // the catalog reward a full card gives
+  // The tip's view of the current card: its stamps count toward the next voucher (false when
+  // the card lapsed: the next stamp starts card_number + 1), and when it lapses (0: never).
+  bool current = true;
+  std::uint64_t lapses_at_ms = 0;
+};
+
+// Every stamp card defined in the coalition with this customer's stamps on it, in (partner,
+// card id) order: at most partners_max × stamp_cards_per_partner_max lookups. Cards the
+// customer has no stamp on are included only when `include_empty` (a wallet shows what it can
+// collect); corruption for a record that does not decode.
+ledger::Result<std::vector<StampCardView>> read_stamp_cards(const ledger::StoreView& store, const crypto::PublicKey& customer,
+                                                            std::uint64_t tip_time_ms, bool include_empty);
+
+struct BadgeView {
+  ledger::PartnerId partner = 0;
+  std::uint32_t badge_id = 0;
+  ledger::BadgeRecord badge;
+  ledger::BadgeProgress progress;  // the customer's (progress.earned(): held)
+};
+
+// The badges this customer holds, and (with `include_progress`) the ones it is counting
+// toward, in (partner, badge id) order: at most partners_max × badges_per_partner_max lookups.
+ledger::Result<std::vector<BadgeView>> read_badges(const ledger::StoreView& store, const crypto::PublicKey& customer,
+                                                   bool include_progress);
+
 // Points that expire on one UTC date (docs/loyalty.md, "Expiry").
 struct ExpiryGroup {
   std::uint64_t day = 0;            // UTC days since 1970-01-01

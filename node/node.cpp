@@ -1228,12 +1228,41 @@ ledger::Result<VoucherCheck> Node::check_voucher(const std::string& code) const 
 }
 
 ledger::Result<ledger::Hash256> Node::publish_reward(std::uint32_t reward_id, const ledger::RewardTerms& terms) {
+  return sign_and_admit(ledger::PublishReward{partner_, reward_id, terms});
+}
+
+ledger::Result<ledger::Hash256> Node::sign_and_admit(ledger::TxBody body) {
   ledger::UnsignedTransaction draft;
   draft.chain_id = genesis_.chain_id;
-  draft.body = ledger::PublishReward{partner_, reward_id, terms};
+  draft.body = std::move(body);
   if (auto status = ledger::validate_fields(draft); !status) return status.error();
   return impl_->on_writer<ledger::Hash256>(
       [&]() -> ledger::Result<ledger::Hash256> { return impl_->admit(impl_->sign(draft.body)); });
+}
+
+ledger::Result<std::vector<StampCardView>> Node::stamp_cards(const crypto::PublicKey& customer, bool include_empty) const {
+  const std::shared_ptr<const Snapshot> snapshot = impl_->snapshot();
+  return read_stamp_cards(snapshot->store, customer, snapshot->tip.time_ms, include_empty);
+}
+
+ledger::Result<std::vector<BadgeView>> Node::badges(const crypto::PublicKey& customer, bool include_progress) const {
+  return read_badges(impl_->snapshot()->store, customer, include_progress);
+}
+
+ledger::Result<Leaderboard> Node::leaderboard(const LeaderboardQuery& query) const {
+  return impl_->analytics->leaderboard(query);
+}
+
+ledger::Result<ledger::Hash256> Node::define_stamp_card(std::uint32_t card_id, const ledger::StampCardTerms& terms) {
+  return sign_and_admit(ledger::DefineStampCard{partner_, card_id, terms});
+}
+
+ledger::Result<ledger::Hash256> Node::define_badge(std::uint32_t badge_id, const ledger::BadgeTerms& terms) {
+  return sign_and_admit(ledger::DefineBadge{partner_, badge_id, terms});
+}
+
+ledger::Result<ledger::Hash256> Node::award_badge(std::uint32_t badge_id, const crypto::PublicKey& customer) {
+  return sign_and_admit(ledger::AwardBadge{partner_, badge_id, customer});
 }
 
 ledger::Result<ledger::Hash256> Node::use_voucher(const std::string& code) {

@@ -406,6 +406,16 @@ class Node {
   // unknown_voucher (naming the partner whose voucher it is, for a foreign one), voucher_used.
   ledger::Result<ledger::Hash256> use_voucher(const std::string& code);
 
+  // Stamp cards and badges (protocol version 4; docs/loyalty.md). Reads use the published
+  // snapshot (node/loyalty_views.hpp); the leaderboard reads the analytics index. Writes are
+  // partner methods signed with this partner's issuer key.
+  ledger::Result<std::vector<StampCardView>> stamp_cards(const crypto::PublicKey& customer, bool include_empty) const;
+  ledger::Result<std::vector<BadgeView>> badges(const crypto::PublicKey& customer, bool include_progress) const;
+  ledger::Result<Leaderboard> leaderboard(const LeaderboardQuery& query) const;
+  ledger::Result<ledger::Hash256> define_stamp_card(std::uint32_t card_id, const ledger::StampCardTerms& terms);
+  ledger::Result<ledger::Hash256> define_badge(std::uint32_t badge_id, const ledger::BadgeTerms& terms);
+  ledger::Result<ledger::Hash256> award_badge(std::uint32_t badge_id, const crypto::PublicKey& customer);
+
   // Earning rules (docs/earning-rules.md). Without a rules file, earn uses earn_rates and
   // quote and earn_order are refused (invalid_field). Under rules, earn is earn_order of one
   // line without SKU or category, and the issuance's reference is the order id, '~' and the
@@ -458,6 +468,9 @@ class Node {
 
   const NodeConfig config_;
   const ledger::Genesis genesis_;
+  // Checks `body`'s fields, then signs it with the issuer key and admits it on the writer.
+  ledger::Result<ledger::Hash256> sign_and_admit(ledger::TxBody body);
+
   const ledger::PartnerId partner_;
   std::unique_ptr<Impl> impl_;  // declared last: it refers to the members above
 };

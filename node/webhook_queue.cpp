@@ -282,9 +282,10 @@ void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256
   leveldb::WriteBatch batch;
   bool queued_any = false;
   std::unique_lock lock(mutex_);
+  // `id_suffix` tells apart several events of one type from one transaction (its badges).
   const auto put = [&](WebhookEventType type, const ledger::Transaction& tx, std::uint32_t index,
-                       OrderedJson data) {
-    const std::string id = chain_event_id(height, index, type);
+                       OrderedJson data, const std::string& id_suffix = {}) {
+    const std::string id = chain_event_id(height, index, type) + id_suffix;
     OrderedJson event = envelope(id, type, time_ms, chain_id, partner_);
     data["height"] = height;
     data["index"] = index;
@@ -301,6 +302,22 @@ void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256
       data["issued_points"] = record->points;
       data["reversed_points"] = record->reversed_points;
       data["shortfall_points"] = record->shortfall_points;
+    }
+  };
+  // The badges of this partner that the transaction at `index` gave `customer`: a badge's
+  // record names the block and position that gave it and never changes after, so the tip's
+  // state tells, however far behind the queue is.
+  const auto put_badges_earned = [&](const ledger::Transaction& tx, std::uint32_t index, const crypto::PublicKey& customer) {
+    const auto& badges = state.stamps_and_badges().badges;
+    for (auto it = badges.lower_bound({partner_, 0}); it != badges.end() && it->first.first == partner_; ++it) {
+      const ledger::BadgeProgress* progress = state.badge_progress(partner_, it->first.second, customer);
+      if (progress == nullptr || progress->earned_height != height || progress->earned_index != index) continue;
+      OrderedJson data;
+      data["customer"] = crypto::encode_address(customer);
+      data["badge_id"] = it->first.second;
+      data["badge_name"] = it->second.terms.name;
+      data["earned_at_ms"] = progress->earned_at_ms;
+      put(WebhookEventType::badge_earned, tx, index, std::move(data), "." + std::to_string(it->first.second));
     }
   };
   for (std::size_t position = 0; position < block.transactions.size(); ++position) {
@@ -371,6 +388,12 @@ void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256
       data["returned_amount_minor"] = partial->amount_minor;
       put_issuance_outcome(data, partial->reference);
       put(WebhookEventType::return_purchase, tx, index, std::move(data));
+    }
+    // After the transaction's own event: the earn comes before the badge it gave.
+    if (const auto* issue = std::get_if<ledger::Issue>(&body); issue != nullptr && issue->partner == partner_) {
+      put_badges_earned(tx, index, issue->customer);
+    } else if (const auto* award = std::get_if<ledger::AwardBadge>(&body); award != nullptr && award->partner == partner_) {
+      put_badges_earned(tx, index, award->customer);
     }
   }
 

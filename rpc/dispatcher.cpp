@@ -268,7 +268,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 24> methods = {{
+  static constexpr std::array<Method, 30> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -293,6 +293,12 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"publish_reward", &Dispatcher::publish_reward, true},
       {"check_voucher", &Dispatcher::check_voucher, true},
       {"use_voucher", &Dispatcher::use_voucher, true},
+      {"get_stamp_cards", &Dispatcher::get_stamp_cards, false},
+      {"get_badges", &Dispatcher::get_badges, false},
+      {"get_leaderboard", &Dispatcher::get_leaderboard, false},
+      {"define_stamp_card", &Dispatcher::define_stamp_card, true},
+      {"define_badge", &Dispatcher::define_badge, true},
+      {"award_badge", &Dispatcher::award_badge, true},
   }};
   if (context.session != nullptr) {
     if (std::optional<MethodResult> outcome = context.session->call(method, params)) return std::move(*outcome);
@@ -791,6 +797,138 @@ MethodResult Dispatcher::use_voucher(const json& params) {
   const std::string code = read_voucher_code(reader);
   if (reader.error()) return *reader.error();
   auto tx_id = node_.use_voucher(code);
+  if (!tx_id) return application_error(tx_id.error());
+  return id_json(*tx_id);
+}
+
+// ---- stamp cards, badges and the leaderboard ----
+
+MethodResult Dispatcher::get_stamp_cards(const json& params) {
+  Params reader(params, {"address", "include_empty"});
+  const crypto::PublicKey customer = reader.address("address", crypto::KeyCheck::checksum_only);
+  const bool include_empty = reader.has("include_empty") && reader.boolean("include_empty");
+  if (reader.error()) return *reader.error();
+  auto cards = node_.stamp_cards(customer, include_empty);
+  if (!cards) return application_error(cards.error());
+  json out = json::array();
+  for (const node::StampCardView& view : *cards) {
+    const ledger::StampProgress& progress = view.progress;
+    out.push_back({{"partner", view.partner},
+                   {"card_id", view.card_id},
+                   {"terms", stamp_card_terms_json(view.card.terms)},
+                   {"reward_name", view.reward_name},
+                   {"card_number", view.current ? progress.card_number : progress.card_number + 1},
+                   {"stamps", view.current ? progress.stamps : 0},
+                   {"stamps_needed", view.card.terms.stamps_needed},
+                   {"started_at_ms", view.current && progress.stamps != 0 ? json(progress.started_at_ms) : json(nullptr)},
+                   {"lapses_at_ms", view.current && view.lapses_at_ms != 0 ? json(view.lapses_at_ms) : json(nullptr)},
+                   {"filled", progress.filled}});
+  }
+  return json{{"address", crypto::encode_address(customer)}, {"cards", std::move(out)}};
+}
+
+MethodResult Dispatcher::get_badges(const json& params) {
+  Params reader(params, {"address", "include_progress"});
+  const crypto::PublicKey customer = reader.address("address", crypto::KeyCheck::checksum_only);
+  const bool include_progress = reader.has("include_progress") && reader.boolean("include_progress");
+  if (reader.error()) return *reader.error();
+  auto badges = node_.badges(customer, include_progress);
+  if (!badges) return application_error(badges.error());
+  json out = json::array();
+  for (const node::BadgeView& view : *badges) {
+    const ledger::BadgeProgress& progress = view.progress;
+    out.push_back({{"partner", view.partner},
+                   {"badge_id", view.badge_id},
+                   {"terms", badge_terms_json(view.badge.terms)},
+                   {"earned", progress.earned()},
+                   {"earned_at_ms", progress.earned() ? json(progress.earned_at_ms) : json(nullptr)},
+                   {"earned_height", progress.earned() ? json(progress.earned_height) : json(nullptr)},
+                   {"progress", progress.progress}});
+  }
+  return json{{"address", crypto::encode_address(customer)}, {"badges", std::move(out)}};
+}
+
+MethodResult Dispatcher::get_leaderboard(const json& params) {
+  Params reader(params, {"from", "to", "partner", "limit"});
+  const std::string from = reader.text("from");
+  const std::string to = reader.text("to");
+  node::LeaderboardQuery query;
+  if (auto partner = reader.optional_unsigned_integer("partner", UINT16_MAX)) query.partner = static_cast<ledger::PartnerId>(*partner);
+  query.limit = reader.optional_unsigned_integer("limit", node::leaderboard_entries_max).value_or(query.limit);
+  if (reader.error()) return *reader.error();
+  const std::optional<node::Day> from_day = node::parse_iso_date(from);
+  const std::optional<node::Day> to_day = node::parse_iso_date(to);
+  if (!from_day) return invalid_params("from", "expected a date YYYY-MM-DD");
+  if (!to_day) return invalid_params("to", "expected a date YYYY-MM-DD");
+  query.from = *from_day;
+  query.to = *to_day;
+  auto board = node_.leaderboard(query);
+  if (!board) return application_error(board.error());
+  json entries = json::array();
+  std::uint64_t rank = 0;
+  for (const node::LeaderboardEntry& entry : board->entries) {
+    entries.push_back({{"rank", ++rank}, {"address", crypto::encode_address(entry.member)}, {"points", entry.points}});
+  }
+  return json{{"from", node::iso_date(query.from)},
+              {"to", node::iso_date(query.to)},
+              {"partner", query.partner ? json(*query.partner) : json(nullptr)},
+              {"indexed_height", board->indexed_height},
+              {"members", board->members},
+              {"entries", std::move(entries)}};
+}
+
+MethodResult Dispatcher::define_stamp_card(const json& params) {
+  Params reader(params, {"card_id", "name", "stamps_needed", "min_amount_minor", "currency", "rule", "reward_id",
+                         "card_days", "valid_from_ms", "valid_until_ms", "active"});
+  const auto card_id = static_cast<std::uint32_t>(reader.unsigned_integer("card_id", UINT32_MAX));
+  ledger::StampCardTerms terms;
+  terms.name = reader.text("name");
+  terms.stamps_needed = static_cast<std::uint16_t>(reader.unsigned_integer("stamps_needed", UINT16_MAX));
+  terms.min_amount_minor = reader.optional_unsigned_integer("min_amount_minor").value_or(0);
+  terms.currency = reader.text("currency");
+  const std::string rule = reader.has("rule") ? reader.text("rule") : "per_order";
+  terms.reward_id = static_cast<std::uint32_t>(reader.unsigned_integer("reward_id", UINT32_MAX));
+  terms.card_days = static_cast<std::uint16_t>(reader.optional_unsigned_integer("card_days", UINT16_MAX).value_or(0));
+  terms.valid_from_ms = reader.optional_unsigned_integer("valid_from_ms").value_or(0);
+  terms.valid_until_ms = reader.optional_unsigned_integer("valid_until_ms").value_or(0);
+  if (reader.has("active")) terms.active = reader.boolean("active");
+  if (reader.error()) return *reader.error();
+  const std::optional<ledger::StampRule> stamp_rule = stamp_rule_from_name(rule);
+  if (!stamp_rule) return invalid_params("rule", "expected per_order or per_day");
+  terms.rule = *stamp_rule;
+  auto tx_id = node_.define_stamp_card(card_id, terms);
+  if (!tx_id) return application_error(tx_id.error());
+  return id_json(*tx_id);
+}
+
+MethodResult Dispatcher::define_badge(const json& params) {
+  Params reader(params, {"badge_id", "name", "rule", "reason", "threshold", "active"});
+  const auto badge_id = static_cast<std::uint32_t>(reader.unsigned_integer("badge_id", UINT32_MAX));
+  ledger::BadgeTerms terms;
+  terms.name = reader.text("name");
+  const std::string rule = reader.text("rule");
+  const std::string reason = reader.has("reason") ? reader.text("reason") : "";
+  terms.threshold = reader.optional_unsigned_integer("threshold").value_or(0);
+  if (reader.has("active")) terms.active = reader.boolean("active");
+  if (reader.error()) return *reader.error();
+  const std::optional<ledger::BadgeRule> badge_rule = badge_rule_from_name(rule);
+  if (!badge_rule) return invalid_params("rule", "expected action_count, points_earned or awarded");
+  terms.rule = *badge_rule;
+  if (!reason.empty()) {
+    terms.reason = ledger::reason_from_name(reason);
+    if (!terms.reason) return invalid_params("reason", "expected one of purchase, referral, review, social, bonus, cashback");
+  }
+  auto tx_id = node_.define_badge(badge_id, terms);
+  if (!tx_id) return application_error(tx_id.error());
+  return id_json(*tx_id);
+}
+
+MethodResult Dispatcher::award_badge(const json& params) {
+  Params reader(params, {"badge_id", "customer"});
+  const auto badge_id = static_cast<std::uint32_t>(reader.unsigned_integer("badge_id", UINT32_MAX));
+  const crypto::PublicKey customer = reader.address("customer", crypto::KeyCheck::checksum_only);
+  if (reader.error()) return *reader.error();
+  auto tx_id = node_.award_badge(badge_id, customer);
   if (!tx_id) return application_error(tx_id.error());
   return id_json(*tx_id);
 }

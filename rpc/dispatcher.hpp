@@ -111,6 +111,12 @@ class Dispatcher {
   MethodResult get_rewards(const nlohmann::json& params);
   MethodResult get_vouchers(const nlohmann::json& params);
   MethodResult publish_reward(const nlohmann::json& params);
+  MethodResult get_stamp_cards(const nlohmann::json& params);
+  MethodResult get_badges(const nlohmann::json& params);
+  MethodResult get_leaderboard(const nlohmann::json& params);
+  MethodResult define_stamp_card(const nlohmann::json& params);
+  MethodResult define_badge(const nlohmann::json& params);
+  MethodResult award_badge(const nlohmann::json& params);
   MethodResult check_voucher(const nlohmann::json& params);
   MethodResult use_voucher(const nlohmann::json& params);
 

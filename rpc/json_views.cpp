@@ -29,6 +29,51 @@ json reward_terms_json(const ledger::RewardTerms& terms) {
               {"active", terms.active}};
 }
 
+std::string_view stamp_rule_name(ledger::StampRule rule) { return rule == ledger::StampRule::per_day ? "per_day" : "per_order"; }
+
+std::optional<ledger::StampRule> stamp_rule_from_name(std::string_view name) {
+  if (name == "per_order") return ledger::StampRule::per_order;
+  if (name == "per_day") return ledger::StampRule::per_day;
+  return std::nullopt;
+}
+
+std::string_view badge_rule_name(ledger::BadgeRule rule) {
+  switch (rule) {
+    case ledger::BadgeRule::action_count: return "action_count";
+    case ledger::BadgeRule::points_earned: return "points_earned";
+    case ledger::BadgeRule::awarded: return "awarded";
+  }
+  return "unknown";
+}
+
+std::optional<ledger::BadgeRule> badge_rule_from_name(std::string_view name) {
+  for (ledger::BadgeRule rule : {ledger::BadgeRule::action_count, ledger::BadgeRule::points_earned, ledger::BadgeRule::awarded}) {
+    if (badge_rule_name(rule) == name) return rule;
+  }
+  return std::nullopt;
+}
+
+json stamp_card_terms_json(const ledger::StampCardTerms& terms) {
+  return json{{"name", terms.name},
+              {"stamps_needed", terms.stamps_needed},
+              {"min_amount_minor", terms.min_amount_minor},
+              {"currency", terms.currency},
+              {"rule", std::string(stamp_rule_name(terms.rule))},
+              {"reward_id", terms.reward_id},
+              {"card_days", terms.card_days},
+              {"valid_from_ms", terms.valid_from_ms},
+              {"valid_until_ms", terms.valid_until_ms},
+              {"active", terms.active}};
+}
+
+json badge_terms_json(const ledger::BadgeTerms& terms) {
+  return json{{"name", terms.name},
+              {"rule", std::string(badge_rule_name(terms.rule))},
+              {"reason", terms.reason ? json(std::string(ledger::reason_name(*terms.reason))) : json(nullptr)},
+              {"threshold", terms.threshold},
+              {"active", terms.active}};
+}
+
 namespace {
 
 void add_body_fields(json& out, const ledger::TxBody& body) {
@@ -70,6 +115,18 @@ void add_body_fields(json& out, const ledger::TxBody& body) {
         } else if constexpr (std::is_same_v<Body, ledger::UseVoucher>) {
           out["partner"] = fields.partner;
           out["code"] = ledger::format_voucher_code(fields.code);
+        } else if constexpr (std::is_same_v<Body, ledger::DefineStampCard>) {
+          out["partner"] = fields.partner;
+          out["card_id"] = fields.card_id;
+          out["terms"] = stamp_card_terms_json(fields.terms);
+        } else if constexpr (std::is_same_v<Body, ledger::DefineBadge>) {
+          out["partner"] = fields.partner;
+          out["badge_id"] = fields.badge_id;
+          out["terms"] = badge_terms_json(fields.terms);
+        } else if constexpr (std::is_same_v<Body, ledger::AwardBadge>) {
+          out["partner"] = fields.partner;
+          out["badge_id"] = fields.badge_id;
+          out["customer"] = crypto::encode_address(fields.customer);
         } else {
           static_assert(std::is_same_v<Body, ledger::PartialReturn>);
           out["partner"] = fields.partner;

@@ -16,6 +16,13 @@ namespace pc::rpc {
 
 // A reward's published terms (publish_reward transactions, get_rewards).
 nlohmann::json reward_terms_json(const ledger::RewardTerms& terms);
+nlohmann::json stamp_card_terms_json(const ledger::StampCardTerms& terms);
+nlohmann::json badge_terms_json(const ledger::BadgeTerms& terms);
+// "per_order", "per_day"; "action_count", "points_earned", "awarded" (docs/rpc.md).
+std::string_view stamp_rule_name(ledger::StampRule rule);
+std::optional<ledger::StampRule> stamp_rule_from_name(std::string_view name);
+std::string_view badge_rule_name(ledger::BadgeRule rule);
+std::optional<ledger::BadgeRule> badge_rule_from_name(std::string_view name);
 
 // {id, type, chain_id, sequence, last_valid_height, signature, <body fields>}
 nlohmann::json transaction_json(const ledger::Transaction& tx);

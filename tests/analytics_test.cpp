@@ -330,6 +330,64 @@ TEST_CASE("analytics figures agree with a plain recount from the raw blocks", "[
   for (const ReportQuery& query : queries_over(generated)) check_report(rebuilt, recount, query);
 }
 
+TEST_CASE("the leaderboard ranks members by points issued in the range, as a recount of the Issues says",
+          "[analytics][leaderboard]") {
+  // Proves get_leaderboard's figures: for the coalition and each partner, over the whole chain
+  // and over a middle range, the members and their points equal a recount of the stored
+  // blocks' Issues (returns not subtracted), in the order most points first and ties by key;
+  // the limit cuts the list but not the member count; and the refusals are typed.
+  GeneratedChain generated(3);
+  const node::AnalyticsIndex index(generated.chain.directory() / "analytics", generated.chain.store());
+  const ledger::ChainStore& store = generated.chain.store();
+  std::map<ledger::PartnerId, std::map<Day, std::map<crypto::PublicKey, std::uint64_t>>> earned;
+  for (std::uint64_t height = 1; height <= store.tip().height; ++height) {
+    auto block = store.block_at(height);
+    REQUIRE(block.ok());
+    const Day day = node::day_of_ms(block->header.time_ms);
+    for (const ledger::Transaction& tx : block->transactions) {
+      if (const auto* issue = std::get_if<ledger::Issue>(&tx.fields().body)) {
+        earned[issue->partner][day][issue->customer] += issue->points;
+        earned[node::coalition_scope][day][issue->customer] += issue->points;
+      }
+    }
+  }
+  const Day first = node::day_of_ms(generated.chain.genesis().genesis_time_ms);
+  const Day last = node::day_of_ms(store.tip().time_ms);
+  for (ledger::PartnerId scope = 0; scope <= partner_count; ++scope) {
+    for (const auto& [from, to] : {std::pair{first, last}, std::pair{first + 20, first + 40}}) {
+      INFO("scope " << scope << " " << node::iso_date(from) << ".." << node::iso_date(to));
+      std::map<crypto::PublicKey, std::uint64_t> totals;
+      for (const auto& [day, members] : earned[scope]) {
+        if (day < from || day > to) continue;
+        for (const auto& [member, points] : members) totals[member] += points;
+      }
+      std::vector<node::LeaderboardEntry> expected;
+      for (const auto& [member, points] : totals) expected.push_back({member, points});
+      std::sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) {
+        return a.points != b.points ? a.points > b.points : a.member < b.member;
+      });
+      REQUIRE(expected.size() > 5);
+      node::LeaderboardQuery query{from, to, scope == 0 ? std::nullopt : std::optional<ledger::PartnerId>(scope), 5};
+      auto board = index.leaderboard(query);
+      REQUIRE(board.ok());
+      CHECK(board->members == expected.size());
+      CHECK(board->indexed_height == store.tip().height);
+      REQUIRE(board->entries.size() == 5);
+      for (std::size_t i = 0; i < 5; ++i) {
+        CHECK(board->entries[i].member == expected[i].member);
+        CHECK(board->entries[i].points == expected[i].points);
+      }
+    }
+  }
+  CHECK(index.leaderboard({last, first, std::nullopt, 5}).error().code == ledger::Code::invalid_field);
+  CHECK(index.leaderboard({first, first + node::report_range_days_max, std::nullopt, 5}).error().code ==
+        ledger::Code::too_large);
+  CHECK(index.leaderboard({first, last, std::nullopt, 0}).error().code == ledger::Code::invalid_field);
+  CHECK(index.leaderboard({first, last, std::nullopt, node::leaderboard_entries_max + 1}).error().code ==
+        ledger::Code::invalid_field);
+  CHECK(index.leaderboard({first, last, ledger::PartnerId{9}, 5}).error().code == ledger::Code::unknown_partner);
+}
+
 TEST_CASE("the analytics index fed block by block equals one rebuilt from the chain", "[analytics]") {
   // Proves that the observer path (add_block after each commit, one batch a block) and the
   // rebuild (replay, one batch per thousand blocks) give the same reports, and that a block

@@ -186,6 +186,26 @@ ledger::Transaction TxFactory::partial_return(ledger::PartnerId partner, std::st
   return ledger::Transaction::sign(fields(key.public_key(), body), key);
 }
 
+ledger::Transaction TxFactory::define_stamp_card(ledger::PartnerId partner, std::uint32_t card_id,
+                                                 ledger::StampCardTerms terms) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::DefineStampCard body{partner, card_id, std::move(terms)};
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
+ledger::Transaction TxFactory::define_badge(ledger::PartnerId partner, std::uint32_t badge_id, ledger::BadgeTerms terms) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::DefineBadge body{partner, badge_id, std::move(terms)};
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
+ledger::Transaction TxFactory::award_badge(ledger::PartnerId partner, std::uint32_t badge_id,
+                                           const crypto::PublicKey& customer) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::AwardBadge body{partner, badge_id, customer};
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
 TestChain::TestChain(const GenesisOptions& options)
     : genesis_(make_genesis(options)), validator_(seeded_key("partner 1 validator")) {
   auto created = ledger::ChainStore::create(store_path(), genesis_);

@@ -82,6 +82,10 @@ class TxFactory {
                                     std::uint32_t reward_id, std::uint16_t quantity = 1);
   ledger::Transaction use_voucher(ledger::PartnerId partner, std::string code);
   ledger::Transaction partial_return(ledger::PartnerId partner, std::string reference, std::uint64_t amount_minor);
+  // Stamp cards and badges (protocol version 4).
+  ledger::Transaction define_stamp_card(ledger::PartnerId partner, std::uint32_t card_id, ledger::StampCardTerms terms);
+  ledger::Transaction define_badge(ledger::PartnerId partner, std::uint32_t badge_id, ledger::BadgeTerms terms);
+  ledger::Transaction award_badge(ledger::PartnerId partner, std::uint32_t badge_id, const crypto::PublicKey& customer);
 
   // The fields every built transaction gets; tests change them to break a rule.
   std::uint64_t last_valid_height = 1'000;

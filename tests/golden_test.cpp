@@ -5,6 +5,9 @@
 // tests/tools/print_examples.cpp prints these values split into fields.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <map>
+
 #include "ledger/block.hpp"
 #include "ledger/chain.hpp"
 #include "ledger/limits.hpp"
@@ -323,4 +326,135 @@ TEST_CASE("golden: version 3 genesis, reward, voucher and issuance records are p
   issuance.purchase_amount_minor = 2'599;
   issuance.returned_minor = 260;
   CHECK(to_hex(ledger::record::encode(issuance)) == issuance_v2_record_hex);
+}
+
+namespace {
+
+// Protocol version 4: stamp cards and badges. The vectors are computed by stamps_vectors() and
+// pinned below; `pointchain-tests "[golden-print]"` prints them in this form, so that a
+// deliberate change of these encodings regenerates them in one step.
+ledger::StampCardTerms golden_card() {
+  ledger::StampCardTerms card;
+  card.name = "Coffee card";
+  card.stamps_needed = 9;
+  card.min_amount_minor = 250;
+  card.currency = "EUR";
+  card.rule = ledger::StampRule::per_day;
+  card.reward_id = 7;
+  card.card_days = 180;
+  card.valid_from_ms = test::test_genesis_time_ms;
+  return card;
+}
+
+const ledger::BadgeTerms golden_badge{"Critic", ledger::BadgeRule::action_count, ledger::Reason::review, 5, true};
+
+std::vector<std::pair<std::string, std::string>> stamps_vectors() {
+  const crypto::SecretKey partner_1 = test::TxFactory::partner_issuer(1);
+  const crypto::PublicKey customer_1 = test::TxFactory::customer(1).public_key();
+  const auto tx = [&](std::uint64_t sequence, ledger::TxBody body) {
+    return ledger::Transaction::sign(fields_with(sequence, std::move(body)), partner_1);
+  };
+  const ledger::Transaction define_card = tx(1, ledger::DefineStampCard{1, 3, golden_card()});
+  const ledger::Transaction define_badge = tx(2, ledger::DefineBadge{1, 4, golden_badge});
+  const ledger::Transaction award = tx(3, ledger::AwardBadge{1, 4, customer_1});
+  const std::uint64_t t = test::test_genesis_time_ms;
+  const std::string card_voucher_code = ledger::voucher_code(golden_issue().id(), 0);
+  const ledger::StampProgress progress{2, 3, t + 5 * ledger::ms_per_day, t + 7 * ledger::ms_per_day, 1};
+  const std::vector<ledger::StampGiven> given{{3, 2, 250, false}};
+  const ledger::BadgeProgress badge_progress{5, t + 9'000, 9, 1};
+  const ledger::Voucher card_voucher{customer_1, 7, t + 1'000, 0, 3};
+  return {
+      {"define_stamp_card_hex", to_hex(define_card.bytes())},
+      {"define_stamp_card_id_hex", to_hex(define_card.id())},
+      {"define_badge_hex", to_hex(define_badge.bytes())},
+      {"define_badge_id_hex", to_hex(define_badge.id())},
+      {"award_badge_hex", to_hex(award.bytes())},
+      {"award_badge_id_hex", to_hex(award.id())},
+      {"card_voucher_code", card_voucher_code},
+      {"stamp_card_key_hex", to_hex(ledger::record::stamp_card_key(1, 3))},
+      {"stamp_card_record_hex", to_hex(ledger::record::encode(ledger::StampCardRecord{golden_card(), 1, 1, 2}))},
+      {"stamp_progress_key_hex", to_hex(ledger::record::stamp_progress_key(1, 3, customer_1))},
+      {"stamp_progress_record_hex", to_hex(ledger::record::encode(progress))},
+      {"stamps_given_key_hex", to_hex(ledger::record::stamps_given_key(1, "order-1001"))},
+      {"stamps_given_record_hex", to_hex(ledger::record::encode(given))},
+      {"badge_key_hex", to_hex(ledger::record::badge_key(1, 4))},
+      {"badge_record_hex", to_hex(ledger::record::encode(ledger::BadgeRecord{golden_badge, 1, 2, 1}))},
+      {"badge_progress_key_hex", to_hex(ledger::record::badge_progress_key(1, 4, customer_1))},
+      {"badge_progress_record_hex", to_hex(ledger::record::encode(badge_progress))},
+      {"card_voucher_key_hex", to_hex(ledger::record::voucher_key(1, card_voucher_code))},
+      {"card_voucher_record_hex", to_hex(ledger::record::encode(card_voucher))},
+  };
+}
+
+const std::map<std::string, std::string> pinned_stamps_vectors = {
+    {"define_stamp_card_hex",
+     "010d0a746573742d636861696e0100000000000000e8030000000000000100030000000b436f6666656520636172640900fa000000000000004555520207000000b4000068e5cf8b01000000000000000000000166fac60d20217aeb4f756c96c6f9a53aa9ae6f31fe964b68f7111026da0c06dc022f50adc35da71a2a5489859c6b74b9b1818b738eecf721135035c5278a2403"},
+    {"define_stamp_card_id_hex",
+     "7be0f16d737fa4a2ae850ffd1b5e9945248daa16e4544618ae33b17f81213534"},
+    {"define_badge_hex",
+     "010e0a746573742d636861696e0200000000000000e8030000000000000100040000000643726974696301030500000000000000011926caa88b796ac70a6bc33d5e159d71fa43f1a5f5d2b24e71ca1342d776a60f34e18dbf57025f99832d97ea994e5d45deacd40fd211210f62f739b03d989e0c"},
+    {"define_badge_id_hex",
+     "79f4fdf3e40da937fa28119863600a8c8b558b884dedfddefa2ed52fbfa408a6"},
+    {"award_badge_hex",
+     "010f0a746573742d636861696e0300000000000000e8030000000000000100040000001fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d5665002b7c9a06462b10df7410569ddd43f0125dcdd9cd2ee91227d60dcc59a7d928f73060491b1c69cd4e284d3d0ab001368fba95e000bef1e3567b4618816657c0a"},
+    {"award_badge_id_hex",
+     "48782eed9df05d14a4904d1aa863f69f9f2ebb008953e4728d67e90a2f41a146"},
+    {"card_voucher_code",
+     "31PR2TSJVSKQ"},
+    {"stamp_card_key_hex",
+     "63000100000003"},
+    {"stamp_card_record_hex",
+     "0101000000010000000000000002000000000000000b436f6666656520636172640900fa000000000000004555520207000000b4000068e5cf8b010000000000000000000001"},
+    {"stamp_progress_key_hex",
+     "6c0001000000031fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650"},
+    {"stamp_progress_record_hex",
+     "010200000003000034a5e98b01000000ecf1f38b01000001000000"},
+    {"stamps_given_key_hex",
+     "6400016f726465722d31303031"},
+    {"stamps_given_record_hex",
+     "01010300000002000000fa0000000000000000"},
+    {"badge_key_hex",
+     "6b000100000004"},
+    {"badge_record_hex",
+     "010100000002000000000000000100000000000000064372697469630103050000000000000001"},
+    {"badge_progress_key_hex",
+     "620001000000041fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650"},
+    {"badge_progress_record_hex",
+     "010500000000000000288be5cf8b010000090000000000000001000000"},
+    {"card_voucher_key_hex",
+     "760001333150523254534a56534b51"},
+    {"card_voucher_record_hex",
+     "021fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d5665007000000e86be5cf8b010000000000000000000003000000"},
+};
+
+}  // namespace
+
+TEST_CASE("golden: stamp card and badge transactions, the card voucher and the records are pinned",
+          "[ledger][golden][stamps]") {
+  // Proves the three body layouts of protocol version 4 and the five new records (and the
+  // version 2 voucher) byte for byte, as docs/protocol.md's worked examples show them, and that
+  // each pinned transaction decodes back to the same fields and verifies.
+  const auto vectors = stamps_vectors();
+  for (const auto& [name, hex] : vectors) {
+    INFO(name);
+    REQUIRE(pinned_stamps_vectors.contains(name));
+    CHECK(pinned_stamps_vectors.at(name) == hex);
+  }
+  CHECK(vectors.size() == pinned_stamps_vectors.size());
+  for (const char* name : {"define_stamp_card", "define_badge", "award_badge"}) {
+    INFO(name);
+    const std::string key = std::string(name) + "_hex";
+    auto decoded = ledger::Transaction::decode(*from_hex(pinned_stamps_vectors.at(key)));
+    REQUIRE(decoded.ok());
+    CHECK(to_hex(decoded->id()) == pinned_stamps_vectors.at(std::string(name) + "_id_hex"));
+    CHECK(to_hex(decoded->bytes()) == pinned_stamps_vectors.at(key));
+    CHECK(ledger::verify_transaction_signature(test::make_genesis(), *decoded).ok());
+  }
+}
+
+TEST_CASE("golden: print the stamp card and badge vectors", "[.][golden-print]") {
+  // Not a check: prints stamps_vectors() as the initializer of pinned_stamps_vectors, for a
+  // deliberate change of these encodings (run `pointchain-tests "[golden-print]"`).
+  for (const auto& [name, hex] : stamps_vectors()) std::printf("    {\"%s\",\n     \"%s\"},\n", name.c_str(), hex.c_str());
+  SUCCEED();
 }

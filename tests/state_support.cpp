@@ -101,8 +101,9 @@ RecordSums sum_records(const std::vector<ledger::Record>& records) {
     REQUIRE_FALSE(record.key.empty());
     RecordBytes value(record.value);
     const std::uint8_t version = value.u8();
-    // Issuance records are version 2 on chains with the rewards catalog; all others version 1.
-    REQUIRE((version == 1 || (version == 2 && record.key[0] == 'i')));
+    // Issuance records are version 2 on chains with the rewards catalog, and a full stamp
+    // card's voucher is version 2; all others version 1.
+    REQUIRE((version == 1 || (version == 2 && (record.key[0] == 'i' || record.key[0] == 'v'))));
     switch (record.key[0]) {
       case 'a': {
         sums.account_records += 1;
@@ -155,7 +156,13 @@ RecordSums sum_records(const std::vector<ledger::Record>& records) {
       case 'u':
       case 'v':
       case 'w':
-        value.skip(record.value.size() - 1);  // issuances and the catalog hold no supply
+      case 'c':
+      case 'l':
+      case 'd':
+      case 'k':
+      case 'b':
+        // Issuances, the catalog, stamp cards and badges hold no supply.
+        value.skip(record.value.size() - 1);
         break;
       default:
         FAIL("unknown record tag " << int{record.key[0]});

@@ -437,6 +437,66 @@ void vouchers_command(const WalletOptions& options, bool draw_qr_codes, std::ost
   }
 }
 
+void cards_command(const WalletOptions& options, std::ostream& out) {
+  const std::string address = crypto::encode_address(unlock(options).public_key());
+  NodeClient client = connect(options);
+  const auto names = partner_names(client);
+  const Json answer = call(client, "get_stamp_cards", {{"address", address}, {"include_empty", true}});
+  const AnswerObject cards(answer, "get_stamp_cards");
+  const std::vector<AnswerObject> entries =
+      cards.objects("cards", ledger::partners_max * ledger::stamp_cards_per_partner_max);
+  if (entries.empty()) {
+    out << "No stamp cards in this coalition yet\n";
+    return;
+  }
+  for (const AnswerObject& entry : entries) {
+    const AnswerObject terms = entry.object("terms");
+    const std::uint64_t needed = entry.u64("stamps_needed", 1, ledger::stamp_card_stamps_max);
+    const std::uint64_t stamps = entry.u64("stamps", 0, ledger::stamp_card_stamps_max);
+    // One box a stamp: [x][x][ ][ ] reads like the paper card.
+    std::string boxes;
+    for (std::uint64_t i = 0; i < needed; ++i) boxes += i < stamps ? "[x]" : "[ ]";
+    out << partner_label(names, entry.u64("partner", 1, partner_id_max)) << "  "
+        << terms.string("name", ledger::name_bytes_max) << "  " << stamps << "/" << needed << "  " << boxes << "\n";
+    out << "  a full card gives: " << entry.string("reward_name", ledger::name_bytes_max) << "; cards filled: "
+        << entry.u64("filled") << "\n";
+    if (const auto lapses = entry.u64_or_null("lapses_at_ms", ledger::block_time_ms_max)) {
+      out << "  this card lapses at " << format_utc(*lapses) << "\n";
+    }
+    if (!terms.boolean("active")) out << "  (not collecting stamps now)\n";
+  }
+}
+
+void badges_command(const WalletOptions& options, std::ostream& out) {
+  const std::string address = crypto::encode_address(unlock(options).public_key());
+  NodeClient client = connect(options);
+  const auto names = partner_names(client);
+  const Json answer = call(client, "get_badges", {{"address", address}, {"include_progress", true}});
+  const AnswerObject badges(answer, "get_badges");
+  const std::vector<AnswerObject> entries = badges.objects("badges", ledger::partners_max * ledger::badges_per_partner_max);
+  bool any_earned = false;
+  for (const AnswerObject& entry : entries) {
+    if (!entry.boolean("earned")) continue;
+    if (!any_earned) out << "Badges:\n";
+    any_earned = true;
+    out << "  " << entry.object("terms").string("name", ledger::name_bytes_max) << "  from "
+        << partner_label(names, entry.u64("partner", 1, partner_id_max)) << ", earned "
+        << format_utc(entry.u64("earned_at_ms", 1, ledger::block_time_ms_max)) << "\n";
+  }
+  if (!any_earned) out << "No badges yet for " << address << "\n";
+  bool any_progress = false;
+  for (const AnswerObject& entry : entries) {
+    if (entry.boolean("earned")) continue;
+    const AnswerObject terms = entry.object("terms");
+    if (!any_progress) out << "On the way:\n";
+    any_progress = true;
+    const std::string rule = terms.one_of("rule", {"action_count", "points_earned", "awarded"});
+    out << "  " << terms.string("name", ledger::name_bytes_max) << "  from "
+        << partner_label(names, entry.u64("partner", 1, partner_id_max)) << ": " << entry.u64("progress") << " of "
+        << terms.u64("threshold") << (rule == "points_earned" ? " points" : " times") << "\n";
+  }
+}
+
 void transfer_command(const WalletOptions& options, const TransferRequest& request, std::ostream& out) {
   const auto to = crypto::decode_address(request.to_address);
   if (!to) {

@@ -48,6 +48,10 @@ void redeem_command(const WalletOptions& options, const RedeemRequest& request, 
 // The customer's vouchers with their status (valid or used), from get_vouchers; with
 // `draw_qr_codes`, each valid voucher's code also as a QR code for the till's scanner.
 void vouchers_command(const WalletOptions& options, bool draw_qr_codes, std::ostream& out);
+// Every stamp card of the coalition with the customer's stamps on it (get_stamp_cards).
+void cards_command(const WalletOptions& options, std::ostream& out);
+// The customer's badges, then the ones it is counting toward (get_badges).
+void badges_command(const WalletOptions& options, std::ostream& out);
 
 struct TransferRequest {
   std::string to_address;

@@ -31,6 +31,8 @@ constexpr char usage_text[] =
     "  redeem --partner ID --reward-id N [--quantity Q] [--no-wait]   a catalog reward; prints vouchers\n"
     "  vouchers [--qr]                           your vouchers and whether each was used;\n"
     "                                            --qr draws each unused one as a QR code\n"
+    "  cards                                     the coalition's stamp cards and your stamps\n"
+    "  badges                                    your badges and the ones on the way\n"
     "  transfer --to ADDRESS --points N [--no-wait]\n"
     "  export --out FILE                         copy the encrypted wallet file\n"
     "  import --in FILE                          install an exported wallet file\n"
@@ -56,6 +58,8 @@ const std::map<std::string, CommandSpec>& command_specs() {
       {"history", {{"--limit"}, {}, 0}},
       {"redeem", {{"--partner", "--points", "--reward", "--reward-id", "--quantity"}, {"--no-wait"}, 0}},
       {"vouchers", {{}, {"--qr"}, 0}},
+      {"cards", {}},
+      {"badges", {}},
       {"transfer", {{"--to", "--points"}, {"--no-wait"}, 0}},
       {"export", {{"--out"}, {}, 0}},
       {"import", {{"--in"}, {}, 0}},
@@ -193,6 +197,8 @@ void run(const CommandLine& line) {
     return pc::wallet::transfer_command(options, request, std::cout);
   }
   if (command == "vouchers") return pc::wallet::vouchers_command(options, line.has("--qr"), std::cout);
+  if (command == "cards") return pc::wallet::cards_command(options, std::cout);
+  if (command == "badges") return pc::wallet::badges_command(options, std::cout);
   if (command == "export") return pc::wallet::export_command(options, line.required("--out"), std::cout);
   if (command == "import") return pc::wallet::import_command(options, line.required("--in"), std::cout);
   if (command == "verify-tx") {
