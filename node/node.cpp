@@ -423,11 +423,13 @@ class Node::Impl {
         if (needs_recent && time_ms < recent_since_ms) needs_recent = false;  // newest first: the rest is older
         if (recent && needs_recent) facts.recent_issues.push_back({time_ms, entry.event.partner, entry.event.points});
         if (known_enough()) return {};
-        if (!ours || periods_done) continue;
+        if (!ours) continue;
         const auto* issue = std::get_if<ledger::Issue>(&proof->tx.fields().body);
         if (issue == nullptr || issue->reason != ledger::Reason::purchase) continue;
         facts.first_purchase = false;
-        if (time_ms < oldest_needed_ms) {
+        if (periods_done) {
+          // Known already: nothing to count.
+        } else if (time_ms < oldest_needed_ms) {
           periods_done = true;  // older than every period: so is the rest
         } else {
           for (std::size_t period = 0; period < starts.size(); ++period) {

@@ -518,23 +518,23 @@ TEST_CASE("the referrals rule is parsed strictly and its abuse cases are checked
   CustomerFacts first;
   const auto code_of = [&](const ReferralFacts& facts, const CustomerFacts& customer) {
     auto award = evaluate_referral(rules, facts, customer);
-    return award ? ledger::Code::ok : award.error().code;
+    return award ? pc::ledger::Code::ok : award.error().code;
   };
   ReferralFacts everything = referral;
   everything.self = true;
   everything.already_referred = true;
   everything.referrer_count_in_period = 3;
-  CHECK(code_of(everything, returning_customer()) == ledger::Code::self_referral);
+  CHECK(code_of(everything, returning_customer()) == pc::ledger::Code::self_referral);
   everything.self = false;
-  CHECK(code_of(everything, returning_customer()) == ledger::Code::already_referred);
+  CHECK(code_of(everything, returning_customer()) == pc::ledger::Code::already_referred);
   everything.already_referred = false;
-  CHECK(code_of(everything, returning_customer()) == ledger::Code::referral_not_first_purchase);
-  CHECK(code_of(everything, first) == ledger::Code::referral_limit_reached);
+  CHECK(code_of(everything, returning_customer()) == pc::ledger::Code::referral_not_first_purchase);
+  CHECK(code_of(everything, first) == pc::ledger::Code::referral_limit_reached);
   everything.referrer_count_in_period = 2;
   auto award = evaluate_referral(rules, everything, first);
   REQUIRE(award);
   CHECK(award->referrer_points == 100);
   CHECK(award->referred_points == 50);
   CHECK(award->note == "3 of 3 this week for the referrer");
-  CHECK(evaluate_referral(rules_with(""), referral, first).error().code == ledger::Code::invalid_field);
+  CHECK(evaluate_referral(rules_with(""), referral, first).error().code == pc::ledger::Code::invalid_field);
 }
