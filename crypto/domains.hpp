@@ -32,5 +32,6 @@ inline constexpr Prefix genesis = make("PCGN");        // genesis hash
 inline constexpr Prefix address_checksum = make("PCAD");  // account address checksum
 inline constexpr Prefix p2p_handshake = make("PCHK");  // transcript a node signs in the p2p handshake
 inline constexpr Prefix voucher_code = make("PCVC");   // a voucher's code, from its redemption
+inline constexpr Prefix referral_code = make("PCRC");  // a referral code's check character (off chain)
 
 }  // namespace pc::domain

@@ -66,6 +66,13 @@ std::string_view code_name(Code code) {
     case Code::invariant_violated: return "invariant_violated";
     case Code::not_found: return "not_found";
     case Code::genesis_mismatch: return "genesis_mismatch";
+    case Code::referral_code_invalid: return "referral_code_invalid";
+    case Code::referral_code_unknown: return "referral_code_unknown";
+    case Code::referral_code_ambiguous: return "referral_code_ambiguous";
+    case Code::self_referral: return "self_referral";
+    case Code::already_referred: return "already_referred";
+    case Code::referral_not_first_purchase: return "referral_not_first_purchase";
+    case Code::referral_limit_reached: return "referral_limit_reached";
   }
   return "unknown_code";
 }

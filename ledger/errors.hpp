@@ -90,6 +90,16 @@ enum class Code : std::uint16_t {
   invariant_violated = 603,
   not_found = 604,
   genesis_mismatch = 605,      // a data dir opened with another genesis than it was made with
+
+  // 700-799 a partner node's own earning rules (off chain): the chain never returns these;
+  // the node that runs the rules does (docs/earning-rules.md, "Referrals").
+  referral_code_invalid = 700,        // not a referral code: length, a character, the check
+  referral_code_unknown = 701,        // no account on the chain has this code
+  referral_code_ambiguous = 702,      // two accounts share the code's 55 key bits
+  self_referral = 703,                // the referrer is the purchasing customer
+  already_referred = 704,             // this partner has given the customer referral points
+  referral_not_first_purchase = 705,  // the customer has bought from this partner before
+  referral_limit_reached = 706,       // the referrer has had its limit of referrals this period
 };
 
 // The code's stable snake_case name, as used in RPC and CLI output ("insufficient_balance").

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "crypto/check.hpp"
+#include "crypto/referral_code.hpp"
 #include "node/node.hpp"
 
 namespace pc::node::rules {
@@ -55,8 +57,35 @@ bool in_window(const Window& window, std::int32_t offset_minutes, std::uint64_t 
   return (window.weekdays >> weekday & 1U) != 0;
 }
 
+bool in_range(const RecentRange& range, std::uint64_t value) {
+  return (!range.min || value >= *range.min) && (!range.max || value <= *range.max);
+}
+
+std::uint64_t window_start_ms(const RecentRange& range, std::uint64_t now_ms) {
+  const std::uint64_t span_ms = std::uint64_t{range.days} * ms_per_day;
+  return now_ms > span_ms ? now_ms - span_ms : 0;
+}
+
+}  // namespace
+
 bool in_segment(const Segment& segment, const CustomerFacts& facts, std::uint64_t now_ms) {
   if (segment.new_customer && *segment.new_customer != facts.first_purchase) return false;
+  if (segment.partners_visited) {
+    const std::uint64_t since_ms = window_start_ms(*segment.partners_visited, now_ms);
+    std::set<ledger::PartnerId> partners;
+    for (const RecentIssue& issue : facts.recent_issues) {
+      if (issue.time_ms >= since_ms) partners.insert(issue.partner);
+    }
+    if (!in_range(*segment.partners_visited, partners.size())) return false;
+  }
+  if (segment.points_earned) {
+    const std::uint64_t since_ms = window_start_ms(*segment.points_earned, now_ms);
+    std::uint64_t points = 0;
+    for (const RecentIssue& issue : facts.recent_issues) {
+      if (issue.time_ms >= since_ms && __builtin_add_overflow(points, issue.points, &points)) points = UINT64_MAX;
+    }
+    if (!in_range(*segment.points_earned, points)) return false;
+  }
   if (segment.inactive_days_min) {
     // A customer never seen on the chain has been inactive for ever.
     if (facts.last_activity_ms) {
@@ -66,6 +95,8 @@ bool in_segment(const Segment& segment, const CustomerFacts& facts, std::uint64_
   }
   return true;
 }
+
+namespace {
 
 // Civil date of a day count (Howard Hinnant's days_from_civil inverse), and back.
 struct CivilDate {
@@ -220,6 +251,57 @@ ledger::Result<Breakdown> evaluate_event(const RuleSet& rules, EventKind event, 
        std::to_string(count_in_period + 1) + " of " + std::to_string(rule->limit_count) +
            (rule->limit_period == EventPeriod::ever ? std::string() : " this " + std::string(event_period_name(rule->limit_period)))});
   return breakdown;
+}
+
+std::uint32_t RuleSet::recent_days_max() const {
+  std::uint32_t days = 0;
+  for (const Multiplier& multiplier : multipliers) {
+    if (multiplier.segment.partners_visited) days = std::max(days, multiplier.segment.partners_visited->days);
+    if (multiplier.segment.points_earned) days = std::max(days, multiplier.segment.points_earned->days);
+  }
+  return days;
+}
+
+ledger::Result<ReferralAward> evaluate_referral(const RuleSet& rules, const ReferralFacts& referral,
+                                                const CustomerFacts& facts) {
+  if (!rules.referral) {
+    return ledger::Error{ledger::Code::invalid_field, "the earning rules have no referrals rule"};
+  }
+  const ReferralRule& rule = *rules.referral;
+  if (referral.self) {
+    return ledger::Error{ledger::Code::self_referral, "the referral code " +
+                                                          crypto::format_referral_code(referral.referred_code) +
+                                                          " is the customer's own"};
+  }
+  if (referral.already_referred) {
+    return ledger::Error{ledger::Code::already_referred,
+                         "this partner has given referral points for customer " +
+                             crypto::format_referral_code(referral.referred_code) + " before"};
+  }
+  if (!facts.first_purchase) {
+    return ledger::Error{ledger::Code::referral_not_first_purchase,
+                         "a referral counts on the customer's first purchase here, and this is not it"};
+  }
+  const std::string per = rule.referrer_limit_period == EventPeriod::ever
+                              ? std::string(" in all")
+                              : " per " + std::string(event_period_name(rule.referrer_limit_period));
+  if (referral.referrer_count_in_period >= rule.referrer_limit_count) {
+    return ledger::Error{ledger::Code::referral_limit_reached,
+                         "\"" + rule.name + "\" gives a referrer at most " + std::to_string(rule.referrer_limit_count) +
+                             " referrals" + per + ", and the referrer has had them"};
+  }
+  ReferralAward award;
+  award.rule = rule.name;
+  award.referrer = referral.referrer;
+  award.referred_code = referral.referred_code;
+  award.referrer_points = rule.referrer_points;
+  award.referred_points = rule.referred_points;
+  award.note = std::to_string(referral.referrer_count_in_period + 1) + " of " + std::to_string(rule.referrer_limit_count) +
+               (rule.referrer_limit_period == EventPeriod::ever
+                    ? std::string(" in all")
+                    : " this " + std::string(event_period_name(rule.referrer_limit_period))) +
+               " for the referrer";
+  return award;
 }
 
 ledger::Status validate_order(const Order& order) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
 #include "ledger/errors.hpp"
 #include "ledger/transaction.hpp"
 
@@ -58,10 +59,21 @@ struct Window {
   std::uint8_t weekdays = 0x7f;
 };
 
+// A count over the customer's issuances at any partner in the last `days` days (block time
+// at or after now - days x 24 h), within [min, max]; an unset bound is open.
+struct RecentRange {
+  std::uint32_t days = 0;
+  std::optional<std::uint64_t> min;
+  std::optional<std::uint64_t> max;
+};
+inline constexpr std::uint32_t segment_days_max = 366;
+
 // Which customers a rule targets, from their facts on the chain. Unset: everyone.
 struct Segment {
   std::optional<bool> new_customer;             // no purchase at this partner yet
   std::optional<std::uint32_t> inactive_days_min;  // no activity on the chain for this long
+  std::optional<RecentRange> partners_visited;  // distinct partners that issued to the customer
+  std::optional<RecentRange> points_earned;     // points issued to the customer, every partner
 };
 
 struct CurrencyRate {
@@ -129,6 +141,20 @@ struct EventRule {
 // Where the period holding `time_ms` began (UTC ms); 0 for `ever`.
 std::uint64_t event_period_start(std::int32_t time_zone_offset_minutes, std::uint64_t time_ms, EventPeriod period);
 
+// Referrals (docs/earning-rules.md, "Referrals"): when a customer's first purchase at this
+// partner names another customer's referral code, both get points, each as an Issue with
+// reason referral. At most referrer_limit_count referrals per referrer per period.
+struct ReferralRule {
+  std::string name;
+  std::uint64_t referrer_points = 0;
+  std::uint64_t referred_points = 0;
+  std::uint32_t referrer_limit_count = 1;
+  EventPeriod referrer_limit_period = EventPeriod::ever;
+};
+// The references of the two issuances start with these, then the referred customer's code.
+inline constexpr std::string_view referred_reference_prefix = "referral.";
+inline constexpr std::string_view referrer_reference_prefix = "referrer.";
+
 struct RuleSet {
   crypto::Hash256 hash{};                // SHA-256 of the file's bytes
   std::string tag;                       // rule_tag_chars of base64url
@@ -142,6 +168,9 @@ struct RuleSet {
   std::vector<CustomerCap> customer_caps;  // at most one per period
   std::optional<std::uint64_t> order_points_max;
   std::vector<EventRule> event_rules;    // at most one per EventKind
+  std::optional<ReferralRule> referral;
+  // The longest window of a partners_visited or points_earned segment, in days (0: none).
+  std::uint32_t recent_days_max() const;
 };
 
 // Parses and validates a rule set. Errors name the rule and the field:
@@ -167,12 +196,24 @@ struct Order {
 // naming the line otherwise.
 ledger::Status validate_order(const Order& order);
 
+// One issuance to the customer, at any partner: what the recent segments count.
+struct RecentIssue {
+  std::uint64_t time_ms = 0;             // its block's time; a pending one: now
+  ledger::PartnerId partner = 0;
+  std::uint64_t points = 0;
+};
+
 // What the chain says about the customer, gathered by the node before evaluating.
 struct CustomerFacts {
   bool first_purchase = true;                 // no purchase issuance from this partner yet
   std::optional<std::uint64_t> last_activity_ms;  // their newest event on the chain, any partner
   std::array<std::uint64_t, 3> earned_in_period{};  // this partner's points, by Period, now
+  // Every issuance to the customer within RuleSet::recent_days_max() days of now.
+  std::vector<RecentIssue> recent_issues;
 };
+
+// Whether `segment` holds for the customer now.
+bool in_segment(const Segment& segment, const CustomerFacts& facts, std::uint64_t now_ms);
 
 // The local day, week (Monday first) and month that hold `time_ms`, as UTC ms: where each
 // period began. Indexed by Period.
@@ -186,10 +227,21 @@ struct Contribution {
   std::string note;        // e.g. "x2 on 3 lines", "capped: 12 points left this week"
 };
 
+// The points a referral gives, on top of the purchase's (two more issuances).
+struct ReferralAward {
+  std::string rule;
+  crypto::PublicKey referrer{};
+  std::string referred_code;           // the purchasing customer's own code: in both references
+  std::uint64_t referrer_points = 0;
+  std::uint64_t referred_points = 0;
+  std::string note;                    // "2 of 5 this month"
+};
+
 struct Breakdown {
   std::uint64_t points = 0;            // the sum of the contributions, never negative
   std::vector<Contribution> contributions;
   bool capped = false;                 // a per-customer cap reduced the points
+  std::optional<ReferralAward> referral;  // the order named a referral code
 };
 
 // The points an order earns. invalid_field for an order that validate_order refuses or a
@@ -202,5 +254,20 @@ ledger::Result<Breakdown> evaluate(const RuleSet& rules, const Order& order, con
 // set has no rule for `event`; cap_exceeded, naming the limit, when the customer already has
 // `count_in_period` >= limit_count issuances of that event in the period.
 ledger::Result<Breakdown> evaluate_event(const RuleSet& rules, EventKind event, std::uint64_t count_in_period);
+
+// What the node found out about a referral before evaluating it.
+struct ReferralFacts {
+  crypto::PublicKey referrer{};
+  std::string referred_code;
+  bool self = false;                   // the code is the purchasing customer's own
+  bool already_referred = false;       // a referral issuance of this partner names the customer
+  std::uint64_t referrer_count_in_period = 0;  // this partner's referrer issuances to the referrer
+};
+
+// The award, or the abuse case, checked in this order: invalid_field (no referral rule),
+// self_referral, already_referred, referral_not_first_purchase (facts.first_purchase false),
+// referral_limit_reached.
+ledger::Result<ReferralAward> evaluate_referral(const RuleSet& rules, const ReferralFacts& referral,
+                                                const CustomerFacts& facts);
 
 }  // namespace pc::node::rules

@@ -120,7 +120,7 @@ class Reader {
     if (auto error = unknown_field(json, {"version", "time_zone_offset_minutes", "currencies", "exclusions",
                                           "multipliers", "multiplier_per_mille_max", "fixed_points",
                                           "first_purchase_bonus", "customer_caps", "order_points_max",
-                                          "event_rules"})) {
+                                          "event_rules", "referrals"})) {
       return error;
     }
     std::uint32_t version = 0;
@@ -205,6 +205,13 @@ class Reader {
         })) {
       return error;
     }
+    if (auto found = json.find("referrals"); found != json.end()) {
+      ReferralRule rule;
+      if (auto error = named(*found, "referrals", rule.name, [&](const Json& item) { return read_referral(item, rule); })) {
+        return error;
+      }
+      rules.referral = std::move(rule);
+    }
     return std::nullopt;
   }
 
@@ -237,6 +244,60 @@ class Reader {
     return std::nullopt;
   }
 
+  static std::optional<ParseError> read_period(const Json& item, const char* field, EventPeriod& out) {
+    std::string period(event_period_name(out));
+    if (auto error = read_text(item, field, 8, period)) return error;
+    for (EventPeriod candidate :
+         {EventPeriod::day, EventPeriod::week, EventPeriod::month, EventPeriod::year, EventPeriod::ever}) {
+      if (event_period_name(candidate) == period) {
+        out = candidate;
+        return std::nullopt;
+      }
+    }
+    return std::string(field) + " must be day, week, month, year or ever";
+  }
+
+  static std::optional<ParseError> read_referral(const Json& item, ReferralRule& rule) {
+    if (auto error = unknown_field(item, {"name", "referrer_points", "referred_points", "referrer_limit_count",
+                                          "referrer_limit_period"})) {
+      return error;
+    }
+    if (auto error = read_unsigned(item, "referrer_points", 1, points_per_unit_max, rule.referrer_points, true)) {
+      return error;
+    }
+    if (auto error = read_unsigned(item, "referred_points", 1, points_per_unit_max, rule.referred_points, true)) {
+      return error;
+    }
+    if (auto error = read_unsigned(item, "referrer_limit_count", 1, event_limit_count_max, rule.referrer_limit_count)) {
+      return error;
+    }
+    return read_period(item, "referrer_limit_period", rule.referrer_limit_period);
+  }
+
+  // {"days": N, "min": A, "max": B}: at least one bound, min <= max.
+  static std::optional<ParseError> read_recent_range(const Json& segment, const char* field,
+                                                     std::optional<RecentRange>& out) {
+    auto found = segment.find(field);
+    if (found == segment.end()) return std::nullopt;
+    const std::string where = std::string("segment.") + field;
+    if (!found->is_object()) return where + " must be an object {days, min, max}";
+    if (auto error = unknown_field(*found, {"days", "min", "max"})) return where + ": " + *error;
+    RecentRange range;
+    if (auto error = read_unsigned(*found, "days", 1, segment_days_max, range.days, true)) return where + "." + *error;
+    for (const char* bound : {"min", "max"}) {
+      if (!found->contains(bound)) continue;
+      std::uint64_t value = 0;
+      if (auto error = read_unsigned(*found, bound, 0, std::numeric_limits<std::int64_t>::max(), value)) {
+        return where + "." + *error;
+      }
+      (bound[1] == 'i' ? range.min : range.max) = value;
+    }
+    if (!range.min && !range.max) return where + " needs min, max or both";
+    if (range.min && range.max && *range.min > *range.max) return where + ": min is above max";
+    out = range;
+    return std::nullopt;
+  }
+
   std::optional<ParseError> read_event_rule(const Json& item, const std::string& name, RuleSet& rules) {
     if (auto error = unknown_field(item, {"name", "event", "points", "limit_count", "limit_period"})) return error;
     EventRule rule;
@@ -251,17 +312,7 @@ class Reader {
     }
     if (auto error = read_unsigned(item, "points", 1, points_per_unit_max, rule.points, true)) return error;
     if (auto error = read_unsigned(item, "limit_count", 1, event_limit_count_max, rule.limit_count)) return error;
-    std::string period = "ever";
-    if (auto error = read_text(item, "limit_period", 8, period)) return error;
-    bool known = false;
-    for (EventPeriod candidate :
-         {EventPeriod::day, EventPeriod::week, EventPeriod::month, EventPeriod::year, EventPeriod::ever}) {
-      if (event_period_name(candidate) == period) {
-        rule.limit_period = candidate;
-        known = true;
-      }
-    }
-    if (!known) return "limit_period must be day, week, month, year or ever";
+    if (auto error = read_period(item, "limit_period", rule.limit_period)) return error;
     rules.event_rules.push_back(std::move(rule));
     return std::nullopt;
   }
@@ -304,8 +355,15 @@ class Reader {
       }
     }
     if (auto found = item.find("segment"); found != item.end()) {
-      if (!found->is_object()) return std::string("segment must be an object {new_customer, inactive_days}");
-      if (auto error = unknown_field(*found, {"new_customer", "inactive_days"})) return "segment: " + *error;
+      if (!found->is_object()) {
+        return std::string(
+            "segment must be an object {new_customer, inactive_days, partners_visited, points_earned}");
+      }
+      if (auto error = unknown_field(*found, {"new_customer", "inactive_days", "partners_visited", "points_earned"})) {
+        return "segment: " + *error;
+      }
+      if (auto error = read_recent_range(*found, "partners_visited", multiplier.segment.partners_visited)) return error;
+      if (auto error = read_recent_range(*found, "points_earned", multiplier.segment.points_earned)) return error;
       if (auto flag = found->find("new_customer"); flag != found->end()) {
         if (!flag->is_boolean()) return std::string("segment.new_customer must be true or false");
         multiplier.segment.new_customer = flag->get<bool>();

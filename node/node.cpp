@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "crypto/check.hpp"
+#include "crypto/referral_code.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/voucher.hpp"
@@ -84,6 +85,39 @@ pc::Result<std::shared_ptr<const rules::RuleSet>, std::string> read_rules_file(c
 constexpr std::size_t facts_history_entries_max = 1'000;
 // Candidates looked at when finding an order's tagged reference (docs/earning-rules.md).
 constexpr std::size_t order_reference_candidates_max = 16;
+
+// The account a referral code names (crypto/referral_code.hpp): a seek to the first account
+// record at or after the code's 55 bits; the two records from there tell unknown, one, or two.
+ledger::Result<crypto::PublicKey> resolve_referral_code(const ledger::StoreView& store, std::string_view text) {
+  auto code = crypto::decode_referral_code(text);
+  if (!code) {
+    return ledger::Error{ledger::Code::referral_code_invalid, std::string(crypto::describe(code.error()))};
+  }
+  crypto::PublicKey lowest{};
+  std::copy(code->key_prefix.begin(), code->key_prefix.end(), lowest.begin());
+  const Bytes start = ledger::record::account_key(lowest);
+  // The records sharing the code's first 48 bits; the 55-bit matches come first from `start`.
+  const Bytes prefix(start.begin(), start.end() - static_cast<std::ptrdiff_t>(lowest.size() - 6));
+  auto records = store.state_records_with_prefix(prefix, start, 2);
+  if (!records) return records.error();
+  std::vector<crypto::PublicKey> matches;
+  for (const ledger::Record& record : *records) {
+    PC_CHECK(record.key.size() == start.size());
+    crypto::PublicKey key{};
+    std::copy(record.key.end() - static_cast<std::ptrdiff_t>(key.size()), record.key.end(), key.begin());
+    if (crypto::key_has_referral_prefix(key, code->key_prefix)) matches.push_back(key);
+  }
+  const std::string shown = crypto::format_referral_code(code->code);
+  if (matches.empty()) {
+    return ledger::Error{ledger::Code::referral_code_unknown, "no customer on the chain has the referral code " + shown};
+  }
+  if (matches.size() > 1) {
+    return ledger::Error{ledger::Code::referral_code_ambiguous,
+                         "two customers on the chain share the referral code " + shown +
+                             ": it cannot name a referrer"};
+  }
+  return matches.front();
+}
 
 }  // namespace
 
@@ -211,7 +245,7 @@ class Node::Impl {
     if (auto pending = mempool->pending_issue(partner, reference)) {
       const ledger::Transaction* tx = mempool->find(*pending);
       PC_CHECK(tx != nullptr);
-      return std::optional<EarnResult>(EarnResult{*pending, std::get<ledger::Issue>(tx->fields().body).points, true, reference, std::nullopt});
+      return std::optional<EarnResult>(EarnResult{*pending, std::get<ledger::Issue>(tx->fields().body).points, true, reference, std::nullopt, {}, {}, {}});
     }
     const ledger::IssuanceRecord* record = store->state().issuance(partner, reference);
     if (record == nullptr) return std::optional<EarnResult>();
@@ -221,7 +255,7 @@ class Node::Impl {
       return ledger::Error{ledger::Code::corruption, "issuance " + reference + " points past its block"};
     }
     return std::optional<EarnResult>(
-        EarnResult{block->transactions[record->id.index].id(), record->points, true, reference, std::nullopt});
+        EarnResult{block->transactions[record->id.index].id(), record->points, true, reference, std::nullopt, {}, {}, {}});
   }
 
   // Signs `body` with the issuer key at this partner's next sequence.
@@ -246,7 +280,7 @@ class Node::Impl {
     const ledger::Transaction tx = sign(body);
     auto admitted = admit(tx);
     if (!admitted) return admitted.error();
-    return EarnResult{tx.id(), body.points, false, body.reference, std::move(breakdown)};
+    return EarnResult{tx.id(), body.points, false, body.reference, std::move(breakdown), {}, {}, {}};
   }
 
   // Issue signed by this node: idempotent by reference.
@@ -275,7 +309,7 @@ class Node::Impl {
       const ledger::Transaction tx = sign(body);
       auto admitted = admit(tx);
       if (!admitted) return admitted.error();
-      return EarnResult{tx.id(), body.points, false, body.reference, std::nullopt};
+      return EarnResult{tx.id(), body.points, false, body.reference, std::nullopt, {}, {}, {}};
     });
   }
 
@@ -306,15 +340,17 @@ class Node::Impl {
     return active_rules;
   }
 
-  // The customer's purchase issuances from this partner still pending: counted in every
-  // period (they are now). Writer thread, or with pending_mutex held: O(pending).
-  void add_pending_facts(const crypto::PublicKey& customer, rules::CustomerFacts& facts) const {
+  // The customer's issuances still pending: this partner's purchases count in every period
+  // (they are now), and every partner's in the recent segments, at `now_ms`. Writer thread, or
+  // with pending_mutex held: O(pending).
+  void add_pending_facts(const rules::RuleSet& rule_set, const crypto::PublicKey& customer, std::uint64_t now_ms,
+                         rules::CustomerFacts& facts) const {
+    const bool needs_recent = rule_set.recent_days_max() > 0;
     for (const ledger::Transaction& tx : mempool->transactions()) {
       const auto* issue = std::get_if<ledger::Issue>(&tx.fields().body);
-      if (issue == nullptr || issue->partner != partner || issue->customer != customer ||
-          issue->reason != ledger::Reason::purchase) {
-        continue;
-      }
+      if (issue == nullptr || issue->customer != customer) continue;
+      if (needs_recent) facts.recent_issues.push_back({now_ms, issue->partner, issue->points});
+      if (issue->partner != partner || issue->reason != ledger::Reason::purchase) continue;
       facts.first_purchase = false;
       for (std::uint64_t& earned : facts.earned_in_period) earned = saturating_add(earned, issue->points);
     }
@@ -327,8 +363,9 @@ class Node::Impl {
 
   // What the chain says about the customer (docs/earning-rules.md, "Customer facts"): their
   // history, newest first, from the history index, at most facts_history_entries_max entries.
-  // Each earned entry of this partner is looked up in the chain store for its reason and block
-  // time. The scan stops at the first purchase issuance older than every capped period.
+  // Each entry the rules need (this partner's issuances; any issuance within the recent
+  // segments' window; the newest activity) is looked up in the chain store for its block time.
+  // The scan stops once every fact the rules ask for is known.
   ledger::Status add_chain_facts(const rules::RuleSet& rule_set, const crypto::PublicKey& customer,
                                  std::uint64_t now_ms, rules::CustomerFacts& facts) const {
     const auto starts = rules::period_starts(rule_set.time_zone_offset_minutes, now_ms);
@@ -337,12 +374,20 @@ class Node::Impl {
       oldest_needed_ms = std::min(oldest_needed_ms, starts[static_cast<std::size_t>(cap.period)]);
     }
     bool needs_activity = false;
-    bool needs_first_purchase = rule_set.first_purchase_bonus.has_value();
+    bool needs_first_purchase = rule_set.first_purchase_bonus.has_value() || rule_set.referral.has_value();
     for (const rules::Multiplier& multiplier : rule_set.multipliers) {
       needs_activity = needs_activity || multiplier.segment.inactive_days_min.has_value();
       needs_first_purchase = needs_first_purchase || multiplier.segment.new_customer.has_value();
     }
-    if (oldest_needed_ms == UINT64_MAX && !needs_activity && !needs_first_purchase) return {};
+    const std::uint64_t recent_span_ms = std::uint64_t{rule_set.recent_days_max()} * 86'400'000;
+    bool needs_recent = recent_span_ms > 0;
+    const std::uint64_t recent_since_ms = now_ms > recent_span_ms ? now_ms - recent_span_ms : 0;
+    bool periods_done = oldest_needed_ms == UINT64_MAX;
+    const auto known_enough = [&] {
+      return periods_done && !needs_recent && (!needs_activity || facts.last_activity_ms) &&
+             (!needs_first_purchase || !facts.first_purchase);
+    };
+    if (known_enough()) return {};
     const std::shared_ptr<const Snapshot> view = snapshot();
     // Entries above the snapshot (the index is written after it is published) are skipped.
     HistoryCursor cursor{view->tip.height + 1, 0};
@@ -352,47 +397,118 @@ class Node::Impl {
       if (page.empty()) return {};
       for (const HistoryEntry& entry : page) {
         if (scanned++ == facts_history_entries_max) {
-          if (oldest_needed_ms != UINT64_MAX) {
+          if (!periods_done || needs_recent) {
             return ledger::Error{ledger::Code::too_large,
                                  "the customer's history holds more than " +
                                      std::to_string(facts_history_entries_max) +
-                                     " entries in the capped periods: the caps cannot be applied"};
+                                     " entries in the capped periods or the segments' window: the rules cannot be applied"};
           }
           // Not seen within the bound: no first purchase bonus (the cautious answer).
           facts.first_purchase = false;
           return {};
         }
         // An expiry (no transaction) is not something the customer did.
-        const bool ours = entry.event.kind == ledger::Event::Kind::earned && entry.event.partner == partner;
+        const bool earned = entry.event.kind == ledger::Event::Kind::earned;
+        const bool ours = earned && entry.event.partner == partner;
         const bool activity = needs_activity && !facts.last_activity_ms && entry.event.tx_id != ledger::Hash256{};
-        if (!ours && !activity) continue;
+        const bool recent = needs_recent && earned;
+        if (!ours && !activity && !recent) continue;
         // The transaction and its block's header, without reading the block.
         auto location = view->store.find_transaction(entry.event.tx_id);
         if (!location) return location.error();
         auto proof = view->store.transaction_proof(entry.event.tx_id, *location);
         if (!proof) return proof.error();
-        if (activity) facts.last_activity_ms = proof->header.time_ms;
-        // Without caps, the scan ends once it knows what the rules ask.
-        const auto known_enough = [&] {
-          return oldest_needed_ms == UINT64_MAX && (!needs_activity || facts.last_activity_ms) &&
-                 (!needs_first_purchase || !facts.first_purchase);
-        };
+        const std::uint64_t time_ms = proof->header.time_ms;
+        if (activity) facts.last_activity_ms = time_ms;
+        if (needs_recent && time_ms < recent_since_ms) needs_recent = false;  // newest first: the rest is older
+        if (recent && needs_recent) facts.recent_issues.push_back({time_ms, entry.event.partner, entry.event.points});
         if (known_enough()) return {};
         if (!ours) continue;
         const auto* issue = std::get_if<ledger::Issue>(&proof->tx.fields().body);
         if (issue == nullptr || issue->reason != ledger::Reason::purchase) continue;
         facts.first_purchase = false;
-        if (known_enough()) return {};
-        const std::uint64_t time_ms = proof->header.time_ms;
-        if (time_ms < oldest_needed_ms) return {};  // older than every period: done
-        for (std::size_t period = 0; period < starts.size(); ++period) {
-          if (time_ms >= starts[period]) {
-            facts.earned_in_period[period] = saturating_add(facts.earned_in_period[period], issue->points);
+        if (periods_done) {
+          // Known already: nothing to count.
+        } else if (time_ms < oldest_needed_ms) {
+          periods_done = true;  // older than every period: so is the rest
+        } else {
+          for (std::size_t period = 0; period < starts.size(); ++period) {
+            if (time_ms >= starts[period]) {
+              facts.earned_in_period[period] = saturating_add(facts.earned_in_period[period], issue->points);
+            }
           }
         }
+        if (known_enough()) return {};
       }
       cursor = HistoryCursor{page.back().height, page.back().position};
     }
+  }
+
+  // This partner's issuances to `customer` whose reference starts with `prefix`: pending ones
+  // and those whose block time is at or after `since_ms` (the history index, newest first),
+  // counted up to `limit`. too_large past facts_history_entries_max entries. Writer thread.
+  ledger::Result<std::uint64_t> count_issuances(const crypto::PublicKey& customer, std::string_view prefix,
+                                                std::uint64_t since_ms, std::uint64_t limit) const {
+    const auto matches = [&](const ledger::Issue* issue) {
+      return issue != nullptr && issue->partner == partner && issue->customer == customer &&
+             issue->reference.starts_with(prefix);
+    };
+    std::uint64_t count = 0;
+    for (const ledger::Transaction& tx : mempool->transactions()) {
+      if (matches(std::get_if<ledger::Issue>(&tx.fields().body))) ++count;
+    }
+    const std::shared_ptr<const Snapshot> view = snapshot();
+    HistoryCursor cursor{view->tip.height + 1, 0};
+    std::size_t scanned = 0;
+    while (count < limit) {
+      const std::vector<HistoryEntry> page = history->entries(customer, cursor, history_page_max);
+      if (page.empty()) break;
+      for (const HistoryEntry& entry : page) {
+        if (scanned++ == facts_history_entries_max) {
+          return ledger::Error{ledger::Code::too_large, "the customer's history holds more than " +
+                                                            std::to_string(facts_history_entries_max) +
+                                                            " entries in the period: its limit cannot be applied"};
+        }
+        if (entry.event.kind != ledger::Event::Kind::earned || entry.event.partner != partner) continue;
+        auto location = view->store.find_transaction(entry.event.tx_id);
+        if (!location) return location.error();
+        auto proof = view->store.transaction_proof(entry.event.tx_id, *location);
+        if (!proof) return proof.error();
+        if (proof->header.time_ms < since_ms) return count;
+        if (matches(std::get_if<ledger::Issue>(&proof->tx.fields().body)) && ++count >= limit) return count;
+      }
+      cursor = HistoryCursor{page.back().height, page.back().position};
+    }
+    return count;
+  }
+
+  // The referral an order of `customer` naming `referral_code` earns (docs/earning-rules.md,
+  // "Referrals"), or the abuse case. Writer thread, or with pending_mutex held.
+  ledger::Result<rules::ReferralAward> referral_for(const rules::RuleSet& rule_set, const crypto::PublicKey& customer,
+                                                    const std::string& referral_code,
+                                                    const rules::CustomerFacts& facts, std::uint64_t now_ms) const {
+    if (!rule_set.referral) {
+      return ledger::Error{ledger::Code::invalid_field, "the earning rules have no referrals rule"};
+    }
+    auto referrer = node::resolve_referral_code(snapshot()->store, referral_code);
+    if (!referrer) return referrer.error();
+    rules::ReferralFacts referral;
+    referral.referrer = *referrer;
+    referral.referred_code = crypto::encode_referral_code(customer);
+    referral.self = *referrer == customer;
+    // The partner's referral issuance for this customer: its reference names the customer's code.
+    referral.already_referred =
+        order_reference(std::string(rules::referred_reference_prefix) + referral.referred_code).has_value();
+    if (!referral.self && !referral.already_referred && facts.first_purchase) {
+      const rules::ReferralRule& rule = *rule_set.referral;
+      auto count = count_issuances(
+          *referrer, rules::referrer_reference_prefix,
+          rules::event_period_start(rule_set.time_zone_offset_minutes, now_ms, rule.referrer_limit_period),
+          rule.referrer_limit_count);
+      if (!count) return count.error();
+      referral.referrer_count_in_period = *count;
+    }
+    return rules::evaluate_referral(rule_set, referral, facts);
   }
 
   // Whether a block is due now; `force`: anything pending makes it due.
@@ -1153,7 +1269,7 @@ ledger::Result<Node::EarnWork> Node::prepare_earn(const EarnRequest& request) co
     rules::Order order;
     order.currency = request.currency;
     order.lines.push_back(rules::OrderLine{{}, {}, 1, request.amount_minor, {}});
-    return prepare_earn_order(request.customer, order, request.order_id);
+    return prepare_earn_order(request.customer, order, request.order_id, std::nullopt);
   }
   const crypto::PublicKey& customer = request.customer;
   const std::int64_t amount_minor = request.amount_minor;
@@ -1304,7 +1420,8 @@ ledger::Result<std::int64_t> order_total_minor(const rules::Order& order) {
 
 }  // namespace
 
-ledger::Result<rules::Breakdown> Node::quote(const crypto::PublicKey& customer, const rules::Order& order) const {
+ledger::Result<rules::Breakdown> Node::quote(const crypto::PublicKey& customer, const rules::Order& order,
+                                             const std::optional<std::string>& referral_code) const {
   const std::shared_ptr<const rules::RuleSet> rule_set = impl_->current_rules();
   if (!rule_set) return no_rules_error();
   if (auto status = rules::validate_order(order); !status) return status.error();
@@ -1312,21 +1429,48 @@ ledger::Result<rules::Breakdown> Node::quote(const crypto::PublicKey& customer, 
   rules::CustomerFacts facts;
   {
     std::shared_lock pending(impl_->pending_mutex);
-    impl_->add_pending_facts(customer, facts);
+    impl_->add_pending_facts(*rule_set, customer, now_ms, facts);
   }
   if (auto status = impl_->add_chain_facts(*rule_set, customer, now_ms, facts); !status) return status.error();
-  return rules::evaluate(*rule_set, order, facts, now_ms);
+  auto breakdown = rules::evaluate(*rule_set, order, facts, now_ms);
+  // A purchase that earns nothing is refused by earn, so it qualifies for no referral.
+  if (!breakdown || !referral_code || breakdown->points == 0) return breakdown;
+  // The referral's checks read the mempool too.
+  std::shared_lock pending(impl_->pending_mutex);
+  auto referral = impl_->referral_for(*rule_set, customer, *referral_code, facts, now_ms);
+  if (!referral) return referral.error();
+  breakdown->referral = std::move(referral).value();
+  return breakdown;
 }
 
 ledger::Result<EarnResult> Node::earn_order(const crypto::PublicKey& customer, const rules::Order& order,
-                                            const std::string& order_id) {
-  auto work = prepare_earn_order(customer, order, order_id);
+                                            const std::string& order_id,
+                                            const std::optional<std::string>& referral_code) {
+  auto work = prepare_earn_order(customer, order, order_id, referral_code);
   if (!work) return work.error();
   return impl_->on_writer<EarnResult>(std::move(*work));
 }
 
+ledger::Result<ReferralCodeInfo> Node::referral_code(const crypto::PublicKey& customer) const {
+  ReferralCodeInfo info;
+  info.code = crypto::encode_referral_code(customer);
+  auto resolved = resolve_referral_code(info.code);
+  if (!resolved && resolved.error().code != ledger::Code::referral_code_unknown &&
+      resolved.error().code != ledger::Code::referral_code_ambiguous) {
+    return resolved.error();
+  }
+  info.resolves = resolved && *resolved == customer;
+  info.ambiguous = !resolved && resolved.error().code == ledger::Code::referral_code_ambiguous;
+  return info;
+}
+
+ledger::Result<crypto::PublicKey> Node::resolve_referral_code(std::string_view text) const {
+  return node::resolve_referral_code(impl_->snapshot()->store, text);
+}
+
 ledger::Result<Node::EarnWork> Node::prepare_earn_order(const crypto::PublicKey& customer, const rules::Order& order,
-                                                        const std::string& order_id) const {
+                                                        const std::string& order_id,
+                                                        const std::optional<std::string>& referral_code) const {
   if (!impl_->current_rules()) return no_rules_error();
   if (order_id.size() > rules::rules_order_id_bytes_max ||
       order_id.find(rules::reference_separator) != std::string::npos) {
@@ -1341,7 +1485,13 @@ ledger::Result<Node::EarnWork> Node::prepare_earn_order(const crypto::PublicKey&
   if (!impl_->has_account(customer) && !crypto::is_valid_public_key(customer)) {
     return ledger::Error{ledger::Code::invalid_public_key, "the customer's key is not a valid ed25519 key"};
   }
-  return EarnWork([this, customer, order, order_id, total_minor = *total_minor]() -> ledger::Result<EarnResult> {
+  if (referral_code) {
+    if (auto code = crypto::decode_referral_code(*referral_code); !code) {
+      return ledger::Error{ledger::Code::referral_code_invalid, std::string(crypto::describe(code.error()))};
+    }
+  }
+  return EarnWork([this, customer, order, order_id, referral_code,
+                   total_minor = *total_minor]() -> ledger::Result<EarnResult> {
     if (auto reference = impl_->order_reference(order_id)) {
       auto known = impl_->known_issuance(*reference);
       if (!known) return known.error();
@@ -1353,12 +1503,17 @@ ledger::Result<Node::EarnWork> Node::prepare_earn_order(const crypto::PublicKey&
     if (!rule_set) return no_rules_error();
     const std::uint64_t now_ms = impl_->clock.now_ms();
     rules::CustomerFacts facts;
-    impl_->add_pending_facts(customer, facts);
+    impl_->add_pending_facts(*rule_set, customer, now_ms, facts);
     if (auto status = impl_->add_chain_facts(*rule_set, customer, now_ms, facts); !status) return status.error();
     auto breakdown = rules::evaluate(*rule_set, order, facts, now_ms);
     if (!breakdown) return breakdown.error();
     if (breakdown->points == 0) {
       return ledger::Error{ledger::Code::invalid_field, "purchase earns no points under the earning rules"};
+    }
+    if (referral_code) {
+      auto referral = impl_->referral_for(*rule_set, customer, *referral_code, facts, now_ms);
+      if (!referral) return referral.error();
+      breakdown->referral = std::move(referral).value();
     }
     ledger::Issue body;
     body.partner = partner_;
@@ -1368,7 +1523,36 @@ ledger::Result<Node::EarnWork> Node::prepare_earn_order(const crypto::PublicKey&
     body.reference = order_id + rules::reference_separator + rule_set->tag;
     body.pending_days = config_.return_window_days;
     body.purchase = ledger::Purchase{total_minor, order.currency};
-    return impl_->issue_priced(body, std::move(breakdown).value());
+    std::optional<rules::ReferralAward> award = breakdown->referral;
+    auto earned = impl_->issue_priced(body, std::move(breakdown).value());
+    if (!earned || !award) return earned;
+    // The two referral issuances (docs/earning-rules.md, "Referrals"): references that name
+    // the referred customer's code, so "once per customer" is one prefix seek on the chain.
+    // Pending for the order's return window, like the purchase's points.
+    const std::string suffix = award->referred_code + rules::reference_separator + rule_set->tag;
+    const auto referral_issue = [&](const crypto::PublicKey& to, std::uint64_t points, std::string_view prefix) {
+      ledger::Issue issue;
+      issue.partner = partner_;
+      issue.customer = to;
+      issue.points = points;
+      issue.reason = ledger::Reason::referral;
+      issue.reference = std::string(prefix) + suffix;
+      issue.pending_days = config_.return_window_days;
+      return impl_->issue_priced(issue, rules::Breakdown{});
+    };
+    auto referred = referral_issue(customer, award->referred_points, rules::referred_reference_prefix);
+    if (!referred) {
+      earned->referral_refused = referred.error();
+      return earned;
+    }
+    earned->referred_tx_id = referred->tx_id;
+    auto referrer = referral_issue(award->referrer, award->referrer_points, rules::referrer_reference_prefix);
+    if (!referrer) {
+      earned->referral_refused = referrer.error();
+      return earned;
+    }
+    earned->referrer_tx_id = referrer->tx_id;
+    return earned;
   });
 }
 
@@ -1406,47 +1590,15 @@ ledger::Result<EarnResult> Node::earn_event(const crypto::PublicKey& customer, c
       if (candidate.event == *kind) rule = &candidate;
     }
     // This partner's issuances of the event to the customer in the period: by reference prefix,
-    // pending ones and those whose block time falls in it (the history index, newest first).
+    // pending ones and those whose block time falls in it.
     std::uint64_t count = 0;
     if (rule != nullptr) {
-      const std::uint64_t period_start_ms =
-          rules::event_period_start(rule_set->time_zone_offset_minutes, impl_->clock.now_ms(), rule->limit_period);
-      const auto is_event = [&](const ledger::Issue* issue) {
-        return issue != nullptr && issue->partner == partner_ && issue->customer == customer &&
-               issue->reference.starts_with(prefix);
-      };
-      for (const ledger::Transaction& tx : impl_->mempool->transactions()) {
-        if (is_event(std::get_if<ledger::Issue>(&tx.fields().body))) ++count;
-      }
-      const std::shared_ptr<const Snapshot> view = impl_->snapshot();
-      HistoryCursor cursor{view->tip.height + 1, 0};
-      std::size_t scanned = 0;
-      bool done = count >= rule->limit_count;
-      while (!done) {
-        const std::vector<HistoryEntry> page = impl_->history->entries(customer, cursor, history_page_max);
-        if (page.empty()) break;
-        for (const HistoryEntry& entry : page) {
-          if (scanned++ == facts_history_entries_max) {
-            return ledger::Error{ledger::Code::too_large, "the customer's history holds more than " +
-                                                              std::to_string(facts_history_entries_max) +
-                                                              " entries in the event's period: its limit cannot be applied"};
-          }
-          if (entry.event.kind != ledger::Event::Kind::earned || entry.event.partner != partner_) continue;
-          auto location = view->store.find_transaction(entry.event.tx_id);
-          if (!location) return location.error();
-          auto proof = view->store.transaction_proof(entry.event.tx_id, *location);
-          if (!proof) return proof.error();
-          if (proof->header.time_ms < period_start_ms) {
-            done = true;
-            break;
-          }
-          if (is_event(std::get_if<ledger::Issue>(&proof->tx.fields().body)) && ++count >= rule->limit_count) {
-            done = true;
-            break;
-          }
-        }
-        cursor = HistoryCursor{page.back().height, page.back().position};
-      }
+      auto counted = impl_->count_issuances(
+          customer, prefix,
+          rules::event_period_start(rule_set->time_zone_offset_minutes, impl_->clock.now_ms(), rule->limit_period),
+          rule->limit_count);
+      if (!counted) return counted.error();
+      count = *counted;
     }
     auto breakdown = rules::evaluate_event(*rule_set, *kind, count);
     if (!breakdown) return breakdown.error();

@@ -165,6 +165,19 @@ struct EarnResult {
   std::string reference;               // the issuance's reference: the order id, plus the rule
                                        // set's tag under earning rules (docs/earning-rules.md)
   std::optional<rules::Breakdown> breakdown;  // under earning rules, a new issuance only
+  // A referral (breakdown->referral): its two issuances, admitted after the purchase's. If the
+  // ledger refused them (only its liability cap can, once the rules allowed the referral), the
+  // purchase stands and referral_refused says why.
+  std::optional<ledger::Hash256> referred_tx_id;
+  std::optional<ledger::Hash256> referrer_tx_id;
+  std::optional<ledger::Error> referral_refused;
+};
+
+// A customer's referral code and whether it resolves to them now (docs/earning-rules.md).
+struct ReferralCodeInfo {
+  std::string code;                    // canonical, 12 characters
+  bool resolves = false;               // the chain has the account, and no other shares the code
+  bool ambiguous = false;              // another account shares it: the code cannot be used
 };
 
 // One purchase to earn points for (Node::earn's arguments).
@@ -421,9 +434,20 @@ class Node {
   // line without SKU or category, and the issuance's reference is the order id, '~' and the
   // rule set's tag; the order id is then at most rules::rules_order_id_bytes_max bytes without '~'.
   // quote evaluates exactly what earn_order would issue now, without issuing.
-  ledger::Result<rules::Breakdown> quote(const crypto::PublicKey& customer, const rules::Order& order) const;
+  // A referral_code (as typed: crypto::decode_referral_code) makes a first purchase a
+  // referral: the breakdown's referral, and on earn its two issuances, or one of the errors of
+  // docs/earning-rules.md, "Referrals" (referral_code_invalid ... referral_limit_reached),
+  // nothing issued. quote returns the same errors.
+  ledger::Result<rules::Breakdown> quote(const crypto::PublicKey& customer, const rules::Order& order,
+                                         const std::optional<std::string>& referral_code = std::nullopt) const;
   ledger::Result<EarnResult> earn_order(const crypto::PublicKey& customer, const rules::Order& order,
-                                        const std::string& order_id);
+                                        const std::string& order_id,
+                                        const std::optional<std::string>& referral_code = std::nullopt);
+  // The customer's referral code; whether it resolves reads the published snapshot.
+  ledger::Result<ReferralCodeInfo> referral_code(const crypto::PublicKey& customer) const;
+  // The account a referral code names: referral_code_invalid, referral_code_unknown,
+  // referral_code_ambiguous. One LevelDB seek over the account records (the published snapshot).
+  ledger::Result<crypto::PublicKey> resolve_referral_code(std::string_view text) const;
   // Event rules (docs/earning-rules.md, "Event rules"): the rule's points for `event`
   // ("review", "social_share", "sign_up", "birthday") to the customer, as an Issue whose
   // reference is event '.' event_id '~' tag: idempotent by event_id, like earn by order id.
@@ -464,7 +488,8 @@ class Node {
   using EarnWork = std::function<ledger::Result<EarnResult>()>;
   ledger::Result<EarnWork> prepare_earn(const EarnRequest& request) const;
   ledger::Result<EarnWork> prepare_earn_order(const crypto::PublicKey& customer, const rules::Order& order,
-                                              const std::string& order_id) const;
+                                              const std::string& order_id,
+                                              const std::optional<std::string>& referral_code) const;
 
   const NodeConfig config_;
   const ledger::Genesis genesis_;

@@ -7,6 +7,7 @@
 
 #include "crypto/check.hpp"
 #include "crypto/address.hpp"
+#include "crypto/referral_code.hpp"
 #include "ledger/voucher.hpp"
 #include "node/report_command.hpp"
 #include "node/audit_command.hpp"
@@ -86,6 +87,15 @@ json breakdown_json(const node::rules::Breakdown& breakdown) {
   return contributions;
 }
 
+json referral_json(const node::rules::ReferralAward& referral) {
+  return json{{"rule", referral.rule},
+              {"referrer", crypto::encode_address(referral.referrer)},
+              {"referred_code", crypto::format_referral_code(referral.referred_code)},
+              {"referrer_points", referral.referrer_points},
+              {"referred_points", referral.referred_points},
+              {"note", referral.note}};
+}
+
 // `reference` and the breakdown only when earning rules made them (the reference then holds
 // the rule set's tag): a plain earn's answer stays what it was.
 json earn_result_json(const node::EarnResult& result, const std::string& order_id) {
@@ -94,6 +104,13 @@ json earn_result_json(const node::EarnResult& result, const std::string& order_i
   if (result.breakdown) {
     out["capped"] = result.breakdown->capped;
     out["breakdown"] = breakdown_json(*result.breakdown);
+    if (result.breakdown->referral) {
+      json referral = referral_json(*result.breakdown->referral);
+      if (result.referred_tx_id) referral["referred_id"] = hash_hex(*result.referred_tx_id);
+      if (result.referrer_tx_id) referral["referrer_id"] = hash_hex(*result.referrer_tx_id);
+      if (result.referral_refused) referral["refused"] = application_error(*result.referral_refused).to_json();
+      out["referral"] = std::move(referral);
+    }
   }
   return out;
 }
@@ -268,7 +285,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 30> methods = {{
+  static constexpr std::array<Method, 31> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -288,6 +305,7 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"reload_rules", &Dispatcher::reload_rules, true},
       {"webhook_status", &Dispatcher::webhook_status, true},
       {"earn_event", &Dispatcher::earn_event, true},
+      {"get_referral_code", &Dispatcher::get_referral_code, false},
       {"get_rewards", &Dispatcher::get_rewards, false},
       {"get_vouchers", &Dispatcher::get_vouchers, false},
       {"publish_reward", &Dispatcher::publish_reward, true},
@@ -557,29 +575,48 @@ OrderParams read_order(Params& reader) {
 }  // namespace
 
 MethodResult Dispatcher::earn(const json& params) {
-  Params reader(params, {"customer", "amount_minor", "lines", "currency", "order_id"});
+  Params reader(params, {"customer", "amount_minor", "lines", "currency", "order_id", "referral_code"});
   const OrderParams order = read_order(reader);
   const std::string order_id = reader.text("order_id");
+  std::optional<std::string> referral_code;
+  if (reader.has("referral_code")) referral_code = reader.text("referral_code");
   if (reader.error()) return *reader.error();
   if (order.line_error) return *order.line_error;
-  auto earned = order.amount_minor
+  // A referral needs earning rules: a plain total with a code goes through them as one line.
+  auto earned = order.amount_minor && !referral_code
                     ? node_.earn(order.customer, *order.amount_minor, order.order.currency, order_id)
-                    : node_.earn_order(order.customer, order.order, order_id);
+                    : node_.earn_order(order.customer, order.order, order_id, referral_code);
   if (!earned) return application_error(earned.error());
   return earn_result_json(*earned, order_id);
 }
 
 MethodResult Dispatcher::quote(const json& params) {
-  Params reader(params, {"customer", "amount_minor", "lines", "currency"});
+  Params reader(params, {"customer", "amount_minor", "lines", "currency", "referral_code"});
   const OrderParams order = read_order(reader);
+  std::optional<std::string> referral_code;
+  if (reader.has("referral_code")) referral_code = reader.text("referral_code");
   if (reader.error()) return *reader.error();
   if (order.line_error) return *order.line_error;
-  auto quoted = node_.quote(order.customer, order.order);
+  auto quoted = node_.quote(order.customer, order.order, referral_code);
   if (!quoted) return application_error(quoted.error());
-  return json{{"points", quoted->points},
-              {"capped", quoted->capped},
-              {"breakdown", breakdown_json(*quoted)},
-              {"rules", rules_info_json(node_.rules_info())}};
+  json out{{"points", quoted->points},
+           {"capped", quoted->capped},
+           {"breakdown", breakdown_json(*quoted)},
+           {"rules", rules_info_json(node_.rules_info())}};
+  if (quoted->referral) out["referral"] = referral_json(*quoted->referral);
+  return out;
+}
+
+MethodResult Dispatcher::get_referral_code(const json& params) {
+  Params reader(params, {"customer"});
+  const crypto::PublicKey customer = reader.address("customer", crypto::KeyCheck::checksum_only);
+  if (reader.error()) return *reader.error();
+  auto info = node_.referral_code(customer);
+  if (!info) return application_error(info.error());
+  return json{{"customer", crypto::encode_address(customer)},
+              {"referral_code", crypto::format_referral_code(info->code)},
+              {"resolves", info->resolves},
+              {"ambiguous", info->ambiguous}};
 }
 
 MethodResult Dispatcher::reload_rules(const json& params) {

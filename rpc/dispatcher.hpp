@@ -107,6 +107,7 @@ class Dispatcher {
   MethodResult reload_rules(const nlohmann::json& params);
   MethodResult webhook_status(const nlohmann::json& params);
   MethodResult earn_event(const nlohmann::json& params);
+  MethodResult get_referral_code(const nlohmann::json& params);
   // The rewards catalog and vouchers (docs/rpc.md, "Rewards and vouchers").
   MethodResult get_rewards(const nlohmann::json& params);
   MethodResult get_vouchers(const nlohmann::json& params);

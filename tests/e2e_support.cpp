@@ -176,6 +176,79 @@ std::string readme_shell_block(const std::string& readme, const std::string& hea
   return block;
 }
 
+std::vector<RunnableBlock> runnable_blocks(const std::string& markdown) {
+  std::istringstream lines(markdown);
+  std::string line;
+  std::size_t number = 0;
+  std::vector<RunnableBlock> blocks;
+  bool output_allowed = false;  // an output block may follow the last runnable block
+  const auto read_fenced = [&](std::size_t opened_at) {
+    std::string text;
+    while (std::getline(lines, line)) {
+      ++number;
+      if (line == "```") return text;
+      text += line + "\n";
+    }
+    throw std::runtime_error("the block opened at line " + std::to_string(opened_at) + " is not closed");
+  };
+  while (std::getline(lines, line)) {
+    ++number;
+    if (line.rfind("```", 0) != 0) continue;
+    const std::size_t opened_at = number;
+    if (line == "```sh run") {
+      blocks.push_back({opened_at, read_fenced(opened_at), std::nullopt});
+      output_allowed = true;
+    } else if (line == "```text output") {
+      if (!output_allowed) {
+        throw std::runtime_error("the output block at line " + std::to_string(opened_at) +
+                                 " follows no ```sh run block");
+      }
+      blocks.back().expected_output = read_fenced(opened_at);
+      output_allowed = false;
+    } else {
+      read_fenced(opened_at);
+      output_allowed = false;
+    }
+  }
+  return blocks;
+}
+
+namespace {
+
+std::string trimmed_right(std::string text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\r' || text.back() == '\t')) text.pop_back();
+  return text;
+}
+
+// Whether `text` is `pattern`, where each "..." in the pattern matches any text.
+bool matches_pattern(std::string_view pattern, std::string_view text) {
+  const std::size_t wildcard = pattern.find("...");
+  if (wildcard == std::string_view::npos) return pattern == text;
+  const std::string_view head = pattern.substr(0, wildcard);
+  if (!text.starts_with(head)) return false;
+  const std::string_view rest = pattern.substr(wildcard + 3);
+  for (std::size_t from = head.size(); from <= text.size(); ++from) {
+    if (matches_pattern(rest, text.substr(from))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> missing_expected_line(const std::string& expected, const std::string& output) {
+  std::istringstream wanted(expected);
+  std::istringstream got(output);
+  std::string pattern;
+  std::string line;
+  while (std::getline(wanted, pattern)) {
+    pattern = trimmed_right(pattern);
+    bool found = false;
+    while (!found && std::getline(got, line)) found = matches_pattern(pattern, trimmed_right(line));
+    if (!found) return pattern;
+  }
+  return std::nullopt;
+}
+
 // ---- Process ----
 
 Process::Process(const std::vector<std::string>& args, const SpawnOptions& options)

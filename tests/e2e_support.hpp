@@ -54,6 +54,23 @@ std::string read_text_file(const std::filesystem::path& path);
 // next "## " heading) holds a second code block: the README promises one block to paste whole.
 std::string readme_shell_block(const std::string& readme, const std::string& heading);
 
+// A document's runnable examples (docs/partner-guide.md, "How this guide is tested"): every
+// fenced block opened by a line "```sh run", in document order, each with the block opened by
+// "```text output" that follows it (before any other fence), if there is one.
+struct RunnableBlock {
+  std::size_t line = 0;  // the line of its opening fence, 1-based
+  std::string script;
+  std::optional<std::string> expected_output;
+};
+// Throws std::runtime_error for a block that is not closed, or an output block that follows
+// no runnable block.
+std::vector<RunnableBlock> runnable_blocks(const std::string& markdown);
+
+// The first line of `expected` that `output` does not hold, or nullopt. The expected lines must
+// appear in order, as whole lines, with any lines between them; "..." in an expected line
+// stands for any text (none included). Trailing spaces are ignored on both sides.
+std::optional<std::string> missing_expected_line(const std::string& expected, const std::string& output);
+
 // ---- processes ----
 
 // How a process ended: an exit code, or the signal that ended it.

@@ -9,14 +9,13 @@
 
 #include "node/node.hpp"
 #include "tests/fixtures.hpp"
+#include "tests/rules_harness.hpp"
 
 namespace {
 
 using namespace pc;
 using pc::test::TxFactory;
-
-// 2026-11-29T23:00Z: Monday 30 Nov, 00:00 at UTC+1. A local day starts here.
-constexpr std::uint64_t local_midnight_ms = 1'795'993'200'000;
+using namespace pc::test::rules_harness;
 
 const std::string base_rules = R"({"version": 1, "time_zone_offset_minutes": 60,
   "currencies": [{"currency": "EUR", "points_per_unit": 1}],
@@ -25,60 +24,6 @@ const std::string base_rules = R"({"version": 1, "time_zone_offset_minutes": 60,
   "first_purchase_bonus": {"name": "welcome", "points": 50},
   "customer_caps": {"day": 100},
   "order_points_max": 500})";
-
-// A one-validator node of partner 1 whose data dir holds `rules_text` as its rules file.
-class RulesHarness {
- public:
-  explicit RulesHarness(const std::string& rules_text, std::uint64_t start_ms = local_midnight_ms - 3'600'000)
-      : genesis_(pc::test::make_genesis()), clock_(start_ms) {
-    config_.data_dir = dir_.path();
-    REQUIRE(ledger::ChainStore::create(dir_.path() / "chain", genesis_).ok());
-    write_rules(rules_text);
-    node_ = std::make_unique<node::Node>(config_, genesis_, 1, pc::test::seeded_key("partner 1 validator"),
-                                         TxFactory::partner_issuer(1), clock_, workers_);
-  }
-
-  void write_rules(const std::string& text) {
-    std::ofstream(dir_.path() / node::earning_rules_file_name, std::ios::binary | std::ios::trunc) << text;
-  }
-  std::filesystem::path rules_path() const { return dir_.path() / node::earning_rules_file_name; }
-
-  node::Node& node() { return *node_; }
-  node::ManualClock& clock() { return clock_; }
-
-  // The Issue committed or pending under `tx_id`.
-  ledger::Issue issue(const ledger::Hash256& tx_id) {
-    auto status = node_->transaction(tx_id);
-    REQUIRE(status);
-    return std::get<ledger::Issue>(status->tx.fields().body);
-  }
-
- private:
-  pc::test::TempDir dir_;
-  ledger::Genesis genesis_;
-  node::ManualClock clock_;
-  node::NodeConfig config_;
-  node::WorkerPool workers_{1, "pc-rules-test"};
-  std::unique_ptr<node::Node> node_;
-};
-
-node::rules::Order coffee_order(std::int64_t price_minor) {
-  return node::rules::Order{"EUR", {node::rules::OrderLine{"LATTE", "coffee", 1, price_minor, {}}}};
-}
-
-std::string tag_of(const std::string& text) {
-  auto rules = node::rules::parse_rule_set(text);
-  REQUIRE(rules);
-  return rules->tag;
-}
-
-std::vector<std::string> summary(const node::rules::Breakdown& breakdown) {
-  std::vector<std::string> out;
-  for (const auto& contribution : breakdown.contributions) {
-    out.push_back(contribution.rule + ":" + std::to_string(contribution.points));
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -361,4 +306,52 @@ TEST_CASE("earn_event issues an event rule's points once per event id, up to the
     CHECK(refused.error().code == ledger::Code::invalid_field);
   }
   CHECK(harness.node().chain_info().pending_count == pending);
+}
+
+TEST_CASE("partners-visited and points-earned segments read every partner's issuances on the chain by block time",
+          "[node][rules][segments]") {
+  // Proves the recent segments against the chain: issuances of two partners in a block count
+  // for "partners visited" until exactly 30 days after its block time and not a millisecond
+  // later; "points earned" counts every partner's points in 7 days, pending ones included.
+  const std::string rules = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+    "multipliers": [
+      {"name": "explorer", "per_mille": 2000, "segment": {"partners_visited": {"days": 30, "min": 2}}},
+      {"name": "big earner", "per_mille": 1500, "segment": {"points_earned": {"days": 7, "min": 200}}}]})";
+  const std::uint64_t day_ms = 86'400'000;
+  const std::uint64_t start_ms = local_midnight_ms;
+  RulesHarness harness(rules, start_ms);
+  const auto customer = TxFactory::customer(8).public_key();
+  TxFactory other_partner;
+  REQUIRE(harness.node().earn_order(customer, coffee_order(1'000), "visit-1"));  // 10 points at partner 1
+  REQUIRE(harness.node().submit(other_partner.issue(2, customer, 150, "elsewhere-1").bytes()));
+  REQUIRE(harness.node().produce_pending());  // block time start_ms
+
+  harness.clock().set_ms(start_ms + day_ms);
+  auto both = harness.node().quote(customer, coffee_order(1'000));
+  REQUIRE(both);
+  CHECK(summary(*both) == std::vector<std::string>{"base:10", "explorer:10"});  // 160 points: not 200
+  REQUIRE(harness.node().submit(other_partner.issue(2, customer, 40, "elsewhere-2").bytes()));  // pending: now
+  auto with_pending = harness.node().quote(customer, coffee_order(1'000));
+  REQUIRE(with_pending);
+  CHECK(summary(*with_pending) == std::vector<std::string>{"base:10", "explorer:10", "big earner:5"});
+  harness.clock().set_ms(start_ms + day_ms + 1);
+  REQUIRE(harness.node().produce_pending());  // the 40 at start + 1 day + 1 ms
+
+  harness.clock().set_ms(start_ms + 7 * day_ms);  // the first block is exactly 7 days old: 200
+  auto edge = harness.node().quote(customer, coffee_order(1'000));
+  REQUIRE(edge);
+  CHECK(summary(*edge) == std::vector<std::string>{"base:10", "explorer:10", "big earner:5"});
+  harness.clock().set_ms(start_ms + 7 * day_ms + 1);
+  auto after = harness.node().quote(customer, coffee_order(1'000));
+  REQUIRE(after);
+  CHECK(summary(*after) == std::vector<std::string>{"base:10", "explorer:10"});
+
+  harness.clock().set_ms(start_ms + 30 * day_ms);
+  auto last_day = harness.node().quote(customer, coffee_order(1'000));
+  REQUIRE(last_day);
+  CHECK(summary(*last_day) == std::vector<std::string>{"base:10", "explorer:10"});
+  harness.clock().set_ms(start_ms + 30 * day_ms + 1);  // partner 1's issuance left the window
+  auto gone = harness.node().quote(customer, coffee_order(1'000));
+  REQUIRE(gone);
+  CHECK(summary(*gone) == std::vector<std::string>{"base:10"});
 }

@@ -459,3 +459,82 @@ TEST_CASE("event rules: parsed strictly, one per event, evaluated against the cu
   CHECK(parse_error(head + R"("event_rules": [{"name": "a", "event": "birthday", "points": 5, "limit": 1}]})") ==
         "event_rules[0] \"a\": unknown field \"limit\"");
 }
+
+TEST_CASE("partners-visited and points-earned segments count the issuances of the last N days, edges included",
+          "[rules][segments]") {
+  // Proves the recent segments on the customer's facts: an issuance exactly N days old counts,
+  // one a millisecond older does not; partners are counted once however many issuances; min
+  // and max bound the count both ways.
+  const RuleSet rules = rules_with(R"("multipliers": [
+      {"name": "explorer", "per_mille": 2000, "segment": {"partners_visited": {"days": 30, "min": 2}}},
+      {"name": "quiet", "per_mille": 1500, "segment": {"points_earned": {"days": 7, "max": 99}}}])");
+  CHECK(rules.recent_days_max() == 30);
+  const Order purchase = order({line("BREAD", "bakery", 1'000)});
+  const std::uint64_t now_ms = wednesday_noon_ms;
+  const std::uint64_t day_ms = 86'400'000;
+  CustomerFacts facts = returning_customer();
+  CHECK(lines_of(evaluated(rules, purchase, facts, now_ms)) == Lines{"base:10", "quiet:5"});  // 0 points earned
+  facts.recent_issues = {{now_ms - 30 * day_ms, 2, 60}, {now_ms - 2 * day_ms, 1, 30}, {now_ms - day_ms, 1, 9}};
+  CHECK(lines_of(evaluated(rules, purchase, facts, now_ms)) == Lines{"base:10", "explorer:10", "quiet:5"});
+  facts.recent_issues[0].time_ms = now_ms - 30 * day_ms - 1;  // partner 2 is out of the window
+  CHECK(lines_of(evaluated(rules, purchase, facts, now_ms)) == Lines{"base:10", "quiet:5"});
+  facts.recent_issues.push_back({now_ms - 7 * day_ms, 3, 60});  // 99 points in 7 days: quiet still
+  CHECK(lines_of(evaluated(rules, purchase, facts, now_ms)) == Lines{"base:10", "explorer:10", "quiet:5"});
+  facts.recent_issues.push_back({now_ms, 3, 1});  // 100: no longer quiet
+  CHECK(lines_of(evaluated(rules, purchase, facts, now_ms)) == Lines{"base:10", "explorer:10"});
+
+  CHECK(parse_error(R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+      "multipliers": [{"name": "m", "per_mille": 2000, "segment": {"partners_visited": {"days": 30}}}]})") ==
+        "multipliers[0] \"m\": segment.partners_visited needs min, max or both");
+  CHECK(parse_error(R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+      "multipliers": [{"name": "m", "per_mille": 2000, "segment": {"points_earned": {"days": 400, "min": 1}}}]})") ==
+        "multipliers[0] \"m\": segment.points_earned.days must be an integer between 1 and 366");
+  CHECK(parse_error(R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+      "multipliers": [{"name": "m", "per_mille": 2000, "segment": {"points_earned": {"days": 7, "min": 5, "max": 4}}}]})") ==
+        "multipliers[0] \"m\": segment.points_earned: min is above max");
+}
+
+TEST_CASE("the referrals rule is parsed strictly and its abuse cases are checked in the documented order",
+          "[rules][referrals]") {
+  // Proves the rule's fields and errors, and evaluate_referral's order: self, already
+  // referred, not the first purchase, the referrer's limit; otherwise the award and its note.
+  const RuleSet rules = rules_with(R"("referrals": {"name": "friends", "referrer_points": 100,
+      "referred_points": 50, "referrer_limit_count": 3, "referrer_limit_period": "week"})");
+  REQUIRE(rules.referral);
+  CHECK(rules.referral->referrer_limit_period == EventPeriod::week);
+  CHECK(parse_error(R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+      "referrals": {"name": "friends", "referrer_points": 100}})") ==
+        "referrals \"friends\": referred_points is required");
+  CHECK(parse_error(R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+      "referrals": {"name": "friends", "referrer_points": 1, "referred_points": 1, "referrer_limit_period": "hour"}})") ==
+        "referrals \"friends\": referrer_limit_period must be day, week, month, year or ever");
+  CHECK(parse_error(R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+      "first_purchase_bonus": {"name": "friends", "points": 5},
+      "referrals": {"name": "friends", "referrer_points": 1, "referred_points": 1}})") ==
+        "referrals \"friends\": another rule has this name");
+
+  ReferralFacts referral;
+  referral.referred_code = "ABCDEFGHJKMN";
+  CustomerFacts first;
+  const auto code_of = [&](const ReferralFacts& facts, const CustomerFacts& customer) {
+    auto award = evaluate_referral(rules, facts, customer);
+    return award ? pc::ledger::Code::ok : award.error().code;
+  };
+  ReferralFacts everything = referral;
+  everything.self = true;
+  everything.already_referred = true;
+  everything.referrer_count_in_period = 3;
+  CHECK(code_of(everything, returning_customer()) == pc::ledger::Code::self_referral);
+  everything.self = false;
+  CHECK(code_of(everything, returning_customer()) == pc::ledger::Code::already_referred);
+  everything.already_referred = false;
+  CHECK(code_of(everything, returning_customer()) == pc::ledger::Code::referral_not_first_purchase);
+  CHECK(code_of(everything, first) == pc::ledger::Code::referral_limit_reached);
+  everything.referrer_count_in_period = 2;
+  auto award = evaluate_referral(rules, everything, first);
+  REQUIRE(award);
+  CHECK(award->referrer_points == 100);
+  CHECK(award->referred_points == 50);
+  CHECK(award->note == "3 of 3 this week for the referrer");
+  CHECK(evaluate_referral(rules_with(""), referral, first).error().code == pc::ledger::Code::invalid_field);
+}

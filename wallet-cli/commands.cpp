@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "crypto/address.hpp"
+#include "crypto/referral_code.hpp"
 #include "ledger/block.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
@@ -232,6 +233,26 @@ void create_command(const WalletOptions& options, std::ostream& out) {
 
 void address_command(const WalletOptions& options, std::ostream& out) {
   out << crypto::encode_address(unlock(options).public_key()) << "\n";
+}
+
+void referral_code_command(const WalletOptions& options, std::ostream& out) {
+  const crypto::PublicKey key = unlock(options).public_key();
+  const std::string code = crypto::format_referral_code(crypto::encode_referral_code(key));
+  NodeClient client = connect(options);
+  const Json answer = call(client, "get_referral_code", {{"customer", crypto::encode_address(key)}});
+  const AnswerObject info(answer, "get_referral_code");
+  if (info.string("referral_code", crypto::referral_code_input_chars_max) != code) {
+    throw Failure(Exit::node_unreachable, "the node computes another referral code for this wallet than the wallet does");
+  }
+  out << "Referral code: " << code << "\n";
+  if (info.boolean("resolves")) {
+    out << "A friend gives it at the till of a partner with referrals, on their first purchase there.\n";
+  } else if (info.boolean("ambiguous")) {
+    out << "Not usable: another account on the chain has the same code.\n";
+  } else {
+    out << "Not usable yet: partners find the code among the chain's accounts, and this wallet has none until it "
+           "earns points.\n";
+  }
 }
 
 void balance_command(const WalletOptions& options, std::ostream& out) {

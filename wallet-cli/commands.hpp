@@ -30,6 +30,9 @@ struct WalletOptions {
 
 void create_command(const WalletOptions& options, std::ostream& out);
 void address_command(const WalletOptions& options, std::ostream& out);
+// The wallet's referral code (crypto/referral_code.hpp), computed here and checked against
+// the node's get_referral_code, which also says whether partners can resolve it yet.
+void referral_code_command(const WalletOptions& options, std::ostream& out);
 void balance_command(const WalletOptions& options, std::ostream& out);
 void history_command(const WalletOptions& options, std::size_t limit, std::ostream& out);
 

@@ -25,6 +25,7 @@ constexpr char usage_text[] =
     "usage: pointchain-wallet [--wallet FILE] [--node URL] [--passphrase-file FILE] <command>\n"
     "  create                                    make a new key; prints its address\n"
     "  address                                   print the wallet's address\n"
+    "  referral-code                             the code a friend gives at a partner's till\n"
     "  balance                                   balance, spendable, pending, expiring soon\n"
     "  history [--limit N]                       the latest N entries (default 20, max 100)\n"
     "  redeem --partner ID --points N --reward TEXT [--no-wait]\n"
@@ -54,6 +55,7 @@ const std::map<std::string, CommandSpec>& command_specs() {
   static const std::map<std::string, CommandSpec> specs = {
       {"create", {}},
       {"address", {}},
+      {"referral-code", {}},
       {"balance", {}},
       {"history", {{"--limit"}, {}, 0}},
       {"redeem", {{"--partner", "--points", "--reward", "--reward-id", "--quantity"}, {"--no-wait"}, 0}},
@@ -160,6 +162,7 @@ void run(const CommandLine& line) {
   constexpr std::uint64_t points_max = std::numeric_limits<std::uint64_t>::max();
   if (command == "create") return pc::wallet::create_command(options, std::cout);
   if (command == "address") return pc::wallet::address_command(options, std::cout);
+  if (command == "referral-code") return pc::wallet::referral_code_command(options, std::cout);
   if (command == "balance") return pc::wallet::balance_command(options, std::cout);
   if (command == "history") {
     const auto limit = line.values.count("--limit") != 0
