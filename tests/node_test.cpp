@@ -188,8 +188,9 @@ TEST_CASE("mempool limits refuse with too_large instead of growing", "[node]") {
   CHECK(harness.node().chain_info().pending_count == 6);
 }
 
-TEST_CASE("blocks are produced on the interval, early at the trigger count, and never empty", "[node]") {
-  // Proves the production policy of docs/node.md under a simulated clock.
+TEST_CASE("blocks are produced on the interval, early at the trigger count or a lull, and never empty", "[node]") {
+  // Proves the production policy of docs/node.md under a simulated clock, for a validator
+  // that decides alone (the lull rule applies to it only).
   NodeHarness harness;
   TxFactory txs;
   const auto customer = TxFactory::customer(1);
@@ -209,17 +210,37 @@ TEST_CASE("blocks are produced on the interval, early at the trigger count, and 
   REQUIRE(early.has_value());
   CHECK(harness.node().block_at(*early)->transactions.size() == 50);
 
-  // One pending: not due until the interval after the last block has passed.
+  // One pending: due once none has come for the lull (50 ms), and a tenth of the interval
+  // after the last block, not the whole interval.
   REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 1, "late").bytes()));
   CHECK_FALSE(harness.node().produce_if_due().has_value());
-  CHECK(harness.node().next_check_ms() == harness.node().chain_info().tip.time_ms + interval_ms);
-  harness.clock().advance_ms(interval_ms);
+  const std::uint64_t lull_ms = std::max(harness.clock().now_ms() + 50,
+                                         harness.node().chain_info().tip.time_ms + interval_ms / 10);
+  CHECK(harness.node().next_check_ms() == lull_ms);
+  harness.clock().set_ms(lull_ms - 1);
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  harness.clock().set_ms(lull_ms);
   CHECK(harness.node().produce_if_due() == 2);
+
+  // Transactions arriving more often than the lull: the interval after the last block bounds
+  // the wait.
+  const std::uint64_t interval_end_ms = harness.node().chain_info().tip.time_ms + interval_ms;
+  int trickled = 0;
+  while (harness.clock().now_ms() + 40 < interval_end_ms) {
+    harness.clock().advance_ms(40);
+    REQUIRE(harness.node().submit(
+        txs.issue(1, customer.public_key(), 1, "trickle-" + std::to_string(trickled++)).bytes()));
+    CHECK_FALSE(harness.node().produce_if_due().has_value());
+  }
+  CHECK(trickled > 10);
+  harness.clock().set_ms(interval_end_ms);
+  REQUIRE(harness.node().produce_if_due() == 3);
+  CHECK(harness.node().block_at(3)->transactions.size() == static_cast<std::size_t>(trickled));
 
   // A clean shutdown commits what is pending without waiting for the interval.
   REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 1, "at-shutdown").bytes()));
   CHECK_FALSE(harness.node().produce_if_due().has_value());
-  CHECK(harness.node().produce_pending() == 3);
+  CHECK(harness.node().produce_pending() == 4);
   CHECK_FALSE(harness.node().produce_pending().has_value());
 }
 
