@@ -10,6 +10,7 @@
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/voucher.hpp"
+#include "node/analytics_report.hpp"
 #include "node/audit_command.hpp"
 #include "node/height_claims.hpp"
 #include "node/history_index.hpp"
@@ -399,6 +400,49 @@ TEST_CASE("a restarted node resumes at its tip with its history and drops nothin
   CHECK_FALSE(next->already_known);
   harness.produce();
   CHECK(harness.node().account(customer).balance == 350);
+}
+
+TEST_CASE("indexes a crash left behind the chain hold every committed block after the next start",
+          "[node][observers]") {
+  // Proves that running the history and analytics indexes behind the writer loses nothing to
+  // a crash: blocks committed while still queued for them (the queue dies with the process)
+  // are in both indexes after a restart, with the same history and report as a node that
+  // indexed them as they came.
+  NodeHarness harness;
+  const auto customer = TxFactory::customer(1).public_key();
+  REQUIRE(harness.node().earn(customer, 1'000, "EUR", "o-1"));
+  harness.produce();
+  harness.stop();
+  // The indexes as a crash after block 1 would leave them.
+  pc::test::TempDir saved;
+  for (const char* index : {"history", "analytics"}) {
+    std::filesystem::copy(harness.data_dir() / index, saved.path() / index, std::filesystem::copy_options::recursive);
+  }
+  harness.start();
+  REQUIRE(harness.node().earn(customer, 2'000, "EUR", "o-2"));
+  harness.produce();
+  REQUIRE(harness.node().earn(customer, 3'000, "EUR", "o-3"));
+  harness.produce();
+  const node::Day day = node::day_of_ms(harness.node().chain_info().tip.time_ms);
+  node::ReportQuery query;
+  query.from = day - 1;
+  query.to = day;
+  query.period = node::ReportPeriod::day;
+  const std::string indexed_as_they_came = node::report_json(harness.node().report(query).value()).dump();
+  harness.stop();
+
+  for (const char* index : {"history", "analytics"}) {
+    std::filesystem::remove_all(harness.data_dir() / index);
+    std::filesystem::copy(saved.path() / index, harness.data_dir() / index, std::filesystem::copy_options::recursive);
+  }
+  REQUIRE(node::HistoryIndex::recorded_height(harness.data_dir() / "history", harness.genesis()) == 1);
+  harness.start();
+  const auto history = harness.node().history(customer, {}, 10);
+  REQUIRE(history.size() == 3);
+  CHECK(history[0].height == 3);
+  CHECK(history[1].height == 2);
+  CHECK(history[2].height == 1);
+  CHECK(node::report_json(harness.node().report(query).value()).dump() == indexed_as_they_came);
 }
 
 TEST_CASE("history pages by (height, position) lose and repeat nothing, even inside one block", "[node]") {
