@@ -25,8 +25,8 @@
 #include "node/height_claims.hpp"
 #include "node/history_index.hpp"
 #include "node/mempool.hpp"
-#include "node/snapshot.hpp"
 #include "node/observer_thread.hpp"
+#include "node/snapshot.hpp"
 #include "node/webhook_queue.hpp"
 #include "node/webhook_sender.hpp"
 
@@ -46,7 +46,7 @@ void check_config(const NodeConfig& config) {
   require(config.mempool.tx_count_max > 0 && config.mempool.per_signer_max > 0, "mempool limits must be positive");
 }
 
-// The lull rule (docs/node.md, "Block production"), for a validator that decides alone: the
+// The lull rule (docs/node.md, "Block production"), for a validator that commits alone: the
 // pending transactions become a block once none has arrived for this long, instead of
 // waiting out the interval ...
 constexpr std::uint64_t block_lull_ms = 50;
@@ -216,8 +216,10 @@ class Node::Impl {
     const std::uint64_t now_ms = clock.now_ms();
     auto admitted = mempool->admit(tx, now_ms);
     pending.unlock();
-    if (admitted && !known) last_admission_ms = now_ms;
-    if (admitted && !known) peers->transactions_admitted({*admitted});
+    if (admitted && !known) {
+      last_admission_ms = now_ms;
+      peers->transactions_admitted({*admitted});
+    }
     return admitted;
   }
 
@@ -423,7 +425,7 @@ class Node::Impl {
                             (lull_ms() && now_ms >= *lull_ms())));
   }
 
-  // With a validator that decides alone, when the lull rule makes the pending transactions
+  // For a validator that commits alone, when the lull rule makes the pending transactions
   // due: block_lull_ms after the last admission, and a tenth of the interval after the tip.
   // nullopt for a validator that needs the others' votes: a proposal there costs a network
   // round, and the interval lets the transactions reach the others first.
