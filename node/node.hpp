@@ -292,8 +292,9 @@ class Node {
 
   // Fires the consensus timeouts that are due, then starts the height's rounds if a block is
   // due: pending transactions and the block interval since the last block has passed, or
-  // block_trigger_tx_count pending, or a lot's expiry is due. No rounds, so no empty blocks,
-  // otherwise. Returns the height committed during the call: with a validator that holds more
+  // block_trigger_tx_count pending, or a lot's expiry is due, or (a validator that commits
+  // alone) pending transactions and a lull in admissions (docs/node.md, "Block production").
+  // No rounds, so no empty blocks, otherwise. Returns the height committed during the call: with a validator that holds more
   // than 2/3 of the power, a due block is proposed, voted on and committed within it (a round
   // of one); with less, a block needs the others' votes. Runs on the writer.
   //
