@@ -18,7 +18,8 @@
 // height are one WriteBatch, not synced: after a power cut the index may be behind, and the
 // next open rebuilds it.
 //
-// Thread-safety: add_block() on one thread (the node's writer); report() on any thread at
+// Thread-safety: add_block() on one thread (the node's observer thread, node/observer_thread.hpp,
+// or the writer in tests); report() on any thread at
 // once, reading a LevelDB snapshot, so it sees whole blocks only.
 #pragma once
 

@@ -25,7 +25,8 @@ struct CommittedBlock {
 };
 
 // Hears about every committed block once, in height order, after it is durable and
-// published. Runs on the node's writer thread: it must be quick and must never wait for the
+// published. Runs on the node's writer thread (CommitPipeline::add_observer) or behind it on
+// the observer thread (node/observer_thread.hpp): either way it must never wait for the
 // writer (no calls into the node that post to it).
 class CommitObserver {
  public:

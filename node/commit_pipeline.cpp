@@ -65,7 +65,9 @@ ledger::Result<std::shared_ptr<const CommittedBlock>> CommitPipeline::commit(
 
   // 4. observers.
   for (CommitObserver* observer : observers_) observer->block_committed(*committed);
-  return std::shared_ptr<const CommittedBlock>(std::move(committed));
+  std::shared_ptr<const CommittedBlock> shared = std::move(committed);
+  if (behind_ != nullptr) behind_->push(shared);
+  return shared;
 }
 
 std::optional<StorageFailure> CommitPipeline::failure() const {

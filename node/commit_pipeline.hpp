@@ -4,8 +4,11 @@
 //   1. write   the block, its indexes and its state changes: one synced LevelDB batch;
 //   2. publish the store's tip and state, then a new Snapshot for readers;
 //   3. revalidate the mempool on the new tip;
-//   4. notify  every CommitObserver (history index, WebSocket subscriptions, ...), in the
-//              order they were added.
+//   4. notify  every CommitObserver added here (the webhook queue, which reads the state as
+//              of the block), in the order they were added, on the writer; then hand the
+//              block to the ObserverThread, if any, whose observers (history and analytics
+//              indexes, WebSocket subscriptions) run behind the writer
+//              (node/observer_thread.hpp).
 //
 // Between 1 and 2 the block's height goes durably into data_dir/committed-height
 // (node/height_claims.hpp), so the file is never below a height anyone was told about.
@@ -34,6 +37,7 @@
 #include "node/commit_observer.hpp"
 #include "node/height_claims.hpp"
 #include "node/mempool.hpp"
+#include "node/observer_thread.hpp"
 #include "node/snapshot.hpp"
 #include "node/storage_failure.hpp"
 
@@ -50,7 +54,10 @@ class CommitPipeline {
 
   // Publishes the snapshot of the store as it is (at start-up).
   void publish_initial();
+  // Runs on the writer thread, within commit().
   void add_observer(CommitObserver& observer);
+  // Gets every committed block after the observers above; nullptr: none.
+  void set_observer_thread(ObserverThread* behind) { behind_ = behind; }
 
   // Commits `block`, executed into `changes` on the store's tip. `also_removed`: pending
   // transactions the proposer left out of the block because they failed, dropped with the
@@ -73,6 +80,7 @@ class CommitPipeline {
   CommittedHeightFile& committed_height_;
   const Clock& clock_;
   std::vector<CommitObserver*> observers_;
+  ObserverThread* behind_ = nullptr;
   mutable std::mutex failure_mutex_;
   std::optional<StorageFailure> failure_;  // guarded by failure_mutex_
 };

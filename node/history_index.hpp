@@ -11,7 +11,8 @@
 // A block's entries and the new indexed height are one WriteBatch. Writes are not synced:
 // after a power cut the index may be behind the chain, which the start-up check repairs.
 //
-// Thread-safety: LevelDB is; indexed_height() is read and written under the node's lock.
+// Thread-safety: LevelDB is, so entries() runs on any thread; add_block() and indexed_height()
+// on one thread (the node's observer thread, node/observer_thread.hpp).
 #pragma once
 
 #include <filesystem>

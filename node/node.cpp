@@ -26,6 +26,7 @@
 #include "node/height_claims.hpp"
 #include "node/history_index.hpp"
 #include "node/mempool.hpp"
+#include "node/observer_thread.hpp"
 #include "node/snapshot.hpp"
 #include "node/webhook_queue.hpp"
 #include "node/webhook_sender.hpp"
@@ -45,6 +46,14 @@ void check_config(const NodeConfig& config) {
   require(config.return_window_days <= ledger::pending_days_max, "return_window_days is over 365");
   require(config.mempool.tx_count_max > 0 && config.mempool.per_signer_max > 0, "mempool limits must be positive");
 }
+
+// The lull rule (docs/node.md, "Block production"), for a validator that commits alone: the
+// pending transactions become a block once none has arrived for this long, instead of
+// waiting out the interval ...
+constexpr std::uint64_t block_lull_ms = 50;
+// ... but no sooner than a tenth of block_interval_ms after the tip's time, so that a trickle
+// of transactions makes at most ten times the blocks the interval would.
+constexpr std::uint64_t block_lull_interval_divisor = 10;
 
 // Consensus timers held at once: a few of the current round and the rebroadcast timer.
 constexpr std::size_t consensus_timeouts_max = 64;
@@ -166,10 +175,12 @@ class Node::Impl {
     mempool = std::make_unique<Mempool>(store->state(), config.mempool, clock.now_ms());
     pipeline = std::make_unique<CommitPipeline>(*store, *mempool, pending_mutex, published, *committed_height, clock);
     history_observer = std::make_unique<HistoryObserver>(*history);
-    pipeline->add_observer(*history_observer);
     analytics_observer = std::make_unique<AnalyticsObserver>(*analytics);
-    pipeline->add_observer(*analytics_observer);
-    pipeline->add_observer(subscriptions);
+    // Behind the writer, in this order: a subscriber told of a block finds it in the indexes.
+    observer_thread = std::make_unique<ObserverThread>(
+        std::vector<CommitObserver*>{history_observer.get(), analytics_observer.get(), &subscriptions},
+        store->tip().height);
+    pipeline->set_observer_thread(observer_thread.get());
     if (!config.webhooks.endpoints.empty()) {
       webhook_queue = std::make_unique<WebhookQueue>(config.data_dir / "webhooks", *store, partner, config.webhooks);
       pipeline->add_observer(*webhook_queue);
@@ -181,6 +192,7 @@ class Node::Impl {
     PC_CHECK(me != nullptr || partner == observer_partner);
     // A partner with no voting power, or an observer, follows: its engine never signs.
     if (me != nullptr && me->voting_power > 0) signer = std::make_unique<consensus::SignerGuard>(validator_key, *signer_state);
+    commits_alone = signer != nullptr && me->voting_power * 3 > genesis.total_voting_power() * 2;
     engine = std::make_unique<consensus::Engine>(genesis, partner, signer.get(), *consensus_log);
     if (consensus_peers == nullptr) {
       no_peers = std::make_unique<NoConsensusPeers>();
@@ -195,6 +207,7 @@ class Node::Impl {
 
   ~Impl() {
     loop->stop();
+    observer_thread->stop();  // the indexes get every committed block before they close
     webhook_sender.reset();  // its thread reads the queue
     // Snapshots hold LevelDB snapshots of the store: they go before it.
     published.store(nullptr);
@@ -234,9 +247,13 @@ class Node::Impl {
     }
     std::unique_lock pending(pending_mutex);
     const bool known = mempool->find(tx.id()) != nullptr;
-    auto admitted = mempool->admit(tx, clock.now_ms());
+    const std::uint64_t now_ms = clock.now_ms();
+    auto admitted = mempool->admit(tx, now_ms);
     pending.unlock();
-    if (admitted && !known) peers->transactions_admitted({*admitted});
+    if (admitted && !known) {
+      last_admission_ms = now_ms;
+      peers->transactions_admitted({*admitted});
+    }
     return admitted;
   }
 
@@ -389,7 +406,9 @@ class Node::Impl {
     };
     if (known_enough()) return {};
     const std::shared_ptr<const Snapshot> view = snapshot();
-    // Entries above the snapshot (the index is written after it is published) are skipped.
+    // The index is written behind the writer: every committed earn must be in it. Entries
+    // above the snapshot are skipped.
+    observer_thread->wait_delivered(view->tip.height);
     HistoryCursor cursor{view->tip.height + 1, 0};
     std::size_t scanned = 0;
     while (true) {
@@ -458,6 +477,7 @@ class Node::Impl {
       if (matches(std::get_if<ledger::Issue>(&tx.fields().body))) ++count;
     }
     const std::shared_ptr<const Snapshot> view = snapshot();
+    observer_thread->wait_delivered(view->tip.height);  // every committed issuance counted
     HistoryCursor cursor{view->tip.height + 1, 0};
     std::size_t scanned = 0;
     while (count < limit) {
@@ -518,7 +538,18 @@ class Node::Impl {
     const bool expiry_due = next_expiry_ms && *next_expiry_ms <= now_ms;
     const std::size_t pending = mempool->size();
     return expiry_due || pending >= config.block_trigger_tx_count ||
-           (pending > 0 && (force || now_ms >= tip.time_ms + config.block_interval_ms));
+           (pending > 0 && (force || now_ms >= tip.time_ms + config.block_interval_ms ||
+                            (lull_ms() && now_ms >= *lull_ms())));
+  }
+
+  // For a validator that commits alone, when the lull rule makes the pending transactions
+  // due: block_lull_ms after the last admission, and a tenth of the interval after the tip.
+  // nullopt for a validator that needs the others' votes: a proposal there costs a network
+  // round, and the interval lets the transactions reach the others first.
+  std::optional<std::uint64_t> lull_ms() const {
+    if (!commits_alone) return std::nullopt;
+    return std::max(last_admission_ms + block_lull_ms,
+                    store->tip().time_ms + config.block_interval_ms / block_lull_interval_divisor);
   }
 
   // When the writer should look again (ms since epoch): a block could be due, or a consensus
@@ -534,6 +565,7 @@ class Node::Impl {
         next_ms = mempool->size() >= config.block_trigger_tx_count
                       ? now_ms
                       : std::min(next_ms, store->tip().time_ms + config.block_interval_ms);
+        if (auto lull = lull_ms()) next_ms = std::min(next_ms, *lull);
       }
       if (auto expiry_ms = store->state().next_expiry_ms()) next_ms = std::min(next_ms, *expiry_ms);
     }
@@ -893,6 +925,7 @@ class Node::Impl {
   std::unique_ptr<CommitPipeline> pipeline;
   std::unique_ptr<HistoryObserver> history_observer;
   std::unique_ptr<AnalyticsObserver> analytics_observer;
+  std::unique_ptr<ObserverThread> observer_thread;  // runs the two observers above and subscriptions
   std::unique_ptr<WebhookQueue> webhook_queue;    // null without webhook endpoints
   std::unique_ptr<WebhookSender> webhook_sender;  // delivers webhook_queue on its own thread
   ExecutedBlocks executed_blocks;
@@ -912,6 +945,8 @@ class Node::Impl {
   bool performing = false;
   bool rounds_running = false;                      // at the current height
   bool staged_taken = false;                        // the mempool's staged changes are in a block
+  bool commits_alone = false;                       // this validator holds more than 2/3 of the power
+  std::uint64_t last_admission_ms = 0;              // when the mempool last took a new transaction
   std::optional<ExecutedBlock> prepared;            // this validator's round-0 block, while it is due
   std::atomic<std::uint64_t> consensus_height{0};
   std::atomic<std::uint32_t> consensus_round{0};
@@ -1070,12 +1105,16 @@ std::vector<ledger::Hash256> Node::pending_transaction_ids(std::size_t limit) co
 
 std::optional<std::uint64_t> Node::produce_if_due() {
   auto height = impl_->loop->call([this] { return impl_->produce(false); });
-  return height ? *height : std::nullopt;
+  if (!height || !*height) return std::nullopt;
+  impl_->observer_thread->wait_delivered(**height);
+  return *height;
 }
 
 std::optional<std::uint64_t> Node::produce_pending() {
   auto height = impl_->loop->call([this] { return impl_->produce(true); });
-  return height ? *height : std::nullopt;
+  if (!height || !*height) return std::nullopt;
+  impl_->observer_thread->wait_delivered(**height);
+  return *height;
 }
 
 void Node::start_block_timer() {
@@ -1220,6 +1259,8 @@ AccountView Node::account(const crypto::PublicKey& key) const {
 
 std::vector<HistoryEntry> Node::history(const crypto::PublicKey& key, HistoryCursor before,
                                         std::size_t limit) const {
+  // As of the published snapshot at least, as when the index was written on the writer.
+  impl_->observer_thread->wait_delivered(impl_->snapshot()->tip.height);
   return impl_->history->entries(key, before, std::min(limit, history_page_max));
 }
 
@@ -1231,7 +1272,10 @@ std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> Node::s
   return impl_->snapshot()->settlement;
 }
 
-ledger::Result<Report> Node::report(const ReportQuery& query) const { return impl_->analytics->report(query); }
+ledger::Result<Report> Node::report(const ReportQuery& query) const {
+  impl_->observer_thread->wait_delivered(impl_->snapshot()->tip.height);
+  return impl_->analytics->report(query);
+}
 
 std::vector<WebhookEndpointStatus> Node::webhook_status() const {
   return impl_->webhook_queue ? impl_->webhook_queue->status() : std::vector<WebhookEndpointStatus>{};
@@ -1366,6 +1410,7 @@ ledger::Result<std::vector<BadgeView>> Node::badges(const crypto::PublicKey& cus
 }
 
 ledger::Result<Leaderboard> Node::leaderboard(const LeaderboardQuery& query) const {
+  impl_->observer_thread->wait_delivered(impl_->snapshot()->tip.height);
   return impl_->analytics->leaderboard(query);
 }
 

@@ -305,15 +305,17 @@ class Node {
 
   // Fires the consensus timeouts that are due, then starts the height's rounds if a block is
   // due: pending transactions and the block interval since the last block has passed, or
-  // block_trigger_tx_count pending, or a lot's expiry is due. No rounds, so no empty blocks,
-  // otherwise. Returns the height committed during the call: with a validator that holds more
+  // block_trigger_tx_count pending, or a lot's expiry is due, or (a validator that commits
+  // alone) pending transactions and a lull in admissions (docs/node.md, "Block production").
+  // No rounds, so no empty blocks, otherwise. Returns the height committed during the call: with a validator that holds more
   // than 2/3 of the power, a due block is proposed, voted on and committed within it (a round
   // of one); with less, a block needs the others' votes. Runs on the writer.
   //
   // A failed block write stops production for good in this process (storage_failure() says
   // why, and the log says so loudly): the store never writes again after a failed write
   // (ledger/store.hpp), submissions are refused with io_error, and reads go on. Both produce
-  // calls then return nullopt at once.
+  // calls then return nullopt at once. A committed block's indexes and subscribers are
+  // written behind the writer (node/observer_thread.hpp); this call returns once they have it.
   std::optional<std::uint64_t> produce_if_due();
   // Starts rounds for whatever is pending now, whatever the interval: a clean shutdown of a
   // validator that commits alone loses no transaction it has accepted. nullopt when nothing
@@ -376,12 +378,14 @@ class Node {
   ledger::Result<ledger::Block> block_by_hash(const ledger::Hash256& hash) const;
   ledger::Result<TxStatus> transaction(const ledger::Hash256& tx_id) const;
   AccountView account(const crypto::PublicKey& key) const;
-  // Newest first, before `before`. At most history_page_max entries.
+  // Newest first, before `before`. At most history_page_max entries. The index is written
+  // behind the writer: this waits (briefly) until it holds the published snapshot's blocks.
   std::vector<HistoryEntry> history(const crypto::PublicKey& key, HistoryCursor before, std::size_t limit) const;
   std::vector<std::pair<ledger::Partner, ledger::PartnerStats>> partners() const;
   std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> settlement() const;
   // Figures over a range from data_dir/analytics (node/analytics_index.hpp); typed errors as
-  // there. Reads a LevelDB snapshot: never waits for the writer.
+  // there. Reads a LevelDB snapshot: never waits for the writer, only (briefly) for the index
+  // to hold the published snapshot's blocks.
   ledger::Result<Report> report(const ReportQuery& query) const;
   // Each configured webhook endpoint's queue (docs/webhooks.md); empty without endpoints.
   std::vector<WebhookEndpointStatus> webhook_status() const;

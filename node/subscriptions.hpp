@@ -52,7 +52,7 @@ class Subscription {
 };
 
 // Every open subscription. Thread-safe: subscribe/unsubscribe from any thread,
-// block_committed from the writer.
+// block_committed from the observer thread (node/observer_thread.hpp).
 class SubscriptionHub final : public CommitObserver {
  public:
   inline static constexpr std::size_t subscriptions_max = 1'024;

@@ -10,6 +10,7 @@
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/voucher.hpp"
+#include "node/analytics_report.hpp"
 #include "node/audit_command.hpp"
 #include "node/height_claims.hpp"
 #include "node/history_index.hpp"
@@ -188,8 +189,9 @@ TEST_CASE("mempool limits refuse with too_large instead of growing", "[node]") {
   CHECK(harness.node().chain_info().pending_count == 6);
 }
 
-TEST_CASE("blocks are produced on the interval, early at the trigger count, and never empty", "[node]") {
-  // Proves the production policy of docs/node.md under a simulated clock.
+TEST_CASE("blocks are produced on the interval, early at the trigger count or a lull, and never empty", "[node]") {
+  // Proves the production policy of docs/node.md under a simulated clock, for a validator
+  // that decides alone (the lull rule applies to it only).
   NodeHarness harness;
   TxFactory txs;
   const auto customer = TxFactory::customer(1);
@@ -209,17 +211,37 @@ TEST_CASE("blocks are produced on the interval, early at the trigger count, and 
   REQUIRE(early.has_value());
   CHECK(harness.node().block_at(*early)->transactions.size() == 50);
 
-  // One pending: not due until the interval after the last block has passed.
+  // One pending: due once none has come for the lull (50 ms), and a tenth of the interval
+  // after the last block, not the whole interval.
   REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 1, "late").bytes()));
   CHECK_FALSE(harness.node().produce_if_due().has_value());
-  CHECK(harness.node().next_check_ms() == harness.node().chain_info().tip.time_ms + interval_ms);
-  harness.clock().advance_ms(interval_ms);
+  const std::uint64_t lull_ms = std::max(harness.clock().now_ms() + 50,
+                                         harness.node().chain_info().tip.time_ms + interval_ms / 10);
+  CHECK(harness.node().next_check_ms() == lull_ms);
+  harness.clock().set_ms(lull_ms - 1);
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  harness.clock().set_ms(lull_ms);
   CHECK(harness.node().produce_if_due() == 2);
+
+  // Transactions arriving more often than the lull: the interval after the last block bounds
+  // the wait.
+  const std::uint64_t interval_end_ms = harness.node().chain_info().tip.time_ms + interval_ms;
+  int trickled = 0;
+  while (harness.clock().now_ms() + 40 < interval_end_ms) {
+    harness.clock().advance_ms(40);
+    REQUIRE(harness.node().submit(
+        txs.issue(1, customer.public_key(), 1, "trickle-" + std::to_string(trickled++)).bytes()));
+    CHECK_FALSE(harness.node().produce_if_due().has_value());
+  }
+  CHECK(trickled > 10);
+  harness.clock().set_ms(interval_end_ms);
+  REQUIRE(harness.node().produce_if_due() == 3);
+  CHECK(harness.node().block_at(3)->transactions.size() == static_cast<std::size_t>(trickled));
 
   // A clean shutdown commits what is pending without waiting for the interval.
   REQUIRE(harness.node().submit(txs.issue(1, customer.public_key(), 1, "at-shutdown").bytes()));
   CHECK_FALSE(harness.node().produce_if_due().has_value());
-  CHECK(harness.node().produce_pending() == 3);
+  CHECK(harness.node().produce_pending() == 4);
   CHECK_FALSE(harness.node().produce_pending().has_value());
 }
 
@@ -378,6 +400,49 @@ TEST_CASE("a restarted node resumes at its tip with its history and drops nothin
   CHECK_FALSE(next->already_known);
   harness.produce();
   CHECK(harness.node().account(customer).balance == 350);
+}
+
+TEST_CASE("indexes a crash left behind the chain hold every committed block after the next start",
+          "[node][observers]") {
+  // Proves that running the history and analytics indexes behind the writer loses nothing to
+  // a crash: blocks committed while still queued for them (the queue dies with the process)
+  // are in both indexes after a restart, with the same history and report as a node that
+  // indexed them as they came.
+  NodeHarness harness;
+  const auto customer = TxFactory::customer(1).public_key();
+  REQUIRE(harness.node().earn(customer, 1'000, "EUR", "o-1"));
+  harness.produce();
+  harness.stop();
+  // The indexes as a crash after block 1 would leave them.
+  pc::test::TempDir saved;
+  for (const char* index : {"history", "analytics"}) {
+    std::filesystem::copy(harness.data_dir() / index, saved.path() / index, std::filesystem::copy_options::recursive);
+  }
+  harness.start();
+  REQUIRE(harness.node().earn(customer, 2'000, "EUR", "o-2"));
+  harness.produce();
+  REQUIRE(harness.node().earn(customer, 3'000, "EUR", "o-3"));
+  harness.produce();
+  const node::Day day = node::day_of_ms(harness.node().chain_info().tip.time_ms);
+  node::ReportQuery query;
+  query.from = day - 1;
+  query.to = day;
+  query.period = node::ReportPeriod::day;
+  const std::string indexed_as_they_came = node::report_json(harness.node().report(query).value()).dump();
+  harness.stop();
+
+  for (const char* index : {"history", "analytics"}) {
+    std::filesystem::remove_all(harness.data_dir() / index);
+    std::filesystem::copy(saved.path() / index, harness.data_dir() / index, std::filesystem::copy_options::recursive);
+  }
+  REQUIRE(node::HistoryIndex::recorded_height(harness.data_dir() / "history", harness.genesis()) == 1);
+  harness.start();
+  const auto history = harness.node().history(customer, {}, 10);
+  REQUIRE(history.size() == 3);
+  CHECK(history[0].height == 3);
+  CHECK(history[1].height == 2);
+  CHECK(history[2].height == 1);
+  CHECK(node::report_json(harness.node().report(query).value()).dump() == indexed_as_they_came);
 }
 
 TEST_CASE("history pages by (height, position) lose and repeat nothing, even inside one block", "[node]") {
