@@ -206,6 +206,32 @@ class Node::Impl {
     return admitted;
   }
 
+  // Admits, on the writer, those of `decoded` whose check passed; results in input order.
+  // `unverified[i]`: its signature was not checked because it was pending; it is admitted
+  // only if it still is (then admission just returns its id).
+  std::vector<ledger::Result<ledger::Hash256>> admit_checked(const std::vector<std::optional<ledger::Transaction>>& decoded,
+                                                             const std::vector<ledger::Status>& checked,
+                                                             const std::vector<bool>& unverified) {
+    using Results = std::vector<ledger::Result<ledger::Hash256>>;
+    auto admitted = loop->call([&] {
+      Results results;
+      results.reserve(decoded.size());
+      for (std::size_t i = 0; i < decoded.size(); ++i) {
+        if (!checked[i]) {
+          results.emplace_back(checked[i].error());
+        } else if (i < unverified.size() && unverified[i] && mempool->find(decoded[i]->id()) == nullptr) {
+          results.emplace_back(ledger::Error{ledger::Code::sequence_too_low,
+                                             "it left the mempool (committed or dropped) while it waited for the writer"});
+        } else {
+          results.push_back(admit(*decoded[i]));
+        }
+      }
+      return results;
+    });
+    if (!admitted) return Results(decoded.size(), ledger::Result<ledger::Hash256>(admitted.error()));
+    return std::move(*admitted);
+  }
+
   // The transaction already issued under this partner's `reference`, pending or committed.
   ledger::Result<std::optional<EarnResult>> known_issuance(const std::string& reference) const {
     if (auto pending = mempool->pending_issue(partner, reference)) {
@@ -866,21 +892,23 @@ std::vector<ledger::Result<ledger::Hash256>> Node::submit_batch(const std::vecto
     checked[i] = ledger::verify_transaction_signature(genesis_, *tx, has_account);
     decoded[i] = std::move(tx).value();
   });
-  using Results = std::vector<ledger::Result<ledger::Hash256>>;
-  auto admitted = impl_->loop->call([&] {
-    Results results;
-    results.reserve(txs.size());
-    for (std::size_t i = 0; i < txs.size(); ++i) {
-      if (!checked[i]) {
-        results.emplace_back(checked[i].error());
-      } else {
-        results.push_back(impl_->admit(*decoded[i]));
-      }
-    }
-    return results;
+  return impl_->admit_checked(decoded, checked, {});
+}
+
+std::vector<ledger::Result<ledger::Hash256>> Node::submit_decoded(const std::vector<ledger::Transaction>& txs) {
+  std::vector<std::optional<ledger::Transaction>> decoded(txs.begin(), txs.end());
+  std::vector<ledger::Status> checked(txs.size());
+  std::vector<bool> pending(txs.size());
+  {
+    std::shared_lock lock(impl_->pending_mutex);
+    for (std::size_t i = 0; i < txs.size(); ++i) pending[i] = impl_->mempool->find(txs[i].id()) != nullptr;
+  }
+  const auto has_account = [this](const crypto::PublicKey& key) { return impl_->has_account(key); };
+  impl_->workers.run(txs.size(), [&](std::size_t i) {
+    // Admission finds it pending (or, committed meanwhile, refuses it by its sequence).
+    if (!pending[i]) checked[i] = ledger::verify_transaction_signature(genesis_, txs[i], has_account);
   });
-  if (!admitted) return Results(txs.size(), ledger::Result<ledger::Hash256>(admitted.error()));
-  return std::move(*admitted);
+  return impl_->admit_checked(decoded, checked, pending);
 }
 
 bool Node::receive_consensus_message(consensus::Message message) {
@@ -950,6 +978,26 @@ std::vector<ledger::Hash256> Node::pending_transaction_ids(std::size_t limit) co
   ids.reserve(std::min(limit, transactions.size()));
   for (const ledger::Transaction& tx : transactions.first(std::min(limit, transactions.size()))) ids.push_back(tx.id());
   return ids;
+}
+
+std::vector<ledger::Transaction> Node::pending_transactions(std::span<const ledger::Hash256> ids) const {
+  std::vector<ledger::Transaction> found;
+  std::shared_lock pending(impl_->pending_mutex);
+  for (const ledger::Hash256& id : ids) {
+    if (const ledger::Transaction* tx = impl_->mempool->find(id)) found.push_back(*tx);
+  }
+  return found;
+}
+
+bool Node::knows_transaction(const ledger::Hash256& tx_id) const {
+  std::shared_ptr<const Snapshot> snapshot;
+  {
+    std::shared_lock pending(impl_->pending_mutex);
+    if (impl_->mempool->find(tx_id) != nullptr) return true;
+    // Taken with the mempool: a transaction that left it is in this snapshot's blocks.
+    snapshot = impl_->snapshot();
+  }
+  return snapshot->store.find_transaction(tx_id).ok();
 }
 
 std::optional<std::uint64_t> Node::produce_if_due() {
