@@ -291,9 +291,9 @@ class Node {
   ledger::Result<ledger::Hash256> submit(ByteSpan tx_bytes);
   // The same for many, verifying signatures across the worker pool; results in input order.
   std::vector<ledger::Result<ledger::Hash256>> submit_batch(const std::vector<Bytes>& txs);
-  // The same for transactions already decoded (a peer's delivery). One already pending here
-  // returns its id without its signature being verified again: it was, under these exact
-  // bytes (the id is their hash), when it was admitted.
+  // The same for transactions already decoded (a peer's delivery). One this node verified
+  // before (on admission, or in a proposal; the latest 65,536 ids) is not verified again: the
+  // id is the hash of its exact bytes, signature included.
   std::vector<ledger::Result<ledger::Hash256>> submit_decoded(const std::vector<ledger::Transaction>& txs);
 
   // Fires the consensus timeouts that are due, then starts the height's rounds if a block is
