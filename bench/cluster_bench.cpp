@@ -375,6 +375,22 @@ bool settled(const std::vector<Json>& infos) {
 // ---------------------------------------------------------------------------------------
 // Bytes between the nodes
 
+// What the nodes' peer protocols sent, by message type, summed over the nodes (net_info's
+// `sent`: the messages' encodings without the transport's framing).
+using SentByType = std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>;  // type -> (messages, bytes)
+
+SentByType sent_by_type(std::vector<Member>& members) {
+  SentByType total;
+  for (Member& member : members) {
+    const Json info = call(member.queries(), "net_info", Json::object());
+    for (const auto& [type, sent] : info.at("sent").items()) {
+      total[type].first += sent.at("messages").get<std::uint64_t>();
+      total[type].second += sent.at("bytes").get<std::uint64_t>();
+    }
+  }
+  return total;
+}
+
 struct WireBytes {
   std::uint64_t payload = 0;   // TCP payload bytes, each counted once (at the end that received it)
   std::uint64_t segments = 0;  // TCP segments received, acknowledgements included
@@ -547,6 +563,7 @@ int run(const Options& options) {
   std::vector<std::unique_ptr<BlockWatcher>> watchers;
   for (const Member& member : members) watchers.push_back(std::make_unique<BlockWatcher>(member.rpc_port));
   Schedule schedule{options.batch, rate, {}};
+  const SentByType sent_before = sent_by_type(members);
   const auto wire_before = pc::bench::tcp_socket_bytes(p2p_ports);
   const CpuSample cpu_before = pc::bench::sample_cpu(node_pids(members));
   const SubmitResult submitted = submit_on_schedule(members, bodies, n, schedule);
@@ -559,6 +576,7 @@ int run(const Options& options) {
   }
   const CpuSample cpu_after = pc::bench::sample_cpu(node_pids(members));
   const auto wire_after = pc::bench::tcp_socket_bytes(p2p_ports);
+  const SentByType sent_after = sent_by_type(members);
   for (auto& watcher : watchers) watcher->stop();
   const WireBytes wire = wire_bytes_between(wire_before, wire_after);
 
@@ -744,6 +762,17 @@ int run(const Options& options) {
               "  per tx with 52 bytes of IPv4 and TCP headers per segment); %zu connection ends closed\n",
               static_cast<unsigned long long>(wire.payload), static_cast<unsigned long long>(wire.segments),
               static_cast<double>(wire.payload + 52 * wire.segments) / accepted, wire.connections_closed);
+  std::printf("  by message type (net_info's `sent`, the 4 nodes together; the messages' own bytes, the\n"
+              "  transport's framing and TCP's are the difference from the line above), per committed tx:\n");
+  for (const auto& [type, after] : sent_after) {
+    const auto before = sent_before.contains(type) ? sent_before.at(type) : std::pair<std::uint64_t, std::uint64_t>{};
+    const std::uint64_t messages = after.first - before.first;
+    if (messages == 0) continue;
+    std::printf("    %-18s %9llu messages (%6.3f per tx) %11llu bytes (%7.1f per tx)\n", type.c_str(),
+                static_cast<unsigned long long>(messages), static_cast<double>(messages) / accepted,
+                static_cast<unsigned long long>(after.second - before.second),
+                static_cast<double>(after.second - before.second) / accepted);
+  }
   std::printf("sync: partner %zu's node stopped (exit %d) with the chain at height %llu (%llu transactions);\n"
               "  a copy of its data dir as init left it answered RPC %.2f s after its start, had its first block\n"
               "  (height %llu) %.2f s after its start and height %llu %.2f s later (%llu transactions);\n"

@@ -12,6 +12,7 @@ NetworkInfo network_info(std::uint16_t listen_port, const std::vector<p2p::Conne
   info.enabled = true;
   info.listen_port = listen_port;
   info.blocks_synced = stats.blocks_synced;
+  info.sent_by_type = stats.sent_by_type;
   std::map<p2p::ConnectionId, const PeerInfo*> by_connection;
   for (const PeerInfo& peer : peers) by_connection.emplace(peer.connection, &peer);
   for (const p2p::ConnectionStats& link : links) {

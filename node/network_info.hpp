@@ -5,6 +5,7 @@
 // transport nor the peer protocol.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,6 +35,8 @@ struct NetworkInfo {
   // Sync: the highest tip a peer reports (0 with none), and the blocks fetched so far.
   std::uint64_t sync_target_height = 0;
   std::uint64_t blocks_synced = 0;
+  // What this node sent since it started, by message type (tag - 1), all peers together.
+  std::array<MessagesSent, peer_message_type_count> sent_by_type{};
 };
 
 // Joins the transport's counters and the protocol's peers by connection id. A connection

@@ -8,9 +8,11 @@
 #include <set>
 #include <shared_mutex>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "crypto/check.hpp"
 #include "crypto/referral_code.hpp"
+#include "crypto/table_hash.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/voucher.hpp"
@@ -57,6 +59,9 @@ constexpr std::uint64_t block_lull_interval_divisor = 10;
 
 // Consensus timers held at once: a few of the current round and the rebroadcast timer.
 constexpr std::size_t consensus_timeouts_max = 64;
+// Transaction ids remembered as verified (Impl::verified_ids): about a block's worth of
+// seconds at the bench's rates; 2 MiB.
+constexpr std::size_t verified_tx_ids_max = 65'536;
 
 // Room left in a block for the header and a full commit, as block_producer.cpp reserves.
 constexpr std::size_t staged_block_bytes_max = ledger::block_bytes_max - 64 * 1024 - 2 * ledger::block_tx_count_max;
@@ -255,6 +260,34 @@ class Node::Impl {
       peers->transactions_admitted({*admitted});
     }
     return admitted;
+  }
+
+  // Admits, on the writer, those of `decoded` whose check passed, and remembers those it
+  // verified; results in input order. `unverified[i]`: not checked here, because it was
+  // verified before (remembered already).
+  std::vector<ledger::Result<ledger::Hash256>> admit_checked(const std::vector<std::optional<ledger::Transaction>>& decoded,
+                                                             const std::vector<ledger::Status>& checked,
+                                                             const std::vector<bool>& unverified) {
+    using Results = std::vector<ledger::Result<ledger::Hash256>>;
+    std::vector<ledger::Hash256> verified;
+    for (std::size_t i = 0; i < decoded.size(); ++i) {
+      if (decoded[i] && checked[i] && !(i < unverified.size() && unverified[i])) verified.push_back(decoded[i]->id());
+    }
+    remember_verified(verified);
+    auto admitted = loop->call([&] {
+      Results results;
+      results.reserve(decoded.size());
+      for (std::size_t i = 0; i < decoded.size(); ++i) {
+        if (!checked[i]) {
+          results.emplace_back(checked[i].error());
+        } else {
+          results.push_back(admit(*decoded[i]));
+        }
+      }
+      return results;
+    });
+    if (!admitted) return Results(decoded.size(), ledger::Result<ledger::Hash256>(admitted.error()));
+    return std::move(*admitted);
   }
 
   // The transaction already issued under this partner's `reference`, pending or committed.
@@ -785,8 +818,12 @@ class Node::Impl {
     };
     // Every mempool entry was verified under its exact bytes when it was admitted (submit,
     // submit_batch): a gossiped transaction is not checked a second time in the proposal.
-    const auto in_mempool = [this](const ledger::Transaction& tx) { return mempool->find(tx.id()) != nullptr; };
-    if (!ledger::verify_block_signatures(genesis, block, runner, &store->state(), in_mempool)) return std::nullopt;
+    const auto verified_before = [this](const ledger::Transaction& tx) {
+      return mempool->find(tx.id()) != nullptr || was_verified(tx.id());
+    };
+    if (!ledger::verify_block_signatures(genesis, block, runner, &store->state(), verified_before)) return std::nullopt;
+    const std::vector<ledger::Hash256> ids = block.tx_ids();
+    remember_verified(ids);
     auto changes = ledger::execute_block(store->state(), block, ledger::SignatureCheck::already_verified);
     if (!changes) return std::nullopt;
     ExecutedBlock executed;
@@ -917,6 +954,31 @@ class Node::Impl {
   // Held exclusively by the writer while it changes the mempool (and across a commit's
   // publish and revalidation); shared by readers of the mempool.
   mutable std::shared_mutex pending_mutex;
+  // Ids of the transactions whose signatures this node verified (on admission, or in another
+  // validator's proposal), the latest verified_tx_ids_max of them: Bitcoin Core's signature
+  // cache. An id covers every byte, the signature included, so a transaction proposed before
+  // its gossip arrives, or gossiped after its proposal was checked, is verified once, not
+  // twice (ledger::VerifiedBefore says why the result cannot differ).
+  mutable std::mutex verified_mutex;
+  // A cache: filled from const paths (execute_proposal) as well.
+  mutable std::unordered_set<ledger::Hash256, crypto::TableHash> verified_ids;  // guarded by verified_mutex
+  mutable std::deque<ledger::Hash256> verified_order;                           // guarded by verified_mutex
+
+  void remember_verified(std::span<const ledger::Hash256> ids) const {
+    std::lock_guard lock(verified_mutex);
+    for (const ledger::Hash256& id : ids) {
+      if (!verified_ids.insert(id).second) continue;
+      verified_order.push_back(id);
+      if (verified_order.size() > verified_tx_ids_max) {
+        verified_ids.erase(verified_order.front());
+        verified_order.pop_front();
+      }
+    }
+  }
+  bool was_verified(const ledger::Hash256& id) const {
+    std::lock_guard lock(verified_mutex);
+    return verified_ids.contains(id);
+  }
   std::unique_ptr<ledger::ChainStore> store;
   std::unique_ptr<CommittedHeightFile> committed_height;
   std::unique_ptr<HistoryIndex> history;   // its reads are LevelDB's, thread-safe
@@ -1001,6 +1063,8 @@ ledger::Result<ledger::Hash256> Node::submit(ByteSpan tx_bytes) {
   // Before the writer; a receiving key is checked only if it has no account yet.
   const auto has_account = [this](const crypto::PublicKey& key) { return impl_->has_account(key); };
   if (auto status = ledger::verify_transaction_signature(genesis_, *tx, has_account); !status) return status.error();
+  const ledger::Hash256 id = tx->id();
+  impl_->remember_verified({&id, 1});
   return impl_->on_writer<ledger::Hash256>([&] { return impl_->admit(*tx); });
 }
 
@@ -1017,21 +1081,20 @@ std::vector<ledger::Result<ledger::Hash256>> Node::submit_batch(const std::vecto
     checked[i] = ledger::verify_transaction_signature(genesis_, *tx, has_account);
     decoded[i] = std::move(tx).value();
   });
-  using Results = std::vector<ledger::Result<ledger::Hash256>>;
-  auto admitted = impl_->loop->call([&] {
-    Results results;
-    results.reserve(txs.size());
-    for (std::size_t i = 0; i < txs.size(); ++i) {
-      if (!checked[i]) {
-        results.emplace_back(checked[i].error());
-      } else {
-        results.push_back(impl_->admit(*decoded[i]));
-      }
-    }
-    return results;
+  return impl_->admit_checked(decoded, checked, {});
+}
+
+std::vector<ledger::Result<ledger::Hash256>> Node::submit_decoded(const std::vector<ledger::Transaction>& txs) {
+  std::vector<std::optional<ledger::Transaction>> decoded(txs.begin(), txs.end());
+  std::vector<ledger::Status> checked(txs.size());
+  // Verified before here (pending, or checked in a proposal): not again.
+  std::vector<bool> verified(txs.size());
+  for (std::size_t i = 0; i < txs.size(); ++i) verified[i] = impl_->was_verified(txs[i].id());
+  const auto has_account = [this](const crypto::PublicKey& key) { return impl_->has_account(key); };
+  impl_->workers.run(txs.size(), [&](std::size_t i) {
+    if (!verified[i]) checked[i] = ledger::verify_transaction_signature(genesis_, txs[i], has_account);
   });
-  if (!admitted) return Results(txs.size(), ledger::Result<ledger::Hash256>(admitted.error()));
-  return std::move(*admitted);
+  return impl_->admit_checked(decoded, checked, verified);
 }
 
 bool Node::receive_consensus_message(consensus::Message message) {
@@ -1101,6 +1164,26 @@ std::vector<ledger::Hash256> Node::pending_transaction_ids(std::size_t limit) co
   ids.reserve(std::min(limit, transactions.size()));
   for (const ledger::Transaction& tx : transactions.first(std::min(limit, transactions.size()))) ids.push_back(tx.id());
   return ids;
+}
+
+std::vector<ledger::Transaction> Node::pending_transactions(std::span<const ledger::Hash256> ids) const {
+  std::vector<ledger::Transaction> found;
+  std::shared_lock pending(impl_->pending_mutex);
+  for (const ledger::Hash256& id : ids) {
+    if (const ledger::Transaction* tx = impl_->mempool->find(id)) found.push_back(*tx);
+  }
+  return found;
+}
+
+bool Node::knows_transaction(const ledger::Hash256& tx_id) const {
+  std::shared_ptr<const Snapshot> snapshot;
+  {
+    std::shared_lock pending(impl_->pending_mutex);
+    if (impl_->mempool->find(tx_id) != nullptr) return true;
+    // Taken with the mempool: a transaction that left it is in this snapshot's blocks.
+    snapshot = impl_->snapshot();
+  }
+  return snapshot->store.find_transaction(tx_id).ok();
 }
 
 std::optional<std::uint64_t> Node::produce_if_due() {

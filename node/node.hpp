@@ -76,7 +76,9 @@ struct NodeConfig {
   // The RPC server's per-client-IP token bucket.
   std::uint32_t rpc_rate_requests_per_second = 2'000;
   std::uint32_t rpc_rate_burst_requests = 4'000;
-  std::uint64_t block_interval_ms = 1'000;
+  // Short: a block's round, execution and synced write already take tens of milliseconds,
+  // and under load blocks grow by themselves (docs/node.md, "Block production").
+  std::uint64_t block_interval_ms = 200;
   std::size_t block_trigger_tx_count = 2'000;  // produce early once this many are pending
   std::vector<EarnRate> earn_rates{{"EUR", 1}, {"USD", 1}};
   std::uint16_t return_window_days = 0;        // pending days given to `earn` issuances
@@ -302,6 +304,10 @@ class Node {
   ledger::Result<ledger::Hash256> submit(ByteSpan tx_bytes);
   // The same for many, verifying signatures across the worker pool; results in input order.
   std::vector<ledger::Result<ledger::Hash256>> submit_batch(const std::vector<Bytes>& txs);
+  // The same for transactions already decoded (a peer's delivery). One this node verified
+  // before (on admission, or in a proposal; the latest 65,536 ids) is not verified again: the
+  // id is the hash of its exact bytes, signature included.
+  std::vector<ledger::Result<ledger::Hash256>> submit_decoded(const std::vector<ledger::Transaction>& txs);
 
   // Fires the consensus timeouts that are due, then starts the height's rounds if a block is
   // due: pending transactions and the block interval since the last block has passed, or
@@ -363,6 +369,12 @@ class Node {
   // Ids of pending transactions, oldest first, at most `limit` (announced to a peer that
   // has just connected). Reads the mempool under its shared lock.
   std::vector<ledger::Hash256> pending_transaction_ids(std::size_t limit) const;
+  // Those of `ids` pending here, in the order given (what a peer asked for, or what is pushed
+  // to peers). Reads the mempool under its shared lock.
+  std::vector<ledger::Transaction> pending_transactions(std::span<const ledger::Hash256> ids) const;
+  // Whether the transaction is pending or committed here: a gossiped id that need not be
+  // fetched. Cheaper than transaction(): no copy, no Merkle proof.
+  bool knows_transaction(const ledger::Hash256& tx_id) const;
 
   // Set once a block could not be committed; block production has stopped for good.
   std::optional<StorageFailure> storage_failure() const;

@@ -48,6 +48,7 @@ enum class PeerMessageType : std::uint8_t {
   blocks_request = 9,
   blocks_response = 10,
 };
+inline constexpr std::size_t peer_message_type_count = 10;
 
 // Where the sender is: sent on connecting and every status_interval_ms.
 struct StatusMessage {
@@ -102,6 +103,7 @@ struct BlocksResponse {
 using PeerMessage = std::variant<StatusMessage, TxAnnounce, TxRequest, TxDeliver, consensus::ProposalMessage,
                                  ledger::Vote, consensus::DecisionMessage, ConsensusRequest, BlocksRequest,
                                  BlocksResponse>;
+static_assert(std::variant_size_v<PeerMessage> == peer_message_type_count);
 
 PeerMessageType peer_message_type(const PeerMessage& message);
 std::string_view peer_message_type_name(PeerMessageType type);  // "status", "tx_announce", ...

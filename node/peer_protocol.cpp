@@ -125,13 +125,20 @@ void PeerProtocol::send_to_all(const consensus::Message& message) {
       own_messages_.emplace_back(own->first, own->second, bytes);
       if (own_messages_.size() > own_consensus_messages_max) own_messages_.pop_front();
     }
-    for (const auto& [connection, peer] : peers_) {
-      if (peer.identity.partner != 0) targets.push_back(connection);
+    const auto* proposal = std::get_if<consensus::ProposalMessage>(&message);
+    const std::uint64_t now_ms = clock_.now_ms();
+    for (auto& [connection, peer] : peers_) {
+      if (peer.identity.partner == 0) continue;
+      if (proposal != nullptr) {
+        const auto sent = std::tuple(proposal->proposal.height, proposal->proposal.round, proposal->proposal.block_id);
+        if (peer.proposal_sent == sent && now_ms < peer.proposal_sent_ms + proposal_resend_ms) continue;
+        peer.proposal_sent = sent;
+        peer.proposal_sent_ms = now_ms;
+      }
+      targets.push_back(connection);
     }
   }
-  p2p::Transport* transport = transport_.load();
-  if (transport == nullptr) return;
-  for (p2p::ConnectionId connection : targets) (void)transport->send(connection, bytes);
+  for (p2p::ConnectionId connection : targets) (void)transmit(connection, bytes);
 }
 
 void PeerProtocol::send_to(ledger::PartnerId validator, const consensus::Message& message) {
@@ -142,10 +149,9 @@ void PeerProtocol::send_to(ledger::PartnerId validator, const consensus::Message
       if (peer.identity.partner == validator) targets.push_back(connection);
     }
   }
-  p2p::Transport* transport = transport_.load();
-  if (targets.empty() || transport == nullptr) return;
+  if (targets.empty()) return;
   const Bytes bytes = encode_consensus_message(message);
-  for (p2p::ConnectionId connection : targets) (void)transport->send(connection, bytes);
+  for (p2p::ConnectionId connection : targets) (void)transmit(connection, bytes);
 }
 
 std::size_t PeerProtocol::connected_count() const {
@@ -177,14 +183,31 @@ std::vector<PeerInfo> PeerProtocol::peers() const {
 }
 
 PeerProtocolStats PeerProtocol::stats() const {
-  std::lock_guard lock(mutex_);
-  return stats_;
+  PeerProtocolStats stats;
+  {
+    std::lock_guard lock(mutex_);
+    stats = stats_;
+  }
+  for (std::size_t i = 0; i < peer_message_type_count; ++i) {
+    stats.sent_by_type[i] = MessagesSent{sent_messages_[i].load(), sent_bytes_[i].load()};
+  }
+  return stats;
 }
 
 // --- Sending and misbehaviour ------------------------------------------------------------
 
 void PeerProtocol::send(p2p::ConnectionId connection, const PeerMessage& message) {
-  (void)transport()->send(connection, encode_peer_message(message));
+  (void)transmit(connection, encode_peer_message(message));
+}
+
+bool PeerProtocol::transmit(p2p::ConnectionId connection, const Bytes& bytes) {
+  // Every encoded message begins version || type, the type 1 to peer_message_type_count.
+  PC_CHECK(bytes.size() >= 2 && bytes[1] >= 1 && bytes[1] <= peer_message_type_count);
+  p2p::Transport* transport = transport_.load();
+  if (transport == nullptr || !transport->send(connection, bytes)) return false;
+  sent_messages_[bytes[1] - 1].fetch_add(1, std::memory_order_relaxed);
+  sent_bytes_[bytes[1] - 1].fetch_add(bytes.size(), std::memory_order_relaxed);
+  return true;
 }
 
 void PeerProtocol::ban(p2p::ConnectionId connection, const std::string& reason) {
@@ -298,7 +321,7 @@ void PeerProtocol::handle_announce(p2p::ConnectionId connection, const TxAnnounc
   const std::uint64_t now_ms = clock_.now_ms();
   for (const crypto::Hash256& id : announce.ids) {
     if (fetches_.size() >= tx_fetches_pending_max) break;
-    if (fetches_.contains(id) || node()->transaction(id).ok()) continue;
+    if (fetches_.contains(id) || node()->knows_transaction(id)) continue;
     fetches_.emplace(id, now_ms);
     wanted.push_back(id);
   }
@@ -306,11 +329,7 @@ void PeerProtocol::handle_announce(p2p::ConnectionId connection, const TxAnnounc
 }
 
 void PeerProtocol::handle_tx_request(p2p::ConnectionId connection, const TxRequest& request) {
-  TxDeliver deliver;
-  for (const crypto::Hash256& id : request.ids) {
-    auto status = node()->transaction(id);
-    if (status && status->where == TxStatus::Where::pending) deliver.txs.push_back(std::move(status->tx));
-  }
+  TxDeliver deliver{node()->pending_transactions(request.ids)};
   {
     std::lock_guard lock(mutex_);
     auto found = peers_.find(connection);
@@ -323,19 +342,19 @@ void PeerProtocol::handle_tx_request(p2p::ConnectionId connection, const TxReque
 }
 
 void PeerProtocol::handle_deliver(p2p::ConnectionId connection, const TxDeliver& deliver) {
-  std::vector<Bytes> bytes;
   {
     std::lock_guard lock(mutex_);
     auto found = peers_.find(connection);
     if (found == peers_.end()) return;
-    for (const ledger::Transaction& tx : deliver.txs) {
-      // Marked before admission, so the announcement that admission triggers skips it.
-      found->second.mark_seen(tx.id());
-      bytes.push_back(tx.bytes());
-    }
+    // Marked before admission, so the announcement that admission triggers skips it.
+    for (const ledger::Transaction& tx : deliver.txs) found->second.mark_seen(tx.id());
   }
-  for (const ledger::Transaction& tx : deliver.txs) fetches_.erase(tx.id());
-  const auto results = node()->submit_batch(bytes);
+  for (const ledger::Transaction& tx : deliver.txs) {
+    fetches_.erase(tx.id());
+    // Admitted from a peer: announced onward, not pushed (flush_announcements).
+    if (from_peers_.size() < announce_queue_ids_max) from_peers_.insert(tx.id());
+  }
+  const auto results = node()->submit_decoded(deliver.txs);
   std::uint64_t admitted = 0;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i]) {
@@ -360,7 +379,7 @@ void PeerProtocol::handle_consensus_request(p2p::ConnectionId connection, const 
       if (height == request.height && round >= request.round) answers.push_back(bytes);
     }
   }
-  for (Bytes& bytes : answers) (void)transport()->send(connection, std::move(bytes));
+  for (const Bytes& bytes : answers) (void)transmit(connection, bytes);
 }
 
 void PeerProtocol::handle_blocks_request(p2p::ConnectionId connection, const BlocksRequest& request) {
@@ -517,7 +536,7 @@ void PeerProtocol::maybe_sync() {
     if (!chosen) return;
     const auto count = static_cast<std::uint32_t>(
         std::min({std::uint64_t{blocks_per_range_max}, gap_end - from_height, chosen->second - from_height + 1}));
-    if (!transport()->send(chosen->first, encode_peer_message(BlocksRequest{from_height, count}))) return;
+    if (!transmit(chosen->first, encode_peer_message(BlocksRequest{from_height, count}))) return;
     sync_ranges_.emplace(from_height, SyncRange{chosen->first, count, now_ms + sync_request_timeout_ms, std::nullopt});
   }
 }
@@ -533,7 +552,7 @@ void PeerProtocol::send_status(std::optional<p2p::ConnectionId> only) {
     for (const auto& entry : peers_) targets.push_back(entry.first);
   }
   const Bytes bytes = encode_peer_message(status);
-  for (p2p::ConnectionId connection : targets) (void)transport()->send(connection, bytes);
+  for (p2p::ConnectionId connection : targets) (void)transmit(connection, bytes);
 }
 
 // A new peer hears where this node is and what it holds pending.
@@ -549,23 +568,53 @@ void PeerProtocol::greet(p2p::ConnectionId connection) {
   for (TxAnnounce& announce : chunk_ids<TxAnnounce>(std::move(ids))) send(connection, announce);
 }
 
+// What this node admitted from its own clients goes whole to every partner's node not known to
+// have it: none of them has it yet, and a push costs one message where an announcement costs
+// three (announce, request, deliver) and a round trip. What it admitted from a peer is only
+// announced: in a full mesh the other peers were pushed it by the same sender, and an id
+// costs 32 bytes where the transaction costs 100 to 500.
 void PeerProtocol::flush_announcements() {
-  std::vector<std::pair<p2p::ConnectionId, std::vector<crypto::Hash256>>> sends;
+  std::vector<crypto::Hash256> queued;
   {
     std::lock_guard lock(mutex_);
     if (announce_queue_.empty()) return;
-    for (auto& [connection, peer] : peers_) {
-      if (peer.identity.partner == 0) continue;  // observers take blocks, not the mempool
-      std::vector<crypto::Hash256> ids;
-      for (const crypto::Hash256& id : announce_queue_) {
-        if (peer.mark_seen(id)) ids.push_back(id);
-      }
-      if (!ids.empty()) sends.emplace_back(connection, std::move(ids));
-    }
+    queued.assign(announce_queue_.begin(), announce_queue_.end());
     announce_queue_.clear();
   }
-  for (auto& [connection, ids] : sends) {
-    for (TxAnnounce& announce : chunk_ids<TxAnnounce>(std::move(ids))) send(connection, announce);
+  std::vector<crypto::Hash256> own_ids;
+  std::vector<crypto::Hash256> relayed_ids;
+  for (const crypto::Hash256& id : queued) (from_peers_.contains(id) ? relayed_ids : own_ids).push_back(id);
+  from_peers_.clear();
+  // In admission order, so that one signer's transactions arrive in sequence. Those no
+  // longer pending (committed or dropped meanwhile) are not sent.
+  const std::vector<ledger::Transaction> own_txs = node()->pending_transactions(own_ids);
+  struct Sends {
+    p2p::ConnectionId connection;
+    std::vector<ledger::Transaction> txs;
+    std::vector<crypto::Hash256> ids;
+  };
+  std::vector<Sends> sends;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [connection, peer] : peers_) {
+      if (peer.identity.partner == 0) continue;  // observers take blocks, not the mempool
+      Sends each{connection, {}, {}};
+      for (const ledger::Transaction& tx : own_txs) {
+        if (peer.mark_seen(tx.id())) each.txs.push_back(tx);
+      }
+      for (const crypto::Hash256& id : relayed_ids) {
+        if (peer.mark_seen(id)) each.ids.push_back(id);
+      }
+      if (!each.txs.empty() || !each.ids.empty()) sends.push_back(std::move(each));
+    }
+  }
+  for (Sends& each : sends) {
+    for (std::size_t start = 0; start < each.txs.size(); start += txs_per_delivery_max) {
+      const std::size_t end = std::min(each.txs.size(), start + txs_per_delivery_max);
+      send(each.connection, TxDeliver{{each.txs.begin() + static_cast<std::ptrdiff_t>(start),
+                                       each.txs.begin() + static_cast<std::ptrdiff_t>(end)}});
+    }
+    for (TxAnnounce& announce : chunk_ids<TxAnnounce>(std::move(each.ids))) send(each.connection, announce);
   }
 }
 

@@ -7,10 +7,11 @@
 //   node's writer (Node::receive_consensus_message), whose engine checks them. A node that
 //   sees a peer further on at its own height asks it for its messages (ConsensusRequest);
 //   it answers with its own proposal and votes from that round on, or the decided block.
-// - Transactions: each id the mempool admits is announced to every peer partner's node that
-//   has not seen it (a bounded seen-cache per peer); a node fetches the ids it lacks, and
-//   what it admits it announces in turn, so a transaction submitted to any node reaches
-//   every validator.
+// - Transactions: each transaction the mempool admits from this node's clients is pushed
+//   whole (tx_deliver) to every peer partner's node not known to have it (a bounded
+//   seen-cache per peer); each one admitted from a peer is announced by id to the peers not
+//   known to have it, which fetch the ids they lack and announce what they admit in turn, so a
+//   transaction submitted to any node reaches every validator.
 // - Sync: every status_interval_ms each node tells its peers its tip and consensus height.
 //   A node behind asks for the next ranges of blocks_per_range_max blocks, up to
 //   sync_ranges_in_flight_max ranges at once (sync_ranges_per_peer_max of one peer), each of
@@ -37,6 +38,7 @@
 // the node, then this.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -46,8 +48,10 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
+#include "crypto/table_hash.hpp"
 #include "node/clock.hpp"
 #include "node/consensus_peers.hpp"
 #include "node/event_loop.hpp"
@@ -77,6 +81,13 @@ inline constexpr std::size_t own_consensus_messages_max = 256;
 // What one BlocksResponse carries (it always carries at least one block).
 inline constexpr std::size_t blocks_response_bytes_max = 12 * 1024 * 1024;
 inline constexpr std::uint64_t status_interval_ms = 1'000;
+// The engine sends its proposal again every rebroadcast_interval_ms (1 s) for networks that
+// lose messages; over one TCP connection the first copy arrives, and a proposal carries its
+// whole block (megabytes under load, where rounds outlast the interval). So it goes again to
+// a connection only this long after it last went: for a receiver that had to drop it (its
+// inboxes full). Such a receiver also asks for it (consensus_request) when a peer's status
+// shows a later round, and a new connection gets it at the next rebroadcast.
+inline constexpr std::uint64_t proposal_resend_ms = 5'000;
 inline constexpr std::uint64_t tx_fetch_timeout_ms = 5'000;
 inline constexpr std::uint64_t sync_request_timeout_ms = 10'000;
 // Block ranges asked for and not yet committed, all peers together: the pending-fetch limit
@@ -97,6 +108,13 @@ struct PeerInfo {
   std::uint32_t score = 0;  // minor faults so far
 };
 
+// Messages this node sent of one type, and their bytes (the message's encoding, without the
+// transport's framing).
+struct MessagesSent {
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+};
+
 struct PeerProtocolStats {
   std::uint64_t messages_received = 0;
   std::uint64_t messages_dropped = 0;   // past an inbound bound
@@ -104,6 +122,8 @@ struct PeerProtocolStats {
   std::uint64_t txs_fetched = 0;        // delivered by peers and admitted
   std::uint64_t blocks_synced = 0;      // committed through sync
   std::uint64_t bad_blocks = 0;         // served by a peer and failing a check
+  // By type: sent_by_type[tag - 1] (peer_messages.hpp's PeerMessageType).
+  std::array<MessagesSent, peer_message_type_count> sent_by_type{};
 };
 
 class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
@@ -142,10 +162,18 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
     bool status_known = false;
     StatusMessage status;
     // Transaction ids it knows of, oldest first in seen_order (at most peer_seen_tx_ids_max).
-    std::set<crypto::Hash256> seen;
+    // Hashed, not ordered: a tree of 16384 ids cost a cache miss per level on every lookup,
+    // several per transaction and peer.
+    std::unordered_set<crypto::Hash256, crypto::TableHash> seen;
     std::deque<crypto::Hash256> seen_order;
     // The (height, round) last asked of it in a ConsensusRequest.
     std::optional<std::pair<std::uint64_t, std::uint32_t>> consensus_asked;
+    // This validator's proposal last sent to it (height, round, block id) and when
+    // (proposal_resend_ms).
+    std::optional<std::tuple<std::uint64_t, std::uint32_t, crypto::Hash256>> proposal_sent;
+    std::uint64_t proposal_sent_ms = 0;
+
+    Peer() { seen.reserve(peer_seen_tx_ids_max + 1); }
 
     // true if it was new to the peer.
     bool mark_seen(const crypto::Hash256& id);
@@ -180,8 +208,9 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
   bool started() const;
   Node* node() const { return node_.load(); }
   p2p::Transport* transport() const { return transport_.load(); }
-  // Any thread, no lock held.
+  // Any thread, no lock held. Every message leaves through transmit, which counts it.
   void send(p2p::ConnectionId connection, const PeerMessage& message);
+  bool transmit(p2p::ConnectionId connection, const Bytes& bytes);
   void ban(p2p::ConnectionId connection, const std::string& reason);
   void add_score(p2p::ConnectionId connection, const std::string& reason);
 
@@ -197,10 +226,16 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
   std::deque<crypto::Hash256> announce_queue_;             // guarded by mutex_
   // (height, round, encoded message) of this validator's latest; guarded by mutex_.
   std::deque<std::tuple<std::uint64_t, std::uint32_t, Bytes>> own_messages_;
-  PeerProtocolStats stats_;                                // guarded by mutex_
+  PeerProtocolStats stats_;                                // guarded by mutex_ (but sent_by_type)
+  // Counted without the lock: the writer and the peer thread both send.
+  std::array<std::atomic<std::uint64_t>, peer_message_type_count> sent_messages_{};
+  std::array<std::atomic<std::uint64_t>, peer_message_type_count> sent_bytes_{};
 
   // The peer thread's alone.
   std::map<crypto::Hash256, std::uint64_t> fetches_;       // id -> when asked (ms)
+  // Delivered by a peer since the last flush_announcements (at most announce_queue_ids_max):
+  // announced onward, where what this node's clients sent is pushed.
+  std::unordered_set<crypto::Hash256, crypto::TableHash> from_peers_;
   std::map<std::uint64_t, SyncRange> sync_ranges_;  // at most sync_ranges_in_flight_max
   std::uint64_t next_status_ms_ = 0;
 

@@ -223,9 +223,16 @@ json net_info_json(const ledger::Genesis& genesis, const node::NetworkInfo& netw
                          {"messages_out", peer.messages_out},
                          {"last_seen_ms", peer.last_seen_ms}});
   }
+  json sent = json::object();
+  for (std::size_t i = 0; i < network.sent_by_type.size(); ++i) {
+    const auto type = static_cast<node::PeerMessageType>(i + 1);
+    sent[std::string(node::peer_message_type_name(type))] =
+        json{{"messages", network.sent_by_type[i].messages}, {"bytes", network.sent_by_type[i].bytes}};
+  }
   return json{{"enabled", network.enabled},
               {"listen_port", network.enabled ? json(network.listen_port) : json(nullptr)},
               {"height", height},
+              {"sent", std::move(sent)},
               {"sync",
                {{"target_height", network.sync_target_height},
                 {"behind", network.sync_target_height > height ? network.sync_target_height - height : 0},

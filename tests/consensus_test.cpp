@@ -171,6 +171,40 @@ TEST_CASE("a validated proposal is prevoted; a prevote quorum locks and precommi
   CHECK(h.engine->decided());
 }
 
+TEST_CASE("a late vote of the height just decided draws the decision only a rebroadcast interval after it",
+          "[consensus][decision]") {
+  // Proves behind()'s grace: the precommit of a validator that decides a moment later by
+  // itself (it arrives just after this one committed) is not answered with the whole block;
+  // the same vote resent a rebroadcast interval after this height began is, and a validator
+  // two heights behind is answered at once.
+  Harness h(bystander());
+  const std::uint64_t started_ms = start_ms + 1'000;
+  (void)h.engine->start_height(consensus::HeightStart{2, h.block(0).header.hash(), start_ms, h.schedule.next_height(), false},
+                               started_ms);
+  const ledger::PartnerId late = others(h.self).front();
+  const consensus::Message precommit = Harness::vote(VoteType::precommit, 0, h.block(0).header.hash(), late);
+  const auto decisions = [](const Actions& actions) {
+    std::vector<consensus::SendDecision> sent;
+    for (const consensus::Action& action : actions) {
+      if (const auto* decision = std::get_if<consensus::SendDecision>(&action)) sent.push_back(*decision);
+    }
+    return sent;
+  };
+  CHECK(decisions(h.engine->on_message(precommit, started_ms + 5)).empty());
+  CHECK(decisions(h.engine->on_message(precommit, started_ms + consensus::rebroadcast_interval_ms - 1)).empty());
+  const auto answered = decisions(h.engine->on_message(precommit, started_ms + consensus::rebroadcast_interval_ms));
+  REQUIRE(answered.size() == 1);
+  CHECK(answered[0].to == late);
+  CHECK(answered[0].height == 1);
+
+  (void)h.engine->start_height(
+      consensus::HeightStart{3, crypto::Hash256{}, started_ms, h.schedule.next_height().next_height(), false},
+      started_ms + 2'000);
+  const auto two_behind = decisions(h.engine->on_message(precommit, started_ms + 2'001));
+  REQUIRE(two_behind.size() == 1);
+  CHECK(two_behind[0].height == 1);
+}
+
 TEST_CASE("a locked validator prevotes nil for a fresh proposal of another block", "[consensus][lock]") {
   // Proves the lock (line 22's lockedValue condition): after locking A in round 0, a fresh
   // proposal of B in round 1 gets a nil prevote.

@@ -12,6 +12,7 @@
 #include "crypto/hash.hpp"
 #include "crypto/keyfile.hpp"
 #include "crypto/keys.hpp"
+#include "crypto/table_hash.hpp"
 #include "tests/fixtures.hpp"
 
 using namespace pc;
@@ -309,6 +310,24 @@ TEST_CASE("tagged_hash is sha256 of the prefix followed by the parts", "[crypto]
 }
 
 // Every domain prefix is a distinct four-letter ASCII tag, so no two kinds of hash can collide.
+TEST_CASE("table_hash is SipHash-2-4 of the id under one key for the whole process", "[crypto][table_hash]") {
+  // Proves the hash-table hash is a function of the id alone within a run (the same id, the
+  // same value, as an unordered_set needs) and spreads ids that differ only in their last
+  // bytes: it is not a prefix of the id, which a peer choosing ids could make equal.
+  std::set<std::uint64_t> values;
+  for (int i = 0; i < 1'000; ++i) {
+    crypto::Hash256 id{};
+    id[31] = static_cast<std::uint8_t>(i);
+    id[30] = static_cast<std::uint8_t>(i >> 8);
+    CHECK(crypto::table_hash(id) == crypto::table_hash(id));
+    values.insert(crypto::table_hash(id));
+  }
+  // Every id above shares its first 30 bytes: a hash of a prefix would put them in one bucket.
+  CHECK(values.size() == 1'000);
+  const crypto::Hash256 zero{};
+  CHECK(crypto::TableHash{}(zero) == static_cast<std::size_t>(crypto::table_hash(zero)));
+}
+
 TEST_CASE("domain prefixes are distinct", "[crypto][domains]") {
   const std::vector<domain::Prefix> prefixes = {
       domain::tx_id,       domain::tx_signature, domain::block_id,      domain::make("PCCV"),  // retired

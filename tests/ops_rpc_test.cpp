@@ -195,7 +195,8 @@ TEST_CASE("net_info joins each peer's link counters with its reported tip, and s
           "[rpc][p2p][ops]") {
   // Proves the join of node::network_info (connection ids shared by the transport and the
   // protocol; a connection only one side knows is left out; the sync target is the highest
-  // reported tip) and net_info's JSON, including a node without a p2p section.
+  // reported tip), the protocol's messages sent by type, and net_info's JSON, including a
+  // node without a p2p section.
   OpsNode alone({1});
   const json off = alone.result("net_info");
   CHECK(off["enabled"] == false);
@@ -213,6 +214,7 @@ TEST_CASE("net_info joins each peer's link counters with its reported tip, and s
   peer_3.connection = 9;
   node::PeerProtocolStats stats;
   stats.blocks_synced = 4;
+  stats.sent_by_type[static_cast<std::size_t>(node::PeerMessageType::tx_deliver) - 1] = {3, 1'000};
   const node::NetworkInfo network = node::network_info(7701, {link_to_3, handshaking, link_to_2}, {peer_2, peer_3}, stats);
   REQUIRE(network.peers.size() == 2);
   CHECK(network.peers[0].partner == 2);
@@ -225,6 +227,10 @@ TEST_CASE("net_info joins each peer's link counters with its reported tip, and s
   CHECK(info["listen_port"] == 7701);
   CHECK(info["height"] == 0);
   CHECK(info["sync"] == json{{"target_height", 12}, {"behind", 12}, {"blocks_synced", 4}});
+  // What the node sent, by message type: every type is listed, by its name.
+  REQUIRE(info["sent"].size() == node::peer_message_type_count);
+  CHECK(info["sent"]["tx_deliver"] == json{{"messages", 3}, {"bytes", 1'000}});
+  CHECK(info["sent"]["vote"] == json{{"messages", 0}, {"bytes", 0}});
   REQUIRE(info["peers"].size() == 2);
   CHECK(info["peers"][0] == json{{"partner", 2},
                                  {"name", networked.genesis().partner(2)->name},

@@ -165,6 +165,7 @@ class Engine::State {
       unwritten_.clear();
     }
     reset(start);
+    height_started_ms_ = now_ms;
     log_.drop_below(start.height);
     const std::vector<Bytes> records = log_.records(start.height);
     replaying_ = true;
@@ -383,8 +384,15 @@ class Engine::State {
   }
 
   // A message of an earlier height: the sender is behind, so offer it our decided block.
+  // Not for a message of the height just decided that arrives within a rebroadcast interval
+  // of this height's start: that is the ordinary late precommit of a validator that decides
+  // by itself a moment later (it holds the block and the precommits are on their way), and
+  // the decision would carry the whole block to it again. A validator that really missed the
+  // precommits resends its votes every rebroadcast interval, and the first that comes after
+  // this grace brings it the decision.
   void behind(PartnerId sender, std::uint64_t height, std::uint64_t now_ms) {
     if (sender == self_ || height == 0 || height >= start_.height) return;
+    if (height + 1 == start_.height && now_ms < height_started_ms_ + rebroadcast_interval_ms) return;
     std::uint64_t& last = decision_sent_ms_[sender];
     if (last != 0 && now_ms < last + rebroadcast_interval_ms) return;
     last = now_ms == 0 ? 1 : now_ms;
@@ -785,6 +793,7 @@ class Engine::State {
   std::set<std::tuple<PartnerId, std::uint32_t, VoteType>> evidence_seen_;
   std::map<std::uint32_t, PartnerId> proposers_;
   std::map<PartnerId, std::uint64_t> decision_sent_ms_;
+  std::uint64_t height_started_ms_ = 0;  // when start_height() began this height (behind())
   std::vector<Message> next_height_;  // messages of height + 1, unverified, bounded
   std::optional<ProposalMessage> own_proposal_;
   std::optional<Vote> own_prevote_;

@@ -662,12 +662,13 @@ class Simulation {
   // rebroadcast within a second, and then every honest proposer re-proposes the latest), and
   // so may each round whose proposer is Byzantine; the first later round with an honest
   // proposer decides. Each round counts at its three timeouts plus three message delays, and
-  // a validator behind by a height gets the decision within a rebroadcast interval.
+  // a validator behind by a height gets the decision within two rebroadcast intervals (its
+  // votes are answered once they come a rebroadcast interval after the others' commit).
   std::uint64_t protocol_liveness_bound_ms(std::uint32_t heal_round) const {
     const Faults& f = options_.faults;
     const std::uint64_t delay_ms_max = f.latency_ms_max * (f.latency_tail ? 10 : 1);
     const auto schedule = ledger::ProposerSchedule::for_height(genesis_, healed_heights_ + 1);
-    std::uint64_t bound_ms = rebroadcast_interval_ms;
+    std::uint64_t bound_ms = 2 * rebroadcast_interval_ms;
     for (std::uint32_t round = heal_round; round <= ledger::round_max; ++round) {
       bound_ms += timeout_ms(Step::propose, round) + timeout_ms(Step::prevote, round) +
                   timeout_ms(Step::precommit, round) + 3 * delay_ms_max;
