@@ -61,6 +61,7 @@ class Cluster {
       partner.voting_power = 1;
       genesis.partners.push_back(partner);
     }
+    genesis.policy.billing = ledger::no_charge_billing(genesis.partners, pc::test::TxFactory::billing_key().public_key());
     const std::filesystem::path genesis_path = dir_.path() / "genesis.json";
     const std::string node = binary_path("pointchain-node").string();
     members_.resize(partners);
