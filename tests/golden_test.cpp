@@ -332,20 +332,21 @@ namespace {
 // post-paid at 0, in EUR), appended to the test genesis, and a top-up signed by the billing key.
 constexpr const char* billing_terms_hex =
     "455552" "02"                                                       // "EUR", 2 minor digits
-    "TODO_KEY"                                                          // billing key
+    "4838a158d8fd9f9039ee9456c8e48fdc7b78a4ebaa20341821e474e3fa0d9d7a"  // billing key
     "03"                                                                // three entries
     "0100" "01" "fa00000000000000"                                      // 1 post-paid, 250
     "0200" "02" "c800000000000000" "a086010000000000"                   // 2 prepaid, 200, 100000
     "0300" "01" "0000000000000000";                                     // 3 post-paid, 0
-constexpr const char* genesis_v4_hash_hex = "TODO";
-constexpr const char* genesis_v4_state_hash_hex = "TODO";
+constexpr const char* genesis_v4_hash_hex = "378665c672f75b36ea2b02e16f89a8a8fd007edd7638846faaa53ed6bb734da8";
+constexpr const char* genesis_v4_state_hash_hex = "bd226d9e3015ad1ac08d50e8b59e1fd78fd02915a4c3529ccd02769df2038055";
 constexpr const char* top_up_hex =
     "01" "0a" "0a" "746573742d636861696e" "0100000000000000" "e803000000000000"  // type 10, sequence 1
     "0200"                                                                         // partner 2
     "8813000000000000"                                                             // 5000 points
     "0c" "494e562d323032362d303031"                                                // "INV-2026-001"
-    "TODO_SIG";
-constexpr const char* top_up_id_hex = "TODO";
+    "c8b68f667e6c2259f3370cea795af555b69f9b7ea8cc9741a0d315823ce7fff4"
+    "f5e6a53dd7e87026b1ab264ec47393a38c1549ee7f8cba88063edf40cd5e8f0c";
+constexpr const char* top_up_id_hex = "58ff4b33fc5cd08933e44078b55115693681e30623ada21b9e01709fe1b2e689";
 
 ledger::Genesis golden_v4_genesis() {
   test::GenesisOptions options;
