@@ -307,6 +307,11 @@ Result<Genesis> decode_genesis(ByteSpan bytes) {
     if (genesis.protocol_version == protocol_version_first && in.ok()) {
       return Error{Code::invalid_field, "protocol_version 1 is written in genesis encoding 1"};
     }
+    // Which fields follow depends on the version: an unknown one is refused before reading them.
+    if (in.ok() && !is_supported_protocol_version(genesis.protocol_version)) {
+      return Error{Code::invalid_field, "protocol_version must be " + std::to_string(protocol_version_first) + " to " +
+                                            std::to_string(protocol_version_newest)};
+    }
   } else if (encoding != genesis_encoding_unversioned && in.ok()) {
     return Error{Code::unknown_version, "genesis version"};
   }
