@@ -86,13 +86,15 @@ std::vector<ledger::Transaction> sample_transactions() {
   txs.push_back(ledger::Transaction::sign(fields(3, ledger::RedeemReward{customer(0).public_key(), 1, 7, 2}), customer(0)));
   txs.push_back(ledger::Transaction::sign(fields(4, ledger::UseVoucher{1, "0123456789AB"}), issuer(1)));
   txs.push_back(ledger::Transaction::sign(fields(5, ledger::PartialReturn{1, "order-1001", 250}), issuer(1)));
+  txs.push_back(ledger::Transaction::sign(fields(1, ledger::PrepaidTopUp{2, 5'000, "INV-2026-001"}),
+                                          fuzz::seeded_key("coalition billing")));
   return txs;
 }
 
 void transaction_seeds() {
   const char* names[] = {"issue",          "issue-purchase", "redeem",      "transfer",
                          "reverse",        "publish-reward", "redeem-reward", "use-voucher",
-                         "partial-return"};
+                         "partial-return", "prepaid-top-up"};
   const auto txs = sample_transactions();
   for (std::size_t i = 0; i < txs.size(); ++i) write_seed("fuzz_transaction", names[i], txs[i].bytes());
 }
@@ -226,8 +228,12 @@ void genesis_seeds() {
   rich.issuance_cap_points = 1'000'000;
   ledger::Genesis one_partner = fuzz::small_genesis({});
   one_partner.partners.resize(1);
+  ledger::Genesis billing = fuzz::small_genesis(rich, 4);
+  billing.policy.billing = ledger::no_charge_billing(billing.partners, fuzz::seeded_key("coalition billing").public_key());
+  billing.policy.billing->partners[1] = {2, ledger::BillingPlan::prepaid, 200, 100'000};
   const std::pair<const char*, ledger::Genesis> samples[] = {
       {"plain", fuzz::small_genesis({})},
+      {"billing", billing},
       {"rich-policy", fuzz::small_genesis(rich)},
       {"one-partner", one_partner},
   };

@@ -45,6 +45,8 @@ std::string_view code_name(Code code) {
     case Code::voucher_code_taken: return "voucher_code_taken";
     case Code::return_exceeds_order: return "return_exceeds_order";
     case Code::no_purchase_amount: return "no_purchase_amount";
+    case Code::prepaid_exhausted: return "prepaid_exhausted";
+    case Code::not_prepaid: return "not_prepaid";
     case Code::wrong_height: return "wrong_height";
     case Code::wrong_previous_hash: return "wrong_previous_hash";
     case Code::bad_merkle_root: return "bad_merkle_root";

@@ -64,6 +64,9 @@ enum class Code : std::uint16_t {
   voucher_code_taken = 419,    // a new voucher's code equals one the partner has (sign again)
   return_exceeds_order = 420,  // returned amounts would pass the order's purchase amount
   no_purchase_amount = 421,    // a partial return of an issuance that records no purchase
+  // 422-429 are free. 430-437: billing (protocol version 4 on).
+  prepaid_exhausted = 430,     // a prepaid partner's Issue needs more points than its prepaid balance
+  not_prepaid = 431,           // PrepaidTopUp for a partner whose billing plan is not prepaid
 
   // 500-599 block: a block that does not fit on the chain.
   wrong_height = 500,

@@ -11,7 +11,8 @@ namespace pc::ledger {
 inline constexpr std::uint16_t protocol_version_first = 1;
 // Version 2: an Issue whose lot could never be spent is refused (issue_never_spendable).
 // Version 3: the rewards catalog, vouchers and partial returns (transaction types 5 to 8).
-inline constexpr std::uint16_t protocol_version_newest = 3;
+// Version 4: billing terms in the genesis, prepaid issuance and PrepaidTopUp (type 10).
+inline constexpr std::uint16_t protocol_version_newest = 4;
 
 constexpr bool is_supported_protocol_version(std::uint16_t version) {
   return version >= protocol_version_first && version <= protocol_version_newest;
@@ -27,5 +28,12 @@ constexpr bool refuses_unspendable_issues(std::uint16_t version) { return versio
 // version 2), so that a return can take back points in proportion. Earlier chains refuse the
 // new types (unsupported_type) and keep their records, and so their state hashes, unchanged.
 constexpr bool has_rewards_catalog(std::uint16_t version) { return version >= 3; }
+
+// From version 4: the genesis policy carries the coalition's billing terms (a post-paid price
+// per point issued, or prepaid point blocks), a prepaid partner's Issue consumes its prepaid
+// balance (prepaid_exhausted past it), the billing key tops balances up with PrepaidTopUp, and
+// the state holds a prepaid record per prepaid partner. Earlier chains have none of these:
+// their genesis encoding, records and state hashes are unchanged.
+constexpr bool has_billing_terms(std::uint16_t version) { return version >= 4; }
 
 }  // namespace pc::ledger

@@ -150,6 +150,34 @@ Voucher decode_voucher(Reader& in) {
   return voucher;
 }
 
+PrepaidBalance decode_prepaid(Reader& in) {
+  PrepaidBalance prepaid;
+  prepaid.top_up_sequence = in.u64();
+  prepaid.balance_points = in.u64();
+  prepaid.topped_up_points = in.u64();
+  return prepaid;
+}
+
+bool chain_has_type(TxType type, std::uint16_t version) {
+  switch (type) {
+    case TxType::publish_reward:
+    case TxType::redeem_reward:
+    case TxType::use_voucher:
+    case TxType::partial_return: return has_rewards_catalog(version);
+    case TxType::prepaid_top_up: return has_billing_terms(version);
+    default: return true;
+  }
+}
+
+const PartnerBilling* billing_of(const Genesis& genesis, PartnerId partner) {
+  return genesis.policy.billing ? genesis.policy.billing->of(partner) : nullptr;
+}
+
+bool is_prepaid(const Genesis& genesis, PartnerId partner) {
+  const PartnerBilling* terms = billing_of(genesis, partner);
+  return terms != nullptr && terms->plan == BillingPlan::prepaid;
+}
+
 void big_endian_u32(Bytes& out, std::uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(value >> shift));
 }
@@ -305,6 +333,21 @@ Bytes encode(const Voucher& voucher) {
 
 Bytes encode_customer_voucher() { return Bytes{record_version}; }
 
+Bytes prepaid_key(PartnerId partner) {
+  Bytes out = key_with_tag(prepaid_tag, {});
+  big_endian_u16(out, partner);
+  return out;
+}
+
+Bytes encode(const PrepaidBalance& prepaid) {
+  Writer out;
+  out.u8(record_version);
+  out.u64(prepaid.top_up_sequence);
+  out.u64(prepaid.balance_points);
+  out.u64(prepaid.topped_up_points);
+  return out.take();
+}
+
 Bytes encode(const Account& account) {
   Writer out;
   out.u8(record_version);
@@ -398,6 +441,11 @@ Hash256 chain_state_hash(const Hash256& previous, const Hash256& digest) {
 State::State(Genesis genesis) : genesis_(std::move(genesis)) {
   time_ms_ = genesis_.genesis_time_ms;
   for (const Partner& partner : genesis_.partners) partners_[partner.id] = PartnerStats{};
+  if (genesis_.policy.billing) {
+    for (const PartnerBilling& terms : genesis_.policy.billing->partners) {
+      if (terms.plan == BillingPlan::prepaid) prepaid_[terms.partner] = PrepaidBalance{0, terms.initial_prepaid_points, 0};
+    }
+  }
   state_hash_ = record::chain_state_hash(genesis_.hash(), record::changes_digest(records()));
 }
 
@@ -436,10 +484,15 @@ Result<Voucher> record::decode_voucher_value(ByteSpan value) {
   return decode_record_value<Voucher>(value, "voucher", decode_voucher);
 }
 
+Result<PrepaidBalance> record::decode_prepaid_value(ByteSpan value) {
+  return decode_record_value<PrepaidBalance>(value, "prepaid", decode_prepaid);
+}
+
 Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::uint64_t time_ms,
                                   const Hash256& state_hash, const std::vector<Record>& records) {
   State state(std::move(genesis));
   state.partners_.clear();
+  state.prepaid_.clear();
   state.height_ = height;
   state.time_ms_ = time_ms;
   state.state_hash_ = state_hash;
@@ -508,6 +561,13 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
         }
         // A customer's voucher index record holds nothing of its own: records() derives it
         // from the vouchers, and the comparison below proves the stored one equal.
+        break;
+      case record::prepaid_tag:
+        if (!has_billing_terms(state.genesis_.protocol_version)) {
+          return Error{Code::corruption, "prepaid record " + key_hex + " on a chain without billing terms"};
+        }
+        if (key_body.size() != 2) return Error{Code::corruption, "prepaid key " + key_hex};
+        state.prepaid_[id_at(0)] = decode_prepaid(in);
         break;
       case settlement_tag:
         if (key_body.size() != 4) return Error{Code::corruption, "settlement key " + key_hex};
@@ -578,6 +638,11 @@ const RewardUsage* State::reward_usage(PartnerId partner, std::uint32_t reward_i
   return found == reward_usage_.end() ? nullptr : &found->second;
 }
 
+const PrepaidBalance* State::prepaid(PartnerId partner) const {
+  auto found = prepaid_.find(partner);
+  return found == prepaid_.end() ? nullptr : &found->second;
+}
+
 const Voucher* State::voucher(PartnerId partner, const std::string& code) const {
   auto found = vouchers_.find({partner, code});
   return found == vouchers_.end() ? nullptr : &found->second;
@@ -586,8 +651,9 @@ const Voucher* State::voucher(PartnerId partner, const std::string& code) const 
 std::vector<Record> State::records() const {
   std::vector<Record> out;
   out.reserve(accounts_.size() + issuances_.size() + partners_.size() + settlement_.size() + rewards_.size() +
-              reward_usage_.size() + 2 * vouchers_.size() + 1);
+              reward_usage_.size() + 2 * vouchers_.size() + prepaid_.size() + 1);
   collect_catalog(rewards_, reward_usage_, vouchers_, out);
+  collect_changed(prepaid_, out, record::prepaid_key, [](const PrepaidBalance& value) { return record::encode(value); });
   collect_changed(accounts_, out, record::account_key,
                   [](const Account& value) { return record::encode(value); });
   collect_changed(issuances_, out,
@@ -634,6 +700,7 @@ void State::apply(BlockChanges&& changes) {
   for (auto& [key, reward] : changes.rewards) rewards_.insert_or_assign(key, std::move(reward));
   for (auto& [key, usage] : changes.reward_usage) reward_usage_.insert_or_assign(key, usage);
   for (auto& [key, voucher] : changes.vouchers) vouchers_.insert_or_assign(key, voucher);
+  for (auto& [partner, prepaid] : changes.prepaid) prepaid_[partner] = prepaid;
   totals_ = changes.totals;
   height_ = changes.context.height;
   time_ms_ = changes.context.time_ms;
@@ -708,6 +775,23 @@ Status State::check_invariants() const {
   if (used_by_customers.size() > rewards_.size() || voucher_count.size() > rewards_.size()) {
     return fail("usage or vouchers of an unknown reward");
   }
+  // Billing: exactly the prepaid partners have a prepaid record, and its balance is what the
+  // genesis gave plus every top-up less every point the partner issued.
+  std::size_t prepaid_partners = 0;
+  for (const Partner& partner : genesis_.partners) {
+    const PartnerBilling* terms = billing_of(genesis_, partner.id);
+    if (terms == nullptr || terms->plan != BillingPlan::prepaid) continue;
+    ++prepaid_partners;
+    const PrepaidBalance* prepaid = this->prepaid(partner.id);
+    if (prepaid == nullptr) return fail("prepaid partner " + std::to_string(partner.id) + " has no prepaid record");
+    const PartnerStats* stats = this->partner(partner.id);
+    __extension__ using Wide = unsigned __int128;
+    const Wide bought = Wide{terms->initial_prepaid_points} + prepaid->topped_up_points;
+    if (stats == nullptr || bought < stats->issued || bought - stats->issued != prepaid->balance_points) {
+      return fail("prepaid partner " + std::to_string(partner.id) + ": balance differs from initial + top-ups - issued");
+    }
+  }
+  if (prepaid_.size() != prepaid_partners) return fail("a prepaid record of a partner that is not prepaid");
   return {};
 }
 
@@ -730,7 +814,16 @@ Status verify_transaction_signature(const Genesis& genesis, const Transaction& t
 Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
                                     const std::function<bool(const PublicKey&)>& has_account) {
   const Bytes message = tx.fields().signing_message();
-  if (auto partner_id = tx.partner_signer()) {
+  if (tx.signed_by_billing_key()) {
+    // A chain without billing terms has no billing key: the type does not exist there.
+    if (!genesis.policy.billing) {
+      return Error{Code::unsupported_type, "prepaid_top_up needs protocol version 4 (billing terms)"};
+    }
+    // The billing key was checked with is_valid_public_key when the genesis was loaded.
+    if (!crypto::verify_prevalidated(genesis.policy.billing->billing_key, message, tx.signature())) {
+      return Error{Code::bad_signature, "not signed by the coalition's billing key"};
+    }
+  } else if (auto partner_id = tx.partner_signer()) {
     const Partner* partner = genesis.partner(*partner_id);
     if (partner == nullptr) {
       return Error{Code::unknown_partner, "partner " + std::to_string(*partner_id)};
@@ -857,6 +950,13 @@ RewardUsage BlockExecutor::load_reward_usage(const RewardUsageKey& key) const {
   return committed == nullptr ? RewardUsage{} : *committed;
 }
 
+PrepaidBalance BlockExecutor::load_prepaid(PartnerId partner) const {
+  if (auto staged = changes_.prepaid.find(partner); staged != changes_.prepaid.end()) return staged->second;
+  const PrepaidBalance* committed = base_.prepaid(partner);
+  PC_CHECK(committed != nullptr);
+  return *committed;
+}
+
 const Voucher* BlockExecutor::find_voucher(PartnerId partner, const std::string& code) const {
   if (auto staged = changes_.vouchers.find({partner, code}); staged != changes_.vouchers.end()) return &staged->second;
   return base_.voucher(partner, code);
@@ -892,8 +992,9 @@ Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
   // A Transaction built in memory (not decoded) may hold fields no decoder accepts; a block of
   // them could be committed but never read back, so the executor checks them again.
   if (auto status = validate_fields(fields); !status) return status;
-  if (tx.type() > TxType::reverse && !has_rewards_catalog(base_.genesis().protocol_version)) {
-    return Error{Code::unsupported_type, std::string(tx_type_name(tx.type())) + " needs protocol version 3; this chain runs " +
+  if (!chain_has_type(tx.type(), base_.genesis().protocol_version)) {
+    return Error{Code::unsupported_type, std::string(tx_type_name(tx.type())) + " needs protocol version " +
+                                             std::to_string(protocol_version_of_type(tx.type())) + "; this chain runs " +
                                              std::to_string(base_.genesis().protocol_version)};
   }
   if (fields.chain_id != base_.genesis().chain_id) {
@@ -920,6 +1021,7 @@ Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
         if constexpr (std::is_same_v<Body, RedeemReward>) return apply_redeem_reward(tx, body);
         if constexpr (std::is_same_v<Body, UseVoucher>) return apply_use_voucher(tx, body);
         if constexpr (std::is_same_v<Body, PartialReturn>) return apply_partial_return(tx, body);
+        if constexpr (std::is_same_v<Body, PrepaidTopUp>) return apply_prepaid_top_up(tx, body);
       },
       fields.body);
   if (status) ++changes_.applied_count;
@@ -961,6 +1063,17 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
                                          std::to_string(stats.outstanding() + issue.points) +
                                          ", cap " + std::to_string(cap)};
   }
+  // A prepaid partner issues only what it has bought (protocol version 4 on).
+  std::optional<PrepaidBalance> prepaid;
+  if (is_prepaid(genesis, issue.partner)) {
+    prepaid = load_prepaid(issue.partner);
+    if (prepaid->balance_points < issue.points) {
+      return Error{Code::prepaid_exhausted, "partner " + std::to_string(issue.partner) + " has " +
+                                                std::to_string(prepaid->balance_points) + " prepaid points left, the issue needs " +
+                                                std::to_string(issue.points) + ": a PrepaidTopUp must come first"};
+    }
+    prepaid->balance_points -= issue.points;
+  }
   const BlockContext& context = changes_.context;
   const IssuanceId id{context.height, changes_.applied_count};
   const std::uint64_t spendable_at_ms = context.time_ms + issue.pending_days * ms_per_day;
@@ -975,6 +1088,7 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
   if (!exists) totals.accounts += 1;
 
   changes_.partners[issue.partner] = stats;
+  if (prepaid) changes_.prepaid[issue.partner] = *prepaid;
   changes_.accounts[issue.customer] = std::move(account);
   IssuanceRecord record{id, issue.customer, issue.points, spendable_at_ms, false, 0, 0};
   if (has_rewards_catalog(genesis.protocol_version)) {
@@ -1251,6 +1365,28 @@ Status BlockExecutor::apply_use_voucher(const Transaction& tx, const UseVoucher&
   return {};
 }
 
+Status BlockExecutor::apply_prepaid_top_up(const Transaction& tx, const PrepaidTopUp& top_up) {
+  const Genesis& genesis = base_.genesis();
+  if (genesis.partner(top_up.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(top_up.partner)};
+  }
+  if (!is_prepaid(genesis, top_up.partner)) {
+    return Error{Code::not_prepaid, "partner " + std::to_string(top_up.partner) + " is billed post-paid, not prepaid"};
+  }
+  PrepaidBalance prepaid = load_prepaid(top_up.partner);
+  if (tx.fields().sequence != prepaid.top_up_sequence + 1) {
+    return sequence_error(prepaid.top_up_sequence, tx.fields().sequence);
+  }
+  if (add_overflows(prepaid.balance_points, top_up.points) || add_overflows(prepaid.topped_up_points, top_up.points)) {
+    return Error{Code::overflow, "prepaid points would pass 2^64 - 1"};
+  }
+  prepaid.top_up_sequence += 1;
+  prepaid.balance_points += top_up.points;
+  prepaid.topped_up_points += top_up.points;
+  changes_.prepaid[top_up.partner] = prepaid;
+  return {};
+}
+
 BlockChanges BlockExecutor::finish() && {
   std::vector<Record>& records = changes_.records;
   collect_changed(changes_.accounts, records, record::account_key,
@@ -1264,6 +1400,8 @@ BlockChanges BlockExecutor::finish() && {
                   [](const auto& key) { return record::settlement_key(key.first, key.second); },
                   record::encode_settlement);
   collect_catalog(changes_.rewards, changes_.reward_usage, changes_.vouchers, records);
+  collect_changed(changes_.prepaid, records, record::prepaid_key,
+                  [](const PrepaidBalance& value) { return record::encode(value); });
   if (!(changes_.totals == base_.totals())) {
     records.push_back({record::totals_key(), record::encode(changes_.totals)});
   }

@@ -117,6 +117,15 @@ struct Voucher {
 
 using VoucherKey = std::pair<PartnerId, std::string>;  // (partner, code)
 
+// A prepaid partner's prepaid points (protocol version 4 on): what its Issues may still use.
+struct PrepaidBalance {
+  std::uint64_t top_up_sequence = 0;   // the last PrepaidTopUp sequence for this partner
+  std::uint64_t balance_points = 0;    // initial + topped_up_points - points it issued
+  std::uint64_t topped_up_points = 0;  // all points ever added by PrepaidTopUp
+
+  bool operator==(const PrepaidBalance&) const = default;
+};
+
 struct Totals {
   std::uint64_t issued = 0;
   std::uint64_t redeemed = 0;
@@ -172,6 +181,7 @@ struct BlockChanges {
   std::map<RewardKey, RewardRecord> rewards;
   std::map<RewardUsageKey, RewardUsage> reward_usage;
   std::map<VoucherKey, Voucher> vouchers;
+  std::map<PartnerId, PrepaidBalance> prepaid;
   Totals totals;
 };
 
@@ -206,6 +216,9 @@ class State {
     return settlement_;
   }
   const Totals& totals() const { return totals_; }
+  // nullptr unless `partner` is prepaid on a chain with billing terms.
+  const PrepaidBalance* prepaid(PartnerId partner) const;
+  const std::map<PartnerId, PrepaidBalance>& prepaid_balances() const { return prepaid_; }
 
   // Every record of the state, sorted by key: what the store holds.
   std::vector<Record> records() const;
@@ -239,6 +252,7 @@ class State {
   std::map<RewardKey, RewardRecord> rewards_;
   std::map<RewardUsageKey, RewardUsage> reward_usage_;
   std::map<VoucherKey, Voucher> vouchers_;
+  std::map<PartnerId, PrepaidBalance> prepaid_;
   Totals totals_;
   // Derived, not stored: accounts by the time their oldest lot expires.
   std::set<std::pair<std::uint64_t, PublicKey>> expiry_queue_;
@@ -294,6 +308,7 @@ class BlockExecutor {
   std::size_t reward_count(PartnerId partner) const;
   RewardUsage load_reward_usage(const RewardUsageKey& key) const;
   const Voucher* find_voucher(PartnerId partner, const std::string& code) const;
+  PrepaidBalance load_prepaid(PartnerId partner) const;
   void expire_lots();
   // Takes `due` more points of `issuance` back from its customer: from the issuance's lot in
   // the account (pending or spendable alike: one issuance is one lot there), the rest as
@@ -308,6 +323,7 @@ class BlockExecutor {
   Status apply_redeem_reward(const Transaction& tx, const RedeemReward& redeem);
   Status apply_use_voucher(const Transaction& tx, const UseVoucher& use);
   Status apply_partial_return(const Transaction& tx, const PartialReturn& partial);
+  Status apply_prepaid_top_up(const Transaction& tx, const PrepaidTopUp& top_up);
   // Spends `points` of the account's spendable points at `partner` (Redeem, RedeemReward).
   Status spend(const Transaction& tx, const PublicKey& customer, PartnerId partner, std::uint64_t points);
 
@@ -334,6 +350,11 @@ Bytes encode_customer_voucher();
 Result<RewardRecord> decode_reward_value(ByteSpan value);
 Result<Voucher> decode_voucher_value(ByteSpan value);
 Result<RewardUsage> decode_reward_usage_value(ByteSpan value);
+// A prepaid partner's balance (protocol version 4): 'B' || partner u16 BE.
+Bytes prepaid_key(PartnerId partner);
+Bytes encode(const PrepaidBalance& prepaid);
+Result<PrepaidBalance> decode_prepaid_value(ByteSpan value);
+inline constexpr std::uint8_t prepaid_tag = 'B';
 // The tags of the catalog's records, for prefix reads of the store.
 inline constexpr std::uint8_t reward_tag = 'r';
 inline constexpr std::uint8_t voucher_tag = 'v';

@@ -123,6 +123,20 @@ Status validate_body(const PartialReturn& partial) {
   return {};
 }
 
+Status validate_body(const PrepaidTopUp& top_up) {
+  if (top_up.partner == 0) return invalid("partner id 0 is reserved");
+  if (top_up.points == 0 || top_up.points % prepaid_block_points != 0) {
+    return invalid("points must be a positive multiple of " + std::to_string(prepaid_block_points));
+  }
+  return validate_reference(top_up.reference, "reference");
+}
+
+void encode_body(Writer& out, const PrepaidTopUp& top_up) {
+  out.u16(top_up.partner);
+  out.u64(top_up.points);
+  out.string(top_up.reference);
+}
+
 void encode_body(Writer& out, const Issue& issue) {
   out.u16(issue.partner);
   out.raw(issue.customer);
@@ -250,6 +264,13 @@ TxBody decode_body(Reader& in, std::uint8_t type) {
       partial.amount_minor = in.u64();
       return partial;
     }
+    case 10: {
+      PrepaidTopUp top_up;
+      top_up.partner = in.u16();
+      top_up.points = in.u64();
+      top_up.reference = in.string(reference_bytes_max, "reference");
+      return top_up;
+    }
     default:
       in.fail(Code::unknown_type, "transaction type " + std::to_string(type) + " is not defined");
       return Issue{};
@@ -301,8 +322,24 @@ std::string_view tx_type_name(TxType type) {
     case TxType::redeem_reward: return "redeem_reward";
     case TxType::use_voucher: return "use_voucher";
     case TxType::partial_return: return "return";
+    case TxType::prepaid_top_up: return "prepaid_top_up";
   }
   return "unknown";
+}
+
+std::uint16_t protocol_version_of_type(TxType type) {
+  switch (type) {
+    case TxType::issue:
+    case TxType::redeem:
+    case TxType::transfer:
+    case TxType::reverse: return 1;
+    case TxType::publish_reward:
+    case TxType::redeem_reward:
+    case TxType::use_voucher:
+    case TxType::partial_return: return 3;
+    case TxType::prepaid_top_up: return 4;
+  }
+  return UINT16_MAX;
 }
 
 std::string_view reason_name(Reason reason) {

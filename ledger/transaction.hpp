@@ -3,6 +3,7 @@
 // The byte layout is in docs/protocol.md, "Transactions".
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <variant>
@@ -18,11 +19,15 @@ using crypto::PublicKey;
 using crypto::Signature;
 using PartnerId = std::uint16_t;
 
-// Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog).
+// Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog), type
+// 10 from version 4 (has_billing_terms).
 enum class TxType : std::uint8_t {
   issue = 1, redeem = 2, transfer = 3, reverse = 4,
   publish_reward = 5, redeem_reward = 6, use_voucher = 7, partial_return = 8,
+  prepaid_top_up = 10,
 };
+// The first protocol version that has the type.
+std::uint16_t protocol_version_of_type(TxType type);
 std::string_view tx_type_name(TxType type);  // "issue", "redeem", ..., "publish_reward", "return"
 
 // Why points were issued. Stored on chain; never renumbered.
@@ -133,8 +138,22 @@ struct PartialReturn {
   bool operator==(const PartialReturn&) const = default;
 };
 
-// The order of the alternatives is the type tag minus one.
-using TxBody = std::variant<Issue, Redeem, Transfer, Reverse, PublishReward, RedeemReward, UseVoucher, PartialReturn>;
+// The coalition's billing key (signing) adds prepaid points to a prepaid partner's balance:
+// `points` bought, in whole blocks of prepaid_block_points, under an invoice `reference`.
+struct PrepaidTopUp {
+  PartnerId partner = 0;
+  std::uint64_t points = 0;  // > 0, a multiple of prepaid_block_points
+  std::string reference;     // the coalition's invoice number; Issue's reference rules
+
+  bool operator==(const PrepaidTopUp&) const = default;
+};
+
+// The type tag of each alternative is in tx_type_of_alternative (tags are not contiguous).
+using TxBody = std::variant<Issue, Redeem, Transfer, Reverse, PublishReward, RedeemReward, UseVoucher, PartialReturn,
+                            PrepaidTopUp>;
+inline constexpr std::array<TxType, std::variant_size_v<TxBody>> tx_type_of_alternative = {
+    TxType::issue,         TxType::redeem,      TxType::transfer,         TxType::reverse,       TxType::publish_reward,
+    TxType::redeem_reward, TxType::use_voucher, TxType::partial_return,   TxType::prepaid_top_up};
 
 // Fields common to every transaction, plus the body. Mutable: the builder.
 struct UnsignedTransaction {
@@ -143,7 +162,7 @@ struct UnsignedTransaction {
   std::uint64_t last_valid_height = 0;  // not valid in any block above this height
   TxBody body;
 
-  TxType type() const { return static_cast<TxType>(body.index() + 1); }
+  TxType type() const { return tx_type_of_alternative[body.index()]; }
   // The canonical encoding without the signature.
   Bytes encode() const;
   // What the signer signs: the tx_signature prefix followed by encode().
@@ -170,9 +189,11 @@ class Transaction {
   static Hash256 id_of(ByteSpan bytes);
 
   // The key that must have signed: the customer's for Redeem, RedeemReward and Transfer. The
-  // other types are signed by a partner's issuer key, which only the genesis knows: nullopt here.
+  // other types are signed by a partner's issuer key (partner_signer) or the coalition's
+  // billing key (PrepaidTopUp: signed_by_billing_key), which only the genesis knows.
   std::optional<PublicKey> customer_signer() const;
   std::optional<PartnerId> partner_signer() const;
+  bool signed_by_billing_key() const { return std::holds_alternative<PrepaidTopUp>(fields_.body); }
 
  private:
   Transaction(UnsignedTransaction fields, const Signature& signature);

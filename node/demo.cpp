@@ -76,6 +76,10 @@ ledger::Genesis demo_genesis() {
   genesis.policy.point_expiry_days = 365;
   genesis.policy.transfers_allowed = true;
   genesis.policy.issuance_cap_points = 10'000'000;
+  // Post-paid at EUR 0.25 per 1000 points issued; the key that would sign top-ups derives
+  // from a public seed, like every demo key.
+  genesis.policy.billing = ledger::no_charge_billing(genesis.partners, demo_key("demo coalition billing").public_key());
+  for (ledger::PartnerBilling& terms : genesis.policy.billing->partners) terms.price_per_1000_points_minor = 25;
   return genesis;
 }
 

@@ -9,6 +9,7 @@
 #include "crypto/address.hpp"
 #include "ledger/voucher.hpp"
 #include "node/report_command.hpp"
+#include "node/statement.hpp"
 #include "node/audit_command.hpp"
 #include "rpc/json_views.hpp"
 #include "rpc/metrics.hpp"
@@ -268,7 +269,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 24> methods = {{
+  static constexpr std::array<Method, 25> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -277,6 +278,7 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"get_partners", &Dispatcher::get_partners, false},
       {"get_settlement", &Dispatcher::get_settlement, false},
       {"get_report", &Dispatcher::get_report, false},
+      {"get_statement", &Dispatcher::get_statement, false},
       {"get_evidence", &Dispatcher::get_evidence, false},
       {"net_info", &Dispatcher::net_info, false},
       {"consensus_state", &Dispatcher::consensus_state, false},
@@ -425,6 +427,25 @@ MethodResult Dispatcher::get_report(const json& params) {
   if (!report) return application_error(report.error());
   if (format == "csv") return json{{"csv", node::report_csv(*report)}, {"rewards_csv", node::report_rewards_csv(*report)}};
   return node::report_json(*report);
+}
+
+MethodResult Dispatcher::get_statement(const json& params) {
+  Params reader(params, {"partner", "period", "height", "format"});
+  node::StatementQueryText text;
+  text.partner = std::to_string(reader.unsigned_integer("partner"));
+  text.month = reader.text("period");
+  if (auto height = reader.optional_unsigned_integer("height")) text.height = std::to_string(*height);
+  const std::string format = reader.has("format") ? reader.text("format") : "json";
+  if (reader.error()) return *reader.error();
+  if (format != "json" && format != "csv") return invalid_params("format", "must be json or csv");
+  auto query = node::parse_statement_query(text);
+  if (!query) return application_error(query.error());
+  // The blocks up to the tip read now never change, so the replay needs no snapshot.
+  auto statement = node::compute_statement(node_.genesis(), *query, node_.chain_info().tip.height,
+                                           [this](std::uint64_t height) { return node_.block_at(height); });
+  if (!statement) return application_error(statement.error());
+  if (format == "csv") return json{{"csv", node::statement_csv(*statement)}, {"content_hash", node::statement_content_hash(*statement)}};
+  return node::statement_json(*statement);
 }
 
 MethodResult Dispatcher::get_evidence(const json& params) {

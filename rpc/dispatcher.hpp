@@ -95,6 +95,7 @@ class Dispatcher {
   MethodResult submit_transaction(const nlohmann::json& params);
   MethodResult get_partners(const nlohmann::json& params);
   MethodResult get_settlement(const nlohmann::json& params);
+  MethodResult get_statement(const nlohmann::json& params);
   MethodResult get_report(const nlohmann::json& params);
   MethodResult get_evidence(const nlohmann::json& params);
   MethodResult net_info(const nlohmann::json& params);

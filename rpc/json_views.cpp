@@ -70,11 +70,15 @@ void add_body_fields(json& out, const ledger::TxBody& body) {
         } else if constexpr (std::is_same_v<Body, ledger::UseVoucher>) {
           out["partner"] = fields.partner;
           out["code"] = ledger::format_voucher_code(fields.code);
-        } else {
-          static_assert(std::is_same_v<Body, ledger::PartialReturn>);
+        } else if constexpr (std::is_same_v<Body, ledger::PartialReturn>) {
           out["partner"] = fields.partner;
           out["reference"] = fields.reference;
           out["amount_minor"] = fields.amount_minor;
+        } else {
+          static_assert(std::is_same_v<Body, ledger::PrepaidTopUp>);
+          out["partner"] = fields.partner;
+          out["points"] = fields.points;
+          out["reference"] = fields.reference;
         }
       },
       body);

@@ -715,6 +715,7 @@ std::vector<std::string> LiveNode::coalition_init(const LiveNodeOptions& options
     partner.voting_power = powers[i - 1];
     genesis.partners.push_back(partner);
   }
+  genesis.policy.billing = ledger::no_charge_billing(genesis.partners, TxFactory::billing_key().public_key());
   const std::filesystem::path genesis_path = dir_.path() / "coalition-genesis.json";
   const auto write_genesis = [&] {
     std::ofstream file(genesis_path, std::ios::trunc);

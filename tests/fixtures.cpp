@@ -97,6 +97,10 @@ ledger::Genesis make_genesis(const GenesisOptions& options) {
   genesis.policy.point_expiry_days = options.point_expiry_days;
   genesis.policy.transfers_allowed = options.transfers_allowed;
   genesis.policy.issuance_cap_points = options.issuance_cap_points;
+  if (ledger::has_billing_terms(options.protocol_version)) {
+    genesis.policy.billing = options.billing ? *options.billing
+                                             : ledger::no_charge_billing(genesis.partners, TxFactory::billing_key().public_key());
+  }
   return genesis;
 }
 
@@ -105,6 +109,19 @@ crypto::SecretKey TxFactory::partner_issuer(ledger::PartnerId id) {
 }
 
 crypto::SecretKey TxFactory::customer(int n) { return seeded_key("customer " + std::to_string(n)); }
+
+crypto::SecretKey TxFactory::billing_key() { return seeded_key("coalition billing"); }
+
+ledger::Transaction TxFactory::prepaid_top_up(ledger::PartnerId partner, std::uint64_t points, std::string reference,
+                                              const crypto::SecretKey* signer) {
+  ledger::UnsignedTransaction tx;
+  tx.chain_id = chain_id_;
+  tx.sequence = ++next_top_up_sequence[partner];
+  tx.last_valid_height = last_valid_height;
+  tx.body = ledger::PrepaidTopUp{partner, points, std::move(reference)};
+  if (signer != nullptr) return ledger::Transaction::sign(std::move(tx), *signer);
+  return ledger::Transaction::sign(std::move(tx), billing_key());
+}
 
 ledger::UnsignedTransaction TxFactory::fields(const crypto::PublicKey& signer, ledger::TxBody body) {
   ledger::UnsignedTransaction tx;

@@ -51,6 +51,9 @@ struct GenesisOptions {
   std::uint64_t issuance_cap_points = 0;
   // Version 1 keeps the golden vectors' genesis (docs/protocol.md) what it always was.
   std::uint16_t protocol_version = ledger::protocol_version_first;
+  // Billing terms of a version 4 chain; nullopt there: every partner post-paid at no charge
+  // (ledger::no_charge_billing) with TxFactory::billing_key().
+  std::optional<ledger::BillingTerms> billing = std::nullopt;
 };
 
 // Partner i's keys are seeded_key("partner i issuer") and seeded_key("partner i validator").
@@ -63,6 +66,7 @@ class TxFactory {
 
   static crypto::SecretKey partner_issuer(ledger::PartnerId id);
   static crypto::SecretKey customer(int n);  // seeded_key("customer n")
+  static crypto::SecretKey billing_key();    // seeded_key("coalition billing")
 
   ledger::Transaction issue(ledger::PartnerId partner, const crypto::PublicKey& customer,
                             std::uint64_t points, std::string reference,
@@ -82,11 +86,17 @@ class TxFactory {
                                     std::uint32_t reward_id, std::uint16_t quantity = 1);
   ledger::Transaction use_voucher(ledger::PartnerId partner, std::string code);
   ledger::Transaction partial_return(ledger::PartnerId partner, std::string reference, std::uint64_t amount_minor);
+  // Billing (protocol version 4): signed by `signer` (nullptr: billing_key()), with the
+  // partner's next top-up sequence from next_top_up_sequence.
+  ledger::Transaction prepaid_top_up(ledger::PartnerId partner, std::uint64_t points, std::string reference,
+                                     const crypto::SecretKey* signer = nullptr);
 
   // The fields every built transaction gets; tests change them to break a rule.
   std::uint64_t last_valid_height = 1'000;
   // Next sequence per signer; tests may rewind or skip it.
   std::map<crypto::PublicKey, std::uint64_t> next_sequence;
+  // A top-up's sequence counts per partner (its prepaid record), not per signing key.
+  std::map<ledger::PartnerId, std::uint64_t> next_top_up_sequence;
 
  private:
   ledger::UnsignedTransaction fields(const crypto::PublicKey& signer, ledger::TxBody body);

@@ -324,3 +324,69 @@ TEST_CASE("golden: version 3 genesis, reward, voucher and issuance records are p
   issuance.returned_minor = 260;
   CHECK(to_hex(ledger::record::encode(issuance)) == issuance_v2_record_hex);
 }
+
+namespace {
+
+// Protocol version 4: the billing terms of the worked example in docs/protocol.md (partner 1
+// post-paid at 250 per 1000 points, partner 2 prepaid at 200 with 100000 points, partner 3
+// post-paid at 0, in EUR), appended to the test genesis, and a top-up signed by the billing key.
+constexpr const char* billing_terms_hex =
+    "455552" "02"                                                       // "EUR", 2 minor digits
+    "4838a158d8fd9f9039ee9456c8e48fdc7b78a4ebaa20341821e474e3fa0d9d7a"  // billing key
+    "03"                                                                // three entries
+    "0100" "01" "fa00000000000000"                                      // 1 post-paid, 250
+    "0200" "02" "c800000000000000" "a086010000000000"                   // 2 prepaid, 200, 100000
+    "0300" "01" "0000000000000000";                                     // 3 post-paid, 0
+constexpr const char* genesis_v4_hash_hex = "378665c672f75b36ea2b02e16f89a8a8fd007edd7638846faaa53ed6bb734da8";
+constexpr const char* genesis_v4_state_hash_hex = "bd226d9e3015ad1ac08d50e8b59e1fd78fd02915a4c3529ccd02769df2038055";
+constexpr const char* top_up_hex =
+    "01" "0a" "0a" "746573742d636861696e" "0100000000000000" "e803000000000000"  // type 10, sequence 1
+    "0200"                                                                         // partner 2
+    "8813000000000000"                                                             // 5000 points
+    "0c" "494e562d323032362d303031"                                                // "INV-2026-001"
+    "c8b68f667e6c2259f3370cea795af555b69f9b7ea8cc9741a0d315823ce7fff4"
+    "f5e6a53dd7e87026b1ab264ec47393a38c1549ee7f8cba88063edf40cd5e8f0c";
+constexpr const char* top_up_id_hex = "58ff4b33fc5cd08933e44078b55115693681e30623ada21b9e01709fe1b2e689";
+
+ledger::Genesis golden_v4_genesis() {
+  test::GenesisOptions options;
+  options.protocol_version = 4;
+  const ledger::Genesis plain = test::make_genesis();
+  ledger::BillingTerms billing = ledger::no_charge_billing(plain.partners, test::TxFactory::billing_key().public_key());
+  billing.partners[0].price_per_1000_points_minor = 250;
+  billing.partners[1] = {2, ledger::BillingPlan::prepaid, 200, 100'000};
+  options.billing = billing;
+  return test::make_genesis(options);
+}
+
+}  // namespace
+
+TEST_CASE("golden: PrepaidTopUp has pinned bytes and id, signed by the billing key", "[ledger][golden][billing]") {
+  // Proves the body layout of transaction type 10 and that its signer is the genesis billing
+  // key (check_transaction verifies it against the version 1 genesis, which has none).
+  const ledger::Transaction top_up = ledger::Transaction::sign(fields_with(1, ledger::PrepaidTopUp{2, 5'000, "INV-2026-001"}),
+                                                               test::TxFactory::billing_key());
+  CHECK(to_hex(top_up.bytes()) == top_up_hex);
+  CHECK(to_hex(top_up.id()) == top_up_id_hex);
+  auto decoded = ledger::Transaction::decode(*from_hex(top_up_hex));
+  REQUIRE(decoded.ok());
+  CHECK(decoded->fields() == top_up.fields());
+  CHECK(ledger::verify_transaction_signature(golden_v4_genesis(), *decoded).ok());
+  CHECK(ledger::verify_transaction_signature(test::make_genesis(), *decoded).error().code == ledger::Code::unsupported_type);
+}
+
+TEST_CASE("golden: the version 4 genesis appends its billing terms; its prepaid record is pinned",
+          "[ledger][golden][billing]") {
+  // Proves the binary genesis of protocol version 4 (encoding 2, version 0400, the billing
+  // fields after issuance_cap_points), its hash, the genesis state with partner 2's prepaid
+  // record, and that state's hash.
+  const ledger::Genesis genesis = golden_v4_genesis();
+  CHECK(to_hex(genesis.encode()) == "020400" + std::string(genesis_hex).substr(2) + billing_terms_hex);
+  CHECK(to_hex(genesis.hash()) == genesis_v4_hash_hex);
+  const ledger::State state(genesis);
+  CHECK(to_hex(ledger::record::prepaid_key(2)) == "420002");
+  CHECK(to_hex(ledger::record::encode(*state.prepaid(2))) ==
+        "01" "0000000000000000" "a086010000000000" "0000000000000000");
+  CHECK(state.records().size() == 5);
+  CHECK(to_hex(state.state_hash()) == genesis_v4_state_hash_hex);
+}

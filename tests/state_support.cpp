@@ -155,7 +155,8 @@ RecordSums sum_records(const std::vector<ledger::Record>& records) {
       case 'u':
       case 'v':
       case 'w':
-        value.skip(record.value.size() - 1);  // issuances and the catalog hold no supply
+      case 'B':
+        value.skip(record.value.size() - 1);  // issuances, the catalog and prepaid balances hold no supply
         break;
       default:
         FAIL("unknown record tag " << int{record.key[0]});

@@ -215,6 +215,7 @@ ledger::Genesis genesis_from_node(NodeClient& client) {
 
 std::string signer_description(const ledger::Genesis& genesis, const ledger::Transaction& tx) {
   if (const auto customer = tx.customer_signer()) return "customer " + crypto::encode_address(*customer);
+  if (tx.signed_by_billing_key()) return "the coalition's billing key";
   const ledger::PartnerId id = tx.partner_signer().value_or(0);
   const ledger::Partner* partner = genesis.partner(id);
   return "the issuer key of partner " + std::to_string(id) + (partner ? " (" + partner->name + ")" : "");
