@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ledger/protocol.hpp"
+#include "ledger/tiers.hpp"
 #include "ledger/transaction.hpp"
 
 namespace pc::ledger {
@@ -25,6 +26,8 @@ struct Policy {
   std::uint32_t point_expiry_days = 0;       // 0: points never expire
   bool transfers_allowed = false;
   std::uint64_t issuance_cap_points = 0;     // cap on a partner's outstanding points; 0: none
+  // Protocol version 4 on (has_tiers); empty on earlier chains, whose genesis has no such field.
+  TierProgram tiers;
 
   bool operator==(const Policy&) const = default;
 };

@@ -95,7 +95,7 @@ Status validate_body(const PublishReward& publish) {
   if (terms.valid_until_ms != 0 && terms.valid_until_ms <= terms.valid_from_ms) {
     return invalid("valid_until_ms must be after valid_from_ms (or 0: no end)");
   }
-  if (terms.min_tier != 0) return invalid("min_tier must be 0: tiers do not exist in this protocol version");
+  // min_tier's range depends on the chain's tier program: the state machine checks it.
   return {};
 }
 
@@ -119,6 +119,15 @@ Status validate_body(const PartialReturn& partial) {
   if (auto status = validate_reference(partial.reference, "reference"); !status) return status;
   if (partial.amount_minor == 0 || partial.amount_minor > static_cast<std::uint64_t>(INT64_MAX)) {
     return invalid("amount_minor must be 1 to 2^63 - 1");
+  }
+  return {};
+}
+
+Status validate_body(const GrantTier& grant) {
+  if (grant.partner == 0) return invalid("partner id 0 is reserved");
+  if (grant.tier == 0 || grant.tier > tiers_max) return invalid("tier must be 1 to " + std::to_string(tiers_max));
+  if (grant.until_ms == 0 || grant.until_ms > block_time_ms_max) {
+    return invalid("until_ms must be 1 to 253402300799000");
   }
   return {};
 }
@@ -177,6 +186,13 @@ void encode_body(Writer& out, const PartialReturn& partial) {
   out.u16(partial.partner);
   out.string(partial.reference);
   out.u64(partial.amount_minor);
+}
+
+void encode_body(Writer& out, const GrantTier& grant) {
+  out.u16(grant.partner);
+  out.raw(grant.customer);
+  out.u8(grant.tier);
+  out.u64(grant.until_ms);
 }
 
 TxBody decode_body(Reader& in, std::uint8_t type) {
@@ -250,6 +266,14 @@ TxBody decode_body(Reader& in, std::uint8_t type) {
       partial.amount_minor = in.u64();
       return partial;
     }
+    case 9: {
+      GrantTier grant;
+      grant.partner = in.u16();
+      grant.customer = in.fixed<32>();
+      grant.tier = in.u8();
+      grant.until_ms = in.u64();
+      return grant;
+    }
     default:
       in.fail(Code::unknown_type, "transaction type " + std::to_string(type) + " is not defined");
       return Issue{};
@@ -301,6 +325,7 @@ std::string_view tx_type_name(TxType type) {
     case TxType::redeem_reward: return "redeem_reward";
     case TxType::use_voucher: return "use_voucher";
     case TxType::partial_return: return "return";
+    case TxType::grant_tier: return "grant_tier";
   }
   return "unknown";
 }
@@ -404,6 +429,7 @@ std::optional<PartnerId> Transaction::partner_signer() const {
   if (const auto* publish = std::get_if<PublishReward>(&fields_.body)) return publish->partner;
   if (const auto* use = std::get_if<UseVoucher>(&fields_.body)) return use->partner;
   if (const auto* partial = std::get_if<PartialReturn>(&fields_.body)) return partial->partner;
+  if (const auto* grant = std::get_if<GrantTier>(&fields_.body)) return grant->partner;
   return std::nullopt;
 }
 

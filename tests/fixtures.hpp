@@ -51,7 +51,13 @@ struct GenesisOptions {
   std::uint64_t issuance_cap_points = 0;
   // Version 1 keeps the golden vectors' genesis (docs/protocol.md) what it always was.
   std::uint16_t protocol_version = ledger::protocol_version_first;
+  // Protocol version 4 on: the genesis tier program (test_tier_program() is a worked one).
+  ledger::TierProgram tiers{};
 };
+
+// Silver from 1000 qualifying points (×1.25), Gold from 5000 (×1.5), windows of 30 days with
+// 10 days of grace: the program of docs/loyalty.md's example, on a test scale.
+ledger::TierProgram test_tier_program();
 
 // Partner i's keys are seeded_key("partner i issuer") and seeded_key("partner i validator").
 ledger::Genesis make_genesis(const GenesisOptions& options = {});
@@ -82,6 +88,9 @@ class TxFactory {
                                     std::uint32_t reward_id, std::uint16_t quantity = 1);
   ledger::Transaction use_voucher(ledger::PartnerId partner, std::string code);
   ledger::Transaction partial_return(ledger::PartnerId partner, std::string reference, std::uint64_t amount_minor);
+  // Tiers (protocol version 4).
+  ledger::Transaction grant_tier(ledger::PartnerId partner, const crypto::PublicKey& customer, std::uint8_t tier,
+                                 std::uint64_t until_ms);
 
   // The fields every built transaction gets; tests change them to break a rule.
   std::uint64_t last_valid_height = 1'000;

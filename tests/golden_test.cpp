@@ -324,3 +324,76 @@ TEST_CASE("golden: version 3 genesis, reward, voucher and issuance records are p
   issuance.returned_minor = 260;
   CHECK(to_hex(ledger::record::encode(issuance)) == issuance_v2_record_hex);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Protocol version 4: tiers. The GrantTier bytes and id, the genesis with the tier program,
+// and the tier and issuance records were also computed by a separate script written from
+// docs/protocol.md alone (Python's cryptography package for ed25519), which agreed byte for byte.
+
+namespace {
+
+constexpr const char* grant_tier_hex =
+    "01090a746573742d636861696e0100000000000000e80300000000000003001fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650020030646a8c0100002ec133ed2e150e3725fa2d026d0f99c7d6aca672386dd1ebe1749b2e699e8d49ea3418a3897ac5a2fc64fe94bbce74086d5f64b1dd4cbe57cccd0e2030a9c90b";
+constexpr const char* grant_tier_id_hex =
+    "4a522d3d74b9a77c6c654e64c76336af9744599fd49ad8f1af77feb869d4260b";
+constexpr const char* genesis_v4_tail_hex =
+    "1e000a00020653696c766572e803000000000000d430000004476f6c648813000000000000983a0000";
+constexpr const char* genesis_v4_hash_hex =
+    "b5129d52b1c1dcd3418d6f2bd7674987825d43416566434190e4150aa9d1e963";
+constexpr const char* tier_record_hex =
+    "010068e5cf8b010000e8030000000000000000020203000030646a8c010000";
+constexpr const char* issuance_v3_record_hex =
+    "030200000000000000000000001fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d566503801000000000000d06fe5cf8b010000000000000000000000000000000000000001270a000000000000000000000000000001d4300000";
+
+// 30 days after the test genesis time: the end of the first qualification window.
+constexpr std::uint64_t golden_grant_until_ms = test::test_genesis_time_ms + 30 * ledger::ms_per_day;
+
+}  // namespace
+
+TEST_CASE("golden: GrantTier has pinned bytes and id", "[ledger][golden][tiers]") {
+  // Proves the body layout of type 9: partner 3 grants customer 1 tier 2 (Gold) until the end of
+  // the first 30-day window.
+  check_transaction(ledger::Transaction::sign(fields_with(1, ledger::GrantTier{3, test::TxFactory::customer(1).public_key(),
+                                                                               2, golden_grant_until_ms}),
+                                              test::TxFactory::partner_issuer(3)),
+                    grant_tier_hex, grant_tier_id_hex);
+}
+
+TEST_CASE("golden: version 4 genesis with its tier program, and the tier and issuance records, are pinned",
+          "[ledger][golden][tiers]") {
+  // Proves the genesis of protocol version 4 (encoding 2, version 0400, the tier program after
+  // issuance_cap_points) and the records tiers add: customer 1's tier record after earning
+  // 1000 points in the first window (Silver) and partner 3's Gold grant, and an issuance record
+  // of version 3: 250 points signed, credited at Silver's ×1.25 as 312.
+  test::GenesisOptions options;
+  options.protocol_version = 4;
+  options.tiers = test::test_tier_program();
+  const ledger::Genesis genesis = test::make_genesis(options);
+  const std::string genesis_v3_body = std::string(genesis_hex).substr(2);
+  CHECK(to_hex(genesis.encode()) == "020400" + genesis_v3_body + genesis_v4_tail_hex);
+  CHECK(to_hex(genesis.hash()) == genesis_v4_hash_hex);
+  auto decoded = ledger::decode_genesis(genesis.encode());
+  REQUIRE(decoded.ok());
+  CHECK(*decoded == genesis);
+
+  const crypto::PublicKey customer = test::TxFactory::customer(1).public_key();
+  ledger::TierStatus status;
+  status.window_start_ms = test::test_genesis_time_ms;
+  status.window_points = 1'000;
+  status.tier = 2;
+  status.granted_tier = 2;
+  status.granted_by = 3;
+  status.granted_until_ms = golden_grant_until_ms;
+  CHECK(to_hex(ledger::record::tier_key(customer)) == "54" + to_hex(customer));
+  CHECK(to_hex(ledger::record::encode(status)) == tier_record_hex);
+  auto decoded_status = ledger::record::decode_tier_value(ledger::record::encode(status));
+  REQUIRE(decoded_status.ok());
+  CHECK(*decoded_status == status);
+
+  ledger::IssuanceRecord issuance{{2, 0}, customer, 312, test::test_genesis_time_ms + 2'000, false, 0, 0};
+  issuance.record_version = 3;
+  issuance.purchase_amount_minor = 2'599;
+  issuance.tier = 1;
+  issuance.multiplier_bp = 12'500;
+  CHECK(to_hex(ledger::record::encode(issuance)) == issuance_v3_record_hex);
+}
