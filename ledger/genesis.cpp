@@ -233,6 +233,9 @@ Result<Genesis> decode_genesis(ByteSpan bytes) {
     if (genesis.protocol_version == protocol_version_first && in.ok()) {
       return Error{Code::invalid_field, "protocol_version 1 is written in genesis encoding 1"};
     }
+    // The version decides which fields follow (the tier program from version 4), so an
+    // unknown one is refused before they are read.
+    if (!is_supported_protocol_version(genesis.protocol_version) && in.ok()) return Error{Code::invalid_field, validate(genesis)};
   } else if (encoding != genesis_encoding_unversioned && in.ok()) {
     return Error{Code::unknown_version, "genesis version"};
   }
