@@ -195,9 +195,12 @@ TEST_CASE("a grant is refused for an unknown tier, a past or too long period, or
   commit_at(chain, at_day(1), {txs.grant_tier(3, alice, silver, at_day(40))});
   const std::uint64_t next_block_ms = chain.store().tip().time_ms + 1'000;
   expect_refused(chain, txs.grant_tier(2, alice, 3, at_day(40)), Code::unknown_tier);
+  give_back_sequence(txs, issuer_key(2));
   expect_refused(chain, txs.grant_tier(2, alice, gold, next_block_ms), Code::tier_grant_ended);
-  expect_refused(chain, txs.grant_tier(2, alice, gold, next_block_ms + ledger::tier_grant_days_max * day_ms + 1),
+  give_back_sequence(txs, issuer_key(2));
+  expect_refused(chain, txs.grant_tier(2, alice, gold, at_day(ledger::tier_grant_days_max + 5)),
                  Code::tier_grant_too_long);
+  give_back_sequence(txs, issuer_key(2));
   expect_refused(chain, txs.grant_tier(2, alice, gold, at_day(40)), Code::tier_grant_held);
   commit_at(chain, at_day(3), {txs.grant_tier(3, alice, gold, at_day(50))});
   CHECK(tier_of(chain, alice) == gold);
@@ -219,6 +222,7 @@ TEST_CASE("a reward that requires a tier refuses a customer below it", "[ledger]
   commit_at(chain, at_day(1), {txs.issue(1, alice_key.public_key(), 1'000, "o-1"),
                                txs.issue(1, bob_key.public_key(), 5'000, "o-2"), txs.publish_reward(2, 1, lounge)});
   expect_refused(chain, txs.redeem_reward(alice_key, 2, 1), Code::tier_too_low);
+  give_back_sequence(txs, alice_key.public_key());
   commit_at(chain, at_day(2), {txs.redeem_reward(bob_key, 2, 1)});
   CHECK(chain.state().reward(2, 1)->redeemed == 1);
   lounge.min_tier = 3;
