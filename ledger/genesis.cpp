@@ -115,7 +115,13 @@ std::string validate(const Genesis& genesis) {
     return has_billing_terms(genesis.protocol_version) ? "billing terms are required from protocol version 4"
                                                        : "billing terms need protocol version 4";
   }
-  if (genesis.policy.billing) return validate_billing(*genesis.policy.billing, genesis.partners);
+  if (genesis.policy.billing) {
+    if (std::string problem = validate_billing(*genesis.policy.billing, genesis.partners); !problem.empty()) return problem;
+  }
+  if (!has_tiers(genesis.protocol_version) && !(genesis.policy.tiers == TierProgram{})) {
+    return "policy.tiers needs protocol version 4";
+  }
+  if (std::string problem = validate_tier_program(genesis.policy.tiers); !problem.empty()) return "policy.tiers: " + problem;
   return {};
 }
 
@@ -222,6 +228,29 @@ Json billing_to_json(const BillingTerms& billing) {
           {"partners", partners}};
 }
 
+TierProgram tier_program_from_json(const Json& object) {
+  const std::string where = "policy.tiers";
+  expect_members(object, where, {"window_days", "grace_days", "levels"});
+  TierProgram program;
+  program.window_days = static_cast<std::uint16_t>(unsigned_from_json(object, where, "window_days", tier_window_days_max));
+  program.grace_days = static_cast<std::uint16_t>(unsigned_from_json(object, where, "grace_days", tier_window_days_max));
+  const Json& levels = object.at("levels");
+  if (!levels.is_array() || levels.size() > tiers_max) {
+    throw JsonProblem(where + ".levels: must be an array of at most " + std::to_string(tiers_max) + " tiers");
+  }
+  for (std::size_t i = 0; i < levels.size(); ++i) {
+    const std::string level_where = where + ".levels[" + std::to_string(i) + "]";
+    expect_members(levels[i], level_where, {"name", "threshold_points", "multiplier_bp"});
+    Tier tier;
+    tier.name = string_from_json(levels[i], level_where, "name");
+    tier.threshold_points = unsigned_from_json(levels[i], level_where, "threshold_points", UINT64_MAX);
+    tier.multiplier_bp =
+        static_cast<std::uint32_t>(unsigned_from_json(levels[i], level_where, "multiplier_bp", tier_multiplier_bp_max));
+    program.tiers.push_back(std::move(tier));
+  }
+  return program;
+}
+
 }  // namespace
 
 std::string_view billing_plan_name(BillingPlan plan) {
@@ -292,6 +321,16 @@ Bytes Genesis::encode() const {
       if (terms.plan == BillingPlan::prepaid) out.u64(terms.initial_prepaid_points);
     }
   }
+  if (has_tiers(protocol_version)) {
+    out.u16(policy.tiers.window_days);
+    out.u16(policy.tiers.grace_days);
+    out.length(policy.tiers.tiers.size());
+    for (const Tier& tier : policy.tiers.tiers) {
+      out.string(tier.name);
+      out.u64(tier.threshold_points);
+      out.u32(tier.multiplier_bp);
+    }
+  }
   return out.take();
 }
 
@@ -307,7 +346,8 @@ Result<Genesis> decode_genesis(ByteSpan bytes) {
     if (genesis.protocol_version == protocol_version_first && in.ok()) {
       return Error{Code::invalid_field, "protocol_version 1 is written in genesis encoding 1"};
     }
-    // Which fields follow depends on the version: an unknown one is refused before reading them.
+    // Which fields follow depends on the version (billing terms and the tier program from
+    // version 4): an unknown one is refused before reading them.
     if (in.ok() && !is_supported_protocol_version(genesis.protocol_version)) {
       return Error{Code::invalid_field, "protocol_version must be " + std::to_string(protocol_version_first) + " to " +
                                             std::to_string(protocol_version_newest)};
@@ -355,6 +395,19 @@ Result<Genesis> decode_genesis(ByteSpan bytes) {
     }
     genesis.policy.billing = std::move(billing);
   }
+  if (in.ok() && has_tiers(genesis.protocol_version)) {
+    TierProgram& program = genesis.policy.tiers;
+    program.window_days = in.u16();
+    program.grace_days = in.u16();
+    const std::uint64_t tier_count = in.length(tiers_max, "tier count");
+    for (std::uint64_t i = 0; i < tier_count && in.ok(); ++i) {
+      Tier tier;
+      tier.name = in.string(tier_name_bytes_max, "tier name");
+      tier.threshold_points = in.u64();
+      tier.multiplier_bp = in.u32();
+      program.tiers.push_back(std::move(tier));
+    }
+  }
   if (auto status = in.finish(); !status) return status.error();
   if (std::string problem = validate(genesis); !problem.empty()) {
     return Error{Code::invalid_field, problem};
@@ -390,7 +443,17 @@ pc::Result<Genesis, std::string> parse_genesis_json(std::string_view json_text) 
       genesis.partners.push_back(std::move(partner));
     }
     const Json& policy = json.at("policy");
-    expect_members(policy, "policy", {"point_expiry_days", "transfers_allowed", "issuance_cap_points"}, {"billing"});
+    // The billing terms and the tier program are required from protocol version 4 and refused
+    // before it, so that a file never means something its chain's version cannot hold.
+    if (has_tiers(genesis.protocol_version)) {
+      expect_members(policy, "policy", {"point_expiry_days", "transfers_allowed", "issuance_cap_points", "tiers"},
+                     {"billing"});
+      genesis.policy.tiers = tier_program_from_json(policy.at("tiers"));
+    } else if (policy.is_object() && policy.contains("tiers")) {
+      throw JsonProblem("policy.tiers: needs protocol_version 4 or later");
+    } else {
+      expect_members(policy, "policy", {"point_expiry_days", "transfers_allowed", "issuance_cap_points"}, {"billing"});
+    }
     genesis.policy.point_expiry_days =
         static_cast<std::uint32_t>(unsigned_from_json(policy, "policy", "point_expiry_days", point_expiry_days_max));
     genesis.policy.transfers_allowed = bool_from_json(policy, "policy", "transfers_allowed");
@@ -432,18 +495,27 @@ std::string genesis_to_json(const Genesis& genesis) {
                         {"validator_key", to_hex(partner.validator_key)},
                         {"voting_power", partner.voting_power}});
   }
-  Json json = {
+  Json policy = {{"point_expiry_days", genesis.policy.point_expiry_days},
+                 {"transfers_allowed", genesis.policy.transfers_allowed},
+                 {"issuance_cap_points", genesis.policy.issuance_cap_points}};
+  if (genesis.policy.billing) policy["billing"] = billing_to_json(*genesis.policy.billing);
+  if (has_tiers(genesis.protocol_version)) {
+    Json levels = Json::array();
+    for (const Tier& tier : genesis.policy.tiers.tiers) {
+      levels.push_back({{"name", tier.name}, {"threshold_points", tier.threshold_points}, {"multiplier_bp", tier.multiplier_bp}});
+    }
+    policy["tiers"] = {{"window_days", genesis.policy.tiers.window_days},
+                       {"grace_days", genesis.policy.tiers.grace_days},
+                       {"levels", std::move(levels)}};
+  }
+  const Json json = {
       {"protocol_version", genesis.protocol_version},
       {"chain_id", genesis.chain_id},
       {"coalition_name", genesis.coalition_name},
       {"genesis_time_ms", genesis.genesis_time_ms},
       {"partners", partners},
-      {"policy",
-       {{"point_expiry_days", genesis.policy.point_expiry_days},
-        {"transfers_allowed", genesis.policy.transfers_allowed},
-        {"issuance_cap_points", genesis.policy.issuance_cap_points}}},
+      {"policy", std::move(policy)},
   };
-  if (genesis.policy.billing) json["policy"]["billing"] = billing_to_json(*genesis.policy.billing);
   return json.dump(2) + "\n";
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ledger/protocol.hpp"
+#include "ledger/tiers.hpp"
 #include "ledger/transaction.hpp"
 
 namespace pc::ledger {
@@ -58,6 +59,8 @@ struct Policy {
   std::uint64_t issuance_cap_points = 0;     // cap on a partner's outstanding points; 0: none
   // Present exactly on chains of protocol version 4 on (has_billing_terms).
   std::optional<BillingTerms> billing;
+  // Protocol version 4 on (has_tiers); empty on earlier chains, whose genesis has no such field.
+  TierProgram tiers;
 
   bool operator==(const Policy&) const = default;
 };

@@ -20,11 +20,11 @@ using crypto::Signature;
 using PartnerId = std::uint16_t;
 
 // Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog), type
-// 10 from version 4 (has_billing_terms).
+// 9 from version 4 (has_tiers), type 10 from version 4 (has_billing_terms).
 enum class TxType : std::uint8_t {
   issue = 1, redeem = 2, transfer = 3, reverse = 4,
   publish_reward = 5, redeem_reward = 6, use_voucher = 7, partial_return = 8,
-  prepaid_top_up = 10,
+  grant_tier = 9, prepaid_top_up = 10,
 };
 // The first protocol version that has the type.
 std::uint16_t protocol_version_of_type(TxType type);
@@ -95,7 +95,7 @@ struct RewardTerms {
   std::uint16_t period_days = 0;        // the period's length: 1-365 with a period limit, else 0
   std::uint64_t valid_from_ms = 0;      // redeemable in blocks at or after this time
   std::uint64_t valid_until_ms = 0;     // and before this one; 0: no end
-  std::uint8_t min_tier = 0;            // tier index, 0: none. Tiers do not exist yet: only 0
+  std::uint8_t min_tier = 0;            // tier index, 0: none. Only 0 before protocol version 4
   bool active = true;
 
   bool operator==(const RewardTerms&) const = default;
@@ -138,6 +138,17 @@ struct PartialReturn {
   bool operator==(const PartialReturn&) const = default;
 };
 
+// A partner (signed by its issuer key) grants a customer a tier until a block time: a paid
+// membership. It ends by itself; the higher of the earned and the granted tier applies.
+struct GrantTier {
+  PartnerId partner = 0;
+  PublicKey customer{};
+  std::uint8_t tier = 0;          // 1 to the program's tier count
+  std::uint64_t until_ms = 0;     // the grant ends at this block time; <= block_time_ms_max
+
+  bool operator==(const GrantTier&) const = default;
+};
+
 // The coalition's billing key (signing) adds prepaid points to a prepaid partner's balance:
 // `points` bought, in whole blocks of prepaid_block_points, under an invoice `reference`.
 struct PrepaidTopUp {
@@ -150,10 +161,11 @@ struct PrepaidTopUp {
 
 // The type tag of each alternative is in tx_type_of_alternative (tags are not contiguous).
 using TxBody = std::variant<Issue, Redeem, Transfer, Reverse, PublishReward, RedeemReward, UseVoucher, PartialReturn,
-                            PrepaidTopUp>;
+                            GrantTier, PrepaidTopUp>;
 inline constexpr std::array<TxType, std::variant_size_v<TxBody>> tx_type_of_alternative = {
-    TxType::issue,         TxType::redeem,      TxType::transfer,         TxType::reverse,       TxType::publish_reward,
-    TxType::redeem_reward, TxType::use_voucher, TxType::partial_return,   TxType::prepaid_top_up};
+    TxType::issue,          TxType::redeem,         TxType::transfer,    TxType::reverse,
+    TxType::publish_reward, TxType::redeem_reward,  TxType::use_voucher, TxType::partial_return,
+    TxType::grant_tier,     TxType::prepaid_top_up};
 
 // Fields common to every transaction, plus the body. Mutable: the builder.
 struct UnsignedTransaction {

@@ -80,6 +80,11 @@ ledger::Genesis demo_genesis() {
   // from a public seed, like every demo key.
   genesis.policy.billing = ledger::no_charge_billing(genesis.partners, demo_key("demo coalition billing").public_key());
   for (ledger::PartnerBilling& terms : genesis.policy.billing->partners) terms.price_per_1000_points_minor = 25;
+  // The tier program (protocol version 4): docs/loyalty.md's example. Nobody in the demo earns
+  // a tier; Summit Fuel sells one customer a year of Gold.
+  genesis.policy.tiers.window_days = 365;
+  genesis.policy.tiers.grace_days = 30;
+  genesis.policy.tiers.tiers = {{"Silver", 1'000, 12'500}, {"Gold", 5'000, 15'000}};
   return genesis;
 }
 
@@ -198,8 +203,16 @@ DemoResult build_demo_chain(const std::filesystem::path& data_dir) {
     commit({ledger::Transaction::sign(fields(++harbor.sequence, ledger::UseVoucher{1, vouchers[0]}), harbor.issuer)},
            1'000);
   }
-  // Day 200: more purchases; day 370: the day-0 points that are still unspent expire.
-  commit({issue(0, 0, 60, 600, 0), issue(2, 2, 200, 2000, 0)}, 200 * ledger::ms_per_day);
+  // Day 200: Summit Fuel grants customer 1 a year of Gold (a paid membership), so the purchase
+  // after it earns 60 × 1.5 = 90 points; day 370: the day-0 points still unspent expire.
+  {
+    DemoSigner& summit = partners[2];
+    const std::uint64_t day_200_ms = time_ms + 200 * ledger::ms_per_day;
+    const ledger::GrantTier gold{3, customers[0].public_key(), 2, day_200_ms + 365 * ledger::ms_per_day};
+    commit({ledger::Transaction::sign(fields(++summit.sequence, gold), summit.issuer), issue(0, 0, 60, 600, 0),
+            issue(2, 2, 200, 2000, 0)},
+           200 * ledger::ms_per_day);
+  }
   commit({redeem(0, 1, 20)}, 170 * ledger::ms_per_day);
   result.tip = (*store)->tip();
   return result;

@@ -96,6 +96,11 @@ json earn_result_json(const node::EarnResult& result, const std::string& order_i
     out["capped"] = result.breakdown->capped;
     out["breakdown"] = breakdown_json(*result.breakdown);
   }
+  if (result.tier) {
+    out["tier"] = *result.tier;
+    out["multiplier_bp"] = result.multiplier_bp;
+    out["credited_points"] = result.credited_points;
+  }
   return out;
 }
 
@@ -269,7 +274,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 25> methods = {{
+  static constexpr std::array<Method, 26> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -293,6 +298,7 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"get_rewards", &Dispatcher::get_rewards, false},
       {"get_vouchers", &Dispatcher::get_vouchers, false},
       {"publish_reward", &Dispatcher::publish_reward, true},
+      {"grant_tier", &Dispatcher::grant_tier, true},
       {"check_voucher", &Dispatcher::check_voucher, true},
       {"use_voucher", &Dispatcher::use_voucher, true},
   }};
@@ -370,6 +376,7 @@ MethodResult Dispatcher::get_account(const json& params) {
       limit == 0 ? std::vector<node::HistoryEntry>{} : node_.history(key, before, static_cast<std::size_t>(limit));
   const std::uint64_t tip_time_ms = node_.chain_info().tip.time_ms;
   json result = account_json(view, history, tip_time_ms, node_.genesis().policy.point_expiry_days);
+  result["tier"] = view.tier ? tier_json(*view.tier, node_.genesis().policy.tiers) : json(nullptr);
   json expiries = json::array();
   for (const node::ExpiryGroup& group : node::expiry_schedule(view.account, node_.genesis().policy.point_expiry_days)) {
     expiries.push_back({{"date", node::iso_date(static_cast<node::Day>(group.day))},
@@ -591,10 +598,19 @@ MethodResult Dispatcher::quote(const json& params) {
   if (order.line_error) return *order.line_error;
   auto quoted = node_.quote(order.customer, order.order);
   if (!quoted) return application_error(quoted.error());
-  return json{{"points", quoted->points},
-              {"capped", quoted->capped},
-              {"breakdown", breakdown_json(*quoted)},
-              {"rules", rules_info_json(node_.rules_info())}};
+  json out{{"points", quoted->points},
+           {"capped", quoted->capped},
+           {"breakdown", breakdown_json(*quoted)},
+           {"rules", rules_info_json(node_.rules_info())}};
+  // On a chain with tiers the chain multiplies the points by the customer's tier at block
+  // time; the quote shows the tier now and what it would credit.
+  const ledger::TierProgram& program = node_.genesis().policy.tiers;
+  if (const std::optional<ledger::TierView> tier = node_.account(order.customer).tier) {
+    out["tier"] = tier->tier;
+    out["multiplier_bp"] = program.multiplier_bp(tier->tier);
+    out["credited_points"] = ledger::multiplied_points(quoted->points, program.multiplier_bp(tier->tier)).value_or(0);
+  }
+  return out;
 }
 
 MethodResult Dispatcher::reload_rules(const json& params) {
@@ -791,6 +807,17 @@ MethodResult Dispatcher::publish_reward(const json& params) {
   if (reader.has("active")) terms.active = reader.boolean("active");
   if (reader.error()) return *reader.error();
   auto tx_id = node_.publish_reward(reward_id, terms);
+  if (!tx_id) return application_error(tx_id.error());
+  return id_json(*tx_id);
+}
+
+MethodResult Dispatcher::grant_tier(const json& params) {
+  Params reader(params, {"customer", "tier", "until_ms"});
+  const crypto::PublicKey customer = reader.address("customer", crypto::KeyCheck::checksum_only);  // as in earn
+  const auto tier = static_cast<std::uint8_t>(reader.unsigned_integer("tier", UINT8_MAX));
+  const std::uint64_t until_ms = reader.unsigned_integer("until_ms");
+  if (reader.error()) return *reader.error();
+  auto tx_id = node_.grant_tier(customer, tier, until_ms);
   if (!tx_id) return application_error(tx_id.error());
   return id_json(*tx_id);
 }

@@ -112,6 +112,7 @@ class Dispatcher {
   MethodResult get_rewards(const nlohmann::json& params);
   MethodResult get_vouchers(const nlohmann::json& params);
   MethodResult publish_reward(const nlohmann::json& params);
+  MethodResult grant_tier(const nlohmann::json& params);
   MethodResult check_voucher(const nlohmann::json& params);
   MethodResult use_voucher(const nlohmann::json& params);
 

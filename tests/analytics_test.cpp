@@ -344,7 +344,8 @@ TEST_CASE("the analytics index fed block by block equals one rebuilt from the ch
     REQUIRE(block.ok());
     auto changes = ledger::execute_block(shadow, *block, ledger::SignatureCheck::already_verified);
     REQUIRE(changes.ok());
-    node::CommittedBlock committed{*block, block->header.hash(), block->tx_ids(), changes->events, changes->partners};
+    node::CommittedBlock committed{*block, block->header.hash(), block->tx_ids(), changes->events, changes->partners,
+                                     changes->tier_changes};
     shadow.apply(std::move(changes).value());
     REQUIRE(fed.add_block(committed).ok());
     return committed;

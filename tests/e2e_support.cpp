@@ -704,6 +704,7 @@ std::vector<std::string> LiveNode::coalition_init(const LiveNodeOptions& options
           .count());
   genesis.policy.point_expiry_days = 365;
   genesis.policy.transfers_allowed = true;
+  genesis.policy.tiers = options.tiers.value_or(ledger::TierProgram{});
   std::vector<std::uint64_t> powers{1};
   powers.insert(powers.end(), options.other_validator_powers.begin(), options.other_validator_powers.end());
   for (std::size_t i = 1; i <= powers.size(); ++i) {
@@ -761,7 +762,7 @@ LiveNode::LiveNode(const LiveNodeOptions& options)
     init.push_back("--chain-id");
     init.push_back(options.chain_id);
   }
-  if (!options.other_validator_powers.empty()) init = coalition_init(options);
+  if (!options.other_validator_powers.empty() || options.tiers) init = coalition_init(options);
   const RunResult initialized = run(init, node_options());
   if (!initialized.status.exited_with(0)) {
     throw std::runtime_error("pointchain-node init failed (" + initialized.status.describe() + "): " + initialized.out);

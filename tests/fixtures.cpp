@@ -101,7 +101,16 @@ ledger::Genesis make_genesis(const GenesisOptions& options) {
     genesis.policy.billing = options.billing ? *options.billing
                                              : ledger::no_charge_billing(genesis.partners, TxFactory::billing_key().public_key());
   }
+  genesis.policy.tiers = options.tiers;
   return genesis;
+}
+
+ledger::TierProgram test_tier_program() {
+  ledger::TierProgram program;
+  program.window_days = 30;
+  program.grace_days = 10;
+  program.tiers = {{"Silver", 1'000, 12'500}, {"Gold", 5'000, 15'000}};
+  return program;
 }
 
 crypto::SecretKey TxFactory::partner_issuer(ledger::PartnerId id) {
@@ -200,6 +209,13 @@ ledger::Transaction TxFactory::partial_return(ledger::PartnerId partner, std::st
                                               std::uint64_t amount_minor) {
   const crypto::SecretKey key = partner_issuer(partner);
   ledger::PartialReturn body{partner, std::move(reference), amount_minor};
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
+ledger::Transaction TxFactory::grant_tier(ledger::PartnerId partner, const crypto::PublicKey& customer, std::uint8_t tier,
+                                          std::uint64_t until_ms) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::GrantTier body{partner, customer, tier, until_ms};
   return ledger::Transaction::sign(fields(key.public_key(), body), key);
 }
 

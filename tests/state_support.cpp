@@ -102,7 +102,7 @@ RecordSums sum_records(const std::vector<ledger::Record>& records) {
     RecordBytes value(record.value);
     const std::uint8_t version = value.u8();
     // Issuance records are version 2 on chains with the rewards catalog; all others version 1.
-    REQUIRE((version == 1 || (version == 2 && record.key[0] == 'i')));
+    REQUIRE((version == 1 || ((version == 2 || version == 3) && record.key[0] == 'i')));
     switch (record.key[0]) {
       case 'a': {
         sums.account_records += 1;
@@ -155,8 +155,9 @@ RecordSums sum_records(const std::vector<ledger::Record>& records) {
       case 'u':
       case 'v':
       case 'w':
+      case 'T':
       case 'B':
-        value.skip(record.value.size() - 1);  // issuances, the catalog and prepaid balances hold no supply
+        value.skip(record.value.size() - 1);  // issuances, the catalog, tiers and prepaid balances hold no supply
         break;
       default:
         FAIL("unknown record tag " << int{record.key[0]});
