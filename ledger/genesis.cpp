@@ -444,7 +444,12 @@ pc::Result<Genesis, std::string> parse_genesis_json(std::string_view json_text) 
     }
     const Json& policy = json.at("policy");
     // The billing terms and the tier program are required from protocol version 4 and refused
-    // before it, so that a file never means something its chain's version cannot hold.
+    // before it, so that a file never means something its chain's version cannot hold. Each
+    // member is checked against the version before the other members, so the message names it.
+    if (policy.is_object() && policy.contains("billing") != has_billing_terms(genesis.protocol_version)) {
+      throw JsonProblem(policy.contains("billing") ? "policy.billing: needs protocol_version 4 or later"
+                                                   : "policy.billing: missing (required from protocol_version 4)");
+    }
     if (has_tiers(genesis.protocol_version)) {
       expect_members(policy, "policy", {"point_expiry_days", "transfers_allowed", "issuance_cap_points", "tiers"},
                      {"billing"});
@@ -458,11 +463,6 @@ pc::Result<Genesis, std::string> parse_genesis_json(std::string_view json_text) 
         static_cast<std::uint32_t>(unsigned_from_json(policy, "policy", "point_expiry_days", point_expiry_days_max));
     genesis.policy.transfers_allowed = bool_from_json(policy, "policy", "transfers_allowed");
     genesis.policy.issuance_cap_points = unsigned_from_json(policy, "policy", "issuance_cap_points", UINT64_MAX);
-    // The member is checked against the version here, so the message names it.
-    if (policy.contains("billing") != has_billing_terms(genesis.protocol_version)) {
-      throw JsonProblem(policy.contains("billing") ? "policy.billing: needs protocol_version 4 or later"
-                                                   : "policy.billing: missing (required from protocol_version 4)");
-    }
     if (policy.contains("billing")) genesis.policy.billing = billing_from_json(policy.at("billing"));
   } catch (const Json::parse_error& error) {
     return std::string("genesis: not valid JSON: ") + error.what();

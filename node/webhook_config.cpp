@@ -10,13 +10,14 @@ struct NamedType {
   std::string_view name;
   WebhookEventType type;
 };
-constexpr std::array<NamedType, 6> event_names{{
+constexpr std::array<NamedType, 7> event_names{{
     {"earn", WebhookEventType::earn},
     {"redemption", WebhookEventType::redemption},
     {"return", WebhookEventType::return_purchase},
     {"points_expiring", WebhookEventType::points_expiring},
     {"events_dropped", WebhookEventType::events_dropped},
     {"voucher_used", WebhookEventType::voucher_used},
+    {"tier_changed", WebhookEventType::tier_changed},
 }};
 
 bool host_character(char c) {

@@ -139,7 +139,9 @@ TEST_CASE("billing terms list every partner once in order, with a known plan and
   ledger::Genesis genesis = pc::test::make_genesis(billing_options());
   Bytes bytes = genesis.encode();
   // The first billing entry's plan byte: after currency (3), digits (1), key (32), count (1), id (2).
-  const std::size_t plan_at = bytes.size() - (2 + 1 + 8) - (2 + 1 + 8 + 8) - (2 + 1 + 8) + 2;
+  // The three entries are followed by the tier program, here empty: window and grace days (2 + 2)
+  // and a tier count of 0 (1).
+  const std::size_t plan_at = bytes.size() - (2 + 2 + 1) - (2 + 1 + 8) - (2 + 1 + 8 + 8) - (2 + 1 + 8) + 2;
   REQUIRE(bytes[plan_at] == 1);
   bytes[plan_at] = 3;
   auto decoded = ledger::decode_genesis(bytes);
