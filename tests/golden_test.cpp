@@ -461,4 +461,3 @@ TEST_CASE("golden: the tier record and the issuance record of version 3 are pinn
   issuance.multiplier_bp = 12'500;
   CHECK(to_hex(ledger::record::encode(issuance)) == issuance_v3_record_hex);
 }
-}
