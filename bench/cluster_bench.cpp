@@ -258,6 +258,8 @@ std::vector<Member> make_coalition(const fs::path& binary, const fs::path& direc
     partner.voting_power = 1;
     genesis.partners.push_back(partner);
   }
+  genesis.policy.billing =
+      pc::ledger::no_charge_billing(genesis.partners, pc::bench::seeded_key("bench cluster billing").public_key());
   const fs::path genesis_path = directory / "genesis.json";
   std::vector<Member> members(partner_count);
   const auto init_arguments = [&](const Member& member) {

@@ -106,6 +106,10 @@ struct Options {
   std::size_t blocks = default_blocks;
   std::size_t customers = customer_pool_size;
   bool profile_audit = false;
+  // 1 keeps the figures comparable with every earlier run; the newest version adds what its
+  // rules store per issuance (docs/protocol.md): a tier record per customer, bigger issuance
+  // records.
+  std::uint16_t protocol_version = pc::ledger::protocol_version_first;
   std::size_t repeats = default_repeats;
   double raw_loop_seconds = default_raw_loop_seconds;
   std::filesystem::path base_directory;
@@ -114,15 +118,18 @@ struct Options {
 void print_usage() {
   std::printf(
       "usage: pointchain-bench-ledger [--blocks N] [--repeats N] [--quick] [--dir DIR]\n"
-      "                              [--customers N] [--profile-audit]\n"
+      "                              [--customers N] [--profile-audit] [--protocol-version N]\n"
       "  --blocks N   blocks of %zu issuances in each timed run (default %zu)\n"
       "  --repeats N  runs of each phase; the best is reported (default %zu)\n"
       "  --quick      %zu blocks, %zu run, short baseline: a smoke run, not a measurement\n"
       "  --dir DIR    where the scratch directory is made (default: the system temp dir)\n"
       "  --customers N  accounts the pool chain opens before its timed blocks (default %zu)\n"
       "  --profile-audit  build the pool chain once and audit it once, with callgrind marks\n"
-      "               around 1000 one-core raw verifies and the audit (bench/README.md)\n",
-      tx_per_block, default_blocks, default_repeats, quick_blocks, quick_repeats, customer_pool_size);
+      "               around 1000 one-core raw verifies and the audit (bench/README.md)\n"
+      "  --protocol-version N  the chain's protocol version, 1 (default) to %u; from 4 the genesis\n"
+      "               holds no-charge billing terms and docs/loyalty.md's tier program\n",
+      tx_per_block, default_blocks, default_repeats, quick_blocks, quick_repeats, customer_pool_size,
+      unsigned{pc::ledger::protocol_version_newest});
 }
 
 std::size_t parse_count(const std::string& flag, const char* text) {
@@ -157,6 +164,12 @@ std::optional<Options> parse_options(int argc, char** argv) {
       repeats = parse_count(flag, argv[++i]);
     } else if (flag == "--customers" && has_value) {
       options.customers = parse_count(flag, argv[++i]);
+    } else if (flag == "--protocol-version" && has_value) {
+      const std::size_t version = parse_count(flag, argv[++i]);
+      if (!pc::ledger::is_supported_protocol_version(static_cast<std::uint16_t>(std::min<std::size_t>(version, 0xffff)))) {
+        fail("--protocol-version must be 1 to " + std::to_string(pc::ledger::protocol_version_newest));
+      }
+      options.protocol_version = static_cast<std::uint16_t>(version);
     } else if (flag == "--profile-audit") {
       options.profile_audit = true;
     } else if (flag == "--dir" && has_value) {
@@ -201,7 +214,7 @@ struct RunResult {
 
 class BenchChain {
  public:
-  BenchChain(const std::filesystem::path& directory, pc::node::WorkerPool& pool)
+  BenchChain(const std::filesystem::path& directory, pc::node::WorkerPool& pool, std::uint16_t protocol_version)
       : directory_(directory),
         pool_(pool),
         runner_([&pool](std::size_t count, const std::function<void(std::size_t)>& job) {
@@ -225,6 +238,16 @@ class BenchChain {
                                   : seeded_key("bench partner " + std::to_string(id) + " validator").public_key();
       partner.voting_power = id == validator_partner ? 1 : 0;
       genesis_.partners.push_back(partner);
+    }
+    genesis_.protocol_version = protocol_version;
+    if (pc::ledger::has_billing_terms(protocol_version)) {
+      genesis_.policy.billing =
+          pc::ledger::no_charge_billing(genesis_.partners, seeded_key("bench coalition billing").public_key());
+    }
+    if (pc::ledger::has_tiers(protocol_version)) {
+      genesis_.policy.tiers.window_days = 365;
+      genesis_.policy.tiers.grace_days = 30;
+      genesis_.policy.tiers.tiers = {{"Silver", 1'000, 12'500}, {"Gold", 5'000, 15'000}};
     }
     std::filesystem::create_directories(directory_);
     proposer_ = create_store(proposer_directory());
@@ -687,7 +710,7 @@ int run_profile(const Options& options) {
   CALLGRIND_STOP_INSTRUMENTATION;
   CALLGRIND_DUMP_STATS_AT("raw-verify");
 
-  BenchChain pool_chain(scratch.path() / "pool-chain", pool);
+  BenchChain pool_chain(scratch.path() / "pool-chain", pool, options.protocol_version);
   (void)build_pool_chain(pool_chain, options);
   const std::uint64_t issuances = pool_chain.issuances();
   pool_chain.close();
@@ -735,12 +758,12 @@ int run(const Options& options) {
     });
   });
 
-  BenchChain pool_chain(scratch.path() / "pool-chain", pool);
+  BenchChain pool_chain(scratch.path() / "pool-chain", pool, options.protocol_version);
   const PhaseResult reused = build_pool_chain(pool_chain, options);
 
   // The worst case, on a chain of its own so it does not dilute the pool chain's audit and
   // size: every issuance opens an account, whose key must pass the subgroup check.
-  BenchChain fresh_chain(scratch.path() / "fresh-chain", pool);
+  BenchChain fresh_chain(scratch.path() / "fresh-chain", pool, options.protocol_version);
   std::fprintf(stderr, "apply and commit, every customer new...\n");
   std::size_t next_new_customer = 0;
   const PhaseResult fresh = run_phase(fresh_chain, options, [&] {

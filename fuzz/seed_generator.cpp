@@ -103,15 +103,22 @@ std::vector<ledger::Transaction> sample_transactions() {
       fields(7, ledger::DefineBadge{1, 4, {"Critic", ledger::BadgeRule::action_count, ledger::Reason::review, 5, true}}),
       issuer(1)));
   txs.push_back(ledger::Transaction::sign(fields(8, ledger::AwardBadge{1, 4, customer(1).public_key()}), issuer(1)));
+  txs.push_back(ledger::Transaction::sign(fields(1, ledger::PrepaidTopUp{2, 5'000, "INV-2026-001"}),
+                                          fuzz::seeded_key("coalition billing")));
   return txs;
 }
 
 void transaction_seeds() {
   const char* names[] = {"issue",          "issue-purchase", "redeem",      "transfer",
                          "reverse",        "publish-reward", "redeem-reward", "use-voucher",
-                         "partial-return", "define-stamp-card", "define-badge", "award-badge"};
+                         "partial-return", "define-stamp-card", "define-badge", "award-badge", "prepaid-top-up"};
   const auto txs = sample_transactions();
   for (std::size_t i = 0; i < txs.size(); ++i) write_seed("fuzz_transaction", names[i], txs[i].bytes());
+  // Protocol version 4: GrantTier (kept out of sample_transactions, whose blocks seed others).
+  const ledger::Transaction grant =
+      ledger::Transaction::sign(fields(6, ledger::GrantTier{1, customer(0).public_key(), 2, fuzz::genesis_time_ms + 30 * ledger::ms_per_day}),
+                                issuer(1));
+  write_seed("fuzz_transaction", "grant-tier", grant.bytes());
 }
 
 ledger::Block block_with(std::vector<ledger::Transaction> txs, std::uint64_t height) {
@@ -236,6 +243,47 @@ void consensus_files_seeds() {
   write_seed("fuzz_wal_file", "torn-tail", bytes);
 }
 
+// Protocol version 4 with a tier program of three tiers.
+ledger::Genesis tiered_genesis() {
+  ledger::Genesis genesis = fuzz::small_genesis({}, 4);
+  genesis.policy.tiers.window_days = 30;
+  genesis.policy.tiers.grace_days = 10;
+  genesis.policy.tiers.tiers = {{"Silver", 1'000, 12'500}, {"Gold", 5'000, 15'000}, {"Platinum", 20'000, 20'000}};
+  return genesis;
+}
+
+// fuzz_tier_record: program byte, two time offsets, a tier record's value.
+void tier_record_seeds() {
+  const auto seed = [](std::uint8_t program, std::uint64_t t1_offset_ms, std::uint64_t t2_offset_ms,
+                       const ledger::TierStatus& status) {
+    pc::Bytes input{program};
+    for (std::uint64_t offset : {t1_offset_ms, t2_offset_ms}) {
+      for (int i = 0; i < 8; ++i) input.push_back(static_cast<std::uint8_t>(offset >> (8 * i)));
+    }
+    const pc::Bytes value = ledger::record::encode(status);
+    input.insert(input.end(), value.begin(), value.end());
+    return input;
+  };
+  const std::uint64_t day = ledger::ms_per_day;
+  ledger::TierStatus earned;  // window of 30 days from genesis, Gold earned in it
+  earned.window_start_ms = fuzz::genesis_time_ms;
+  earned.window_points = 1'000;
+  earned.tier = 2;
+  write_seed("fuzz_tier_record", "earned", seed(0x1a, 5 * day, 65 * day, earned));
+  ledger::TierStatus granted = earned;  // and a grant of the top tier for 40 days
+  granted.granted_tier = 3;
+  granted.granted_by = 1;
+  granted.granted_until_ms = fuzz::genesis_time_ms + 40 * day;
+  granted.tier = 3;
+  write_seed("fuzz_tier_record", "granted", seed(0x26, 1 * day, 100 * day, granted));
+  ledger::TierStatus remembered;  // qualifications from the two windows before
+  remembered.window_start_ms = fuzz::genesis_time_ms + 60 * day;
+  remembered.previous_tier = 1;
+  remembered.earlier_tier = 2;
+  remembered.tier = 2;
+  write_seed("fuzz_tier_record", "remembered", seed(0x2a, 61 * day, 95 * day, remembered));
+}
+
 void genesis_seeds() {
   ledger::Policy rich;
   rich.point_expiry_days = 365;
@@ -243,10 +291,15 @@ void genesis_seeds() {
   rich.issuance_cap_points = 1'000'000;
   ledger::Genesis one_partner = fuzz::small_genesis({});
   one_partner.partners.resize(1);
+  ledger::Genesis billing = fuzz::small_genesis(rich, 4);
+  billing.policy.billing = ledger::no_charge_billing(billing.partners, fuzz::seeded_key("coalition billing").public_key());
+  billing.policy.billing->partners[1] = {2, ledger::BillingPlan::prepaid, 200, 100'000};
   const std::pair<const char*, ledger::Genesis> samples[] = {
       {"plain", fuzz::small_genesis({})},
+      {"billing", billing},
       {"rich-policy", fuzz::small_genesis(rich)},
       {"one-partner", one_partner},
+      {"tiers", tiered_genesis()},
   };
   for (const auto& [name, genesis] : samples) {
     write_seed("fuzz_genesis_binary", name, genesis.encode());
@@ -527,6 +580,7 @@ int main(int argc, char** argv) {
   address_seeds();
   keyfile_seeds();
   state_records_seeds();
+  tier_record_seeds();
   voucher_code_seeds();
   state_machine_seeds();
   p2p_seeds();

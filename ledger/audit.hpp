@@ -27,6 +27,10 @@ struct AuditReport {
     std::uint64_t vouchers = 0;
     std::uint64_t vouchers_used = 0;
   } catalog;
+  // Tiers replayed (protocol version 4 with a tier program): customers per tier at the tip
+  // (index 0 of the vector: tier 1), and grants running.
+  std::vector<std::uint64_t> customers_per_tier;
+  std::uint64_t grants_running = 0;
   // Every evidence record in the store, in key order, each verified (at most stored_evidence_max).
   std::vector<Evidence> evidence;
 };

@@ -45,6 +45,13 @@ std::string_view code_name(Code code) {
     case Code::voucher_code_taken: return "voucher_code_taken";
     case Code::return_exceeds_order: return "return_exceeds_order";
     case Code::no_purchase_amount: return "no_purchase_amount";
+    case Code::unknown_tier: return "unknown_tier";
+    case Code::tier_grant_ended: return "tier_grant_ended";
+    case Code::tier_grant_too_long: return "tier_grant_too_long";
+    case Code::tier_grant_held: return "tier_grant_held";
+    case Code::tier_too_low: return "tier_too_low";
+    case Code::prepaid_exhausted: return "prepaid_exhausted";
+    case Code::not_prepaid: return "not_prepaid";
     case Code::stamp_cards_full: return "stamp_cards_full";
     case Code::badges_full: return "badges_full";
     case Code::unknown_badge: return "unknown_badge";

@@ -64,6 +64,15 @@ enum class Code : std::uint16_t {
   voucher_code_taken = 419,    // a new voucher's code equals one the partner has (sign again)
   return_exceeds_order = 420,  // returned amounts would pass the order's purchase amount
   no_purchase_amount = 421,    // a partial return of an issuance that records no purchase
+  // 422-426: tiers (protocol version 4 on). 427-429 are free.
+  unknown_tier = 422,          // a tier index the genesis tier program does not have
+  tier_grant_ended = 423,      // GrantTier's until_ms is not after the block time
+  tier_grant_too_long = 424,   // GrantTier's period is longer than tier_grant_days_max
+  tier_grant_held = 425,       // another partner's grant to this customer is still running
+  tier_too_low = 426,          // the customer's tier is below the reward's min_tier
+  // 430-437: billing (protocol version 4 on).
+  prepaid_exhausted = 430,     // a prepaid partner's Issue needs more points than its prepaid balance
+  not_prepaid = 431,           // PrepaidTopUp for a partner whose billing plan is not prepaid
   // 450-459: stamp cards and badges (protocol version 4 on).
   stamp_cards_full = 450,      // the partner has stamp_cards_per_partner_max cards already
   badges_full = 451,           // the partner has badges_per_partner_max badges already

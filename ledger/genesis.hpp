@@ -3,10 +3,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ledger/protocol.hpp"
+#include "ledger/tiers.hpp"
 #include "ledger/transaction.hpp"
 
 namespace pc::ledger {
@@ -21,13 +23,52 @@ struct Partner {
   bool operator==(const Partner&) const = default;
 };
 
+// How the coalition bills a partner (protocol version 4 on; docs/billing.md).
+enum class BillingPlan : std::uint8_t {
+  postpaid = 1,  // billed after the fact: price per 1000 points issued in the period
+  prepaid = 2,   // buys blocks of points ahead (PrepaidTopUp); an Issue past them is refused
+};
+std::string_view billing_plan_name(BillingPlan plan);
+
+struct PartnerBilling {
+  PartnerId partner = 0;
+  BillingPlan plan = BillingPlan::postpaid;
+  // Minor units of the billing currency per 1000 points: per 1000 points issued (post-paid)
+  // or per 1000 points bought (prepaid). At most billing_price_per_1000_points_minor_max.
+  std::uint64_t price_per_1000_points_minor = 0;
+  // Prepaid only (0 otherwise): the balance the chain starts with, bought before it began.
+  std::uint64_t initial_prepaid_points = 0;
+
+  bool operator==(const PartnerBilling&) const = default;
+};
+
+struct BillingTerms {
+  std::string currency;                    // ISO 4217 alphabetic: three letters A-Z
+  std::uint8_t currency_minor_digits = 2;  // digits of its minor unit, 0 to currency_minor_digits_max
+  PublicKey billing_key{};                 // the coalition's key: signs PrepaidTopUp
+  std::vector<PartnerBilling> partners;    // one per genesis partner, in the genesis order
+
+  // nullptr when `partner` has no terms (not a genesis partner).
+  const PartnerBilling* of(PartnerId partner) const;
+  bool operator==(const BillingTerms&) const = default;
+};
+
 struct Policy {
   std::uint32_t point_expiry_days = 0;       // 0: points never expire
   bool transfers_allowed = false;
   std::uint64_t issuance_cap_points = 0;     // cap on a partner's outstanding points; 0: none
+  // Present exactly on chains of protocol version 4 on (has_billing_terms).
+  std::optional<BillingTerms> billing;
+  // Protocol version 4 on (has_tiers); empty on earlier chains, whose genesis has no such field.
+  TierProgram tiers;
 
   bool operator==(const Policy&) const = default;
 };
+
+// Billing terms that charge nothing: every partner post-paid at price 0, in EUR, with
+// `billing_key` as the coalition's key. What `init` and the test set-ups write for a chain of
+// the newest version when nobody has agreed on prices yet.
+BillingTerms no_charge_billing(const std::vector<Partner>& partners, const PublicKey& billing_key);
 
 struct Genesis {
   // Which rules the chain runs (ledger/protocol.hpp). Version 1 is encoded without the field,

@@ -44,6 +44,21 @@ inline constexpr std::uint32_t point_expiry_days_max = 36'500;
 // includes it, so a signed transaction cannot be held back and replayed much later.
 inline constexpr std::uint64_t tx_validity_blocks_max = 100'000;
 
+// The tier program (protocol version 4, docs/protocol.md "Tiers"). Multipliers are in basis
+// points: 10000 earns the points the partner signed, 12500 earns 25 % more.
+inline constexpr std::size_t tiers_max = 8;                    // tiers in a program (index 1-8)
+inline constexpr std::size_t tier_name_bytes_max = 32;
+inline constexpr std::uint32_t tier_multiplier_bp_base = 10'000;   // x1: what tier 0 earns
+inline constexpr std::uint32_t tier_multiplier_bp_max = 100'000;   // x10
+inline constexpr std::uint16_t tier_window_days_max = 3'660;       // ten years
+inline constexpr std::uint16_t tier_grant_days_max = 3'660;        // longest GrantTier period
+// Billing terms (protocol version 4). Prices are minor units of the billing currency per
+// 1000 points; the cap keeps a fee over any u64 count of points inside 128-bit arithmetic and
+// a month's fees far below 2^63. A top-up buys whole blocks of prepaid_block_points.
+inline constexpr std::uint64_t billing_price_per_1000_points_minor_max = 1'000'000'000;
+inline constexpr std::uint8_t currency_minor_digits_max = 4;
+inline constexpr std::uint64_t prepaid_block_points = 1'000;
+
 inline constexpr std::uint64_t ms_per_day = 86'400'000;
 // 9999-12-31T23:59:59Z. Keeps every time + period sum far from 2^64.
 inline constexpr std::uint64_t block_time_ms_max = 253'402'300'799'000;

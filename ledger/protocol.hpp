@@ -11,7 +11,9 @@ namespace pc::ledger {
 inline constexpr std::uint16_t protocol_version_first = 1;
 // Version 2: an Issue whose lot could never be spent is refused (issue_never_spendable).
 // Version 3: the rewards catalog, vouchers and partial returns (transaction types 5 to 8).
-// Version 4: stamp cards and badges (transaction types 13 to 15).
+// Version 4: the tier program (GrantTier, type 9; tier records; multiplied issuances), billing
+// terms in the genesis, prepaid issuance and PrepaidTopUp (type 10), stamp cards and badges
+// (transaction types 13 to 15).
 inline constexpr std::uint16_t protocol_version_newest = 4;
 
 constexpr bool is_supported_protocol_version(std::uint16_t version) {
@@ -29,6 +31,18 @@ constexpr bool refuses_unspendable_issues(std::uint16_t version) { return versio
 // new types (unsupported_type) and keep their records, and so their state hashes, unchanged.
 constexpr bool has_rewards_catalog(std::uint16_t version) { return version >= 3; }
 
+// From version 4: the genesis holds a tier program (policy.tiers); every customer has a tier
+// computed from the points it earned per qualification window, Issue credits the points times
+// the tier's multiplier (issuance record version 3 records both), GrantTier exists, and a
+// reward's min_tier is a real tier. Earlier chains refuse GrantTier (unsupported_type) and any
+// min_tier but 0, and keep their genesis bytes, records and state hashes unchanged.
+constexpr bool has_tiers(std::uint16_t version) { return version >= 4; }
+// From version 4: the genesis policy carries the coalition's billing terms (a post-paid price
+// per point issued, or prepaid point blocks), a prepaid partner's Issue consumes its prepaid
+// balance (prepaid_exhausted past it), the billing key tops balances up with PrepaidTopUp, and
+// the state holds a prepaid record per prepaid partner. Earlier chains have none of these:
+// their genesis encoding, records and state hashes are unchanged.
+constexpr bool has_billing_terms(std::uint16_t version) { return version >= 4; }
 // From version 4: DefineStampCard, DefineBadge and AwardBadge exist; a purchase Issue stamps
 // its partner's cards and counts toward its badges; a full card makes a voucher (record
 // version 2: it names its card); a return takes back the stamp of the card it is on.

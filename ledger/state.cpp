@@ -16,6 +16,14 @@ namespace {
 constexpr std::uint8_t record_version = 1;
 // Issuance records of protocol version 3 chains carry the purchase amount (IssuanceRecord).
 constexpr std::uint8_t issuance_record_version_with_purchase = 2;
+// Issuance records of protocol version 4 chains add the tier and multiplier used.
+constexpr std::uint8_t issuance_record_version_with_tier = 3;
+
+std::uint8_t issuance_record_version(std::uint16_t protocol_version) {
+  if (has_tiers(protocol_version)) return issuance_record_version_with_tier;
+  if (has_rewards_catalog(protocol_version)) return issuance_record_version_with_purchase;
+  return record_version;
+}
 constexpr std::uint8_t reward_usage_tag = 'u';
 constexpr std::uint8_t account_tag = 'a';
 constexpr std::uint8_t issuance_tag = 'i';
@@ -115,11 +123,15 @@ IssuanceRecord decode_issuance(Reader& in, std::uint8_t version) {
   issuance.reversed = in.u8() != 0;
   issuance.reversed_points = in.u64();
   issuance.shortfall_points = in.u64();
-  if (version == issuance_record_version_with_purchase) {
+  if (version >= issuance_record_version_with_purchase) {
     const std::uint8_t has_purchase = in.u8();
     if (has_purchase > 1) in.fail(Code::invalid_field, "purchase flag must be 0 or 1");
     if (has_purchase == 1) issuance.purchase_amount_minor = in.i64();
     issuance.returned_minor = in.u64();
+  }
+  if (version >= issuance_record_version_with_tier) {
+    issuance.tier = in.u8();
+    issuance.multiplier_bp = in.u32();
   }
   return issuance;
 }
@@ -207,8 +219,53 @@ BadgeProgress decode_badge_progress(Reader& in) {
   return progress;
 }
 
+PrepaidBalance decode_prepaid(Reader& in) {
+  PrepaidBalance prepaid;
+  prepaid.top_up_sequence = in.u64();
+  prepaid.balance_points = in.u64();
+  prepaid.topped_up_points = in.u64();
+  return prepaid;
+}
+
+bool chain_has_type(TxType type, std::uint16_t version) {
+  switch (type) {
+    case TxType::publish_reward:
+    case TxType::redeem_reward:
+    case TxType::use_voucher:
+    case TxType::partial_return: return has_rewards_catalog(version);
+    case TxType::grant_tier: return has_tiers(version);
+    case TxType::prepaid_top_up: return has_billing_terms(version);
+    case TxType::define_stamp_card:
+    case TxType::define_badge:
+    case TxType::award_badge: return has_stamp_cards(version);
+    default: return true;
+  }
+}
+
+const PartnerBilling* billing_of(const Genesis& genesis, PartnerId partner) {
+  return genesis.policy.billing ? genesis.policy.billing->of(partner) : nullptr;
+}
+
+bool is_prepaid(const Genesis& genesis, PartnerId partner) {
+  const PartnerBilling* terms = billing_of(genesis, partner);
+  return terms != nullptr && terms->plan == BillingPlan::prepaid;
+}
+
 void big_endian_u32(Bytes& out, std::uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(value >> shift));
+}
+
+TierStatus decode_tier_status(Reader& in) {
+  TierStatus status;
+  status.window_start_ms = in.u64();
+  status.window_points = in.u64();
+  status.previous_tier = in.u8();
+  status.earlier_tier = in.u8();
+  status.tier = in.u8();
+  status.granted_tier = in.u8();
+  status.granted_by = in.u16();
+  status.granted_until_ms = in.u64();
+  return status;
 }
 
 Totals decode_totals(Reader& in) {
@@ -419,6 +476,22 @@ Bytes encode(const BadgeProgress& progress) {
   return out.take();
 }
 
+Bytes tier_key(const PublicKey& customer) { return key_with_tag(tier_tag, customer); }
+
+Bytes encode(const TierStatus& status) {
+  Writer out;
+  out.u8(record_version);
+  out.u64(status.window_start_ms);
+  out.u64(status.window_points);
+  out.u8(status.previous_tier);
+  out.u8(status.earlier_tier);
+  out.u8(status.tier);
+  out.u8(status.granted_tier);
+  out.u16(status.granted_by);
+  out.u64(status.granted_until_ms);
+  return out.take();
+}
+
 Bytes encode(const RewardRecord& reward) {
   Writer out;
   out.u8(record_version);
@@ -451,6 +524,21 @@ Bytes encode(const Voucher& voucher) {
 
 Bytes encode_customer_voucher() { return Bytes{record_version}; }
 
+Bytes prepaid_key(PartnerId partner) {
+  Bytes out = key_with_tag(prepaid_tag, {});
+  big_endian_u16(out, partner);
+  return out;
+}
+
+Bytes encode(const PrepaidBalance& prepaid) {
+  Writer out;
+  out.u8(record_version);
+  out.u64(prepaid.top_up_sequence);
+  out.u64(prepaid.balance_points);
+  out.u64(prepaid.topped_up_points);
+  return out.take();
+}
+
 Bytes encode(const Account& account) {
   Writer out;
   out.u8(record_version);
@@ -482,7 +570,7 @@ Bytes encode(const PartnerStats& stats) {
 
 Bytes encode(const IssuanceRecord& issuance) {
   Writer out;
-  PC_CHECK(issuance.record_version == record_version || issuance.record_version == issuance_record_version_with_purchase);
+  PC_CHECK(issuance.record_version >= record_version && issuance.record_version <= issuance_record_version_with_tier);
   out.u8(issuance.record_version);
   out.u64(issuance.id.height);
   out.u32(issuance.id.index);
@@ -492,12 +580,18 @@ Bytes encode(const IssuanceRecord& issuance) {
   out.u8(issuance.reversed ? 1 : 0);
   out.u64(issuance.reversed_points);
   out.u64(issuance.shortfall_points);
-  if (issuance.record_version == issuance_record_version_with_purchase) {
+  if (issuance.record_version >= issuance_record_version_with_purchase) {
     out.u8(issuance.purchase_amount_minor ? 1 : 0);
     if (issuance.purchase_amount_minor) out.i64(*issuance.purchase_amount_minor);
     out.u64(issuance.returned_minor);
   } else {
     PC_CHECK(!issuance.purchase_amount_minor && issuance.returned_minor == 0);
+  }
+  if (issuance.record_version >= issuance_record_version_with_tier) {
+    out.u8(issuance.tier);
+    out.u32(issuance.multiplier_bp);
+  } else {
+    PC_CHECK(issuance.tier == 0 && issuance.multiplier_bp == 0);
   }
   return out.take();
 }
@@ -544,6 +638,11 @@ Hash256 chain_state_hash(const Hash256& previous, const Hash256& digest) {
 State::State(Genesis genesis) : genesis_(std::move(genesis)) {
   time_ms_ = genesis_.genesis_time_ms;
   for (const Partner& partner : genesis_.partners) partners_[partner.id] = PartnerStats{};
+  if (genesis_.policy.billing) {
+    for (const PartnerBilling& terms : genesis_.policy.billing->partners) {
+      if (terms.plan == BillingPlan::prepaid) prepaid_[terms.partner] = PrepaidBalance{0, terms.initial_prepaid_points, 0};
+    }
+  }
   state_hash_ = record::chain_state_hash(genesis_.hash(), record::changes_digest(records()));
 }
 
@@ -636,10 +735,19 @@ void StampsAndBadges::merge(StampsAndBadges&& changes) {
   for (auto& [key, value] : changes.badge_progress) badge_progress.insert_or_assign(key, value);
 }
 
+Result<TierStatus> record::decode_tier_value(ByteSpan value) {
+  return decode_record_value<TierStatus>(value, "tier", decode_tier_status);
+}
+
+Result<PrepaidBalance> record::decode_prepaid_value(ByteSpan value) {
+  return decode_record_value<PrepaidBalance>(value, "prepaid", decode_prepaid);
+}
+
 Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::uint64_t time_ms,
                                   const Hash256& state_hash, const std::vector<Record>& records) {
   State state(std::move(genesis));
   state.partners_.clear();
+  state.prepaid_.clear();
   state.height_ = height;
   state.time_ms_ = time_ms;
   state.state_hash_ = state_hash;
@@ -647,12 +755,10 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
     if (entry.key.empty() || entry.value.empty()) return Error{Code::corruption, "empty record"};
     Reader in(entry.value);
     const std::uint8_t version = in.u8();
-    // Issuance records are version 2 exactly on chains with the rewards catalog; a voucher is
-    // version 2 when a stamp card made it (protocol version 4 on).
+    // Issuance records are version 2 on chains with the rewards catalog, 3 with tiers; a voucher
+    // is version 2 when a stamp card made it (protocol version 4 on).
     const std::uint8_t expected_version =
-        entry.key[0] == issuance_tag && has_rewards_catalog(state.genesis_.protocol_version)
-            ? issuance_record_version_with_purchase
-            : record_version;
+        entry.key[0] == issuance_tag ? issuance_record_version(state.genesis_.protocol_version) : record_version;
     const bool card_voucher = entry.key[0] == record::voucher_tag && version == voucher_record_version_from_card &&
                               has_stamp_cards(state.genesis_.protocol_version);
     if (version != expected_version && !card_voucher) return Error{Code::corruption, "unknown record version"};
@@ -711,6 +817,27 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
         }
         // A customer's voucher index record holds nothing of its own: records() derives it
         // from the vouchers, and the comparison below proves the stored one equal.
+        break;
+      case record::tier_tag: {
+        if (!has_tiers(state.genesis_.protocol_version)) {
+          return Error{Code::corruption, "tier record " + key_hex + " on a chain without tiers"};
+        }
+        if (key_body.size() != 32) return Error{Code::corruption, "tier key " + key_hex};
+        PublicKey customer{};
+        std::copy(key_body.begin(), key_body.end(), customer.begin());
+        const TierStatus status = decode_tier_status(in);
+        if (in.ok()) {
+          state.reindex_tier(customer, status, time_ms);
+          state.tier_statuses_.emplace(customer, status);
+        }
+        break;
+      }
+      case record::prepaid_tag:
+        if (!has_billing_terms(state.genesis_.protocol_version)) {
+          return Error{Code::corruption, "prepaid record " + key_hex + " on a chain without billing terms"};
+        }
+        if (key_body.size() != 2) return Error{Code::corruption, "prepaid key " + key_hex};
+        state.prepaid_[id_at(0)] = decode_prepaid(in);
         break;
       case record::stamp_card_tag:
       case record::stamp_progress_tag:
@@ -813,6 +940,11 @@ const RewardUsage* State::reward_usage(PartnerId partner, std::uint32_t reward_i
   return found == reward_usage_.end() ? nullptr : &found->second;
 }
 
+const PrepaidBalance* State::prepaid(PartnerId partner) const {
+  auto found = prepaid_.find(partner);
+  return found == prepaid_.end() ? nullptr : &found->second;
+}
+
 const Voucher* State::voucher(PartnerId partner, const std::string& code) const {
   auto found = vouchers_.find({partner, code});
   return found == vouchers_.end() ? nullptr : &found->second;
@@ -848,11 +980,23 @@ const BadgeProgress* State::badge_progress(PartnerId partner, std::uint32_t badg
   return find_in(stamps_and_badges_.badge_progress, BadgeProgressKey{partner, badge_id, customer});
 }
 
+const TierStatus* State::tier_status(const PublicKey& customer) const {
+  auto found = tier_statuses_.find(customer);
+  return found == tier_statuses_.end() ? nullptr : &found->second;
+}
+
+TierStatus State::settled_tier(const PublicKey& customer) const {
+  const TierStatus* stored = tier_status(customer);
+  return settle_tier(genesis_.policy.tiers, genesis_.genesis_time_ms, stored == nullptr ? TierStatus{} : *stored, time_ms_);
+}
+
 std::vector<Record> State::records() const {
   std::vector<Record> out;
   out.reserve(accounts_.size() + issuances_.size() + partners_.size() + settlement_.size() + rewards_.size() +
-              reward_usage_.size() + 2 * vouchers_.size() + stamps_and_badges_.size() + 1);
+              reward_usage_.size() + 2 * vouchers_.size() + stamps_and_badges_.size() + tier_statuses_.size() +
+              prepaid_.size() + 1);
   collect_catalog(rewards_, reward_usage_, vouchers_, out);
+  collect_changed(prepaid_, out, record::prepaid_key, [](const PrepaidBalance& value) { return record::encode(value); });
   stamps_and_badges_.collect(out);
   collect_changed(accounts_, out, record::account_key,
                   [](const Account& value) { return record::encode(value); });
@@ -864,6 +1008,7 @@ std::vector<Record> State::records() const {
   collect_changed(settlement_, out,
                   [](const auto& key) { return record::settlement_key(key.first, key.second); },
                   record::encode_settlement);
+  collect_changed(tier_statuses_, out, record::tier_key, [](const TierStatus& value) { return record::encode(value); });
   out.push_back({record::totals_key(), record::encode(totals_)});
   std::sort(out.begin(), out.end(), [](const Record& a, const Record& b) { return a.key < b.key; });
   return out;
@@ -872,6 +1017,22 @@ std::vector<Record> State::records() const {
 std::optional<std::uint64_t> State::next_expiry_ms() const {
   if (expiry_queue_.empty()) return std::nullopt;
   return expiry_queue_.begin()->first;
+}
+
+std::optional<std::uint64_t> State::next_tier_change_ms() const {
+  if (tier_queue_.empty()) return std::nullopt;
+  return tier_queue_.begin()->first;
+}
+
+void State::reindex_tier(const PublicKey& key, const TierStatus& status, std::uint64_t now) {
+  if (auto queued = tier_change_at_.find(key); queued != tier_change_at_.end()) {
+    tier_queue_.erase({queued->second, key});
+    tier_change_at_.erase(queued);
+  }
+  if (auto next = ledger::next_tier_change_ms(genesis_.policy.tiers, status, now)) {
+    tier_queue_.insert({*next, key});
+    tier_change_at_[key] = *next;
+  }
 }
 
 std::uint64_t State::expiry_ms() const {
@@ -900,6 +1061,11 @@ void State::apply(BlockChanges&& changes) {
   for (auto& [key, reward] : changes.rewards) rewards_.insert_or_assign(key, std::move(reward));
   for (auto& [key, usage] : changes.reward_usage) reward_usage_.insert_or_assign(key, usage);
   for (auto& [key, voucher] : changes.vouchers) vouchers_.insert_or_assign(key, voucher);
+  for (auto& [key, status] : changes.tier_statuses) {
+    reindex_tier(key, status, changes.context.time_ms);
+    tier_statuses_.insert_or_assign(key, status);
+  }
+  for (auto& [partner, prepaid] : changes.prepaid) prepaid_[partner] = prepaid;
   stamps_and_badges_.merge(std::move(changes.stamps_and_badges));
   totals_ = changes.totals;
   height_ = changes.context.height;
@@ -981,6 +1147,44 @@ Status State::check_invariants() const {
   if (used_by_customers.size() > rewards_.size() || voucher_count.size() > rewards_.size()) {
     return fail("usage or vouchers of an unknown reward");
   }
+  // Tiers: every record's tier is what the program gives at the state's time, so a tier
+  // changes only at the moments the rules define.
+  const TierProgram& program = genesis_.policy.tiers;
+  for (const auto& [key, status] : tier_statuses_) {
+    if (program.tiers.empty()) return fail("a tier record on a chain without a tier program");
+    const std::uint8_t count = program.count();
+    if (status.tier > count || status.previous_tier > count || status.earlier_tier > count || status.granted_tier > count) {
+      return fail("a tier record names a tier the program does not have");
+    }
+    if ((status.granted_tier == 0) != (status.granted_by == 0 && status.granted_until_ms == 0) ||
+        (status.granted_by != 0 && genesis_.partner(status.granted_by) == nullptr)) {
+      return fail("a tier record's grant is incomplete or names an unknown partner");
+    }
+    if (status.window_start_ms > time_ms_ || status.window_start_ms < genesis_.genesis_time_ms ||
+        (status.window_start_ms - genesis_.genesis_time_ms) % program.window_ms() != 0) {
+      return fail("a tier record's window is not a window of the program");
+    }
+    if (settle_tier(program, genesis_.genesis_time_ms, status, time_ms_).tier != status.tier) {
+      return fail("a tier record's tier differs from what the program gives at the state's time");
+    }
+  }
+  // Billing: exactly the prepaid partners have a prepaid record, and its balance is what the
+  // genesis gave plus every top-up less every point the partner issued.
+  std::size_t prepaid_partners = 0;
+  for (const Partner& partner : genesis_.partners) {
+    const PartnerBilling* terms = billing_of(genesis_, partner.id);
+    if (terms == nullptr || terms->plan != BillingPlan::prepaid) continue;
+    ++prepaid_partners;
+    const PrepaidBalance* prepaid = this->prepaid(partner.id);
+    if (prepaid == nullptr) return fail("prepaid partner " + std::to_string(partner.id) + " has no prepaid record");
+    const PartnerStats* stats = this->partner(partner.id);
+    __extension__ using Wide = unsigned __int128;
+    const Wide bought = Wide{terms->initial_prepaid_points} + prepaid->topped_up_points;
+    if (stats == nullptr || bought < stats->issued || bought - stats->issued != prepaid->balance_points) {
+      return fail("prepaid partner " + std::to_string(partner.id) + ": balance differs from initial + top-ups - issued");
+    }
+  }
+  if (prepaid_.size() != prepaid_partners) return fail("a prepaid record of a partner that is not prepaid");
   return check_stamps_and_badges(card_vouchers);
 }
 
@@ -1038,6 +1242,7 @@ Status State::check_stamps_and_badges(const std::map<StampCardKey, std::uint64_t
 std::optional<PublicKey> receiving_key(const Transaction& tx) {
   if (const auto* issue = std::get_if<Issue>(&tx.fields().body)) return issue->customer;
   if (const auto* transfer = std::get_if<Transfer>(&tx.fields().body)) return transfer->to;
+  if (const auto* grant = std::get_if<GrantTier>(&tx.fields().body)) return grant->customer;
   return std::nullopt;
 }
 
@@ -1051,7 +1256,16 @@ Status verify_transaction_signature(const Genesis& genesis, const Transaction& t
 Status verify_transaction_signature(const Genesis& genesis, const Transaction& tx,
                                     const std::function<bool(const PublicKey&)>& has_account) {
   const Bytes message = tx.fields().signing_message();
-  if (auto partner_id = tx.partner_signer()) {
+  if (tx.signed_by_billing_key()) {
+    // A chain without billing terms has no billing key: the type does not exist there.
+    if (!genesis.policy.billing) {
+      return Error{Code::unsupported_type, "prepaid_top_up needs protocol version 4 (billing terms)"};
+    }
+    // The billing key was checked with is_valid_public_key when the genesis was loaded.
+    if (!crypto::verify_prevalidated(genesis.policy.billing->billing_key, message, tx.signature())) {
+      return Error{Code::bad_signature, "not signed by the coalition's billing key"};
+    }
+  } else if (auto partner_id = tx.partner_signer()) {
     const Partner* partner = genesis.partner(*partner_id);
     if (partner == nullptr) {
       return Error{Code::unknown_partner, "partner " + std::to_string(*partner_id)};
@@ -1123,6 +1337,7 @@ BlockExecutor::BlockExecutor(const State& base, BlockContext context) : base_(ba
   changes_.context = context;
   changes_.totals = base.totals();
   expire_lots();
+  change_tiers();
 }
 
 Account BlockExecutor::load_account(const PublicKey& key, bool& exists) const {
@@ -1178,6 +1393,13 @@ RewardUsage BlockExecutor::load_reward_usage(const RewardUsageKey& key) const {
   return committed == nullptr ? RewardUsage{} : *committed;
 }
 
+PrepaidBalance BlockExecutor::load_prepaid(PartnerId partner) const {
+  if (auto staged = changes_.prepaid.find(partner); staged != changes_.prepaid.end()) return staged->second;
+  const PrepaidBalance* committed = base_.prepaid(partner);
+  PC_CHECK(committed != nullptr);
+  return *committed;
+}
+
 const Voucher* BlockExecutor::find_voucher(PartnerId partner, const std::string& code) const {
   if (auto staged = changes_.vouchers.find({partner, code}); staged != changes_.vouchers.end()) return &staged->second;
   return base_.voucher(partner, code);
@@ -1207,15 +1429,46 @@ void BlockExecutor::expire_lots() {
   }
 }
 
+TierStatus BlockExecutor::load_tier_status(const PublicKey& customer) const {
+  TierStatus status;
+  if (auto staged = changes_.tier_statuses.find(customer); staged != changes_.tier_statuses.end()) {
+    status = staged->second;
+  } else if (const TierStatus* committed = base_.tier_status(customer)) {
+    status = *committed;
+  }
+  const Genesis& genesis = base_.genesis();
+  return settle_tier(genesis.policy.tiers, genesis.genesis_time_ms, status, changes_.context.time_ms);
+}
+
+void BlockExecutor::store_tier_status(const PublicKey& customer, const TierStatus& settled, std::uint8_t tier_before,
+                                      PartnerId partner, const Hash256& tx_id) {
+  changes_.tier_statuses[customer] = settled;
+  if (settled.tier != tier_before) changes_.tier_changes.push_back({customer, tier_before, settled.tier, partner, tx_id});
+}
+
+void BlockExecutor::change_tiers() {
+  const std::uint64_t now = changes_.context.time_ms;
+  for (const auto& [changes_at_ms, key] : base_.tier_queue_) {
+    if (changes_at_ms > now) break;
+    const TierStatus* committed = base_.tier_status(key);
+    PC_CHECK(committed != nullptr);
+    const TierStatus settled = load_tier_status(key);
+    // Only a qualification or a grant ending is queued, and the queue holds the first moment
+    // the tier changes: so it changes now, and only downwards.
+    PC_CHECK(settled.tier < committed->tier);
+    store_tier_status(key, settled, committed->tier, 0, Hash256{});
+  }
+}
+
 Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
   const UnsignedTransaction& fields = tx.fields();
   const BlockContext& context = changes_.context;
   // A Transaction built in memory (not decoded) may hold fields no decoder accepts; a block of
   // them could be committed but never read back, so the executor checks them again.
   if (auto status = validate_fields(fields); !status) return status;
-  if (const std::uint16_t needed = protocol_version_of_type(tx.type()); base_.genesis().protocol_version < needed) {
+  if (!chain_has_type(tx.type(), base_.genesis().protocol_version)) {
     return Error{Code::unsupported_type, std::string(tx_type_name(tx.type())) + " needs protocol version " +
-                                             std::to_string(needed) + "; this chain runs " +
+                                             std::to_string(protocol_version_of_type(tx.type())) + "; this chain runs " +
                                              std::to_string(base_.genesis().protocol_version)};
   }
   if (fields.chain_id != base_.genesis().chain_id) {
@@ -1242,6 +1495,8 @@ Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
         if constexpr (std::is_same_v<Body, RedeemReward>) return apply_redeem_reward(tx, body);
         if constexpr (std::is_same_v<Body, UseVoucher>) return apply_use_voucher(tx, body);
         if constexpr (std::is_same_v<Body, PartialReturn>) return apply_partial_return(tx, body);
+        if constexpr (std::is_same_v<Body, GrantTier>) return apply_grant_tier(tx, body);
+        if constexpr (std::is_same_v<Body, PrepaidTopUp>) return apply_prepaid_top_up(tx, body);
         if constexpr (std::is_same_v<Body, DefineStampCard>) return apply_define_stamp_card(tx, body);
         if constexpr (std::is_same_v<Body, DefineBadge>) return apply_define_badge(tx, body);
         if constexpr (std::is_same_v<Body, AwardBadge>) return apply_award_badge(tx, body);
@@ -1276,46 +1531,81 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
   }
   bool exists = false;
   Account account = load_account(issue.customer, exists);
+  // From protocol version 4 the customer's tier at block time multiplies the points the
+  // partner signed; the multiplied points are what every rule below and the lot see.
+  const bool tiered = has_tiers(genesis.protocol_version) && !genesis.policy.tiers.tiers.empty();
+  TierStatus tier_status = tiered ? load_tier_status(issue.customer) : TierStatus{};
+  const std::uint32_t multiplier_bp = genesis.policy.tiers.multiplier_bp(tier_status.tier);
+  const std::optional<std::uint64_t> credited = multiplied_points(issue.points, multiplier_bp);
+  if (!credited) return Error{Code::overflow, "points × tier multiplier would pass 2^64 - 1"};
+  const std::uint64_t points = *credited;
   Totals totals = changes_.totals;
-  if (add_overflows(totals.issued, issue.points) || add_overflows(totals.balance_sum, issue.points)) {
+  if (add_overflows(totals.issued, points) || add_overflows(totals.balance_sum, points)) {
     return Error{Code::overflow, "total points would pass 2^64 - 1"};
   }
   const std::uint64_t cap = base_.genesis().policy.issuance_cap_points;
-  if (cap != 0 && stats.outstanding() + issue.points > cap) {
+  if (cap != 0 && stats.outstanding() + points > cap) {
     return Error{Code::cap_exceeded, "partner outstanding would be " +
-                                         std::to_string(stats.outstanding() + issue.points) +
+                                         std::to_string(stats.outstanding() + points) +
                                          ", cap " + std::to_string(cap)};
+  }
+  // A prepaid partner issues only what it has bought (protocol version 4 on): the points
+  // credited, tier multiplier included, since those are the points it is billed for.
+  std::optional<PrepaidBalance> prepaid;
+  if (is_prepaid(genesis, issue.partner)) {
+    prepaid = load_prepaid(issue.partner);
+    if (prepaid->balance_points < points) {
+      return Error{Code::prepaid_exhausted, "partner " + std::to_string(issue.partner) + " has " +
+                                                std::to_string(prepaid->balance_points) + " prepaid points left, the issue needs " +
+                                                std::to_string(points) + ": a PrepaidTopUp must come first"};
+    }
+    prepaid->balance_points -= points;
   }
   const BlockContext& context = changes_.context;
   const IssuanceId id{context.height, changes_.applied_count};
   const std::uint64_t spendable_at_ms = context.time_ms + issue.pending_days * ms_per_day;
-  if (!receive_lot(account, Lot{issue.partner, id, issue.points, context.time_ms, spendable_at_ms})) {
+  if (!receive_lot(account, Lot{issue.partner, id, points, context.time_ms, spendable_at_ms})) {
     return Error{Code::account_lots_full, "customer already holds the maximum number of lots"};
   }
   StampsAndBadges stamped;
   std::map<VoucherKey, Voucher> card_vouchers;
   if (has_stamp_cards(genesis.protocol_version)) {
-    if (auto status = stamp_and_count(tx, issue, stamped, card_vouchers); !status) return status;
+    if (auto status = stamp_and_count(tx, issue, points, stamped, card_vouchers); !status) return status;
   }
   // Totals bound every per-partner and per-account counter, so these cannot overflow.
   stats.issuer_sequence += 1;
-  stats.issued += issue.points;
-  totals.issued += issue.points;
-  totals.balance_sum += issue.points;
+  stats.issued += points;
+  totals.issued += points;
+  totals.balance_sum += points;
   if (!exists) totals.accounts += 1;
 
   changes_.partners[issue.partner] = stats;
+  if (prepaid) changes_.prepaid[issue.partner] = *prepaid;
   changes_.accounts[issue.customer] = std::move(account);
-  IssuanceRecord record{id, issue.customer, issue.points, spendable_at_ms, false, 0, 0};
-  if (has_rewards_catalog(genesis.protocol_version)) {
-    record.record_version = 2;
-    if (issue.purchase) record.purchase_amount_minor = issue.purchase->amount_minor;
+  IssuanceRecord record{id, issue.customer, points, spendable_at_ms, false, 0, 0};
+  record.record_version = issuance_record_version(genesis.protocol_version);
+  if (has_rewards_catalog(genesis.protocol_version) && issue.purchase) {
+    record.purchase_amount_minor = issue.purchase->amount_minor;
+  }
+  if (has_tiers(genesis.protocol_version)) {
+    record.tier = tier_status.tier;
+    record.multiplier_bp = multiplier_bp;
   }
   changes_.issuances[{issue.partner, issue.reference}] = std::move(record);
   changes_.stamps_and_badges.merge(std::move(stamped));
   for (auto& [key, voucher] : card_vouchers) changes_.vouchers[key] = voucher;
   changes_.totals = totals;
-  changes_.events.push_back({Event::Kind::earned, issue.customer, issue.partner, issue.points, tx.id()});
+  changes_.events.push_back({Event::Kind::earned, issue.customer, issue.partner, points, tx.id()});
+  if (tiered) {
+    // Qualifying points are the points earned before the multiplier, so a tier does not
+    // speed its own requalification. The upgrade is at once; this Issue earned at the old rate.
+    // Base points never pass the multiplied ones, which totals bound: no overflow.
+    const std::uint8_t tier_before = tier_status.tier;
+    PC_CHECK(!add_overflows(tier_status.window_points, issue.points));
+    tier_status.window_points += issue.points;
+    tier_status = settle_tier(genesis.policy.tiers, genesis.genesis_time_ms, tier_status, context.time_ms);
+    store_tier_status(issue.customer, tier_status, tier_before, issue.partner, tx.id());
+  }
   return {};
 }
 
@@ -1504,6 +1794,15 @@ Status BlockExecutor::apply_publish_reward(const Transaction& tx, const PublishR
   if (tx.fields().sequence != stats.issuer_sequence + 1) {
     return sequence_error(stats.issuer_sequence, tx.fields().sequence);
   }
+  const Genesis& genesis = base_.genesis();
+  if (!has_tiers(genesis.protocol_version) && publish.terms.min_tier != 0) {
+    return Error{Code::invalid_field, "min_tier must be 0: tiers do not exist in protocol version " +
+                                          std::to_string(genesis.protocol_version)};
+  }
+  if (publish.terms.min_tier > genesis.policy.tiers.count()) {
+    return Error{Code::unknown_tier, "min_tier " + std::to_string(publish.terms.min_tier) + ": the tier program has " +
+                                         std::to_string(genesis.policy.tiers.count()) + " tiers"};
+  }
   const RewardRecord* found = find_reward(publish.partner, publish.reward_id);
   if (found == nullptr && reward_count(publish.partner) >= rewards_per_partner_max) {
     return Error{Code::catalog_full, "partner " + std::to_string(publish.partner) + " has " +
@@ -1533,6 +1832,14 @@ Status BlockExecutor::apply_redeem_reward(const Transaction& tx, const RedeemRew
   if (found == nullptr) return Error{Code::unknown_reward, "partner " + std::to_string(redeem.partner) + " has no reward " + std::to_string(redeem.reward_id)};
   RewardRecord reward = *found;
   const RewardTerms& terms = reward.terms;
+  if (terms.min_tier != 0) {
+    const std::uint8_t tier = load_tier_status(redeem.customer).tier;
+    if (tier < terms.min_tier) {
+      const TierProgram& program = base_.genesis().policy.tiers;
+      return Error{Code::tier_too_low, reward_name + " needs tier " + program.tier_name(terms.min_tier) +
+                                           "; the customer's tier is " + program.tier_name(tier)};
+    }
+  }
   const std::uint64_t now = changes_.context.time_ms;
   const RewardUsageKey usage_key{redeem.partner, redeem.reward_id, redeem.customer};
   RewardUsage usage = load_reward_usage(usage_key);
@@ -1582,6 +1889,69 @@ Status BlockExecutor::apply_use_voucher(const Transaction& tx, const UseVoucher&
   stats.issuer_sequence += 1;
   changes_.partners[use.partner] = stats;
   changes_.vouchers[{use.partner, use.code}] = voucher;
+  return {};
+}
+
+Status BlockExecutor::apply_grant_tier(const Transaction& tx, const GrantTier& grant) {
+  const Genesis& genesis = base_.genesis();
+  if (genesis.partner(grant.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(grant.partner)};
+  }
+  PartnerStats stats = load_partner(grant.partner);
+  if (tx.fields().sequence != stats.issuer_sequence + 1) {
+    return sequence_error(stats.issuer_sequence, tx.fields().sequence);
+  }
+  const TierProgram& program = genesis.policy.tiers;
+  if (grant.tier > program.count()) {
+    return Error{Code::unknown_tier, "tier " + std::to_string(grant.tier) + ": the tier program has " +
+                                         std::to_string(program.count()) + " tiers"};
+  }
+  const std::uint64_t now = changes_.context.time_ms;
+  if (grant.until_ms <= now) {
+    return Error{Code::tier_grant_ended, "until_ms " + std::to_string(grant.until_ms) + " is not after the block time " +
+                                             std::to_string(now)};
+  }
+  if (grant.until_ms - now > std::uint64_t{tier_grant_days_max} * ms_per_day) {
+    return Error{Code::tier_grant_too_long, "a grant runs at most " + std::to_string(tier_grant_days_max) + " days"};
+  }
+  TierStatus status = load_tier_status(grant.customer);
+  // One grant at a time: its partner may change or extend it; another partner waits for it
+  // to end, so no partner can cut short a membership someone else sold.
+  if (status.granted_tier != 0 && status.granted_by != grant.partner) {
+    return Error{Code::tier_grant_held, "partner " + std::to_string(status.granted_by) + " granted " +
+                                            program.tier_name(status.granted_tier) + " until " +
+                                            std::to_string(status.granted_until_ms)};
+  }
+  const std::uint8_t tier_before = status.tier;
+  status.granted_tier = grant.tier;
+  status.granted_by = grant.partner;
+  status.granted_until_ms = grant.until_ms;
+  status = settle_tier(program, genesis.genesis_time_ms, status, now);
+  stats.issuer_sequence += 1;
+  changes_.partners[grant.partner] = stats;
+  store_tier_status(grant.customer, status, tier_before, grant.partner, tx.id());
+  return {};
+}
+
+Status BlockExecutor::apply_prepaid_top_up(const Transaction& tx, const PrepaidTopUp& top_up) {
+  const Genesis& genesis = base_.genesis();
+  if (genesis.partner(top_up.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(top_up.partner)};
+  }
+  if (!is_prepaid(genesis, top_up.partner)) {
+    return Error{Code::not_prepaid, "partner " + std::to_string(top_up.partner) + " is billed post-paid, not prepaid"};
+  }
+  PrepaidBalance prepaid = load_prepaid(top_up.partner);
+  if (tx.fields().sequence != prepaid.top_up_sequence + 1) {
+    return sequence_error(prepaid.top_up_sequence, tx.fields().sequence);
+  }
+  if (add_overflows(prepaid.balance_points, top_up.points) || add_overflows(prepaid.topped_up_points, top_up.points)) {
+    return Error{Code::overflow, "prepaid points would pass 2^64 - 1"};
+  }
+  prepaid.top_up_sequence += 1;
+  prepaid.balance_points += top_up.points;
+  prepaid.topped_up_points += top_up.points;
+  changes_.prepaid[top_up.partner] = prepaid;
   return {};
 }
 
@@ -1648,8 +2018,8 @@ std::vector<std::pair<std::uint32_t, BadgeRecord>> BlockExecutor::badges_of(Part
   return partner_items(base_.stamps_and_badges().badges, changes_.stamps_and_badges.badges, partner);
 }
 
-Status BlockExecutor::stamp_and_count(const Transaction& tx, const Issue& issue, StampsAndBadges& staged,
-                                      std::map<VoucherKey, Voucher>& vouchers) const {
+Status BlockExecutor::stamp_and_count(const Transaction& tx, const Issue& issue, std::uint64_t credited_points,
+                                      StampsAndBadges& staged, std::map<VoucherKey, Voucher>& vouchers) const {
   const std::uint64_t now = changes_.context.time_ms;
   const std::uint64_t day = now / ms_per_day;
   std::vector<StampGiven> given;
@@ -1701,7 +2071,7 @@ Status BlockExecutor::stamp_and_count(const Transaction& tx, const Issue& issue,
     const BadgeTerms& terms = badge.terms;
     std::uint64_t counted = 0;
     if (terms.rule == BadgeRule::action_count && terms.reason == issue.reason) counted = 1;
-    if (terms.rule == BadgeRule::points_earned) counted = issue.points;
+    if (terms.rule == BadgeRule::points_earned) counted = credited_points;
     if (!terms.active || counted == 0) continue;
     const BadgeProgressKey key{issue.partner, badge_id, issue.customer};
     BadgeProgress progress = load_badge_progress(key);
@@ -1851,6 +2221,10 @@ BlockChanges BlockExecutor::finish() && {
                   [](const auto& key) { return record::settlement_key(key.first, key.second); },
                   record::encode_settlement);
   collect_catalog(changes_.rewards, changes_.reward_usage, changes_.vouchers, records);
+  collect_changed(changes_.tier_statuses, records, record::tier_key,
+                  [](const TierStatus& value) { return record::encode(value); });
+  collect_changed(changes_.prepaid, records, record::prepaid_key,
+                  [](const PrepaidBalance& value) { return record::encode(value); });
   changes_.stamps_and_badges.collect(records);
   if (!(changes_.totals == base_.totals())) {
     records.push_back({record::totals_key(), record::encode(changes_.totals)});

@@ -78,6 +78,10 @@ struct IssuanceRecord {
   std::uint8_t record_version = 1;
   std::optional<std::int64_t> purchase_amount_minor{};
   std::uint64_t returned_minor = 0;
+  // Record version 3 (protocol version 4 on): the customer's tier when the Issue applied and
+  // its multiplier; `points` is the Issue's points × multiplier_bp / 10000, rounded down.
+  std::uint8_t tier = 0;
+  std::uint32_t multiplier_bp = 0;
 
   bool operator==(const IssuanceRecord&) const = default;
 };
@@ -205,6 +209,15 @@ struct StampsAndBadges {
   void merge(StampsAndBadges&& changes);
 };
 
+// A prepaid partner's prepaid points (protocol version 4 on): what its Issues may still use.
+struct PrepaidBalance {
+  std::uint64_t top_up_sequence = 0;   // the last PrepaidTopUp sequence for this partner
+  std::uint64_t balance_points = 0;    // initial + topped_up_points - points it issued
+  std::uint64_t topped_up_points = 0;  // all points ever added by PrepaidTopUp
+
+  bool operator==(const PrepaidBalance&) const = default;
+};
+
 struct Totals {
   std::uint64_t issued = 0;
   std::uint64_t redeemed = 0;
@@ -214,6 +227,19 @@ struct Totals {
   std::uint64_t accounts = 0;
 
   bool operator==(const Totals&) const = default;
+};
+
+// A customer's tier changed (protocol version 4): at an Issue or a GrantTier (tx_id set), or at
+// the start of a block when a qualification or a grant ended (tx_id zero). Derived from
+// execution; not part of the state hash.
+struct TierChange {
+  PublicKey customer{};
+  std::uint8_t from_tier = 0;
+  std::uint8_t to_tier = 0;
+  PartnerId partner = 0;  // the issuing or granting partner; 0 at the start of a block
+  Hash256 tx_id{};
+
+  bool upgraded() const { return to_tier > from_tier; }
 };
 
 // Something a partner's systems may want to hear about (earned, redeemed, ...). Derived
@@ -244,6 +270,7 @@ struct BlockChanges {
   Hash256 changes_digest{};
   Hash256 state_hash{};
   std::vector<Event> events;
+  std::vector<TierChange> tier_changes;
   std::uint32_t applied_count = 0;
 
   // The staged values, moved into the State by State::apply.
@@ -254,6 +281,8 @@ struct BlockChanges {
   std::map<RewardKey, RewardRecord> rewards;
   std::map<RewardUsageKey, RewardUsage> reward_usage;
   std::map<VoucherKey, Voucher> vouchers;
+  std::map<PublicKey, TierStatus> tier_statuses;
+  std::map<PartnerId, PrepaidBalance> prepaid;
   StampsAndBadges stamps_and_badges;
   Totals totals;
 };
@@ -289,6 +318,15 @@ class State {
     return settlement_;
   }
   const Totals& totals() const { return totals_; }
+  // The customer's tier record as last written (nullptr: none). Its `tier` is the tier at the
+  // state's time; settle_tier gives the rest at a later time.
+  const TierStatus* tier_status(const PublicKey& customer) const;
+  const std::map<PublicKey, TierStatus>& tier_statuses() const { return tier_statuses_; }
+  // The customer's tier record settled at the state's time (a default one if it has none).
+  TierStatus settled_tier(const PublicKey& customer) const;
+  // nullptr unless `partner` is prepaid on a chain with billing terms.
+  const PrepaidBalance* prepaid(PartnerId partner) const;
+  const std::map<PartnerId, PrepaidBalance>& prepaid_balances() const { return prepaid_; }
   const StampCardRecord* stamp_card(PartnerId partner, std::uint32_t card_id) const;
   const StampProgress* stamp_progress(PartnerId partner, std::uint32_t card_id, const PublicKey& customer) const;
   const std::vector<StampGiven>* stamps_given(PartnerId partner, const std::string& reference) const;
@@ -303,6 +341,9 @@ class State {
   // when none can. A block whose time is at or after it expires that lot; a node uses this to
   // produce a block on time even when no transaction is pending.
   std::optional<std::uint64_t> next_expiry_ms() const;
+  // The same for tiers: the earliest block time at which some customer's tier changes by
+  // itself (a qualification or a grant ends), or nullopt.
+  std::optional<std::uint64_t> next_tier_change_ms() const;
 
   // Commits an executed block. Precondition: `changes` came from a BlockExecutor over this
   // state (heights strictly increase; asserted).
@@ -315,6 +356,7 @@ class State {
  private:
   friend class BlockExecutor;
   void reindex_expiry(const PublicKey& key, const Account* before, const Account& after);
+  void reindex_tier(const PublicKey& key, const TierStatus& status, std::uint64_t now);
   std::uint64_t expiry_ms() const;
   Status check_stamps_and_badges(const std::map<StampCardKey, std::uint64_t>& card_vouchers) const;
 
@@ -329,10 +371,15 @@ class State {
   std::map<RewardKey, RewardRecord> rewards_;
   std::map<RewardUsageKey, RewardUsage> reward_usage_;
   std::map<VoucherKey, Voucher> vouchers_;
+  std::map<PartnerId, PrepaidBalance> prepaid_;
   StampsAndBadges stamps_and_badges_;
   Totals totals_;
+  std::map<PublicKey, TierStatus> tier_statuses_;
   // Derived, not stored: accounts by the time their oldest lot expires.
   std::set<std::pair<std::uint64_t, PublicKey>> expiry_queue_;
+  // Derived, not stored: customers by the time their tier next changes by itself, and back.
+  std::set<std::pair<std::uint64_t, PublicKey>> tier_queue_;
+  std::map<PublicKey, std::uint64_t> tier_change_at_;
 };
 
 // Everything about a transaction that can be checked without changing state, so callers can
@@ -385,7 +432,13 @@ class BlockExecutor {
   std::size_t reward_count(PartnerId partner) const;
   RewardUsage load_reward_usage(const RewardUsageKey& key) const;
   const Voucher* find_voucher(PartnerId partner, const std::string& code) const;
+  PrepaidBalance load_prepaid(PartnerId partner) const;
   void expire_lots();
+  // Settles every customer whose tier changes by itself at or before the block time.
+  void change_tiers();
+  TierStatus load_tier_status(const PublicKey& customer) const;  // settled at the block time
+  void store_tier_status(const PublicKey& customer, const TierStatus& settled, std::uint8_t tier_before,
+                         PartnerId partner, const Hash256& tx_id);
   // Takes `due` more points of `issuance` back from its customer: from the issuance's lot in
   // the account (pending or spendable alike: one issuance is one lot there), the rest as
   // shortfall. Shared by Reverse and PartialReturn; cannot fail.
@@ -399,14 +452,17 @@ class BlockExecutor {
   Status apply_redeem_reward(const Transaction& tx, const RedeemReward& redeem);
   Status apply_use_voucher(const Transaction& tx, const UseVoucher& use);
   Status apply_partial_return(const Transaction& tx, const PartialReturn& partial);
+  Status apply_grant_tier(const Transaction& tx, const GrantTier& grant);
+  Status apply_prepaid_top_up(const Transaction& tx, const PrepaidTopUp& top_up);
   Status apply_define_stamp_card(const Transaction& tx, const DefineStampCard& define);
   Status apply_define_badge(const Transaction& tx, const DefineBadge& define);
   Status apply_award_badge(const Transaction& tx, const AwardBadge& award);
   // What a purchase Issue does to its partner's stamp cards and badges (protocol version 4),
   // written into `staged` and `vouchers`; the caller writes them into changes_ once every
   // rule passed. Fails only with voucher_code_taken.
-  Status stamp_and_count(const Transaction& tx, const Issue& issue, StampsAndBadges& staged,
-                         std::map<VoucherKey, Voucher>& vouchers) const;
+  // `credited_points`: the Issue's points times the customer's tier multiplier.
+  Status stamp_and_count(const Transaction& tx, const Issue& issue, std::uint64_t credited_points,
+                         StampsAndBadges& staged, std::map<VoucherKey, Voucher>& vouchers) const;
   // Takes back the stamps of `reference`'s order that a return leaves below its card's
   // minimum (all of them when `whole` or the order is back in full); cannot fail.
   void take_back_stamps(PartnerId partner, const std::string& reference, const IssuanceRecord& after);
@@ -436,6 +492,11 @@ Bytes reward_usage_key(PartnerId partner, std::uint32_t reward_id, const PublicK
 Bytes voucher_key(PartnerId partner, std::string_view code);
 // The customer's index of its vouchers: 'w' || customer || partner || code, value 01 alone.
 Bytes customer_voucher_key(const PublicKey& customer, PartnerId partner, std::string_view code);
+// A customer's tier record: 'T' || customer (protocol version 4 on).
+Bytes tier_key(const PublicKey& customer);
+Bytes encode(const TierStatus& status);
+Result<TierStatus> decode_tier_value(ByteSpan value);
+inline constexpr std::uint8_t tier_tag = 'T';
 Bytes encode(const RewardRecord& reward);
 Bytes encode(const RewardUsage& usage);
 Bytes encode(const Voucher& voucher);
@@ -443,6 +504,11 @@ Bytes encode_customer_voucher();
 Result<RewardRecord> decode_reward_value(ByteSpan value);
 Result<Voucher> decode_voucher_value(ByteSpan value);
 Result<RewardUsage> decode_reward_usage_value(ByteSpan value);
+// A prepaid partner's balance (protocol version 4): 'B' || partner u16 BE.
+Bytes prepaid_key(PartnerId partner);
+Bytes encode(const PrepaidBalance& prepaid);
+Result<PrepaidBalance> decode_prepaid_value(ByteSpan value);
+inline constexpr std::uint8_t prepaid_tag = 'B';
 // The tags of the catalog's records, for prefix reads of the store.
 inline constexpr std::uint8_t reward_tag = 'r';
 inline constexpr std::uint8_t voucher_tag = 'v';

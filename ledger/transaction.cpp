@@ -96,7 +96,7 @@ Status validate_body(const PublishReward& publish) {
   if (terms.valid_until_ms != 0 && terms.valid_until_ms <= terms.valid_from_ms) {
     return invalid("valid_until_ms must be after valid_from_ms (or 0: no end)");
   }
-  if (terms.min_tier != 0) return invalid("min_tier must be 0: tiers do not exist in this protocol version");
+  // min_tier's range depends on the chain's tier program: the state machine checks it.
   return {};
 }
 
@@ -124,11 +124,28 @@ Status validate_body(const PartialReturn& partial) {
   return {};
 }
 
+Status validate_body(const GrantTier& grant) {
+  if (grant.partner == 0) return invalid("partner id 0 is reserved");
+  if (grant.tier == 0 || grant.tier > tiers_max) return invalid("tier must be 1 to " + std::to_string(tiers_max));
+  if (grant.until_ms == 0 || grant.until_ms > block_time_ms_max) {
+    return invalid("until_ms must be 1 to 253402300799000");
+  }
+  return {};
+}
+
 Status validate_name(std::string_view name, std::string_view what) {
   if (name.empty() || name.size() > name_bytes_max || !all_chars(name, is_reward_char)) {
     return invalid(std::string(what) + " must be 1 to 64 printable ASCII characters");
   }
   return {};
+}
+
+Status validate_body(const PrepaidTopUp& top_up) {
+  if (top_up.partner == 0) return invalid("partner id 0 is reserved");
+  if (top_up.points == 0 || top_up.points % prepaid_block_points != 0) {
+    return invalid("points must be a positive multiple of " + std::to_string(prepaid_block_points));
+  }
+  return validate_reference(top_up.reference, "reference");
 }
 
 Status validate_validity(std::uint64_t valid_from_ms, std::uint64_t valid_until_ms) {
@@ -265,6 +282,19 @@ void encode_body(Writer& out, const PartialReturn& partial) {
   out.u64(partial.amount_minor);
 }
 
+void encode_body(Writer& out, const GrantTier& grant) {
+  out.u16(grant.partner);
+  out.raw(grant.customer);
+  out.u8(grant.tier);
+  out.u64(grant.until_ms);
+}
+
+void encode_body(Writer& out, const PrepaidTopUp& top_up) {
+  out.u16(top_up.partner);
+  out.u64(top_up.points);
+  out.string(top_up.reference);
+}
+
 TxBody decode_body(Reader& in, std::uint8_t type) {
   switch (type) {
     case 1: {
@@ -335,6 +365,21 @@ TxBody decode_body(Reader& in, std::uint8_t type) {
       partial.reference = in.string(reference_bytes_max, "reference");
       partial.amount_minor = in.u64();
       return partial;
+    }
+    case 9: {
+      GrantTier grant;
+      grant.partner = in.u16();
+      grant.customer = in.fixed<32>();
+      grant.tier = in.u8();
+      grant.until_ms = in.u64();
+      return grant;
+    }
+    case 10: {
+      PrepaidTopUp top_up;
+      top_up.partner = in.u16();
+      top_up.points = in.u64();
+      top_up.reference = in.string(reference_bytes_max, "reference");
+      return top_up;
     }
     case 13: {
       DefineStampCard define;
@@ -460,6 +505,8 @@ std::string_view tx_type_name(TxType type) {
     case TxType::redeem_reward: return "redeem_reward";
     case TxType::use_voucher: return "use_voucher";
     case TxType::partial_return: return "return";
+    case TxType::grant_tier: return "grant_tier";
+    case TxType::prepaid_top_up: return "prepaid_top_up";
     case TxType::define_stamp_card: return "define_stamp_card";
     case TxType::define_badge: return "define_badge";
     case TxType::award_badge: return "award_badge";
@@ -477,6 +524,8 @@ std::uint16_t protocol_version_of_type(TxType type) {
     case TxType::redeem_reward:
     case TxType::use_voucher:
     case TxType::partial_return: return 3;
+    case TxType::grant_tier:
+    case TxType::prepaid_top_up: return 4;
     case TxType::define_stamp_card:
     case TxType::define_badge:
     case TxType::award_badge: return 4;
@@ -583,6 +632,7 @@ std::optional<PartnerId> Transaction::partner_signer() const {
   if (const auto* publish = std::get_if<PublishReward>(&fields_.body)) return publish->partner;
   if (const auto* use = std::get_if<UseVoucher>(&fields_.body)) return use->partner;
   if (const auto* partial = std::get_if<PartialReturn>(&fields_.body)) return partial->partner;
+  if (const auto* grant = std::get_if<GrantTier>(&fields_.body)) return grant->partner;
   if (const auto* card = std::get_if<DefineStampCard>(&fields_.body)) return card->partner;
   if (const auto* badge = std::get_if<DefineBadge>(&fields_.body)) return badge->partner;
   if (const auto* award = std::get_if<AwardBadge>(&fields_.body)) return award->partner;

@@ -19,12 +19,13 @@ using crypto::PublicKey;
 using crypto::Signature;
 using PartnerId = std::uint16_t;
 
-// Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog), 13 to
-// 15 from version 4 (has_stamp_cards). Tags are never renumbered; 9 to 12 belong to other
-// version 4 features.
+// Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog); from
+// version 4: type 9 (has_tiers), type 10 (has_billing_terms), 13 to 15 (has_stamp_cards). Tags
+// are never renumbered; 11 and 12 are reserved for paying with points.
 enum class TxType : std::uint8_t {
   issue = 1, redeem = 2, transfer = 3, reverse = 4,
   publish_reward = 5, redeem_reward = 6, use_voucher = 7, partial_return = 8,
+  grant_tier = 9, prepaid_top_up = 10,
   define_stamp_card = 13, define_badge = 14, award_badge = 15,
 };
 // "issue", "redeem", ..., "publish_reward", "return", "define_stamp_card", ...
@@ -97,7 +98,7 @@ struct RewardTerms {
   std::uint16_t period_days = 0;        // the period's length: 1-365 with a period limit, else 0
   std::uint64_t valid_from_ms = 0;      // redeemable in blocks at or after this time
   std::uint64_t valid_until_ms = 0;     // and before this one; 0: no end
-  std::uint8_t min_tier = 0;            // tier index, 0: none. Tiers do not exist yet: only 0
+  std::uint8_t min_tier = 0;            // tier index, 0: none. Only 0 before protocol version 4
   bool active = true;
 
   bool operator==(const RewardTerms&) const = default;
@@ -138,6 +139,27 @@ struct PartialReturn {
   std::uint64_t amount_minor = 0;  // > 0, in the minor unit of the issuance's purchase currency
 
   bool operator==(const PartialReturn&) const = default;
+};
+
+// A partner (signed by its issuer key) grants a customer a tier until a block time: a paid
+// membership. It ends by itself; the higher of the earned and the granted tier applies.
+struct GrantTier {
+  PartnerId partner = 0;
+  PublicKey customer{};
+  std::uint8_t tier = 0;          // 1 to the program's tier count
+  std::uint64_t until_ms = 0;     // the grant ends at this block time; <= block_time_ms_max
+
+  bool operator==(const GrantTier&) const = default;
+};
+
+// The coalition's billing key (signing) adds prepaid points to a prepaid partner's balance:
+// `points` bought, in whole blocks of prepaid_block_points, under an invoice `reference`.
+struct PrepaidTopUp {
+  PartnerId partner = 0;
+  std::uint64_t points = 0;  // > 0, a multiple of prepaid_block_points
+  std::string reference;     // the coalition's invoice number; Issue's reference rules
+
+  bool operator==(const PrepaidTopUp&) const = default;
 };
 
 // Which purchases earn a stamp: every qualifying order, or at most one a UTC day.
@@ -204,11 +226,12 @@ struct AwardBadge {
 
 // The type tag of each alternative is in tx_type_of_alternative (tags are not contiguous).
 using TxBody = std::variant<Issue, Redeem, Transfer, Reverse, PublishReward, RedeemReward, UseVoucher, PartialReturn,
-                            DefineStampCard, DefineBadge, AwardBadge>;
+                            GrantTier, PrepaidTopUp, DefineStampCard, DefineBadge, AwardBadge>;
 inline constexpr std::array<TxType, std::variant_size_v<TxBody>> tx_type_of_alternative = {
-    TxType::issue,          TxType::redeem,         TxType::transfer,          TxType::reverse,
-    TxType::publish_reward, TxType::redeem_reward,  TxType::use_voucher,       TxType::partial_return,
-    TxType::define_stamp_card, TxType::define_badge, TxType::award_badge};
+    TxType::issue,             TxType::redeem,         TxType::transfer,    TxType::reverse,
+    TxType::publish_reward,    TxType::redeem_reward,  TxType::use_voucher, TxType::partial_return,
+    TxType::grant_tier,        TxType::prepaid_top_up, TxType::define_stamp_card, TxType::define_badge,
+    TxType::award_badge};
 
 // Fields common to every transaction, plus the body. Mutable: the builder.
 struct UnsignedTransaction {
@@ -244,9 +267,11 @@ class Transaction {
   static Hash256 id_of(ByteSpan bytes);
 
   // The key that must have signed: the customer's for Redeem, RedeemReward and Transfer. The
-  // other types are signed by a partner's issuer key, which only the genesis knows: nullopt here.
+  // other types are signed by a partner's issuer key (partner_signer) or the coalition's
+  // billing key (PrepaidTopUp: signed_by_billing_key), which only the genesis knows.
   std::optional<PublicKey> customer_signer() const;
   std::optional<PartnerId> partner_signer() const;
+  bool signed_by_billing_key() const { return std::holds_alternative<PrepaidTopUp>(fields_.body); }
 
  private:
   Transaction(UnsignedTransaction fields, const Signature& signature);

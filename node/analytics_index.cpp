@@ -215,11 +215,19 @@ class AnalyticsIndex::Batch {
     liability_end[coalition_scope] = coalition.outstanding();
     put(scope_key(counters_prefix, coalition_scope), encode_counters(coalition));
 
+    // What each Issue credited: its points times the customer's tier multiplier on a chain with
+    // tiers (protocol version 4), which is what the partners' `issued` counters add up.
+    std::map<ledger::Hash256, std::uint64_t> credited;
+    for (const ledger::Event& event : events) {
+      if (event.kind == ledger::Event::Kind::earned) credited[event.tx_id] = event.points;
+    }
     for (const ledger::Transaction& tx : block.transactions) {
       if (const auto* issue = std::get_if<ledger::Issue>(&tx.fields().body)) {
+        const auto points = credited.find(tx.id());
+        PC_CHECK(points != credited.end());
         for (PartnerId scope : {issue->partner, coalition_scope}) {
           Figures& figures = added[scope];
-          figures.issued_by_reason.at(static_cast<std::size_t>(issue->reason) - 1) += issue->points;
+          figures.issued_by_reason.at(static_cast<std::size_t>(issue->reason) - 1) += points->second;
           figures.issue_count += 1;
           if (issue->reason == ledger::Reason::purchase) figures.purchase_count += 1;
         }

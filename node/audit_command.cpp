@@ -81,6 +81,13 @@ Json report_json(const ledger::Genesis& genesis, const ledger::AuditReport& repo
                        {"vouchers", report.catalog.vouchers},
                        {"vouchers_used", report.catalog.vouchers_used}};
   }
+  if (!genesis.policy.tiers.tiers.empty()) {
+    Json tiers = Json::array();
+    for (std::size_t i = 0; i < report.customers_per_tier.size(); ++i) {
+      tiers.push_back({{"tier", i + 1}, {"name", genesis.policy.tiers.tiers[i].name}, {"customers", report.customers_per_tier[i]}});
+    }
+    json["tiers"] = {{"customers", std::move(tiers)}, {"grants_running", report.grants_running}};
+  }
   return json;
 }
 
@@ -115,6 +122,13 @@ void print_text(const ledger::Genesis& genesis, const ledger::AuditReport& repor
     const auto& catalog = report.catalog;
     out << "catalog: " << catalog.rewards << " rewards, " << catalog.redeemed << " units redeemed, "
         << catalog.vouchers << " vouchers (" << catalog.vouchers_used << " used)\n";
+  }
+  if (!genesis.policy.tiers.tiers.empty()) {
+    out << "tiers:";
+    for (std::size_t i = 0; i < report.customers_per_tier.size(); ++i) {
+      out << (i == 0 ? " " : ", ") << genesis.policy.tiers.tiers[i].name << " " << report.customers_per_tier[i];
+    }
+    out << " customers; " << report.grants_running << " grants running\n";
   }
   out << "settlement (points issued by -> redeemed at):\n";
   if (report.settlement.empty()) out << "  none\n";

@@ -22,6 +22,7 @@ struct CommittedBlock {
   // The partners whose counters the block changed, with their counters after it: which
   // issuer's points a redemption consumed is known only here (the analytics index).
   std::map<ledger::PartnerId, ledger::PartnerStats> partners;
+  std::vector<ledger::TierChange> tier_changes;  // protocol version 4: tiers that changed, in order
 };
 
 // Hears about every committed block once, in height order, after it is durable and

@@ -44,6 +44,7 @@ ledger::Result<std::shared_ptr<const CommittedBlock>> CommitPipeline::commit(
   committed->ids = block.tx_ids();
   committed->block_hash = block.header.hash();
   committed->events = changes.events;
+  committed->tier_changes = changes.tier_changes;
   committed->partners = changes.partners;
   committed->block = std::move(block);
   std::set<ledger::Hash256> removed = also_removed;

@@ -56,6 +56,8 @@ crypto::SecretKey demo_key(std::string_view label) {
   return crypto::SecretKey::from_seed(crypto::sha256(as_bytes(label)));
 }
 
+crypto::SecretKey demo_billing_key() { return demo_key("demo coalition billing"); }
+
 ledger::Genesis demo_genesis() {
   ledger::Genesis genesis;
   genesis.protocol_version = ledger::protocol_version_newest;
@@ -76,6 +78,17 @@ ledger::Genesis demo_genesis() {
   genesis.policy.point_expiry_days = 365;
   genesis.policy.transfers_allowed = true;
   genesis.policy.issuance_cap_points = 10'000'000;
+  // Harbor Coffee and Northwind Books post-paid at EUR 0.25 per 1000 points issued; Summit
+  // Fuel prepaid at EUR 0.20 per 1000, with 2000 points bought before the chain began. The
+  // billing key that signs top-ups derives from a public seed, like every demo key.
+  genesis.policy.billing = ledger::no_charge_billing(genesis.partners, demo_billing_key().public_key());
+  for (ledger::PartnerBilling& terms : genesis.policy.billing->partners) terms.price_per_1000_points_minor = 25;
+  genesis.policy.billing->partners[2] = {3, ledger::BillingPlan::prepaid, 20, 2'000};
+  // The tier program (protocol version 4): docs/loyalty.md's example. Nobody in the demo earns
+  // a tier; Summit Fuel sells one customer a year of Gold.
+  genesis.policy.tiers.window_days = 365;
+  genesis.policy.tiers.grace_days = 30;
+  genesis.policy.tiers.tiers = {{"Silver", 1'000, 12'500}, {"Gold", 5'000, 15'000}};
   return genesis;
 }
 
@@ -220,8 +233,19 @@ DemoResult build_demo_chain(const std::filesystem::path& data_dir) {
                                       harbor.issuer)},
            ledger::ms_per_day);
   }
-  // Day 200: more purchases; day 370: the day-0 points that are still unspent expire.
-  commit({issue(0, 0, 60, 600, 0), issue(2, 2, 200, 2000, 0)}, 200 * ledger::ms_per_day);
+  // Day 200: Summit Fuel grants customer 1 a year of Gold (a paid membership), so the purchase
+  // after it earns 60 × 1.5 = 90 points; the coalition's billing key tops up Summit Fuel's
+  // prepaid points by 1000 before its next purchase; day 370: the day-0 points still unspent
+  // expire.
+  {
+    DemoSigner& summit = partners[2];
+    const std::uint64_t day_200_ms = time_ms + 200 * ledger::ms_per_day;
+    const ledger::GrantTier gold{3, customers[0].public_key(), 2, day_200_ms + 365 * ledger::ms_per_day};
+    const ledger::PrepaidTopUp top_up{3, 1'000, "INV-DEMO-0001"};
+    commit({ledger::Transaction::sign(fields(++summit.sequence, gold), summit.issuer), issue(0, 0, 60, 600, 0),
+            ledger::Transaction::sign(fields(1, top_up), demo_billing_key()), issue(2, 2, 200, 2000, 0)},
+           200 * ledger::ms_per_day);
+  }
   commit({redeem(0, 1, 20)}, 170 * ledger::ms_per_day);
   result.tip = (*store)->tip();
   return result;

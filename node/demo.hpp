@@ -27,6 +27,8 @@ ProducedBlock produce_block(const ledger::State& state, const ledger::Tip& tip,
 
 // Deterministic demo keys: the seed is SHA-256 of the label.
 crypto::SecretKey demo_key(std::string_view label);
+// The demo coalition's billing key (signs PrepaidTopUp): demo_key("demo coalition billing").
+crypto::SecretKey demo_billing_key();
 
 ledger::Genesis demo_genesis();
 

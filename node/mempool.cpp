@@ -7,6 +7,7 @@
 namespace pc::node {
 
 Mempool::Signer Mempool::signer_of(const ledger::Transaction& tx) {
+  if (const auto* top_up = std::get_if<ledger::PrepaidTopUp>(&tx.fields().body)) return Signer{top_up->partner, {}, true};
   if (auto partner = tx.partner_signer()) return partner_signer(*partner);
   return customer_signer(*tx.customer_signer());
 }

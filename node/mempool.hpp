@@ -23,10 +23,12 @@ namespace pc::node {
 
 class Mempool {
  public:
-  // Who signs a transaction: a partner's issuer key (Issue, Reverse) or a customer's key.
+  // Who signs a transaction: a partner's issuer key (Issue, Reverse), a customer's key, or the
+  // coalition's billing key for one partner's top-ups (their sequence counts per partner).
   struct Signer {
     ledger::PartnerId partner = 0;  // 0 for a customer (partner ids start at 1)
     crypto::PublicKey customer{};   // zero for a partner
+    bool billing = false;           // a PrepaidTopUp for `partner`
 
     auto operator<=>(const Signer&) const = default;
   };

@@ -295,7 +295,7 @@ class Node::Impl {
     if (auto pending = mempool->pending_issue(partner, reference)) {
       const ledger::Transaction* tx = mempool->find(*pending);
       PC_CHECK(tx != nullptr);
-      return std::optional<EarnResult>(EarnResult{*pending, std::get<ledger::Issue>(tx->fields().body).points, true, reference, std::nullopt, {}, {}, {}});
+      return std::optional<EarnResult>(EarnResult{*pending, std::get<ledger::Issue>(tx->fields().body).points, true, reference, std::nullopt, std::nullopt, 0, 0, {}, {}, {}});
     }
     const ledger::IssuanceRecord* record = store->state().issuance(partner, reference);
     if (record == nullptr) return std::optional<EarnResult>();
@@ -304,8 +304,16 @@ class Node::Impl {
     if (record->id.index >= block->transactions.size()) {
       return ledger::Error{ledger::Code::corruption, "issuance " + reference + " points past its block"};
     }
-    return std::optional<EarnResult>(
-        EarnResult{block->transactions[record->id.index].id(), record->points, true, reference, std::nullopt, {}, {}, {}});
+    const ledger::Transaction& tx = block->transactions[record->id.index];
+    // `points` is what the partner signed, as for a new issuance; on a chain with tiers the
+    // record says what was credited, and at which tier.
+    EarnResult known{tx.id(), std::get<ledger::Issue>(tx.fields().body).points, true, reference, std::nullopt, std::nullopt, 0, 0, {}, {}, {}};
+    if (!genesis.policy.tiers.tiers.empty()) {
+      known.tier = record->tier;
+      known.multiplier_bp = record->multiplier_bp;
+      known.credited_points = record->points;
+    }
+    return std::optional<EarnResult>(std::move(known));
   }
 
   // Signs `body` with the issuer key at this partner's next sequence.
@@ -320,6 +328,20 @@ class Node::Impl {
     return ledger::Transaction::sign(std::move(fields), issuer_key);
   }
 
+  // A new issuance's answer: on a chain with tiers, the tier the chain will most likely apply
+  // (the customer's at the tip) and what it credits. Writer thread.
+  EarnResult new_issuance(const ledger::Transaction& tx, const ledger::Issue& body,
+                          std::optional<rules::Breakdown> breakdown) const {
+    EarnResult result{tx.id(), body.points, false, body.reference, std::move(breakdown), std::nullopt, 0, 0, {}, {}, {}};
+    if (!genesis.policy.tiers.tiers.empty()) {
+      const std::uint8_t tier = store->state().settled_tier(body.customer).tier;
+      result.tier = tier;
+      result.multiplier_bp = genesis.policy.tiers.multiplier_bp(tier);
+      result.credited_points = ledger::multiplied_points(body.points, result.multiplier_bp).value_or(0);
+    }
+    return result;
+  }
+
   // An issuance the earning rules priced: checked, signed and admitted, with the breakdown
   // that gave its points.
   ledger::Result<EarnResult> issue_priced(const ledger::Issue& body, rules::Breakdown breakdown) {
@@ -330,7 +352,7 @@ class Node::Impl {
     const ledger::Transaction tx = sign(body);
     auto admitted = admit(tx);
     if (!admitted) return admitted.error();
-    return EarnResult{tx.id(), body.points, false, body.reference, std::move(breakdown), {}, {}, {}};
+    return new_issuance(tx, body, std::move(breakdown));
   }
 
   // Issue signed by this node: idempotent by reference.
@@ -359,7 +381,7 @@ class Node::Impl {
       const ledger::Transaction tx = sign(body);
       auto admitted = admit(tx);
       if (!admitted) return admitted.error();
-      return EarnResult{tx.id(), body.points, false, body.reference, std::nullopt, {}, {}, {}};
+      return new_issuance(tx, body, std::nullopt);
     });
   }
 
@@ -1337,6 +1359,20 @@ AccountView Node::account(const crypto::PublicKey& key) const {
   view.spendable = view.account.spendable(snapshot->tip.time_ms);
   view.pending = view.balance - view.spendable;
   view.pending_sequence = view.account.sequence + pending_count + 1;
+  const ledger::TierProgram& program = impl_->genesis.policy.tiers;
+  if (!program.tiers.empty()) {
+    ledger::TierStatus status;
+    auto stored = snapshot->store.state_record(ledger::record::tier_key(key));
+    if (stored && stored->has_value()) {
+      auto decoded = ledger::record::decode_tier_value(**stored);
+      if (decoded) status = *decoded;
+    }
+    if (!stored || (stored->has_value() && !ledger::record::decode_tier_value(**stored))) {
+      std::cerr << "pointchain-node: reading the tier of " << to_hex(key) << " failed\n";
+    }
+    const std::uint64_t now = snapshot->tip.time_ms;
+    view.tier = ledger::describe_tier(program, ledger::settle_tier(program, impl_->genesis.genesis_time_ms, status, now), now);
+  }
   return view;
 }
 
@@ -1507,6 +1543,20 @@ ledger::Result<ledger::Hash256> Node::define_badge(std::uint32_t badge_id, const
 
 ledger::Result<ledger::Hash256> Node::award_badge(std::uint32_t badge_id, const crypto::PublicKey& customer) {
   return sign_and_admit(ledger::AwardBadge{partner_, badge_id, customer});
+}
+
+ledger::Result<ledger::Hash256> Node::grant_tier(const crypto::PublicKey& customer, std::uint8_t tier,
+                                                 std::uint64_t until_ms) {
+  ledger::UnsignedTransaction draft;
+  draft.chain_id = genesis_.chain_id;
+  draft.body = ledger::GrantTier{partner_, customer, tier, until_ms};
+  if (auto status = ledger::validate_fields(draft); !status) return status.error();
+  // As in Impl::issue: a key that could never sign is refused before the writer.
+  if (!impl_->has_account(customer) && !crypto::is_valid_public_key(customer)) {
+    return ledger::Error{ledger::Code::invalid_public_key, "the customer's key is not a valid ed25519 key"};
+  }
+  return impl_->on_writer<ledger::Hash256>(
+      [&]() -> ledger::Result<ledger::Hash256> { return impl_->admit(impl_->sign(draft.body)); });
 }
 
 ledger::Result<ledger::Hash256> Node::use_voucher(const std::string& code) {

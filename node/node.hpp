@@ -158,6 +158,8 @@ struct AccountView {
   std::uint64_t pending = 0;           // balance - spendable: still in a return window
   std::uint64_t pending_sequence = 0;  // the sequence to sign the next transaction with
                                        // (committed + this key's pending transactions + 1)
+  // Chains with a tier program (protocol version 4): the customer's tier at the tip's time.
+  std::optional<ledger::TierView> tier;
 };
 
 struct EarnResult {
@@ -167,6 +169,12 @@ struct EarnResult {
   std::string reference;               // the issuance's reference: the order id, plus the rule
                                        // set's tag under earning rules (docs/earning-rules.md)
   std::optional<rules::Breakdown> breakdown;  // under earning rules, a new issuance only
+  // A new issuance on a chain with tiers: the customer's tier at the tip and its multiplier,
+  // and `points` × multiplier, what the chain credits unless the tier changes before the
+  // block (the chain applies the tier at block time; the issuance record keeps the one used).
+  std::optional<std::uint8_t> tier;
+  std::uint32_t multiplier_bp = 0;
+  std::uint64_t credited_points = 0;
   // A referral (breakdown->referral): its two issuances, admitted after the purchase's. If the
   // ledger refused them (only its liability cap can, once the rules allowed the referral), the
   // purchase stands and referral_refused says why.
@@ -432,6 +440,10 @@ class Node {
   // `code` in canonical form (ledger::parse_voucher_code), as this partner's till sees it.
   ledger::Result<VoucherCheck> check_voucher(const std::string& code) const;
   ledger::Result<ledger::Hash256> publish_reward(std::uint32_t reward_id, const ledger::RewardTerms& terms);
+  // Tiers (protocol version 4): grants `customer` tier `tier` until block time `until_ms`, a
+  // membership this partner sold. The chain's codes: unknown_tier, tier_grant_ended,
+  // tier_grant_too_long, tier_grant_held; invalid_public_key for a key that cannot hold one.
+  ledger::Result<ledger::Hash256> grant_tier(const crypto::PublicKey& customer, std::uint8_t tier, std::uint64_t until_ms);
   // unknown_voucher (naming the partner whose voucher it is, for a foreign one), voucher_used.
   ledger::Result<ledger::Hash256> use_voucher(const std::string& code);
 

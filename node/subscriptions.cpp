@@ -7,6 +7,11 @@ namespace {
 
 bool matches(const EventFilter& filter, const Notification& notification) {
   if (notification.kind == Notification::Kind::block) return filter.blocks;
+  if (notification.kind == Notification::Kind::tier) {
+    const ledger::TierChange& change = notification.tier_change;
+    return (filter.account && *filter.account == change.customer) ||
+           (filter.partner && change.partner != 0 && *filter.partner == change.partner);
+  }
   const ledger::Event& event = notification.event;
   return (filter.account && *filter.account == event.account) ||
          (filter.partner && event.partner != 0 && *filter.partner == event.partner);
@@ -52,10 +57,13 @@ void SubscriptionHub::block_committed(const CommittedBlock& committed) {
   const std::uint64_t height = committed.block.header.height;
   const std::size_t tx_count = committed.block.transactions.size();
   std::vector<Notification> notifications;
-  notifications.reserve(committed.events.size() + 1);
-  notifications.push_back(Notification{Notification::Kind::block, height, committed.block_hash, tx_count, {}});
+  notifications.reserve(committed.events.size() + committed.tier_changes.size() + 1);
+  notifications.push_back(Notification{Notification::Kind::block, height, committed.block_hash, tx_count, {}, {}});
   for (const ledger::Event& event : committed.events) {
-    notifications.push_back(Notification{Notification::Kind::event, height, committed.block_hash, tx_count, event});
+    notifications.push_back(Notification{Notification::Kind::event, height, committed.block_hash, tx_count, event, {}});
+  }
+  for (const ledger::TierChange& change : committed.tier_changes) {
+    notifications.push_back(Notification{Notification::Kind::tier, height, committed.block_hash, tx_count, {}, change});
   }
 
   std::vector<std::shared_ptr<Subscription>> subscriptions;

@@ -23,11 +23,12 @@ struct EventFilter {
 };
 
 struct Notification {
-  enum class Kind { block, event } kind = Kind::block;
+  enum class Kind { block, event, tier } kind = Kind::block;
   std::uint64_t height = 0;
   ledger::Hash256 block_hash{};
   std::size_t tx_count = 0;
   ledger::Event event{};               // Kind::event only
+  ledger::TierChange tier_change{};    // Kind::tier only
 };
 
 // One subscriber's bounded queue of events. A subscriber that falls queue_max behind is

@@ -17,6 +17,7 @@ constexpr std::array<NamedType, 7> event_names{{
     {"points_expiring", WebhookEventType::points_expiring},
     {"events_dropped", WebhookEventType::events_dropped},
     {"voucher_used", WebhookEventType::voucher_used},
+    {"tier_changed", WebhookEventType::tier_changed},
     {"badge_earned", WebhookEventType::badge_earned},
 }};
 

@@ -21,11 +21,12 @@ enum class WebhookEventType : std::uint8_t {
   points_expiring = 4,  // points this partner issued expire within expiring_notice_days
   events_dropped = 5,   // not selectable: sent to every endpoint whose queue was full
   voucher_used = 6,     // a UseVoucher by this partner was committed (a till took a voucher)
-  badge_earned = 7,     // a customer earned one of this partner's badges (an Issue or an AwardBadge)
+  tier_changed = 7,     // a customer's coalition tier went up or down (protocol version 4)
+  badge_earned = 8,     // a customer earned one of this partner's badges (an Issue or an AwardBadge)
 };
-inline constexpr std::uint8_t webhook_event_type_max = 7;
+inline constexpr std::uint8_t webhook_event_type_max = 8;
 // "earn", "redemption", "return", "points_expiring", "events_dropped", "voucher_used",
-// "badge_earned".
+// "tier_changed", "badge_earned".
 std::string_view webhook_event_name(WebhookEventType type);
 // The selectable types by name; nullopt for any other name (events_dropped included).
 std::optional<WebhookEventType> webhook_event_from_name(std::string_view name);

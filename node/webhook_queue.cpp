@@ -255,7 +255,7 @@ void WebhookQueue::catch_up(std::uint64_t height) {
     auto block = chain_.block_at(cursor_height_ + 1);
     if (!block) throw std::runtime_error("webhook queue: " + block.error().message());
     const ledger::Hash256 block_hash = block->header.hash();
-    queue_block(*block, block_hash);
+    queue_block(*block, block_hash, nullptr);
   }
 }
 
@@ -264,13 +264,14 @@ void WebhookQueue::block_committed(const CommittedBlock& block) {
   if (height <= cursor_height_) return;
   try {
     catch_up(height - 1);
-    queue_block(block.block, block.block_hash);
+    queue_block(block.block, block.block_hash, &block.tier_changes);
   } catch (const std::runtime_error& error) {
     std::cerr << "pointchain-node: " << error.what() << " (queued with the next block or at the next start)\n";
   }
 }
 
-void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256& block_hash) {
+void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256& block_hash,
+                               const std::vector<ledger::TierChange>* tier_changes) {
   const std::uint64_t height = block.header.height;
   PC_CHECK(height == cursor_height_ + 1);
   const std::uint64_t time_ms = block.header.time_ms;
@@ -394,6 +395,45 @@ void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256
       put_badges_earned(tx, index, issue->customer);
     } else if (const auto* award = std::get_if<ledger::AwardBadge>(&body); award != nullptr && award->partner == partner_) {
       put_badges_earned(tx, index, award->customer);
+    }
+  }
+
+  // tier_changed: a tier is coalition-wide (every partner's till applies it), so every partner
+  // hears of every change, whichever partner's transaction or the passing of time caused it.
+  if (tier_changes != nullptr) {
+    const ledger::TierProgram& program = chain_.genesis().policy.tiers;
+    std::size_t by_time = 0;
+    for (const ledger::TierChange& change : *tier_changes) {
+      OrderedJson data;
+      data["customer"] = crypto::encode_address(change.customer);
+      data["direction"] = change.upgraded() ? "upgraded" : "downgraded";
+      data["from_tier"] = change.from_tier;
+      data["from_tier_name"] = program.tier_name(change.from_tier);
+      data["to_tier"] = change.to_tier;
+      data["to_tier_name"] = program.tier_name(change.to_tier);
+      data["height"] = height;
+      data["block_id"] = hex(block_hash);
+      std::string id;
+      if (change.tx_id == ledger::Hash256{}) {
+        // A qualification or a grant ended at the block's start: no transaction caused it.
+        id = std::to_string(height) + ".start-" + std::to_string(by_time++) + "." +
+             std::string(webhook_event_name(WebhookEventType::tier_changed));
+        data["cause"] = "time";
+        data["partner"] = nullptr;
+      } else {
+        std::uint32_t index = 0;
+        while (index < block.transactions.size() && block.transactions[index].id() != change.tx_id) ++index;
+        PC_CHECK(index < block.transactions.size());
+        id = chain_event_id(height, index, WebhookEventType::tier_changed);
+        data["cause"] = std::holds_alternative<ledger::GrantTier>(block.transactions[index].fields().body) ? "grant" : "earn";
+        data["partner"] = change.partner;
+        data["index"] = index;
+        data["tx_id"] = hex(change.tx_id);
+      }
+      OrderedJson event = envelope(id, WebhookEventType::tier_changed, time_ms, chain_id, partner_);
+      event["data"] = std::move(data);
+      put_event(batch, WebhookEventType::tier_changed, id, event.dump(), time_ms);
+      queued_any = true;
     }
   }
 

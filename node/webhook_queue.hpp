@@ -105,8 +105,11 @@ class WebhookQueue final : public CommitObserver {
   // std::runtime_error when one cannot be read or written.
   void catch_up(std::uint64_t height);
   // Queues one block's events with the cursor at its height, reading the state as it is now
-  // (the tip: the block itself, or later when catching up). Throws when the write fails.
-  void queue_block(const ledger::Block& block, const ledger::Hash256& block_hash);
+  // (the tip: the block itself, or later when catching up). `tier_changes` are the block's
+  // (CommittedBlock::tier_changes); nullptr when catching up, since the store keeps blocks and
+  // state but not what executing a block changed. Throws when the write fails.
+  void queue_block(const ledger::Block& block, const ledger::Hash256& block_hash,
+                   const std::vector<ledger::TierChange>* tier_changes);
   // Puts one event into the queues of the endpoints that want it (or counts it dropped).
   void put_event(leveldb::WriteBatch& batch, WebhookEventType type, const std::string& id, const std::string& body,
                  std::uint64_t time_ms);

@@ -10,6 +10,7 @@
 #include "crypto/referral_code.hpp"
 #include "ledger/voucher.hpp"
 #include "node/report_command.hpp"
+#include "node/statement.hpp"
 #include "node/audit_command.hpp"
 #include "rpc/json_views.hpp"
 #include "rpc/metrics.hpp"
@@ -111,6 +112,11 @@ json earn_result_json(const node::EarnResult& result, const std::string& order_i
       if (result.referral_refused) referral["refused"] = application_error(*result.referral_refused).to_json();
       out["referral"] = std::move(referral);
     }
+  }
+  if (result.tier) {
+    out["tier"] = *result.tier;
+    out["multiplier_bp"] = result.multiplier_bp;
+    out["credited_points"] = result.credited_points;
   }
   return out;
 }
@@ -285,7 +291,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 31> methods = {{
+  static constexpr std::array<Method, 33> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -294,6 +300,7 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"get_partners", &Dispatcher::get_partners, false},
       {"get_settlement", &Dispatcher::get_settlement, false},
       {"get_report", &Dispatcher::get_report, false},
+      {"get_statement", &Dispatcher::get_statement, false},
       {"get_evidence", &Dispatcher::get_evidence, false},
       {"net_info", &Dispatcher::net_info, false},
       {"consensus_state", &Dispatcher::consensus_state, false},
@@ -309,6 +316,7 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"get_rewards", &Dispatcher::get_rewards, false},
       {"get_vouchers", &Dispatcher::get_vouchers, false},
       {"publish_reward", &Dispatcher::publish_reward, true},
+      {"grant_tier", &Dispatcher::grant_tier, true},
       {"check_voucher", &Dispatcher::check_voucher, true},
       {"use_voucher", &Dispatcher::use_voucher, true},
       {"get_stamp_cards", &Dispatcher::get_stamp_cards, false},
@@ -392,6 +400,7 @@ MethodResult Dispatcher::get_account(const json& params) {
       limit == 0 ? std::vector<node::HistoryEntry>{} : node_.history(key, before, static_cast<std::size_t>(limit));
   const std::uint64_t tip_time_ms = node_.chain_info().tip.time_ms;
   json result = account_json(view, history, tip_time_ms, node_.genesis().policy.point_expiry_days);
+  result["tier"] = view.tier ? tier_json(*view.tier, node_.genesis().policy.tiers) : json(nullptr);
   json expiries = json::array();
   for (const node::ExpiryGroup& group : node::expiry_schedule(view.account, node_.genesis().policy.point_expiry_days)) {
     expiries.push_back({{"date", node::iso_date(static_cast<node::Day>(group.day))},
@@ -449,6 +458,25 @@ MethodResult Dispatcher::get_report(const json& params) {
   if (!report) return application_error(report.error());
   if (format == "csv") return json{{"csv", node::report_csv(*report)}, {"rewards_csv", node::report_rewards_csv(*report)}};
   return node::report_json(*report);
+}
+
+MethodResult Dispatcher::get_statement(const json& params) {
+  Params reader(params, {"partner", "period", "height", "format"});
+  node::StatementQueryText text;
+  text.partner = std::to_string(reader.unsigned_integer("partner"));
+  text.month = reader.text("period");
+  if (auto height = reader.optional_unsigned_integer("height")) text.height = std::to_string(*height);
+  const std::string format = reader.has("format") ? reader.text("format") : "json";
+  if (reader.error()) return *reader.error();
+  if (format != "json" && format != "csv") return invalid_params("format", "must be json or csv");
+  auto query = node::parse_statement_query(text);
+  if (!query) return application_error(query.error());
+  // The blocks up to the tip read now never change, so the replay needs no snapshot.
+  auto statement = node::compute_statement(node_.genesis(), *query, node_.chain_info().tip.height,
+                                           [this](std::uint64_t height) { return node_.block_at(height); });
+  if (!statement) return application_error(statement.error());
+  if (format == "csv") return json{{"csv", node::statement_csv(*statement)}, {"content_hash", node::statement_content_hash(*statement)}};
+  return node::statement_json(*statement);
 }
 
 MethodResult Dispatcher::get_evidence(const json& params) {
@@ -603,6 +631,14 @@ MethodResult Dispatcher::quote(const json& params) {
            {"capped", quoted->capped},
            {"breakdown", breakdown_json(*quoted)},
            {"rules", rules_info_json(node_.rules_info())}};
+  // On a chain with tiers the chain multiplies the points by the customer's tier at block
+  // time; the quote shows the tier now and what it would credit.
+  const ledger::TierProgram& program = node_.genesis().policy.tiers;
+  if (const std::optional<ledger::TierView> tier = node_.account(order.customer).tier) {
+    out["tier"] = tier->tier;
+    out["multiplier_bp"] = program.multiplier_bp(tier->tier);
+    out["credited_points"] = ledger::multiplied_points(quoted->points, program.multiplier_bp(tier->tier)).value_or(0);
+  }
   if (quoted->referral) out["referral"] = referral_json(*quoted->referral);
   return out;
 }
@@ -813,6 +849,17 @@ MethodResult Dispatcher::publish_reward(const json& params) {
   if (reader.has("active")) terms.active = reader.boolean("active");
   if (reader.error()) return *reader.error();
   auto tx_id = node_.publish_reward(reward_id, terms);
+  if (!tx_id) return application_error(tx_id.error());
+  return id_json(*tx_id);
+}
+
+MethodResult Dispatcher::grant_tier(const json& params) {
+  Params reader(params, {"customer", "tier", "until_ms"});
+  const crypto::PublicKey customer = reader.address("customer", crypto::KeyCheck::checksum_only);  // as in earn
+  const auto tier = static_cast<std::uint8_t>(reader.unsigned_integer("tier", UINT8_MAX));
+  const std::uint64_t until_ms = reader.unsigned_integer("until_ms");
+  if (reader.error()) return *reader.error();
+  auto tx_id = node_.grant_tier(customer, tier, until_ms);
   if (!tx_id) return application_error(tx_id.error());
   return id_json(*tx_id);
 }

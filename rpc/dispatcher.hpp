@@ -95,6 +95,7 @@ class Dispatcher {
   MethodResult submit_transaction(const nlohmann::json& params);
   MethodResult get_partners(const nlohmann::json& params);
   MethodResult get_settlement(const nlohmann::json& params);
+  MethodResult get_statement(const nlohmann::json& params);
   MethodResult get_report(const nlohmann::json& params);
   MethodResult get_evidence(const nlohmann::json& params);
   MethodResult net_info(const nlohmann::json& params);
@@ -118,6 +119,7 @@ class Dispatcher {
   MethodResult define_stamp_card(const nlohmann::json& params);
   MethodResult define_badge(const nlohmann::json& params);
   MethodResult award_badge(const nlohmann::json& params);
+  MethodResult grant_tier(const nlohmann::json& params);
   MethodResult check_voucher(const nlohmann::json& params);
   MethodResult use_voucher(const nlohmann::json& params);
 

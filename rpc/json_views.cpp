@@ -127,11 +127,20 @@ void add_body_fields(json& out, const ledger::TxBody& body) {
           out["partner"] = fields.partner;
           out["badge_id"] = fields.badge_id;
           out["customer"] = crypto::encode_address(fields.customer);
-        } else {
-          static_assert(std::is_same_v<Body, ledger::PartialReturn>);
+        } else if constexpr (std::is_same_v<Body, ledger::PartialReturn>) {
           out["partner"] = fields.partner;
           out["reference"] = fields.reference;
           out["amount_minor"] = fields.amount_minor;
+        } else if constexpr (std::is_same_v<Body, ledger::GrantTier>) {
+          out["partner"] = fields.partner;
+          out["customer"] = crypto::encode_address(fields.customer);
+          out["tier"] = fields.tier;
+          out["until_ms"] = fields.until_ms;
+        } else {
+          static_assert(std::is_same_v<Body, ledger::PrepaidTopUp>);
+          out["partner"] = fields.partner;
+          out["points"] = fields.points;
+          out["reference"] = fields.reference;
         }
       },
       body);
@@ -350,6 +359,23 @@ json account_json(const node::AccountView& view, const std::vector<node::History
   };
 }
 
+json tier_json(const ledger::TierView& view, const ledger::TierProgram& program) {
+  json next = nullptr;
+  if (view.next_tier) {
+    next = {{"tier", *view.next_tier}, {"name", program.tier_name(*view.next_tier)}, {"points_needed", view.points_to_next_tier}};
+  }
+  return json{{"tier", view.tier},
+              {"name", program.tier_name(view.tier)},
+              {"multiplier_bp", program.multiplier_bp(view.tier)},
+              {"earned_tier", view.earned_tier},
+              {"granted_tier", view.granted_tier},
+              {"held_until_ms", view.tier == 0 ? json(nullptr) : json(view.held_until_ms)},
+              {"window_start_ms", view.window_start_ms},
+              {"window_end_ms", view.window_end_ms},
+              {"window_points", view.window_points},
+              {"next", std::move(next)}};
+}
+
 json partners_json(const std::vector<std::pair<ledger::Partner, ledger::PartnerStats>>& partners) {
   json out = json::array();
   for (const auto& [partner, stats] : partners) {
@@ -380,6 +406,19 @@ json notification_json(std::uint64_t subscription, const node::Notification& not
               {"height", notification.height},
               {"hash", hash_hex(notification.block_hash)},
               {"tx_count", notification.tx_count}};
+  } else if (notification.kind == node::Notification::Kind::tier) {
+    // A tier changes in a transaction (Issue, GrantTier) or by itself when a qualification or
+    // a grant ends (no transaction, no partner). Tiers are indexes into the genesis program.
+    const ledger::TierChange& change = notification.tier_change;
+    const bool by_itself = change.tx_id == ledger::Hash256{};
+    params = {{"subscription", subscription},
+              {"kind", change.upgraded() ? "tier_upgraded" : "tier_downgraded"},
+              {"account", crypto::encode_address(change.customer)},
+              {"tier", change.to_tier},
+              {"previous_tier", change.from_tier},
+              {"partner", change.partner},
+              {"tx_id", by_itself ? json(nullptr) : json(hash_hex(change.tx_id))},
+              {"height", notification.height}};
   } else {
     const ledger::Event& event = notification.event;
     const bool expiry = event.kind == ledger::Event::Kind::expired;

@@ -41,6 +41,10 @@ nlohmann::json transaction_status_json(const node::TxStatus& status, const ledge
 
 // The account view and one history page; `now_ms` is the tip's time, from which
 // expiring_within_30_days counts; `point_expiry_days` is the genesis policy (0: never).
+// A customer's tier (get_account's "tier"): index and name, earned and granted, the date it is
+// held until, the window's qualifying points and what the next tier needs.
+nlohmann::json tier_json(const ledger::TierView& view, const ledger::TierProgram& program);
+
 nlohmann::json account_json(const node::AccountView& view, const std::vector<node::HistoryEntry>& history,
                             std::uint64_t now_ms, std::uint32_t point_expiry_days);
 

@@ -402,7 +402,8 @@ TEST_CASE("the analytics index fed block by block equals one rebuilt from the ch
     REQUIRE(block.ok());
     auto changes = ledger::execute_block(shadow, *block, ledger::SignatureCheck::already_verified);
     REQUIRE(changes.ok());
-    node::CommittedBlock committed{*block, block->header.hash(), block->tx_ids(), changes->events, changes->partners};
+    node::CommittedBlock committed{*block, block->header.hash(), block->tx_ids(), changes->events, changes->partners,
+                                     changes->tier_changes};
     shadow.apply(std::move(changes).value());
     REQUIRE(fed.add_block(committed).ok());
     return committed;
@@ -464,6 +465,30 @@ TEST_CASE("the analytics index fed block by block equals one rebuilt from the ch
     INFO(node::iso_date(row.last));
     CHECK(row.active_members == (row.last < redeemed_on + node::active_window_days ? 1u : 0u));
   }
+}
+
+TEST_CASE("issued figures count the points a tier multiplier credited, not the points signed", "[analytics][tiers]") {
+  // Proves the index on a chain with tiers (protocol version 4): Alice earns 1000 points,
+  // which makes her Silver (x1.25), then an Issue of 100 credits 125. The partners' `issued`
+  // counters say 1125, and so must the issued-by-reason figures, which the index checks
+  // against them (before the fix it summed the signed 1100 and stopped on that check).
+  pc::test::GenesisOptions options;
+  options.protocol_version = 4;
+  options.tiers = pc::test::test_tier_program();
+  TestChain chain(options);
+  const crypto::PublicKey alice = TxFactory::customer(1).public_key();
+  chain.commit_all({chain.txs.issue(1, alice, 1'000, "a")});
+  chain.commit_all({chain.txs.issue(1, alice, 100, "b")});
+  REQUIRE(chain.state().partner(1)->issued == 1'125);
+
+  const node::AnalyticsIndex rebuilt(chain.directory() / "rebuilt", chain.store());
+  ReportQuery query;
+  query.from = node::day_of_ms(test_genesis_time_ms);
+  query.to = query.from + 1;
+  query.period = ReportPeriod::day;
+  auto coalition = rebuilt.report(query);
+  REQUIRE(coalition.ok());
+  CHECK(coalition->total.figures.issued() == 1'125);
 }
 
 TEST_CASE("an analytics index deleted or of another chain is rebuilt with the same answers", "[analytics]") {

@@ -52,6 +52,7 @@ Cluster::Cluster(const ClusterOptions& options) : genesis_path_(dir_.path() / "g
     partner.voting_power = 1;
     genesis.partners.push_back(partner);
   }
+  genesis.policy.billing = ledger::no_charge_billing(genesis.partners, TxFactory::billing_key().public_key());
   const std::string node = binary_path("pointchain-node").string();
   members_.resize(cluster_partners + options.observers);
   for (std::size_t i = 0; i < members_.size(); ++i) {

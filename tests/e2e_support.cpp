@@ -777,6 +777,7 @@ std::vector<std::string> LiveNode::coalition_init(const LiveNodeOptions& options
           .count());
   genesis.policy.point_expiry_days = 365;
   genesis.policy.transfers_allowed = true;
+  genesis.policy.tiers = options.tiers.value_or(ledger::TierProgram{});
   std::vector<std::uint64_t> powers{1};
   powers.insert(powers.end(), options.other_validator_powers.begin(), options.other_validator_powers.end());
   for (std::size_t i = 1; i <= powers.size(); ++i) {
@@ -788,6 +789,7 @@ std::vector<std::string> LiveNode::coalition_init(const LiveNodeOptions& options
     partner.voting_power = powers[i - 1];
     genesis.partners.push_back(partner);
   }
+  genesis.policy.billing = ledger::no_charge_billing(genesis.partners, TxFactory::billing_key().public_key());
   const std::filesystem::path genesis_path = dir_.path() / "coalition-genesis.json";
   const auto write_genesis = [&] {
     std::ofstream file(genesis_path, std::ios::trunc);
@@ -833,7 +835,7 @@ LiveNode::LiveNode(const LiveNodeOptions& options)
     init.push_back("--chain-id");
     init.push_back(options.chain_id);
   }
-  if (!options.other_validator_powers.empty()) init = coalition_init(options);
+  if (!options.other_validator_powers.empty() || options.tiers) init = coalition_init(options);
   const RunResult initialized = run(init, node_options());
   if (!initialized.status.exited_with(0)) {
     throw std::runtime_error("pointchain-node init failed (" + initialized.status.describe() + "): " + initialized.out);

@@ -291,6 +291,9 @@ struct LiveNodeOptions {
   // of a coalition genesis (init --genesis) whose partners 2, 3, ... have these voting powers
   // and seeded keys (seeded_key("partner i validator"), TxFactory::partner_issuer(i)).
   std::vector<std::uint64_t> other_validator_powers{};
+  // A tier program for the chain (protocol version 4): the node is then partner 1 of a
+  // coalition genesis, as with other_validator_powers.
+  std::optional<ledger::TierProgram> tiers{};
 };
 
 // A pointchain-node of its own: `init` (one-partner chain, fresh keys) in a temp data dir,

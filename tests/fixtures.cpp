@@ -97,7 +97,20 @@ ledger::Genesis make_genesis(const GenesisOptions& options) {
   genesis.policy.point_expiry_days = options.point_expiry_days;
   genesis.policy.transfers_allowed = options.transfers_allowed;
   genesis.policy.issuance_cap_points = options.issuance_cap_points;
+  if (ledger::has_billing_terms(options.protocol_version)) {
+    genesis.policy.billing = options.billing ? *options.billing
+                                             : ledger::no_charge_billing(genesis.partners, TxFactory::billing_key().public_key());
+  }
+  genesis.policy.tiers = options.tiers;
   return genesis;
+}
+
+ledger::TierProgram test_tier_program() {
+  ledger::TierProgram program;
+  program.window_days = 30;
+  program.grace_days = 10;
+  program.tiers = {{"Silver", 1'000, 12'500}, {"Gold", 5'000, 15'000}};
+  return program;
 }
 
 crypto::SecretKey TxFactory::partner_issuer(ledger::PartnerId id) {
@@ -105,6 +118,19 @@ crypto::SecretKey TxFactory::partner_issuer(ledger::PartnerId id) {
 }
 
 crypto::SecretKey TxFactory::customer(int n) { return seeded_key("customer " + std::to_string(n)); }
+
+crypto::SecretKey TxFactory::billing_key() { return seeded_key("coalition billing"); }
+
+ledger::Transaction TxFactory::prepaid_top_up(ledger::PartnerId partner, std::uint64_t points, std::string reference,
+                                              const crypto::SecretKey* signer) {
+  ledger::UnsignedTransaction tx;
+  tx.chain_id = chain_id_;
+  tx.sequence = ++next_top_up_sequence[partner];
+  tx.last_valid_height = last_valid_height;
+  tx.body = ledger::PrepaidTopUp{partner, points, std::move(reference)};
+  if (signer != nullptr) return ledger::Transaction::sign(std::move(tx), *signer);
+  return ledger::Transaction::sign(std::move(tx), billing_key());
+}
 
 ledger::UnsignedTransaction TxFactory::fields(const crypto::PublicKey& signer, ledger::TxBody body) {
   ledger::UnsignedTransaction tx;
@@ -183,6 +209,13 @@ ledger::Transaction TxFactory::partial_return(ledger::PartnerId partner, std::st
                                               std::uint64_t amount_minor) {
   const crypto::SecretKey key = partner_issuer(partner);
   ledger::PartialReturn body{partner, std::move(reference), amount_minor};
+  return ledger::Transaction::sign(fields(key.public_key(), body), key);
+}
+
+ledger::Transaction TxFactory::grant_tier(ledger::PartnerId partner, const crypto::PublicKey& customer, std::uint8_t tier,
+                                          std::uint64_t until_ms) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  ledger::GrantTier body{partner, customer, tier, until_ms};
   return ledger::Transaction::sign(fields(key.public_key(), body), key);
 }
 

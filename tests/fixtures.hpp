@@ -51,7 +51,16 @@ struct GenesisOptions {
   std::uint64_t issuance_cap_points = 0;
   // Version 1 keeps the golden vectors' genesis (docs/protocol.md) what it always was.
   std::uint16_t protocol_version = ledger::protocol_version_first;
+  // Protocol version 4 on: the genesis tier program (test_tier_program() is a worked one).
+  ledger::TierProgram tiers{};
+  // Billing terms of a version 4 chain; nullopt there: every partner post-paid at no charge
+  // (ledger::no_charge_billing) with TxFactory::billing_key().
+  std::optional<ledger::BillingTerms> billing = std::nullopt;
 };
+
+// Silver from 1000 qualifying points (×1.25), Gold from 5000 (×1.5), windows of 30 days with
+// 10 days of grace: the program of docs/loyalty.md's example, on a test scale.
+ledger::TierProgram test_tier_program();
 
 // Partner i's keys are seeded_key("partner i issuer") and seeded_key("partner i validator").
 ledger::Genesis make_genesis(const GenesisOptions& options = {});
@@ -63,6 +72,7 @@ class TxFactory {
 
   static crypto::SecretKey partner_issuer(ledger::PartnerId id);
   static crypto::SecretKey customer(int n);  // seeded_key("customer n")
+  static crypto::SecretKey billing_key();    // seeded_key("coalition billing")
 
   ledger::Transaction issue(ledger::PartnerId partner, const crypto::PublicKey& customer,
                             std::uint64_t points, std::string reference,
@@ -82,6 +92,13 @@ class TxFactory {
                                     std::uint32_t reward_id, std::uint16_t quantity = 1);
   ledger::Transaction use_voucher(ledger::PartnerId partner, std::string code);
   ledger::Transaction partial_return(ledger::PartnerId partner, std::string reference, std::uint64_t amount_minor);
+  // Tiers (protocol version 4).
+  ledger::Transaction grant_tier(ledger::PartnerId partner, const crypto::PublicKey& customer, std::uint8_t tier,
+                                 std::uint64_t until_ms);
+  // Billing (protocol version 4): signed by `signer` (nullptr: billing_key()), with the
+  // partner's next top-up sequence from next_top_up_sequence.
+  ledger::Transaction prepaid_top_up(ledger::PartnerId partner, std::uint64_t points, std::string reference,
+                                     const crypto::SecretKey* signer = nullptr);
   // Stamp cards and badges (protocol version 4).
   ledger::Transaction define_stamp_card(ledger::PartnerId partner, std::uint32_t card_id, ledger::StampCardTerms terms);
   ledger::Transaction define_badge(ledger::PartnerId partner, std::uint32_t badge_id, ledger::BadgeTerms terms);
@@ -91,6 +108,8 @@ class TxFactory {
   std::uint64_t last_valid_height = 1'000;
   // Next sequence per signer; tests may rewind or skip it.
   std::map<crypto::PublicKey, std::uint64_t> next_sequence;
+  // A top-up's sequence counts per partner (its prepaid record), not per signing key.
+  std::map<ledger::PartnerId, std::uint64_t> next_top_up_sequence;
 
  private:
   ledger::UnsignedTransaction fields(const crypto::PublicKey& signer, ledger::TxBody body);

@@ -458,3 +458,140 @@ TEST_CASE("golden: print the stamp card and badge vectors", "[.][golden-print]")
   for (const auto& [name, hex] : stamps_vectors()) std::printf("    {\"%s\",\n     \"%s\"},\n", name.c_str(), hex.c_str());
   SUCCEED();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Protocol version 4: tiers (GrantTier, type 9) and billing (PrepaidTopUp, type 10). The
+// GrantTier and PrepaidTopUp bytes and ids, the version 4 genesis (billing terms, then the tier
+// program), its hash and genesis state hash, and the tier, prepaid and issuance records were
+// also computed by scripts/golden_v4.py, written from docs/protocol.md alone (hashlib for the
+// hashes, Python's cryptography package for ed25519), which agreed byte for byte.
+
+namespace {
+
+constexpr const char* grant_tier_hex =
+    "01" "09" "0a" "746573742d636861696e" "0100000000000000" "e803000000000000"  // type 9, sequence 1
+    "0300"                                                                         // partner 3
+    "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650"             // customer 1
+    "02"                                                                           // tier 2 (Gold)
+    "0030646a8c010000"                                                             // until_ms
+    "2ec133ed2e150e3725fa2d026d0f99c7d6aca672386dd1ebe1749b2e699e8d49"
+    "ea3418a3897ac5a2fc64fe94bbce74086d5f64b1dd4cbe57cccd0e2030a9c90b";
+constexpr const char* grant_tier_id_hex = "4a522d3d74b9a77c6c654e64c76336af9744599fd49ad8f1af77feb869d4260b";
+
+constexpr const char* top_up_hex =
+    "01" "0a" "0a" "746573742d636861696e" "0100000000000000" "e803000000000000"  // type 10, sequence 1
+    "0200"                                                                         // partner 2
+    "8813000000000000"                                                             // 5000 points
+    "0c" "494e562d323032362d303031"                                                // "INV-2026-001"
+    "c8b68f667e6c2259f3370cea795af555b69f9b7ea8cc9741a0d315823ce7fff4"
+    "f5e6a53dd7e87026b1ab264ec47393a38c1549ee7f8cba88063edf40cd5e8f0c";
+constexpr const char* top_up_id_hex = "58ff4b33fc5cd08933e44078b55115693681e30623ada21b9e01709fe1b2e689";
+
+// The version 4 genesis is the version 3 body, then the billing terms of the worked example
+// in docs/protocol.md (partner 1 post-paid at 250 per 1000 points, partner 2 prepaid at 200
+// with 100000 points, partner 3 post-paid at 0, in EUR), then the tier program of
+// test::test_tier_program() (30-day windows, 10 days of grace, Silver and Gold).
+constexpr const char* billing_terms_hex =
+    "455552" "02"                                                       // "EUR", 2 minor digits
+    "4838a158d8fd9f9039ee9456c8e48fdc7b78a4ebaa20341821e474e3fa0d9d7a"  // billing key
+    "03"                                                                // three entries
+    "0100" "01" "fa00000000000000"                                      // 1 post-paid, 250
+    "0200" "02" "c800000000000000" "a086010000000000"                   // 2 prepaid, 200, 100000
+    "0300" "01" "0000000000000000";                                     // 3 post-paid, 0
+constexpr const char* tier_program_hex =
+    "1e00" "0a00" "02"                                    // window 30 days, grace 10 days, two tiers
+    "06" "53696c766572" "e803000000000000" "d4300000"     // "Silver", 1000, x1.25
+    "04" "476f6c64" "8813000000000000" "983a0000";        // "Gold", 5000, x1.5
+constexpr const char* genesis_v4_hash_hex = "b5e41d4071c7b6ee20743ec35bc0828e390c99dd36612d3127eaf66c1c7d9b81";
+constexpr const char* genesis_v4_state_hash_hex = "f0fde7ec655de83ad6e6d9fe89d65445464b761465f37ef641b64a9be310719d";
+
+constexpr const char* tier_record_hex =
+    "01" "0068e5cf8b010000" "e803000000000000" "00" "00" "02" "02" "0300" "0030646a8c010000";
+constexpr const char* issuance_v3_record_hex =
+    "030200000000000000000000001fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d566503801000000000000d06fe5cf8b010000000000000000000000000000000000000001270a000000000000000000000000000001d4300000";
+
+// 30 days after the test genesis time: the end of the first qualification window.
+constexpr std::uint64_t golden_grant_until_ms = test::test_genesis_time_ms + 30 * ledger::ms_per_day;
+
+ledger::Genesis golden_v4_genesis() {
+  test::GenesisOptions options;
+  options.protocol_version = 4;
+  const ledger::Genesis plain = test::make_genesis();
+  ledger::BillingTerms billing = ledger::no_charge_billing(plain.partners, test::TxFactory::billing_key().public_key());
+  billing.partners[0].price_per_1000_points_minor = 250;
+  billing.partners[1] = {2, ledger::BillingPlan::prepaid, 200, 100'000};
+  options.billing = billing;
+  options.tiers = test::test_tier_program();
+  return test::make_genesis(options);
+}
+
+}  // namespace
+
+TEST_CASE("golden: GrantTier has pinned bytes and id", "[ledger][golden][tiers]") {
+  // Proves the body layout of type 9: partner 3 grants customer 1 tier 2 (Gold) until the end of
+  // the first 30-day window.
+  check_transaction(ledger::Transaction::sign(fields_with(1, ledger::GrantTier{3, test::TxFactory::customer(1).public_key(),
+                                                                               2, golden_grant_until_ms}),
+                                              test::TxFactory::partner_issuer(3)),
+                    grant_tier_hex, grant_tier_id_hex);
+}
+
+TEST_CASE("golden: PrepaidTopUp has pinned bytes and id, signed by the billing key", "[ledger][golden][billing]") {
+  // Proves the body layout of transaction type 10 and that its signer is the genesis billing
+  // key (check_transaction verifies it against the version 1 genesis, which has none).
+  const ledger::Transaction top_up = ledger::Transaction::sign(fields_with(1, ledger::PrepaidTopUp{2, 5'000, "INV-2026-001"}),
+                                                               test::TxFactory::billing_key());
+  CHECK(to_hex(top_up.bytes()) == top_up_hex);
+  CHECK(to_hex(top_up.id()) == top_up_id_hex);
+  auto decoded = ledger::Transaction::decode(*from_hex(top_up_hex));
+  REQUIRE(decoded.ok());
+  CHECK(decoded->fields() == top_up.fields());
+  CHECK(ledger::verify_transaction_signature(golden_v4_genesis(), *decoded).ok());
+  CHECK(ledger::verify_transaction_signature(test::make_genesis(), *decoded).error().code == ledger::Code::unsupported_type);
+}
+
+TEST_CASE("golden: the version 4 genesis appends billing terms and the tier program; its genesis state is pinned",
+          "[ledger][golden][billing][tiers]") {
+  // Proves the binary genesis of protocol version 4 (encoding 2, version 0400, the billing
+  // terms and then the tier program after issuance_cap_points), its hash, the genesis state
+  // with partner 2's prepaid record, and that state's hash.
+  const ledger::Genesis genesis = golden_v4_genesis();
+  CHECK(to_hex(genesis.encode()) ==
+        "020400" + std::string(genesis_hex).substr(2) + billing_terms_hex + tier_program_hex);
+  CHECK(to_hex(genesis.hash()) == genesis_v4_hash_hex);
+  auto decoded = ledger::decode_genesis(genesis.encode());
+  REQUIRE(decoded.ok());
+  CHECK(*decoded == genesis);
+  const ledger::State state(genesis);
+  CHECK(to_hex(ledger::record::prepaid_key(2)) == "420002");
+  CHECK(to_hex(ledger::record::encode(*state.prepaid(2))) ==
+        "01" "0000000000000000" "a086010000000000" "0000000000000000");
+  CHECK(state.records().size() == 5);
+  CHECK(to_hex(state.state_hash()) == genesis_v4_state_hash_hex);
+}
+
+TEST_CASE("golden: the tier record and the issuance record of version 3 are pinned", "[ledger][golden][tiers]") {
+  // Proves the records tiers add: customer 1's tier record after earning 1000 points in the
+  // first window (Silver) and partner 3's Gold grant, and an issuance record of version 3: 250
+  // points signed, credited at Silver's x1.25 as 312.
+  const crypto::PublicKey customer = test::TxFactory::customer(1).public_key();
+  ledger::TierStatus status;
+  status.window_start_ms = test::test_genesis_time_ms;
+  status.window_points = 1'000;
+  status.tier = 2;
+  status.granted_tier = 2;
+  status.granted_by = 3;
+  status.granted_until_ms = golden_grant_until_ms;
+  CHECK(to_hex(ledger::record::tier_key(customer)) == "54" + to_hex(customer));
+  CHECK(to_hex(ledger::record::encode(status)) == tier_record_hex);
+  auto decoded_status = ledger::record::decode_tier_value(ledger::record::encode(status));
+  REQUIRE(decoded_status.ok());
+  CHECK(*decoded_status == status);
+
+  ledger::IssuanceRecord issuance{{2, 0}, customer, 312, test::test_genesis_time_ms + 2'000, false, 0, 0};
+  issuance.record_version = 3;
+  issuance.purchase_amount_minor = 2'599;
+  issuance.tier = 1;
+  issuance.multiplier_bp = 12'500;
+  CHECK(to_hex(ledger::record::encode(issuance)) == issuance_v3_record_hex);
+}

@@ -101,9 +101,9 @@ RecordSums sum_records(const std::vector<ledger::Record>& records) {
     REQUIRE_FALSE(record.key.empty());
     RecordBytes value(record.value);
     const std::uint8_t version = value.u8();
-    // Issuance records are version 2 on chains with the rewards catalog, and a full stamp
-    // card's voucher is version 2; all others version 1.
-    REQUIRE((version == 1 || (version == 2 && (record.key[0] == 'i' || record.key[0] == 'v'))));
+    // Issuance records are version 2 on chains with the rewards catalog (3 with tiers), and a
+    // full stamp card's voucher is version 2; all others version 1.
+    REQUIRE((version == 1 || ((version == 2 || version == 3) && record.key[0] == 'i') || (version == 2 && record.key[0] == 'v')));
     switch (record.key[0]) {
       case 'a': {
         sums.account_records += 1;
@@ -161,7 +161,9 @@ RecordSums sum_records(const std::vector<ledger::Record>& records) {
       case 'd':
       case 'k':
       case 'b':
-        // Issuances, the catalog, stamp cards and badges hold no supply.
+      case 'T':
+      case 'B':
+        // Issuances, the catalog, stamp cards, badges, tiers and prepaid balances hold no supply.
         value.skip(record.value.size() - 1);
         break;
       default:

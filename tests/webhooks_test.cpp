@@ -14,6 +14,7 @@
 #include "node/webhook_sender.hpp"
 #include "ledger/voucher.hpp"
 #include "tests/fixtures.hpp"
+#include "tests/state_support.hpp"
 #include "tests/webhook_receiver.hpp"
 
 namespace {
@@ -125,7 +126,7 @@ TEST_CASE("node.json's webhooks section is parsed strictly and written back", "[
   refused(with("url", "http://crm.example:99999/"), "port must be a number");
   refused(with("url", "http:///hooks"), "no host");
   refused(with("url", "http://us er@crm/"), "printable ASCII");
-  refused(with("events", {"earn", "tier_changed"}), "unknown event \"tier_changed\"");
+  refused(with("events", {"earn", "birthday"}), "unknown event \"birthday\"");
   refused(with("events", {"events_dropped"}), "unknown event");
   refused(with("events", nlohmann::json::array()), "non-empty array");
   refused(with("secret", "short"), "secret must be 16 to 256 characters");
@@ -323,6 +324,72 @@ TEST_CASE("points_expiring fires by block time, N days before expiry, with the p
   CHECK(event["data"]["issuance"]["reference"] == "a");
   commit({}, day_ms);
   CHECK(queue.front(0) == std::nullopt);
+}
+
+TEST_CASE("tier_changed reaches every partner: an earned upgrade, a grant, and a grant that ends by itself",
+          "[webhooks][queue][tiers]") {
+  // Proves the tier_changed event of a version 4 chain with tiers, queued at partner 2 although
+  // partners 1 and 3 caused the changes (a tier is coalition-wide): partner 1's Issue lifts
+  // Alice to Silver (cause earn, id of the Issue's position), partner 3's GrantTier gives Bob
+  // Gold (cause grant), and at day 20 Bob's grant ends by itself at the block's start (cause
+  // time, id HEIGHT.start-0); an Issue that changes no tier queues nothing.
+  pc::test::GenesisOptions options;
+  options.protocol_version = 4;
+  options.tiers = pc::test::test_tier_program();
+  TestChain chain(options);
+  TempDir dir;
+  node::WebhookQueue queue(dir.path(), chain.store(), 2,
+                           settings_for("http://127.0.0.1:9/hooks", {node::WebhookEventType::tier_changed}));
+  const crypto::PublicKey alice = TxFactory::customer(1).public_key();
+  const crypto::PublicKey bob = TxFactory::customer(2).public_key();
+  // Executes the block over the tip's state for its tier changes, as the node's commit does,
+  // then commits the same block and tells the queue.
+  const auto commit = [&](std::uint64_t time_ms, const std::vector<ledger::Transaction>& txs) {
+    ledger::BlockExecutor executor(chain.state(), {chain.state().height() + 1, time_ms});
+    for (const ledger::Transaction& tx : txs) REQUIRE(executor.apply(tx, ledger::SignatureCheck::verify).ok());
+    node::CommittedBlock committed;
+    committed.tier_changes = std::move(executor).finish().tier_changes;
+    pc::test::state::commit_at(chain, time_ms, txs);
+    const node::CommittedBlock stored = committed_at(chain.store(), chain.store().tip().height);
+    committed.block = stored.block;
+    committed.block_hash = stored.block_hash;
+    queue.block_committed(committed);
+  };
+  const ledger::Transaction small = chain.txs.issue(1, bob, 100, "order-1");
+  const ledger::Transaction crossing = chain.txs.issue(1, alice, 1'000, "order-2");
+  commit(pc::test::state::at_day(1), {small, crossing});
+  const ledger::Transaction grant = chain.txs.grant_tier(3, bob, 2, pc::test::state::at_day(20));
+  commit(pc::test::state::at_day(2), {grant});
+  commit(pc::test::state::at_day(20), {});
+
+  const auto events = drain(queue);
+  REQUIRE(ids_of(events) ==
+          std::vector<std::string>{"1.1.tier_changed", "2.0.tier_changed", "3.start-0.tier_changed"});
+  const auto earned = nlohmann::json::parse(events[0].body);
+  CHECK(earned["type"] == "tier_changed");
+  CHECK(earned["partner"] == 2);
+  CHECK(earned["data"]["customer"] == crypto::encode_address(alice));
+  CHECK(earned["data"]["direction"] == "upgraded");
+  CHECK(earned["data"]["from_tier"] == 0);
+  CHECK(earned["data"]["from_tier_name"] == "none");
+  CHECK(earned["data"]["to_tier"] == 1);
+  CHECK(earned["data"]["to_tier_name"] == "Silver");
+  CHECK(earned["data"]["cause"] == "earn");
+  CHECK(earned["data"]["partner"] == 1);
+  CHECK(earned["data"]["tx_id"] == to_hex(crossing.id()));
+  const auto granted = nlohmann::json::parse(events[1].body);
+  CHECK(granted["data"]["customer"] == crypto::encode_address(bob));
+  CHECK(granted["data"]["to_tier_name"] == "Gold");
+  CHECK(granted["data"]["cause"] == "grant");
+  CHECK(granted["data"]["partner"] == 3);
+  const auto ended = nlohmann::json::parse(events[2].body);
+  CHECK(ended["data"]["customer"] == crypto::encode_address(bob));
+  CHECK(ended["data"]["direction"] == "downgraded");
+  CHECK(ended["data"]["from_tier"] == 2);
+  CHECK(ended["data"]["to_tier"] == 0);
+  CHECK(ended["data"]["cause"] == "time");
+  CHECK(ended["data"]["partner"].is_null());
+  CHECK_FALSE(ended["data"].contains("tx_id"));
 }
 
 TEST_CASE("the sender signs each delivery and retries after a 500 and while the receiver is down",

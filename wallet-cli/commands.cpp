@@ -216,6 +216,7 @@ ledger::Genesis genesis_from_node(NodeClient& client) {
 
 std::string signer_description(const ledger::Genesis& genesis, const ledger::Transaction& tx) {
   if (const auto customer = tx.customer_signer()) return "customer " + crypto::encode_address(*customer);
+  if (tx.signed_by_billing_key()) return "the coalition's billing key";
   const ledger::PartnerId id = tx.partner_signer().value_or(0);
   const ledger::Partner* partner = genesis.partner(id);
   return "the issuer key of partner " + std::to_string(id) + (partner ? " (" + partner->name + ")" : "");
@@ -294,10 +295,28 @@ void balance_command(const WalletOptions& options, std::ostream& out) {
     }
   }
 
+  // Chains with a tier program (protocol version 4) answer with a tier object; others with null
+  // or, from older nodes, nothing.
+  std::string tier_line;
+  if (account_answer.is_object() && account_answer.contains("tier") && !account.is_null("tier")) {
+    const AnswerObject tier = account.object("tier");
+    tier_line = tier.string("name", ledger::tier_name_bytes_max);
+    if (const auto held_until_ms = tier.u64_or_null("held_until_ms", ledger::block_time_ms_max)) {
+      tier_line += " (held until " + format_utc(*held_until_ms) + ")";
+    }
+    if (!tier.is_null("next")) {
+      const AnswerObject next = tier.object("next");
+      tier_line += "; " + std::to_string(next.u64("points_needed")) + " more qualifying points by " +
+                   format_utc(tier.u64("window_end_ms", 0, ledger::block_time_ms_max)) + " for " +
+                   next.string("name", ledger::tier_name_bytes_max);
+    }
+  }
+
   out << "Address:    " << address << "\n"
       << "Balance:    " << figures.balance << " points\n"
       << "Spendable:  " << figures.spendable << " points\n"
       << "Pending:    " << figures.pending << " points\n";
+  if (!tier_line.empty()) out << "Tier:       " << tier_line << "\n";
   if (!exists) {
     out << "(No points yet: the account opens with its first issuance.)\n";
     return;

@@ -6,6 +6,7 @@
 //   demo  [--data DIR]                       build the demo coalition chain and audit it
 //   audit [--data DIR] [--json]              replay and verify DIR from genesis
 //   report [--data DIR] --from DATE --to DATE ...  analytics of a stopped node's DIR
+//   statement [--data DIR] --partner N --period YYYY-MM ...  a partner's settlement statement
 // init, run and keys read the key passphrase from --passphrase-file FILE,
 // POINTCHAIN_PASSPHRASE, or a prompt.
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include "node/p2p/tcp_transport.hpp"
 #include "node/peer_protocol.hpp"
 #include "node/report_command.hpp"
+#include "node/statement.hpp"
 #if POINTCHAIN_HAVE_RPC
 #include "rpc/server.hpp"
 #endif
@@ -74,6 +76,9 @@ void print_usage(std::ostream& out) {
          "        [--point-value CUR:AMOUNT] [--rewards]\n"
          "        figures of a stopped node's DIR (default ./data) by UTC day, week or month\n"
          "        (docs/analytics.md); --rewards: the top rewards as CSV\n"
+         "  statement [--data DIR] --partner N --period YYYY-MM [--height H] [--format json|csv]\n"
+         "        partner N's settlement statement and fees for a UTC calendar month, from a\n"
+         "        stopped node's DIR (default ./data), at the tip or height H (docs/billing.md)\n"
          "The key passphrase comes from --passphrase-file FILE, POINTCHAIN_PASSPHRASE, or a prompt.\n";
 }
 
@@ -149,6 +154,9 @@ pc::ledger::Genesis one_partner_genesis(const pc::node::NodeKeys& keys, pc::ledg
   genesis.policy.point_expiry_days = default_point_expiry_days;
   genesis.policy.transfers_allowed = true;
   genesis.policy.issuance_cap_points = 0;
+  // A coalition of one bills itself: nothing is charged, and its own issuer key is the
+  // billing key. A coalition agrees on prices and a billing key in the genesis it writes.
+  genesis.policy.billing = pc::ledger::no_charge_billing(genesis.partners, keys.issuer.public_key());
   // Through the JSON parser, so that names and ids get the same checks as a genesis file.
   auto checked = pc::ledger::parse_genesis_json(pc::ledger::genesis_to_json(genesis));
   if (!checked) throw UsageError("the genesis would be invalid: " + checked.error());
@@ -567,6 +575,19 @@ int command_report(const std::vector<std::string>& args) {
                               options.flags.contains("--rewards"), std::cout, std::cerr);
 }
 
+int command_statement(const std::vector<std::string>& args) {
+  const Options options = parse_options(args, {"--data", "--partner", "--period", "--height", "--format"}, {});
+  if (!options.has("--partner") || !options.has("--period")) {
+    throw UsageError("statement needs --partner N and --period YYYY-MM");
+  }
+  pc::node::StatementQueryText query;
+  query.partner = options.get("--partner");
+  query.month = options.get("--period");
+  if (options.has("--height")) query.height = options.get("--height");
+  return pc::node::run_statement(options.get("--data", "data"), query, options.get("--format", "json"), std::cout,
+                                 std::cerr);
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -586,6 +607,7 @@ int main(int argc, char* argv[]) {
     if (command == "keygen") return command_keygen(args);
     if (command == "demo" || command == "audit") return command_demo_or_audit(command, args);
     if (command == "report") return command_report(args);
+    if (command == "statement") return command_statement(args);
     throw UsageError("unknown command " + command);
   } catch (const UsageError& error) {
     std::cerr << "pointchain-node: " << error.what() << "\n";
