@@ -45,6 +45,12 @@ std::string_view code_name(Code code) {
     case Code::voucher_code_taken: return "voucher_code_taken";
     case Code::return_exceeds_order: return "return_exceeds_order";
     case Code::no_purchase_amount: return "no_purchase_amount";
+    case Code::no_point_value: return "no_point_value";
+    case Code::payment_request_paid: return "payment_request_paid";
+    case Code::payment_request_expired: return "payment_request_expired";
+    case Code::payment_request_bad_signature: return "payment_request_bad_signature";
+    case Code::payment_request_wrong_chain: return "payment_request_wrong_chain";
+    case Code::point_value_mismatch: return "point_value_mismatch";
     case Code::wrong_height: return "wrong_height";
     case Code::wrong_previous_hash: return "wrong_previous_hash";
     case Code::bad_merkle_root: return "bad_merkle_root";

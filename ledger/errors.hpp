@@ -64,6 +64,13 @@ enum class Code : std::uint16_t {
   voucher_code_taken = 419,    // a new voucher's code equals one the partner has (sign again)
   return_exceeds_order = 420,  // returned amounts would pass the order's purchase amount
   no_purchase_amount = 421,    // a partial return of an issuance that records no purchase
+  // 440-449: paying with points at a till (protocol version 4 on).
+  no_point_value = 440,        // the partner has not declared what its points are worth
+  payment_request_paid = 441,  // this payment request was paid before
+  payment_request_expired = 442,  // the block time is past the request's expires_at_ms
+  payment_request_bad_signature = 443,  // the request is not signed by its partner's issuer key: tampered
+  payment_request_wrong_chain = 444,    // the request names another chain
+  point_value_mismatch = 445,  // the request's currency or points differ from the rate in force
 
   // 500-599 block: a block that does not fit on the chain.
   wrong_height = 500,

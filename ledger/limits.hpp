@@ -27,6 +27,10 @@ inline constexpr std::size_t rewards_per_partner_max = 1'024;
 // Units one RedeemReward may take: each becomes a voucher record.
 inline constexpr std::uint16_t reward_quantity_max = 20;
 inline constexpr std::uint16_t reward_period_days_max = 365;
+// Each term of a partner's point value (PointValue: minor units per points): enough for a
+// point worth a millionth of a minor unit or a million of them, and small enough that
+// amount × term stays within 128 bits.
+inline constexpr std::uint64_t point_value_term_max = 1'000'000;
 inline constexpr std::size_t tx_bytes_max = 512;
 inline constexpr std::size_t tx_bytes_min = 64;  // no transaction is shorter than its signature
 inline constexpr std::size_t block_tx_count_max = 10'000;

@@ -117,6 +117,43 @@ struct Voucher {
 
 using VoucherKey = std::pair<PartnerId, std::string>;  // (partner, code)
 
+// What a partner's points are worth at its tills: the last SetPointValue (record 'm').
+struct PointValueRecord {
+  PointValue value;
+  std::uint32_t revision = 0;          // how many times it was set: 1 for the first
+  std::uint64_t effective_height = 0;  // the block of the last SetPointValue: in force from it on
+
+  bool operator==(const PointValueRecord&) const = default;
+};
+
+// A paid payment request (record 'q', keyed by the request's id): what makes a request
+// payable once, and what a till reads back to apply the discount.
+struct PaymentRecord {
+  PartnerId partner = 0;
+  PublicKey customer{};
+  std::string order_id;
+  std::uint64_t amount_minor = 0;
+  std::string currency;
+  std::uint64_t points = 0;
+  std::uint64_t paid_height = 0;
+  std::uint64_t paid_at_ms = 0;   // block time
+  Hash256 tx_id{};                // the PayWithPoints
+
+  bool operator==(const PaymentRecord&) const = default;
+};
+
+// The money value of what customers paid with points at one partner in one currency (record
+// 'm' with the currency): the sums over its payment records.
+struct PaymentTotals {
+  std::uint64_t payments = 0;
+  std::uint64_t points = 0;
+  std::uint64_t amount_minor = 0;
+
+  bool operator==(const PaymentTotals&) const = default;
+};
+
+using PaymentTotalsKey = std::pair<PartnerId, std::string>;  // (partner, currency)
+
 struct Totals {
   std::uint64_t issued = 0;
   std::uint64_t redeemed = 0;
@@ -172,6 +209,9 @@ struct BlockChanges {
   std::map<RewardKey, RewardRecord> rewards;
   std::map<RewardUsageKey, RewardUsage> reward_usage;
   std::map<VoucherKey, Voucher> vouchers;
+  std::map<PartnerId, PointValueRecord> point_values;
+  std::map<Hash256, PaymentRecord> payments;
+  std::map<PaymentTotalsKey, PaymentTotals> payment_totals;
   Totals totals;
 };
 
@@ -205,6 +245,9 @@ class State {
   const std::map<std::pair<PartnerId, PartnerId>, std::uint64_t>& settlement_matrix() const {
     return settlement_;
   }
+  const PointValueRecord* point_value(PartnerId partner) const;
+  const PaymentRecord* payment(const Hash256& request_id) const;
+  const std::map<PaymentTotalsKey, PaymentTotals>& payment_totals() const { return payment_totals_; }
   const Totals& totals() const { return totals_; }
 
   // Every record of the state, sorted by key: what the store holds.
@@ -239,6 +282,9 @@ class State {
   std::map<RewardKey, RewardRecord> rewards_;
   std::map<RewardUsageKey, RewardUsage> reward_usage_;
   std::map<VoucherKey, Voucher> vouchers_;
+  std::map<PartnerId, PointValueRecord> point_values_;
+  std::map<Hash256, PaymentRecord> payments_;
+  std::map<PaymentTotalsKey, PaymentTotals> payment_totals_;
   Totals totals_;
   // Derived, not stored: accounts by the time their oldest lot expires.
   std::set<std::pair<std::uint64_t, PublicKey>> expiry_queue_;
@@ -248,6 +294,8 @@ class State {
 // spread it over threads and then apply with SignatureCheck::already_verified:
 //  - the signature, against the partner's issuer key (Issue, Reverse) or the customer's key
 //    (Redeem, Transfer);
+//  - a PayWithPoints' payment request, against its partner's issuer key
+//    (payment_request_bad_signature: tampered with, or not the partner's);
 //  - that every key the transaction could open a new account for (Issue's customer,
 //    Transfer's recipient) passes crypto::is_valid_public_key. That check costs about as
 //    much as a signature check, so keys that already have an account in `accounts_from` are
@@ -294,6 +342,9 @@ class BlockExecutor {
   std::size_t reward_count(PartnerId partner) const;
   RewardUsage load_reward_usage(const RewardUsageKey& key) const;
   const Voucher* find_voucher(PartnerId partner, const std::string& code) const;
+  const PointValueRecord* find_point_value(PartnerId partner) const;
+  const PaymentRecord* find_payment(const Hash256& request_id) const;
+  PaymentTotals load_payment_totals(const PaymentTotalsKey& key) const;
   void expire_lots();
   // Takes `due` more points of `issuance` back from its customer: from the issuance's lot in
   // the account (pending or spendable alike: one issuance is one lot there), the rest as
@@ -308,6 +359,8 @@ class BlockExecutor {
   Status apply_redeem_reward(const Transaction& tx, const RedeemReward& redeem);
   Status apply_use_voucher(const Transaction& tx, const UseVoucher& use);
   Status apply_partial_return(const Transaction& tx, const PartialReturn& partial);
+  Status apply_set_point_value(const Transaction& tx, const SetPointValue& set);
+  Status apply_pay_with_points(const Transaction& tx, const PayWithPoints& pay);
   // Spends `points` of the account's spendable points at `partner` (Redeem, RedeemReward).
   Status spend(const Transaction& tx, const PublicKey& customer, PartnerId partner, std::uint64_t points);
 
@@ -333,6 +386,19 @@ Bytes encode(const Voucher& voucher);
 Bytes encode_customer_voucher();
 Result<RewardRecord> decode_reward_value(ByteSpan value);
 Result<Voucher> decode_voucher_value(ByteSpan value);
+// Paying with points: 'm' || partner (the point value), 'm' || partner || currency (the payment
+// totals), 'q' || request id (a paid request).
+Bytes point_value_key(PartnerId partner);
+Bytes payment_totals_key(PartnerId partner, std::string_view currency);
+Bytes payment_key(const Hash256& request_id);
+Bytes encode(const PointValueRecord& value);
+Bytes encode(const PaymentRecord& payment);
+Bytes encode(const PaymentTotals& totals);
+Result<PointValueRecord> decode_point_value_value(ByteSpan value);
+Result<PaymentRecord> decode_payment_value(ByteSpan value);
+Result<PaymentTotals> decode_payment_totals_value(ByteSpan value);
+inline constexpr std::uint8_t point_value_tag = 'm';
+inline constexpr std::uint8_t payment_tag = 'q';
 Result<RewardUsage> decode_reward_usage_value(ByteSpan value);
 // The tags of the catalog's records, for prefix reads of the store.
 inline constexpr std::uint8_t reward_tag = 'r';

@@ -33,8 +33,7 @@ bool all_chars(std::string_view text, Predicate predicate) {
 Error invalid(std::string detail) { return Error{Code::invalid_field, std::move(detail)}; }
 
 Status validate_reference(std::string_view reference, std::string_view what) {
-  if (reference.empty() || reference.size() > reference_bytes_max ||
-      !all_chars(reference, is_reference_char)) {
+  if (!is_reference_text(reference)) {
     return invalid(std::string(what) + " must be 1 to 64 printable ASCII characters, no spaces");
   }
   return {};
@@ -48,8 +47,7 @@ Status validate_body(const Issue& issue) {
   if (issue.pending_days > pending_days_max) return invalid("pending_days is over 365");
   if (issue.purchase) {
     if (issue.purchase->amount_minor < 0) return invalid("purchase amount is negative");
-    const std::string& currency = issue.purchase->currency;
-    if (currency.size() != 3 || !all_chars(currency, [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    if (!is_currency_code(issue.purchase->currency)) {
       return invalid("currency must be an ISO 4217 code of three capital letters");
     }
   }
@@ -121,6 +119,23 @@ Status validate_body(const PartialReturn& partial) {
     return invalid("amount_minor must be 1 to 2^63 - 1");
   }
   return {};
+}
+
+Status validate_body(const SetPointValue& set) {
+  if (set.partner == 0) return invalid("partner id 0 is reserved");
+  return validate_point_value(set.value);
+}
+
+Status validate_body(const PayWithPoints& pay) { return validate_payment_request(pay.request.request); }
+
+void encode_body(Writer& out, const SetPointValue& set) {
+  out.u16(set.partner);
+  encode_point_value(out, set.value);
+}
+
+void encode_body(Writer& out, const PayWithPoints& pay) {
+  out.raw(pay.customer);
+  encode_payment_request(out, pay.request);
 }
 
 void encode_body(Writer& out, const Issue& issue) {
@@ -250,6 +265,18 @@ TxBody decode_body(Reader& in, std::uint8_t type) {
       partial.amount_minor = in.u64();
       return partial;
     }
+    case 11: {
+      SetPointValue set;
+      set.partner = in.u16();
+      set.value = decode_point_value(in);
+      return set;
+    }
+    case 12: {
+      PayWithPoints pay;
+      pay.customer = in.fixed<32>();
+      pay.request = decode_payment_request(in);
+      return pay;
+    }
     default:
       in.fail(Code::unknown_type, "transaction type " + std::to_string(type) + " is not defined");
       return Issue{};
@@ -301,8 +328,26 @@ std::string_view tx_type_name(TxType type) {
     case TxType::redeem_reward: return "redeem_reward";
     case TxType::use_voucher: return "use_voucher";
     case TxType::partial_return: return "return";
+    case TxType::set_point_value: return "set_point_value";
+    case TxType::pay_with_points: return "pay_with_points";
   }
   return "unknown";
+}
+
+std::uint16_t protocol_version_of_type(TxType type) {
+  switch (type) {
+    case TxType::issue:
+    case TxType::redeem:
+    case TxType::transfer:
+    case TxType::reverse: return 1;
+    case TxType::publish_reward:
+    case TxType::redeem_reward:
+    case TxType::use_voucher:
+    case TxType::partial_return: return 3;
+    case TxType::set_point_value:
+    case TxType::pay_with_points: return 4;
+  }
+  return UINT16_MAX;
 }
 
 std::string_view reason_name(Reason reason) {
@@ -322,6 +367,14 @@ Hash256 Transaction::id_of(ByteSpan bytes) { return crypto::tagged_hash(domain::
 bool is_valid_chain_id(std::string_view chain_id) {
   return !chain_id.empty() && chain_id.size() <= chain_id_bytes_max &&
          all_chars(chain_id, is_chain_id_char);
+}
+
+bool is_currency_code(std::string_view currency) {
+  return currency.size() == 3 && all_chars(currency, [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+bool is_reference_text(std::string_view reference) {
+  return !reference.empty() && reference.size() <= reference_bytes_max && all_chars(reference, is_reference_char);
 }
 
 Status validate_fields(const UnsignedTransaction& fields) {
@@ -395,6 +448,7 @@ std::optional<PublicKey> Transaction::customer_signer() const {
   if (const auto* redeem = std::get_if<Redeem>(&fields_.body)) return redeem->customer;
   if (const auto* redeem = std::get_if<RedeemReward>(&fields_.body)) return redeem->customer;
   if (const auto* transfer = std::get_if<Transfer>(&fields_.body)) return transfer->from;
+  if (const auto* pay = std::get_if<PayWithPoints>(&fields_.body)) return pay->customer;
   return std::nullopt;
 }
 
@@ -404,6 +458,7 @@ std::optional<PartnerId> Transaction::partner_signer() const {
   if (const auto* publish = std::get_if<PublishReward>(&fields_.body)) return publish->partner;
   if (const auto* use = std::get_if<UseVoucher>(&fields_.body)) return use->partner;
   if (const auto* partial = std::get_if<PartialReturn>(&fields_.body)) return partial->partner;
+  if (const auto* set = std::get_if<SetPointValue>(&fields_.body)) return set->partner;
   return std::nullopt;
 }
 

@@ -3,6 +3,7 @@
 // The byte layout is in docs/protocol.md, "Transactions".
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <variant>
@@ -10,6 +11,7 @@
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "ledger/errors.hpp"
+#include "ledger/payment.hpp"
 
 namespace pc::ledger {
 
@@ -18,11 +20,15 @@ using crypto::PublicKey;
 using crypto::Signature;
 using PartnerId = std::uint16_t;
 
-// Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog).
+// Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog), types
+// 11 and 12 from version 4 (has_points_payments). Tags are never reused or renumbered.
 enum class TxType : std::uint8_t {
   issue = 1, redeem = 2, transfer = 3, reverse = 4,
   publish_reward = 5, redeem_reward = 6, use_voucher = 7, partial_return = 8,
+  set_point_value = 11, pay_with_points = 12,
 };
+// The first protocol version that has the type.
+std::uint16_t protocol_version_of_type(TxType type);
 std::string_view tx_type_name(TxType type);  // "issue", "redeem", ..., "publish_reward", "return"
 
 // Why points were issued. Stored on chain; never renumbered.
@@ -133,8 +139,30 @@ struct PartialReturn {
   bool operator==(const PartialReturn&) const = default;
 };
 
-// The order of the alternatives is the type tag minus one.
-using TxBody = std::variant<Issue, Redeem, Transfer, Reverse, PublishReward, RedeemReward, UseVoucher, PartialReturn>;
+// A partner (signed by its issuer key) declares what its points are worth at its tills, from
+// the block that includes this on. It replaces the value declared before.
+struct SetPointValue {
+  PartnerId partner = 0;
+  PointValue value;
+
+  bool operator==(const SetPointValue&) const = default;
+};
+
+// A customer (signing) pays a partner's payment request with points: the request, signed by
+// the partner, is inside the bytes the customer signs, so neither side can change it.
+struct PayWithPoints {
+  PublicKey customer{};
+  SignedPaymentRequest request;
+
+  bool operator==(const PayWithPoints&) const = default;
+};
+
+// The type tag of each alternative is in tx_type_of_alternative (tags are not contiguous).
+using TxBody = std::variant<Issue, Redeem, Transfer, Reverse, PublishReward, RedeemReward, UseVoucher, PartialReturn,
+                            SetPointValue, PayWithPoints>;
+inline constexpr std::array<TxType, std::variant_size_v<TxBody>> tx_type_of_alternative = {
+    TxType::issue,         TxType::redeem,      TxType::transfer,       TxType::reverse,         TxType::publish_reward,
+    TxType::redeem_reward, TxType::use_voucher, TxType::partial_return, TxType::set_point_value, TxType::pay_with_points};
 
 // Fields common to every transaction, plus the body. Mutable: the builder.
 struct UnsignedTransaction {
@@ -143,7 +171,7 @@ struct UnsignedTransaction {
   std::uint64_t last_valid_height = 0;  // not valid in any block above this height
   TxBody body;
 
-  TxType type() const { return static_cast<TxType>(body.index() + 1); }
+  TxType type() const { return tx_type_of_alternative[body.index()]; }
   // The canonical encoding without the signature.
   Bytes encode() const;
   // What the signer signs: the tx_signature prefix followed by encode().
@@ -169,8 +197,9 @@ class Transaction {
   // The id of the transaction whose canonical bytes these are, without decoding them.
   static Hash256 id_of(ByteSpan bytes);
 
-  // The key that must have signed: the customer's for Redeem, RedeemReward and Transfer. The
-  // other types are signed by a partner's issuer key, which only the genesis knows: nullopt here.
+  // The key that must have signed: the customer's for Redeem, RedeemReward, Transfer and
+  // PayWithPoints. The other types are signed by a partner's issuer key, which only the genesis
+  // knows: nullopt here.
   std::optional<PublicKey> customer_signer() const;
   std::optional<PartnerId> partner_signer() const;
 
@@ -183,6 +212,10 @@ class Transaction {
 };
 
 bool is_valid_chain_id(std::string_view chain_id);
+// Three capital letters A-Z (the form of an ISO 4217 alphabetic code).
+bool is_currency_code(std::string_view currency);
+// References and order ids: 1 to reference_bytes_max printable ASCII characters, no spaces.
+bool is_reference_text(std::string_view reference);
 
 class Writer;
 class Reader;

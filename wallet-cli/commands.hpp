@@ -49,6 +49,19 @@ void redeem_command(const WalletOptions& options, const RedeemRequest& request, 
 // `draw_qr_codes`, each valid voucher's code also as a QR code for the till's scanner.
 void vouchers_command(const WalletOptions& options, bool draw_qr_codes, std::ostream& out);
 
+// Pays a till's payment request (protocol version 4; docs/wallet.md, "pay"): the request's text
+// as the till shows it. The wallet checks the request before it shows it (this chain, signed by
+// the partner's issuer key from get_partners, not expired at the tip), prints the partner, the
+// amount and the points, and unless `assume_yes` reads the answer from `confirm`: anything but
+// "y" or "yes" signs nothing (Exit::declined). Then it signs a PayWithPoints of exactly the
+// request's points, with the request inside.
+struct PayRequest {
+  std::string request_text;
+  bool assume_yes = false;
+  bool wait_for_commit = true;
+};
+void pay_command(const WalletOptions& options, const PayRequest& request, std::istream& confirm, std::ostream& out);
+
 struct TransferRequest {
   std::string to_address;
   std::uint64_t points = 0;

@@ -32,6 +32,8 @@ constexpr char usage_text[] =
     "  vouchers [--qr]                           your vouchers and whether each was used;\n"
     "                                            --qr draws each unused one as a QR code\n"
     "  transfer --to ADDRESS --points N [--no-wait]\n"
+    "  pay REQUEST [--yes] [--no-wait]           pay a till's payment request (PCPAY:...) with points;\n"
+    "                                            asks first unless --yes\n"
     "  export --out FILE                         copy the encrypted wallet file\n"
     "  import --in FILE                          install an exported wallet file\n"
     "  verify-tx ID [--genesis FILE] [--no-wait] check a transaction's proof and signatures\n"
@@ -57,6 +59,7 @@ const std::map<std::string, CommandSpec>& command_specs() {
       {"redeem", {{"--partner", "--points", "--reward", "--reward-id", "--quantity"}, {"--no-wait"}, 0}},
       {"vouchers", {{}, {"--qr"}, 0}},
       {"transfer", {{"--to", "--points"}, {"--no-wait"}, 0}},
+      {"pay", {{}, {"--yes", "--no-wait"}, 1}},
       {"export", {{"--out"}, {}, 0}},
       {"import", {{"--in"}, {}, 0}},
       {"verify-tx", {{"--genesis"}, {"--no-wait"}, 1}},
@@ -193,6 +196,13 @@ void run(const CommandLine& line) {
     return pc::wallet::transfer_command(options, request, std::cout);
   }
   if (command == "vouchers") return pc::wallet::vouchers_command(options, line.has("--qr"), std::cout);
+  if (command == "pay") {
+    pc::wallet::PayRequest request;
+    request.request_text = line.positionals.front();
+    request.assume_yes = line.has("--yes");
+    request.wait_for_commit = !line.has("--no-wait");
+    return pc::wallet::pay_command(options, request, std::cin, std::cout);
+  }
   if (command == "export") return pc::wallet::export_command(options, line.required("--out"), std::cout);
   if (command == "import") return pc::wallet::import_command(options, line.required("--in"), std::cout);
   if (command == "verify-tx") {
