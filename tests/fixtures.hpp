@@ -82,6 +82,13 @@ class TxFactory {
                                     std::uint32_t reward_id, std::uint16_t quantity = 1);
   ledger::Transaction use_voucher(ledger::PartnerId partner, std::string code);
   ledger::Transaction partial_return(ledger::PartnerId partner, std::string reference, std::uint64_t amount_minor);
+  // Paying with points (protocol version 4). The request is signed by the partner's issuer key
+  // for this factory's chain.
+  ledger::Transaction set_point_value(ledger::PartnerId partner, ledger::PointValue value);
+  ledger::SignedPaymentRequest payment_request(ledger::PartnerId partner, std::string order_id, std::uint64_t amount_minor,
+                                               std::string currency, std::uint64_t points, std::uint64_t expires_at_ms,
+                                               std::uint64_t nonce = 1) const;
+  ledger::Transaction pay_with_points(const crypto::SecretKey& customer, ledger::SignedPaymentRequest request);
 
   // The fields every built transaction gets; tests change them to break a rule.
   std::uint64_t last_valid_height = 1'000;

@@ -311,6 +311,11 @@ std::string redemption_reward(NodeClient& client, const std::string& tx_id_hex) 
   if (const auto* redeem = std::get_if<ledger::RedeemReward>(&tx->fields().body)) {
     return std::to_string(redeem->quantity) + " x reward " + std::to_string(redeem->reward_id);
   }
+  if (const auto* pay = std::get_if<ledger::PayWithPoints>(&tx->fields().body)) {
+    const ledger::PaymentRequest& request = pay->request.request;
+    return "payment of " + std::to_string(request.amount_minor) + " " + request.currency + " minor units, order " +
+           request.order_id;
+  }
   throw Failure(Exit::node_unreachable, "transaction " + tx_id_hex + " is not a redemption");
 }
 
