@@ -84,7 +84,7 @@ Result<SignedPaymentRequest> decode_payment_request(ByteSpan bytes);
 Result<SignedPaymentRequest> parse_payment_request(std::string_view text);
 
 inline constexpr std::string_view payment_request_text_prefix = "PCPAY:";
-// The longest canonical request (a 32-byte chain id, a 64-byte order id) is 231 bytes: 370
+// The longest canonical request (a 32-byte chain id, a 64-byte order id) is 200 bytes: 326
 // characters of base 32 with the prefix. Anything longer is refused before decoding.
 inline constexpr std::size_t payment_request_text_chars_max = 400;
 
