@@ -368,6 +368,7 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
     report.catalog.vouchers += 1;
     if (voucher.used_at_ms != 0) report.catalog.vouchers_used += 1;
   }
+  report.paid_with_points = state.payment_totals();
   return report;
 }
 

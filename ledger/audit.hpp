@@ -27,6 +27,9 @@ struct AuditReport {
     std::uint64_t vouchers = 0;
     std::uint64_t vouchers_used = 0;
   } catalog;
+  // Paying with points replayed (protocol version 4 on; empty before): per partner and
+  // currency, the payments, their points and their money.
+  std::map<PaymentTotalsKey, PaymentTotals> paid_with_points;
   // Every evidence record in the store, in key order, each verified (at most stored_evidence_max).
   std::vector<Evidence> evidence;
 };

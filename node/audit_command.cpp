@@ -81,6 +81,16 @@ Json report_json(const ledger::Genesis& genesis, const ledger::AuditReport& repo
                        {"vouchers", report.catalog.vouchers},
                        {"vouchers_used", report.catalog.vouchers_used}};
   }
+  if (ledger::has_points_payments(genesis.protocol_version)) {
+    json["paid_with_points"] = Json::array();
+    for (const auto& [key, totals] : report.paid_with_points) {
+      json["paid_with_points"].push_back({{"partner", key.first},
+                                          {"currency", key.second},
+                                          {"payments", totals.payments},
+                                          {"points", totals.points},
+                                          {"amount_minor", totals.amount_minor}});
+    }
+  }
   return json;
 }
 
@@ -115,6 +125,14 @@ void print_text(const ledger::Genesis& genesis, const ledger::AuditReport& repor
     const auto& catalog = report.catalog;
     out << "catalog: " << catalog.rewards << " rewards, " << catalog.redeemed << " units redeemed, "
         << catalog.vouchers << " vouchers (" << catalog.vouchers_used << " used)\n";
+  }
+  if (ledger::has_points_payments(genesis.protocol_version)) {
+    out << "paid with points at the tills (money value):\n";
+    if (report.paid_with_points.empty()) out << "  none\n";
+    for (const auto& [key, totals] : report.paid_with_points) {
+      out << "  " << genesis.partner(key.first)->name << ": " << totals.payments << " payments, " << totals.points
+          << " points, " << totals.amount_minor << " " << key.second << " minor units\n";
+    }
   }
   out << "settlement (points issued by -> redeemed at):\n";
   if (report.settlement.empty()) out << "  none\n";
