@@ -327,11 +327,11 @@ void state_records_seeds() {
 // the bodies of types 11 and 12 behind fuzz_pay_with_points' selector byte.
 void payment_seeds() {
   const ledger::SignedPaymentRequest request = sample_payment_request();
-  Bytes binary{0};
-  const Bytes encoded = request.encode();
+  pc::Bytes binary{0};
+  const pc::Bytes encoded = request.encode();
   binary.insert(binary.end(), encoded.begin(), encoded.end());
   write_seed("fuzz_payment_request", "binary", binary);
-  Bytes text{1};
+  pc::Bytes text{1};
   const std::string printed = request.text();
   text.insert(text.end(), printed.begin(), printed.end());
   write_seed("fuzz_payment_request", "text", text);
@@ -339,7 +339,7 @@ void payment_seeds() {
     // The body and signature: what follows the header (version, type, chain id, sequence,
     // last-valid height) in the transaction's bytes.
     const std::size_t header_bytes = 2 + 1 + std::string_view(fuzz::chain_id).size() + 16;
-    Bytes seed{selector};
+    pc::Bytes seed{selector};
     seed.insert(seed.end(), tx.bytes().begin() + static_cast<std::ptrdiff_t>(header_bytes), tx.bytes().end());
     return seed;
   };
