@@ -83,12 +83,12 @@ Json report_json(const ledger::Genesis& genesis, const ledger::AuditReport& repo
   }
   if (ledger::has_points_payments(genesis.protocol_version)) {
     json["paid_with_points"] = Json::array();
-    for (const auto& [key, totals] : report.paid_with_points) {
+    for (const auto& [key, paid] : report.paid_with_points) {
       json["paid_with_points"].push_back({{"partner", key.first},
                                           {"currency", key.second},
-                                          {"payments", totals.payments},
-                                          {"points", totals.points},
-                                          {"amount_minor", totals.amount_minor}});
+                                          {"payments", paid.payments},
+                                          {"points", paid.points},
+                                          {"amount_minor", paid.amount_minor}});
     }
   }
   return json;
@@ -129,9 +129,9 @@ void print_text(const ledger::Genesis& genesis, const ledger::AuditReport& repor
   if (ledger::has_points_payments(genesis.protocol_version)) {
     out << "paid with points at the tills (money value):\n";
     if (report.paid_with_points.empty()) out << "  none\n";
-    for (const auto& [key, totals] : report.paid_with_points) {
-      out << "  " << genesis.partner(key.first)->name << ": " << totals.payments << " payments, " << totals.points
-          << " points, " << totals.amount_minor << " " << key.second << " minor units\n";
+    for (const auto& [key, paid] : report.paid_with_points) {
+      out << "  " << genesis.partner(key.first)->name << ": " << paid.payments << " payments, " << paid.points
+          << " points, " << paid.amount_minor << " " << key.second << " minor units\n";
     }
   }
   out << "settlement (points issued by -> redeemed at):\n";
