@@ -208,12 +208,12 @@ TEST_CASE("protocol version 1 keeps genesis encoding 1; later versions use encod
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == pc::ledger::Code::invalid_field);
 
-  // Version 4 is not defined yet (3 is the newest, protocol.hpp).
-  pc::Bytes four = encoded;
-  four[1] = 4;
-  refused = pc::ledger::decode_genesis(four);
+  // Version 5 is not defined yet (4 is the newest, protocol.hpp).
+  pc::Bytes five = encoded;
+  five[1] = 5;
+  refused = pc::ledger::decode_genesis(five);
   REQUIRE_FALSE(refused);
-  CHECK(refused.error().detail.find("protocol_version must be 1 to 3") != std::string::npos);
+  CHECK(refused.error().detail.find("protocol_version must be 1 to 4") != std::string::npos);
 
   pc::Bytes encoding_3 = encoded;
   encoding_3[0] = 3;
@@ -223,5 +223,5 @@ TEST_CASE("protocol version 1 keeps genesis encoding 1; later versions use encod
 
   auto json = genesis_json();
   json["protocol_version"] = 0;
-  CHECK(parse_error(json) == "genesis: protocol_version must be 1 to 3");
+  CHECK(parse_error(json) == "genesis: protocol_version must be 1 to 4");
 }
