@@ -33,5 +33,7 @@ inline constexpr Prefix address_checksum = make("PCAD");  // account address che
 inline constexpr Prefix p2p_handshake = make("PCHK");  // transcript a node signs in the p2p handshake
 inline constexpr Prefix voucher_code = make("PCVC");   // a voucher's code, from its redemption
 inline constexpr Prefix referral_code = make("PCRC");  // a referral code's check character (off chain)
+inline constexpr Prefix payment_request = make("PCPQ");     // message a partner signs for a payment request
+inline constexpr Prefix payment_request_id = make("PCPI");  // a payment request's id
 
 }  // namespace pc::domain

@@ -66,6 +66,12 @@ ledger::StampCardTerms sample_card() {
   return card;
 }
 
+// 0.40 EUR at partner 2, 80 points at half a cent a point, signed by partner 2.
+ledger::SignedPaymentRequest sample_payment_request() {
+  return ledger::sign_payment_request({fuzz::chain_id, 2, "till-1-0001", 40, "EUR", 80, fuzz::genesis_time_ms + 600'000, 7},
+                                      issuer(2));
+}
+
 std::vector<ledger::Transaction> sample_transactions() {
   ledger::Issue plain;
   plain.partner = 1;
@@ -105,13 +111,17 @@ std::vector<ledger::Transaction> sample_transactions() {
   txs.push_back(ledger::Transaction::sign(fields(8, ledger::AwardBadge{1, 4, customer(1).public_key()}), issuer(1)));
   txs.push_back(ledger::Transaction::sign(fields(1, ledger::PrepaidTopUp{2, 5'000, "INV-2026-001"}),
                                           fuzz::seeded_key("coalition billing")));
+  txs.push_back(ledger::Transaction::sign(fields(6, ledger::SetPointValue{1, {"EUR", 1, 2}}), issuer(1)));
+  txs.push_back(ledger::Transaction::sign(fields(4, ledger::PayWithPoints{customer(0).public_key(), sample_payment_request()}),
+                                          customer(0)));
   return txs;
 }
 
 void transaction_seeds() {
   const char* names[] = {"issue",          "issue-purchase", "redeem",      "transfer",
                          "reverse",        "publish-reward", "redeem-reward", "use-voucher",
-                         "partial-return", "define-stamp-card", "define-badge", "award-badge", "prepaid-top-up"};
+                         "partial-return", "define-stamp-card", "define-badge", "award-badge", "prepaid-top-up",
+                         "set-point-value", "pay-with-points"};
   const auto txs = sample_transactions();
   for (std::size_t i = 0; i < txs.size(); ++i) write_seed("fuzz_transaction", names[i], txs[i].bytes());
   // Protocol version 4: GrantTier (kept out of sample_transactions, whose blocks seed others).
@@ -413,6 +423,32 @@ void state_records_seeds() {
   }
 }
 
+// Payment requests in both forms (fuzz_payment_request: the first byte picks the form), and
+// the bodies of types 11 and 12 behind fuzz_pay_with_points' selector byte.
+void payment_seeds() {
+  const ledger::SignedPaymentRequest request = sample_payment_request();
+  pc::Bytes binary{0};
+  const pc::Bytes encoded = request.encode();
+  binary.insert(binary.end(), encoded.begin(), encoded.end());
+  write_seed("fuzz_payment_request", "binary", binary);
+  pc::Bytes text{1};
+  const std::string printed = request.text();
+  text.insert(text.end(), printed.begin(), printed.end());
+  write_seed("fuzz_payment_request", "text", text);
+  const auto body_seed = [](std::uint8_t selector, const ledger::Transaction& tx) {
+    // The body and signature: what follows the header (version, type, chain id, sequence,
+    // last-valid height) in the transaction's bytes.
+    const std::size_t header_bytes = 2 + 1 + std::string_view(fuzz::chain_id).size() + 16;
+    pc::Bytes seed{selector};
+    seed.insert(seed.end(), tx.bytes().begin() + static_cast<std::ptrdiff_t>(header_bytes), tx.bytes().end());
+    return seed;
+  };
+  const auto samples = sample_transactions();
+  write_seed("fuzz_pay_with_points", "set-point-value", body_seed(0, samples[samples.size() - 2]));
+  write_seed("fuzz_pay_with_points", "pay", body_seed(1, samples.back()));
+  write_seed("fuzz_pay_with_points", "pay-own-signature", body_seed(3, samples.back()));
+}
+
 // Voucher codes as people type them (fuzz_voucher_code).
 void voucher_code_seeds() {
   write_seed("fuzz_voucher_code", "canonical", std::string_view("0123456789AB"));
@@ -582,6 +618,7 @@ int main(int argc, char** argv) {
   state_records_seeds();
   tier_record_seeds();
   voucher_code_seeds();
+  payment_seeds();
   state_machine_seeds();
   p2p_seeds();
   std::printf("seeds written under %s\n", corpus_root.c_str());

@@ -373,6 +373,7 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
     if (status.tier != 0) report.customers_per_tier[status.tier - 1] += 1;
     if (status.granted_tier != 0) report.grants_running += 1;
   }
+  report.paid_with_points = state.payment_totals();
   return report;
 }
 

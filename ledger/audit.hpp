@@ -31,6 +31,9 @@ struct AuditReport {
   // (index 0 of the vector: tier 1), and grants running.
   std::vector<std::uint64_t> customers_per_tier;
   std::uint64_t grants_running = 0;
+  // Paying with points replayed (protocol version 4 on; empty before): per partner and
+  // currency, the payments, their points and their money.
+  std::map<PaymentTotalsKey, PaymentTotals> paid_with_points;
   // Every evidence record in the store, in key order, each verified (at most stored_evidence_max).
   std::vector<Evidence> evidence;
 };

@@ -52,6 +52,12 @@ std::string_view code_name(Code code) {
     case Code::tier_too_low: return "tier_too_low";
     case Code::prepaid_exhausted: return "prepaid_exhausted";
     case Code::not_prepaid: return "not_prepaid";
+    case Code::no_point_value: return "no_point_value";
+    case Code::payment_request_paid: return "payment_request_paid";
+    case Code::payment_request_expired: return "payment_request_expired";
+    case Code::payment_request_bad_signature: return "payment_request_bad_signature";
+    case Code::payment_request_wrong_chain: return "payment_request_wrong_chain";
+    case Code::point_value_mismatch: return "point_value_mismatch";
     case Code::stamp_cards_full: return "stamp_cards_full";
     case Code::badges_full: return "badges_full";
     case Code::unknown_badge: return "unknown_badge";

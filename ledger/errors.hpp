@@ -73,6 +73,13 @@ enum class Code : std::uint16_t {
   // 430-437: billing (protocol version 4 on).
   prepaid_exhausted = 430,     // a prepaid partner's Issue needs more points than its prepaid balance
   not_prepaid = 431,           // PrepaidTopUp for a partner whose billing plan is not prepaid
+  // 440-449: paying with points at a till (protocol version 4 on).
+  no_point_value = 440,        // the partner has not declared what its points are worth
+  payment_request_paid = 441,  // this payment request was paid before
+  payment_request_expired = 442,  // the block time is past the request's expires_at_ms
+  payment_request_bad_signature = 443,  // the request is not signed by its partner's issuer key: tampered
+  payment_request_wrong_chain = 444,    // the request names another chain
+  point_value_mismatch = 445,  // the request's currency or points differ from the rate in force
   // 450-459: stamp cards and badges (protocol version 4 on).
   stamp_cards_full = 450,      // the partner has stamp_cards_per_partner_max cards already
   badges_full = 451,           // the partner has badges_per_partner_max badges already

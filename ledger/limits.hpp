@@ -33,6 +33,10 @@ inline constexpr std::size_t stamp_cards_per_partner_max = 16;
 inline constexpr std::size_t badges_per_partner_max = 64;
 inline constexpr std::uint16_t stamp_card_stamps_max = 100;
 inline constexpr std::uint16_t stamp_card_days_max = 3'650;
+// Each term of a partner's point value (PointValue: minor units per points): enough for a
+// point worth a millionth of a minor unit or a million of them, and small enough that
+// amount × term stays within 128 bits.
+inline constexpr std::uint64_t point_value_term_max = 1'000'000;
 inline constexpr std::size_t tx_bytes_max = 512;
 inline constexpr std::size_t tx_bytes_min = 64;  // no transaction is shorter than its signature
 inline constexpr std::size_t block_tx_count_max = 10'000;

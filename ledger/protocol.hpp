@@ -12,8 +12,8 @@ inline constexpr std::uint16_t protocol_version_first = 1;
 // Version 2: an Issue whose lot could never be spent is refused (issue_never_spendable).
 // Version 3: the rewards catalog, vouchers and partial returns (transaction types 5 to 8).
 // Version 4: the tier program (GrantTier, type 9; tier records; multiplied issuances), billing
-// terms in the genesis, prepaid issuance and PrepaidTopUp (type 10), stamp cards and badges
-// (transaction types 13 to 15).
+// terms in the genesis, prepaid issuance and PrepaidTopUp (type 10), paying with points at a
+// till (SetPointValue 11, PayWithPoints 12), stamp cards and badges (types 13 to 15).
 inline constexpr std::uint16_t protocol_version_newest = 4;
 
 constexpr bool is_supported_protocol_version(std::uint16_t version) {
@@ -43,6 +43,10 @@ constexpr bool has_tiers(std::uint16_t version) { return version >= 4; }
 // the state holds a prepaid record per prepaid partner. Earlier chains have none of these:
 // their genesis encoding, records and state hashes are unchanged.
 constexpr bool has_billing_terms(std::uint16_t version) { return version >= 4; }
+// From version 4: SetPointValue and PayWithPoints exist, and the state holds point values,
+// paid payment requests and the money value of payments (records 'm' and 'q'). Earlier chains
+// refuse the types (unsupported_type) and never hold such records.
+constexpr bool has_points_payments(std::uint16_t version) { return version >= 4; }
 // From version 4: DefineStampCard, DefineBadge and AwardBadge exist; a purchase Issue stamps
 // its partner's cards and counts toward its badges; a full card makes a voucher (record
 // version 2: it names its card); a return takes back the stamp of the card it is on.

@@ -46,6 +46,7 @@ Bytes key_with_tag(std::uint8_t tag, ByteSpan body) {
   return out;
 }
 
+// Whether a chain of this protocol version has the transaction type.
 bool add_overflows(std::uint64_t a, std::uint64_t b) {
   return a > std::numeric_limits<std::uint64_t>::max() - b;
 }
@@ -235,6 +236,8 @@ bool chain_has_type(TxType type, std::uint16_t version) {
     case TxType::partial_return: return has_rewards_catalog(version);
     case TxType::grant_tier: return has_tiers(version);
     case TxType::prepaid_top_up: return has_billing_terms(version);
+    case TxType::set_point_value:
+    case TxType::pay_with_points: return has_points_payments(version);
     case TxType::define_stamp_card:
     case TxType::define_badge:
     case TxType::award_badge: return has_stamp_cards(version);
@@ -249,6 +252,37 @@ const PartnerBilling* billing_of(const Genesis& genesis, PartnerId partner) {
 bool is_prepaid(const Genesis& genesis, PartnerId partner) {
   const PartnerBilling* terms = billing_of(genesis, partner);
   return terms != nullptr && terms->plan == BillingPlan::prepaid;
+}
+
+PointValueRecord decode_point_value_record(Reader& in) {
+  PointValueRecord record;
+  record.revision = in.u32();
+  record.effective_height = in.u64();
+  record.value = decode_point_value(in);
+  return record;
+}
+
+PaymentRecord decode_payment(Reader& in) {
+  PaymentRecord payment;
+  payment.partner = in.u16();
+  payment.customer = in.fixed<32>();
+  payment.order_id = in.string(reference_bytes_max, "order id");
+  payment.amount_minor = in.u64();
+  const ByteSpan currency = in.raw(3);
+  payment.currency.assign(currency.begin(), currency.end());
+  payment.points = in.u64();
+  payment.paid_height = in.u64();
+  payment.paid_at_ms = in.u64();
+  payment.tx_id = in.fixed<32>();
+  return payment;
+}
+
+PaymentTotals decode_payment_totals(Reader& in) {
+  PaymentTotals totals;
+  totals.payments = in.u64();
+  totals.points = in.u64();
+  totals.amount_minor = in.u64();
+  return totals;
 }
 
 void big_endian_u32(Bytes& out, std::uint32_t value) {
@@ -300,6 +334,17 @@ void collect_catalog(const std::map<RewardKey, RewardRecord>& rewards,
     out.push_back({record::voucher_key(key.first, key.second), record::encode(voucher)});
     out.push_back({record::customer_voucher_key(voucher.customer, key.first, key.second), record::encode_customer_voucher()});
   }
+}
+
+// Paying with points' records.
+void collect_payments(const std::map<PartnerId, PointValueRecord>& point_values,
+                      const std::map<Hash256, PaymentRecord>& payments,
+                      const std::map<PaymentTotalsKey, PaymentTotals>& payment_totals, std::vector<Record>& out) {
+  collect_changed(point_values, out, record::point_value_key, [](const PointValueRecord& value) { return record::encode(value); });
+  collect_changed(payments, out, record::payment_key, [](const PaymentRecord& value) { return record::encode(value); });
+  collect_changed(payment_totals, out,
+                  [](const PaymentTotalsKey& key) { return record::payment_totals_key(key.first, key.second); },
+                  [](const PaymentTotals& value) { return record::encode(value); });
 }
 
 }  // namespace
@@ -539,6 +584,53 @@ Bytes encode(const PrepaidBalance& prepaid) {
   return out.take();
 }
 
+Bytes point_value_key(PartnerId partner) {
+  Bytes out = key_with_tag(point_value_tag, {});
+  big_endian_u16(out, partner);
+  return out;
+}
+
+Bytes payment_totals_key(PartnerId partner, std::string_view currency) {
+  Bytes out = point_value_key(partner);
+  out.insert(out.end(), currency.begin(), currency.end());
+  return out;
+}
+
+Bytes payment_key(const Hash256& request_id) { return key_with_tag(payment_tag, request_id); }
+
+Bytes encode(const PointValueRecord& value) {
+  Writer out;
+  out.u8(record_version);
+  out.u32(value.revision);
+  out.u64(value.effective_height);
+  encode_point_value(out, value.value);
+  return out.take();
+}
+
+Bytes encode(const PaymentRecord& payment) {
+  Writer out;
+  out.u8(record_version);
+  out.u16(payment.partner);
+  out.raw(payment.customer);
+  out.string(payment.order_id);
+  out.u64(payment.amount_minor);
+  out.raw(as_bytes(payment.currency));
+  out.u64(payment.points);
+  out.u64(payment.paid_height);
+  out.u64(payment.paid_at_ms);
+  out.raw(payment.tx_id);
+  return out.take();
+}
+
+Bytes encode(const PaymentTotals& totals) {
+  Writer out;
+  out.u8(record_version);
+  out.u64(totals.payments);
+  out.u64(totals.points);
+  out.u64(totals.amount_minor);
+  return out.take();
+}
+
 Bytes encode(const Account& account) {
   Writer out;
   out.u8(record_version);
@@ -743,6 +835,18 @@ Result<PrepaidBalance> record::decode_prepaid_value(ByteSpan value) {
   return decode_record_value<PrepaidBalance>(value, "prepaid", decode_prepaid);
 }
 
+Result<PointValueRecord> record::decode_point_value_value(ByteSpan value) {
+  return decode_record_value<PointValueRecord>(value, "point value", decode_point_value_record);
+}
+
+Result<PaymentRecord> record::decode_payment_value(ByteSpan value) {
+  return decode_record_value<PaymentRecord>(value, "payment", decode_payment);
+}
+
+Result<PaymentTotals> record::decode_payment_totals_value(ByteSpan value) {
+  return decode_record_value<PaymentTotals>(value, "payment totals", decode_payment_totals);
+}
+
 Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::uint64_t time_ms,
                                   const Hash256& state_hash, const std::vector<Record>& records) {
   State state(std::move(genesis));
@@ -871,6 +975,24 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
         }
         break;
       }
+      case record::point_value_tag:
+      case record::payment_tag:
+        if (!has_points_payments(state.genesis_.protocol_version)) {
+          return Error{Code::corruption, "payment record " + key_hex + " on a chain without points payments"};
+        }
+        if (entry.key[0] == record::payment_tag) {
+          if (key_body.size() != 32) return Error{Code::corruption, "payment key " + key_hex};
+          Hash256 id{};
+          std::copy(key_body.begin(), key_body.end(), id.begin());
+          state.payments_[id] = decode_payment(in);
+        } else if (key_body.size() == 2) {
+          state.point_values_[id_at(0)] = decode_point_value_record(in);
+        } else if (key_body.size() == 5) {
+          state.payment_totals_[{id_at(0), std::string(key_body.begin() + 2, key_body.end())}] = decode_payment_totals(in);
+        } else {
+          return Error{Code::corruption, "point value key " + key_hex};
+        }
+        break;
       case settlement_tag:
         if (key_body.size() != 4) return Error{Code::corruption, "settlement key " + key_hex};
         state.settlement_[{id_at(0), id_at(2)}] = in.u64();
@@ -990,13 +1112,24 @@ TierStatus State::settled_tier(const PublicKey& customer) const {
   return settle_tier(genesis_.policy.tiers, genesis_.genesis_time_ms, stored == nullptr ? TierStatus{} : *stored, time_ms_);
 }
 
+const PointValueRecord* State::point_value(PartnerId partner) const {
+  auto found = point_values_.find(partner);
+  return found == point_values_.end() ? nullptr : &found->second;
+}
+
+const PaymentRecord* State::payment(const Hash256& request_id) const {
+  auto found = payments_.find(request_id);
+  return found == payments_.end() ? nullptr : &found->second;
+}
+
 std::vector<Record> State::records() const {
   std::vector<Record> out;
   out.reserve(accounts_.size() + issuances_.size() + partners_.size() + settlement_.size() + rewards_.size() +
               reward_usage_.size() + 2 * vouchers_.size() + stamps_and_badges_.size() + tier_statuses_.size() +
-              prepaid_.size() + 1);
+              prepaid_.size() + point_values_.size() + payments_.size() + payment_totals_.size() + 1);
   collect_catalog(rewards_, reward_usage_, vouchers_, out);
   collect_changed(prepaid_, out, record::prepaid_key, [](const PrepaidBalance& value) { return record::encode(value); });
+  collect_payments(point_values_, payments_, payment_totals_, out);
   stamps_and_badges_.collect(out);
   collect_changed(accounts_, out, record::account_key,
                   [](const Account& value) { return record::encode(value); });
@@ -1067,6 +1200,9 @@ void State::apply(BlockChanges&& changes) {
   }
   for (auto& [partner, prepaid] : changes.prepaid) prepaid_[partner] = prepaid;
   stamps_and_badges_.merge(std::move(changes.stamps_and_badges));
+  for (auto& [key, value] : changes.point_values) point_values_.insert_or_assign(key, std::move(value));
+  for (auto& [key, payment] : changes.payments) payments_.insert_or_assign(key, std::move(payment));
+  for (auto& [key, totals] : changes.payment_totals) payment_totals_.insert_or_assign(key, totals);
   totals_ = changes.totals;
   height_ = changes.context.height;
   time_ms_ = changes.context.time_ms;
@@ -1185,6 +1321,25 @@ Status State::check_invariants() const {
     }
   }
   if (prepaid_.size() != prepaid_partners) return fail("a prepaid record of a partner that is not prepaid");
+  // Payments: each partner's and currency's totals are the sums of its payment records, and the
+  // points paid at a partner are part of the points redeemed there.
+  std::map<PaymentTotalsKey, PaymentTotals> summed;
+  std::map<PartnerId, std::uint64_t> paid_points;
+  for (const auto& [id, payment] : payments_) {
+    if (genesis_.partner(payment.partner) == nullptr) return fail("a payment at a partner not in genesis");
+    PaymentTotals& sum = summed[{payment.partner, payment.currency}];
+    sum.payments += 1;
+    sum.points += payment.points;
+    sum.amount_minor += payment.amount_minor;
+    paid_points[payment.partner] += payment.points;
+  }
+  if (summed != payment_totals_) return fail("payment totals differ from the payment records");
+  for (const auto& [partner, points] : paid_points) {
+    if (points > partners_.at(partner).redeemed_at) return fail("partner " + std::to_string(partner) + " was paid more points than were redeemed at it");
+  }
+  for (const auto& [partner, value] : point_values_) {
+    if (genesis_.partner(partner) == nullptr) return fail("a point value of a partner not in genesis");
+  }
   return check_stamps_and_badges(card_vouchers);
 }
 
@@ -1279,6 +1434,15 @@ Status verify_transaction_signature(const Genesis& genesis, const Transaction& t
     // from an existing account, and an account is only opened for a key that passed
     // is_valid_public_key. For every transaction that can apply, this equals crypto::verify.
     return Error{Code::bad_signature, "not signed by the customer's key"};
+  }
+  if (const auto* pay = std::get_if<PayWithPoints>(&tx.fields().body)) {
+    const PartnerId partner_id = pay->request.request.partner;
+    const Partner* partner = genesis.partner(partner_id);
+    if (partner == nullptr) return Error{Code::unknown_partner, "the payment request names partner " + std::to_string(partner_id)};
+    if (!pay->request.signed_by(partner->issuer_key)) {
+      return Error{Code::payment_request_bad_signature,
+                   "the payment request is not signed by partner " + std::to_string(partner_id) + ": it was altered"};
+    }
   }
   const std::optional<PublicKey> new_account_key = receiving_key(tx);
   if (new_account_key && !has_account(*new_account_key) && !crypto::is_valid_public_key(*new_account_key)) {
@@ -1405,6 +1569,22 @@ const Voucher* BlockExecutor::find_voucher(PartnerId partner, const std::string&
   return base_.voucher(partner, code);
 }
 
+const PointValueRecord* BlockExecutor::find_point_value(PartnerId partner) const {
+  if (auto staged = changes_.point_values.find(partner); staged != changes_.point_values.end()) return &staged->second;
+  return base_.point_value(partner);
+}
+
+const PaymentRecord* BlockExecutor::find_payment(const Hash256& request_id) const {
+  if (auto staged = changes_.payments.find(request_id); staged != changes_.payments.end()) return &staged->second;
+  return base_.payment(request_id);
+}
+
+PaymentTotals BlockExecutor::load_payment_totals(const PaymentTotalsKey& key) const {
+  if (auto staged = changes_.payment_totals.find(key); staged != changes_.payment_totals.end()) return staged->second;
+  auto committed = base_.payment_totals().find(key);
+  return committed == base_.payment_totals().end() ? PaymentTotals{} : committed->second;
+}
+
 void BlockExecutor::expire_lots() {
   const std::uint64_t expiry = base_.expiry_ms();
   if (expiry == 0) return;
@@ -1500,6 +1680,8 @@ Status BlockExecutor::apply(const Transaction& tx, SignatureCheck check) {
         if constexpr (std::is_same_v<Body, DefineStampCard>) return apply_define_stamp_card(tx, body);
         if constexpr (std::is_same_v<Body, DefineBadge>) return apply_define_badge(tx, body);
         if constexpr (std::is_same_v<Body, AwardBadge>) return apply_award_badge(tx, body);
+        if constexpr (std::is_same_v<Body, SetPointValue>) return apply_set_point_value(tx, body);
+        if constexpr (std::is_same_v<Body, PayWithPoints>) return apply_pay_with_points(tx, body);
       },
       fields.body);
   if (status) ++changes_.applied_count;
@@ -2208,6 +2390,80 @@ Status BlockExecutor::apply_award_badge(const Transaction& tx, const AwardBadge&
   return {};
 }
 
+Status BlockExecutor::apply_set_point_value(const Transaction& tx, const SetPointValue& set) {
+  if (base_.genesis().partner(set.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(set.partner)};
+  }
+  PartnerStats stats = load_partner(set.partner);
+  if (tx.fields().sequence != stats.issuer_sequence + 1) {
+    return sequence_error(stats.issuer_sequence, tx.fields().sequence);
+  }
+  const PointValueRecord* found = find_point_value(set.partner);
+  PointValueRecord record = found == nullptr ? PointValueRecord{} : *found;
+  record.value = set.value;
+  record.revision += 1;
+  record.effective_height = changes_.context.height;
+  stats.issuer_sequence += 1;
+  changes_.partners[set.partner] = stats;
+  changes_.point_values[set.partner] = std::move(record);
+  return {};
+}
+
+// The request's signature was checked by verify_transaction_signature (payment_request_bad_signature).
+Status BlockExecutor::apply_pay_with_points(const Transaction& tx, const PayWithPoints& pay) {
+  const PaymentRequest& request = pay.request.request;
+  if (request.chain_id != base_.genesis().chain_id) {
+    return Error{Code::payment_request_wrong_chain, "the payment request is for chain " + request.chain_id};
+  }
+  if (base_.genesis().partner(request.partner) == nullptr) {
+    return Error{Code::unknown_partner, "partner " + std::to_string(request.partner)};
+  }
+  bool exists = false;
+  const Account account = load_account(pay.customer, exists);
+  if (tx.fields().sequence != account.sequence + 1) return sequence_error(account.sequence, tx.fields().sequence);
+  const Hash256 request_id = request.id();
+  if (const PaymentRecord* paid = find_payment(request_id)) {
+    return Error{Code::payment_request_paid, "order " + request.order_id + " of partner " + std::to_string(request.partner) +
+                                                 " was paid at height " + std::to_string(paid->paid_height)};
+  }
+  const std::uint64_t now = changes_.context.time_ms;
+  if (now > request.expires_at_ms) {
+    return Error{Code::payment_request_expired, "the payment request expired at " + std::to_string(request.expires_at_ms) +
+                                                    "; the block time is " + std::to_string(now)};
+  }
+  const PointValueRecord* rate = find_point_value(request.partner);
+  if (rate == nullptr) {
+    return Error{Code::no_point_value, "partner " + std::to_string(request.partner) + " has not declared what its points are worth"};
+  }
+  const PointValue& value = rate->value;
+  const std::optional<std::uint64_t> due = points_for_amount(request.amount_minor, value);
+  if (request.currency != value.currency || due != request.points) {
+    return Error{Code::point_value_mismatch,
+                 "the request asks " + std::to_string(request.points) + " points for " + std::to_string(request.amount_minor) +
+                     " " + request.currency + "; at the rate in force (" + std::to_string(value.points) + " points = " +
+                     std::to_string(value.minor_units) + " " + value.currency + ") it is " +
+                     (request.currency == value.currency && due ? std::to_string(*due) + " points" : "not payable")};
+  }
+  const PaymentTotalsKey totals_key{request.partner, request.currency};
+  PaymentTotals totals = load_payment_totals(totals_key);
+  // Points cannot overflow (they are at most the points ever redeemed); money can.
+  if (add_overflows(totals.amount_minor, request.amount_minor)) {
+    return Error{Code::overflow, "the money paid at partner " + std::to_string(request.partner) + " would pass 2^64 - 1"};
+  }
+  // spend() checks the balance last and writes nothing when it refuses.
+  if (auto status = spend(tx, pay.customer, request.partner, request.points); !status) return status;
+  totals.payments += 1;
+  totals.points += request.points;
+  totals.amount_minor += request.amount_minor;
+  changes_.payment_totals[totals_key] = totals;
+  changes_.payments[request_id] = PaymentRecord{request.partner,       pay.customer,
+                                                request.order_id,      request.amount_minor,
+                                                request.currency,      request.points,
+                                                changes_.context.height, now,
+                                                tx.id()};
+  return {};
+}
+
 BlockChanges BlockExecutor::finish() && {
   std::vector<Record>& records = changes_.records;
   collect_changed(changes_.accounts, records, record::account_key,
@@ -2226,6 +2482,7 @@ BlockChanges BlockExecutor::finish() && {
   collect_changed(changes_.prepaid, records, record::prepaid_key,
                   [](const PrepaidBalance& value) { return record::encode(value); });
   changes_.stamps_and_badges.collect(records);
+  collect_payments(changes_.point_values, changes_.payments, changes_.payment_totals, records);
   if (!(changes_.totals == base_.totals())) {
     records.push_back({record::totals_key(), record::encode(changes_.totals)});
   }

@@ -218,6 +218,43 @@ struct PrepaidBalance {
   bool operator==(const PrepaidBalance&) const = default;
 };
 
+// What a partner's points are worth at its tills: the last SetPointValue (record 'm').
+struct PointValueRecord {
+  PointValue value;
+  std::uint32_t revision = 0;          // how many times it was set: 1 for the first
+  std::uint64_t effective_height = 0;  // the block of the last SetPointValue: in force from it on
+
+  bool operator==(const PointValueRecord&) const = default;
+};
+
+// A paid payment request (record 'q', keyed by the request's id): what makes a request
+// payable once, and what a till reads back to apply the discount.
+struct PaymentRecord {
+  PartnerId partner = 0;
+  PublicKey customer{};
+  std::string order_id;
+  std::uint64_t amount_minor = 0;
+  std::string currency;
+  std::uint64_t points = 0;
+  std::uint64_t paid_height = 0;
+  std::uint64_t paid_at_ms = 0;   // block time
+  Hash256 tx_id{};                // the PayWithPoints
+
+  bool operator==(const PaymentRecord&) const = default;
+};
+
+// The money value of what customers paid with points at one partner in one currency (record
+// 'm' with the currency): the sums over its payment records.
+struct PaymentTotals {
+  std::uint64_t payments = 0;
+  std::uint64_t points = 0;
+  std::uint64_t amount_minor = 0;
+
+  bool operator==(const PaymentTotals&) const = default;
+};
+
+using PaymentTotalsKey = std::pair<PartnerId, std::string>;  // (partner, currency)
+
 struct Totals {
   std::uint64_t issued = 0;
   std::uint64_t redeemed = 0;
@@ -284,6 +321,9 @@ struct BlockChanges {
   std::map<PublicKey, TierStatus> tier_statuses;
   std::map<PartnerId, PrepaidBalance> prepaid;
   StampsAndBadges stamps_and_badges;
+  std::map<PartnerId, PointValueRecord> point_values;
+  std::map<Hash256, PaymentRecord> payments;
+  std::map<PaymentTotalsKey, PaymentTotals> payment_totals;
   Totals totals;
 };
 
@@ -317,6 +357,9 @@ class State {
   const std::map<std::pair<PartnerId, PartnerId>, std::uint64_t>& settlement_matrix() const {
     return settlement_;
   }
+  const PointValueRecord* point_value(PartnerId partner) const;
+  const PaymentRecord* payment(const Hash256& request_id) const;
+  const std::map<PaymentTotalsKey, PaymentTotals>& payment_totals() const { return payment_totals_; }
   const Totals& totals() const { return totals_; }
   // The customer's tier record as last written (nullptr: none). Its `tier` is the tier at the
   // state's time; settle_tier gives the rest at a later time.
@@ -373,6 +416,9 @@ class State {
   std::map<VoucherKey, Voucher> vouchers_;
   std::map<PartnerId, PrepaidBalance> prepaid_;
   StampsAndBadges stamps_and_badges_;
+  std::map<PartnerId, PointValueRecord> point_values_;
+  std::map<Hash256, PaymentRecord> payments_;
+  std::map<PaymentTotalsKey, PaymentTotals> payment_totals_;
   Totals totals_;
   std::map<PublicKey, TierStatus> tier_statuses_;
   // Derived, not stored: accounts by the time their oldest lot expires.
@@ -386,6 +432,8 @@ class State {
 // spread it over threads and then apply with SignatureCheck::already_verified:
 //  - the signature, against the partner's issuer key (Issue, Reverse) or the customer's key
 //    (Redeem, Transfer);
+//  - a PayWithPoints' payment request, against its partner's issuer key
+//    (payment_request_bad_signature: tampered with, or not the partner's);
 //  - that every key the transaction could open a new account for (Issue's customer,
 //    Transfer's recipient) passes crypto::is_valid_public_key. That check costs about as
 //    much as a signature check, so keys that already have an account in `accounts_from` are
@@ -433,6 +481,9 @@ class BlockExecutor {
   RewardUsage load_reward_usage(const RewardUsageKey& key) const;
   const Voucher* find_voucher(PartnerId partner, const std::string& code) const;
   PrepaidBalance load_prepaid(PartnerId partner) const;
+  const PointValueRecord* find_point_value(PartnerId partner) const;
+  const PaymentRecord* find_payment(const Hash256& request_id) const;
+  PaymentTotals load_payment_totals(const PaymentTotalsKey& key) const;
   void expire_lots();
   // Settles every customer whose tier changes by itself at or before the block time.
   void change_tiers();
@@ -473,6 +524,8 @@ class BlockExecutor {
   // A partner's cards or badges, committed and staged, in id order.
   std::vector<std::pair<std::uint32_t, StampCardRecord>> stamp_cards_of(PartnerId partner) const;
   std::vector<std::pair<std::uint32_t, BadgeRecord>> badges_of(PartnerId partner) const;
+  Status apply_set_point_value(const Transaction& tx, const SetPointValue& set);
+  Status apply_pay_with_points(const Transaction& tx, const PayWithPoints& pay);
   // Spends `points` of the account's spendable points at `partner` (Redeem, RedeemReward).
   Status spend(const Transaction& tx, const PublicKey& customer, PartnerId partner, std::uint64_t points);
 
@@ -503,6 +556,19 @@ Bytes encode(const Voucher& voucher);
 Bytes encode_customer_voucher();
 Result<RewardRecord> decode_reward_value(ByteSpan value);
 Result<Voucher> decode_voucher_value(ByteSpan value);
+// Paying with points: 'm' || partner (the point value), 'm' || partner || currency (the payment
+// totals), 'q' || request id (a paid request).
+Bytes point_value_key(PartnerId partner);
+Bytes payment_totals_key(PartnerId partner, std::string_view currency);
+Bytes payment_key(const Hash256& request_id);
+Bytes encode(const PointValueRecord& value);
+Bytes encode(const PaymentRecord& payment);
+Bytes encode(const PaymentTotals& totals);
+Result<PointValueRecord> decode_point_value_value(ByteSpan value);
+Result<PaymentRecord> decode_payment_value(ByteSpan value);
+Result<PaymentTotals> decode_payment_totals_value(ByteSpan value);
+inline constexpr std::uint8_t point_value_tag = 'm';
+inline constexpr std::uint8_t payment_tag = 'q';
 Result<RewardUsage> decode_reward_usage_value(ByteSpan value);
 // A prepaid partner's balance (protocol version 4): 'B' || partner u16 BE.
 Bytes prepaid_key(PartnerId partner);

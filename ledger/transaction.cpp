@@ -30,15 +30,10 @@ bool all_chars(std::string_view text, Predicate predicate) {
   return true;
 }
 
-bool is_currency(std::string_view currency) {
-  return currency.size() == 3 && all_chars(currency, [](char c) { return c >= 'A' && c <= 'Z'; });
-}
-
 Error invalid(std::string detail) { return Error{Code::invalid_field, std::move(detail)}; }
 
 Status validate_reference(std::string_view reference, std::string_view what) {
-  if (reference.empty() || reference.size() > reference_bytes_max ||
-      !all_chars(reference, is_reference_char)) {
+  if (!is_reference_text(reference)) {
     return invalid(std::string(what) + " must be 1 to 64 printable ASCII characters, no spaces");
   }
   return {};
@@ -52,7 +47,9 @@ Status validate_body(const Issue& issue) {
   if (issue.pending_days > pending_days_max) return invalid("pending_days is over 365");
   if (issue.purchase) {
     if (issue.purchase->amount_minor < 0) return invalid("purchase amount is negative");
-    if (!is_currency(issue.purchase->currency)) return invalid("currency must be an ISO 4217 code of three capital letters");
+    if (!is_currency_code(issue.purchase->currency)) {
+      return invalid("currency must be an ISO 4217 code of three capital letters");
+    }
   }
   return {};
 }
@@ -148,6 +145,23 @@ Status validate_body(const PrepaidTopUp& top_up) {
   return validate_reference(top_up.reference, "reference");
 }
 
+Status validate_body(const SetPointValue& set) {
+  if (set.partner == 0) return invalid("partner id 0 is reserved");
+  return validate_point_value(set.value);
+}
+
+Status validate_body(const PayWithPoints& pay) { return validate_payment_request(pay.request.request); }
+
+void encode_body(Writer& out, const SetPointValue& set) {
+  out.u16(set.partner);
+  encode_point_value(out, set.value);
+}
+
+void encode_body(Writer& out, const PayWithPoints& pay) {
+  out.raw(pay.customer);
+  encode_payment_request(out, pay.request);
+}
+
 Status validate_validity(std::uint64_t valid_from_ms, std::uint64_t valid_until_ms) {
   if (valid_from_ms > block_time_ms_max || valid_until_ms > block_time_ms_max) {
     return invalid("valid_from_ms and valid_until_ms must be at most 253402300799000");
@@ -167,7 +181,7 @@ Status validate_body(const DefineStampCard& define) {
     return invalid("stamps_needed must be 1 to " + std::to_string(stamp_card_stamps_max));
   }
   if (terms.min_amount_minor > static_cast<std::uint64_t>(INT64_MAX)) return invalid("min_amount_minor is over 2^63 - 1");
-  if (!is_currency(terms.currency)) return invalid("currency must be an ISO 4217 code of three capital letters");
+  if (!is_currency_code(terms.currency)) return invalid("currency must be an ISO 4217 code of three capital letters");
   if (terms.rule != StampRule::per_order && terms.rule != StampRule::per_day) {
     return invalid("stamp rule must be 1 (per order) or 2 (per day)");
   }
@@ -381,6 +395,18 @@ TxBody decode_body(Reader& in, std::uint8_t type) {
       top_up.reference = in.string(reference_bytes_max, "reference");
       return top_up;
     }
+    case 11: {
+      SetPointValue set;
+      set.partner = in.u16();
+      set.value = decode_point_value(in);
+      return set;
+    }
+    case 12: {
+      PayWithPoints pay;
+      pay.customer = in.fixed<32>();
+      pay.request = decode_payment_request(in);
+      return pay;
+    }
     case 13: {
       DefineStampCard define;
       define.partner = in.u16();
@@ -507,6 +533,8 @@ std::string_view tx_type_name(TxType type) {
     case TxType::partial_return: return "return";
     case TxType::grant_tier: return "grant_tier";
     case TxType::prepaid_top_up: return "prepaid_top_up";
+    case TxType::set_point_value: return "set_point_value";
+    case TxType::pay_with_points: return "pay_with_points";
     case TxType::define_stamp_card: return "define_stamp_card";
     case TxType::define_badge: return "define_badge";
     case TxType::award_badge: return "award_badge";
@@ -529,6 +557,8 @@ std::uint16_t protocol_version_of_type(TxType type) {
     case TxType::define_stamp_card:
     case TxType::define_badge:
     case TxType::award_badge: return 4;
+    case TxType::set_point_value:
+    case TxType::pay_with_points: return 4;
   }
   return UINT16_MAX;
 }
@@ -550,6 +580,14 @@ Hash256 Transaction::id_of(ByteSpan bytes) { return crypto::tagged_hash(domain::
 bool is_valid_chain_id(std::string_view chain_id) {
   return !chain_id.empty() && chain_id.size() <= chain_id_bytes_max &&
          all_chars(chain_id, is_chain_id_char);
+}
+
+bool is_currency_code(std::string_view currency) {
+  return currency.size() == 3 && all_chars(currency, [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+bool is_reference_text(std::string_view reference) {
+  return !reference.empty() && reference.size() <= reference_bytes_max && all_chars(reference, is_reference_char);
 }
 
 Status validate_fields(const UnsignedTransaction& fields) {
@@ -623,6 +661,7 @@ std::optional<PublicKey> Transaction::customer_signer() const {
   if (const auto* redeem = std::get_if<Redeem>(&fields_.body)) return redeem->customer;
   if (const auto* redeem = std::get_if<RedeemReward>(&fields_.body)) return redeem->customer;
   if (const auto* transfer = std::get_if<Transfer>(&fields_.body)) return transfer->from;
+  if (const auto* pay = std::get_if<PayWithPoints>(&fields_.body)) return pay->customer;
   return std::nullopt;
 }
 
@@ -636,6 +675,7 @@ std::optional<PartnerId> Transaction::partner_signer() const {
   if (const auto* card = std::get_if<DefineStampCard>(&fields_.body)) return card->partner;
   if (const auto* badge = std::get_if<DefineBadge>(&fields_.body)) return badge->partner;
   if (const auto* award = std::get_if<AwardBadge>(&fields_.body)) return award->partner;
+  if (const auto* set = std::get_if<SetPointValue>(&fields_.body)) return set->partner;
   return std::nullopt;
 }
 

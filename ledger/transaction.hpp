@@ -11,6 +11,7 @@
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "ledger/errors.hpp"
+#include "ledger/payment.hpp"
 
 namespace pc::ledger {
 
@@ -20,12 +21,12 @@ using crypto::Signature;
 using PartnerId = std::uint16_t;
 
 // Types 5 to 8 exist from protocol version 3 (ledger/protocol.hpp, has_rewards_catalog); from
-// version 4: type 9 (has_tiers), type 10 (has_billing_terms), 13 to 15 (has_stamp_cards). Tags
-// are never renumbered; 11 and 12 are reserved for paying with points.
+// version 4: type 9 (has_tiers), type 10 (has_billing_terms), 11 and 12 (has_points_payments),
+// 13 to 15 (has_stamp_cards). Tags are never reused or renumbered.
 enum class TxType : std::uint8_t {
   issue = 1, redeem = 2, transfer = 3, reverse = 4,
   publish_reward = 5, redeem_reward = 6, use_voucher = 7, partial_return = 8,
-  grant_tier = 9, prepaid_top_up = 10,
+  grant_tier = 9, prepaid_top_up = 10, set_point_value = 11, pay_with_points = 12,
   define_stamp_card = 13, define_badge = 14, award_badge = 15,
 };
 // "issue", "redeem", ..., "publish_reward", "return", "define_stamp_card", ...
@@ -162,6 +163,24 @@ struct PrepaidTopUp {
   bool operator==(const PrepaidTopUp&) const = default;
 };
 
+// A partner (signed by its issuer key) declares what its points are worth at its tills, from
+// the block that includes this on. It replaces the value declared before.
+struct SetPointValue {
+  PartnerId partner = 0;
+  PointValue value;
+
+  bool operator==(const SetPointValue&) const = default;
+};
+
+// A customer (signing) pays a partner's payment request with points: the request, signed by
+// the partner, is inside the bytes the customer signs, so neither side can change it.
+struct PayWithPoints {
+  PublicKey customer{};
+  SignedPaymentRequest request;
+
+  bool operator==(const PayWithPoints&) const = default;
+};
+
 // Which purchases earn a stamp: every qualifying order, or at most one a UTC day.
 enum class StampRule : std::uint8_t { per_order = 1, per_day = 2 };
 
@@ -226,12 +245,13 @@ struct AwardBadge {
 
 // The type tag of each alternative is in tx_type_of_alternative (tags are not contiguous).
 using TxBody = std::variant<Issue, Redeem, Transfer, Reverse, PublishReward, RedeemReward, UseVoucher, PartialReturn,
-                            GrantTier, PrepaidTopUp, DefineStampCard, DefineBadge, AwardBadge>;
+                            GrantTier, PrepaidTopUp, SetPointValue, PayWithPoints, DefineStampCard, DefineBadge,
+                            AwardBadge>;
 inline constexpr std::array<TxType, std::variant_size_v<TxBody>> tx_type_of_alternative = {
-    TxType::issue,             TxType::redeem,         TxType::transfer,    TxType::reverse,
-    TxType::publish_reward,    TxType::redeem_reward,  TxType::use_voucher, TxType::partial_return,
-    TxType::grant_tier,        TxType::prepaid_top_up, TxType::define_stamp_card, TxType::define_badge,
-    TxType::award_badge};
+    TxType::issue,             TxType::redeem,          TxType::transfer,        TxType::reverse,
+    TxType::publish_reward,    TxType::redeem_reward,   TxType::use_voucher,     TxType::partial_return,
+    TxType::grant_tier,        TxType::prepaid_top_up,  TxType::set_point_value, TxType::pay_with_points,
+    TxType::define_stamp_card, TxType::define_badge,    TxType::award_badge};
 
 // Fields common to every transaction, plus the body. Mutable: the builder.
 struct UnsignedTransaction {
@@ -266,9 +286,9 @@ class Transaction {
   // The id of the transaction whose canonical bytes these are, without decoding them.
   static Hash256 id_of(ByteSpan bytes);
 
-  // The key that must have signed: the customer's for Redeem, RedeemReward and Transfer. The
-  // other types are signed by a partner's issuer key (partner_signer) or the coalition's
-  // billing key (PrepaidTopUp: signed_by_billing_key), which only the genesis knows.
+  // The key that must have signed: the customer's for Redeem, RedeemReward, Transfer and
+  // PayWithPoints. The other types are signed by a partner's issuer key (partner_signer) or the
+  // coalition's billing key (PrepaidTopUp: signed_by_billing_key), which only the genesis knows.
   std::optional<PublicKey> customer_signer() const;
   std::optional<PartnerId> partner_signer() const;
   bool signed_by_billing_key() const { return std::holds_alternative<PrepaidTopUp>(fields_.body); }
@@ -282,6 +302,10 @@ class Transaction {
 };
 
 bool is_valid_chain_id(std::string_view chain_id);
+// Three capital letters A-Z (the form of an ISO 4217 alphabetic code).
+bool is_currency_code(std::string_view currency);
+// References and order ids: 1 to reference_bytes_max printable ASCII characters, no spaces.
+bool is_reference_text(std::string_view reference);
 
 class Writer;
 class Reader;

@@ -88,6 +88,16 @@ Json report_json(const ledger::Genesis& genesis, const ledger::AuditReport& repo
     }
     json["tiers"] = {{"customers", std::move(tiers)}, {"grants_running", report.grants_running}};
   }
+  if (ledger::has_points_payments(genesis.protocol_version)) {
+    json["paid_with_points"] = Json::array();
+    for (const auto& [key, paid] : report.paid_with_points) {
+      json["paid_with_points"].push_back({{"partner", key.first},
+                                          {"currency", key.second},
+                                          {"payments", paid.payments},
+                                          {"points", paid.points},
+                                          {"amount_minor", paid.amount_minor}});
+    }
+  }
   return json;
 }
 
@@ -129,6 +139,14 @@ void print_text(const ledger::Genesis& genesis, const ledger::AuditReport& repor
       out << (i == 0 ? " " : ", ") << genesis.policy.tiers.tiers[i].name << " " << report.customers_per_tier[i];
     }
     out << " customers; " << report.grants_running << " grants running\n";
+  }
+  if (ledger::has_points_payments(genesis.protocol_version)) {
+    out << "paid with points at the tills (money value):\n";
+    if (report.paid_with_points.empty()) out << "  none\n";
+    for (const auto& [key, paid] : report.paid_with_points) {
+      out << "  " << genesis.partner(key.first)->name << ": " << paid.payments << " payments, " << paid.points
+          << " points, " << paid.amount_minor << " " << key.second << " minor units\n";
+    }
   }
   out << "settlement (points issued by -> redeemed at):\n";
   if (report.settlement.empty()) out << "  none\n";

@@ -233,6 +233,18 @@ DemoResult build_demo_chain(const std::filesystem::path& data_dir) {
                                       harbor.issuer)},
            ledger::ms_per_day);
   }
+  // Paying with points (protocol version 4): Harbor Coffee declares a point worth half a cent,
+  // its till makes a payment request for 0.40 EUR (80 points), and customer 1 pays it.
+  {
+    DemoSigner& harbor = partners[0];
+    const ledger::PointValue half_cent{"EUR", 1, 2};
+    commit({ledger::Transaction::sign(fields(++harbor.sequence, ledger::SetPointValue{1, half_cent}), harbor.issuer)},
+           1'000);
+    const ledger::PaymentRequest request{"demo-coalition", 1, "till-1-0001", 40, "EUR", 80,
+                                         time_ms + 10 * 60 * 1'000, 1};
+    const ledger::PayWithPoints pay{customers[0].public_key(), ledger::sign_payment_request(request, harbor.issuer)};
+    commit({ledger::Transaction::sign(fields(++customer_sequence[0], pay), customers[0])}, 1'000);
+  }
   // Day 200: Summit Fuel grants customer 1 a year of Gold (a paid membership), so the purchase
   // after it earns 60 × 1.5 = 90 points; the coalition's billing key tops up Summit Fuel's
   // prepaid points by 1000 before its next purchase; day 370: the day-0 points still unspent

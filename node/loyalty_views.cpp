@@ -148,6 +148,32 @@ std::string_view voucher_status_name(VoucherCheck::Status status) {
   return "unknown";
 }
 
+std::string_view payment_status_name(PaymentCheck::Status status) {
+  switch (status) {
+    case PaymentCheck::Status::unpaid: return "unpaid";
+    case PaymentCheck::Status::paid: return "paid";
+    case PaymentCheck::Status::expired: return "expired";
+  }
+  return "unknown";
+}
+
+ledger::Result<PaymentCheck> check_payment(const ledger::StoreView& store, const ledger::Hash256& request_id,
+                                           std::optional<std::uint64_t> expires_at_ms, std::uint64_t tip_time_ms) {
+  PaymentCheck check;
+  auto stored = store.state_record(ledger::record::payment_key(request_id));
+  if (!stored) return stored.error();
+  if (stored->has_value()) {
+    auto payment = ledger::record::decode_payment_value(**stored);
+    if (!payment) return payment.error();
+    check.status = PaymentCheck::Status::paid;
+    check.payment = std::move(*payment);
+  } else if (expires_at_ms && tip_time_ms > *expires_at_ms) {
+    // Block times only grow: no later block can include the payment.
+    check.status = PaymentCheck::Status::expired;
+  }
+  return check;
+}
+
 ledger::Result<VoucherCheck> check_voucher(const ledger::StoreView& store, const ledger::Genesis& genesis,
                                            ledger::PartnerId till_partner, const std::string& code) {
   VoucherCheck check;

@@ -106,6 +106,19 @@ struct BadgeView {
 ledger::Result<std::vector<BadgeView>> read_badges(const ledger::StoreView& store, const crypto::PublicKey& customer,
                                                    bool include_progress);
 
+// A payment request as a till sees it (docs/loyalty.md, "Paying with points"): paid (with the
+// payment record), or not yet; once the tip's block time is past the request's expiry, an
+// unpaid request can never be paid.
+struct PaymentCheck {
+  enum class Status { unpaid, paid, expired } status = Status::unpaid;
+  std::optional<ledger::PaymentRecord> payment;  // paid only
+};
+std::string_view payment_status_name(PaymentCheck::Status status);  // "unpaid", "paid", "expired"
+// `expires_at_ms`: the request's expiry when the caller has the request; nullopt when it has
+// only its id (an unpaid request is then "unpaid", whatever its age).
+ledger::Result<PaymentCheck> check_payment(const ledger::StoreView& store, const ledger::Hash256& request_id,
+                                           std::optional<std::uint64_t> expires_at_ms, std::uint64_t tip_time_ms);
+
 // Points that expire on one UTC date (docs/loyalty.md, "Expiry").
 struct ExpiryGroup {
   std::uint64_t day = 0;            // UTC days since 1970-01-01

@@ -1,5 +1,7 @@
 #include "node/node.hpp"
 
+#include <sodium/randombytes.h>
+
 #include <algorithm>
 #include <atomic>
 #include <deque>
@@ -15,6 +17,7 @@
 #include "crypto/table_hash.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
+#include "ledger/protocol.hpp"
 #include "ledger/voucher.hpp"
 #include "crypto/bytes.hpp"
 #include "node/analytics_index.hpp"
@@ -1574,6 +1577,67 @@ ledger::Result<ledger::Hash256> Node::use_voucher(const std::string& code) {
   }
   return impl_->on_writer<ledger::Hash256>(
       [&]() -> ledger::Result<ledger::Hash256> { return impl_->admit(impl_->sign(draft.body)); });
+}
+
+ledger::Result<ledger::Hash256> Node::set_point_value(const ledger::PointValue& value) {
+  ledger::UnsignedTransaction draft;
+  draft.chain_id = genesis_.chain_id;
+  draft.body = ledger::SetPointValue{partner_, value};
+  if (auto status = ledger::validate_fields(draft); !status) return status.error();
+  if (!ledger::has_points_payments(genesis_.protocol_version)) {
+    return ledger::Error{ledger::Code::unsupported_type, "set_point_value needs protocol version 4; this chain runs " +
+                                                             std::to_string(genesis_.protocol_version)};
+  }
+  return impl_->on_writer<ledger::Hash256>(
+      [&]() -> ledger::Result<ledger::Hash256> { return impl_->admit(impl_->sign(draft.body)); });
+}
+
+ledger::Result<ledger::SignedPaymentRequest> Node::create_payment_request(std::uint64_t amount_minor,
+                                                                          const std::string& currency,
+                                                                          const std::string& order_id,
+                                                                          std::uint64_t expires_in_ms) const {
+  if (expires_in_ms == 0 || expires_in_ms > payment_request_expiry_ms_max) {
+    return ledger::Error{ledger::Code::invalid_field,
+                         "expires_in_ms must be 1 to " + std::to_string(payment_request_expiry_ms_max)};
+  }
+  const std::shared_ptr<const Snapshot> snapshot = impl_->snapshot();
+  auto rate = snapshot->point_values.find(partner_);
+  if (rate == snapshot->point_values.end()) {
+    return ledger::Error{ledger::Code::no_point_value, "this partner has not declared what its points are worth (set_point_value)"};
+  }
+  const ledger::PointValue& value = rate->second.value;
+  if (currency != value.currency) {
+    return ledger::Error{ledger::Code::point_value_mismatch,
+                         "this partner's points are worth " + value.currency + ", not " + currency};
+  }
+  ledger::PaymentRequest request;
+  request.chain_id = genesis_.chain_id;
+  request.partner = partner_;
+  request.order_id = order_id;
+  request.amount_minor = amount_minor;
+  request.currency = currency;
+  const std::optional<std::uint64_t> points = ledger::points_for_amount(amount_minor, value);
+  if (!points) return ledger::Error{ledger::Code::overflow, "the amount is worth more than 2^64 - 1 points"};
+  request.points = *points;
+  request.expires_at_ms = impl_->clock.now_ms() + expires_in_ms;
+  // Two requests for one order (a till that asks again) must have different ids.
+  randombytes_buf(&request.nonce, sizeof request.nonce);
+  if (auto status = ledger::validate_payment_request(request); !status) return status.error();
+  return ledger::sign_payment_request(std::move(request), impl_->issuer_key);
+}
+
+ledger::Result<PaymentCheck> Node::payment_status(const ledger::Hash256& request_id,
+                                                  std::optional<std::uint64_t> expires_at_ms) const {
+  const std::shared_ptr<const Snapshot> snapshot = impl_->snapshot();
+  return check_payment(snapshot->store, request_id, expires_at_ms, snapshot->tip.time_ms);
+}
+
+std::map<ledger::PaymentTotalsKey, ledger::PaymentTotals> Node::payment_totals() const {
+  return impl_->snapshot()->payment_totals;
+}
+
+std::map<ledger::PartnerId, ledger::PointValueRecord> Node::point_values() const {
+  return impl_->snapshot()->point_values;
 }
 
 namespace {

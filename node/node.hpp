@@ -204,6 +204,11 @@ struct RulesInfo {
   crypto::Hash256 hash{};
   std::string tag;
 };
+// How long a till's payment request stays payable: ten minutes unless the till asks otherwise,
+// a day at most (a request is a promise of a price, and a QR code on a screen is not a voucher).
+inline constexpr std::uint64_t payment_request_expiry_ms_default = 10 * 60 * 1'000;
+inline constexpr std::uint64_t payment_request_expiry_ms_max = 24 * 60 * 60 * 1'000;
+
 inline constexpr std::string_view earning_rules_file_name = "earning-rules.json";
 
 // What this node's consensus can do now (docs/node.md, "Consensus").
@@ -456,6 +461,26 @@ class Node {
   ledger::Result<ledger::Hash256> define_stamp_card(std::uint32_t card_id, const ledger::StampCardTerms& terms);
   ledger::Result<ledger::Hash256> define_badge(std::uint32_t badge_id, const ledger::BadgeTerms& terms);
   ledger::Result<ledger::Hash256> award_badge(std::uint32_t badge_id, const crypto::PublicKey& customer);
+  // Paying with points (protocol version 4; docs/loyalty.md, "Paying with points").
+  // set_point_value signs a SetPointValue with this partner's issuer key; unsupported_type on
+  // an older chain.
+  ledger::Result<ledger::Hash256> set_point_value(const ledger::PointValue& value);
+  // A payment request for `amount_minor` of `currency`, at the point value in force at the tip,
+  // expiring `expires_in_ms` after this node's clock, signed with this partner's issuer key.
+  // no_point_value when the partner has declared none; point_value_mismatch when `currency`
+  // is not the declared one; invalid_field for an expiry outside 1..payment_request_expiry_ms_max
+  // or a field a request cannot hold. A SetPointValue committed before the customer pays makes
+  // the request point_value_mismatch on chain: the till asks for a new one.
+  ledger::Result<ledger::SignedPaymentRequest> create_payment_request(std::uint64_t amount_minor,
+                                                                      const std::string& currency,
+                                                                      const std::string& order_id,
+                                                                      std::uint64_t expires_in_ms) const;
+  // Whether a request was paid, from the published snapshot (see check_payment).
+  ledger::Result<PaymentCheck> payment_status(const ledger::Hash256& request_id,
+                                              std::optional<std::uint64_t> expires_at_ms) const;
+  // The money paid with points per partner and currency, and each partner's point value.
+  std::map<ledger::PaymentTotalsKey, ledger::PaymentTotals> payment_totals() const;
+  std::map<ledger::PartnerId, ledger::PointValueRecord> point_values() const;
 
   // Earning rules (docs/earning-rules.md). Without a rules file, earn uses earn_rates and
   // quote and earn_order are refused (invalid_field). Under rules, earn is earn_order of one

@@ -23,6 +23,10 @@ std::shared_ptr<const Snapshot> make_snapshot(const ledger::ChainStore& store,
     snapshot->partners.emplace_back(partner, *stats);
   }
   snapshot->settlement = state.settlement_matrix();
+  for (const ledger::Partner& partner : store.genesis().partners) {
+    if (const ledger::PointValueRecord* value = state.point_value(partner.id)) snapshot->point_values[partner.id] = *value;
+  }
+  snapshot->payment_totals = state.payment_totals();
   if (recent_blocks.size() > Snapshot::recent_blocks_max) {
     recent_blocks.erase(recent_blocks.begin(),
                         recent_blocks.end() - static_cast<std::ptrdiff_t>(Snapshot::recent_blocks_max));

@@ -4,7 +4,8 @@
 // never waits for the writer, consensus or an fsync.
 //
 // Cost per commit: the tip, the totals, one PartnerStats per partner (at most partners_max),
-// the settlement matrix (at most partners_max^2 cells, in practice a few), 16 block pointers
+// the settlement matrix (at most partners_max^2 cells, in practice a few), the point values and
+// payment totals (a few per partner), 16 block pointers
 // and a LevelDB snapshot. Accounts and blocks are read through that LevelDB snapshot, not
 // copied: the State is never copied.
 #pragma once
@@ -31,6 +32,10 @@ struct Snapshot {
   ledger::Totals totals;
   std::vector<std::pair<ledger::Partner, ledger::PartnerStats>> partners;  // genesis order
   std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t> settlement;
+  // Paying with points: each partner's point value (at most partners_max) and the money paid
+  // with points per partner and currency (a few per partner).
+  std::map<ledger::PartnerId, ledger::PointValueRecord> point_values;
+  std::map<ledger::PaymentTotalsKey, ledger::PaymentTotals> payment_totals;
   std::vector<std::shared_ptr<const CommittedBlock>> recent_blocks;       // oldest first
   ledger::StoreView store;  // the chain store as of `tip`
 

@@ -12,6 +12,11 @@ bool matches(const EventFilter& filter, const Notification& notification) {
     return (filter.account && *filter.account == change.customer) ||
            (filter.partner && change.partner != 0 && *filter.partner == change.partner);
   }
+  if (notification.kind == Notification::Kind::payment) {
+    return (filter.payment_request && *filter.payment_request == notification.request_id) ||
+           (filter.partner && *filter.partner == notification.payment.partner) ||
+           (filter.account && *filter.account == notification.payment.customer);
+  }
   const ledger::Event& event = notification.event;
   return (filter.account && *filter.account == event.account) ||
          (filter.partner && event.partner != 0 && *filter.partner == event.partner);
@@ -58,12 +63,24 @@ void SubscriptionHub::block_committed(const CommittedBlock& committed) {
   const std::size_t tx_count = committed.block.transactions.size();
   std::vector<Notification> notifications;
   notifications.reserve(committed.events.size() + committed.tier_changes.size() + 1);
-  notifications.push_back(Notification{Notification::Kind::block, height, committed.block_hash, tx_count, {}, {}});
+  notifications.push_back(Notification{Notification::Kind::block, height, committed.block_hash, tx_count, {}, {}, {}, {}});
   for (const ledger::Event& event : committed.events) {
-    notifications.push_back(Notification{Notification::Kind::event, height, committed.block_hash, tx_count, event, {}});
+    notifications.push_back(Notification{Notification::Kind::event, height, committed.block_hash, tx_count, event, {}, {}, {}});
   }
   for (const ledger::TierChange& change : committed.tier_changes) {
-    notifications.push_back(Notification{Notification::Kind::tier, height, committed.block_hash, tx_count, {}, change});
+    notifications.push_back(Notification{Notification::Kind::tier, height, committed.block_hash, tx_count, {}, change, {}, {}});
+  }
+  // Every transaction of a committed block was applied, so each PayWithPoints here paid its
+  // request: the till waiting for it hears it from this block.
+  for (const ledger::Transaction& tx : committed.block.transactions) {
+    const auto* pay = std::get_if<ledger::PayWithPoints>(&tx.fields().body);
+    if (pay == nullptr) continue;
+    const ledger::PaymentRequest& request = pay->request.request;
+    Notification notification{Notification::Kind::payment, height, committed.block_hash, tx_count, {}, {}, request.id(), {}};
+    notification.payment = ledger::PaymentRecord{request.partner,  pay->customer, request.order_id,
+                                                 request.amount_minor, request.currency, request.points,
+                                                 height, committed.block.header.time_ms, tx.id()};
+    notifications.push_back(std::move(notification));
   }
 
   std::vector<std::shared_ptr<Subscription>> subscriptions;

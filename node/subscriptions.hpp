@@ -20,15 +20,19 @@ struct EventFilter {
   bool blocks = false;                            // every new block
   std::optional<crypto::PublicKey> account;       // events of one account
   std::optional<ledger::PartnerId> partner;       // events involving one partner
+  std::optional<ledger::Hash256> payment_request; // the payment of one payment request (a till)
 };
 
 struct Notification {
-  enum class Kind { block, event, tier } kind = Kind::block;
+  // A payment is a committed PayWithPoints, after the events of its block's transactions.
+  enum class Kind { block, event, tier, payment } kind = Kind::block;
   std::uint64_t height = 0;
   ledger::Hash256 block_hash{};
   std::size_t tx_count = 0;
   ledger::Event event{};               // Kind::event only
   ledger::TierChange tier_change{};    // Kind::tier only
+  ledger::Hash256 request_id{};        // Kind::payment only: the request that was paid
+  ledger::PaymentRecord payment{};     // Kind::payment only: as its record holds it
 };
 
 // One subscriber's bounded queue of events. A subscriber that falls queue_max behind is

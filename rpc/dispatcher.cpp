@@ -8,6 +8,7 @@
 #include "crypto/check.hpp"
 #include "crypto/address.hpp"
 #include "crypto/referral_code.hpp"
+#include "ledger/protocol.hpp"
 #include "ledger/voucher.hpp"
 #include "node/report_command.hpp"
 #include "node/statement.hpp"
@@ -291,7 +292,7 @@ std::optional<RpcError> Dispatcher::check_token(std::string_view authorization) 
 
 MethodResult Dispatcher::call(std::string_view method, const json& params, Context& context) {
   // Every method a client may call, and whether it needs the partner token.
-  static constexpr std::array<Method, 33> methods = {{
+  static constexpr std::array<Method, 36> methods = {{
       {"chain_info", &Dispatcher::chain_info, false},
       {"get_block", &Dispatcher::get_block, false},
       {"get_transaction", &Dispatcher::get_transaction, false},
@@ -325,6 +326,9 @@ MethodResult Dispatcher::call(std::string_view method, const json& params, Conte
       {"define_stamp_card", &Dispatcher::define_stamp_card, true},
       {"define_badge", &Dispatcher::define_badge, true},
       {"award_badge", &Dispatcher::award_badge, true},
+      {"set_point_value", &Dispatcher::set_point_value, true},
+      {"create_payment_request", &Dispatcher::create_payment_request, true},
+      {"get_payment_request", &Dispatcher::get_payment_request, false},
   }};
   if (context.session != nullptr) {
     if (std::optional<MethodResult> outcome = context.session->call(method, params)) return std::move(*outcome);
@@ -429,13 +433,19 @@ MethodResult Dispatcher::submit_transaction(const json& params) {
 MethodResult Dispatcher::get_partners(const json& params) {
   Params reader(params, {});
   if (reader.error()) return *reader.error();
-  return partners_json(node_.partners());
+  json partners = partners_json(node_.partners());
+  if (ledger::has_points_payments(node_.genesis().protocol_version)) {
+    add_payment_figures(partners, node_.point_values(), node_.payment_totals());
+  }
+  return partners;
 }
 
 MethodResult Dispatcher::get_settlement(const json& params) {
-  Params reader(params, {});
+  Params reader(params, {"money"});
+  const bool money = reader.has("money") && reader.boolean("money");
   if (reader.error()) return *reader.error();
-  return settlement_json(node_.settlement());
+  if (!money) return settlement_json(node_.settlement());
+  return json{{"matrix", settlement_json(node_.settlement())}, {"paid_with_points", payment_totals_json(node_.payment_totals())}};
 }
 
 MethodResult Dispatcher::get_report(const json& params) {
@@ -985,6 +995,20 @@ MethodResult Dispatcher::define_stamp_card(const json& params) {
   return id_json(*tx_id);
 }
 
+// ---- paying with points ----
+
+MethodResult Dispatcher::set_point_value(const json& params) {
+  Params reader(params, {"currency", "minor_units", "points"});
+  ledger::PointValue value;
+  value.currency = reader.text("currency");
+  value.minor_units = reader.unsigned_integer("minor_units");
+  value.points = reader.unsigned_integer("points");
+  if (reader.error()) return *reader.error();
+  auto tx_id = node_.set_point_value(value);
+  if (!tx_id) return application_error(tx_id.error());
+  return id_json(*tx_id);
+}
+
 MethodResult Dispatcher::define_badge(const json& params) {
   Params reader(params, {"badge_id", "name", "rule", "reason", "threshold", "active"});
   const auto badge_id = static_cast<std::uint32_t>(reader.unsigned_integer("badge_id", UINT32_MAX));
@@ -1017,12 +1041,56 @@ MethodResult Dispatcher::award_badge(const json& params) {
   return id_json(*tx_id);
 }
 
+MethodResult Dispatcher::create_payment_request(const json& params) {
+  Params reader(params, {"amount_minor", "currency", "order_id", "expires_in_ms"});
+  const std::uint64_t amount_minor = reader.unsigned_integer("amount_minor");
+  const std::string currency = reader.text("currency");
+  const std::string order_id = reader.text("order_id");
+  const std::uint64_t expires_in_ms =
+      reader.optional_unsigned_integer("expires_in_ms").value_or(node::payment_request_expiry_ms_default);
+  if (reader.error()) return *reader.error();
+  auto request = node_.create_payment_request(amount_minor, currency, order_id, expires_in_ms);
+  if (!request) return application_error(request.error());
+  return payment_request_json(*request);
+}
+
+MethodResult Dispatcher::get_payment_request(const json& params) {
+  Params reader(params, {"id", "request"});
+  if (reader.has("id") == reader.has("request")) return invalid_params("params", "give exactly one of id and request");
+  ledger::Hash256 id{};
+  std::optional<std::uint64_t> expires_at_ms;
+  std::optional<ledger::SignedPaymentRequest> request;
+  if (reader.has("id")) {
+    id = reader.hash("id");
+  } else {
+    const std::string text = reader.text("request");
+    if (!reader.error()) {
+      auto parsed = ledger::parse_payment_request(text);
+      if (!parsed) {
+        reader.fail("request", parsed.error().message());
+      } else {
+        request = std::move(*parsed);
+        id = request->request.id();
+        expires_at_ms = request->request.expires_at_ms;
+      }
+    }
+  }
+  if (reader.error()) return *reader.error();
+  auto check = node_.payment_status(id, expires_at_ms);
+  if (!check) return application_error(check.error());
+  json out{{"id", hash_hex(id)}, {"status", std::string(node::payment_status_name(check->status))}};
+  if (request) out["request"] = payment_request_json(*request);
+  if (check->payment) out["payment"] = payment_json(*check->payment);
+  return out;
+}
+
 // ---- subscriptions ----
 
 pc::Result<node::EventFilter, RpcError> Dispatcher::subscription_filter(const json& params) const {
-  Params reader(params, {"blocks", "account", "partner"});
+  Params reader(params, {"blocks", "account", "partner", "payment_request"});
   node::EventFilter filter;
   if (reader.has("blocks")) filter.blocks = reader.boolean("blocks");
+  if (reader.has("payment_request")) filter.payment_request = reader.hash("payment_request");
   if (reader.has("account")) filter.account = reader.address("account", crypto::KeyCheck::checksum_only);
   std::optional<std::uint64_t> partner = reader.optional_unsigned_integer("partner", UINT16_MAX);
   if (reader.error()) return *reader.error();
@@ -1033,8 +1101,8 @@ pc::Result<node::EventFilter, RpcError> Dispatcher::subscription_filter(const js
     }
     filter.partner = id;
   }
-  if (!filter.blocks && !filter.account && !filter.partner) {
-    return invalid_params("params", "name at least one of blocks (true), account or partner");
+  if (!filter.blocks && !filter.account && !filter.partner && !filter.payment_request) {
+    return invalid_params("params", "name at least one of blocks (true), account, partner or payment_request");
   }
   return filter;
 }

@@ -122,6 +122,9 @@ class Dispatcher {
   MethodResult grant_tier(const nlohmann::json& params);
   MethodResult check_voucher(const nlohmann::json& params);
   MethodResult use_voucher(const nlohmann::json& params);
+  MethodResult set_point_value(const nlohmann::json& params);
+  MethodResult create_payment_request(const nlohmann::json& params);
+  MethodResult get_payment_request(const nlohmann::json& params);
 
   node::Node& node_;
   const std::string api_token_;

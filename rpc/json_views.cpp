@@ -74,6 +74,71 @@ json badge_terms_json(const ledger::BadgeTerms& terms) {
               {"active", terms.active}};
 }
 
+json point_value_json(const ledger::PointValue& value) {
+  return json{{"currency", value.currency}, {"minor_units", value.minor_units}, {"points", value.points}};
+}
+
+json payment_request_json(const ledger::SignedPaymentRequest& signed_request) {
+  const ledger::PaymentRequest& request = signed_request.request;
+  return json{{"id", hash_hex(request.id())},
+              {"chain_id", request.chain_id},
+              {"partner", request.partner},
+              {"order_id", request.order_id},
+              {"amount_minor", request.amount_minor},
+              {"currency", request.currency},
+              {"points", request.points},
+              {"expires_at_ms", request.expires_at_ms},
+              {"nonce", request.nonce},
+              {"signature", to_hex(signed_request.signature)},
+              {"text", signed_request.text()}};
+}
+
+json payment_json(const ledger::PaymentRecord& payment) {
+  return json{{"partner", payment.partner},
+              {"customer", crypto::encode_address(payment.customer)},
+              {"order_id", payment.order_id},
+              {"amount_minor", payment.amount_minor},
+              {"currency", payment.currency},
+              {"points", payment.points},
+              {"paid_height", payment.paid_height},
+              {"paid_at_ms", payment.paid_at_ms},
+              {"tx_id", hash_hex(payment.tx_id)}};
+}
+
+json payment_totals_json(const std::map<ledger::PaymentTotalsKey, ledger::PaymentTotals>& totals) {
+  json out = json::array();
+  for (const auto& [key, sums] : totals) {
+    out.push_back({{"partner", key.first},
+                   {"currency", key.second},
+                   {"payments", sums.payments},
+                   {"points", sums.points},
+                   {"amount_minor", sums.amount_minor}});
+  }
+  return out;
+}
+
+void add_payment_figures(json& partners, const std::map<ledger::PartnerId, ledger::PointValueRecord>& values,
+                         const std::map<ledger::PaymentTotalsKey, ledger::PaymentTotals>& totals) {
+  for (json& entry : partners) {
+    const auto id = entry.at("id").get<ledger::PartnerId>();
+    json value = nullptr;
+    if (auto found = values.find(id); found != values.end()) {
+      value = point_value_json(found->second.value);
+      value["effective_height"] = found->second.effective_height;
+      value["revision"] = found->second.revision;
+    }
+    json paid = json::array();
+    for (auto it = totals.lower_bound({id, std::string()}); it != totals.end() && it->first.first == id; ++it) {
+      paid.push_back({{"currency", it->first.second},
+                      {"payments", it->second.payments},
+                      {"points", it->second.points},
+                      {"amount_minor", it->second.amount_minor}});
+    }
+    entry["point_value"] = std::move(value);
+    entry["paid_with_points"] = std::move(paid);
+  }
+}
+
 namespace {
 
 void add_body_fields(json& out, const ledger::TxBody& body) {
@@ -136,11 +201,19 @@ void add_body_fields(json& out, const ledger::TxBody& body) {
           out["customer"] = crypto::encode_address(fields.customer);
           out["tier"] = fields.tier;
           out["until_ms"] = fields.until_ms;
-        } else {
-          static_assert(std::is_same_v<Body, ledger::PrepaidTopUp>);
+        } else if constexpr (std::is_same_v<Body, ledger::PrepaidTopUp>) {
           out["partner"] = fields.partner;
           out["points"] = fields.points;
           out["reference"] = fields.reference;
+        } else if constexpr (std::is_same_v<Body, ledger::SetPointValue>) {
+          out["partner"] = fields.partner;
+          out["point_value"] = point_value_json(fields.value);
+        } else {
+          static_assert(std::is_same_v<Body, ledger::PayWithPoints>);
+          out["customer"] = crypto::encode_address(fields.customer);
+          out["partner"] = fields.request.request.partner;
+          out["points"] = fields.request.request.points;
+          out["payment_request"] = payment_request_json(fields.request);
         }
       },
       body);
@@ -419,6 +492,12 @@ json notification_json(std::uint64_t subscription, const node::Notification& not
               {"partner", change.partner},
               {"tx_id", by_itself ? json(nullptr) : json(hash_hex(change.tx_id))},
               {"height", notification.height}};
+  } else if (notification.kind == node::Notification::Kind::payment) {
+    params = payment_json(notification.payment);
+    params["subscription"] = subscription;
+    params["kind"] = "paid";
+    params["request_id"] = hash_hex(notification.request_id);
+    params["height"] = notification.height;
   } else {
     const ledger::Event& event = notification.event;
     const bool expiry = event.kind == ledger::Event::Kind::expired;

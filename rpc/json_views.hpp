@@ -24,6 +24,21 @@ std::optional<ledger::StampRule> stamp_rule_from_name(std::string_view name);
 std::string_view badge_rule_name(ledger::BadgeRule rule);
 std::optional<ledger::BadgeRule> badge_rule_from_name(std::string_view name);
 
+// Paying with points (docs/rpc.md, "Paying with points").
+// {currency, minor_units, points}
+nlohmann::json point_value_json(const ledger::PointValue& value);
+// {id, chain_id, partner, order_id, amount_minor, currency, points, expires_at_ms, nonce,
+//  signature, text}: `text` is what the till shows as a QR code.
+nlohmann::json payment_request_json(const ledger::SignedPaymentRequest& signed_request);
+// {partner, customer, order_id, amount_minor, currency, points, paid_height, paid_at_ms, tx_id}
+nlohmann::json payment_json(const ledger::PaymentRecord& payment);
+// [{partner, currency, payments, points, amount_minor}] in (partner, currency) order.
+nlohmann::json payment_totals_json(const std::map<ledger::PaymentTotalsKey, ledger::PaymentTotals>& totals);
+// Adds point_value ({currency, minor_units, points, effective_height, revision} or null) and
+// paid_with_points ([{currency, payments, points, amount_minor}]) to each get_partners entry.
+void add_payment_figures(nlohmann::json& partners, const std::map<ledger::PartnerId, ledger::PointValueRecord>& values,
+                         const std::map<ledger::PaymentTotalsKey, ledger::PaymentTotals>& totals);
+
 // {id, type, chain_id, sequence, last_valid_height, signature, <body fields>}
 nlohmann::json transaction_json(const ledger::Transaction& tx);
 

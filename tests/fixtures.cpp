@@ -193,6 +193,25 @@ ledger::Transaction TxFactory::publish_reward(ledger::PartnerId partner, std::ui
   return ledger::Transaction::sign(fields(key.public_key(), body), key);
 }
 
+ledger::Transaction TxFactory::set_point_value(ledger::PartnerId partner, ledger::PointValue value) {
+  const crypto::SecretKey key = partner_issuer(partner);
+  return ledger::Transaction::sign(fields(key.public_key(), ledger::SetPointValue{partner, std::move(value)}), key);
+}
+
+ledger::SignedPaymentRequest TxFactory::payment_request(ledger::PartnerId partner, std::string order_id,
+                                                        std::uint64_t amount_minor, std::string currency,
+                                                        std::uint64_t points, std::uint64_t expires_at_ms,
+                                                        std::uint64_t nonce) const {
+  ledger::PaymentRequest request{chain_id_, partner, std::move(order_id), amount_minor, std::move(currency),
+                                 points,    expires_at_ms, nonce};
+  return ledger::sign_payment_request(std::move(request), partner_issuer(partner));
+}
+
+ledger::Transaction TxFactory::pay_with_points(const crypto::SecretKey& customer, ledger::SignedPaymentRequest request) {
+  ledger::PayWithPoints body{customer.public_key(), std::move(request)};
+  return ledger::Transaction::sign(fields(customer.public_key(), body), customer);
+}
+
 ledger::Transaction TxFactory::redeem_reward(const crypto::SecretKey& customer, ledger::PartnerId partner,
                                              std::uint32_t reward_id, std::uint16_t quantity) {
   ledger::RedeemReward body{customer.public_key(), partner, reward_id, quantity};

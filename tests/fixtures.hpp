@@ -103,6 +103,13 @@ class TxFactory {
   ledger::Transaction define_stamp_card(ledger::PartnerId partner, std::uint32_t card_id, ledger::StampCardTerms terms);
   ledger::Transaction define_badge(ledger::PartnerId partner, std::uint32_t badge_id, ledger::BadgeTerms terms);
   ledger::Transaction award_badge(ledger::PartnerId partner, std::uint32_t badge_id, const crypto::PublicKey& customer);
+  // Paying with points (protocol version 4). The request is signed by the partner's issuer key
+  // for this factory's chain.
+  ledger::Transaction set_point_value(ledger::PartnerId partner, ledger::PointValue value);
+  ledger::SignedPaymentRequest payment_request(ledger::PartnerId partner, std::string order_id, std::uint64_t amount_minor,
+                                               std::string currency, std::uint64_t points, std::uint64_t expires_at_ms,
+                                               std::uint64_t nonce = 1) const;
+  ledger::Transaction pay_with_points(const crypto::SecretKey& customer, ledger::SignedPaymentRequest request);
 
   // The fields every built transaction gets; tests change them to break a rule.
   std::uint64_t last_valid_height = 1'000;

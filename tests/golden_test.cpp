@@ -11,6 +11,8 @@
 #include "ledger/block.hpp"
 #include "ledger/chain.hpp"
 #include "ledger/limits.hpp"
+#include "ledger/payment.hpp"
+#include "ledger/state.hpp"
 #include "ledger/voucher.hpp"
 #include "tests/fixtures.hpp"
 
@@ -527,6 +529,45 @@ ledger::Genesis golden_v4_genesis() {
 
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------
+// Protocol version 4, paying with points. Printed by tests/tools/print_payment_examples.cpp;
+// the request id, its text and the transaction ids were also computed by a Python script from
+// docs/protocol.md alone (hashlib and the base 32 alphabet), which agreed.
+
+namespace {
+
+constexpr const char* set_point_value_hex =
+    "01" "0b" "0a" "746573742d636861696e" "0100000000000000" "e803000000000000"
+    "0200"                                                              // partner 2
+    "455552"                                                            // EUR
+    "0100000000000000"                                                  // 1 minor unit
+    "0200000000000000"                                                  // per 2 points
+    "53e3992ee42a988fd4f94db61da6e14f5313b9c95a6d007b56f6355eb88f2ec7"
+    "356bb105f0325ea98ea369b877bf4e84d6946f7445c7eadeeecde6ceb404eb06";
+constexpr const char* set_point_value_id_hex = "b5655575c506d9b09f8c6cda8aba0157aac484751117ce933c89137031c04fb0";
+constexpr const char* payment_request_hex =
+    "01" "0a" "746573742d636861696e" "0200"                             // version, chain id, partner 2
+    "0b" "74696c6c2d372d30303432"                                       // "till-7-0042"
+    "fa00000000000000" "455552" "f401000000000000"                      // 250 EUR, 500 points
+    "00a8da769b010000" "efcdab8967452301"                               // expires_at_ms, nonce
+    "90bd703d12f2c775dc063fd9d5ddf731dfc74db7b9b04691442c69adc9c36160"
+    "1b73a6711d1484737356df8922a4b83196f2748b1a0799464d53884b080d3603";
+constexpr const char* payment_request_id_hex = "9b4adb0e4ee4fe9ef6abb8e4c025adb8dfe9ce3142ee198d82ccc6fd0892a91b";
+constexpr const char* payment_request_text =
+    "PCPAY:04578SBKEGPP6T31D5Q0400BEHMPRV1D6WPK0C1M6BX0000000000025AN9F80800000000002MDMXMV04001VYDNE4PEH93068BTW1X2"
+    "BSCEXEW0RZXKNEXYWRXZHTDPYWV0HMH8GP6KBE9RDGP06VKMSRHT544EDSNDQW94AJBGCCPY9T8P6G7K534TMW89C40TDG3";
+constexpr const char* pay_with_points_id_hex = "edac34c6a21ec9c2905d5bee1c6f451fb03097a67ec10729830a98359bc31578";
+constexpr const char* pay_with_points_signature_hex =
+    "3727b724f41e96bd7989b30bcfdccdf8198762897fdec3533770d34af86612581553c90dd0bb9a87c831a45f32f933de4ae63aa8f8ff0f069cb1c5342eb1600d";
+
+ledger::SignedPaymentRequest golden_payment_request() {
+  return ledger::sign_payment_request({test::test_chain_id, 2, "till-7-0042", 250, "EUR", 500, 1'767'225'600'000,
+                                       0x0123456789abcdef},
+                                      test::TxFactory::partner_issuer(2));
+}
+
+}  // namespace
+
 TEST_CASE("golden: GrantTier has pinned bytes and id", "[ledger][golden][tiers]") {
   // Proves the body layout of type 9: partner 3 grants customer 1 tier 2 (Gold) until the end of
   // the first 30-day window.
@@ -594,4 +635,44 @@ TEST_CASE("golden: the tier record and the issuance record of version 3 are pinn
   issuance.tier = 1;
   issuance.multiplier_bp = 12'500;
   CHECK(to_hex(ledger::record::encode(issuance)) == issuance_v3_record_hex);
+}
+
+TEST_CASE("golden: SetPointValue, a payment request and PayWithPoints have pinned bytes, ids and text",
+          "[ledger][golden][payments]") {
+  // Proves the layouts of protocol version 4 byte for byte: SetPointValue's body, the payment
+  // request's canonical bytes, its id (PCPI over the bytes without the signature) and text
+  // (PCPAY: and Crockford base 32), and PayWithPoints = header, customer, request, signature.
+  check_transaction(ledger::Transaction::sign(fields_with(1, ledger::SetPointValue{2, {"EUR", 1, 2}}),
+                                              test::TxFactory::partner_issuer(2)),
+                    set_point_value_hex, set_point_value_id_hex);
+  const ledger::SignedPaymentRequest request = golden_payment_request();
+  CHECK(to_hex(request.encode()) == payment_request_hex);
+  CHECK(to_hex(request.request.id()) == payment_request_id_hex);
+  CHECK(request.text() == payment_request_text);
+  CHECK(ledger::parse_payment_request(payment_request_text).value() == request);
+  const crypto::SecretKey customer = test::TxFactory::customer(1);
+  const std::string pay_hex = "010c0a746573742d636861696e0100000000000000e803000000000000" + to_hex(customer.public_key()) +
+                              payment_request_hex + pay_with_points_signature_hex;
+  const ledger::Transaction pay =
+      ledger::Transaction::sign(fields_with(1, ledger::PayWithPoints{customer.public_key(), request}), customer);
+  check_transaction(pay, pay_hex.c_str(), pay_with_points_id_hex);
+}
+
+TEST_CASE("golden: point value, payment and payment totals records are pinned", "[ledger][golden][payments]") {
+  // Proves the record layouts paying with points adds: 'm' || partner for the point value,
+  // 'm' || partner || currency for the totals, 'q' || request id for a paid request.
+  CHECK(to_hex(ledger::record::point_value_key(2)) == "6d0002");
+  CHECK(to_hex(ledger::record::encode(ledger::PointValueRecord{{"EUR", 1, 2}, 1, 1})) ==
+        "01" "01000000" "0100000000000000" "455552" "0100000000000000" "0200000000000000");
+  CHECK(to_hex(ledger::record::payment_totals_key(2, "EUR")) == "6d0002455552");
+  CHECK(to_hex(ledger::record::encode(ledger::PaymentTotals{1, 500, 250})) ==
+        "01" "0100000000000000" "f401000000000000" "fa00000000000000");
+  CHECK(to_hex(ledger::record::payment_key(golden_payment_request().request.id())) ==
+        std::string("71") + payment_request_id_hex);
+  const ledger::PaymentRecord payment{2, test::TxFactory::customer(1).public_key(), "till-7-0042", 250, "EUR", 500, 2,
+                                      1'767'225'000'000, *fixed_from_hex<32>(pay_with_points_id_hex)};
+  CHECK(to_hex(ledger::record::encode(payment)) ==
+        "01" "0200" "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650" "0b74696c6c2d372d30303432"
+        "fa00000000000000" "455552" "f401000000000000" "0200000000000000" "4080d1769b010000" +
+            std::string(pay_with_points_id_hex));
 }

@@ -351,6 +351,11 @@ std::string redemption_reward(NodeClient& client, const std::string& tx_id_hex) 
   if (const auto* redeem = std::get_if<ledger::RedeemReward>(&tx->fields().body)) {
     return std::to_string(redeem->quantity) + " x reward " + std::to_string(redeem->reward_id);
   }
+  if (const auto* pay = std::get_if<ledger::PayWithPoints>(&tx->fields().body)) {
+    const ledger::PaymentRequest& request = pay->request.request;
+    return "payment of " + std::to_string(request.amount_minor) + " " + request.currency + " minor units, order " +
+           request.order_id;
+  }
   throw Failure(Exit::node_unreachable, "transaction " + tx_id_hex + " is not a redemption");
 }
 
@@ -535,6 +540,50 @@ void badges_command(const WalletOptions& options, std::ostream& out) {
         << partner_label(names, entry.u64("partner", 1, partner_id_max)) << ": " << entry.u64("progress") << " of "
         << terms.u64("threshold") << (rule == "points_earned" ? " points" : " times") << "\n";
   }
+}
+
+void pay_command(const WalletOptions& options, const PayRequest& request, std::istream& confirm, std::ostream& out) {
+  const auto parsed = ledger::parse_payment_request(request.request_text);
+  if (!parsed) throw Failure(Exit::usage, "not a payment request: " + parsed.error().message());
+  const ledger::PaymentRequest& fields = parsed->request;
+  NodeClient client = connect(options);
+  const Json info_answer = call(client, "chain_info", Json::object());
+  const AnswerObject info(info_answer, "chain_info");
+  if (info.string("chain_id", ledger::chain_id_bytes_max) != fields.chain_id) {
+    throw Failure(Exit::rejected, "the payment request is for chain " + fields.chain_id + ", not this node's");
+  }
+  // The partner's issuer key from the node: a request altered after the till made it is
+  // refused here, before anything is signed (the chain would refuse it too).
+  const Json partners = call(client, "get_partners", Json::object());
+  std::string partner_name;
+  std::optional<crypto::PublicKey> issuer_key;
+  for (const AnswerObject& partner : answer_objects(partners, "get_partners", ledger::partners_max)) {
+    if (partner.u64("id", 1, partner_id_max) != fields.partner) continue;
+    partner_name = partner.string("name", ledger::name_bytes_max);
+    issuer_key = partner.fixed_hex<32>("issuer_key");
+  }
+  if (!issuer_key) throw Failure(Exit::rejected, "the payment request names partner " + std::to_string(fields.partner) + ", which this chain does not have");
+  if (!parsed->signed_by(*issuer_key)) {
+    throw Failure(Exit::verification_failed, "the payment request is not signed by " + partner_name + ": it was altered; ask the till for a new one");
+  }
+  if (info.u64("time_ms") > fields.expires_at_ms) {
+    throw Failure(Exit::rejected, "the payment request expired at " + format_utc(fields.expires_at_ms) + "; ask the till for a new one");
+  }
+  out << "Pay " << partner_name << " (partner " << fields.partner << ")\n"
+      << "  order   " << fields.order_id << "\n"
+      << "  amount  " << fields.amount_minor << " " << fields.currency << " minor units\n"
+      << "  with    " << fields.points << " points\n"
+      << "  valid until " << format_utc(fields.expires_at_ms) << "\n";
+  if (!request.assume_yes) {
+    out << "Sign this payment? [y/N] " << std::flush;
+    std::string answer;
+    std::getline(confirm, answer);
+    if (answer != "y" && answer != "yes" && answer != "Y") throw Failure(Exit::declined, "not paid: the payment was not confirmed");
+  }
+  const crypto::SecretKey key = unlock(options);
+  ledger::PayWithPoints pay{key.public_key(), *parsed};
+  sign_and_submit(key, client, std::move(pay), fields.points, request.wait_for_commit, out);
+  out << "Payment request " << to_hex(fields.id()) << (request.wait_for_commit ? " paid\n" : " submitted\n");
 }
 
 void transfer_command(const WalletOptions& options, const TransferRequest& request, std::ostream& out) {

@@ -56,6 +56,19 @@ void cards_command(const WalletOptions& options, std::ostream& out);
 // The customer's badges, then the ones it is counting toward (get_badges).
 void badges_command(const WalletOptions& options, std::ostream& out);
 
+// Pays a till's payment request (protocol version 4; docs/wallet.md, "pay"): the request's text
+// as the till shows it. The wallet checks the request before it shows it (this chain, signed by
+// the partner's issuer key from get_partners, not expired at the tip), prints the partner, the
+// amount and the points, and unless `assume_yes` reads the answer from `confirm`: anything but
+// "y" or "yes" signs nothing (Exit::declined). Then it signs a PayWithPoints of exactly the
+// request's points, with the request inside.
+struct PayRequest {
+  std::string request_text;
+  bool assume_yes = false;
+  bool wait_for_commit = true;
+};
+void pay_command(const WalletOptions& options, const PayRequest& request, std::istream& confirm, std::ostream& out);
+
 struct TransferRequest {
   std::string to_address;
   std::uint64_t points = 0;

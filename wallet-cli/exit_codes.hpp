@@ -21,6 +21,7 @@ enum class Exit : int {
   verification_failed = 9,    // verify-tx: a proof, hash or signature does not check out
   not_committed = 10,         // verify-tx: the transaction is unknown or still pending
   internal = 11,              // an unexpected failure: a bug in the wallet, please report it
+  declined = 12,              // pay: the customer did not confirm the payment
 };
 
 // A command that cannot finish throws this; main() prints the message on one line on stderr

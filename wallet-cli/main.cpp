@@ -35,6 +35,8 @@ constexpr char usage_text[] =
     "  cards                                     the coalition's stamp cards and your stamps\n"
     "  badges                                    your badges and the ones on the way\n"
     "  transfer --to ADDRESS --points N [--no-wait]\n"
+    "  pay REQUEST [--yes] [--no-wait]           pay a till's payment request (PCPAY:...) with points;\n"
+    "                                            asks first unless --yes\n"
     "  export --out FILE                         copy the encrypted wallet file\n"
     "  import --in FILE                          install an exported wallet file\n"
     "  verify-tx ID [--genesis FILE] [--no-wait] check a transaction's proof and signatures\n"
@@ -63,6 +65,7 @@ const std::map<std::string, CommandSpec>& command_specs() {
       {"cards", {}},
       {"badges", {}},
       {"transfer", {{"--to", "--points"}, {"--no-wait"}, 0}},
+      {"pay", {{}, {"--yes", "--no-wait"}, 1}},
       {"export", {{"--out"}, {}, 0}},
       {"import", {{"--in"}, {}, 0}},
       {"verify-tx", {{"--genesis"}, {"--no-wait"}, 1}},
@@ -202,6 +205,13 @@ void run(const CommandLine& line) {
   if (command == "vouchers") return pc::wallet::vouchers_command(options, line.has("--qr"), std::cout);
   if (command == "cards") return pc::wallet::cards_command(options, std::cout);
   if (command == "badges") return pc::wallet::badges_command(options, std::cout);
+  if (command == "pay") {
+    pc::wallet::PayRequest request;
+    request.request_text = line.positionals.front();
+    request.assume_yes = line.has("--yes");
+    request.wait_for_commit = !line.has("--no-wait");
+    return pc::wallet::pay_command(options, request, std::cin, std::cout);
+  }
   if (command == "export") return pc::wallet::export_command(options, line.required("--out"), std::cout);
   if (command == "import") return pc::wallet::import_command(options, line.required("--in"), std::cout);
   if (command == "verify-tx") {
