@@ -772,7 +772,8 @@ int run(const Options& options) {
     next_new_customer += tx_per_block;
     return fresh_chain.sign_issuances(customers);
   });
-  BenchChain mixed_chain(scratch.path() / "mixed-chain", pool);
+  // The mixed blocks use the newest version's types (stamp cards, badges, tiers, payments).
+  BenchChain mixed_chain(scratch.path() / "mixed-chain", pool, pc::ledger::protocol_version_newest);
   const PhaseResult mixed = build_mixed_chain(mixed_chain, options);
 
   std::fprintf(stderr, "audit replay and size, pool chain (%llu blocks)...\n",

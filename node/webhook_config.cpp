@@ -10,7 +10,7 @@ struct NamedType {
   std::string_view name;
   WebhookEventType type;
 };
-constexpr std::array<NamedType, 7> event_names{{
+constexpr std::array<NamedType, 8> event_names{{
     {"earn", WebhookEventType::earn},
     {"redemption", WebhookEventType::redemption},
     {"return", WebhookEventType::return_purchase},

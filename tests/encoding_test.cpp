@@ -391,7 +391,7 @@ TEST_CASE("unknown versions and transaction types are refused", "[ledger][encodi
     changed[0] = version;
     CHECK(tx_code(changed) == Code::unknown_version);
   }
-  for (const std::uint8_t type : Bytes{0, 11, 255}) {  // 5-8 exist from protocol version 3, 9 and 10 from 4
+  for (const std::uint8_t type : Bytes{0, 16, 255}) {  // 5-8 exist from protocol version 3, 9-15 from 4
     Bytes changed = tx;
     changed[1] = type;
     CHECK(tx_code(changed) == Code::unknown_type);

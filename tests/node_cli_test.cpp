@@ -115,7 +115,7 @@ TEST_CASE("pointchain-node demo builds a chain that audits OK, as text and as JS
   INFO(demo.output);
   CHECK(demo.exit_code == node::audit_exit_ok);
   CHECK(demo.output.find("audit: OK") != std::string::npos);
-  CHECK(demo.output.find("13 blocks") != std::string::npos);
+  CHECK(demo.output.find("15 blocks") != std::string::npos);
 
   const Run text = run_node("audit " + data_argument(data_dir));
   INFO(text.output);
@@ -127,8 +127,8 @@ TEST_CASE("pointchain-node demo builds a chain that audits OK, as text and as JS
   const nlohmann::json report = parse_json(json_run.output);
   CHECK(report.at("ok") == true);
   CHECK(report.at("chain_id") == "demo-coalition");
-  CHECK(report.at("blocks") == 13);
-  CHECK(report.at("tip").at("height") == 13);
+  CHECK(report.at("blocks") == 15);
+  CHECK(report.at("tip").at("height") == 15);
   CHECK_FALSE(report.contains("fault"));
   const nlohmann::json& supply = report.at("supply");
   const auto issued = supply.at("issued").get<std::uint64_t>();
