@@ -318,7 +318,10 @@ void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256
       data["badge_id"] = it->first.second;
       data["badge_name"] = it->second.terms.name;
       data["earned_at_ms"] = progress->earned_at_ms;
-      put(WebhookEventType::badge_earned, tx, index, std::move(data), "." + std::to_string(it->first.second));
+      // Appended, not "." + ...: GCC 12 -O3 reports a false -Wrestrict on a literal + temporary.
+      std::string badge_suffix = ".";
+      badge_suffix += std::to_string(it->first.second);
+      put(WebhookEventType::badge_earned, tx, index, std::move(data), badge_suffix);
     }
   };
   for (std::size_t position = 0; position < block.transactions.size(); ++position) {
@@ -372,6 +375,18 @@ void WebhookQueue::queue_block(const ledger::Block& block, const ledger::Hash256
         codes.push_back(ledger::format_voucher_code(ledger::voucher_code(tx.id(), unit)));
       }
       data["vouchers"] = std::move(codes);
+      put(WebhookEventType::redemption, tx, index, std::move(data));
+    } else if (const auto* pay = std::get_if<ledger::PayWithPoints>(&body);
+               pay != nullptr && pay->request.request.partner == partner_) {
+      // A payment with points at this partner's till is a redemption there, with its money value.
+      const ledger::PaymentRequest& request = pay->request.request;
+      OrderedJson data;
+      data["customer"] = crypto::encode_address(pay->customer);
+      data["points"] = request.points;
+      data["payment_request"] = hex(request.id());
+      data["order_id"] = request.order_id;
+      data["amount_minor"] = request.amount_minor;
+      data["currency"] = request.currency;
       put(WebhookEventType::redemption, tx, index, std::move(data));
     } else if (const auto* use = std::get_if<ledger::UseVoucher>(&body); use != nullptr && use->partner == partner_) {
       OrderedJson data;

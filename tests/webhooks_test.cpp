@@ -255,6 +255,46 @@ TEST_CASE("the catalog's transactions are announced: a reward redemption with it
   CHECK(returned["data"]["shortfall_points"] == 15);
 }
 
+TEST_CASE("a payment with points at this partner's till is a redemption event with its money value",
+          "[webhooks][queue][payments]") {
+  // Proves a PayWithPoints (protocol version 4) reaches the CRM of the partner whose till made
+  // the request, as a redemption naming the customer, the points, the request id, the order and
+  // the money; a payment at partner 2's till is not queued for partner 1.
+  pc::test::GenesisOptions options;
+  options.protocol_version = 4;
+  options.partners = 2;
+  TestChain chain(options);
+  TempDir dir;
+  node::WebhookQueue queue(dir.path(), chain.store(), 1,
+                           settings_for("http://127.0.0.1:9/hooks", {node::WebhookEventType::redemption}));
+  const crypto::SecretKey alice = TxFactory::customer(1);
+  const ledger::PointValue half_cent{"EUR", 1, 2};
+  chain.commit_all({chain.txs.issue(1, alice.public_key(), 1'000, "order-1"), chain.txs.set_point_value(1, half_cent),
+                    chain.txs.set_point_value(2, half_cent)});
+  queue.block_committed(committed_at(chain.store(), 1));
+  const std::uint64_t expires_ms = pc::test::test_genesis_time_ms + 30 * day_ms;
+  const ledger::SignedPaymentRequest at_1 = chain.txs.payment_request(1, "till-1-0042", 250, "EUR", 500, expires_ms);
+  const ledger::SignedPaymentRequest at_2 = chain.txs.payment_request(2, "till-2-0007", 20, "EUR", 40, expires_ms);
+  const ledger::Transaction paid_1 = chain.txs.pay_with_points(alice, at_1);
+  chain.commit_all({paid_1});
+  const ledger::Transaction paid_2 = chain.txs.pay_with_points(alice, at_2);
+  chain.commit_all({paid_2});
+  queue.block_committed(committed_at(chain.store(), 2));
+  queue.block_committed(committed_at(chain.store(), 3));
+
+  const auto events = drain(queue);
+  REQUIRE(ids_of(events) == std::vector<std::string>{"2.0.redemption"});
+  const auto redeemed = nlohmann::json::parse(events[0].body);
+  CHECK(redeemed["type"] == "redemption");
+  CHECK(redeemed["data"]["customer"] == crypto::encode_address(alice.public_key()));
+  CHECK(redeemed["data"]["points"] == 500);
+  CHECK(redeemed["data"]["payment_request"] == to_hex(at_1.request.id()));
+  CHECK(redeemed["data"]["order_id"] == "till-1-0042");
+  CHECK(redeemed["data"]["amount_minor"] == 250);
+  CHECK(redeemed["data"]["currency"] == "EUR");
+  CHECK(redeemed["data"]["tx_id"] == to_hex(paid_1.id()));
+}
+
 TEST_CASE("a full endpoint queue drops new events and then queues an events_dropped notice",
           "[webhooks][queue]") {
   // Proves the documented bound: with room for 2, five earns queue the first two and drop
