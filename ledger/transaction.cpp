@@ -553,12 +553,12 @@ std::uint16_t protocol_version_of_type(TxType type) {
     case TxType::use_voucher:
     case TxType::partial_return: return 3;
     case TxType::grant_tier:
-    case TxType::prepaid_top_up: return 4;
+    case TxType::prepaid_top_up:
+    case TxType::set_point_value:
+    case TxType::pay_with_points:
     case TxType::define_stamp_card:
     case TxType::define_badge:
     case TxType::award_badge: return 4;
-    case TxType::set_point_value:
-    case TxType::pay_with_points: return 4;
   }
   return UINT16_MAX;
 }
