@@ -790,8 +790,11 @@ TEST_CASE("each connection counts the bytes and messages it carried, and both en
 TEST_CASE("a quiet link is kept by pings and a peer that never answers is closed", "[p2p][transport][keepalive]") {
   const auto genesis = test::make_genesis();
   TransportConfig config = quick_config();
-  config.limits.keepalive_idle_ms = 200;
-  config.limits.keepalive_timeout_ms = 2'000;
+  // The link survives as long as each pong is back within timeout - idle of its ping, so that
+  // margin is what a loaded machine (a sanitizer build under ctest -j) may use up: the shortest
+  // idle allowed and a timeout that leaves 2.9 s of it. The test lasts one timeout.
+  config.limits.keepalive_idle_ms = keepalive_idle_ms_min;
+  config.limits.keepalive_timeout_ms = 3'000;
   TestNode one(config, genesis, validator_key(1));
   TransportConfig two_config = config;
   two_config.peers = {one.address(1)};

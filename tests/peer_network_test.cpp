@@ -238,7 +238,8 @@ TEST_CASE("a transaction submitted to a validator that is not the proposer is co
   auto block = coalition.node(1).block_at(where->height);
   REQUIRE(block.ok());
   INFO("proposer of height 1 round 0: " << proposer << ", submitted to " << other);
-  CHECK(coalition.protocol(proposer).stats().txs_fetched >= 1);
+  // Counted after admission returns, which the commit need not wait for.
+  CHECK(eventually([&] { return coalition.protocol(proposer).stats().txs_fetched >= 1; }));
   coalition.check_identical_chains({1, 2, 3, 4});
 }
 
@@ -254,10 +255,17 @@ TEST_CASE("a client's transaction is pushed whole to the peers, which relay it o
   coalition.connect(2, 3);
   REQUIRE(eventually([&] { return coalition.node(2).consensus_info().peers == 2; }));
   const crypto::Hash256 id = coalition.submit(1, 1);
-  REQUIRE(eventually([&] { return coalition.node(3).knows_transaction(id); }));
   const auto sent = [&](std::size_t partner, node::PeerMessageType type) {
     return coalition.protocol(partner).stats().sent_by_type[static_cast<std::size_t>(type) - 1].messages;
   };
+  // A message is counted after the transport took it and a fetch after admission returns, so
+  // 3 can hold the transaction before the last counts move: the wait is for all of them.
+  REQUIRE(eventually([&] {
+    return coalition.node(3).knows_transaction(id) && sent(1, node::PeerMessageType::tx_deliver) >= 1 &&
+           sent(2, node::PeerMessageType::tx_announce) >= 1 && sent(3, node::PeerMessageType::tx_request) >= 1 &&
+           sent(2, node::PeerMessageType::tx_deliver) >= 1 && coalition.protocol(2).stats().txs_fetched >= 1 &&
+           coalition.protocol(3).stats().txs_fetched >= 1;
+  }));
   CHECK(sent(1, node::PeerMessageType::tx_deliver) == 1);
   CHECK(sent(1, node::PeerMessageType::tx_announce) == 0);
   CHECK(sent(2, node::PeerMessageType::tx_request) == 0);
@@ -407,7 +415,10 @@ TEST_CASE("a validator that connects later is told of the transactions pending o
 
   coalition.start(3);
   coalition.connect(3, 2);
-  REQUIRE(eventually([&] { return coalition.node(3).transaction(id).ok(); }));
+  // The fetch is counted after admission returns, so the transaction can be seen at 3 before
+  // it is counted: the wait is for the count.
+  REQUIRE(eventually([&] { return coalition.protocol(3).stats().txs_fetched >= 1; }));
+  CHECK(coalition.node(3).transaction(id).ok());
   CHECK_FALSE(coalition.committed(3, id));
   CHECK(coalition.protocol(3).stats().txs_fetched == 1);
 

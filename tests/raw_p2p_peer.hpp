@@ -55,6 +55,7 @@ class RawPeer {
     std::size_t got = 0;
     while (got < count) {
       const ssize_t n = ::recv(fd_, out.data() + got, count - got, 0);
+      if (n < 0 && errno == EINTR) continue;  // a signal (a receive timeout is set, so no restart)
       if (n <= 0) break;
       got += static_cast<std::size_t>(n);
     }
@@ -104,6 +105,7 @@ class RawPeer {
     while (true) {
       const ssize_t n = ::recv(fd_, &byte, 1, 0);
       if (n == 0) return true;
+      if (n < 0 && errno == EINTR) continue;
       if (n < 0) return errno == ECONNRESET;
     }
   }
