@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "crypto/check.hpp"
+#include "ledger/limits.hpp"
 #include "node/earning_rules.hpp"
 #include "node/node.hpp"
 
@@ -393,7 +394,9 @@ class Reader {
       }
     }
     // The genesis does not require distinct names; a shared one cannot say which tier is meant.
-    if (matches > 1) return where + ": the chain has " + std::to_string(matches) + " tiers named \"" + name.get<std::string>() + "\"";
+    if (matches > 1) {
+      return where + ": the chain has " + std::to_string(matches) + " tiers named \"" + name.get<std::string>() + "\"";
+    }
     if (matches == 1) return std::nullopt;
     std::string known;
     for (std::uint8_t index = 1; index <= tiers_.count(); ++index) {
@@ -403,6 +406,7 @@ class Reader {
   }
 
   // {"one_of": [names]} or {"at_least": name}, as a mask of tier indexes (bit i: tier i).
+  static_assert(ledger::tiers_max < 16, "a tier segment's mask holds tier indexes 0 to tiers_max");
   std::optional<ParseError> read_tier_segment(const Json& segment, std::optional<std::uint16_t>& out) const {
     auto found = segment.find("tier");
     if (found == segment.end()) return std::nullopt;
@@ -417,14 +421,20 @@ class Reader {
     if (auto at_least = found->find("at_least"); at_least != found->end()) {
       std::uint8_t lowest = 0;
       if (auto error = tier_index(*at_least, "segment.tier.at_least", lowest)) return error;
-      for (std::uint8_t index = lowest; index <= tiers_.count(); ++index) mask = static_cast<std::uint16_t>(mask | 1U << index);
+      for (std::uint8_t index = lowest; index <= tiers_.count(); ++index) {
+        mask = static_cast<std::uint16_t>(mask | 1U << index);
+      }
     } else {
       const Json& names = found->at("one_of");
-      if (!names.is_array() || names.empty()) return std::string("segment.tier.one_of must be a non-empty array of tier names");
+      if (!names.is_array() || names.empty()) {
+        return std::string("segment.tier.one_of must be a non-empty array of tier names");
+      }
       for (std::size_t i = 0; i < names.size(); ++i) {
         std::uint8_t index = 0;
         if (auto error = tier_index(names[i], "segment.tier.one_of[" + std::to_string(i) + "]", index)) return error;
-        if ((mask >> index & 1U) != 0) return "segment.tier.one_of: \"" + tiers_.tier_name(index) + "\" is listed twice";
+        if ((mask >> index & 1U) != 0) {
+          return "segment.tier.one_of: \"" + tiers_.tier_name(index) + "\" is listed twice";
+        }
         mask = static_cast<std::uint16_t>(mask | 1U << index);
       }
     }
