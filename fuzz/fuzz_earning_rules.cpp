@@ -59,12 +59,18 @@ void check_evaluation(const rules::RuleSet& set, const rules::Order& order, cons
   if (set.order_points_max) FUZZ_CHECK(breakdown->points <= *set.order_points_max);
 }
 
+// A tier program for the file's tier segments to name (docs/loyalty.md's example).
+const pc::ledger::TierProgram& tier_program() {
+  static const pc::ledger::TierProgram program{365, 30, {{"Silver", 1'000, 12'500}, {"Gold", 5'000, 15'000}}};
+  return program;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   pc::fuzz::initialize_once();
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const auto parsed = rules::parse_rule_set(text);
+  const auto parsed = rules::parse_rule_set(text, tier_program());
   if (!parsed) {
     FUZZ_CHECK(!parsed.error().empty());
     return 0;
@@ -73,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(!set.currencies.empty());
   FUZZ_CHECK(set.tag.size() == rules::rule_tag_chars);
   // The tag is what an issuance records: the same bytes must always give the same rule set.
-  const auto again = rules::parse_rule_set(text);
+  const auto again = rules::parse_rule_set(text, tier_program());
   FUZZ_CHECK(again.ok() && again->hash == set.hash && again->tag == set.tag);
 
   rules::CustomerFacts returning;
@@ -81,8 +87,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   returning.last_activity_ms = now_ms - 400 * pc::ledger::ms_per_day;
   rules::CustomerFacts near_caps = returning;
   near_caps.earned_in_period = {std::numeric_limits<std::uint64_t>::max() / 2, 1'999, 4'999};
+  rules::CustomerFacts gold = returning;
+  gold.tier = 2;
   const std::string& currency = set.currencies.front().currency;
-  for (const rules::CustomerFacts& facts : {rules::CustomerFacts{}, returning, near_caps}) {
+  for (const rules::CustomerFacts& facts : {rules::CustomerFacts{}, returning, near_caps, gold}) {
     check_evaluation(set, order_matching(set, currency, 3, 250), facts);
     check_evaluation(set, order_matching(set, currency, rules::line_quantity_max, std::numeric_limits<std::int64_t>::max()),
                      facts);

@@ -223,6 +223,11 @@ void earning_rules_seeds() {
   write_seed("fuzz_earning_rules", "minimal.json",
              R"({"version": 1, "currencies": [{"currency": "JPY", "points_per_unit": 1000000}],)"
              R"( "multipliers": [{"name": "new", "sku": "X", "per_mille": 100000, "segment": {"new_customer": true}}]})");
+  // Tier segments, named as the fuzz target's tier program names them (Silver, Gold).
+  write_seed("fuzz_earning_rules", "tiers.json",
+             R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}], "multiplier_per_mille_max": 3000,)"
+             R"( "multipliers": [{"name": "gold double", "per_mille": 2000, "segment": {"tier": {"one_of": ["Gold"]}}},)"
+             R"( {"name": "silver and up", "per_mille": 1500, "segment": {"tier": {"at_least": "Silver"}}}]})");
 }
 
 // fuzz_signer_state: one record per step. fuzz_wal_file: a height file written by the log

@@ -8,6 +8,7 @@
 
 #include "crypto/check.hpp"
 #include "crypto/referral_code.hpp"
+#include "ledger/limits.hpp"
 #include "node/node.hpp"
 
 namespace pc::node::rules {
@@ -70,6 +71,7 @@ std::uint64_t window_start_ms(const RecentRange& range, std::uint64_t now_ms) {
 
 bool in_segment(const Segment& segment, const CustomerFacts& facts, std::uint64_t now_ms) {
   if (segment.new_customer && *segment.new_customer != facts.first_purchase) return false;
+  if (segment.tiers && (facts.tier >= ledger::tiers_max + 1 || (*segment.tiers >> facts.tier & 1U) == 0)) return false;
   if (segment.partners_visited) {
     const std::uint64_t since_ms = window_start_ms(*segment.partners_visited, now_ms);
     std::set<ledger::PartnerId> partners;
@@ -260,6 +262,11 @@ std::uint32_t RuleSet::recent_days_max() const {
     if (multiplier.segment.points_earned) days = std::max(days, multiplier.segment.points_earned->days);
   }
   return days;
+}
+
+bool RuleSet::has_tier_segments() const {
+  return std::any_of(multipliers.begin(), multipliers.end(),
+                     [](const Multiplier& multiplier) { return multiplier.segment.tiers.has_value(); });
 }
 
 ledger::Result<ReferralAward> evaluate_referral(const RuleSet& rules, const ReferralFacts& referral,

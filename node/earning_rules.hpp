@@ -19,6 +19,7 @@
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "ledger/errors.hpp"
+#include "ledger/tiers.hpp"
 #include "ledger/transaction.hpp"
 
 namespace pc::node::rules {
@@ -71,6 +72,10 @@ inline constexpr std::uint32_t segment_days_max = 366;
 // Which customers a rule targets, from their facts on the chain. Unset: everyone.
 struct Segment {
   std::optional<bool> new_customer;             // no purchase at this partner yet
+  // The customer's tier (CustomerFacts::tier) is one of these: bit i is tier index i of the
+  // genesis tier program. Resolved from the file's tier names at load, so a rule set is
+  // loaded against one chain's program.
+  std::optional<std::uint16_t> tiers;
   std::optional<std::uint32_t> inactive_days_min;  // no activity on the chain for this long
   std::optional<RecentRange> partners_visited;  // distinct partners that issued to the customer
   std::optional<RecentRange> points_earned;     // points issued to the customer, every partner
@@ -171,13 +176,16 @@ struct RuleSet {
   std::optional<ReferralRule> referral;
   // The longest window of a partners_visited or points_earned segment, in days (0: none).
   std::uint32_t recent_days_max() const;
+  // Whether a rule targets a tier: the node then reads the customer's tier.
+  bool has_tier_segments() const;
 };
 
-// Parses and validates a rule set. Errors name the rule and the field:
+// Parses and validates a rule set for a chain whose genesis tier program is `tiers` (empty: the
+// chain has none, and a tier segment is an error). Errors name the rule and the field:
 // `multipliers[1] "coffee week": per_mille must be between 1001 and 100000`.
-pc::Result<RuleSet, std::string> parse_rule_set(std::string_view text);
+pc::Result<RuleSet, std::string> parse_rule_set(std::string_view text, const ledger::TierProgram& tiers = {});
 // Reads `path` and parses it; errors start with the path.
-pc::Result<RuleSet, std::string> load_rule_set(const std::filesystem::path& path);
+pc::Result<RuleSet, std::string> load_rule_set(const std::filesystem::path& path, const ledger::TierProgram& tiers = {});
 
 struct OrderLine {
   std::string sku;
@@ -210,6 +218,10 @@ struct CustomerFacts {
   std::array<std::uint64_t, 3> earned_in_period{};  // this partner's points, by Period, now
   // Every issuance to the customer within RuleSet::recent_days_max() days of now.
   std::vector<RecentIssue> recent_issues;
+  // The customer's tier index as the state machine computes it at the tip's block time (the
+  // higher of the earned and the granted tier, ledger::settle_tier); 0 on a chain without
+  // tiers. Read only when RuleSet::has_tier_segments().
+  std::uint8_t tier = 0;
 };
 
 // Whether `segment` holds for the customer now.

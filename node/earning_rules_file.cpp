@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "crypto/check.hpp"
+#include "ledger/limits.hpp"
 #include "node/earning_rules.hpp"
 #include "node/node.hpp"
 
@@ -115,6 +116,8 @@ std::optional<ParseError> read_selector(const Json& object, LineSelector& out, b
 
 class Reader {
  public:
+  explicit Reader(const ledger::TierProgram& tiers) : tiers_(tiers) {}
+
   std::optional<ParseError> read(const Json& json, RuleSet& rules) {
     if (!json.is_object()) return "the top level must be an object";
     if (auto error = unknown_field(json, {"version", "time_zone_offset_minutes", "currencies", "exclusions",
@@ -357,11 +360,13 @@ class Reader {
     if (auto found = item.find("segment"); found != item.end()) {
       if (!found->is_object()) {
         return std::string(
-            "segment must be an object {new_customer, inactive_days, partners_visited, points_earned}");
+            "segment must be an object {new_customer, inactive_days, partners_visited, points_earned, tier}");
       }
-      if (auto error = unknown_field(*found, {"new_customer", "inactive_days", "partners_visited", "points_earned"})) {
+      if (auto error =
+              unknown_field(*found, {"new_customer", "inactive_days", "partners_visited", "points_earned", "tier"})) {
         return "segment: " + *error;
       }
+      if (auto error = read_tier_segment(*found, multiplier.segment.tiers)) return error;
       if (auto error = read_recent_range(*found, "partners_visited", multiplier.segment.partners_visited)) return error;
       if (auto error = read_recent_range(*found, "points_earned", multiplier.segment.points_earned)) return error;
       if (auto flag = found->find("new_customer"); flag != found->end()) {
@@ -375,6 +380,65 @@ class Reader {
       }
     }
     rules.multipliers.push_back(std::move(multiplier));
+    return std::nullopt;
+  }
+
+  // The tier index of a name in the chain's tier program, as the genesis spells it.
+  std::optional<ParseError> tier_index(const Json& name, const std::string& where, std::uint8_t& out) const {
+    if (!name.is_string()) return where + " must be a tier name (a string)";
+    std::size_t matches = 0;
+    for (std::uint8_t index = 1; index <= tiers_.count(); ++index) {
+      if (tiers_.tier_name(index) == name.get<std::string>()) {
+        out = index;
+        ++matches;
+      }
+    }
+    // The genesis does not require distinct names; a shared one cannot say which tier is meant.
+    if (matches > 1) {
+      return where + ": the chain has " + std::to_string(matches) + " tiers named \"" + name.get<std::string>() + "\"";
+    }
+    if (matches == 1) return std::nullopt;
+    std::string known;
+    for (std::uint8_t index = 1; index <= tiers_.count(); ++index) {
+      known += (index == 1 ? "" : ", ") + tiers_.tier_name(index);
+    }
+    return where + ": unknown tier \"" + name.get<std::string>() + "\" (the chain's tiers: " + known + ")";
+  }
+
+  // {"one_of": [names]} or {"at_least": name}, as a mask of tier indexes (bit i: tier i).
+  static_assert(ledger::tiers_max < 16, "a tier segment's mask holds tier indexes 0 to tiers_max");
+  std::optional<ParseError> read_tier_segment(const Json& segment, std::optional<std::uint16_t>& out) const {
+    auto found = segment.find("tier");
+    if (found == segment.end()) return std::nullopt;
+    if (tiers_.tiers.empty()) {
+      return std::string("segment.tier: this chain has no tier program (tiers need protocol version 4 and "
+                         "policy.tiers in the genesis)");
+    }
+    const std::string shape = "segment.tier must be {\"one_of\": [tier names]} or {\"at_least\": tier name}";
+    if (!found->is_object() || found->size() != 1) return shape;
+    if (auto error = unknown_field(*found, {"one_of", "at_least"})) return "segment.tier: " + *error;
+    std::uint16_t mask = 0;
+    if (auto at_least = found->find("at_least"); at_least != found->end()) {
+      std::uint8_t lowest = 0;
+      if (auto error = tier_index(*at_least, "segment.tier.at_least", lowest)) return error;
+      for (std::uint8_t index = lowest; index <= tiers_.count(); ++index) {
+        mask = static_cast<std::uint16_t>(mask | 1U << index);
+      }
+    } else {
+      const Json& names = found->at("one_of");
+      if (!names.is_array() || names.empty()) {
+        return std::string("segment.tier.one_of must be a non-empty array of tier names");
+      }
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        std::uint8_t index = 0;
+        if (auto error = tier_index(names[i], "segment.tier.one_of[" + std::to_string(i) + "]", index)) return error;
+        if ((mask >> index & 1U) != 0) {
+          return "segment.tier.one_of: \"" + tiers_.tier_name(index) + "\" is listed twice";
+        }
+        mask = static_cast<std::uint16_t>(mask | 1U << index);
+      }
+    }
+    out = mask;
     return std::nullopt;
   }
 
@@ -409,6 +473,7 @@ class Reader {
     return std::nullopt;
   }
 
+  const ledger::TierProgram& tiers_;
   // Names the breakdown uses for its own entries are reserved, so a line can be told apart.
   std::set<std::string> names_{"base", "minimum order", "order maximum", "customer cap (day)",
                                "customer cap (week)", "customer cap (month)"};
@@ -423,7 +488,7 @@ std::string base64url(const std::uint8_t* bytes, std::size_t size) {
 
 }  // namespace
 
-pc::Result<RuleSet, std::string> parse_rule_set(std::string_view text) {
+pc::Result<RuleSet, std::string> parse_rule_set(std::string_view text, const ledger::TierProgram& tiers) {
   if (text.size() > rule_set_bytes_max) {
     return "the rule set is " + std::to_string(text.size()) + " bytes, at most " + std::to_string(rule_set_bytes_max);
   }
@@ -436,7 +501,7 @@ pc::Result<RuleSet, std::string> parse_rule_set(std::string_view text) {
     return std::string("not valid JSON: ") + error.what();
   }
   RuleSet rules;
-  Reader reader;
+  Reader reader(tiers);
   if (auto error = reader.read(json, rules)) return *error;
   rules.hash = crypto::sha256(ByteSpan(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   rules.tag = base64url(rules.hash.data(), 16);
@@ -444,12 +509,12 @@ pc::Result<RuleSet, std::string> parse_rule_set(std::string_view text) {
   return rules;
 }
 
-pc::Result<RuleSet, std::string> load_rule_set(const std::filesystem::path& path) {
+pc::Result<RuleSet, std::string> load_rule_set(const std::filesystem::path& path, const ledger::TierProgram& tiers) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return "cannot read " + path.string();
   std::ostringstream text;
   text << file.rdbuf();
-  auto rules = parse_rule_set(text.str());
+  auto rules = parse_rule_set(text.str(), tiers);
   if (!rules) return path.string() + ": " + rules.error();
   return rules;
 }

@@ -84,15 +84,17 @@ class HistoryObserver final : public CommitObserver {
   HistoryIndex& index_;
 };
 
-// data_dir/earning-rules.json; no rule set when the file is absent.
-pc::Result<std::shared_ptr<const rules::RuleSet>, std::string> read_rules_file(const std::filesystem::path& data_dir) {
+// data_dir/earning-rules.json, its tier names checked against the genesis tier program; no
+// rule set when the file is absent.
+pc::Result<std::shared_ptr<const rules::RuleSet>, std::string> read_rules_file(const std::filesystem::path& data_dir,
+                                                                                const ledger::TierProgram& tiers) {
   const std::filesystem::path path = data_dir / earning_rules_file_name;
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
     if (error) return "cannot read " + path.string() + ": " + error.message();
     return std::shared_ptr<const rules::RuleSet>();
   }
-  auto loaded = rules::load_rule_set(path);
+  auto loaded = rules::load_rule_set(path, tiers);
   if (!loaded) return loaded.error();
   return std::make_shared<const rules::RuleSet>(std::move(loaded).value());
 }
@@ -410,6 +412,20 @@ class Node::Impl {
     return std::nullopt;
   }
 
+  // The customer's tier record in `view`, settled at its tip's block time: what the state
+  // machine's State::settled_tier gives at that height.
+  ledger::Result<ledger::TierStatus> settled_tier(const Snapshot& view, const crypto::PublicKey& customer) const {
+    ledger::TierStatus status;
+    auto stored = view.store.state_record(ledger::record::tier_key(customer));
+    if (!stored) return stored.error();
+    if (stored->has_value()) {
+      auto decoded = ledger::record::decode_tier_value(**stored);
+      if (!decoded) return decoded.error();
+      status = *decoded;
+    }
+    return ledger::settle_tier(genesis.policy.tiers, genesis.genesis_time_ms, status, view.tip.time_ms);
+  }
+
   std::shared_ptr<const rules::RuleSet> current_rules() const {
     std::lock_guard lock(rules_mutex);
     return active_rules;
@@ -443,6 +459,14 @@ class Node::Impl {
   // The scan stops once every fact the rules ask for is known.
   ledger::Status add_chain_facts(const rules::RuleSet& rule_set, const crypto::PublicKey& customer,
                                  std::uint64_t now_ms, rules::CustomerFacts& facts) const {
+    // The tier at the published tip, as the state machine settles it at the tip's block time.
+    // On the writer the snapshot is the writer's own state (both move in one step at a commit),
+    // so quote and earn read the same tier; pending issuances do not move it.
+    if (rule_set.has_tier_segments()) {
+      auto settled = settled_tier(*snapshot(), customer);
+      if (!settled) return settled.error();
+      facts.tier = settled->tier;
+    }
     const auto starts = rules::period_starts(rule_set.time_zone_offset_minutes, now_ms);
     std::uint64_t oldest_needed_ms = UINT64_MAX;  // no cap: no period needed
     for (const rules::CustomerCap& cap : rule_set.customer_caps) {
@@ -1073,7 +1097,7 @@ Node::Node(NodeConfig config, ledger::Genesis genesis, ledger::PartnerId partner
     throw std::runtime_error("this node's keys are not partner " + std::to_string(partner_) +
                              "'s validator and issuer keys in the genesis");
   }
-  auto rule_set = read_rules_file(config_.data_dir);
+  auto rule_set = read_rules_file(config_.data_dir, genesis_.policy.tiers);
   if (!rule_set) throw std::runtime_error(rule_set.error());
   impl_ = std::make_unique<Impl>(config_, genesis_, partner_, std::move(validator_key), std::move(issuer_key),
                                  clock, workers, storage, peers);
@@ -1364,17 +1388,13 @@ AccountView Node::account(const crypto::PublicKey& key) const {
   view.pending_sequence = view.account.sequence + pending_count + 1;
   const ledger::TierProgram& program = impl_->genesis.policy.tiers;
   if (!program.tiers.empty()) {
-    ledger::TierStatus status;
-    auto stored = snapshot->store.state_record(ledger::record::tier_key(key));
-    if (stored && stored->has_value()) {
-      auto decoded = ledger::record::decode_tier_value(**stored);
-      if (decoded) status = *decoded;
-    }
-    if (!stored || (stored->has_value() && !ledger::record::decode_tier_value(**stored))) {
-      std::cerr << "pointchain-node: reading the tier of " << to_hex(key) << " failed\n";
-    }
     const std::uint64_t now = snapshot->tip.time_ms;
-    view.tier = ledger::describe_tier(program, ledger::settle_tier(program, impl_->genesis.genesis_time_ms, status, now), now);
+    auto settled = impl_->settled_tier(*snapshot, key);
+    if (!settled) {
+      std::cerr << "pointchain-node: reading the tier of " << to_hex(key) << " failed\n";
+      settled = ledger::settle_tier(program, impl_->genesis.genesis_time_ms, ledger::TierStatus{}, now);
+    }
+    view.tier = ledger::describe_tier(program, *settled, now);
   }
   return view;
 }
@@ -1855,7 +1875,7 @@ ledger::Result<EarnResult> Node::earn_event(const crypto::PublicKey& customer, c
 }
 
 pc::Result<std::optional<RulesInfo>, std::string> Node::reload_rules() {
-  auto rule_set = read_rules_file(config_.data_dir);
+  auto rule_set = read_rules_file(config_.data_dir, genesis_.policy.tiers);
   if (!rule_set) return rule_set.error();
   {
     std::lock_guard lock(impl_->rules_mutex);

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "node/node.hpp"
 #include "tests/fixtures.hpp"
@@ -72,19 +73,39 @@ TEST_CASE("under earning rules, earn issues what quote showed and records the ru
   }
 }
 
-TEST_CASE("quote equals earn over seeded random orders, and no earn passes the per-order maximum", "[node][rules]") {
+TEST_CASE("quote equals earn over seeded random orders, tiers included, and no earn passes the per-order maximum",
+          "[node][rules][tiers]") {
   // Proves on the real node, with facts from the chain and the mempool changing between
-  // earns, that each quote is what the earn then issues.
-  const std::string rules = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 3}],
+  // earns, that each quote is what the earn then issues; on a chain with tiers, with tier
+  // multipliers in the rules while customers cross thresholds and are granted tiers, also
+  // that the answer's credited points are the signed points times the chain's multiplier of
+  // the tier at the tip.
+  const std::string plain_rules = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 3}],
     "multipliers": [{"name": "coffee", "category": "coffee", "per_mille": 2500}],
     "fixed_points": [{"name": "bagel", "sku": "BAGEL", "points_per_item": 7}],
     "first_purchase_bonus": {"name": "welcome", "points": 40}, "order_points_max": 300})";
-  RulesHarness harness(rules);
-  const std::uint32_t seed = 7'331;
-  INFO("seed " << seed);
+  const std::string tier_rules = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 3}],
+    "multiplier_per_mille_max": 4000,
+    "multipliers": [{"name": "coffee", "category": "coffee", "per_mille": 2500},
+                    {"name": "gold double", "per_mille": 2000, "segment": {"tier": {"one_of": ["Gold"]}}},
+                    {"name": "silver and up", "per_mille": 1500, "segment": {"tier": {"at_least": "Silver"}}}],
+    "fixed_points": [{"name": "bagel", "sku": "BAGEL", "points_per_item": 7}],
+    "first_purchase_bonus": {"name": "welcome", "points": 40}, "order_points_max": 600})";
+  const bool tiers = GENERATE(false, true);
+  RulesHarness harness(tiers ? tier_rules : plain_rules, local_midnight_ms - 3'600'000,
+                       tiers ? tier_chain() : pc::test::GenesisOptions{});
+  const std::uint64_t order_max = tiers ? 600 : 300;
+  const std::uint32_t seed = tiers ? 7'332 : 7'331;
+  INFO("seed " << seed << (tiers ? ", tier chain" : ""));
   std::mt19937 random(seed);
-  for (int round = 0; round < 40; ++round) {
+  std::set<std::uint8_t> tiers_seen;
+  for (int round = 0; round < (tiers ? 80 : 40); ++round) {
     const auto customer = TxFactory::customer(static_cast<int>(random() % 4)).public_key();
+    if (tiers && random() % 10 == 0) {
+      // A membership: Silver or Gold for a week, replacing this partner's earlier grant.
+      REQUIRE(harness.node().grant_tier(customer, static_cast<std::uint8_t>(1 + random() % 2),
+                                        harness.clock().now_ms() + 7 * 86'400'000ULL));
+    }
     node::rules::Order order{"EUR", {}};
     const std::size_t lines = 1 + random() % 5;
     for (std::size_t i = 0; i < lines; ++i) {
@@ -102,12 +123,104 @@ TEST_CASE("quote equals earn over seeded random orders, and no earn passes the p
     REQUIRE(earned);
     REQUIRE(earned->breakdown);
     CHECK(summary(*earned->breakdown) == summary(*quoted));
-    CHECK(earned->points <= 300);
+    CHECK(earned->points <= order_max);
+    if (tiers) {
+      REQUIRE(earned->tier);
+      tiers_seen.insert(*earned->tier);
+      CHECK(earned->tier == harness.node().account(customer).tier->tier);
+      CHECK(earned->credited_points ==
+            ledger::multiplied_points(earned->points, harness.genesis().policy.tiers.multiplier_bp(*earned->tier)));
+    }
     if (round % 7 == 6) {
       harness.clock().advance_ms(1'000);
       REQUIRE(harness.node().produce_pending());
     }
   }
+  // The run covered every tier (else the tier rules were never exercised on both sides).
+  if (tiers) CHECK(tiers_seen == std::set<std::uint8_t>{0, 1, 2});
+}
+
+TEST_CASE("a tier rule reads the tier at the tip: the customer who just crossed a threshold, and a granted tier",
+          "[node][rules][tiers]") {
+  // Proves the tier fact is the state machine's: a customer at 999 qualifying points earns
+  // without the Silver rule; the earn that reaches 1000 does not change it while pending;
+  // from the block that holds it the customer is Silver for quote and earn alike. A granted
+  // Gold counts as Gold. The rules' multiplier is in the signed points, and the chain then
+  // credits them times its own tier multiplier (the issuance record shows both). A change of
+  // the tier field is another rule set: another tag in the reference.
+  const std::string rules = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+    "multipliers": [{"name": "gold double", "per_mille": 2000, "segment": {"tier": {"one_of": ["Gold"]}}},
+                    {"name": "silver and up", "per_mille": 1500, "segment": {"tier": {"at_least": "Silver"}}}]})";
+  RulesHarness harness(rules, local_midnight_ms - 3'600'000, tier_chain());
+  const ledger::TierProgram& program = harness.genesis().policy.tiers;
+  const auto produce = [&] {
+    harness.clock().advance_ms(1'000);
+    REQUIRE(harness.node().produce_pending());
+  };
+  const auto alice = TxFactory::customer(1).public_key();
+  REQUIRE(harness.node().earn_order(alice, coffee_order(99'900), "big"));  // 999 points
+  produce();
+  CHECK(harness.node().account(alice).tier->window_points == 999);
+  auto before = harness.node().quote(alice, coffee_order(1'000));
+  REQUIRE(before);
+  CHECK(summary(*before) == std::vector<std::string>{"base:10"});
+  auto crossing = harness.node().earn_order(alice, coffee_order(100), "cross");  // the 1000th point
+  REQUIRE(crossing);
+  CHECK(crossing->tier == 0);
+  auto pending = harness.node().quote(alice, coffee_order(1'000));
+  REQUIRE(pending);
+  CHECK(summary(*pending) == std::vector<std::string>{"base:10"});  // the tip has not moved
+  produce();
+  CHECK(harness.node().account(alice).tier->tier == 1);
+  auto silver_quote = harness.node().quote(alice, coffee_order(1'000));
+  REQUIRE(silver_quote);
+  CHECK(summary(*silver_quote) == std::vector<std::string>{"base:10", "silver and up:5"});
+  auto silver = harness.node().earn_order(alice, coffee_order(1'000), "silver-1");
+  REQUIRE(silver);
+  REQUIRE(silver->breakdown);
+  CHECK(summary(*silver->breakdown) == summary(*silver_quote));
+  CHECK(silver->points == 15);
+  CHECK(silver->tier == 1);
+  CHECK(silver->multiplier_bp == program.multiplier_bp(1));
+  CHECK(silver->credited_points == 18);  // floor(15 x 1.25)
+  produce();
+  auto silver_again = harness.node().earn_order(alice, coffee_order(1'000), "silver-1");
+  REQUIRE(silver_again);
+  CHECK(silver_again->already_known);
+  CHECK(silver_again->points == 15);          // what the partner signed
+  CHECK(silver_again->credited_points == 18);  // what the issuance record credited, at Silver
+  CHECK(silver_again->tier == 1);
+
+  // A granted tier: Bob never earned, and bought a week of Gold.
+  const auto bob = TxFactory::customer(2).public_key();
+  REQUIRE(harness.node().grant_tier(bob, 2, harness.clock().now_ms() + 7 * 86'400'000ULL));
+  produce();
+  auto gold_quote = harness.node().quote(bob, coffee_order(1'000));
+  REQUIRE(gold_quote);
+  CHECK(summary(*gold_quote) == std::vector<std::string>{"base:10", "gold double:10", "silver and up:5"});
+  auto gold = harness.node().earn_order(bob, coffee_order(1'000), "gold-1");
+  REQUIRE(gold);
+  CHECK(summary(*gold->breakdown) == summary(*gold_quote));
+  CHECK(gold->points == 25);
+  CHECK(gold->tier == 2);
+  CHECK(gold->credited_points == 37);  // floor(25 x 1.5)
+  const std::string tag = tag_of(rules, program);
+  CHECK(gold->reference == "gold-1~" + tag);
+
+  // The same rules but for Silver only: another file, so another tag on the next issuance.
+  const std::string silver_only = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+    "multipliers": [{"name": "gold double", "per_mille": 2000, "segment": {"tier": {"one_of": ["Silver"]}}},
+                    {"name": "silver and up", "per_mille": 1500, "segment": {"tier": {"at_least": "Silver"}}}]})";
+  harness.write_rules(silver_only);
+  auto reloaded = harness.node().reload_rules();
+  REQUIRE(reloaded);
+  REQUIRE(*reloaded);
+  CHECK((*reloaded)->tag == tag_of(silver_only, program));
+  CHECK((*reloaded)->tag != tag);
+  auto after = harness.node().earn_order(bob, coffee_order(1'000), "gold-2");
+  REQUIRE(after);
+  CHECK(summary(*after->breakdown) == std::vector<std::string>{"base:10", "silver and up:5"});
+  CHECK(after->reference == "gold-2~" + (*reloaded)->tag);
 }
 
 TEST_CASE("a reload changes the rules for the next earn; repeats and returns find orders of any rule set",
@@ -183,6 +296,17 @@ TEST_CASE("a node does not start with a rules file that does not validate", "[no
   }
   CHECK(message.ends_with("earning-rules.json: fixed_points[0] \"bagel\": points_per_item must be an integer "
                           "between 1 and 1000000"));
+
+  // A tier segment on a chain without a tier program (this harness's chain is version 1).
+  message.clear();
+  try {
+    RulesHarness harness(R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+      "multipliers": [{"name": "gold double", "per_mille": 2000, "segment": {"tier": {"one_of": ["Gold"]}}}]})");
+  } catch (const std::runtime_error& error) {
+    message = error.what();
+  }
+  CHECK(message.ends_with("earning-rules.json: multipliers[0] \"gold double\": segment.tier: this chain has no tier "
+                          "program (tiers need protocol version 4 and policy.tiers in the genesis)"));
 }
 
 TEST_CASE("caps count this partner's purchases by block time in the partner's day, and pending ones too",

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "node/earning_rules.hpp"
+#include "tests/fixtures.hpp"
 
 namespace {
 
@@ -29,20 +30,22 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-// The ```json block of docs/earning-rules.md, as written.
-std::string doc_example() {
+// The first ```json block of docs/earning-rules.md holding `marker`, as written.
+std::string doc_example(const std::string& marker = "") {
   std::istringstream lines(read_file(std::filesystem::path(POINTCHAIN_SOURCE_DIR) / "docs" / "earning-rules.md"));
   std::string line;
-  while (std::getline(lines, line) && line != "```json") {
+  while (true) {
+    while (std::getline(lines, line) && line != "```json") {
+    }
+    std::string block;
+    while (std::getline(lines, line) && line != "```") block += line + "\n";
+    REQUIRE_FALSE(block.empty());
+    if (block.find(marker) != std::string::npos) return block;
   }
-  std::string block;
-  while (std::getline(lines, line) && line != "```") block += line + "\n";
-  REQUIRE_FALSE(block.empty());
-  return block;
 }
 
-RuleSet parse(const std::string& text) {
-  auto rules = parse_rule_set(text);
+RuleSet parse(const std::string& text, const pc::ledger::TierProgram& tiers = {}) {
+  auto rules = parse_rule_set(text, tiers);
   INFO(text);
   if (!rules) FAIL(rules.error());
   return std::move(rules).value();
@@ -54,8 +57,8 @@ RuleSet rules_with(const std::string& extra) {
                (extra.empty() ? std::string() : ", " + extra) + "}");
 }
 
-std::string parse_error(const std::string& text) {
-  auto rules = parse_rule_set(text);
+std::string parse_error(const std::string& text, const pc::ledger::TierProgram& tiers = {}) {
+  auto rules = parse_rule_set(text, tiers);
   REQUIRE_FALSE(rules);
   return rules.error();
 }
@@ -537,4 +540,130 @@ TEST_CASE("the referrals rule is parsed strictly and its abuse cases are checked
   CHECK(award->referred_points == 50);
   CHECK(award->note == "3 of 3 this week for the referrer");
   CHECK(evaluate_referral(rules_with(""), referral, first).error().code == pc::ledger::Code::invalid_field);
+}
+
+TEST_CASE("a tier segment names the chain's tiers, and its mistakes are errors naming the rule and the field",
+          "[rules][tiers]") {
+  // Proves load-time validation of tier segments against the genesis tier program (Silver,
+  // Gold): a chain without a program, an unknown name, a bad shape, a repeat, a name two tiers
+  // share; and that names become the tier indexes the state machine uses.
+  const pc::ledger::TierProgram program = pc::test::test_tier_program();
+  const std::string head = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}], "multipliers": [)";
+  const auto with_segment = [&](const std::string& tier) {
+    return head + R"({"name": "m", "per_mille": 2000}, {"name": "gold double", "per_mille": 2000, "segment": {"tier": )" +
+           tier + "}}]}";
+  };
+  CHECK(parse_error(with_segment(R"({"one_of": ["Gold"]})")) ==
+        "multipliers[1] \"gold double\": segment.tier: this chain has no tier program (tiers need protocol version 4 "
+        "and policy.tiers in the genesis)");
+  CHECK(parse_error(with_segment(R"({"one_of": ["Gold", "Platinum"]})"), program) ==
+        "multipliers[1] \"gold double\": segment.tier.one_of[1]: unknown tier \"Platinum\" (the chain's tiers: Silver, Gold)");
+  CHECK(parse_error(with_segment(R"({"at_least": "gold"})"), program) ==
+        "multipliers[1] \"gold double\": segment.tier.at_least: unknown tier \"gold\" (the chain's tiers: Silver, Gold)");
+  CHECK(parse_error(with_segment(R"({"at_least": 2})"), program) ==
+        "multipliers[1] \"gold double\": segment.tier.at_least must be a tier name (a string)");
+  const std::string shape =
+      "multipliers[1] \"gold double\": segment.tier must be {\"one_of\": [tier names]} or {\"at_least\": tier name}";
+  CHECK(parse_error(with_segment(R"({"one_of": ["Gold"], "at_least": "Silver"})"), program) == shape);
+  CHECK(parse_error(with_segment(R"("Gold")"), program) == shape);
+  CHECK(parse_error(with_segment(R"({"above": "Silver"})"), program) ==
+        "multipliers[1] \"gold double\": segment.tier: unknown field \"above\"");
+  CHECK(parse_error(with_segment(R"({"one_of": []})"), program) ==
+        "multipliers[1] \"gold double\": segment.tier.one_of must be a non-empty array of tier names");
+  CHECK(parse_error(with_segment(R"({"one_of": ["Gold", "Gold"]})"), program) ==
+        "multipliers[1] \"gold double\": segment.tier.one_of: \"Gold\" is listed twice");
+  pc::ledger::TierProgram twins = program;
+  twins.tiers[1].name = "Silver";
+  CHECK(parse_error(with_segment(R"({"at_least": "Silver"})"), twins) ==
+        "multipliers[1] \"gold double\": segment.tier.at_least: the chain has 2 tiers named \"Silver\"");
+
+  // Tier index i is bit i: at_least Silver holds Silver (1) and Gold (2), never tier 0.
+  CHECK(parse(with_segment(R"({"at_least": "Silver"})"), program).multipliers[1].segment.tiers == std::uint16_t{0b110});
+  CHECK(parse(with_segment(R"({"at_least": "Gold"})"), program).multipliers[1].segment.tiers == std::uint16_t{0b100});
+  CHECK(parse(with_segment(R"({"one_of": ["Silver"]})"), program).multipliers[1].segment.tiers == std::uint16_t{0b010});
+  CHECK(parse(with_segment(R"({"one_of": ["Silver"]})"), program).has_tier_segments());
+  CHECK_FALSE(parse(head + R"({"name": "m", "per_mille": 2000}]})", program).has_tier_segments());
+}
+
+TEST_CASE("tier multipliers apply to their tiers' customers, alone, in a window and with the others, adding up to the cap",
+          "[rules][tiers]") {
+  // Proves a tier multiplier is a multiplier like the others: it applies by the customer's
+  // tier (one_of, at_least), in its window only, and stacks by adding (x2 for Gold and x1.5
+  // from Silver up make x2.5 for Gold), clipped by multiplier_per_mille_max in file order.
+  const pc::ledger::TierProgram program = pc::test::test_tier_program();
+  const std::string multipliers = R"("multipliers": [
+      {"name": "gold double", "per_mille": 2000, "segment": {"tier": {"one_of": ["Gold"]}}},
+      {"name": "silver and up", "per_mille": 1500, "segment": {"tier": {"at_least": "Silver"}}},
+      {"name": "coffee", "category": "coffee", "per_mille": 2000},
+      {"name": "gold week", "per_mille": 3000, "segment": {"tier": {"one_of": ["Gold"]}},
+       "start": "2026-11-23T00:00", "end": "2026-11-30T00:00"}])";
+  const auto rules_for = [&](std::uint32_t cap) {
+    return parse(R"({"version": 1, "time_zone_offset_minutes": 60, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+      "multiplier_per_mille_max": )" + std::to_string(cap) + ", " + multipliers + "}", program);
+  };
+  const RuleSet rules = rules_for(10'000);
+  const Order bread = order({line("BREAD", "bakery", 1'000)});
+  const Order both = order({line("BREAD", "bakery", 1'000), line("LATTE", "coffee", 1'000)});
+  CustomerFacts none = returning_customer();
+  CustomerFacts silver = returning_customer();
+  silver.tier = 1;
+  CustomerFacts gold = returning_customer();
+  gold.tier = 2;
+
+  // Alone, outside the gold week.
+  CHECK(lines_of(evaluated(rules, bread, none, next_monday_start_ms)) == Lines{"base:10"});
+  CHECK(lines_of(evaluated(rules, bread, silver, next_monday_start_ms)) == Lines{"base:10", "silver and up:5"});
+  CHECK(lines_of(evaluated(rules, bread, gold, next_monday_start_ms)) ==
+        Lines{"base:10", "gold double:10", "silver and up:5"});
+  // With the coffee multiplier: they add, per line (Gold coffee x1 + 1 + 0.5 + 1 = x3.5).
+  CHECK(lines_of(evaluated(rules, both, gold, next_monday_start_ms)) ==
+        Lines{"base:20", "gold double:20", "silver and up:10", "coffee:10"});
+  // The gold week is a window: Gold customers get x3 more in it, so the cap decides.
+  CHECK(lines_of(evaluated(rules, bread, gold, wednesday_noon_ms)) ==
+        Lines{"base:10", "gold double:10", "silver and up:5", "gold week:20"});
+  CHECK(lines_of(evaluated(rules, bread, silver, wednesday_noon_ms)) == Lines{"base:10", "silver and up:5"});
+  // A cap of x3: the Gold coffee line's x3.5 stops at x3; the later rule gets what is left.
+  const Breakdown capped = evaluated(rules_for(3'000), both, gold, next_monday_start_ms);
+  CHECK(lines_of(capped) == Lines{"base:20", "gold double:20", "silver and up:10", "coffee:5"});
+  CHECK(capped.contributions.back().note == "x2 on 1 line, limited by multiplier_per_mille_max x3");
+  // A tier the program does not have (facts from another chain) is in no segment.
+  CustomerFacts unknown = returning_customer();
+  unknown.tier = 9;
+  CHECK(lines_of(evaluated(rules, bread, unknown, next_monday_start_ms)) == Lines{"base:10"});
+}
+
+TEST_CASE("the tier example of docs/earning-rules.md stacks as the doc says", "[rules][tiers]") {
+  // Proves the doc's "Stacking" paragraph: its three tier rules, as written, with a maximum
+  // of x3: a Gold member's line in the gold week is x2.5 before gold week, which gets x0.5
+  // and says it was limited; a Silver member's is x1.5.
+  const RuleSet rules = parse(R"({"version": 1, "time_zone_offset_minutes": 60, "multiplier_per_mille_max": 3000,
+      "currencies": [{"currency": "EUR", "points_per_unit": 1}], )" + doc_example("\"gold double\"") + "}",
+                              pc::test::test_tier_program());
+  const Order bread = order({line("BREAD", "bakery", 1'000)});
+  CustomerFacts gold = returning_customer();
+  gold.tier = 2;
+  const Breakdown breakdown = evaluated(rules, bread, gold, wednesday_noon_ms);
+  CHECK(lines_of(breakdown) == Lines{"base:10", "gold double:10", "silver and up:5", "gold week:5"});
+  CHECK(breakdown.contributions.back().note == "x3 on 1 line, limited by multiplier_per_mille_max x3");
+  CustomerFacts silver = returning_customer();
+  silver.tier = 1;
+  CHECK(lines_of(evaluated(rules, bread, silver, wednesday_noon_ms)) == Lines{"base:10", "silver and up:5"});
+}
+
+TEST_CASE("a tier segment combines with the other segment conditions, which must all hold", "[rules][tiers]") {
+  // Proves "Gold members who are new here" needs both facts.
+  const pc::ledger::TierProgram program = pc::test::test_tier_program();
+  const RuleSet rules = parse(R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
+      "multipliers": [{"name": "gold welcome", "per_mille": 3000,
+                       "segment": {"tier": {"one_of": ["Gold"]}, "new_customer": true}}]})", program);
+  const Order bread = order({line("BREAD", "bakery", 1'000)});
+  CustomerFacts gold_new;
+  gold_new.tier = 2;
+  CHECK(lines_of(evaluated(rules, bread, gold_new, 0)) == Lines{"base:10", "gold welcome:20"});
+  CustomerFacts gold_returning = returning_customer();
+  gold_returning.tier = 2;
+  CHECK(lines_of(evaluated(rules, bread, gold_returning, 0)) == Lines{"base:10"});
+  CustomerFacts silver_new;
+  silver_new.tier = 1;
+  CHECK(lines_of(evaluated(rules, bread, silver_new, 0)) == Lines{"base:10"});
 }

@@ -18,11 +18,21 @@ namespace pc::test::rules_harness {
 // 2026-11-29T23:00Z: Monday 30 Nov, 00:00 at UTC+1. A local day starts here.
 constexpr std::uint64_t local_midnight_ms = 1'795'993'200'000;
 
+// The genesis options of a protocol version 4 chain with test_tier_program() (Silver from
+// 1000 qualifying points, x1.25; Gold from 5000, x1.5).
+inline pc::test::GenesisOptions tier_chain() {
+  pc::test::GenesisOptions options;
+  options.protocol_version = ledger::protocol_version_newest;
+  options.tiers = pc::test::test_tier_program();
+  return options;
+}
+
 // A one-validator node of partner 1 whose data dir holds `rules_text` as its rules file.
 class RulesHarness {
  public:
-  explicit RulesHarness(const std::string& rules_text, std::uint64_t start_ms = local_midnight_ms - 3'600'000)
-      : genesis_(pc::test::make_genesis()), clock_(start_ms) {
+  explicit RulesHarness(const std::string& rules_text, std::uint64_t start_ms = local_midnight_ms - 3'600'000,
+                        const pc::test::GenesisOptions& genesis_options = {})
+      : genesis_(pc::test::make_genesis(genesis_options)), clock_(start_ms) {
     config_.data_dir = dir_.path();
     REQUIRE(ledger::ChainStore::create(dir_.path() / "chain", genesis_).ok());
     write_rules(rules_text);
@@ -37,6 +47,7 @@ class RulesHarness {
 
   node::Node& node() { return *node_; }
   node::ManualClock& clock() { return clock_; }
+  const ledger::Genesis& genesis() const { return genesis_; }
 
   // The Issue committed or pending under `tx_id`.
   ledger::Issue issue(const ledger::Hash256& tx_id) {
@@ -58,8 +69,8 @@ inline node::rules::Order coffee_order(std::int64_t price_minor) {
   return node::rules::Order{"EUR", {node::rules::OrderLine{"LATTE", "coffee", 1, price_minor, {}}}};
 }
 
-inline std::string tag_of(const std::string& text) {
-  auto rules = node::rules::parse_rule_set(text);
+inline std::string tag_of(const std::string& text, const ledger::TierProgram& tiers = {}) {
+  auto rules = node::rules::parse_rule_set(text, tiers);
   REQUIRE(rules);
   return rules->tag;
 }
