@@ -422,9 +422,9 @@ void state_records_seeds() {
     const std::string tags = "cldkbv";
     const auto selector = tags.find(static_cast<char>(record.key[0]));
     if (selector == std::string::npos) continue;
-    Bytes seed{static_cast<std::uint8_t>(selector)};
+    pc::Bytes seed{static_cast<std::uint8_t>(selector)};
     seed.insert(seed.end(), record.value.begin(), record.value.end());
-    write_seed("fuzz_stamp_records", to_hex(record.key), seed);
+    write_seed("fuzz_stamp_records", pc::to_hex(record.key), seed);
   }
 }
 
@@ -568,6 +568,8 @@ void peer_message_seeds() {
   ledger::Proposal proposal{fuzz::chain_id, 1, 0, std::nullopt, block.header.hash(), 1, {}};
   proposal.signature = validator.sign(proposal.sign_bytes());
   write("proposal", pc::consensus::ProposalMessage{proposal, proposed});
+}
+
 // The handshake as a node sends it (a hello, an Auth body) and frames: for fuzz_p2p_frame's
 // even mode a real frame's bytes (it must not open under the target's key), for its odd mode
 // position bytes and payloads.
