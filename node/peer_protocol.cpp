@@ -83,11 +83,10 @@ void PeerProtocol::on_message(p2p::ConnectionId connection, std::span<const std:
     auto found = peers_.find(connection);
     if (found == peers_.end() || !started()) return;
     if (found->second.inbound >= peer_inbound_messages_max) {
+      // Dropped, not scored: the transport already holds each peer to its inbound message
+      // rate, so a full inbox means this node's peer thread is behind, which is no fault of the
+      // peer. Scoring it banned honest validators of a busy coalition (bench/README.md).
       ++stats_.messages_dropped;
-      // Scored on the peer thread: add_score may disconnect, which must not run under the lock.
-      (void)loop_->post([this, connection] {
-        add_score(connection, "more than " + std::to_string(peer_inbound_messages_max) + " messages waiting");
-      });
       return;
     }
     ++found->second.inbound;

@@ -24,8 +24,10 @@
 //   of another.
 // - Misbehaviour: a malformed message (any decode error), a transaction with a bad
 //   signature or a bad block disconnects that peer with a ban of misbehaviour_ban_seconds;
-//   lesser faults (a flood past its inbound bound, a sync request left unanswered) add to the
-//   peer's score, and at peer_score_max the peer is disconnected and banned.
+//   lesser faults (a sync request left unanswered) add to the peer's score, and at
+//   peer_score_max the peer is disconnected and banned. A message past a peer's inbound bound
+//   is dropped without scoring: the transport holds each peer to its message rate, so a full
+//   inbox says this node is behind, not that the peer misbehaves.
 //
 // Threads: the transport calls the TransportHandler methods, which only record and queue
 // (never block); the messages are handled on the protocol's own thread ("pc-peers"), which
@@ -62,8 +64,10 @@
 namespace pc::node {
 
 // Every limit of the protocol, in one place (docs/p2p-protocol.md, "Limits").
-// One peer's received messages waiting for the peer thread; past it they are dropped and
-// the peer scored (a validator resends its messages every second, so nothing is lost for good).
+// One peer's received messages waiting for the peer thread; past it they are dropped (a
+// validator resends its consensus messages every second, and a dropped transaction reaches
+// this node in the block that carries it). Not scored: the transport's inbound rate limit is
+// the flood guard, and a full inbox is this node's own backlog.
 inline constexpr std::size_t peer_inbound_messages_max = 1'024;
 // Events waiting for the peer thread, all peers together.
 inline constexpr std::size_t peer_work_events_max = 65'536;

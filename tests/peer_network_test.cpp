@@ -371,6 +371,38 @@ TEST_CASE("malformed peer messages disconnect only the peer that sent them", "[p
   coalition.check_identical_chains({2, 3, 4});
 }
 
+TEST_CASE("a peer whose messages overflow this node's inbox is not scored or banned", "[p2p][network]") {
+  // Proves a full inbox is treated as this node's backlog, not the sender's fault: node 1
+  // delivers 2,000 transactions one message each to node 2 far faster than node 2 verifies and
+  // admits them, so node 2 drops some (past peer_inbound_messages_max), and yet no one is
+  // banned and the coalition still commits. Scored, the drops banned honest validators of a
+  // busy four-node coalition for ten minutes (bench/README.md).
+  Coalition coalition(4);
+  for (std::size_t i = 1; i <= 4; ++i) coalition.start(i);
+  coalition.connect_all();
+  REQUIRE(eventually([&] { return coalition.node(2).consensus_info().peers == 3; }));
+
+  TxFactory txs;
+  constexpr std::size_t deliveries = 2 * node::peer_inbound_messages_max;
+  std::vector<std::vector<std::uint8_t>> payloads;
+  for (std::size_t i = 0; i < deliveries; ++i) {
+    const auto customer = TxFactory::customer(static_cast<int>(100'000 + i));
+    node::TxDeliver deliver{{txs.issue(3, customer.public_key(), 10, "flood-" + std::to_string(i))}};
+    payloads.push_back(node::encode_peer_message(deliver));
+  }
+  for (auto& payload : payloads) {
+    REQUIRE(coalition.network().inject(coalition.endpoint(1), coalition.endpoint(2), std::move(payload)));
+  }
+  REQUIRE(eventually([&] { return coalition.protocol(2).stats().messages_dropped > 0; }));
+  CHECK(coalition.network().connected(coalition.endpoint(1), coalition.endpoint(2)));
+
+  const crypto::Hash256 id = coalition.submit(2, 2);
+  REQUIRE(eventually([&] { return coalition.committed_on({1, 2, 3, 4}, id); }));
+  for (const MemoryNetwork::Ban& ban : coalition.network().bans()) {
+    FAIL_CHECK(ban.by + " banned " + ban.peer + ": " + ban.reason);
+  }
+}
+
 TEST_CASE("with two of four validators stopped nothing commits and nothing forks; one back and the chain resumes",
           "[p2p][network]") {
   // Proves safety and liveness at the quorum's edge: two of four votes are not more than
