@@ -1364,17 +1364,11 @@ AccountView Node::account(const crypto::PublicKey& key) const {
   view.pending_sequence = view.account.sequence + pending_count + 1;
   const ledger::TierProgram& program = impl_->genesis.policy.tiers;
   if (!program.tiers.empty()) {
-    ledger::TierStatus status;
-    auto stored = snapshot->store.state_record(ledger::record::tier_key(key));
-    if (stored && stored->has_value()) {
-      auto decoded = ledger::record::decode_tier_value(**stored);
-      if (decoded) status = *decoded;
-    }
-    if (!stored || (stored->has_value() && !ledger::record::decode_tier_value(**stored))) {
-      std::cerr << "pointchain-node: reading the tier of " << to_hex(key) << " failed\n";
-    }
+    // The tier state is part of the account record (a default one without an account).
     const std::uint64_t now = snapshot->tip.time_ms;
-    view.tier = ledger::describe_tier(program, ledger::settle_tier(program, impl_->genesis.genesis_time_ms, status, now), now);
+    const std::uint64_t genesis_time_ms = impl_->genesis.genesis_time_ms;
+    view.tier = ledger::describe_tier(program, genesis_time_ms,
+                                      ledger::settle_tier(program, genesis_time_ms, view.account.tier, now), now);
   }
   return view;
 }
