@@ -107,8 +107,8 @@ struct Options {
   std::size_t customers = customer_pool_size;
   bool profile_audit = false;
   // 1 keeps the figures comparable with every earlier run; the newest version adds what its
-  // rules store per issuance (docs/protocol.md): a tier record per customer, bigger issuance
-  // records.
+  // rules store per issuance (docs/protocol.md): the tier state in each account record, bigger
+  // issuance records.
   std::uint16_t protocol_version = pc::ledger::protocol_version_first;
   std::size_t repeats = default_repeats;
   double raw_loop_seconds = default_raw_loop_seconds;

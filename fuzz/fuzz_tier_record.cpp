@@ -1,10 +1,10 @@
-// The tier record decoder and the tier arithmetic of protocol version 4 (ledger/tiers.hpp).
-// Layout: a program byte (bits 0-1 pick the window, bits 2-3 the grace period, bits 4-5 how
-// many of three tiers), two 8-byte times (offsets after the genesis time), then a tier
-// record's value. Properties:
+// The account record decoder, whose version 2 carries the tier state, and the tier arithmetic
+// of protocol version 4 (ledger/tiers.hpp). Layout: a program byte (bits 0-1 pick the window,
+// bits 2-3 the grace period, bits 4-5 how many of three tiers), two 8-byte times (offsets
+// after the genesis time), then an account record's value. Properties:
 //  - the value is refused as corruption, or decodes to a record that re-encodes to it;
-//  - for a record that could be stored (tiers within the program, its window a window of the
-//    program starting at or before the first time t1), with t1 <= t2:
+//  - for a version 2 record whose tier state could be stored (tiers within the program, its
+//    window at or before the first time t1's), with t1 <= t2:
 //    settling at t1 then t2 equals settling at t2 (so a node that settles in every block and
 //    one that settles once agree); the tier never rises with time alone; next_tier_change_ms
 //    is exactly the first moment the tier drops (the tier just before it is the one at t1);
@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "fuzz/fuzz_support.hpp"
+#include "ledger/state.hpp"
 #include "ledger/tiers.hpp"
 
 namespace {
@@ -45,19 +46,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (t2 < t1) std::swap(t1, t2);
   const pc::Bytes value = in.take(in.remaining());
 
-  auto decoded = ledger::record::decode_tier_value(value);
+  auto decoded = ledger::record::decode_account_value(value);
   if (!decoded) {
     FUZZ_CHECK(decoded.error().code == ledger::Code::corruption);
     return 0;
   }
   FUZZ_CHECK(ledger::record::encode(*decoded) == value);
+  if (decoded->record_version != 2) return 0;
+  const ledger::TierStatus& status = decoded->tier;
 
-  const ledger::TierStatus& status = *decoded;
   const std::uint8_t count = program.count();
   const std::uint64_t window = program.window_ms();
   const bool storable = status.previous_tier <= count && status.earlier_tier <= count && status.granted_tier <= count &&
-                        status.tier <= count && status.window_start_ms >= genesis && status.window_start_ms <= t1 &&
-                        (status.window_start_ms - genesis) % window == 0 && status.granted_until_ms <= genesis + offset_max_ms;
+                        status.tier <= count && status.window <= ledger::window_at(program, genesis, t1) &&
+                        status.granted_until_ms <= genesis + offset_max_ms;
   if (!storable) return 0;
 
   const ledger::TierStatus at_t1 = ledger::settle_tier(program, genesis, status, t1);
@@ -66,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(at_t2.tier <= at_t1.tier);
   FUZZ_CHECK(at_t1.tier <= count);
 
-  const std::optional<std::uint64_t> next = ledger::next_tier_change_ms(program, at_t1, t1);
+  const std::optional<std::uint64_t> next = ledger::next_tier_change_ms(program, genesis, at_t1, t1);
   if (next) {
     FUZZ_CHECK(*next > t1);
     FUZZ_CHECK(ledger::settle_tier(program, genesis, at_t1, *next - 1).tier == at_t1.tier);
@@ -74,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     FUZZ_CHECK(ledger::settle_tier(program, genesis, at_t1, t1 + 3 * window + offset_max_ms).tier == at_t1.tier);
   }
-  const ledger::TierView view = ledger::describe_tier(program, at_t1, t1);
+  const ledger::TierView view = ledger::describe_tier(program, genesis, at_t1, t1);
   FUZZ_CHECK(view.tier == at_t1.tier);
   if (view.tier != 0) {
     FUZZ_CHECK(view.held_until_ms > t1);

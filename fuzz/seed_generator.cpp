@@ -267,7 +267,8 @@ ledger::Genesis tiered_genesis() {
   return genesis;
 }
 
-// fuzz_tier_record: program byte, two time offsets, a tier record's value.
+// fuzz_tier_record: program byte, two time offsets, an account record's value (version 2:
+// one lot, then the tier state).
 void tier_record_seeds() {
   const auto seed = [](std::uint8_t program, std::uint64_t t1_offset_ms, std::uint64_t t2_offset_ms,
                        const ledger::TierStatus& status) {
@@ -275,13 +276,16 @@ void tier_record_seeds() {
     for (std::uint64_t offset : {t1_offset_ms, t2_offset_ms}) {
       for (int i = 0; i < 8; ++i) input.push_back(static_cast<std::uint8_t>(offset >> (8 * i)));
     }
-    const pc::Bytes value = ledger::record::encode(status);
+    ledger::Account account;
+    account.record_version = 2;
+    account.lots.push_back({1, {2, 0}, 1'000, fuzz::genesis_time_ms + 1'000, fuzz::genesis_time_ms + 1'000});
+    account.tier = status;
+    const pc::Bytes value = ledger::record::encode(account);
     input.insert(input.end(), value.begin(), value.end());
     return input;
   };
   const std::uint64_t day = ledger::ms_per_day;
-  ledger::TierStatus earned;  // window of 30 days from genesis, Gold earned in it
-  earned.window_start_ms = fuzz::genesis_time_ms;
+  ledger::TierStatus earned;  // window 0 of 30 days, Gold earned in it
   earned.window_points = 1'000;
   earned.tier = 2;
   write_seed("fuzz_tier_record", "earned", seed(0x1a, 5 * day, 65 * day, earned));
@@ -291,8 +295,8 @@ void tier_record_seeds() {
   granted.granted_until_ms = fuzz::genesis_time_ms + 40 * day;
   granted.tier = 3;
   write_seed("fuzz_tier_record", "granted", seed(0x26, 1 * day, 100 * day, granted));
-  ledger::TierStatus remembered;  // qualifications from the two windows before
-  remembered.window_start_ms = fuzz::genesis_time_ms + 60 * day;
+  ledger::TierStatus remembered;  // window 2: qualifications from the two windows before
+  remembered.window = 2;
   remembered.previous_tier = 1;
   remembered.earlier_tier = 2;
   remembered.tier = 2;

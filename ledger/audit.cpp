@@ -369,7 +369,8 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
     if (voucher.used_at_ms != 0) report.catalog.vouchers_used += 1;
   }
   report.customers_per_tier.assign(genesis.policy.tiers.tiers.size(), 0);
-  for (const auto& [key, status] : state.tier_statuses()) {
+  for (const auto& [key, account] : state.accounts()) {
+    const TierStatus& status = account.tier;
     if (status.tier != 0) report.customers_per_tier[status.tier - 1] += 1;
     if (status.granted_tier != 0) report.grants_running += 1;
   }

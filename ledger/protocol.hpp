@@ -11,9 +11,10 @@ namespace pc::ledger {
 inline constexpr std::uint16_t protocol_version_first = 1;
 // Version 2: an Issue whose lot could never be spent is refused (issue_never_spendable).
 // Version 3: the rewards catalog, vouchers and partial returns (transaction types 5 to 8).
-// Version 4: the tier program (GrantTier, type 9; tier records; multiplied issuances), billing
-// terms in the genesis, prepaid issuance and PrepaidTopUp (type 10), paying with points at a
-// till (SetPointValue 11, PayWithPoints 12), stamp cards and badges (types 13 to 15).
+// Version 4: the tier program (GrantTier, type 9; tier state in account records; multiplied
+// issuances), billing terms in the genesis, prepaid issuance and PrepaidTopUp (type 10),
+// paying with points at a till (SetPointValue 11, PayWithPoints 12), stamp cards and badges
+// (types 13 to 15).
 inline constexpr std::uint16_t protocol_version_newest = 4;
 
 constexpr bool is_supported_protocol_version(std::uint16_t version) {
@@ -33,8 +34,9 @@ constexpr bool has_rewards_catalog(std::uint16_t version) { return version >= 3;
 
 // From version 4: the genesis holds a tier program (policy.tiers); every customer has a tier
 // computed from the points it earned per qualification window, Issue credits the points times
-// the tier's multiplier (issuance record version 3 records both), GrantTier exists, and a
-// reward's min_tier is a real tier. Earlier chains refuse GrantTier (unsupported_type) and any
+// the tier's multiplier (issuance record version 3 records both), account records are
+// version 2 and end with the customer's tier state, GrantTier exists, and a reward's min_tier
+// is a real tier. Earlier chains refuse GrantTier (unsupported_type) and any
 // min_tier but 0, and keep their genesis bytes, records and state hashes unchanged.
 constexpr bool has_tiers(std::uint16_t version) { return version >= 4; }
 // From version 4: the genesis policy carries the coalition's billing terms (a post-paid price

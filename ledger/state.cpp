@@ -18,6 +18,12 @@ constexpr std::uint8_t record_version = 1;
 constexpr std::uint8_t issuance_record_version_with_purchase = 2;
 // Issuance records of protocol version 4 chains add the tier and multiplier used.
 constexpr std::uint8_t issuance_record_version_with_tier = 3;
+// Account records of protocol version 4 chains append the customer's tier state.
+constexpr std::uint8_t account_record_version_with_tier = 2;
+
+std::uint8_t account_record_version(std::uint16_t protocol_version) {
+  return has_tiers(protocol_version) ? account_record_version_with_tier : record_version;
+}
 
 std::uint8_t issuance_record_version(std::uint16_t protocol_version) {
   if (has_tiers(protocol_version)) return issuance_record_version_with_tier;
@@ -84,8 +90,42 @@ Error insufficient(std::uint64_t spendable, std::uint64_t needed) {
                                                " spendable points, needs " + std::to_string(needed)};
 }
 
-Account decode_account(Reader& in) {
+// The tier part of a version 2 account record: the window number and its points as LEB128
+// (a customer's window is small and its points few, so most records spend 1 and 2 bytes on
+// them), the three tiers, and the grant's partner and end only while a grant runs.
+void encode_tier_part(Writer& out, const TierStatus& status) {
+  out.length(status.window);
+  out.length(status.window_points);
+  out.u8(status.previous_tier);
+  out.u8(status.earlier_tier);
+  out.u8(status.tier);
+  out.u8(status.granted_tier);
+  if (status.granted_tier != 0) {
+    out.u16(status.granted_by);
+    out.u64(status.granted_until_ms);
+  } else {
+    PC_CHECK(status.granted_by == 0 && status.granted_until_ms == 0);
+  }
+}
+
+TierStatus decode_tier_part(Reader& in) {
+  TierStatus status;
+  status.window = in.length(UINT64_MAX, "tier window");
+  status.window_points = in.length(UINT64_MAX, "window points");
+  status.previous_tier = in.u8();
+  status.earlier_tier = in.u8();
+  status.tier = in.u8();
+  status.granted_tier = in.u8();
+  if (status.granted_tier != 0) {
+    status.granted_by = in.u16();
+    status.granted_until_ms = in.u64();
+  }
+  return status;
+}
+
+Account decode_account(Reader& in, std::uint8_t version) {
   Account account;
+  account.record_version = version;
   account.sequence = in.u64();
   const std::uint64_t count = in.length(lots_per_account_max, "lot count");
   for (std::uint64_t i = 0; i < count && in.ok(); ++i) {
@@ -98,6 +138,7 @@ Account decode_account(Reader& in) {
     lot.spendable_at_ms = in.u64();
     account.lots.push_back(lot);
   }
+  if (version >= account_record_version_with_tier) account.tier = decode_tier_part(in);
   return account;
 }
 
@@ -113,7 +154,52 @@ PartnerStats decode_partner(Reader& in) {
   return stats;
 }
 
+// Version 3 (protocol version 4) has the fields of version 2 and the tier's, with every count
+// of points or minor units and the block position as minimal LEB128: they are small, and an
+// issuance record is written for every Issue (docs/protocol.md, "State records").
+IssuanceRecord decode_issuance_v3(Reader& in) {
+  IssuanceRecord issuance;
+  issuance.record_version = issuance_record_version_with_tier;
+  issuance.id.height = in.length(UINT64_MAX, "height");
+  issuance.id.index = static_cast<std::uint32_t>(in.length(UINT32_MAX, "index"));
+  issuance.customer = in.fixed<32>();
+  issuance.points = in.length(UINT64_MAX, "points");
+  issuance.spendable_at_ms = in.u64();
+  const std::uint8_t reversed = in.u8();
+  if (reversed > 1) in.fail(Code::invalid_field, "reversed flag must be 0 or 1");
+  issuance.reversed = reversed == 1;
+  issuance.reversed_points = in.length(UINT64_MAX, "reversed points");
+  issuance.shortfall_points = in.length(UINT64_MAX, "shortfall points");
+  const std::uint8_t has_purchase = in.u8();
+  if (has_purchase > 1) in.fail(Code::invalid_field, "purchase flag must be 0 or 1");
+  if (has_purchase == 1) issuance.purchase_amount_minor = static_cast<std::int64_t>(in.length(INT64_MAX, "purchase amount"));
+  issuance.returned_minor = in.length(UINT64_MAX, "returned amount");
+  issuance.tier = in.u8();
+  issuance.multiplier_bp = static_cast<std::uint32_t>(in.length(UINT32_MAX, "multiplier"));
+  return issuance;
+}
+
+void encode_issuance_v3(Writer& out, const IssuanceRecord& issuance) {
+  out.length(issuance.id.height);
+  out.length(issuance.id.index);
+  out.raw(issuance.customer);
+  out.length(issuance.points);
+  out.u64(issuance.spendable_at_ms);
+  out.u8(issuance.reversed ? 1 : 0);
+  out.length(issuance.reversed_points);
+  out.length(issuance.shortfall_points);
+  out.u8(issuance.purchase_amount_minor ? 1 : 0);
+  if (issuance.purchase_amount_minor) {
+    PC_CHECK(*issuance.purchase_amount_minor >= 0);
+    out.length(static_cast<std::uint64_t>(*issuance.purchase_amount_minor));
+  }
+  out.length(issuance.returned_minor);
+  out.u8(issuance.tier);
+  out.length(issuance.multiplier_bp);
+}
+
 IssuanceRecord decode_issuance(Reader& in, std::uint8_t version) {
+  if (version == issuance_record_version_with_tier) return decode_issuance_v3(in);
   IssuanceRecord issuance;
   issuance.record_version = version;
   issuance.id.height = in.u64();
@@ -129,10 +215,6 @@ IssuanceRecord decode_issuance(Reader& in, std::uint8_t version) {
     if (has_purchase > 1) in.fail(Code::invalid_field, "purchase flag must be 0 or 1");
     if (has_purchase == 1) issuance.purchase_amount_minor = in.i64();
     issuance.returned_minor = in.u64();
-  }
-  if (version >= issuance_record_version_with_tier) {
-    issuance.tier = in.u8();
-    issuance.multiplier_bp = in.u32();
   }
   return issuance;
 }
@@ -270,19 +352,6 @@ PaymentTotals decode_payment_totals(Reader& in) {
 
 void big_endian_u32(Bytes& out, std::uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(value >> shift));
-}
-
-TierStatus decode_tier_status(Reader& in) {
-  TierStatus status;
-  status.window_start_ms = in.u64();
-  status.window_points = in.u64();
-  status.previous_tier = in.u8();
-  status.earlier_tier = in.u8();
-  status.tier = in.u8();
-  status.granted_tier = in.u8();
-  status.granted_by = in.u16();
-  status.granted_until_ms = in.u64();
-  return status;
 }
 
 Totals decode_totals(Reader& in) {
@@ -504,22 +573,6 @@ Bytes encode(const BadgeProgress& progress) {
   return out.take();
 }
 
-Bytes tier_key(const PublicKey& customer) { return key_with_tag(tier_tag, customer); }
-
-Bytes encode(const TierStatus& status) {
-  Writer out;
-  out.u8(record_version);
-  out.u64(status.window_start_ms);
-  out.u64(status.window_points);
-  out.u8(status.previous_tier);
-  out.u8(status.earlier_tier);
-  out.u8(status.tier);
-  out.u8(status.granted_tier);
-  out.u16(status.granted_by);
-  out.u64(status.granted_until_ms);
-  return out.take();
-}
-
 Bytes encode(const RewardRecord& reward) {
   Writer out;
   out.u8(record_version);
@@ -616,7 +669,8 @@ Bytes encode(const PaymentTotals& totals) {
 
 Bytes encode(const Account& account) {
   Writer out;
-  out.u8(record_version);
+  PC_CHECK(account.record_version == record_version || account.record_version == account_record_version_with_tier);
+  out.u8(account.record_version);
   out.u64(account.sequence);
   out.length(account.lots.size());
   for (const Lot& lot : account.lots) {
@@ -626,6 +680,11 @@ Bytes encode(const Account& account) {
     out.u64(lot.points);
     out.u64(lot.earned_at_ms);
     out.u64(lot.spendable_at_ms);
+  }
+  if (account.record_version == account_record_version_with_tier) {
+    encode_tier_part(out, account.tier);
+  } else {
+    PC_CHECK(account.tier == TierStatus{});
   }
   return out.take();
 }
@@ -647,6 +706,11 @@ Bytes encode(const IssuanceRecord& issuance) {
   Writer out;
   PC_CHECK(issuance.record_version >= record_version && issuance.record_version <= issuance_record_version_with_tier);
   out.u8(issuance.record_version);
+  if (issuance.record_version == issuance_record_version_with_tier) {
+    encode_issuance_v3(out, issuance);
+    return out.take();
+  }
+  PC_CHECK(issuance.tier == 0 && issuance.multiplier_bp == 0);
   out.u64(issuance.id.height);
   out.u32(issuance.id.index);
   out.raw(issuance.customer);
@@ -661,12 +725,6 @@ Bytes encode(const IssuanceRecord& issuance) {
     out.u64(issuance.returned_minor);
   } else {
     PC_CHECK(!issuance.purchase_amount_minor && issuance.returned_minor == 0);
-  }
-  if (issuance.record_version >= issuance_record_version_with_tier) {
-    out.u8(issuance.tier);
-    out.u32(issuance.multiplier_bp);
-  } else {
-    PC_CHECK(issuance.tier == 0 && issuance.multiplier_bp == 0);
   }
   return out.take();
 }
@@ -723,8 +781,11 @@ State::State(Genesis genesis) : genesis_(std::move(genesis)) {
 
 Result<Account> record::decode_account_value(ByteSpan value) {
   Reader in(value);
-  if (in.u8() != record_version) return Error{Code::corruption, "unknown record version"};
-  Account account = decode_account(in);
+  const std::uint8_t version = in.u8();
+  if (version != record_version && version != account_record_version_with_tier) {
+    return Error{Code::corruption, "unknown record version"};
+  }
+  Account account = decode_account(in, version);
   if (auto status = in.finish(); !status) return Error{Code::corruption, "account record: " + status.error().message()};
   return account;
 }
@@ -810,10 +871,6 @@ void StampsAndBadges::merge(StampsAndBadges&& changes) {
   for (auto& [key, value] : changes.badge_progress) badge_progress.insert_or_assign(key, value);
 }
 
-Result<TierStatus> record::decode_tier_value(ByteSpan value) {
-  return decode_record_value<TierStatus>(value, "tier", decode_tier_status);
-}
-
 Result<PrepaidBalance> record::decode_prepaid_value(ByteSpan value) {
   return decode_record_value<PrepaidBalance>(value, "prepaid", decode_prepaid);
 }
@@ -844,8 +901,9 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
     const std::uint8_t version = in.u8();
     // Issuance records are version 2 on chains with the rewards catalog, 3 with tiers; a voucher
     // is version 2 when a stamp card made it (protocol version 4 on).
-    const std::uint8_t expected_version =
-        entry.key[0] == issuance_tag ? issuance_record_version(state.genesis_.protocol_version) : record_version;
+    std::uint8_t expected_version = record_version;
+    if (entry.key[0] == issuance_tag) expected_version = issuance_record_version(state.genesis_.protocol_version);
+    if (entry.key[0] == account_tag) expected_version = account_record_version(state.genesis_.protocol_version);
     const bool card_voucher = entry.key[0] == record::voucher_tag && version == voucher_record_version_from_card &&
                               has_stamp_cards(state.genesis_.protocol_version);
     if (version != expected_version && !card_voucher) return Error{Code::corruption, "unknown record version"};
@@ -863,9 +921,10 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
         if (key_body.size() != 32) return Error{Code::corruption, "account key " + key_hex};
         PublicKey key{};
         std::copy(key_body.begin(), key_body.end(), key.begin());
-        Account account = decode_account(in);
+        Account account = decode_account(in, version);
         if (in.ok()) {
           state.reindex_expiry(key, nullptr, account);
+          state.reindex_tier(key, account.tier, time_ms);
           state.accounts_.emplace(key, std::move(account));
         }
         break;
@@ -905,20 +964,6 @@ Result<State> State::from_records(Genesis genesis, std::uint64_t height, std::ui
         // A customer's voucher index record holds nothing of its own: records() derives it
         // from the vouchers, and the comparison below proves the stored one equal.
         break;
-      case record::tier_tag: {
-        if (!has_tiers(state.genesis_.protocol_version)) {
-          return Error{Code::corruption, "tier record " + key_hex + " on a chain without tiers"};
-        }
-        if (key_body.size() != 32) return Error{Code::corruption, "tier key " + key_hex};
-        PublicKey customer{};
-        std::copy(key_body.begin(), key_body.end(), customer.begin());
-        const TierStatus status = decode_tier_status(in);
-        if (in.ok()) {
-          state.reindex_tier(customer, status, time_ms);
-          state.tier_statuses_.emplace(customer, status);
-        }
-        break;
-      }
       case record::prepaid_tag:
         if (!has_billing_terms(state.genesis_.protocol_version)) {
           return Error{Code::corruption, "prepaid record " + key_hex + " on a chain without billing terms"};
@@ -1086,8 +1131,8 @@ const BadgeProgress* State::badge_progress(PartnerId partner, std::uint32_t badg
 }
 
 const TierStatus* State::tier_status(const PublicKey& customer) const {
-  auto found = tier_statuses_.find(customer);
-  return found == tier_statuses_.end() ? nullptr : &found->second;
+  const Account* held = account(customer);
+  return held == nullptr ? nullptr : &held->tier;
 }
 
 TierStatus State::settled_tier(const PublicKey& customer) const {
@@ -1108,7 +1153,7 @@ const PaymentRecord* State::payment(const Hash256& request_id) const {
 std::vector<Record> State::records() const {
   std::vector<Record> out;
   out.reserve(accounts_.size() + issuances_.size() + partners_.size() + settlement_.size() + rewards_.size() +
-              reward_usage_.size() + 2 * vouchers_.size() + stamps_and_badges_.size() + tier_statuses_.size() +
+              reward_usage_.size() + 2 * vouchers_.size() + stamps_and_badges_.size() +
               prepaid_.size() + point_values_.size() + payments_.size() + payment_totals_.size() + 1);
   collect_catalog(rewards_, reward_usage_, vouchers_, out);
   collect_changed(prepaid_, out, record::prepaid_key, [](const PrepaidBalance& value) { return record::encode(value); });
@@ -1124,7 +1169,6 @@ std::vector<Record> State::records() const {
   collect_changed(settlement_, out,
                   [](const auto& key) { return record::settlement_key(key.first, key.second); },
                   record::encode_settlement);
-  collect_changed(tier_statuses_, out, record::tier_key, [](const TierStatus& value) { return record::encode(value); });
   out.push_back({record::totals_key(), record::encode(totals_)});
   std::sort(out.begin(), out.end(), [](const Record& a, const Record& b) { return a.key < b.key; });
   return out;
@@ -1141,11 +1185,12 @@ std::optional<std::uint64_t> State::next_tier_change_ms() const {
 }
 
 void State::reindex_tier(const PublicKey& key, const TierStatus& status, std::uint64_t now) {
+  if (genesis_.policy.tiers.tiers.empty()) return;
   if (auto queued = tier_change_at_.find(key); queued != tier_change_at_.end()) {
     tier_queue_.erase({queued->second, key});
     tier_change_at_.erase(queued);
   }
-  if (auto next = ledger::next_tier_change_ms(genesis_.policy.tiers, status, now)) {
+  if (auto next = ledger::next_tier_change_ms(genesis_.policy.tiers, genesis_.genesis_time_ms, status, now)) {
     tier_queue_.insert({*next, key});
     tier_change_at_[key] = *next;
   }
@@ -1169,6 +1214,7 @@ void State::apply(BlockChanges&& changes) {
   for (auto& [key, account] : changes.accounts) {
     auto found = accounts_.find(key);
     reindex_expiry(key, found == accounts_.end() ? nullptr : &found->second, account);
+    reindex_tier(key, account.tier, changes.context.time_ms);
     accounts_.insert_or_assign(key, std::move(account));
   }
   for (auto& [id, stats] : changes.partners) partners_[id] = stats;
@@ -1177,10 +1223,6 @@ void State::apply(BlockChanges&& changes) {
   for (auto& [key, reward] : changes.rewards) rewards_.insert_or_assign(key, std::move(reward));
   for (auto& [key, usage] : changes.reward_usage) reward_usage_.insert_or_assign(key, usage);
   for (auto& [key, voucher] : changes.vouchers) vouchers_.insert_or_assign(key, voucher);
-  for (auto& [key, status] : changes.tier_statuses) {
-    reindex_tier(key, status, changes.context.time_ms);
-    tier_statuses_.insert_or_assign(key, status);
-  }
   for (auto& [partner, prepaid] : changes.prepaid) prepaid_[partner] = prepaid;
   stamps_and_badges_.merge(std::move(changes.stamps_and_badges));
   for (auto& [key, value] : changes.point_values) point_values_.insert_or_assign(key, std::move(value));
@@ -1266,25 +1308,29 @@ Status State::check_invariants() const {
   if (used_by_customers.size() > rewards_.size() || voucher_count.size() > rewards_.size()) {
     return fail("usage or vouchers of an unknown reward");
   }
-  // Tiers: every record's tier is what the program gives at the state's time, so a tier
-  // changes only at the moments the rules define.
+  // Tiers: every account's tier is what the program gives at the state's time, so a tier
+  // changes only at the moments the rules define. Without a program every tier state is empty.
   const TierProgram& program = genesis_.policy.tiers;
-  for (const auto& [key, status] : tier_statuses_) {
-    if (program.tiers.empty()) return fail("a tier record on a chain without a tier program");
+  const std::uint8_t expected_account_version = account_record_version(genesis_.protocol_version);
+  const std::uint64_t current_window = window_at(program, genesis_.genesis_time_ms, time_ms_);
+  for (const auto& [key, account] : accounts_) {
+    if (account.record_version != expected_account_version) return fail("an account record of the wrong version");
+    const TierStatus& status = account.tier;
+    if (program.tiers.empty()) {
+      if (status != TierStatus{}) return fail("a tier state on a chain without a tier program");
+      continue;
+    }
     const std::uint8_t count = program.count();
     if (status.tier > count || status.previous_tier > count || status.earlier_tier > count || status.granted_tier > count) {
-      return fail("a tier record names a tier the program does not have");
+      return fail("a tier state names a tier the program does not have");
     }
     if ((status.granted_tier == 0) != (status.granted_by == 0 && status.granted_until_ms == 0) ||
         (status.granted_by != 0 && genesis_.partner(status.granted_by) == nullptr)) {
-      return fail("a tier record's grant is incomplete or names an unknown partner");
+      return fail("a tier state's grant is incomplete or names an unknown partner");
     }
-    if (status.window_start_ms > time_ms_ || status.window_start_ms < genesis_.genesis_time_ms ||
-        (status.window_start_ms - genesis_.genesis_time_ms) % program.window_ms() != 0) {
-      return fail("a tier record's window is not a window of the program");
-    }
+    if (status.window > current_window) return fail("a tier state's window is after the state's time");
     if (settle_tier(program, genesis_.genesis_time_ms, status, time_ms_).tier != status.tier) {
-      return fail("a tier record's tier differs from what the program gives at the state's time");
+      return fail("a tier state's tier differs from what the program gives at the state's time");
     }
   }
   // Billing: exactly the prepaid partners have a prepaid record, and its balance is what the
@@ -1494,7 +1540,9 @@ Account BlockExecutor::load_account(const PublicKey& key, bool& exists) const {
   }
   if (const Account* committed = base_.account(key)) return *committed;
   exists = false;
-  return Account{};
+  Account opened;
+  opened.record_version = account_record_version(base_.genesis().protocol_version);
+  return opened;
 }
 
 PartnerStats BlockExecutor::load_partner(PartnerId id) const {
@@ -1592,20 +1640,17 @@ void BlockExecutor::expire_lots() {
   }
 }
 
-TierStatus BlockExecutor::load_tier_status(const PublicKey& customer) const {
-  TierStatus status;
-  if (auto staged = changes_.tier_statuses.find(customer); staged != changes_.tier_statuses.end()) {
-    status = staged->second;
-  } else if (const TierStatus* committed = base_.tier_status(customer)) {
-    status = *committed;
-  }
+TierStatus BlockExecutor::settled_tier(const Account& account) const {
   const Genesis& genesis = base_.genesis();
-  return settle_tier(genesis.policy.tiers, genesis.genesis_time_ms, status, changes_.context.time_ms);
+  return settle_tier(genesis.policy.tiers, genesis.genesis_time_ms, account.tier, changes_.context.time_ms);
 }
 
-void BlockExecutor::store_tier_status(const PublicKey& customer, const TierStatus& settled, std::uint8_t tier_before,
-                                      PartnerId partner, const Hash256& tx_id) {
-  changes_.tier_statuses[customer] = settled;
+void BlockExecutor::store_tier_status(const PublicKey& customer, Account account, bool exists, const TierStatus& settled,
+                                      std::uint8_t tier_before, PartnerId partner, const Hash256& tx_id) {
+  // A GrantTier may reach a customer without points yet: the grant opens its account.
+  if (!exists) changes_.totals.accounts += 1;
+  account.tier = settled;
+  changes_.accounts[customer] = std::move(account);
   if (settled.tier != tier_before) changes_.tier_changes.push_back({customer, tier_before, settled.tier, partner, tx_id});
 }
 
@@ -1613,13 +1658,15 @@ void BlockExecutor::change_tiers() {
   const std::uint64_t now = changes_.context.time_ms;
   for (const auto& [changes_at_ms, key] : base_.tier_queue_) {
     if (changes_at_ms > now) break;
-    const TierStatus* committed = base_.tier_status(key);
-    PC_CHECK(committed != nullptr);
-    const TierStatus settled = load_tier_status(key);
+    bool exists = false;
+    Account account = load_account(key, exists);
+    PC_CHECK(exists);
+    const std::uint8_t tier_before = account.tier.tier;
+    const TierStatus settled = settled_tier(account);
     // Only a qualification or a grant ending is queued, and the queue holds the first moment
     // the tier changes: so it changes now, and only downwards.
-    PC_CHECK(settled.tier < committed->tier);
-    store_tier_status(key, settled, committed->tier, 0, Hash256{});
+    PC_CHECK(settled.tier < tier_before);
+    store_tier_status(key, std::move(account), exists, settled, tier_before, 0, Hash256{});
   }
 }
 
@@ -1701,7 +1748,7 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
   // From protocol version 4 the customer's tier at block time multiplies the points the
   // partner signed; the multiplied points are what every rule below and the lot see.
   const bool tiered = has_tiers(genesis.protocol_version) && !genesis.policy.tiers.tiers.empty();
-  TierStatus tier_status = tiered ? load_tier_status(issue.customer) : TierStatus{};
+  TierStatus tier_status = tiered ? settled_tier(account) : TierStatus{};
   const std::uint32_t multiplier_bp = genesis.policy.tiers.multiplier_bp(tier_status.tier);
   const std::optional<std::uint64_t> credited = multiplied_points(issue.points, multiplier_bp);
   if (!credited) return Error{Code::overflow, "points × tier multiplier would pass 2^64 - 1"};
@@ -1748,7 +1795,6 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
 
   changes_.partners[issue.partner] = stats;
   if (prepaid) changes_.prepaid[issue.partner] = *prepaid;
-  changes_.accounts[issue.customer] = std::move(account);
   IssuanceRecord record{id, issue.customer, points, spendable_at_ms, false, 0, 0};
   record.record_version = issuance_record_version(genesis.protocol_version);
   if (has_rewards_catalog(genesis.protocol_version) && issue.purchase) {
@@ -1766,12 +1812,15 @@ Status BlockExecutor::apply_issue(const Transaction& tx, const Issue& issue) {
   if (tiered) {
     // Qualifying points are the points earned before the multiplier, so a tier does not
     // speed its own requalification. The upgrade is at once; this Issue earned at the old rate.
-    // Base points never pass the multiplied ones, which totals bound: no overflow.
+    // Base points never pass the multiplied ones, which totals bound: no overflow. The account
+    // was counted in totals above, so it is stored as existing.
     const std::uint8_t tier_before = tier_status.tier;
     PC_CHECK(!add_overflows(tier_status.window_points, issue.points));
     tier_status.window_points += issue.points;
     tier_status = settle_tier(genesis.policy.tiers, genesis.genesis_time_ms, tier_status, context.time_ms);
-    store_tier_status(issue.customer, tier_status, tier_before, issue.partner, tx.id());
+    store_tier_status(issue.customer, std::move(account), true, tier_status, tier_before, issue.partner, tx.id());
+  } else {
+    changes_.accounts[issue.customer] = std::move(account);
   }
   return {};
 }
@@ -2000,7 +2049,7 @@ Status BlockExecutor::apply_redeem_reward(const Transaction& tx, const RedeemRew
   RewardRecord reward = *found;
   const RewardTerms& terms = reward.terms;
   if (terms.min_tier != 0) {
-    const std::uint8_t tier = load_tier_status(redeem.customer).tier;
+    const std::uint8_t tier = settled_tier(account).tier;
     if (tier < terms.min_tier) {
       const TierProgram& program = base_.genesis().policy.tiers;
       return Error{Code::tier_too_low, reward_name + " needs tier " + program.tier_name(terms.min_tier) +
@@ -2081,7 +2130,9 @@ Status BlockExecutor::apply_grant_tier(const Transaction& tx, const GrantTier& g
   if (grant.until_ms - now > std::uint64_t{tier_grant_days_max} * ms_per_day) {
     return Error{Code::tier_grant_too_long, "a grant runs at most " + std::to_string(tier_grant_days_max) + " days"};
   }
-  TierStatus status = load_tier_status(grant.customer);
+  bool exists = false;
+  Account account = load_account(grant.customer, exists);
+  TierStatus status = settled_tier(account);
   // One grant at a time: its partner may change or extend it; another partner waits for it
   // to end, so no partner can cut short a membership someone else sold.
   if (status.granted_tier != 0 && status.granted_by != grant.partner) {
@@ -2096,7 +2147,7 @@ Status BlockExecutor::apply_grant_tier(const Transaction& tx, const GrantTier& g
   status = settle_tier(program, genesis.genesis_time_ms, status, now);
   stats.issuer_sequence += 1;
   changes_.partners[grant.partner] = stats;
-  store_tier_status(grant.customer, status, tier_before, grant.partner, tx.id());
+  store_tier_status(grant.customer, std::move(account), exists, status, tier_before, grant.partner, tx.id());
   return {};
 }
 
@@ -2462,8 +2513,6 @@ BlockChanges BlockExecutor::finish() && {
                   [](const auto& key) { return record::settlement_key(key.first, key.second); },
                   record::encode_settlement);
   collect_catalog(changes_.rewards, changes_.reward_usage, changes_.vouchers, records);
-  collect_changed(changes_.tier_statuses, records, record::tier_key,
-                  [](const TierStatus& value) { return record::encode(value); });
   collect_changed(changes_.prepaid, records, record::prepaid_key,
                   [](const PrepaidBalance& value) { return record::encode(value); });
   changes_.stamps_and_badges.collect(records);

@@ -42,6 +42,11 @@ struct Lot {
 struct Account {
   std::uint64_t sequence = 0;  // last sequence used by this account's key; next must be +1
   std::vector<Lot> lots;       // oldest first: by (earned_at_ms, issuance)
+  // Record version 2 (protocol version 4 on) appends the customer's tier state, so that a
+  // customer who earns costs one record, not an account and a tier record. Version 1 records
+  // (earlier chains) have no tier, and keep their bytes.
+  std::uint8_t record_version = 1;
+  TierStatus tier;
 
   std::uint64_t balance() const;                          // pending included
   std::uint64_t spendable(std::uint64_t time_ms) const;   // pending excluded
@@ -318,7 +323,6 @@ struct BlockChanges {
   std::map<RewardKey, RewardRecord> rewards;
   std::map<RewardUsageKey, RewardUsage> reward_usage;
   std::map<VoucherKey, Voucher> vouchers;
-  std::map<PublicKey, TierStatus> tier_statuses;
   std::map<PartnerId, PrepaidBalance> prepaid;
   StampsAndBadges stamps_and_badges;
   std::map<PartnerId, PointValueRecord> point_values;
@@ -342,6 +346,7 @@ class State {
   const Hash256& state_hash() const { return state_hash_; }
 
   const Account* account(const PublicKey& key) const;
+  const std::map<PublicKey, Account>& accounts() const { return accounts_; }
   const PartnerStats* partner(PartnerId id) const;
   const IssuanceRecord* issuance(PartnerId partner, const std::string& reference) const;
   // The references of `partner`'s issuances that start with `prefix`, in byte order, at most
@@ -361,11 +366,10 @@ class State {
   const PaymentRecord* payment(const Hash256& request_id) const;
   const std::map<PaymentTotalsKey, PaymentTotals>& payment_totals() const { return payment_totals_; }
   const Totals& totals() const { return totals_; }
-  // The customer's tier record as last written (nullptr: none). Its `tier` is the tier at the
-  // state's time; settle_tier gives the rest at a later time.
+  // The customer's tier state as last written in its account (nullptr: no account). Its
+  // `tier` is the tier at the state's time; settle_tier gives the rest at a later time.
   const TierStatus* tier_status(const PublicKey& customer) const;
-  const std::map<PublicKey, TierStatus>& tier_statuses() const { return tier_statuses_; }
-  // The customer's tier record settled at the state's time (a default one if it has none).
+  // The customer's tier state settled at the state's time (a default one without an account).
   TierStatus settled_tier(const PublicKey& customer) const;
   // nullptr unless `partner` is prepaid on a chain with billing terms.
   const PrepaidBalance* prepaid(PartnerId partner) const;
@@ -420,7 +424,6 @@ class State {
   std::map<Hash256, PaymentRecord> payments_;
   std::map<PaymentTotalsKey, PaymentTotals> payment_totals_;
   Totals totals_;
-  std::map<PublicKey, TierStatus> tier_statuses_;
   // Derived, not stored: accounts by the time their oldest lot expires.
   std::set<std::pair<std::uint64_t, PublicKey>> expiry_queue_;
   // Derived, not stored: customers by the time their tier next changes by itself, and back.
@@ -487,9 +490,11 @@ class BlockExecutor {
   void expire_lots();
   // Settles every customer whose tier changes by itself at or before the block time.
   void change_tiers();
-  TierStatus load_tier_status(const PublicKey& customer) const;  // settled at the block time
-  void store_tier_status(const PublicKey& customer, const TierStatus& settled, std::uint8_t tier_before,
-                         PartnerId partner, const Hash256& tx_id);
+  // The account's tier state settled at the block time.
+  TierStatus settled_tier(const Account& account) const;
+  // Puts `settled` into the account and stages it (opening it if new), noting a tier change.
+  void store_tier_status(const PublicKey& customer, Account account, bool exists, const TierStatus& settled,
+                         std::uint8_t tier_before, PartnerId partner, const Hash256& tx_id);
   // Takes `due` more points of `issuance` back from its customer: from the issuance's lot in
   // the account (pending or spendable alike: one issuance is one lot there), the rest as
   // shortfall. Shared by Reverse and PartialReturn; cannot fail.
@@ -545,11 +550,9 @@ Bytes reward_usage_key(PartnerId partner, std::uint32_t reward_id, const PublicK
 Bytes voucher_key(PartnerId partner, std::string_view code);
 // The customer's index of its vouchers: 'w' || customer || partner || code, value 01 alone.
 Bytes customer_voucher_key(const PublicKey& customer, PartnerId partner, std::string_view code);
-// A customer's tier record: 'T' || customer (protocol version 4 on).
-Bytes tier_key(const PublicKey& customer);
-Bytes encode(const TierStatus& status);
-Result<TierStatus> decode_tier_value(ByteSpan value);
-inline constexpr std::uint8_t tier_tag = 'T';
+// 'T' was the tier record's tag while protocol version 4 was unreleased; the tier state moved
+// into the account record (version 2) before release. The tag stays retired, so that a store a
+// pre-release build wrote is refused as corruption rather than misread.
 Bytes encode(const RewardRecord& reward);
 Bytes encode(const RewardUsage& usage);
 Bytes encode(const Voucher& voucher);

@@ -60,51 +60,53 @@ std::string validate_tier_program(const TierProgram& program) {
   return {};
 }
 
-namespace {
-
-std::uint64_t window_start_at(const TierProgram& program, std::uint64_t genesis_time_ms, std::uint64_t now) {
+std::uint64_t window_at(const TierProgram& program, std::uint64_t genesis_time_ms, std::uint64_t now) {
   const std::uint64_t window = program.window_ms();
-  if (window == 0 || now < genesis_time_ms) return genesis_time_ms;
-  return now - (now - genesis_time_ms) % window;
+  if (window == 0 || now < genesis_time_ms) return 0;
+  return (now - genesis_time_ms) / window;
 }
 
-}  // namespace
+std::uint64_t window_start_ms(const TierProgram& program, std::uint64_t genesis_time_ms, std::uint64_t window) {
+  return genesis_time_ms + window * program.window_ms();
+}
 
 TierStatus settle_tier(const TierProgram& program, std::uint64_t genesis_time_ms, TierStatus status, std::uint64_t now) {
-  const std::uint64_t window = program.window_ms();
-  const std::uint64_t start = window_start_at(program, genesis_time_ms, now);
-  if (start > status.window_start_ms) {
-    const std::uint8_t current = program.tier_for_points(status.window_points);
-    if (status.window_start_ms + window == start) {
+  const std::uint64_t current = window_at(program, genesis_time_ms, now);
+  if (current > status.window) {
+    const std::uint8_t qualified = program.tier_for_points(status.window_points);
+    if (status.window + 1 == current) {
       status.earlier_tier = status.previous_tier;
-      status.previous_tier = current;
-    } else if (status.window_start_ms + 2 * window == start) {
-      status.earlier_tier = current;
+      status.previous_tier = qualified;
+    } else if (status.window + 2 == current) {
+      status.earlier_tier = qualified;
       status.previous_tier = 0;
     } else {
       status.earlier_tier = 0;
       status.previous_tier = 0;
     }
-    status.window_start_ms = start;
+    status.window = current;
     status.window_points = 0;
   }
-  if (now >= status.window_start_ms + program.grace_ms()) status.earlier_tier = 0;
+  if (now >= window_start_ms(program, genesis_time_ms, status.window) + program.grace_ms()) status.earlier_tier = 0;
   if (status.granted_tier != 0 && now >= status.granted_until_ms) {
     status.granted_tier = 0;
     status.granted_by = 0;
     status.granted_until_ms = 0;
   }
-  status.tier = std::max({earned_tier(program, status, now), status.granted_tier});
+  status.tier = std::max({earned_tier(program, genesis_time_ms, status, now), status.granted_tier});
   return status;
 }
 
-std::uint8_t earned_tier(const TierProgram& program, const TierStatus& settled, std::uint64_t now) {
-  const std::uint8_t earlier = now < settled.window_start_ms + program.grace_ms() ? settled.earlier_tier : 0;
+std::uint8_t earned_tier(const TierProgram& program, std::uint64_t genesis_time_ms, const TierStatus& settled,
+                         std::uint64_t now) {
+  const bool in_grace = now < window_start_ms(program, genesis_time_ms, settled.window) + program.grace_ms();
+  const std::uint8_t earlier = in_grace ? settled.earlier_tier : 0;
   return std::max({program.tier_for_points(settled.window_points), settled.previous_tier, earlier});
 }
 
-std::optional<std::uint64_t> next_tier_change_ms(const TierProgram& program, const TierStatus& settled, std::uint64_t now) {
-  const std::uint64_t start = settled.window_start_ms;
+std::optional<std::uint64_t> next_tier_change_ms(const TierProgram& program, std::uint64_t genesis_time_ms,
+                                                 const TierStatus& settled, std::uint64_t now) {
+  const std::uint64_t start = window_start_ms(program, genesis_time_ms, settled.window);
   const std::uint64_t window = program.window_ms();
   const std::uint64_t grace = program.grace_ms();
   // The moments a qualification or the grant ends; between them the tier cannot change.
@@ -117,26 +119,26 @@ std::optional<std::uint64_t> next_tier_change_ms(const TierProgram& program, con
   std::sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(count));
   for (std::size_t i = 0; i < count; ++i) {
     if (candidates[i] <= now) continue;
-    // Genesis time only aligns windows, and `start` is already aligned: any aligned origin works.
-    if (settle_tier(program, start, settled, candidates[i]).tier != settled.tier) return candidates[i];
+    if (settle_tier(program, genesis_time_ms, settled, candidates[i]).tier != settled.tier) return candidates[i];
   }
   return std::nullopt;
 }
 
-TierView describe_tier(const TierProgram& program, const TierStatus& settled, std::uint64_t now) {
+TierView describe_tier(const TierProgram& program, std::uint64_t genesis_time_ms, const TierStatus& settled,
+                       std::uint64_t now) {
   TierView view;
   view.tier = settled.tier;
-  view.earned_tier = earned_tier(program, settled, now);
+  view.earned_tier = earned_tier(program, genesis_time_ms, settled, now);
   view.granted_tier = settled.granted_tier;
-  view.window_start_ms = settled.window_start_ms;
-  view.window_end_ms = settled.window_start_ms + program.window_ms();
+  view.window_start_ms = window_start_ms(program, genesis_time_ms, settled.window);
+  view.window_end_ms = view.window_start_ms + program.window_ms();
   view.window_points = settled.window_points;
   if (settled.tier != 0) {
     const std::uint64_t grace = program.grace_ms();
     if (settled.granted_tier == settled.tier) view.held_until_ms = settled.granted_until_ms;
     if (view.earned_tier == settled.tier) {
       std::uint64_t earned_until = 0;
-      if (settled.earlier_tier == settled.tier) earned_until = settled.window_start_ms + grace;
+      if (settled.earlier_tier == settled.tier) earned_until = view.window_start_ms + grace;
       if (settled.previous_tier == settled.tier) earned_until = view.window_end_ms + grace;
       if (program.tier_for_points(settled.window_points) == settled.tier) earned_until = view.window_end_ms + program.window_ms() + grace;
       view.held_until_ms = std::max(view.held_until_ms, earned_until);

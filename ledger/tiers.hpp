@@ -1,5 +1,5 @@
 // The coalition's tier program (protocol version 4; docs/protocol.md, "Tiers"; the manager's
-// view is in docs/loyalty.md). Pure functions of the program, a customer's tier record and a
+// view is in docs/loyalty.md). Pure functions of the program, a customer's tier state and a
 // block time: the state machine, the node's quotes and the wallet all call these, so they
 // cannot disagree about a tier.
 //
@@ -48,11 +48,13 @@ struct TierProgram {
 // Empty string if the program is valid, else what is wrong ("tiers[1]: threshold ...").
 std::string validate_tier_program(const TierProgram& program);
 
-// One customer's tier record ('T' || customer). All times are block times.
+// One customer's tier state, kept in its account record (protocol version 4 on). All times
+// are block times. A window is named by its number k from the genesis time, not by its start,
+// so that the record stores a small number (docs/protocol.md, "State records").
 struct TierStatus {
-  std::uint64_t window_start_ms = 0;  // the window `window_points` counts
+  std::uint64_t window = 0;           // the window k that `window_points` counts
   std::uint64_t window_points = 0;    // qualifying points earned in it
-  std::uint8_t previous_tier = 0;     // qualified in the window before window_start_ms
+  std::uint8_t previous_tier = 0;     // qualified in window k - 1
   std::uint8_t earlier_tier = 0;      // qualified in the window before that (counts in the grace period)
   std::uint8_t tier = 0;              // the tier that applies: max(earned, granted)
   std::uint8_t granted_tier = 0;      // 0: no grant running
@@ -62,17 +64,24 @@ struct TierStatus {
   bool operator==(const TierStatus&) const = default;
 };
 
+// The number k of the window that block time `now` (>= genesis time) is in; 0 without tiers.
+std::uint64_t window_at(const TierProgram& program, std::uint64_t genesis_time_ms, std::uint64_t now);
+// The block time window k starts at.
+std::uint64_t window_start_ms(const TierProgram& program, std::uint64_t genesis_time_ms, std::uint64_t window);
+
 // The status as it stands at block time `now` (>= every time it was written at): the window
 // moved to now's, qualifications and a grant that ended dropped, `tier` recomputed. A
 // default TierStatus (a customer never seen) settles to its window with nothing earned.
 TierStatus settle_tier(const TierProgram& program, std::uint64_t genesis_time_ms, TierStatus status, std::uint64_t now);
 
 // The earned part of a settled status at `now`.
-std::uint8_t earned_tier(const TierProgram& program, const TierStatus& settled, std::uint64_t now);
+std::uint8_t earned_tier(const TierProgram& program, std::uint64_t genesis_time_ms, const TierStatus& settled,
+                         std::uint64_t now);
 
 // The first block time after `now` at which settle_tier could give another tier (a
 // qualification or a grant ends), for a status settled at `now`; nullopt if none can.
-std::optional<std::uint64_t> next_tier_change_ms(const TierProgram& program, const TierStatus& settled, std::uint64_t now);
+std::optional<std::uint64_t> next_tier_change_ms(const TierProgram& program, std::uint64_t genesis_time_ms,
+                                                 const TierStatus& settled, std::uint64_t now);
 
 // What a customer is shown (get_account, the wallet's balance), from a status settled at `now`.
 struct TierView {
@@ -86,7 +95,8 @@ struct TierView {
   std::optional<std::uint8_t> next_tier;  // the next tier above `tier`, if there is one
   std::uint64_t points_to_next_tier = 0;  // qualifying points still needed this window for it
 };
-TierView describe_tier(const TierProgram& program, const TierStatus& settled, std::uint64_t now);
+TierView describe_tier(const TierProgram& program, std::uint64_t genesis_time_ms, const TierStatus& settled,
+                       std::uint64_t now);
 
 // Points credited for `base_points` at `multiplier_bp`: floor(base × multiplier / 10000),
 // nullopt if that passes 2^64 - 1.

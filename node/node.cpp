@@ -412,17 +412,12 @@ class Node::Impl {
     return std::nullopt;
   }
 
-  // The customer's tier record in `view`, settled at its tip's block time: what the state
+  // The customer's tier state in `view` (part of the account record), settled at its tip's block time: what the state
   // machine's State::settled_tier gives at that height.
   ledger::Result<ledger::TierStatus> settled_tier(const Snapshot& view, const crypto::PublicKey& customer) const {
-    ledger::TierStatus status;
-    auto stored = view.store.state_record(ledger::record::tier_key(customer));
-    if (!stored) return stored.error();
-    if (stored->has_value()) {
-      auto decoded = ledger::record::decode_tier_value(**stored);
-      if (!decoded) return decoded.error();
-      status = *decoded;
-    }
+    auto account = view.store.account(customer);
+    if (!account) return account.error();
+    const ledger::TierStatus status = account->has_value() ? (*account)->tier : ledger::TierStatus{};
     return ledger::settle_tier(genesis.policy.tiers, genesis.genesis_time_ms, status, view.tip.time_ms);
   }
 
@@ -1404,13 +1399,11 @@ AccountView Node::account(const crypto::PublicKey& key) const {
   view.pending_sequence = view.account.sequence + pending_count + 1;
   const ledger::TierProgram& program = impl_->genesis.policy.tiers;
   if (!program.tiers.empty()) {
+    // The tier state is part of the account record (a default one without an account).
     const std::uint64_t now = snapshot->tip.time_ms;
-    auto settled = impl_->settled_tier(*snapshot, key);
-    if (!settled) {
-      std::cerr << "pointchain-node: reading the tier of " << to_hex(key) << " failed\n";
-      settled = ledger::settle_tier(program, impl_->genesis.genesis_time_ms, ledger::TierStatus{}, now);
-    }
-    view.tier = ledger::describe_tier(program, *settled, now);
+    const std::uint64_t genesis_time_ms = impl_->genesis.genesis_time_ms;
+    view.tier = ledger::describe_tier(program, genesis_time_ms,
+                                      ledger::settle_tier(program, genesis_time_ms, view.account.tier, now), now);
   }
   return view;
 }

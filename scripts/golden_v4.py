@@ -5,7 +5,7 @@
 
 Prints the GrantTier and PrepaidTopUp bytes and ids, the version 4 test genesis (billing terms,
 then the tier program, after issuance_cap_points), its hash, its genesis records and state
-hash 0, the tier record and the version 3 issuance record. tests/golden_test.cpp pins the same
+hash 0, the version 2 account record (with the tier state) and the version 3 issuance record. tests/golden_test.cpp pins the same
 values from the C++ code; the two were written apart so that a disagreement shows a fault in
 one of them or in the page. Needs only the standard library and Python's `cryptography`
 package (ed25519). When version 4 gains genesis fields, append them in genesis_v4() in the
@@ -32,7 +32,6 @@ def u8(n): return struct.pack("<B", n)
 def u16(n): return struct.pack("<H", n)
 def u32(n): return struct.pack("<I", n)
 def u64(n): return struct.pack("<Q", n)
-def i64(n): return struct.pack("<q", n)
 def string(s): return leb128(len(s)) + s.encode()
 def tagged_hash(prefix, *parts): return hashlib.sha256(prefix.encode() + b"".join(parts)).digest()
 
@@ -111,11 +110,17 @@ def main():
     grant, grant_id = signed(9, 1, u16(3) + CUSTOMER_1 + u8(2) + u64(until_ms), seeded_key("partner 3 issuer"))
     top_up, top_up_id = signed(10, 1, u16(2) + u64(5_000) + string("INV-2026-001"), seeded_key("coalition billing"))
 
-    # Customer 1: 1000 qualifying points in the first window, Gold granted by partner 3.
-    tier_record = u8(1) + u64(GENESIS_TIME_MS) + u64(1_000) + u8(0) + u8(0) + u8(2) + u8(2) + u16(3) + u64(until_ms)
+    # Customer 1: sequence 1, one lot (the issuance below), then the tier state: window 0 with
+    # 1250 qualifying points (Silver), tier 2 by partner 3's Gold grant.
+    lot = u16(1) + u64(2) + u32(0) + u64(312) + u64(GENESIS_TIME_MS + 2_000) + u64(GENESIS_TIME_MS + 2_000)
+    tier_state = leb128(0) + leb128(1_250) + u8(0) + u8(0) + u8(2) + u8(2) + u16(3) + u64(until_ms)
+    account_v2 = u8(2) + u64(1) + leb128(1) + lot + tier_state
+    # The common case: a first Issue of 50 points, no tier, no grant (6 bytes of tier state).
+    account_v2_plain = u8(2) + u64(0) + leb128(1) + lot + leb128(0) + leb128(50) + u8(0) * 4
     # 250 points signed, credited at Silver's x1.25 as 312, in block 2 at index 0.
-    issuance_v3 = (u8(3) + u64(2) + u32(0) + CUSTOMER_1 + u64(312) + u64(GENESIS_TIME_MS + 2_000) + u8(0) + u64(0) +
-                   u64(0) + u8(1) + i64(2_599) + u64(0) + u8(1) + u32(12_500))
+    # Version 3 puts counts and the block position as LEB128.
+    issuance_v3 = (u8(3) + leb128(2) + leb128(0) + CUSTOMER_1 + leb128(312) + u64(GENESIS_TIME_MS + 2_000) + u8(0) +
+                   leb128(0) + leb128(0) + u8(1) + leb128(2_599) + leb128(0) + u8(1) + leb128(12_500))
 
     print("grant_tier      ", grant.hex())
     print("grant_tier id   ", grant_id.hex())
@@ -124,8 +129,9 @@ def main():
     print("genesis v4      ", genesis.hex(), f"({len(genesis)} bytes)")
     print("genesis v4 hash ", genesis_hash.hex())
     print("state hash 0    ", state_hash_0.hex())
-    print("tier record     ", tier_record.hex())
-    print("issuance v3     ", issuance_v3.hex())
+    print("account v2      ", account_v2.hex(), f"({len(account_v2)} bytes)")
+    print("account v2 plain", f"{len(account_v2_plain)} bytes, tier state {len(account_v2_plain) - 48}")
+    print("issuance v3     ", issuance_v3.hex(), f"({len(issuance_v3)} bytes)")
 
 
 if __name__ == "__main__":

@@ -15,24 +15,10 @@
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace pc::test::e2e;
 using nlohmann::json;
-using pc::test::TempDir;
 
 constexpr char wallet_passphrase[] = "e2e catalog wallet";
-
-RunResult wallet(const fs::path& home, const LiveNode& node, const std::vector<std::string>& args) {
-  SpawnOptions options;
-  options.working_directory = home;
-  options.environment = {{"HOME", home.string()},
-                         {"POINTCHAIN_WALLET_PASSPHRASE", std::string(wallet_passphrase)},
-                         {"POINTCHAIN_NODE", node.url()}};
-  std::vector<std::string> command{binary_path("pointchain-wallet").string(), "--wallet",
-                                   (home / "alice.key").string()};
-  command.insert(command.end(), args.begin(), args.end());
-  return run(command, options, 90s);
-}
 
 // The application error's name (docs/rpc.md: error.data.name) of a call that must fail.
 std::string error_name(const json& response) {
@@ -53,10 +39,8 @@ TEST_CASE("e2e: publish a reward, earn, redeem it with the wallet, use the vouch
   // (voucher_used), an unknown code is refused, a partial return takes points in proportion,
   // and the audit of the data dir is OK with the catalog counted.
   LiveNode node;
-  TempDir home;
-  const RunResult created = wallet(home.path(), node, {"create"});
-  REQUIRE(created.status.exited_with(0));
-  const std::string address = created.out.substr(created.out.find("Address: ") + 9, 62);
+  const CustomerWallet alice(node, wallet_passphrase);
+  const std::string address = alice.create();
 
   const json published = node.call("publish_reward",
                                     {{"reward_id", 1}, {"name", "Free coffee"}, {"cost_points", 30}, {"stock", 10},
@@ -71,7 +55,7 @@ TEST_CASE("e2e: publish a reward, earn, redeem it with the wallet, use the vouch
   node.earn_and_commit(address, 10'000, "till-1-0001");  // EUR 100.00: 100 points
   CHECK(node.call("get_rewards", {{"affordable_for", address}})["rewards"].size() == 1);
 
-  const RunResult redeemed = wallet(home.path(), node, {"redeem", "--partner", "1", "--reward-id", "1"});
+  const RunResult redeemed = alice.run({"redeem", "--partner", "1", "--reward-id", "1"});
   INFO(redeemed.out << redeemed.err);
   REQUIRE(redeemed.status.exited_with(0));
   const std::size_t at = redeemed.out.find("Voucher ");
@@ -80,7 +64,7 @@ TEST_CASE("e2e: publish a reward, earn, redeem it with the wallet, use the vouch
 
   CHECK(node.call("check_voucher", {{"code", code}}, node.bearer())["status"] == "valid");
   // The unused voucher is drawn as a QR code of its code (the drawing itself: terminal_qr_test).
-  const RunResult drawn = wallet(home.path(), node, {"vouchers", "--qr"});
+  const RunResult drawn = alice.run({"vouchers", "--qr"});
   INFO(drawn.out << drawn.err);
   REQUIRE(drawn.status.exited_with(0));
   CHECK(drawn.out.find(pc::wallet::draw_qr(pc::wallet::encode_qr(code))) != std::string::npos);
@@ -91,7 +75,7 @@ TEST_CASE("e2e: publish a reward, earn, redeem it with the wallet, use the vouch
   CHECK(node.call("check_voucher", {{"code", "0000-0000-0000"}}, node.bearer())["status"] == "unknown");
   CHECK(error_name(node.response("use_voucher", {{"code", "0000-0000-0000"}}, node.bearer())) == "unknown_voucher");
 
-  const RunResult vouchers = wallet(home.path(), node, {"vouchers"});
+  const RunResult vouchers = alice.run({"vouchers"});
   INFO(vouchers.out << vouchers.err);
   REQUIRE(vouchers.status.exited_with(0));
   CHECK(vouchers.out.find(code) != std::string::npos);

@@ -14,25 +14,11 @@
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace pc::test::e2e;
 using nlohmann::json;
-using pc::test::TempDir;
 
 constexpr char wallet_passphrase[] = "e2e payments wallet";
 constexpr Milliseconds websocket_timeout = 15s;
-
-RunResult wallet(const fs::path& home, const LiveNode& node, const std::vector<std::string>& args) {
-  SpawnOptions options;
-  options.working_directory = home;
-  options.environment = {{"HOME", home.string()},
-                         {"POINTCHAIN_WALLET_PASSPHRASE", std::string(wallet_passphrase)},
-                         {"POINTCHAIN_NODE", node.url()}};
-  std::vector<std::string> command{binary_path("pointchain-wallet").string(), "--wallet",
-                                   (home / "alice.key").string()};
-  command.insert(command.end(), args.begin(), args.end());
-  return run(command, options, 90s);
-}
 
 std::string error_name(const json& response) {
   INFO(response.dump());
@@ -52,10 +38,8 @@ TEST_CASE("e2e: a till's payment request is paid with the wallet, heard on the W
   // paying again is refused (payment_request_paid); get_partners and get_settlement carry the
   // money paid; the audit is OK.
   LiveNode node;
-  TempDir home;
-  const RunResult created = wallet(home.path(), node, {"create"});
-  REQUIRE(created.status.exited_with(0));
-  const std::string address = created.out.substr(created.out.find("Address: ") + 9, 62);
+  const CustomerWallet alice(node, wallet_passphrase);
+  const std::string address = alice.create();
   node.earn_and_commit(address, 10'000, "order-1");  // EUR 100.00: 100 points
 
   CHECK(error_name(node.response("create_payment_request", {{"amount_minor", 250}, {"currency", "EUR"}, {"order_id", "till-1-0042"}},
@@ -77,12 +61,12 @@ TEST_CASE("e2e: a till's payment request is paid with the wallet, heard on the W
   const std::uint64_t subscription = json::parse(*subscribed).at("result").at("subscription").get<std::uint64_t>();
 
   // No terminal and no --yes: the wallet reads no "y" and signs nothing.
-  const RunResult declined = wallet(home.path(), node, {"pay", text});
+  const RunResult declined = alice.run({"pay", text});
   INFO(declined.out << declined.err);
   CHECK(declined.status.exited_with(12));
   CHECK(node.call("get_payment_request", {{"request", text}})["status"] == "unpaid");
 
-  const RunResult paid = wallet(home.path(), node, {"pay", text, "--yes"});
+  const RunResult paid = alice.run({"pay", text, "--yes"});
   INFO(paid.out << paid.err);
   REQUIRE(paid.status.exited_with(0));
   CHECK(paid.out.find("Pay E2E Partner") != std::string::npos);
@@ -110,7 +94,7 @@ TEST_CASE("e2e: a till's payment request is paid with the wallet, heard on the W
   CHECK(status["payment"]["tx_id"] == heard["tx_id"]);
   CHECK(node.call("get_account", {{"address", address}})["balance"] == 75);
 
-  const RunResult twice = wallet(home.path(), node, {"pay", text, "--yes"});
+  const RunResult twice = alice.run({"pay", text, "--yes"});
   INFO(twice.out << twice.err);
   CHECK(twice.status.exited_with(6));
   CHECK(twice.err.find("payment_request_paid") != std::string::npos);

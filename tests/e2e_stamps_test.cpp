@@ -16,30 +16,12 @@
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace pc::test::e2e;
 using nlohmann::json;
-using pc::test::TempDir;
 using pc::test::WebhookReceiver;
 
 constexpr char wallet_passphrase[] = "e2e stamps wallet";
 const std::string webhook_secret = "e2e-stamps-webhook-secret-0123";
-
-RunResult wallet(const fs::path& home, const LiveNode& node, const std::vector<std::string>& args) {
-  SpawnOptions options;
-  options.working_directory = home;
-  options.environment = {{"HOME", home.string()},
-                         {"POINTCHAIN_WALLET_PASSPHRASE", std::string(wallet_passphrase)},
-                         {"POINTCHAIN_NODE", node.url()}};
-  std::vector<std::string> command{binary_path("pointchain-wallet").string(), "--wallet",
-                                   (home / "alice.key").string()};
-  command.insert(command.end(), args.begin(), args.end());
-  return run(command, options, 90s);
-}
-
-void commit_partner_call(const LiveNode& node, const std::string& method, const json& params) {
-  node.wait_until_committed(node.call(method, params, node.bearer())["id"].get<std::string>());
-}
 
 }  // namespace
 
@@ -59,21 +41,19 @@ TEST_CASE("e2e: define a stamp card and badges, fill the card at the till, see s
                       {"retry_initial_ms", 50},
                       {"retry_max_ms", 200}}}};
   LiveNode node(options);
-  TempDir home;
-  const RunResult created = wallet(home.path(), node, {"create"});
-  REQUIRE(created.status.exited_with(0));
-  const std::string address = created.out.substr(created.out.find("Address: ") + 9, 62);
+  const CustomerWallet alice(node, wallet_passphrase);
+  const std::string address = alice.create();
 
-  commit_partner_call(node, "publish_reward", {{"reward_id", 1}, {"name", "Free coffee"}, {"cost_points", 300}, {"stock", 0}});
-  commit_partner_call(node, "define_stamp_card",
+  node.partner_call_and_commit("publish_reward", {{"reward_id", 1}, {"name", "Free coffee"}, {"cost_points", 300}, {"stock", 0}});
+  node.partner_call_and_commit("define_stamp_card",
                       {{"card_id", 1}, {"name", "Coffee card"}, {"stamps_needed", 3}, {"min_amount_minor", 500},
                        {"currency", "EUR"}, {"reward_id", 1}});
-  commit_partner_call(node, "define_badge",
+  node.partner_call_and_commit("define_badge",
                       {{"badge_id", 1}, {"name", "Regular"}, {"rule", "action_count"}, {"reason", "purchase"}, {"threshold", 3}});
-  commit_partner_call(node, "define_badge", {{"badge_id", 2}, {"name", "Founding member"}, {"rule", "awarded"}});
+  node.partner_call_and_commit("define_badge", {{"badge_id", 2}, {"name", "Founding member"}, {"rule", "awarded"}});
 
   const json first = node.earn_and_commit(address, 1'000, "till-1-0001");
-  const RunResult one_stamp = wallet(home.path(), node, {"cards"});
+  const RunResult one_stamp = alice.run({"cards"});
   INFO(one_stamp.out << one_stamp.err);
   REQUIRE(one_stamp.status.exited_with(0));
   CHECK(one_stamp.out.find("Coffee card  1/3  [x][ ][ ]") != std::string::npos);
@@ -85,7 +65,7 @@ TEST_CASE("e2e: define a stamp card and badges, fill the card at the till, see s
   CHECK(cards["cards"][0]["stamps"] == 0);
   CHECK(cards["cards"][0]["card_number"] == 2);
   CHECK(cards["cards"][0]["filled"] == 1);
-  const RunResult full = wallet(home.path(), node, {"cards"});
+  const RunResult full = alice.run({"cards"});
   INFO(full.out << full.err);
   REQUIRE(full.status.exited_with(0));
   CHECK(full.out.find("Coffee card  0/3  [ ][ ][ ]") != std::string::npos);
@@ -96,15 +76,15 @@ TEST_CASE("e2e: define a stamp card and badges, fill the card at the till, see s
   REQUIRE(vouchers["vouchers"].size() == 1);
   const std::string code = vouchers["vouchers"][0]["code"].get<std::string>();
   CHECK(vouchers["vouchers"][0]["reward_name"] == "Free coffee");
-  const RunResult listed = wallet(home.path(), node, {"vouchers"});
+  const RunResult listed = alice.run({"vouchers"});
   INFO(listed.out << listed.err);
   CHECK(listed.out.find(code) != std::string::npos);
   CHECK(node.call("check_voucher", {{"code", code}}, node.bearer())["status"] == "valid");
-  commit_partner_call(node, "use_voucher", {{"code", code}});
+  node.partner_call_and_commit("use_voucher", {{"code", code}});
   CHECK(node.call("check_voucher", {{"code", code}}, node.bearer())["status"] == "used");
 
-  commit_partner_call(node, "award_badge", {{"badge_id", 2}, {"customer", address}});
-  const RunResult badges = wallet(home.path(), node, {"badges"});
+  node.partner_call_and_commit("award_badge", {{"badge_id", 2}, {"customer", address}});
+  const RunResult badges = alice.run({"badges"});
   INFO(badges.out << badges.err);
   REQUIRE(badges.status.exited_with(0));
   CHECK(badges.out.find("Regular  from ") != std::string::npos);

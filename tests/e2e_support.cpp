@@ -933,4 +933,31 @@ nlohmann::json LiveNode::earn_and_commit(const std::string& customer_address, st
   return earned;
 }
 
+nlohmann::json LiveNode::partner_call_and_commit(const std::string& method, const nlohmann::json& params) const {
+  const nlohmann::json result = call(method, params, bearer());
+  wait_until_committed(result.at("id").get<std::string>());
+  return result;
+}
+
+RunResult CustomerWallet::run(const std::vector<std::string>& args) const {
+  SpawnOptions options;
+  options.working_directory = home();
+  options.environment = {{"HOME", home().string()},
+                         {"POINTCHAIN_WALLET_PASSPHRASE", passphrase_},
+                         {"POINTCHAIN_NODE", node_.url()}};
+  std::vector<std::string> command{binary_path("pointchain-wallet").string(), "--wallet", (home() / "alice.key").string()};
+  command.insert(command.end(), args.begin(), args.end());
+  return e2e::run(command, options, 90s);
+}
+
+std::string CustomerWallet::create() const {
+  const RunResult created = run({"create"});
+  const std::size_t at = created.out.find("Address: ");
+  if (!created.status.exited_with(0) || at == std::string::npos) {
+    throw std::runtime_error("pointchain-wallet create (" + created.status.describe() + "): " + created.out + created.err);
+  }
+  // An address is "pc" and 60 base 32 characters (docs/crypto.md).
+  return created.out.substr(at + 9, 62);
+}
+
 }  // namespace pc::test::e2e

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/fixtures.hpp"
@@ -345,6 +346,10 @@ class LiveNode {
   // returns the earn result.
   nlohmann::json earn_and_commit(const std::string& customer_address, std::int64_t amount_minor,
                                  const std::string& order_id) const;
+  // A partner call with the API token whose result names its transaction ("id"), as the
+  // loyalty manager's publish_reward or the till's use_voucher; waits until that transaction is
+  // committed and returns the call's result.
+  nlohmann::json partner_call_and_commit(const std::string& method, const nlohmann::json& params) const;
 
  private:
   SpawnOptions node_options() const;
@@ -358,6 +363,25 @@ class LiveNode {
   std::string api_token_;
   std::unique_ptr<Process> process_;
   std::string last_output_;
+};
+
+// A customer's pointchain-wallet, run the way a person runs it against a node: HOME is a temp
+// dir of its own, the key file is alice.key in it, and the passphrase and the node's URL come
+// from the environment (POINTCHAIN_WALLET_PASSPHRASE, POINTCHAIN_NODE).
+class CustomerWallet {
+ public:
+  CustomerWallet(const LiveNode& node, std::string passphrase) : node_(node), passphrase_(std::move(passphrase)) {}
+
+  // One wallet command (its arguments after --wallet FILE), bounded by a timeout.
+  RunResult run(const std::vector<std::string>& args) const;
+  // `create`, and the new account's address; throws std::runtime_error when it fails.
+  std::string create() const;
+  const std::filesystem::path& home() const { return home_.path(); }
+
+ private:
+  const LiveNode& node_;
+  std::string passphrase_;
+  TempDir home_;
 };
 
 }  // namespace pc::test::e2e

@@ -14,23 +14,10 @@
 
 namespace {
 
-namespace fs = std::filesystem;
 using namespace pc::test::e2e;
 using nlohmann::json;
-using pc::test::TempDir;
 
 constexpr char wallet_passphrase[] = "e2e tiers wallet";
-
-RunResult wallet(const fs::path& home, const LiveNode& node, const std::vector<std::string>& args) {
-  SpawnOptions options;
-  options.working_directory = home;
-  options.environment = {{"HOME", home.string()},
-                         {"POINTCHAIN_WALLET_PASSPHRASE", std::string(wallet_passphrase)},
-                         {"POINTCHAIN_NODE", node.url()}};
-  std::vector<std::string> command{binary_path("pointchain-wallet").string(), "--wallet", (home / "alice.key").string()};
-  command.insert(command.end(), args.begin(), args.end());
-  return run(command, options, 90s);
-}
 
 }  // namespace
 
@@ -45,10 +32,8 @@ TEST_CASE("e2e: earning reaches a tier, the subscriber hears it, the wallet show
   LiveNodeOptions options;
   options.tiers = pc::test::test_tier_program();
   LiveNode node(options);
-  TempDir home;
-  const RunResult created = wallet(home.path(), node, {"create"});
-  REQUIRE(created.status.exited_with(0));
-  const std::string address = created.out.substr(created.out.find("Address: ") + 9, 62);
+  const CustomerWallet alice(node, wallet_passphrase);
+  const std::string address = alice.create();
 
   WebSocketClient subscriber;
   REQUIRE(subscriber.connect(node.port(), {}, 10s));
@@ -95,7 +80,7 @@ TEST_CASE("e2e: earning reaches a tier, the subscriber hears it, the wallet show
   CHECK(tier["next"]["name"] == "Gold");
   CHECK(tier["next"]["points_needed"] == 4'000);
 
-  const RunResult balance = wallet(home.path(), node, {"balance"});
+  const RunResult balance = alice.run({"balance"});
   INFO(balance.out << balance.err);
   REQUIRE(balance.status.exited_with(0));
   CHECK(balance.out.find("Tier:       Silver (held until ") != std::string::npos);

@@ -464,7 +464,8 @@ TEST_CASE("golden: print the stamp card and badge vectors", "[.][golden-print]")
 // ---------------------------------------------------------------------------------------------
 // Protocol version 4: tiers (GrantTier, type 9) and billing (PrepaidTopUp, type 10). The
 // GrantTier and PrepaidTopUp bytes and ids, the version 4 genesis (billing terms, then the tier
-// program), its hash and genesis state hash, and the tier, prepaid and issuance records were
+// program), its hash and genesis state hash, and the account (version 2, with the tier state),
+// prepaid and issuance records were
 // also computed by scripts/golden_v4.py, written from docs/protocol.md alone (hashlib for the
 // hashes, Python's cryptography package for ed25519), which agreed byte for byte.
 
@@ -507,10 +508,21 @@ constexpr const char* tier_program_hex =
 constexpr const char* genesis_v4_hash_hex = "b5e41d4071c7b6ee20743ec35bc0828e390c99dd36612d3127eaf66c1c7d9b81";
 constexpr const char* genesis_v4_state_hash_hex = "f0fde7ec655de83ad6e6d9fe89d65445464b761465f37ef641b64a9be310719d";
 
-constexpr const char* tier_record_hex =
-    "01" "0068e5cf8b010000" "e803000000000000" "00" "00" "02" "02" "0300" "0030646a8c010000";
+// Customer 1's account: sequence 1, one lot (the version 3 issuance below: partner 1, block 2
+// index 0, 312 points, earned and spendable at genesis + 2 s), then the tier state: window 0
+// with 1250 qualifying points (Silver), tier 2 by partner 3's Gold grant until day 30.
+constexpr const char* account_v2_record_hex =
+    "02" "0100000000000000" "01"                                                  // version 2, sequence 1, one lot
+    "0100" "0200000000000000" "00000000" "3801000000000000" "d06fe5cf8b010000" "d06fe5cf8b010000"
+    "00" "e209" "00" "00" "02"                                                    // window 0, 1250 points, tiers 0 0 2
+    "02" "0300" "0030646a8c010000";                                               // granted Gold by 3 until day 30
+// Version 3 puts counts and the block position as LEB128: 55 bytes against version 2's 95.
 constexpr const char* issuance_v3_record_hex =
-    "030200000000000000000000001fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d566503801000000000000d06fe5cf8b010000000000000000000000000000000000000001270a000000000000000000000000000001d4300000";
+    "03" "02" "00"                                                        // version 3, height 2, index 0
+    "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650"    // customer 1
+    "b802" "d06fe5cf8b010000" "00" "00" "00"                              // 312 points, spendable at, not reversed, 0, 0
+    "01" "a714" "00"                                                      // purchase 2599, returned 0
+    "01" "d461";                                                          // tier 1, multiplier_bp 12500
 
 // 30 days after the test genesis time: the end of the first qualification window.
 constexpr std::uint64_t golden_grant_until_ms = test::test_genesis_time_ms + 30 * ledger::ms_per_day;
@@ -611,23 +623,26 @@ TEST_CASE("golden: the version 4 genesis appends billing terms and the tier prog
   CHECK(to_hex(state.state_hash()) == genesis_v4_state_hash_hex);
 }
 
-TEST_CASE("golden: the tier record and the issuance record of version 3 are pinned", "[ledger][golden][tiers]") {
-  // Proves the records tiers add: customer 1's tier record after earning 1000 points in the
-  // first window (Silver) and partner 3's Gold grant, and an issuance record of version 3: 250
-  // points signed, credited at Silver's x1.25 as 312.
+TEST_CASE("golden: the account record of version 2 (with the tier state) and the issuance record of version 3 are pinned",
+          "[ledger][golden][tiers]") {
+  // Proves the records tiers add: customer 1's account record of version 2, whose tier state
+  // (window number and points as LEB128, the grant's fields only while a grant runs) follows
+  // the lots, and an issuance record of version 3: 250 points signed, credited at Silver's
+  // x1.25 as 312.
   const crypto::PublicKey customer = test::TxFactory::customer(1).public_key();
-  ledger::TierStatus status;
-  status.window_start_ms = test::test_genesis_time_ms;
-  status.window_points = 1'000;
-  status.tier = 2;
-  status.granted_tier = 2;
-  status.granted_by = 3;
-  status.granted_until_ms = golden_grant_until_ms;
-  CHECK(to_hex(ledger::record::tier_key(customer)) == "54" + to_hex(customer));
-  CHECK(to_hex(ledger::record::encode(status)) == tier_record_hex);
-  auto decoded_status = ledger::record::decode_tier_value(ledger::record::encode(status));
-  REQUIRE(decoded_status.ok());
-  CHECK(*decoded_status == status);
+  ledger::Account account;
+  account.record_version = 2;
+  account.sequence = 1;
+  account.lots.push_back({1, {2, 0}, 312, test::test_genesis_time_ms + 2'000, test::test_genesis_time_ms + 2'000});
+  account.tier.window_points = 1'250;
+  account.tier.tier = 2;
+  account.tier.granted_tier = 2;
+  account.tier.granted_by = 3;
+  account.tier.granted_until_ms = golden_grant_until_ms;
+  CHECK(to_hex(ledger::record::encode(account)) == account_v2_record_hex);
+  auto decoded_account = ledger::record::decode_account_value(ledger::record::encode(account));
+  REQUIRE(decoded_account.ok());
+  CHECK(*decoded_account == account);
 
   ledger::IssuanceRecord issuance{{2, 0}, customer, 312, test::test_genesis_time_ms + 2'000, false, 0, 0};
   issuance.record_version = 3;

@@ -7,6 +7,7 @@
 // counted from the genesis time, 10 days of grace.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -102,7 +103,7 @@ TEST_CASE("an earned tier holds to the end of the next window plus grace, and dr
   REQUIRE(tier_of(chain, alice) == silver);
   CHECK(chain.state().next_tier_change_ms() == std::optional<std::uint64_t>(at_day(70)));
 
-  const ledger::TierView view = ledger::describe_tier(chain.genesis().policy.tiers, chain.state().settled_tier(alice), at_day(5));
+  const ledger::TierView view = ledger::describe_tier(chain.genesis().policy.tiers, chain.genesis().genesis_time_ms, chain.state().settled_tier(alice), at_day(5));
   CHECK(view.held_until_ms == at_day(70));
   CHECK(view.next_tier == std::optional<std::uint8_t>(gold));
   CHECK(view.points_to_next_tier == 4'000);
@@ -169,7 +170,7 @@ TEST_CASE("a granted tier ends by itself, and the higher of earned and granted a
   CHECK(tier_of(chain, alice) == gold);
   CHECK(tier_of(chain, bob) == gold);
   CHECK(chain.state().tier_status(alice)->granted_by == 3);
-  CHECK(ledger::describe_tier(chain.genesis().policy.tiers, chain.state().settled_tier(alice), at_day(2)).held_until_ms ==
+  CHECK(ledger::describe_tier(chain.genesis().policy.tiers, chain.genesis().genesis_time_ms, chain.state().settled_tier(alice), at_day(2)).held_until_ms ==
         at_day(20));
 
   CHECK(tier_changes_at(chain, at_day(20) - 1).empty());
@@ -233,6 +234,48 @@ TEST_CASE("a reward that requires a tier refuses a customer below it", "[ledger]
   TestChain old_chain(version_3);
   lounge.min_tier = 1;
   expect_refused(old_chain, old_chain.txs.publish_reward(2, 1, lounge), Code::invalid_field);
+}
+
+// The records one purchase Issue of `points` to a new customer writes, by key tag: (key
+// bytes, value bytes), on a chain of `options`.
+std::map<char, std::pair<std::size_t, std::size_t>> records_of_one_issue(const GenesisOptions& options,
+                                                                         std::uint64_t points) {
+  TestChain chain(options);
+  const auto alice = TxFactory::customer(1).public_key();
+  ledger::BlockExecutor executor(chain.state(), {chain.state().height() + 1, at_day(1)});
+  const Transaction issue = chain.txs.issue_for(1, alice, points, "order-1", ledger::Reason::purchase,
+                                                ledger::Purchase{static_cast<std::int64_t>(points) * 100, "EUR"});
+  REQUIRE(executor.apply(issue, ledger::SignatureCheck::verify).ok());
+  std::map<char, std::pair<std::size_t, std::size_t>> sizes;
+  for (const ledger::Record& record : std::move(executor).finish().records) {
+    REQUIRE(!sizes.contains(static_cast<char>(record.key[0])));
+    sizes[static_cast<char>(record.key[0])] = {record.key.size(), record.value.size()};
+  }
+  return sizes;
+}
+
+TEST_CASE("a plain Issue with tiers costs 6 bytes of tier state in the account record, no record of its own, and a compact issuance record",
+          "[ledger][tiers][disk]") {
+  // Proves the record sizes bench/README.md's disk figure per issuance rests on: a purchase
+  // Issue of 50 points to a new customer writes the account, issuance, partner and totals
+  // records and nothing else, on version 3 and on version 4 with tiers alike. Version 4's
+  // account record is version 1's 48 bytes plus 6 of tier state (window 0 and 50 points as one
+  // LEB128 byte each, four tier bytes, no grant), and its issuance record of version 3 is 54
+  // bytes against version 2's 95: height, index, points, reversed and shortfall points, the
+  // purchase amount (5000, two bytes), the returned amount and the multiplier (10000, two
+  // bytes) as LEB128, then one byte of tier.
+  GenesisOptions catalog;
+  catalog.protocol_version = 3;
+  using Sizes = std::map<char, std::pair<std::size_t, std::size_t>>;
+  const std::pair<std::size_t, std::size_t> partner{3, 57};
+  const std::pair<std::size_t, std::size_t> totals{1, 49};
+  const std::size_t issuance_key = 1 + 2 + 7;  // 'i', partner, "order-1"
+  CHECK(records_of_one_issue(catalog, 50) ==
+        Sizes{{'a', {33, 48}}, {'i', {issuance_key, 95}}, {'p', partner}, {'t', totals}});
+  CHECK(records_of_one_issue(tier_options(), 50) ==
+        Sizes{{'a', {33, 48 + 6}}, {'i', {issuance_key, 54}}, {'p', partner}, {'t', totals}});
+  // 1000 points cross Silver's threshold: the window's points take two LEB128 bytes.
+  CHECK(records_of_one_issue(tier_options(), 1'000).at('a') == std::pair<std::size_t, std::size_t>{33, 48 + 7});
 }
 
 TEST_CASE("GrantTier is refused on chains before protocol version 4", "[ledger][tiers]") {
