@@ -558,6 +558,7 @@ int run(const Options& options) {
   pc::bench::print_cpu("redeems, first submit to last answer", cpu_before_submit, cpu_after_submit, submitted.accepted_count);
   pc::bench::print_cpu("redeems, last answer to last commit", cpu_after_submit, cpu_after_commit, submitted.accepted_count);
   pc::bench::print_cpu("get_account, no history", cpu_before_query, cpu_after_query, 0);
+  pc::bench::print_cpu("get_transaction", cpu_before_transactions, cpu_after_transactions, 0);
   return 0;
 }
 

@@ -54,9 +54,7 @@ Status check_transaction(const ChainStore& store, const CheckedKeys& checked, co
 // block's stored Merkle record (a derived record, so it must equal the computed levels).
 Status check_contents_and_merkle_record(const ChainStore& store, const Block& block) {
   const std::vector<Hash256> levels = merkle_levels(block.tx_ids(), stored_merkle_first_level);
-  if (merkle_root_of_levels(levels) != block.header.merkle_root) {
-    return Error{Code::bad_merkle_root, "transactions do not match the header's Merkle root"};
-  }
+  if (auto status = check_merkle_root(block.header, merkle_root_of_levels(levels)); !status) return status;
   if (auto status = check_block_certificate(store.genesis(), block); !status) return status;
   auto stored = store.stored_merkle_levels(block.header.height, block.transactions.size());
   if (!stored) return stored.error();

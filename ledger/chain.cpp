@@ -51,10 +51,15 @@ Status check_block_certificate(const Genesis& genesis, const Block& block) {
   return verify_commit(genesis, block.header.height, block.header.hash(), block.commit);
 }
 
-Status check_block_contents(const Genesis& genesis, const Block& block) {
-  if (merkle_root(block.tx_ids()) != block.header.merkle_root) {
+Status check_merkle_root(const BlockHeader& header, const Hash256& root) {
+  if (root != header.merkle_root) {
     return Error{Code::bad_merkle_root, "transactions do not match the header's Merkle root"};
   }
+  return {};
+}
+
+Status check_block_contents(const Genesis& genesis, const Block& block) {
+  if (auto status = check_merkle_root(block.header, merkle_root(block.tx_ids())); !status) return status;
   return check_block_certificate(genesis, block);
 }
 

@@ -31,6 +31,9 @@ void run_sequentially(std::size_t count, const std::function<void(std::size_t)>&
 // Chain id, height, previous hash, time and proposer: how the header links to the tip.
 Status check_block_link(const Genesis& genesis, const Tip& previous, const BlockHeader& header);
 
+// The header's Merkle root against `root`, the one computed from the block's transaction ids.
+Status check_merkle_root(const BlockHeader& header, const Hash256& root);
+
 // The commit certificate: the header's round is at most the certificate's, and the
 // certificate verifies for this block (verify_commit).
 Status check_block_certificate(const Genesis& genesis, const Block& block);

@@ -356,11 +356,12 @@ Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path
 
 Result<BlockChanges> ChainStore::append(const Block& block, SignatureCheck check) {
   PC_CHECK(state_ != nullptr);
-  if (auto status = check_appendable(block); !status) return status.error();
+  const std::vector<Hash256> levels = merkle_levels(block.tx_ids(), stored_merkle_first_level);
+  if (auto status = check_appendable(block, levels); !status) return status.error();
   auto changes = execute_block(*state_, block, check);
   if (!changes) return changes.error();
   std::vector<Event> events = changes->events;
-  if (auto status = write(block, *changes); !status) return status.error();
+  if (auto status = write(block, *changes, levels); !status) return status.error();
   publish(block, std::move(changes).value());
   BlockChanges summary;
   summary.context = {block.header.height, block.header.time_ms};
@@ -376,17 +377,21 @@ Status ChainStore::append_executed(const Block& block, BlockChanges&& changes) {
 
 Status ChainStore::write_executed(const Block& block, const BlockChanges& changes) {
   PC_CHECK(state_ != nullptr);
-  if (auto status = check_appendable(block); !status) return status;
+  const std::vector<Hash256> levels = merkle_levels(block.tx_ids(), stored_merkle_first_level);
+  if (auto status = check_appendable(block, levels); !status) return status;
   if (changes.context.height != block.header.height || changes.context.time_ms != block.header.time_ms ||
       changes.state_hash != block.header.state_hash ||
       changes.applied_count != block.transactions.size()) {
     return Error{Code::bad_state_hash, "the executed changes are not this block's"};
   }
-  return write(block, changes);
+  return write(block, changes, levels);
 }
 
-Status ChainStore::check_appendable(const Block& block) {
-  if (auto status = check_block_envelope(genesis_, tip_, block); !status) return status;
+Status ChainStore::check_appendable(const Block& block, std::span<const Hash256> tree_levels) {
+  // check_block_envelope, in its order: link, Merkle root, certificate.
+  if (auto status = check_block_link(genesis_, tip_, block.header); !status) return status;
+  if (auto status = check_merkle_root(block.header, merkle_root_of_levels(tree_levels)); !status) return status;
+  if (auto status = check_block_certificate(genesis_, block); !status) return status;
   if (!next_schedule_ || next_schedule_->height() != tip_.height + 1) {
     next_schedule_ = ProposerSchedule::for_height(genesis_, tip_.height + 1);
   }
@@ -395,7 +400,7 @@ Status ChainStore::check_appendable(const Block& block) {
 
 // The block, its indexes, its state records and the new tip record: one synced batch, so a
 // crash at any instant leaves the old tip or the new one.
-Status ChainStore::write(const Block& block, const BlockChanges& changes) {
+Status ChainStore::write(const Block& block, const BlockChanges& changes, std::span<const Hash256> tree_levels) {
   if (write_failure_) return *write_failure_;
   const Hash256 block_id = block.header.hash();
   const std::uint64_t height = block.header.height;
@@ -409,7 +414,8 @@ Status ChainStore::write(const Block& block, const BlockChanges& changes) {
     batch.Put(chunk_key(height, chunk), slice(transactions.view()));
   }
   Writer levels;
-  for (const Hash256& node : merkle_levels(block.tx_ids(), stored_merkle_first_level)) levels.raw(node);
+  PC_CHECK(tree_levels.size() == merkle_levels_size(block.transactions.size(), stored_merkle_first_level));
+  for (const Hash256& node : tree_levels) levels.raw(node);
   batch.Put(merkle_key(height), slice(levels.view()));
   std::string height_value;
   append_big_endian(height_value, block.header.height, 8);

@@ -232,10 +232,14 @@ class ChainStore {
   Result<TxLocation> find_transaction(const Hash256& tx_id, const leveldb::Snapshot* at) const;
   Result<TransactionProof> transaction_proof(const Hash256& tx_id, const TxLocation& location,
                                              const leveldb::Snapshot* at) const;
-  Status write(const Block& block, const BlockChanges& changes);
+  // `tree_levels` is merkle_levels(block.tx_ids(), stored_merkle_first_level), stored as the
+  // block's Merkle record.
+  Status write(const Block& block, const BlockChanges& changes, std::span<const Hash256> tree_levels);
   // What every block passes before it is written: check_block_envelope against the tip and
-  // the proposer rule of the next height.
-  Status check_appendable(const Block& block);
+  // the proposer rule of the next height. The header's root is checked against the root of
+  // `tree_levels` (the block's, as write takes them), so that a block's tree is built once
+  // here, not once for the check and again for its record: on the writer, per block.
+  Status check_appendable(const Block& block, std::span<const Hash256> tree_levels);
 
   std::filesystem::path directory_;
   Genesis genesis_;
