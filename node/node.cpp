@@ -614,20 +614,10 @@ class Node::Impl {
     const auto next_expiry_ms = store->state().next_expiry_ms();
     const bool expiry_due = next_expiry_ms && *next_expiry_ms <= now_ms;
     const std::size_t pending = mempool->size();
-    return expiry_due || pending >= trigger_tx_count() ||
+    return expiry_due || pending >= config.block_trigger_tx_count ||
            (pending > 0 && (force || now_ms >= tip.time_ms + config.block_interval_ms ||
                             (lull_ms() && now_ms >= *lull_ms())));
   }
-
-  // The most transactions this validator proposes in one block: proposal_tx_count_max unless
-  // it commits alone.
-  std::size_t block_tx_count_limit() const {
-    return commits_alone ? ledger::block_tx_count_max : proposal_tx_count_max;
-  }
-
-  // Pending transactions that make a block due at once: the configured trigger, or a full
-  // proposal if that is fewer (waiting for more would not make the block bigger).
-  std::size_t trigger_tx_count() const { return std::min(config.block_trigger_tx_count, block_tx_count_limit()); }
 
   // For a validator that commits alone, when the lull rule makes the pending transactions
   // due: block_lull_ms after the last admission, and a tenth of the interval after the tip.
@@ -649,7 +639,7 @@ class Node::Impl {
     // only the engine's timeouts move it on.
     if (!rounds_running && !engine->decided() && !pipeline->failure()) {
       if (!mempool->empty()) {
-        next_ms = mempool->size() >= trigger_tx_count()
+        next_ms = mempool->size() >= config.block_trigger_tx_count
                       ? now_ms
                       : std::min(next_ms, store->tip().time_ms + config.block_interval_ms);
         if (auto lull = lull_ms()) next_ms = std::min(next_ms, *lull);
@@ -663,15 +653,12 @@ class Node::Impl {
   // Executes the next block's transactions from the mempool at `time_ms`; the header is
   // sealed later, for the round consensus gives it. Where the mempool already staged every
   // pending transaction as that block (they all fit, and no lot expiry falls due after the
-  // staging time), a validator that commits alone takes the staged changes at the staging
-  // time instead of executing the transactions a second time. One that needs votes does not:
-  // its block commits a round later, and until then the mempool must go on admitting on top
-  // of the staged changes, so taking them would cost applying every pending transaction
-  // again at once (restore_staged), more than executing the block's own.
+  // staging time), the block takes the staged changes at the staging time instead of
+  // executing the transactions a second time.
   ExecutedBlock execute_candidates(std::uint64_t time_ms) {
     const ledger::Tip tip = store->tip();
     const auto next_expiry_ms = store->state().next_expiry_ms();
-    const bool staged_fits = commits_alone && !mempool->empty() && mempool->size() <= block_tx_count_limit() &&
+    const bool staged_fits = !mempool->empty() && mempool->size() <= ledger::block_tx_count_max &&
                              mempool->bytes() <= staged_block_bytes_max &&
                              (!next_expiry_ms || *next_expiry_ms > time_ms);
     ExecutedBlock executed;
@@ -684,12 +671,9 @@ class Node::Impl {
       PC_CHECK(executed.changes.applied_count == executed.block.transactions.size());
       return executed;
     }
-    // The oldest first: the rest wait for the next height.
-    const std::span<const ledger::Transaction> candidates =
-        mempool->transactions().first(std::min(mempool->size(), block_tx_count_limit()));
-    ProducedBlock produced = build_block(store->state(), tip, candidates, std::max(time_ms, tip.time_ms + 1),
+    ProducedBlock produced = build_block(store->state(), tip, mempool->transactions(), std::max(time_ms, tip.time_ms + 1),
                                          BlockSlot{}, ledger::SignatureCheck::already_verified);
-    for (const auto& [index, error] : produced.rejected) executed.left_out.insert(candidates[index].id());
+    for (const auto& [index, error] : produced.rejected) executed.left_out.insert(mempool->transactions()[index].id());
     executed.block = std::move(produced.block);
     executed.changes = std::move(produced.changes);
     return executed;

@@ -96,16 +96,6 @@ struct NodeConfig {
   bool observer = false;
 };
 
-// The most transactions a validator that needs the others' votes puts in one proposal
-// (docs/node.md, "Block production"). Each validator executes a proposal on its writer before
-// it prevotes, so a round's time grows with the block; past a few thousand redeems it outlasts
-// propose_timeout_ms on a busy machine, the round fails and the whole block goes again. A
-// coalition that fell behind therefore commits its backlog as successive heights of this size
-// instead of one giant block, and a transaction waits for the heights before it, not for one
-// round of everything pending. A validator that commits alone has no round to lose and takes up
-// to ledger::block_tx_count_max.
-inline constexpr std::size_t proposal_tx_count_max = 2'000;
-
 // The partner id an observer node runs as: none (p2p::PeerIdentity's partner 0 alike).
 inline constexpr ledger::PartnerId observer_partner = 0;
 

@@ -47,13 +47,6 @@ class RecordingPeers final : public node::ConsensusPeers {
     }
     return found;
   }
-  std::vector<ledger::Block> proposed_blocks() const {
-    std::vector<ledger::Block> found;
-    for (const consensus::Message& message : sent()) {
-      if (const auto* proposal = std::get_if<consensus::ProposalMessage>(&message)) found.push_back(proposal->block);
-    }
-    return found;
-  }
   std::vector<ledger::Vote> votes(ledger::VoteType type) const {
     std::vector<ledger::Vote> found;
     for (const consensus::Message& message : sent()) {
@@ -276,48 +269,6 @@ TEST_CASE("a validator with 1/4 of the power proposes and votes when due but com
   CHECK(harness.node().chain_info().pending_count == 5);
   // At shutdown nothing commits.
   CHECK_FALSE(harness.node().produce_pending().has_value());
-}
-
-TEST_CASE("a validator that needs votes proposes at once the oldest proposal_tx_count_max pending, no more",
-          "[node][consensus][production]") {
-  // Proves the proposal cap: with one more transaction pending than a proposal holds, the
-  // round-0 proposer proposes without waiting for the interval (a full block is due at once),
-  // and its block holds exactly the first proposal_tx_count_max in arrival order; the last
-  // one waits for the next height. A coalition that fell behind commits successive bounded
-  // blocks instead of one giant one whose round outlasts the propose timeout.
-  ConsensusHarness harness({1, 1, 1, 1}, 1);
-  REQUIRE(ledger::ProposerSchedule::for_height(harness.genesis(), 1).proposer(0) == 1);
-  std::vector<ledger::Hash256> submitted;  // in arrival order
-  for (std::size_t i = 0; i < node::proposal_tx_count_max + 1; ++i) {
-    auto id = harness.try_submit();
-    REQUIRE(id);
-    submitted.push_back(*id);
-  }
-
-  harness.clock().advance_ms(1);  // far short of the interval
-  CHECK_FALSE(harness.node().produce_if_due().has_value());
-  const auto blocks = harness.peers().proposed_blocks();
-  REQUIRE(blocks.size() == 1);
-  const ledger::Block& block = blocks[0];
-  REQUIRE(block.transactions.size() == node::proposal_tx_count_max);
-  for (std::size_t i = 0; i < block.transactions.size(); ++i) {
-    CHECK(block.transactions[i].id() == submitted[i]);
-  }
-  CHECK(harness.node().chain_info().pending_count == node::proposal_tx_count_max + 1);
-}
-
-TEST_CASE("a validator that commits alone takes every pending transaction past proposal_tx_count_max",
-          "[node][consensus][production]") {
-  // Proves the cap is for rounds that need other validators: one that commits alone has no
-  // round to lose and commits everything pending (up to the ledger's block limit) in one block.
-  ConsensusHarness harness({1}, 1);
-  for (std::size_t i = 0; i < node::proposal_tx_count_max + 1; ++i) harness.submit_one();
-  harness.clock().advance_ms(1);
-  REQUIRE(harness.node().produce_if_due() == 1);
-  const auto block = harness.node().block_at(1);
-  REQUIRE(block.ok());
-  CHECK(block->transactions.size() == node::proposal_tx_count_max + 1);
-  CHECK(harness.node().chain_info().pending_count == 0);
 }
 
 TEST_CASE("a validator that is not round 0's proposer prevotes nil when the propose timeout fires",
