@@ -65,16 +65,12 @@ TEST_CASE("the README's four-partner coalition runs as written: earn at one node
       {"POINTCHAIN_PASSPHRASE", std::nullopt},
       {"POINTCHAIN_NODE", std::nullopt},
   };
-  // -e -u -o pipefail: the first failing step fails the run, as a reader would notice it.
-  Process run({"bash", "-e", "-u", "-o", "pipefail", script_path.string()}, options);
-  std::optional<ExitStatus> status = run.wait_for(cluster_timeout);
+  const ScriptRun run = run_doc_script(script_path, options, cluster_timeout);
+  const std::optional<ExitStatus>& status = run.status;
   const bool finished = status.has_value();
-  if (!finished) run.kill_group();
-  // The nodes were started in the block's process group: any left behind is found there.
-  const bool node_left_running = finished && run.group_alive();
-  if (node_left_running) run.kill_group();
+  const bool node_left_running = run.left_running;
 
-  const std::string output = run.stdout_text();
+  const std::string& output = run.output;
   std::string logs;
   for (std::size_t i = 1; i <= cluster_partners; ++i) {
     const fs::path log = cluster_dir / ("p" + std::to_string(i)) / "node.log";

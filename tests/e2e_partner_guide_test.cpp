@@ -96,15 +96,12 @@ TEST_CASE("docs/partner-guide.md runs as written, block by block, and shows the 
       {"POINTCHAIN_WALLET_PASSPHRASE", std::nullopt},
       {"POINTCHAIN_NODE", std::nullopt},
   };
-  // -e -u -o pipefail: the first failing step fails the run, as a reader would notice it.
-  Process run({"bash", "-e", "-u", "-o", "pipefail", script_path.string()}, options);
-  std::optional<ExitStatus> status = run.wait_for(guide_timeout);
+  const ScriptRun run = run_doc_script(script_path, options, guide_timeout);
+  const std::optional<ExitStatus>& status = run.status;
   const bool finished = status.has_value();
-  if (!finished) run.kill_group();
-  const bool left_running = finished && run.group_alive();
-  if (left_running) run.kill_group();
+  const bool left_running = run.left_running;
 
-  const std::string output = run.stdout_text();
+  const std::string& output = run.output;
   std::error_code no_log;
   const fs::path node_log = guide_dir / "node.log";
   INFO("output:\n" << output << "\nnode.log:\n" << (fs::exists(node_log, no_log) ? read_text_file(node_log) : "(none)"));

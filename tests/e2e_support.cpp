@@ -363,6 +363,17 @@ std::string Process::stderr_text() const {
   return fs::exists(stderr_path_, ignored) ? read_text_file(stderr_path_) : std::string();
 }
 
+ScriptRun run_doc_script(const std::filesystem::path& script, const SpawnOptions& options, Milliseconds timeout) {
+  Process process({"bash", "-e", "-u", "-o", "pipefail", script.string()}, options);
+  ScriptRun result;
+  result.status = process.wait_for(timeout);
+  if (!result.status) process.kill_group();
+  result.left_running = result.status.has_value() && process.group_alive();
+  if (result.left_running) process.kill_group();
+  result.output = process.stdout_text();
+  return result;
+}
+
 RunResult run(const std::vector<std::string>& args, const SpawnOptions& options, Milliseconds timeout) {
   Process process(args, options);
   RunResult result;

@@ -154,6 +154,16 @@ struct RunResult {
 // Runs a command to completion, killing its process group after `timeout`.
 RunResult run(const std::vector<std::string>& args, const SpawnOptions& options = {}, Milliseconds timeout = 60s);
 
+// A documentation script run as a reader would (bash -e -u -o pipefail: the first failing
+// step fails the run). Whatever happens, nothing it started is left running: its process
+// group is killed after `timeout`, and again if a finished script left something behind.
+struct ScriptRun {
+  std::optional<ExitStatus> status;  // nullopt: still running at `timeout`
+  bool left_running = false;         // it finished, but a process it started was still alive
+  std::string output;                // stdout (and stderr, if the options merge them)
+};
+ScriptRun run_doc_script(const std::filesystem::path& script, const SpawnOptions& options, Milliseconds timeout);
+
 // ---- HTTP over loopback ----
 
 // A loopback port nothing listens on right now: bound to 127.0.0.1:0 and released at once.

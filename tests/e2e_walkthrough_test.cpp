@@ -32,7 +32,7 @@ std::string text_between(const std::string& text, const std::string& before, con
 
 }  // namespace
 
-TEST_CASE("the README walkthrough runs as written; its node stops on SIGTERM and restarts at the same tip",
+TEST_CASE("the README walkthrough runs as written, its node stops on SIGTERM and restarts at the same tip",
           "[e2e]") {
   // Proves the README's promise to a new user: the block exits 0 having earned 42 points,
   // shown them in the wallet, redeemed 30 and audited the chain OK; the node it started in the
@@ -62,16 +62,12 @@ TEST_CASE("the README walkthrough runs as written; its node stops on SIGTERM and
       {"POINTCHAIN_WALLET_PASSPHRASE", std::nullopt},
       {"POINTCHAIN_NODE", std::nullopt},
   };
-  // -e -u -o pipefail: the first failing step fails the run, as a reader would notice it.
-  Process walkthrough({"bash", "-e", "-u", "-o", "pipefail", script_path.string()}, options);
-  std::optional<ExitStatus> status = walkthrough.wait_for(walkthrough_timeout);
+  const ScriptRun walkthrough = run_doc_script(script_path, options, walkthrough_timeout);
+  const std::optional<ExitStatus>& status = walkthrough.status;
   const bool finished = status.has_value();
-  if (!finished) walkthrough.kill_group();
-  // Whatever happened, the node is not left running: the group dies with `walkthrough` too.
-  const bool node_left_running = finished && walkthrough.group_alive();
-  if (node_left_running) walkthrough.kill_group();
+  const bool node_left_running = walkthrough.left_running;
 
-  const std::string output = walkthrough.stdout_text();
+  const std::string& output = walkthrough.output;
   std::error_code no_log;
   const std::string node_log =
       fs::exists(walkthrough_dir / "node.log", no_log) ? read_text_file(walkthrough_dir / "node.log") : "(no log)";
