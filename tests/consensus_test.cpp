@@ -146,7 +146,7 @@ TEST_CASE("step timeouts grow by round and stop at the cap", "[consensus][timeou
   CHECK(consensus::timeout_ms(consensus::Step::propose, 100'000) == consensus::step_timeout_ms_max);
 }
 
-TEST_CASE("a validated proposal is prevoted; a prevote quorum locks and precommits it", "[consensus][lock]") {
+TEST_CASE("a validated proposal is prevoted, a prevote quorum locks and precommits it", "[consensus][lock]") {
   // Proves lines 22 and 36: prevote the round's valid proposal, then precommit it once more
   // than 2/3 prevote it, and commit with a certificate once more than 2/3 precommit it.
   Harness h(bystander());

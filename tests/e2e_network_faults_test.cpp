@@ -42,7 +42,7 @@ bool logged(const ClusterMember& member, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("an observer follows the coalition and audits clean; an observer key not listed is refused",
+TEST_CASE("an observer follows the coalition and audits clean, an observer key not listed is refused",
           "[e2e][network][observer]") {
   // Proves observer mode: a node made by `init --observer`, whose key every partner lists,
   // syncs each block the four commit (verified as the audit verifies it) and answers
@@ -144,7 +144,7 @@ TEST_CASE("a validator killed under load is not missed, and restarted it catches
   CHECK(audit.out.find(expected_tip) != std::string::npos);
 }
 
-TEST_CASE("with two of four validators stopped no block commits and nothing forks; one back and the chain resumes",
+TEST_CASE("with two of four validators stopped no block commits and nothing forks, one back and the chain resumes",
           "[e2e][network][fault]") {
   // Proves safety and liveness at the 2/3 line with real processes: two validators hold half
   // the power, so an earn accepted by one of them stays pending and the height does not move
@@ -172,7 +172,7 @@ TEST_CASE("with two of four validators stopped no block commits and nothing fork
   cluster.check_identical_chains({1, 2, 3});
 }
 
-TEST_CASE("another genesis, a key outside the coalition and a tampered frame are refused; the coalition commits on",
+TEST_CASE("another genesis, a key outside the coalition and a tampered frame are refused, the coalition commits on",
           "[e2e][network][fault]") {
   // Proves a node's defences against hostile connections, each from a raw socket at partner
   // 1's p2p port: a hello with another genesis hash, an Auth by a key no partner has, and,

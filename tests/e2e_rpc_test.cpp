@@ -774,7 +774,7 @@ int status_from(const LiveNode& node, const std::string& source_address, const s
 
 }  // namespace
 
-TEST_CASE("one client address holds at most rpc_limits.connections_per_address_max connections; others still get in",
+TEST_CASE("one client address holds at most rpc_limits.connections_per_address_max connections, others still get in",
           "[e2e][rpc][connections]") {
   // Proves the per-address limit against the binary: with 4 idle connections from
   // 127.0.0.1 (the configured limit), a fifth from that address is closed unanswered, while

@@ -155,7 +155,7 @@ TEST_CASE("wallet: a missing wallet file exits 7, and create never overwrites an
   CHECK(wallet(home.path(), {"--wallet", wallet_file.string(), "address"}).out == address + "\n");
 }
 
-TEST_CASE("wallet: export then import gives the same address; neither overwrites a file", "[e2e][wallet]") {
+TEST_CASE("wallet: export then import gives the same address, neither overwrites a file", "[e2e][wallet]") {
   // Proves a backup restores the same key, that import checks the passphrase before writing
   // anything, and that export and import refuse to replace an existing file.
   TempDir home;

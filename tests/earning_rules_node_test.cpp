@@ -223,7 +223,7 @@ TEST_CASE("a tier rule reads the tier at the tip: the customer who just crossed 
   CHECK(after->reference == "gold-2~" + (*reloaded)->tag);
 }
 
-TEST_CASE("a reload changes the rules for the next earn; repeats and returns find orders of any rule set",
+TEST_CASE("a reload changes the rules for the next earn, repeats and returns find orders of any rule set",
           "[node][rules]") {
   // Proves reload without a restart (the RPC and SIGHUP both call reload_rules), that a bad
   // file keeps the rules in force and names the rule and field, that a retried order is not

@@ -325,7 +325,7 @@ TEST_CASE("periods start at local midnight, on Monday and on the 1st, in the par
   CHECK(period_starts(-300, 0)[0] == 0);  // before the epoch locally: clamped
 }
 
-TEST_CASE("segments target new, returning and inactive customers; a personalised offer has a window", "[rules]") {
+TEST_CASE("segments target new, returning and inactive customers, a personalised offer has a window", "[rules]") {
   // Proves new_customer and inactive_days against the customer's facts, with the doc's
   // "we miss you" offer: x3 for customers inactive 60 days, in the coffee week only.
   const RuleSet rules = parse(doc_example());

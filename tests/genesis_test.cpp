@@ -180,7 +180,7 @@ TEST_CASE("a binary genesis with partner id 0 is refused", "[ledger][genesis]") 
   CHECK(decoded.error().detail.find("ids must be 1 to 65535") != std::string::npos);
 }
 
-TEST_CASE("protocol version 1 keeps genesis encoding 1; later versions use encoding 2", "[ledger][genesis][protocol]") {
+TEST_CASE("protocol version 1 keeps genesis encoding 1, later versions use encoding 2", "[ledger][genesis][protocol]") {
   // Proves that a version-1 genesis encodes without the field (so existing chains keep their
   // hash), that version 2 round-trips through encoding 2, that version 1 written in encoding 2
   // is refused (one genesis, one encoding), and that unsupported versions are refused.

@@ -603,7 +603,7 @@ TEST_CASE("golden: PrepaidTopUp has pinned bytes and id, signed by the billing k
   CHECK(ledger::verify_transaction_signature(test::make_genesis(), *decoded).error().code == ledger::Code::unsupported_type);
 }
 
-TEST_CASE("golden: the version 4 genesis appends billing terms and the tier program; its genesis state is pinned",
+TEST_CASE("golden: the version 4 genesis appends billing terms and the tier program, its genesis state is pinned",
           "[ledger][golden][billing][tiers]") {
   // Proves the binary genesis of protocol version 4 (encoding 2, version 0400, the billing
   // terms and then the tier program after issuance_cap_points), its hash, the genesis state

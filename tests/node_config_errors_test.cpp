@@ -20,7 +20,7 @@ std::string load_error(const pc::test::TempDir& dir, const std::string& json) {
 
 }  // namespace
 
-TEST_CASE("node.json errors name the file, the member and the rule; missing members keep defaults",
+TEST_CASE("node.json errors name the file, the member and the rule, missing members keep defaults",
           "[node][config]") {
   // Proves the node.json contract in docs/node.md: a member left out keeps its default, and an
   // unknown member, a wrong JSON type or a value out of range is refused with a message that

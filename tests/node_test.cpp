@@ -505,7 +505,7 @@ std::string start_error(NodeHarness& harness) {
 
 }  // namespace
 
-TEST_CASE("a failed block write stops production for good; reads go on and nothing is written again",
+TEST_CASE("a failed block write stops production for good, reads go on and nothing is written again",
           "[node][storage-fault]") {
   // Proves issue 7 §1.1 in the node: after a block write fails (a full disk), neither the
   // production loop nor the clean-stop path writes to the store again, even once space is

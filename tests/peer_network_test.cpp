@@ -403,7 +403,7 @@ TEST_CASE("a peer whose messages overflow this node's inbox is not scored or ban
   }
 }
 
-TEST_CASE("with two of four validators stopped nothing commits and nothing forks; one back and the chain resumes",
+TEST_CASE("with two of four validators stopped nothing commits and nothing forks, one back and the chain resumes",
           "[p2p][network]") {
   // Proves safety and liveness at the quorum's edge: two of four votes are not more than
   // 2/3, so a transaction submitted then stays pending and both running nodes keep the same

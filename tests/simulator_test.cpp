@@ -134,7 +134,7 @@ TEST_CASE("simulator: a broken rule is caught within 5 seeds", "[consensus][sim]
   CHECK(caught_at != 0);
 }
 
-TEST_CASE("simulator: ignoring the lock is caught within 3 seeds; the same seeds pass without the break",
+TEST_CASE("simulator: ignoring the lock is caught within 3 seeds, the same seeds pass without the break",
           "[consensus][sim][broken]") {
   // Proves the safety checker can fail: a Byzantine validator splits its precommit (the block
   // to one honest validator, nil to the rest) while the network holds that validator's

@@ -171,7 +171,7 @@ TEST_CASE("only a purchase at the card's partner of its minimum amount in its cu
   CHECK(chain.state().stamp_progress(2, 12, alice.public_key()) == nullptr);
 }
 
-TEST_CASE("a per-day card gives at most one stamp a UTC day; a per-order card one an order", "[ledger][stamps]") {
+TEST_CASE("a per-day card gives at most one stamp a UTC day, a per-order card one an order", "[ledger][stamps]") {
   // Proves the stamp rules: two purchases in one block and a third later the same UTC day give
   // one stamp on a per-day card and three on a per-order card; the next UTC day gives another.
   // The day is the block time's UTC day, so the last millisecond of a day and the first of the

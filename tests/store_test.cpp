@@ -559,7 +559,7 @@ TEST_CASE("a store that lost its CURRENT file is refused, and nothing in it is d
   CHECK(files_of(chain.store_path()) == before);
 }
 
-TEST_CASE("open never creates a store where there is none; only create does", "[ledger][store]") {
+TEST_CASE("open never creates a store where there is none, only create does", "[ledger][store]") {
   // Proves that a missing or empty chain directory (a volume not mounted) is not_found for
   // every mode, and stays missing or empty.
   pc::test::TempDir dir;
