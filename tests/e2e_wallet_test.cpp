@@ -186,7 +186,7 @@ TEST_CASE("wallet: export then import gives the same address, neither overwrites
 }
 
 TEST_CASE("wallet: against a live node, too few points exits 4 and a refused redemption exits 6 with the "
-          "node's reason; neither changes the account",
+          "node's reason, neither changes the account",
           "[e2e][wallet]") {
   // Proves the two ways a signed spend fails on a real node: more points than the account
   // holds (exit code 4, with the numbers), and a redemption the ledger refuses (exit code 6,
