@@ -1,7 +1,6 @@
 #include "ledger/store.hpp"
 
 #include <leveldb/db.h>
-#include <leveldb/filter_policy.h>
 #include <leveldb/iterator.h>
 #include <leveldb/write_batch.h>
 
@@ -237,12 +236,6 @@ Result<std::vector<Record>> StoreView::state_records_with_prefix(ByteSpan record
   return records;
 }
 
-const leveldb::FilterPolicy* point_read_filter() {
-  // Never deleted: a database still open while statics are destroyed must not outlive it.
-  static const leveldb::FilterPolicy* const policy = leveldb::NewBloomFilterPolicy(10);
-  return policy;
-}
-
 namespace {
 
 // What is in `directory` before LevelDB sees it: LevelDB cannot tell a damaged store from a
@@ -272,7 +265,6 @@ Result<std::unique_ptr<leveldb::DB>> open_database(const std::filesystem::path& 
   options.error_if_exists = create;
   options.paranoid_checks = true;
   options.write_buffer_size = 16 * 1024 * 1024;
-  options.filter_policy = point_read_filter();
   if (env != nullptr) options.env = env;
   leveldb::DB* raw_db = nullptr;
   if (auto status = leveldb::DB::Open(options, directory.string(), &raw_db); !status.ok()) {

@@ -21,19 +21,10 @@
 namespace leveldb {
 class DB;
 class Env;
-class FilterPolicy;
 class Snapshot;
 }
 
 namespace pc::ledger {
-
-// The Bloom filter (10 bits a key) the chain store and the node's derived indexes give LevelDB,
-// so that a point read (an account, a transaction id, an index entry) skips the tables that do
-// not hold its key instead of searching each one. A table's filter is an extra block LevelDB
-// writes beside its data and reads only with a policy of the same name: stores written with
-// or without it open either way, and their keys and values are unchanged. Lives as long as the
-// process.
-const leveldb::FilterPolicy* point_read_filter();
 
 struct TxLocation {
   std::uint64_t height = 0;

@@ -10,15 +10,12 @@
 
 #include <leveldb/db.h>
 
-#include "ledger/store.hpp"
-
 namespace pc::node {
 
 inline std::unique_ptr<leveldb::DB> open_derived_index(const std::filesystem::path& directory, std::string_view what) {
   leveldb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
-  options.filter_policy = ledger::point_read_filter();
   leveldb::DB* raw_db = nullptr;
   if (auto status = leveldb::DB::Open(options, directory.string(), &raw_db); !status.ok()) {
     throw std::runtime_error("cannot open the " + std::string(what) + " " + directory.string() + ": " +

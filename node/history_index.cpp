@@ -121,7 +121,6 @@ std::optional<std::uint64_t> HistoryIndex::recorded_height(const std::filesystem
   leveldb::Options options;
   options.create_if_missing = false;
   options.paranoid_checks = true;
-  options.filter_policy = ledger::point_read_filter();
   leveldb::DB* raw_db = nullptr;
   if (!std::filesystem::exists(directory / "CURRENT") ||
       !leveldb::DB::Open(options, directory.string(), &raw_db).ok()) {

@@ -174,37 +174,6 @@ TEST_CASE("a reopened store has the same tip, records and state, and finds every
   CHECK(store.tip().height == 5);
 }
 
-TEST_CASE("a store whose tables have no Bloom filters, as older nodes wrote them, reopens and reads the same",
-          "[ledger][store]") {
-  // Proves that giving LevelDB a filter policy (ledger::point_read_filter) keeps existing data
-  // dirs working: every table is rewritten without filters, by LevelDB opened with no policy,
-  // and the store then reopens with its tip and state, finds every transaction and refuses an
-  // unknown one, and commits on top.
-  TestChain chain;
-  const std::vector<Hash256> tx_ids = commit_history(chain);
-  const ledger::Tip tip_before = chain.store().tip();
-  const Hash256 state_hash_before = chain.state().state_hash();
-  chain.close();
-  {
-    leveldb::DB* raw_db = nullptr;
-    REQUIRE(leveldb::DB::Open(leveldb::Options(), chain.store_path().string(), &raw_db).ok());
-    const std::unique_ptr<leveldb::DB> db(raw_db);
-    db->CompactRange(nullptr, nullptr);  // every table rewritten, none with a filter block
-  }
-  chain.reopen();
-  ledger::ChainStore& store = chain.store();
-  CHECK(store.tip() == tip_before);
-  CHECK(chain.state().state_hash() == state_hash_before);
-  for (const Hash256& id : tx_ids) {
-    auto location = store.find_transaction(id);
-    REQUIRE(location.ok());
-    CHECK(store.transaction_proof(id, *location).ok());
-  }
-  CHECK(store.find_transaction(crypto::sha256(as_bytes("never committed"))).error().code == ledger::Code::not_found);
-  chain.commit_all({chain.txs.issue(1, TxFactory::customer(3).public_key(), 5, "order-after-filters")});
-  CHECK(store.tip().height == tip_before.height + 1);
-}
-
 TEST_CASE("a store opened with another genesis is refused and left intact", "[ledger][store]") {
   // Proves genesis_mismatch for a different partner set and a different chain id, and that the
   // refusal does not damage the store for its own genesis.
