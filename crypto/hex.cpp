@@ -1,16 +1,27 @@
 #include "crypto/bytes.hpp"
 
+#include <array>
+#include <cstdint>
+
 namespace pc {
 namespace {
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
-int hex_value(char digit) {
-  if (digit >= '0' && digit <= '9') return digit - '0';
-  if (digit >= 'a' && digit <= 'f') return digit - 'a' + 10;
-  if (digit >= 'A' && digit <= 'F') return digit - 'A' + 10;
-  return -1;
-}
+// Each byte's digit value, or -1: one load per digit, since every submitted transaction
+// arrives as hex.
+constexpr std::array<std::int8_t, 256> hex_values = [] {
+  std::array<std::int8_t, 256> values{};
+  values.fill(-1);
+  for (int digit = 0; digit < 10; ++digit) values[static_cast<std::size_t>('0' + digit)] = static_cast<std::int8_t>(digit);
+  for (int digit = 0; digit < 6; ++digit) {
+    values[static_cast<std::size_t>('a' + digit)] = static_cast<std::int8_t>(10 + digit);
+    values[static_cast<std::size_t>('A' + digit)] = static_cast<std::int8_t>(10 + digit);
+  }
+  return values;
+}();
+
+int hex_value(char digit) { return hex_values[static_cast<unsigned char>(digit)]; }
 
 }  // namespace
 

@@ -8,8 +8,10 @@
 #include <iostream>
 #include <map>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "crypto/check.hpp"
+#include "crypto/table_hash.hpp"
 #include "ledger/chain.hpp"
 #include "ledger/codec.hpp"
 
@@ -160,6 +162,41 @@ struct ReleaseSnapshot {
 
 }  // namespace
 
+// The (scope, member) pairs whose "A" entry of the latest indexed day is in the index: a
+// member redeeming on the day they earned (or earning twice in a day) needs neither that entry
+// put again nor a read of their "F" entry, which the first activity of the day wrote or found.
+// Only what a written batch put goes in, and it empties when the day changes, so it never
+// claims an entry the index lacks. Keys are customers', so the set hashes them with
+// crypto::table_hash.
+class AnalyticsIndex::ActiveToday {
+ public:
+  using Member = std::pair<PartnerId, crypto::PublicKey>;
+
+  // Forgets everything unless `day` is the day remembered.
+  void start(Day day) {
+    if (day == day_) return;
+    day_ = day;
+    members_.clear();
+  }
+  bool contains(const Member& member) const { return members_.contains(member); }
+  // After the batch that put these members' "A" entries of the current day was written.
+  void add(const std::vector<Member>& members) {
+    for (const Member& member : members) {
+      if (members_.size() >= active_today_entries_max) return;
+      members_.insert(member);
+    }
+  }
+
+ private:
+  struct MemberHash {
+    std::size_t operator()(const Member& member) const noexcept {
+      return static_cast<std::size_t>(crypto::table_hash(member.second) + member.first * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  Day day_ = 0;
+  std::unordered_set<Member, MemberHash> members_;
+};
+
 // One block's (or, while rebuilding, many blocks') writes, readable before they are written:
 // a day's bucket is read, added to and put back by every block of that day.
 class AnalyticsIndex::Batch {
@@ -193,9 +230,12 @@ class AnalyticsIndex::Batch {
     return *stats;
   }
 
+  // `active_today`: what is known to be written already (nullptr while rebuilding); the
+  // members this block makes active are in newly_active() once it is written.
   void add_block(const ledger::Block& block, const std::vector<ledger::Event>& events,
-                 const std::map<PartnerId, PartnerStats>& partners) {
+                 const std::map<PartnerId, PartnerStats>& partners, ActiveToday* active_today) {
     const Day day = day_of_ms(block.header.time_ms);
+    if (active_today != nullptr) active_today->start(day);
     std::map<PartnerId, Figures> added;  // by scope
     std::map<PartnerId, std::uint64_t> liability_end;
     std::map<PartnerId, std::uint64_t> issued;
@@ -262,6 +302,11 @@ class AnalyticsIndex::Batch {
     for (const ledger::Event& event : events) {
       if (event.kind != ledger::Event::Kind::earned && event.kind != ledger::Event::Kind::redeemed) continue;
       for (PartnerId scope : {event.partner, coalition_scope}) {
+        if (active_today != nullptr) {
+          ActiveToday::Member member{scope, event.account};
+          if (active_today->contains(member)) continue;
+          newly_active_.push_back(std::move(member));
+        }
         std::string activity = day_key(activity_prefix, scope, day);
         activity.append(event.account.begin(), event.account.end());
         put(std::move(activity), {});
@@ -293,9 +338,12 @@ class AnalyticsIndex::Batch {
     put(height_key, big_endian(block.header.height, 8));
   }
 
+  const std::vector<ActiveToday::Member>& newly_active() const { return newly_active_; }
+
  private:
   leveldb::DB& db_;
   std::map<std::string, std::string> pending_;
+  std::vector<ActiveToday::Member> newly_active_;
 };
 
 AnalyticsIndex::AnalyticsIndex(const std::filesystem::path& directory, const ledger::ChainStore& chain)
@@ -356,7 +404,7 @@ void AnalyticsIndex::rebuild(const std::filesystem::path& directory, const ledge
     if (!block) throw std::runtime_error("rebuilding the analytics index: " + block.error().message());
     auto changes = ledger::execute_block(state, *block, ledger::SignatureCheck::already_verified);
     if (!changes) throw std::runtime_error("rebuilding the analytics index: " + changes.error().message());
-    batch.add_block(*block, changes->events, changes->partners);
+    batch.add_block(*block, changes->events, changes->partners, nullptr);
     state.apply(std::move(changes).value());
     if (height % rebuild_batch_blocks == 0) write();
   }
@@ -369,12 +417,14 @@ ledger::Status AnalyticsIndex::add_block(const CommittedBlock& block) {
   if (block.block.header.height != indexed_height_ + 1) {
     return ledger::Error{ledger::Code::io_error, "analytics index is behind the chain; it is rebuilt on the next start"};
   }
+  if (!active_today_) active_today_ = std::make_unique<ActiveToday>();
   try {
     Batch batch(*db_);
-    batch.add_block(block.block, block.events, block.partners);
+    batch.add_block(block.block, block.events, block.partners, active_today_.get());
     if (auto status = batch.write(); !status.ok()) {
       return ledger::Error{ledger::Code::io_error, "analytics index: " + status.ToString()};
     }
+    active_today_->add(batch.newly_active());
   } catch (const std::runtime_error& error) {
     return ledger::Error{ledger::Code::io_error, error.what()};
   }

@@ -71,8 +71,13 @@ class AnalyticsIndex {
   std::uint64_t indexed_height() const { return indexed_height_.load(); }
   bool rebuilt() const { return rebuilt_; }
 
+  // Members remembered as active on the latest indexed day (see ActiveToday): at most this many
+  // (scope, member) pairs, about 80 bytes each; past it, a block reads the index as before.
+  static constexpr std::size_t active_today_entries_max = 250'000;
+
  private:
   class Batch;
+  class ActiveToday;
   void open_database(const std::filesystem::path& directory);
   void rebuild(const std::filesystem::path& directory, const ledger::ChainStore& chain);
 
@@ -80,6 +85,7 @@ class AnalyticsIndex {
   std::unique_ptr<leveldb::DB> db_;
   std::atomic<std::uint64_t> indexed_height_ = 0;
   bool rebuilt_ = false;
+  std::unique_ptr<ActiveToday> active_today_;  // add_block's thread only
 };
 
 // The analytics index as a commit observer: failures are printed, since the index is derived

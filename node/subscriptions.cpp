@@ -59,35 +59,44 @@ void SubscriptionHub::unsubscribe(const std::shared_ptr<Subscription>& subscript
 }
 
 void SubscriptionHub::block_committed(const CommittedBlock& committed) {
-  const std::uint64_t height = committed.block.header.height;
-  const std::size_t tx_count = committed.block.transactions.size();
-  std::vector<Notification> notifications;
-  notifications.reserve(committed.events.size() + committed.tier_changes.size() + 1);
-  notifications.push_back(Notification{Notification::Kind::block, height, committed.block_hash, tx_count, {}, {}, {}, {}});
-  for (const ledger::Event& event : committed.events) {
-    notifications.push_back(Notification{Notification::Kind::event, height, committed.block_hash, tx_count, event, {}, {}, {}});
-  }
-  for (const ledger::TierChange& change : committed.tier_changes) {
-    notifications.push_back(Notification{Notification::Kind::tier, height, committed.block_hash, tx_count, {}, change, {}, {}});
-  }
-  // Every transaction of a committed block was applied, so each PayWithPoints here paid its
-  // request: the till waiting for it hears it from this block.
-  for (const ledger::Transaction& tx : committed.block.transactions) {
-    const auto* pay = std::get_if<ledger::PayWithPoints>(&tx.fields().body);
-    if (pay == nullptr) continue;
-    const ledger::PaymentRequest& request = pay->request.request;
-    Notification notification{Notification::Kind::payment, height, committed.block_hash, tx_count, {}, {}, request.id(), {}};
-    notification.payment = ledger::PaymentRecord{request.partner,  pay->customer, request.order_id,
-                                                 request.amount_minor, request.currency, request.points,
-                                                 height, committed.block.header.time_ms, tx.id()};
-    notifications.push_back(std::move(notification));
-  }
-
   std::vector<std::shared_ptr<Subscription>> subscriptions;
   {
     std::lock_guard lock(mutex_);
     subscriptions = subscriptions_;
   }
+  if (subscriptions.empty()) return;
+  // A filter never changes after subscribe(). With block subscribers only (a bench, a block
+  // explorer) no notification per event is built just to match none.
+  const bool events_wanted = std::any_of(subscriptions.begin(), subscriptions.end(), [](const auto& subscription) {
+    const EventFilter& filter = subscription->filter_;
+    return filter.account || filter.partner || filter.payment_request;
+  });
+  const std::uint64_t height = committed.block.header.height;
+  const std::size_t tx_count = committed.block.transactions.size();
+  std::vector<Notification> notifications;
+  notifications.push_back(Notification{Notification::Kind::block, height, committed.block_hash, tx_count, {}, {}, {}, {}});
+  if (events_wanted) {
+    notifications.reserve(committed.events.size() + committed.tier_changes.size() + 1);
+    for (const ledger::Event& event : committed.events) {
+      notifications.push_back(Notification{Notification::Kind::event, height, committed.block_hash, tx_count, event, {}, {}, {}});
+    }
+    for (const ledger::TierChange& change : committed.tier_changes) {
+      notifications.push_back(Notification{Notification::Kind::tier, height, committed.block_hash, tx_count, {}, change, {}, {}});
+    }
+    // Every transaction of a committed block was applied, so each PayWithPoints here paid its
+    // request: the till waiting for it hears it from this block.
+    for (const ledger::Transaction& tx : committed.block.transactions) {
+      const auto* pay = std::get_if<ledger::PayWithPoints>(&tx.fields().body);
+      if (pay == nullptr) continue;
+      const ledger::PaymentRequest& request = pay->request.request;
+      Notification notification{Notification::Kind::payment, height, committed.block_hash, tx_count, {}, {}, request.id(), {}};
+      notification.payment = ledger::PaymentRecord{request.partner,  pay->customer, request.order_id,
+                                                   request.amount_minor, request.currency, request.points,
+                                                   height, committed.block.header.time_ms, tx.id()};
+      notifications.push_back(std::move(notification));
+    }
+  }
+
   for (const auto& subscription : subscriptions) {
     std::function<void()> wakeup;
     {

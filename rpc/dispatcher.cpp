@@ -50,10 +50,12 @@ namespace {
 
 RpcError request_error(std::int32_t code, std::string message) { return RpcError{code, std::move(message), nullptr}; }
 
-json response(const json& id, const MethodResult& outcome) {
+// Takes the outcome to move its result in: a deep copy of a large answer (a block, a
+// transaction with its proof) cost as much as building it.
+json response(const json& id, MethodResult outcome) {
   json out = {{"jsonrpc", "2.0"}, {"id", id}};
   if (outcome) {
-    out["result"] = outcome.value();
+    out["result"] = std::move(outcome).value();
   } else {
     out["error"] = outcome.error().to_json();
   }
@@ -233,7 +235,7 @@ std::optional<json> Dispatcher::handle_one(const json& request, Context& context
     }
   }();
   if (parts.notification) return std::nullopt;
-  return response(*parts.id, outcome);
+  return response(*parts.id, std::move(outcome));
 }
 
 std::size_t Dispatcher::submit_run(const json& batch, std::size_t first, Context& context) {

@@ -272,6 +272,20 @@ TEST_CASE("hex encodes lowercase and decodes strictly", "[crypto][hex]") {
   CHECK_FALSE(from_hex(" 0").has_value());
   CHECK_FALSE(fixed_from_hex<2>("000102").has_value());
   CHECK(fixed_from_hex<2>("0102") == FixedBytes<2>{1, 2});
+  // Every byte value as either digit: exactly 0-9, a-f and A-F decode, to their value.
+  for (int code = 0; code < 256; ++code) {
+    const char c = static_cast<char>(code);
+    const std::string_view digits = "0123456789abcdef";
+    const std::size_t lower = digits.find(static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c));
+    INFO("byte " << code);
+    if (code != 0 && lower != std::string_view::npos) {
+      CHECK(from_hex(std::string{c, '0'}) == Bytes{static_cast<std::uint8_t>(lower * 16)});
+      CHECK(from_hex(std::string{'0', c}) == Bytes{static_cast<std::uint8_t>(lower)});
+    } else {
+      CHECK_FALSE(from_hex(std::string{c, '0'}).has_value());
+      CHECK_FALSE(from_hex(std::string{'0', c}).has_value());
+    }
+  }
 }
 
 // ===== SHA-256 =================================================================================

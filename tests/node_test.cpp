@@ -376,6 +376,34 @@ TEST_CASE("subscribers get their blocks and events, and a slow one is cut off", 
   harness.node().unsubscribe(tiny);
 }
 
+TEST_CASE("an event subscriber that joins block-only subscribers hears the events of the next block", "[node]") {
+  // Proves that the hub, which builds no per-event notifications while every subscriber wants
+  // blocks only, builds them again for the next block once one subscriber filters events, in
+  // the same order as before (the block first).
+  NodeHarness harness;
+  const auto alice = TxFactory::customer(1).public_key();
+  auto blocks = harness.node().subscribe(filter(true, std::nullopt, std::nullopt), 16);
+  REQUIRE(blocks);
+  REQUIRE(harness.node().earn(alice, 1'000, "EUR", "a-1"));
+  harness.produce();
+  CHECK(blocks->take(100).size() == 1);
+
+  auto everything = harness.node().subscribe(filter(true, alice, ledger::PartnerId{1}), 16);
+  REQUIRE(everything);
+  REQUIRE(harness.node().earn(alice, 2'000, "EUR", "a-2"));
+  const std::uint64_t height = harness.produce();
+  CHECK(blocks->take(100).size() == 1);
+  const auto notes = everything->take(100);
+  REQUIRE(notes.size() == 2);
+  CHECK(notes[0].kind == node::Notification::Kind::block);
+  CHECK(notes[1].kind == node::Notification::Kind::event);
+  CHECK(notes[1].height == height);
+  CHECK(notes[1].event.account == alice);
+  CHECK(notes[1].event.points == 200);
+  harness.node().unsubscribe(blocks);
+  harness.node().unsubscribe(everything);
+}
+
 TEST_CASE("a restarted node resumes at its tip with its history and drops nothing committed", "[node]") {
   // Proves the node keeps nothing that matters only in memory (pending transactions aside).
   NodeHarness harness;
