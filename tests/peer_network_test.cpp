@@ -287,18 +287,20 @@ TEST_CASE("in a full mesh a pushed transaction is announced by no one", "[p2p][n
   Coalition coalition(4);
   for (std::size_t i = 1; i <= 4; ++i) coalition.start(i);
   coalition.connect_all();
+  const auto sent = [&](std::size_t partner, node::PeerMessageType type) {
+    return coalition.protocol(partner).stats().sent_by_type[static_cast<std::size_t>(type) - 1].messages;
+  };
+  // Greeted (a status per connection, then the pending ids, none yet) and past one periodic
+  // status to all three: a greeting cannot announce the transaction submitted next.
   REQUIRE(eventually([&] {
     for (std::size_t i = 1; i <= 4; ++i) {
-      if (coalition.node(i).consensus_info().peers != 3) return false;
+      if (coalition.node(i).consensus_info().peers != 3 || sent(i, node::PeerMessageType::status) < 6) return false;
     }
     return true;
   }));
   const crypto::Hash256 id = coalition.submit(1, 1);
   REQUIRE(eventually([&] { return coalition.committed_on({1, 2, 3, 4}, id); }));
   coalition.network().drain();
-  const auto sent = [&](std::size_t partner, node::PeerMessageType type) {
-    return coalition.protocol(partner).stats().sent_by_type[static_cast<std::size_t>(type) - 1].messages;
-  };
   CHECK(sent(1, node::PeerMessageType::tx_push) == 3);
   for (std::size_t i = 1; i <= 4; ++i) {
     INFO("partner " << i);
@@ -322,9 +324,13 @@ TEST_CASE("in a partial mesh a pushed transaction still reaches the validator it
   coalition.connect(2, 3);
   coalition.connect(3, 4);
   coalition.connect(4, 1);
+  const auto sent = [&](std::size_t partner, node::PeerMessageType type) {
+    return coalition.protocol(partner).stats().sent_by_type[static_cast<std::size_t>(type) - 1].messages;
+  };
+  // Greeted, and past one periodic status to both peers (as in the full mesh above).
   REQUIRE(eventually([&] {
     for (std::size_t i = 1; i <= 4; ++i) {
-      if (coalition.node(i).consensus_info().peers != 2) return false;
+      if (coalition.node(i).consensus_info().peers != 2 || sent(i, node::PeerMessageType::status) < 4) return false;
     }
     return true;
   }));
@@ -336,9 +342,6 @@ TEST_CASE("in a partial mesh a pushed transaction still reaches the validator it
     return coalition.protocol(3).stats().txs_fetched >= 1;
   }));
   coalition.network().drain();
-  const auto sent = [&](std::size_t partner, node::PeerMessageType type) {
-    return coalition.protocol(partner).stats().sent_by_type[static_cast<std::size_t>(type) - 1].messages;
-  };
   CHECK_FALSE(coalition.committed(3, id));
   CHECK(sent(1, node::PeerMessageType::tx_push) == 2);
   CHECK(sent(1, node::PeerMessageType::tx_announce) == 0);
