@@ -94,6 +94,9 @@ constexpr double baseline_loop_seconds = 1.0;
 constexpr double committed_goal_ratio = 0.3;
 constexpr double latency_p99_goal_ms = 1000;
 constexpr double sync_goal_ratio = 1.2;
+// Committing less than this share of the offered rate means the coalition fell behind, and
+// the latency rows then measure the backlog (the output says so).
+constexpr double kept_up_share = 0.95;
 // Above this share of the machine taken by other processes, the wall-clock ratios are flagged.
 constexpr double busy_machine_share = 0.25;
 
@@ -758,6 +761,12 @@ int run(const Options& options) {
   std::printf("  latency: from a batch's scheduled send to the WebSocket notification of its block by the node\n"
               "  it was sent to; p50 %.0f ms, p99 %.0f ms, max %.0f ms over %zu transactions\n",
               latency_p50_ms, latency_p99_ms, latencies_ms.empty() ? 0.0 : latencies_ms.back(), latencies_ms.size());
+  if (committed_rate < kept_up_share * rate) {
+    std::printf("  the coalition fell behind: it committed %.0f of the %.0f tx/s offered, so a queue grew for the\n"
+                "  whole run and these latencies are mostly its age, not a round's; for the latency of a\n"
+                "  coalition that keeps up, run again with --rate below %.0f\n",
+                committed_rate, rate, committed_rate);
+  }
   std::printf("bytes on the wire: the kernel's TCP counters of every connection between the nodes' p2p ports\n"
               "  (NETLINK_SOCK_DIAG tcp_info bytes_received, each byte counted once), from before the first\n"
               "  submission to the last node's last commit: %llu payload bytes in %llu segments (%.0f bytes\n"

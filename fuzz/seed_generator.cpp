@@ -565,6 +565,7 @@ void peer_message_seeds() {
 
   const ledger::Block block = block_with({sample_transactions()[0]}, 1);
   write("tx-deliver", node::TxDeliver{{block.transactions.front()}});
+  write("tx-push", node::TxPush{{2, 3}, {block.transactions.front()}});
   write("decision", pc::consensus::DecisionMessage{block});
   write("blocks-response", node::BlocksResponse{1, {block}});
   ledger::Block proposed = block;

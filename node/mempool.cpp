@@ -23,7 +23,7 @@ void Mempool::restart_executor(std::uint64_t now_ms) {
   executor_.emplace(committed_, ledger::BlockContext{committed_.height() + 1, time_ms});
 }
 
-void Mempool::remember(const ledger::Transaction& tx) {
+void Mempool::remember(ledger::Transaction tx) {
   positions_.emplace(tx.id(), pending_.size());
   ++per_signer_[signer_of(tx)];
   if (const auto* issue = std::get_if<ledger::Issue>(&tx.fields().body)) {
@@ -32,7 +32,7 @@ void Mempool::remember(const ledger::Transaction& tx) {
     reverses_.emplace(Reference{reverse->partner, reverse->reference}, tx.id());
   }
   bytes_ += tx.bytes().size();
-  pending_.push_back(tx);
+  pending_.push_back(std::move(tx));
 }
 
 ledger::Result<ledger::Hash256> Mempool::admit(const ledger::Transaction& tx, std::uint64_t now_ms) {
@@ -68,6 +68,7 @@ std::vector<std::pair<ledger::Hash256, ledger::Error>> Mempool::revalidate(
     const std::set<ledger::Hash256>& removed, std::uint64_t now_ms) {
   std::vector<ledger::Transaction> previous = std::move(pending_);
   pending_.clear();
+  pending_.reserve(previous.size());
   positions_.clear();
   per_signer_.clear();
   issues_.clear();
@@ -75,13 +76,13 @@ std::vector<std::pair<ledger::Hash256, ledger::Error>> Mempool::revalidate(
   bytes_ = 0;
   restart_executor(now_ms);
   std::vector<std::pair<ledger::Hash256, ledger::Error>> dropped;
-  for (const ledger::Transaction& tx : previous) {
+  for (ledger::Transaction& tx : previous) {
     if (removed.contains(tx.id())) continue;
     if (auto status = executor_->apply(tx, ledger::SignatureCheck::already_verified); !status) {
       dropped.emplace_back(tx.id(), status.error());
       continue;
     }
-    remember(tx);
+    remember(std::move(tx));
   }
   PC_CHECK(pending_.size() == positions_.size());
   return dropped;
@@ -97,6 +98,12 @@ ledger::BlockChanges Mempool::take_staged() {
   ledger::BlockChanges changes = std::move(*executor_).finish();
   executor_.reset();
   return changes;
+}
+
+ledger::BlockChanges Mempool::staged_changes() const {
+  PC_CHECK(executor_.has_value());
+  ledger::BlockExecutor copy = *executor_;
+  return std::move(copy).finish();
 }
 
 const ledger::Transaction* Mempool::find(const ledger::Hash256& tx_id) const {

@@ -14,8 +14,10 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
+#include "crypto/table_hash.hpp"
 #include "ledger/state.hpp"
 #include "node/node.hpp"
 
@@ -58,6 +60,11 @@ class Mempool {
   // staged_time_ms(): it need not execute them again. Afterwards nothing can be admitted
   // until revalidate() (asserted), which a commit runs anyway.
   ledger::BlockChanges take_staged();
+  // The same changes, copied: the mempool goes on staging (admitting) as if nothing were
+  // taken. For a proposer whose block needs other validators' votes, so commits a round later
+  // at the earliest or not at all: a copy costs less than applying every pending transaction
+  // again, which take_staged() leaves to revalidate() when the round ends without the block.
+  ledger::BlockChanges staged_changes() const;
 
   // Arrival order: the block producer's candidates.
   std::span<const ledger::Transaction> transactions() const { return pending_; }
@@ -82,13 +89,15 @@ class Mempool {
 
   // A new executor over the committed state at max(now, committed time + 1).
   void restart_executor(std::uint64_t now_ms);
-  void remember(const ledger::Transaction& tx);
+  void remember(ledger::Transaction tx);
 
   const ledger::State& committed_;
   MempoolLimits limits_;
   std::optional<ledger::BlockExecutor> executor_;     // every pending transaction applied
   std::vector<ledger::Transaction> pending_;          // arrival order
-  std::map<ledger::Hash256, std::size_t> positions_;  // id -> index in pending_
+  // id -> index in pending_. Hashed, not ordered: it is looked up for every transaction a
+  // peer announces, delivers or proposes, and rebuilt at every commit.
+  std::unordered_map<ledger::Hash256, std::size_t, crypto::TableHash> positions_;
   std::map<Signer, std::size_t> per_signer_;
   std::map<Reference, ledger::Hash256> issues_;
   std::map<Reference, ledger::Hash256> reverses_;

@@ -666,8 +666,14 @@ class Node::Impl {
       std::unique_lock pending(pending_mutex);
       const std::span<const ledger::Transaction> candidates = mempool->transactions();
       executed.block.transactions.assign(candidates.begin(), candidates.end());
-      executed.changes = mempool->take_staged();
-      staged_taken = true;
+      if (commits_alone) {
+        executed.changes = mempool->take_staged();
+        staged_taken = true;
+      } else {
+        // Decided a round later at the earliest: the mempool keeps staging, so nothing is
+        // applied again (restore_staged) when this block is not decided.
+        executed.changes = mempool->staged_changes();
+      }
       PC_CHECK(executed.changes.applied_count == executed.block.transactions.size());
       return executed;
     }

@@ -1,6 +1,7 @@
 #include "node/peer_messages.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <type_traits>
 
 #include "crypto/check.hpp"
@@ -67,6 +68,39 @@ std::optional<ledger::Transaction> read_transaction(Reader& in) {
   return std::move(decoded).value();
 }
 
+void write_transactions(Writer& out, const std::vector<ledger::Transaction>& txs) {
+  PC_CHECK(!txs.empty() && txs.size() <= txs_per_delivery_max);
+  out.length(txs.size());
+  for (const ledger::Transaction& tx : txs) out.bytes(tx.bytes());
+}
+
+std::vector<ledger::Transaction> read_transactions(Reader& in) {
+  const std::uint64_t count = in.length(txs_per_delivery_max, "transaction count");
+  if (in.ok() && count == 0) in.fail(Code::invalid_field, "a delivery of no transactions");
+  std::vector<ledger::Transaction> txs;
+  for (std::uint64_t i = 0; in.ok() && i < count; ++i) {
+    if (auto tx = read_transaction(in)) txs.push_back(std::move(*tx));
+  }
+  return txs;
+}
+
+std::vector<ledger::PartnerId> read_pushed_to(Reader& in) {
+  const std::uint64_t count = in.length(ledger::partners_max, "pushed-to partner count");
+  if (in.ok() && count == 0) in.fail(Code::invalid_field, "a push to no partner");
+  std::vector<ledger::PartnerId> partners;
+  for (std::uint64_t i = 0; in.ok() && i < count; ++i) {
+    const ledger::PartnerId partner = in.u16();
+    if (!in.ok()) break;
+    if (partner == 0) {
+      in.fail(Code::invalid_field, "partner 0 is no partner");
+    } else if (!partners.empty() && partners.back() >= partner) {
+      in.fail(Code::non_canonical_order, "pushed-to partners must be strictly ascending");
+    }
+    partners.push_back(partner);
+  }
+  return partners;
+}
+
 std::uint32_t read_round(Reader& in) {
   const std::uint32_t round = in.u32();
   if (in.ok() && round > ledger::round_max) in.fail(Code::invalid_field, "round over round_max");
@@ -84,10 +118,14 @@ struct Encoder {
   }
   void operator()(const TxAnnounce& announce) { write_ids(out, announce.ids); }
   void operator()(const TxRequest& request) { write_ids(out, request.ids); }
-  void operator()(const TxDeliver& deliver) {
-    PC_CHECK(!deliver.txs.empty() && deliver.txs.size() <= txs_per_delivery_max);
-    out.length(deliver.txs.size());
-    for (const ledger::Transaction& tx : deliver.txs) out.bytes(tx.bytes());
+  void operator()(const TxDeliver& deliver) { write_transactions(out, deliver.txs); }
+  void operator()(const TxPush& push) {
+    const auto& partners = push.pushed_to;
+    PC_CHECK(!partners.empty() && partners.size() <= ledger::partners_max && partners.front() >= 1);
+    PC_CHECK(std::adjacent_find(partners.begin(), partners.end(), std::greater_equal<>()) == partners.end());
+    out.length(partners.size());
+    for (ledger::PartnerId partner : partners) out.u16(partner);
+    write_transactions(out, push.txs);
   }
   void operator()(const consensus::ProposalMessage& proposal) {
     PC_CHECK(proposal.block.header.hash() == proposal.proposal.block_id);
@@ -130,14 +168,12 @@ ledger::Result<PeerMessage> decode_body(PeerMessageType type, Reader& in) {
     }
     case PeerMessageType::tx_announce: message = TxAnnounce{read_ids(in)}; break;
     case PeerMessageType::tx_request: message = TxRequest{read_ids(in)}; break;
-    case PeerMessageType::tx_deliver: {
-      const std::uint64_t count = in.length(txs_per_delivery_max, "transaction count");
-      if (in.ok() && count == 0) in.fail(Code::invalid_field, "a delivery of no transactions");
-      TxDeliver deliver;
-      for (std::uint64_t i = 0; in.ok() && i < count; ++i) {
-        if (auto tx = read_transaction(in)) deliver.txs.push_back(std::move(*tx));
-      }
-      message = std::move(deliver);
+    case PeerMessageType::tx_deliver: message = TxDeliver{read_transactions(in)}; break;
+    case PeerMessageType::tx_push: {
+      TxPush push;
+      push.pushed_to = read_pushed_to(in);
+      if (in.ok()) push.txs = read_transactions(in);
+      message = std::move(push);
       break;
     }
     case PeerMessageType::proposal: {
@@ -216,6 +252,7 @@ std::string_view peer_message_type_name(PeerMessageType type) {
     case PeerMessageType::consensus_request: return "consensus_request";
     case PeerMessageType::blocks_request: return "blocks_request";
     case PeerMessageType::blocks_response: return "blocks_response";
+    case PeerMessageType::tx_push: return "tx_push";
   }
   return "unknown";
 }
@@ -264,7 +301,7 @@ ledger::Result<PeerMessage> decode_peer_message(ByteSpan bytes) {
   if (version != peer_protocol_version) {
     return ledger::Error{Code::unknown_version, "peer protocol version " + std::to_string(version)};
   }
-  if (type == 0 || type > static_cast<std::uint8_t>(PeerMessageType::blocks_response)) {
+  if (type == 0 || type > peer_message_type_count) {
     return ledger::Error{Code::unknown_type, "peer message type " + std::to_string(type)};
   }
   return decode_body(static_cast<PeerMessageType>(type), in);

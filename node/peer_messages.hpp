@@ -47,8 +47,9 @@ enum class PeerMessageType : std::uint8_t {
   consensus_request = 8,
   blocks_request = 9,
   blocks_response = 10,
+  tx_push = 11,
 };
-inline constexpr std::size_t peer_message_type_count = 10;
+inline constexpr std::size_t peer_message_type_count = 11;
 
 // Where the sender is: sent on connecting and every status_interval_ms.
 struct StatusMessage {
@@ -71,8 +72,18 @@ struct TxRequest {
   bool operator==(const TxRequest&) const = default;
 };
 
-// Transactions, each in its canonical encoding (1 to txs_per_delivery_max).
+// Transactions, each in its canonical encoding (1 to txs_per_delivery_max): the answer to a
+// TxRequest.
 struct TxDeliver {
+  std::vector<ledger::Transaction> txs;
+};
+
+// Transactions pushed unasked by the node that admitted them from its own clients, with the
+// partners whose nodes it pushed them to or knows to have them (strictly ascending, each a
+// partner id >= 1, 1 to ledger::partners_max of them; the receiver is one): a receiver
+// relays them only to peers not in that list (docs/p2p-protocol.md, "Transactions").
+struct TxPush {
+  std::vector<ledger::PartnerId> pushed_to;
   std::vector<ledger::Transaction> txs;
 };
 
@@ -102,7 +113,7 @@ struct BlocksResponse {
 // In tag order: the variant's index + 1 is the wire tag.
 using PeerMessage = std::variant<StatusMessage, TxAnnounce, TxRequest, TxDeliver, consensus::ProposalMessage,
                                  ledger::Vote, consensus::DecisionMessage, ConsensusRequest, BlocksRequest,
-                                 BlocksResponse>;
+                                 BlocksResponse, TxPush>;
 static_assert(std::variant_size_v<PeerMessage> == peer_message_type_count);
 
 PeerMessageType peer_message_type(const PeerMessage& message);

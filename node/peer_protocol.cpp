@@ -263,6 +263,8 @@ void PeerProtocol::handle(p2p::ConnectionId connection, const Bytes& payload) {
           handle_tx_request(connection, message);
         } else if constexpr (std::is_same_v<Type, TxDeliver>) {
           handle_deliver(connection, message);
+        } else if constexpr (std::is_same_v<Type, TxPush>) {
+          handle_push(connection, message);
         } else if constexpr (std::is_same_v<Type, ConsensusRequest>) {
           handle_consensus_request(connection, message);
         } else if constexpr (std::is_same_v<Type, BlocksRequest>) {
@@ -348,18 +350,37 @@ void PeerProtocol::handle_deliver(p2p::ConnectionId connection, const TxDeliver&
     // Marked before admission, so the announcement that admission triggers skips it.
     for (const ledger::Transaction& tx : deliver.txs) found->second.mark_seen(tx.id());
   }
-  for (const ledger::Transaction& tx : deliver.txs) {
+  admit_from_peer(connection, deliver.txs, nullptr);
+}
+
+// Its sender's seen-cache is left alone: the sender is among the partners skipped, and it
+// never asks for what it pushed.
+void PeerProtocol::handle_push(p2p::ConnectionId connection, const TxPush& push) {
+  auto skip = std::make_shared<std::vector<ledger::PartnerId>>(push.pushed_to);
+  {
+    std::lock_guard lock(mutex_);
+    auto found = peers_.find(connection);
+    if (found == peers_.end()) return;
+    skip->push_back(found->second.identity.partner);
+  }
+  std::sort(skip->begin(), skip->end());
+  admit_from_peer(connection, push.txs, std::move(skip));
+}
+
+void PeerProtocol::admit_from_peer(p2p::ConnectionId connection, const std::vector<ledger::Transaction>& txs,
+                                   const std::shared_ptr<const std::vector<ledger::PartnerId>>& skip) {
+  for (const ledger::Transaction& tx : txs) {
     fetches_.erase(tx.id());
     // Admitted from a peer: announced onward, not pushed (flush_announcements).
-    if (from_peers_.size() < announce_queue_ids_max) from_peers_.insert(tx.id());
+    if (from_peers_.size() < announce_queue_ids_max) from_peers_.insert_or_assign(tx.id(), skip);
   }
-  const auto results = node()->submit_decoded(deliver.txs);
+  const auto results = node()->submit_decoded(txs);
   std::uint64_t admitted = 0;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i]) {
       ++admitted;
     } else if (sender_at_fault(results[i].error())) {
-      return ban(connection, "transaction " + to_hex(deliver.txs[i].id()) + ": " + results[i].error().message());
+      return ban(connection, "transaction " + to_hex(txs[i].id()) + ": " + results[i].error().message());
     }
   }
   std::lock_guard lock(mutex_);
@@ -569,9 +590,11 @@ void PeerProtocol::greet(p2p::ConnectionId connection) {
 
 // What this node admitted from its own clients goes whole to every partner's node not known to
 // have it: none of them has it yet, and a push costs one message where an announcement costs
-// three (announce, request, deliver) and a round trip. What it admitted from a peer is only
-// announced: in a full mesh the other peers were pushed it by the same sender, and an id
-// costs 32 bytes where the transaction costs 100 to 500.
+// three (announce, request, deliver) and a round trip. The push names every partner it goes
+// to (or that is known to have it), and a receiver announces it only to peers not named: in a
+// full mesh nobody relays, in a partial one the nodes the origin cannot reach hear of it from
+// those it can. What this node admitted from a peer is only announced: an id costs 32 bytes
+// where the transaction costs 100 to 500.
 void PeerProtocol::flush_announcements() {
   std::vector<crypto::Hash256> queued;
   {
@@ -581,9 +604,15 @@ void PeerProtocol::flush_announcements() {
     announce_queue_.clear();
   }
   std::vector<crypto::Hash256> own_ids;
-  std::vector<crypto::Hash256> relayed_ids;
-  for (const crypto::Hash256& id : queued) (from_peers_.contains(id) ? relayed_ids : own_ids).push_back(id);
-  from_peers_.clear();
+  std::vector<std::pair<crypto::Hash256, const std::vector<ledger::PartnerId>*>> relayed;
+  for (const crypto::Hash256& id : queued) {
+    auto found = from_peers_.find(id);
+    if (found == from_peers_.end()) {
+      own_ids.push_back(id);
+    } else {
+      relayed.emplace_back(id, found->second.get());
+    }
+  }
   // In admission order, so that one signer's transactions arrive in sequence. Those no
   // longer pending (committed or dropped meanwhile) are not sent.
   const std::vector<ledger::Transaction> own_txs = node()->pending_transactions(own_ids);
@@ -593,25 +622,31 @@ void PeerProtocol::flush_announcements() {
     std::vector<crypto::Hash256> ids;
   };
   std::vector<Sends> sends;
+  std::vector<ledger::PartnerId> pushed_to;
   {
     std::lock_guard lock(mutex_);
     for (auto& [connection, peer] : peers_) {
       if (peer.identity.partner == 0) continue;  // observers take blocks, not the mempool
+      pushed_to.push_back(peer.identity.partner);
       Sends each{connection, {}, {}};
       for (const ledger::Transaction& tx : own_txs) {
         if (peer.mark_seen(tx.id())) each.txs.push_back(tx);
       }
-      for (const crypto::Hash256& id : relayed_ids) {
+      for (const auto& [id, skip] : relayed) {
+        if (skip != nullptr && std::binary_search(skip->begin(), skip->end(), peer.identity.partner)) continue;
         if (peer.mark_seen(id)) each.ids.push_back(id);
       }
       if (!each.txs.empty() || !each.ids.empty()) sends.push_back(std::move(each));
     }
   }
+  from_peers_.clear();  // after the loop: `relayed` points into it
+  std::sort(pushed_to.begin(), pushed_to.end());
+  pushed_to.erase(std::unique(pushed_to.begin(), pushed_to.end()), pushed_to.end());
   for (Sends& each : sends) {
     for (std::size_t start = 0; start < each.txs.size(); start += txs_per_delivery_max) {
       const std::size_t end = std::min(each.txs.size(), start + txs_per_delivery_max);
-      send(each.connection, TxDeliver{{each.txs.begin() + static_cast<std::ptrdiff_t>(start),
-                                       each.txs.begin() + static_cast<std::ptrdiff_t>(end)}});
+      send(each.connection, TxPush{pushed_to, {each.txs.begin() + static_cast<std::ptrdiff_t>(start),
+                                               each.txs.begin() + static_cast<std::ptrdiff_t>(end)}});
     }
     for (TxAnnounce& announce : chunk_ids<TxAnnounce>(std::move(each.ids))) send(each.connection, announce);
   }

@@ -8,10 +8,12 @@
 //   sees a peer further on at its own height asks it for its messages (ConsensusRequest);
 //   it answers with its own proposal and votes from that round on, or the decided block.
 // - Transactions: each transaction the mempool admits from this node's clients is pushed
-//   whole (tx_deliver) to every peer partner's node not known to have it (a bounded
-//   seen-cache per peer); each one admitted from a peer is announced by id to the peers not
-//   known to have it, which fetch the ids they lack and announce what they admit in turn, so a
-//   transaction submitted to any node reaches every validator.
+//   whole (tx_push, naming the partners it goes to) to every peer partner's node not known to
+//   have it (a bounded seen-cache per peer); each one admitted from a peer is announced by id
+//   to the peers not known to have it, which fetch the ids they lack and announce what they
+//   admit in turn, so a transaction submitted to any node reaches every validator. A pushed
+//   transaction is not announced to the partners its push names (nor to its sender): they had
+//   the same push, so in a full mesh nothing is relayed.
 // - Sync: every status_interval_ms each node tells its peers its tip and consensus height.
 //   A node behind asks for the next ranges of blocks_per_range_max blocks, up to
 //   sync_ranges_in_flight_max ranges at once (sync_ranges_per_peer_max of one peer), each of
@@ -50,6 +52,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -197,6 +200,10 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
   void handle_announce(p2p::ConnectionId connection, const TxAnnounce& announce);
   void handle_tx_request(p2p::ConnectionId connection, const TxRequest& request);
   void handle_deliver(p2p::ConnectionId connection, const TxDeliver& deliver);
+  void handle_push(p2p::ConnectionId connection, const TxPush& push);
+  // Admits transactions a peer sent; `skip`: the partners not to relay them to (a push's).
+  void admit_from_peer(p2p::ConnectionId connection, const std::vector<ledger::Transaction>& txs,
+                       const std::shared_ptr<const std::vector<ledger::PartnerId>>& skip);
   void handle_consensus_request(p2p::ConnectionId connection, const ConsensusRequest& request);
   void handle_blocks_request(p2p::ConnectionId connection, const BlocksRequest& request);
   void handle_blocks_response(p2p::ConnectionId connection, BlocksResponse& response);
@@ -237,9 +244,12 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
 
   // The peer thread's alone.
   std::map<crypto::Hash256, std::uint64_t> fetches_;       // id -> when asked (ms)
-  // Delivered by a peer since the last flush_announcements (at most announce_queue_ids_max):
-  // announced onward, where what this node's clients sent is pushed.
-  std::unordered_set<crypto::Hash256, crypto::TableHash> from_peers_;
+  // Delivered or pushed by a peer since the last flush_announcements (at most
+  // announce_queue_ids_max): announced onward, where what this node's clients sent is pushed.
+  // For a push, the partners (ascending) that had the same push or sent it, which are not
+  // told; null for a delivery this node asked for.
+  std::unordered_map<crypto::Hash256, std::shared_ptr<const std::vector<ledger::PartnerId>>, crypto::TableHash>
+      from_peers_;
   std::map<std::uint64_t, SyncRange> sync_ranges_;  // at most sync_ranges_in_flight_max
   std::uint64_t next_status_ms_ = 0;
 

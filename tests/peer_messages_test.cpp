@@ -93,6 +93,9 @@ TEST_CASE("golden: transactions, proposals, decisions and block ranges carry the
     return to_hex(out.view());
   };
   CHECK(encode_hex(node::TxDeliver{{tx}}) == "0104" "01" + length_hex(tx.bytes().size()) + to_hex(tx.bytes()));
+  // A push names the partners it goes to (two, as u16) before the same transaction list.
+  CHECK(encode_hex(node::TxPush{{2, 3}, {tx}}) ==
+        "010b" "02" "0200" "0300" "01" + length_hex(tx.bytes().size()) + to_hex(tx.bytes()));
 
   ledger::Block proposed = block;
   proposed.commit = {};
@@ -114,7 +117,8 @@ TEST_CASE("golden: transactions, proposals, decisions and block ranges carry the
                                 node::TxRequest{{filled(1), filled(2)}}, node::TxDeliver{{tx}},
                                 consensus::ProposalMessage{proposal, proposed}, example_vote(),
                                 consensus::DecisionMessage{block}, node::ConsensusRequest{3, 0},
-                                node::BlocksRequest{2, 10}, node::BlocksResponse{1, {block}}}) {
+                                node::BlocksRequest{2, 10}, node::BlocksResponse{1, {block}},
+                                node::TxPush{{1, 4, 256}, {tx, tx}}}) {
     check_round_trip(message);
   }
 }
@@ -126,7 +130,7 @@ TEST_CASE("a peer message that is not canonical is refused with a typed error", 
   CHECK(decode_error("01") == Code::truncated);
   CHECK(decode_error("0201") == Code::unknown_version);
   CHECK(decode_error("0100") == Code::unknown_type);
-  CHECK(decode_error("010b") == Code::unknown_type);
+  CHECK(decode_error("010c") == Code::unknown_type);
   const std::string status = "0101" "0500000000000000" + std::string(64, '1') + "0600000000000000" "02000000";
   CHECK(decode_error(status + "00") == Code::trailing_bytes);
   CHECK(decode_error(status.substr(0, status.size() - 2)) == Code::truncated);
@@ -140,6 +144,13 @@ TEST_CASE("a peer message that is not canonical is refused with a typed error", 
   CHECK(decode_error("0102" "02" + std::string(64, 'a')) == Code::truncated);
   CHECK(decode_error("010400") == Code::invalid_field);         // no transactions
   CHECK(decode_error("0104" "01" "0201ff") == Code::truncated); // a transaction cut short
+  CHECK(decode_error("010b00") == Code::invalid_field);              // pushed to nobody
+  CHECK(decode_error("010b" "8102") == Code::too_large);             // 257 partners
+  CHECK(decode_error("010b" "01" "0000" "00") == Code::invalid_field);  // partner 0
+  CHECK(decode_error("010b" "02" "0300" "0200" "00") == Code::non_canonical_order);
+  CHECK(decode_error("010b" "02" "0200" "0200" "00") == Code::non_canonical_order);
+  CHECK(decode_error("010b" "01" "02") == Code::truncated);          // a partner id cut short
+  CHECK(decode_error("010b" "01" "0200" "00") == Code::invalid_field);  // no transactions
   CHECK(decode_error("0106" "00") == Code::truncated);          // an empty vote
   CHECK(decode_error("0108" "0000000000000000" "00000000") == Code::invalid_field);  // height 0
   CHECK(decode_error("0109" "0100000000000000" "00000000") == Code::too_large);      // no blocks

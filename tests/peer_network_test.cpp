@@ -246,9 +246,9 @@ TEST_CASE("a transaction submitted to a validator that is not the proposer is co
 TEST_CASE("a client's transaction is pushed whole to the peers, which relay it onward by id", "[p2p][network][gossip]") {
   // Proves the two kinds of gossip (docs/p2p-protocol.md, "Transactions"): on a line 1 - 2 - 3
   // (1 and 3 not connected, so nothing commits: two of three votes meet at no node), the
-  // transaction submitted to 1 goes to 2 as a tx_deliver nobody asked for (1 announces
-  // nothing and 2 requests nothing), and 2, which had it from a peer, announces it to 3,
-  // which asks for it and holds it.
+  // transaction submitted to 1 goes to 2 as a tx_push nobody asked for (1 announces nothing
+  // and 2 requests nothing), and 2, which had it from a peer and was not told 3 has it,
+  // announces it to 3, which asks for it and holds it.
   Coalition coalition(3);
   for (std::size_t i = 1; i <= 3; ++i) coalition.start(i);
   coalition.connect(1, 2);
@@ -261,18 +261,95 @@ TEST_CASE("a client's transaction is pushed whole to the peers, which relay it o
   // A message is counted after the transport took it and a fetch after admission returns, so
   // 3 can hold the transaction before the last counts move: the wait is for all of them.
   REQUIRE(eventually([&] {
-    return coalition.node(3).knows_transaction(id) && sent(1, node::PeerMessageType::tx_deliver) >= 1 &&
+    return coalition.node(3).knows_transaction(id) && sent(1, node::PeerMessageType::tx_push) >= 1 &&
            sent(2, node::PeerMessageType::tx_announce) >= 1 && sent(3, node::PeerMessageType::tx_request) >= 1 &&
            sent(2, node::PeerMessageType::tx_deliver) >= 1 && coalition.protocol(2).stats().txs_fetched >= 1 &&
            coalition.protocol(3).stats().txs_fetched >= 1;
   }));
-  CHECK(sent(1, node::PeerMessageType::tx_deliver) == 1);
+  CHECK(sent(1, node::PeerMessageType::tx_push) == 1);
+  CHECK(sent(1, node::PeerMessageType::tx_deliver) == 0);
   CHECK(sent(1, node::PeerMessageType::tx_announce) == 0);
   CHECK(sent(2, node::PeerMessageType::tx_request) == 0);
   CHECK(sent(2, node::PeerMessageType::tx_announce) == 1);
   CHECK(sent(3, node::PeerMessageType::tx_request) == 1);
   CHECK(sent(2, node::PeerMessageType::tx_deliver) == 1);  // the answer to 3's request
+  CHECK(sent(2, node::PeerMessageType::tx_push) == 0);
   CHECK(coalition.protocol(2).stats().txs_fetched == 1);
+  CHECK(coalition.protocol(3).stats().txs_fetched == 1);
+  CHECK(coalition.network().bans().empty());
+}
+
+TEST_CASE("in a full mesh a pushed transaction is announced by no one", "[p2p][network][gossip]") {
+  // Proves the push names its receivers and they do not relay to each other: four validators
+  // all connected, a transaction submitted to 1 reaches 2, 3 and 4 in one tx_push each and
+  // commits everywhere, and no node sends a tx_announce or tx_request (before, 2, 3 and 4
+  // each announced it to the two others that had the same push).
+  Coalition coalition(4);
+  for (std::size_t i = 1; i <= 4; ++i) coalition.start(i);
+  coalition.connect_all();
+  const auto sent = [&](std::size_t partner, node::PeerMessageType type) {
+    return coalition.protocol(partner).stats().sent_by_type[static_cast<std::size_t>(type) - 1].messages;
+  };
+  // Greeted (a status per connection, then the pending ids, none yet) and past one periodic
+  // status to all three: a greeting cannot announce the transaction submitted next.
+  REQUIRE(eventually([&] {
+    for (std::size_t i = 1; i <= 4; ++i) {
+      if (coalition.node(i).consensus_info().peers != 3 || sent(i, node::PeerMessageType::status) < 6) return false;
+    }
+    return true;
+  }));
+  const crypto::Hash256 id = coalition.submit(1, 1);
+  REQUIRE(eventually([&] { return coalition.committed_on({1, 2, 3, 4}, id); }));
+  coalition.network().drain();
+  CHECK(sent(1, node::PeerMessageType::tx_push) == 3);
+  for (std::size_t i = 1; i <= 4; ++i) {
+    INFO("partner " << i);
+    CHECK(sent(i, node::PeerMessageType::tx_announce) == 0);
+    CHECK(sent(i, node::PeerMessageType::tx_request) == 0);
+    CHECK(sent(i, node::PeerMessageType::tx_deliver) == 0);
+    if (i != 1) CHECK(sent(i, node::PeerMessageType::tx_push) == 0);
+  }
+  CHECK(coalition.network().bans().empty());
+}
+
+TEST_CASE("in a partial mesh a pushed transaction still reaches the validator its origin cannot", "[p2p][network][gossip]") {
+  // Proves the relay where it is needed: four of six validators (no quorum, so the
+  // transaction stays pending and only gossip moves it) on a ring 1 - 2 - 3 - 4 - 1. The
+  // transaction submitted to 1 is pushed to 2 and 4, naming them; each announces it to 3, the
+  // one peer the push did not name, and 3 fetches it once. 1 announces nothing, and neither 2
+  // nor 4 announces it to the other.
+  Coalition coalition(6);
+  for (std::size_t i = 1; i <= 4; ++i) coalition.start(i);
+  coalition.connect(1, 2);
+  coalition.connect(2, 3);
+  coalition.connect(3, 4);
+  coalition.connect(4, 1);
+  const auto sent = [&](std::size_t partner, node::PeerMessageType type) {
+    return coalition.protocol(partner).stats().sent_by_type[static_cast<std::size_t>(type) - 1].messages;
+  };
+  // Greeted, and past one periodic status to both peers (as in the full mesh above).
+  REQUIRE(eventually([&] {
+    for (std::size_t i = 1; i <= 4; ++i) {
+      if (coalition.node(i).consensus_info().peers != 2 || sent(i, node::PeerMessageType::status) < 4) return false;
+    }
+    return true;
+  }));
+  const crypto::Hash256 id = coalition.submit(1, 1);
+  REQUIRE(eventually([&] {
+    for (std::size_t i = 1; i <= 4; ++i) {
+      if (!coalition.node(i).transaction(id).ok()) return false;
+    }
+    return coalition.protocol(3).stats().txs_fetched >= 1;
+  }));
+  coalition.network().drain();
+  CHECK_FALSE(coalition.committed(3, id));
+  CHECK(sent(1, node::PeerMessageType::tx_push) == 2);
+  CHECK(sent(1, node::PeerMessageType::tx_announce) == 0);
+  // Each of 2 and 4 announces to 3 at most once, and at least one of them does.
+  CHECK(sent(2, node::PeerMessageType::tx_announce) <= 1);
+  CHECK(sent(4, node::PeerMessageType::tx_announce) <= 1);
+  CHECK(sent(2, node::PeerMessageType::tx_announce) + sent(4, node::PeerMessageType::tx_announce) >= 1);
+  CHECK(sent(3, node::PeerMessageType::tx_request) == 1);
   CHECK(coalition.protocol(3).stats().txs_fetched == 1);
   CHECK(coalition.network().bans().empty());
 }
