@@ -64,7 +64,7 @@ struct RpcLimits {
   std::size_t body_bytes_max = 1024 * 1024;       // an HTTP request body
   std::uint64_t idle_timeout_ms = 30'000;         // waiting for a request, its header or body
   std::uint64_t write_timeout_ms = 30'000;        // writing one answer
-  std::size_t threads = 2;                        // io threads ("pc-rpc-N")
+  std::size_t threads = 4;                        // io threads ("pc-rpc-N")
 };
 
 // node.json holds these fields under the same names (docs/node.md); data_dir is where the

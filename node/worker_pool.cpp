@@ -23,52 +23,42 @@ WorkerPool::~WorkerPool() {
   for (std::thread& worker : workers_) worker.join();
 }
 
-// Takes job indexes until none are left. Called with mutex_ unlocked.
-void WorkerPool::drain() {
-  for (;;) {
-    std::size_t index = 0;
-    const std::function<void(std::size_t)>* job = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      if (job_ == nullptr || next_ >= count_) return;
-      index = next_++;
-      job = job_;
-    }
-    (*job)(index);
-    std::lock_guard lock(mutex_);
-    if (++finished_ == count_) done_.notify_all();
+WorkerPool::Batch* WorkerPool::batch_with_work() {
+  for (Batch* batch : batches_) {
+    if (batch->next < batch->count) return batch;
   }
+  return nullptr;
+}
+
+// Hands out `batch`'s next job under the lock and runs it without: until its `finished`
+// counts this job, the batch's caller waits, so the batch outlives the job.
+void WorkerPool::run_one(Batch& batch, std::unique_lock<std::mutex>& lock) {
+  const std::size_t index = batch.next++;
+  lock.unlock();
+  (*batch.job)(index);
+  lock.lock();
+  if (++batch.finished == batch.count) done_.notify_all();
 }
 
 void WorkerPool::work_loop() {
-  std::uint64_t seen = 0;
+  std::unique_lock lock(mutex_);
   for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-    }
-    drain();
+    Batch* batch = nullptr;
+    wake_.wait(lock, [&] { return stopping_ || (batch = batch_with_work()) != nullptr; });
+    if (stopping_) return;
+    run_one(*batch, lock);
   }
 }
 
 void WorkerPool::run(std::size_t count, const std::function<void(std::size_t)>& job) {
   if (count == 0) return;
-  std::lock_guard batch(batch_mutex_);
-  {
-    std::lock_guard lock(mutex_);
-    job_ = &job;
-    count_ = count;
-    next_ = 0;
-    finished_ = 0;
-    ++generation_;
-  }
-  wake_.notify_all();
-  drain();
+  Batch batch{&job, count};
   std::unique_lock lock(mutex_);
-  done_.wait(lock, [&] { return finished_ == count_; });
-  job_ = nullptr;
+  const auto listed = batches_.insert(batches_.end(), &batch);
+  if (count > 1) wake_.notify_all();
+  while (batch.next < batch.count) run_one(batch, lock);
+  done_.wait(lock, [&] { return batch.finished == batch.count; });
+  batches_.erase(listed);
 }
 
 }  // namespace pc::node
