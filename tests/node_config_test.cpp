@@ -27,7 +27,7 @@ TEST_CASE("node.json rpc_limits: defaults, a round trip through init's file, and
   CHECK(limits.body_bytes_max == 1024 * 1024);
   CHECK(limits.idle_timeout_ms == 30'000);
   CHECK(limits.write_timeout_ms == 30'000);
-  CHECK(limits.threads == 2);
+  CHECK(limits.threads == 4);
 
   pc::node::NodeConfig custom = *defaults;
   custom.rpc_limits = {1000, 10, 4096, 100, 3'600'000, 64};
