@@ -20,6 +20,7 @@ struct ExecutedBlock {
   ledger::Block block;
   ledger::BlockChanges changes;
   std::set<ledger::Hash256> left_out;  // candidates that failed against it (dropped on commit)
+  std::uint64_t executed_ms = 0;       // when this node built it or executed another's proposal
 };
 
 class ExecutedBlocks {

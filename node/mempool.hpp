@@ -34,6 +34,12 @@ class Mempool {
 
     auto operator<=>(const Signer&) const = default;
   };
+  // Keyed like the ids (crypto/table_hash.hpp): customers choose their keys.
+  struct SignerHash {
+    std::size_t operator()(const Signer& signer) const noexcept {
+      return crypto::TableHash{}(signer.customer) ^ (std::size_t{signer.partner} << 1) ^ std::size_t{signer.billing};
+    }
+  };
   static Signer signer_of(const ledger::Transaction& tx);
   static Signer partner_signer(ledger::PartnerId partner) { return Signer{partner, {}}; }
   static Signer customer_signer(const crypto::PublicKey& key) { return Signer{0, key}; }
@@ -98,7 +104,8 @@ class Mempool {
   // id -> index in pending_. Hashed, not ordered: it is looked up for every transaction a
   // peer announces, delivers or proposes, and rebuilt at every commit.
   std::unordered_map<ledger::Hash256, std::size_t, crypto::TableHash> positions_;
-  std::map<Signer, std::size_t> per_signer_;
+  // Hashed, not ordered: looked up and counted at every admission, and rebuilt at every commit.
+  std::unordered_map<Signer, std::size_t, SignerHash> per_signer_;
   std::map<Reference, ledger::Hash256> issues_;
   std::map<Reference, ledger::Hash256> reverses_;
   std::size_t bytes_ = 0;

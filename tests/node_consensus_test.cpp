@@ -433,3 +433,53 @@ TEST_CASE("evidence found again when a restarted validator replays its height is
     CHECK(page->evidence[0].first.validator == 2);
   }
 }
+
+TEST_CASE("a validator that needs votes counts the interval from the tip's proposal, not its staging",
+          "[node][consensus]") {
+  // Proves the next block is due block_interval_ms after this node built (or executed) the tip
+  // as a proposal, not after the tip's time alone: that time is when its transactions began
+  // staging, here 900 ms before the proposal, and counted from it the next block was due the
+  // moment the tip committed, with the few transactions that arrived during its round.
+  // 5 of 8: it needs another validator's votes, and proposes round 0 at heights 1 and 2.
+  ConsensusHarness harness({5, 1, 1, 1}, 1);
+  REQUIRE(ledger::ProposerSchedule::for_height(harness.genesis(), 1).proposer(0) == 1);
+  REQUIRE(ledger::ProposerSchedule::for_height(harness.genesis(), 2).proposer(0) == 1);
+  const auto proposals_at = [&](std::uint64_t height) {
+    std::size_t count = 0;
+    for (const ledger::Proposal& proposal : harness.peers().proposals()) count += proposal.height == height ? 1 : 0;
+    return count;
+  };
+
+  harness.submit_one();
+  harness.clock().advance_ms(900);
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  REQUIRE(proposals_at(1) == 1);
+  const std::uint64_t proposed_ms = harness.clock().now_ms();
+  const ledger::Proposal proposal = harness.peers().proposals().front();
+
+  // The others' votes take 300 ms: the commit comes after the tip's time + the interval.
+  harness.clock().advance_ms(300);
+  for (const ledger::VoteType type : {ledger::VoteType::prevote, ledger::VoteType::precommit}) {
+    for (ledger::PartnerId validator = 2; validator <= 4; ++validator) {
+      ledger::Vote vote{type, harness.genesis().chain_id, 1, 0, proposal.block_id, validator, {}};
+      vote.signature = pc::test::seeded_key("partner " + std::to_string(validator) + " validator").sign(vote.sign_bytes());
+      REQUIRE(harness.node().receive_consensus_message(consensus::Message{vote}));
+    }
+  }
+  (void)harness.node().produce_if_due();  // runs after the votes, which the writer took in order
+  REQUIRE(harness.node().chain_info().tip.height == 1);
+  REQUIRE(harness.clock().now_ms() >= harness.node().chain_info().tip.time_ms + interval_ms);
+
+  // A transaction arrives right after the commit: due an interval after the tip's proposal.
+  harness.submit_one();
+  harness.clock().advance_ms(1);
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  CHECK(proposals_at(2) == 0);
+  CHECK(harness.node().next_check_ms() == proposed_ms + interval_ms);
+  harness.clock().set_ms(proposed_ms + interval_ms - 1);
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  CHECK(proposals_at(2) == 0);
+  harness.clock().set_ms(proposed_ms + interval_ms);
+  CHECK_FALSE(harness.node().produce_if_due().has_value());
+  CHECK(proposals_at(2) == 1);
+}
