@@ -171,9 +171,38 @@ std::uint32_t crc32c(ByteSpan bytes) {
 // ---- FileWriteAheadLog ----
 
 FileWriteAheadLog::FileWriteAheadLog(std::filesystem::path directory, RecordCheck check)
-    : directory_(std::move(directory)), check_(std::move(check)) {}
+    : directory_(std::move(directory)), check_(std::move(check)), remover_([this] { remove_files(); }) {}
 
-FileWriteAheadLog::~FileWriteAheadLog() { close_current(); }
+// Deletes what is queued before returning, so that a caller removing or reopening the
+// directory next finds no file still to go.
+FileWriteAheadLog::~FileWriteAheadLog() {
+  close_current();
+  {
+    std::lock_guard lock(removal_mutex_);
+    stopping_ = true;
+  }
+  removal_wanted_.notify_one();
+  remover_.join();
+}
+
+void FileWriteAheadLog::remove_files() {
+  std::unique_lock lock(removal_mutex_);
+  for (;;) {
+    removal_wanted_.wait(lock, [this] { return stopping_ || !to_remove_.empty(); });
+    if (to_remove_.empty()) return;  // stopping, nothing left
+    const std::vector<std::filesystem::path> batch = std::move(to_remove_);
+    to_remove_.clear();
+    lock.unlock();
+    std::string failure;
+    for (const std::filesystem::path& file : batch) {
+      std::error_code error;
+      std::filesystem::remove(file, error);
+      if (error && failure.empty()) failure = "cannot remove " + file.string() + ": " + error.message();
+    }
+    lock.lock();
+    if (removal_error_.empty()) removal_error_ = std::move(failure);
+  }
+}
 
 void FileWriteAheadLog::close_current() {
   if (current_fd_ >= 0) ::close(current_fd_);
@@ -269,17 +298,36 @@ std::vector<Bytes> FileWriteAheadLog::records(std::uint64_t height) const {
   return records;
 }
 
+// Deleting a file costs the disk about as much as a synced append (the file system journals
+// the freed blocks), and nothing waits for it: the height is committed. So the writer only
+// queues the file. Neither a crash before the deletion nor one before the directory reaches
+// the disk matters: a file left behind holds a committed height, which is never replayed,
+// and the next start deletes it again (open lists it, and the engine drops every height
+// below the one it starts).
 void FileWriteAheadLog::drop_below(std::uint64_t height) {
+  std::vector<std::filesystem::path> finished;
   for (auto it = height_bytes_.begin(); it != height_bytes_.end() && it->first < height;) {
     if (current_fd_ >= 0 && current_height_ == it->first) close_current();
-    std::error_code error;
-    std::filesystem::remove(file_of(it->first), error);
-    if (error) throw ConsensusStorageError("cannot remove " + file_of(it->first).string() + ": " + error.message());
+    finished.push_back(file_of(it->first));
     it = height_bytes_.erase(it);
   }
-  // The directory is not synced: a file a crash brings back holds a committed height, which
-  // is never replayed, and the next start deletes it again (open lists it, and the engine
-  // drops every height below the one it starts).
+  {
+    std::lock_guard lock(removal_mutex_);
+    if (!removal_error_.empty()) throw ConsensusStorageError(removal_error_);
+    if (to_remove_.size() + finished.size() <= wal_files_queued_for_removal_max) {
+      to_remove_.insert(to_remove_.end(), finished.begin(), finished.end());
+      finished.clear();
+    }
+  }
+  if (finished.empty()) {
+    removal_wanted_.notify_one();
+    return;
+  }
+  for (const std::filesystem::path& file : finished) {
+    std::error_code error;
+    std::filesystem::remove(file, error);
+    if (error) throw ConsensusStorageError("cannot remove " + file.string() + ": " + error.message());
+  }
 }
 
 // ---- FileSignerStateStore ----

@@ -11,17 +11,21 @@
 // nothing: the driver must stop consensus, as the commit pipeline stops after a failed block
 // write, because a vote that was not made durable must not leave the process.
 //
-// Thread-safety: none. The node's writer thread owns both.
+// Thread-safety: none. The node's writer thread owns both. (The log deletes the files of
+// finished heights on a thread of its own, which touches nothing else.)
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ledger/errors.hpp"
@@ -54,6 +58,9 @@ inline constexpr std::size_t wal_record_bytes_max = consensus::log_record_bytes_
 inline constexpr std::uint64_t wal_height_bytes_max = 64 * 1024 * 1024;
 // Frame of one record: length (u32 LE) then CRC-32C (u32 LE) of the length's 4 bytes and the record.
 inline constexpr std::size_t wal_frame_header_bytes = 8;
+// Files of finished heights waiting for the log's removal thread. Past it drop_below deletes
+// on the caller's thread, so a stalled disk cannot make the backlog grow without bound.
+inline constexpr std::size_t wal_files_queued_for_removal_max = 64;
 
 class FileWriteAheadLog final : public consensus::WriteAheadLog {
  public:
@@ -84,7 +91,9 @@ class FileWriteAheadLog final : public consensus::WriteAheadLog {
   // Reads the height's file again. Throws ConsensusStorageError when it no longer reads back
   // as it was written, or holds a record the check refuses (damage since open).
   std::vector<Bytes> records(std::uint64_t height) const override;
-  // Deletes the files of lower heights (without syncing the directory: see the .cpp).
+  // Forgets the lower heights and hands their files to the removal thread, which deletes them
+  // without syncing the directory (see the .cpp), off the caller's critical path. Throws
+  // ConsensusStorageError when an earlier removal failed.
   void drop_below(std::uint64_t height) override;
 
   std::size_t torn_records_dropped() const { return torn_records_dropped_; }
@@ -95,6 +104,13 @@ class FileWriteAheadLog final : public consensus::WriteAheadLog {
  private:
   FileWriteAheadLog(std::filesystem::path directory, RecordCheck check);
   void close_current();
+  void remove_files();  // the removal thread's loop
+
+  std::mutex removal_mutex_;
+  std::condition_variable removal_wanted_;
+  std::vector<std::filesystem::path> to_remove_;  // guarded by removal_mutex_
+  std::string removal_error_;                     // guarded by removal_mutex_; the first failure
+  bool stopping_ = false;                         // guarded by removal_mutex_
 
   std::filesystem::path directory_;
   RecordCheck check_;
@@ -103,6 +119,7 @@ class FileWriteAheadLog final : public consensus::WriteAheadLog {
   std::uint64_t records_over_limit_ = 0;
   int current_fd_ = -1;                  // the file appended to last, kept open
   std::uint64_t current_height_ = 0;
+  std::thread remover_;  // last, so it starts once every member it reads exists
 };
 
 // The signer state file's layout (docs/consensus.md, "Persistence").
