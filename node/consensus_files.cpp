@@ -233,6 +233,12 @@ ledger::Result<std::unique_ptr<FileWriteAheadLog>> FileWriteAheadLog::open(const
     log->height_bytes_[*height] = parsed->whole_bytes;
   }
   if (error) return ledger::Error{ledger::Code::io_error, "cannot list " + directory.string() + ": " + error.message()};
+  // A file listed here may exist in memory only (the last process stopped between creating
+  // it and syncing the directory); append syncs no directory for a file it knows.
+  if (!sync_directory(directory)) {
+    return ledger::Error{ledger::Code::io_error, "cannot sync " + directory.string() + ": " + errno_text()};
+  }
+  ++log->directory_syncs_;
   for (const auto& [path, whole_bytes] : torn) {
     // The torn tail goes, durably, so that the next append starts on a record boundary.
     const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -256,12 +262,10 @@ void FileWriteAheadLog::append(std::uint64_t height, ByteSpan record) {
   const std::filesystem::path path = file_of(height);
   if (current_fd_ < 0 || current_height_ != height) {
     close_current();
-    current_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (known == height_bytes_.end()) create_files_from(height);
+    current_fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     if (current_fd_ < 0) throw ConsensusStorageError("cannot open " + path.string() + ": " + errno_text());
     current_height_ = height;
-    if (known == height_bytes_.end() && !sync_directory(directory_)) {
-      throw ConsensusStorageError("cannot sync " + directory_.string() + ": " + errno_text());
-    }
   }
   Bytes frame(framed_bytes);
   put_u32(frame.data(), static_cast<std::uint32_t>(record.size()));
@@ -279,6 +283,27 @@ void FileWriteAheadLog::append(std::uint64_t height, ByteSpan record) {
     throw ConsensusStorageError("cannot append to " + path.string() + ": " + why);
   }
   height_bytes_[height] = length + framed_bytes;
+}
+
+// A file must survive a crash for its records to, so its directory entry is synced before the
+// first record is appended; one directory sync covers every file created before it. An empty
+// file of a height not reached yet is harmless: it reads as a height with no records, at
+// open and in records(), and drop_below deletes it like any other once the height is past.
+// The heights are known (height_bytes_) only once the sync succeeded: a later append to one
+// of them syncs no directory.
+void FileWriteAheadLog::create_files_from(std::uint64_t height) {
+  std::vector<std::uint64_t> created;
+  for (std::uint64_t ahead = 0; ahead < wal_files_created_ahead && height <= UINT64_MAX - ahead; ++ahead) {
+    if (height_bytes_.count(height + ahead) != 0) continue;
+    const std::filesystem::path path = file_of(height + ahead);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw ConsensusStorageError("cannot create " + path.string() + ": " + errno_text());
+    ::close(fd);
+    created.push_back(height + ahead);
+  }
+  if (!sync_directory(directory_)) throw ConsensusStorageError("cannot sync " + directory_.string() + ": " + errno_text());
+  ++directory_syncs_;
+  for (const std::uint64_t created_height : created) height_bytes_.emplace(created_height, 0);
 }
 
 std::vector<Bytes> FileWriteAheadLog::records(std::uint64_t height) const {

@@ -58,6 +58,9 @@ inline constexpr std::size_t wal_record_bytes_max = consensus::log_record_bytes_
 inline constexpr std::uint64_t wal_height_bytes_max = 64 * 1024 * 1024;
 // Frame of one record: length (u32 LE) then CRC-32C (u32 LE) of the length's 4 bytes and the record.
 inline constexpr std::size_t wal_frame_header_bytes = 8;
+// Heights whose log files append creates at once, the new height and those after it, with
+// one directory sync for them all instead of one per height.
+inline constexpr std::uint64_t wal_files_created_ahead = 16;
 // Files of finished heights waiting for the log's removal thread. Past it drop_below deletes
 // on the caller's thread, so a stalled disk cannot make the backlog grow without bound.
 inline constexpr std::size_t wal_files_queued_for_removal_max = 64;
@@ -77,14 +80,17 @@ class FileWriteAheadLog final : public consensus::WriteAheadLog {
   // file, the record's index and offset. Every file is checked before any torn tail is cut,
   // so a corruption error leaves the directory as it was. io_error when the directory or a
   // file cannot be read or written. Files whose names are not <20 digits>.wal are left alone.
+  // An empty file is a height with no records yet (append creates files ahead). The directory
+  // is synced once, so that every file listed is durable before a record is appended to it.
   static ledger::Result<std::unique_ptr<FileWriteAheadLog>> open(const std::filesystem::path& directory,
                                                                  RecordCheck check);
   ~FileWriteAheadLog() override;
   FileWriteAheadLog(const FileWriteAheadLog&) = delete;
   FileWriteAheadLog& operator=(const FileWriteAheadLog&) = delete;
 
-  // Writes the record with its frame and fdatasyncs the file (and the directory when the
-  // height's file is new) before returning. At wal_height_bytes_max for the height the record
+  // Writes the record with its frame and fdatasyncs the file before returning. A height with
+  // no file yet first gets one together with the next wal_files_created_ahead - 1 heights that
+  // have none, empty, and the directory is synced once for all of them. At wal_height_bytes_max for the height the record
   // is dropped and counted (records_over_limit). Throws ConsensusStorageError on a failed
   // write or sync; the file is then truncated back to its last whole record when possible.
   void append(std::uint64_t height, ByteSpan record) override;
@@ -98,12 +104,15 @@ class FileWriteAheadLog final : public consensus::WriteAheadLog {
 
   std::size_t torn_records_dropped() const { return torn_records_dropped_; }
   std::uint64_t records_over_limit() const { return records_over_limit_; }
+  // Directory syncs since open (open's own included): one per wal_files_created_ahead heights.
+  std::uint64_t directory_syncs() const { return directory_syncs_; }
   // The file of `height`, whether or not it exists.
   std::filesystem::path file_of(std::uint64_t height) const;
 
  private:
   FileWriteAheadLog(std::filesystem::path directory, RecordCheck check);
   void close_current();
+  void create_files_from(std::uint64_t height);
   void remove_files();  // the removal thread's loop
 
   std::mutex removal_mutex_;
@@ -117,6 +126,7 @@ class FileWriteAheadLog final : public consensus::WriteAheadLog {
   std::map<std::uint64_t, std::uint64_t> height_bytes_;  // every height file: its length
   std::size_t torn_records_dropped_ = 0;
   std::uint64_t records_over_limit_ = 0;
+  std::uint64_t directory_syncs_ = 0;
   int current_fd_ = -1;                  // the file appended to last, kept open
   std::uint64_t current_height_ = 0;
   std::thread remover_;  // last, so it starts once every member it reads exists
