@@ -90,9 +90,10 @@ class FileWriteAheadLog final : public consensus::WriteAheadLog {
 
   // Writes the record with its frame and fdatasyncs the file before returning. A height with
   // no file yet first gets one together with the next wal_files_created_ahead - 1 heights that
-  // have none, empty, and the directory is synced once for all of them. At wal_height_bytes_max for the height the record
-  // is dropped and counted (records_over_limit). Throws ConsensusStorageError on a failed
-  // write or sync; the file is then truncated back to its last whole record when possible.
+  // have none, empty, and the directory is synced once for all of them. At
+  // wal_height_bytes_max for the height the record is dropped and counted (records_over_limit).
+  // Throws ConsensusStorageError on a failed write or sync; the file is then truncated back to
+  // its last whole record when possible.
   void append(std::uint64_t height, ByteSpan record) override;
   // Reads the height's file again. Throws ConsensusStorageError when it no longer reads back
   // as it was written, or holds a record the check refuses (damage since open).
