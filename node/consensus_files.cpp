@@ -171,9 +171,38 @@ std::uint32_t crc32c(ByteSpan bytes) {
 // ---- FileWriteAheadLog ----
 
 FileWriteAheadLog::FileWriteAheadLog(std::filesystem::path directory, RecordCheck check)
-    : directory_(std::move(directory)), check_(std::move(check)) {}
+    : directory_(std::move(directory)), check_(std::move(check)), remover_([this] { remove_files(); }) {}
 
-FileWriteAheadLog::~FileWriteAheadLog() { close_current(); }
+// Deletes what is queued before returning, so that a caller removing or reopening the
+// directory next finds no file still to go.
+FileWriteAheadLog::~FileWriteAheadLog() {
+  close_current();
+  {
+    std::lock_guard lock(removal_mutex_);
+    stopping_ = true;
+  }
+  removal_wanted_.notify_one();
+  remover_.join();
+}
+
+void FileWriteAheadLog::remove_files() {
+  std::unique_lock lock(removal_mutex_);
+  for (;;) {
+    removal_wanted_.wait(lock, [this] { return stopping_ || !to_remove_.empty(); });
+    if (to_remove_.empty()) return;  // stopping, nothing left
+    const std::vector<std::filesystem::path> batch = std::move(to_remove_);
+    to_remove_.clear();
+    lock.unlock();
+    std::string failure;
+    for (const std::filesystem::path& file : batch) {
+      std::error_code error;
+      std::filesystem::remove(file, error);
+      if (error && failure.empty()) failure = "cannot remove " + file.string() + ": " + error.message();
+    }
+    lock.lock();
+    if (removal_error_.empty()) removal_error_ = std::move(failure);
+  }
+}
 
 void FileWriteAheadLog::close_current() {
   if (current_fd_ >= 0) ::close(current_fd_);
@@ -204,6 +233,12 @@ ledger::Result<std::unique_ptr<FileWriteAheadLog>> FileWriteAheadLog::open(const
     log->height_bytes_[*height] = parsed->whole_bytes;
   }
   if (error) return ledger::Error{ledger::Code::io_error, "cannot list " + directory.string() + ": " + error.message()};
+  // A file listed here may exist in memory only (the last process stopped between creating
+  // it and syncing the directory); append syncs no directory for a file it knows.
+  if (!sync_directory(directory)) {
+    return ledger::Error{ledger::Code::io_error, "cannot sync " + directory.string() + ": " + errno_text()};
+  }
+  ++log->directory_syncs_;
   for (const auto& [path, whole_bytes] : torn) {
     // The torn tail goes, durably, so that the next append starts on a record boundary.
     const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -227,12 +262,10 @@ void FileWriteAheadLog::append(std::uint64_t height, ByteSpan record) {
   const std::filesystem::path path = file_of(height);
   if (current_fd_ < 0 || current_height_ != height) {
     close_current();
-    current_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (known == height_bytes_.end()) create_files_from(height);
+    current_fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     if (current_fd_ < 0) throw ConsensusStorageError("cannot open " + path.string() + ": " + errno_text());
     current_height_ = height;
-    if (known == height_bytes_.end() && !sync_directory(directory_)) {
-      throw ConsensusStorageError("cannot sync " + directory_.string() + ": " + errno_text());
-    }
   }
   Bytes frame(framed_bytes);
   put_u32(frame.data(), static_cast<std::uint32_t>(record.size()));
@@ -252,6 +285,27 @@ void FileWriteAheadLog::append(std::uint64_t height, ByteSpan record) {
   height_bytes_[height] = length + framed_bytes;
 }
 
+// A file must survive a crash for its records to, so its directory entry is synced before the
+// first record is appended; one directory sync covers every file created before it. An empty
+// file of a height not reached yet is harmless: it reads as a height with no records, at
+// open and in records(), and drop_below deletes it like any other once the height is past.
+// The heights are known (height_bytes_) only once the sync succeeded: a later append to one
+// of them syncs no directory.
+void FileWriteAheadLog::create_files_from(std::uint64_t height) {
+  std::vector<std::uint64_t> created;
+  for (std::uint64_t ahead = 0; ahead < wal_files_created_ahead && height <= UINT64_MAX - ahead; ++ahead) {
+    if (height_bytes_.count(height + ahead) != 0) continue;
+    const std::filesystem::path path = file_of(height + ahead);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw ConsensusStorageError("cannot create " + path.string() + ": " + errno_text());
+    ::close(fd);
+    created.push_back(height + ahead);
+  }
+  if (!sync_directory(directory_)) throw ConsensusStorageError("cannot sync " + directory_.string() + ": " + errno_text());
+  ++directory_syncs_;
+  for (const std::uint64_t created_height : created) height_bytes_.emplace(created_height, 0);
+}
+
 std::vector<Bytes> FileWriteAheadLog::records(std::uint64_t height) const {
   const auto known = height_bytes_.find(height);
   if (known == height_bytes_.end()) return {};
@@ -269,17 +323,36 @@ std::vector<Bytes> FileWriteAheadLog::records(std::uint64_t height) const {
   return records;
 }
 
+// Deleting a file costs the disk about as much as a synced append (the file system journals
+// the freed blocks), and nothing waits for it: the height is committed. So the writer only
+// queues the file. Neither a crash before the deletion nor one before the directory reaches
+// the disk matters: a file left behind holds a committed height, which is never replayed,
+// and the next start deletes it again (open lists it, and the engine drops every height
+// below the one it starts).
 void FileWriteAheadLog::drop_below(std::uint64_t height) {
+  std::vector<std::filesystem::path> finished;
   for (auto it = height_bytes_.begin(); it != height_bytes_.end() && it->first < height;) {
     if (current_fd_ >= 0 && current_height_ == it->first) close_current();
-    std::error_code error;
-    std::filesystem::remove(file_of(it->first), error);
-    if (error) throw ConsensusStorageError("cannot remove " + file_of(it->first).string() + ": " + error.message());
+    finished.push_back(file_of(it->first));
     it = height_bytes_.erase(it);
   }
-  // The directory is not synced: a file a crash brings back holds a committed height, which
-  // is never replayed, and the next start deletes it again (open lists it, and the engine
-  // drops every height below the one it starts).
+  {
+    std::lock_guard lock(removal_mutex_);
+    if (!removal_error_.empty()) throw ConsensusStorageError(removal_error_);
+    if (to_remove_.size() + finished.size() <= wal_files_queued_for_removal_max) {
+      to_remove_.insert(to_remove_.end(), finished.begin(), finished.end());
+      finished.clear();
+    }
+  }
+  if (finished.empty()) {
+    removal_wanted_.notify_one();
+    return;
+  }
+  for (const std::filesystem::path& file : finished) {
+    std::error_code error;
+    std::filesystem::remove(file, error);
+    if (error) throw ConsensusStorageError("cannot remove " + file.string() + ": " + error.message());
+  }
 }
 
 // ---- FileSignerStateStore ----

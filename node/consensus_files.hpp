@@ -11,17 +11,21 @@
 // nothing: the driver must stop consensus, as the commit pipeline stops after a failed block
 // write, because a vote that was not made durable must not leave the process.
 //
-// Thread-safety: none. The node's writer thread owns both.
+// Thread-safety: none. The node's writer thread owns both. (The log deletes the files of
+// finished heights on a thread of its own, which touches nothing else.)
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ledger/errors.hpp"
@@ -54,6 +58,12 @@ inline constexpr std::size_t wal_record_bytes_max = consensus::log_record_bytes_
 inline constexpr std::uint64_t wal_height_bytes_max = 64 * 1024 * 1024;
 // Frame of one record: length (u32 LE) then CRC-32C (u32 LE) of the length's 4 bytes and the record.
 inline constexpr std::size_t wal_frame_header_bytes = 8;
+// Heights whose log files append creates at once, the new height and those after it, with
+// one directory sync for them all instead of one per height.
+inline constexpr std::uint64_t wal_files_created_ahead = 16;
+// Files of finished heights waiting for the log's removal thread. Past it drop_below deletes
+// on the caller's thread, so a stalled disk cannot make the backlog grow without bound.
+inline constexpr std::size_t wal_files_queued_for_removal_max = 64;
 
 class FileWriteAheadLog final : public consensus::WriteAheadLog {
  public:
@@ -70,39 +80,57 @@ class FileWriteAheadLog final : public consensus::WriteAheadLog {
   // file, the record's index and offset. Every file is checked before any torn tail is cut,
   // so a corruption error leaves the directory as it was. io_error when the directory or a
   // file cannot be read or written. Files whose names are not <20 digits>.wal are left alone.
+  // An empty file is a height with no records yet (append creates files ahead). The directory
+  // is synced once, so that every file listed is durable before a record is appended to it.
   static ledger::Result<std::unique_ptr<FileWriteAheadLog>> open(const std::filesystem::path& directory,
                                                                  RecordCheck check);
   ~FileWriteAheadLog() override;
   FileWriteAheadLog(const FileWriteAheadLog&) = delete;
   FileWriteAheadLog& operator=(const FileWriteAheadLog&) = delete;
 
-  // Writes the record with its frame and fdatasyncs the file (and the directory when the
-  // height's file is new) before returning. At wal_height_bytes_max for the height the record
-  // is dropped and counted (records_over_limit). Throws ConsensusStorageError on a failed
-  // write or sync; the file is then truncated back to its last whole record when possible.
+  // Writes the record with its frame and fdatasyncs the file before returning. A height with
+  // no file yet first gets one together with the next wal_files_created_ahead - 1 heights that
+  // have none, empty, and the directory is synced once for all of them. At
+  // wal_height_bytes_max for the height the record is dropped and counted (records_over_limit).
+  // Throws ConsensusStorageError on a failed write or sync; the file is then truncated back to
+  // its last whole record when possible.
   void append(std::uint64_t height, ByteSpan record) override;
   // Reads the height's file again. Throws ConsensusStorageError when it no longer reads back
   // as it was written, or holds a record the check refuses (damage since open).
   std::vector<Bytes> records(std::uint64_t height) const override;
-  // Deletes the files of lower heights (without syncing the directory: see the .cpp).
+  // Forgets the lower heights and hands their files to the removal thread, which deletes them
+  // without syncing the directory (see the .cpp), off the caller's critical path. Throws
+  // ConsensusStorageError when an earlier removal failed.
   void drop_below(std::uint64_t height) override;
 
   std::size_t torn_records_dropped() const { return torn_records_dropped_; }
   std::uint64_t records_over_limit() const { return records_over_limit_; }
+  // Directory syncs since open (open's own included): one per wal_files_created_ahead heights.
+  std::uint64_t directory_syncs() const { return directory_syncs_; }
   // The file of `height`, whether or not it exists.
   std::filesystem::path file_of(std::uint64_t height) const;
 
  private:
   FileWriteAheadLog(std::filesystem::path directory, RecordCheck check);
   void close_current();
+  void create_files_from(std::uint64_t height);
+  void remove_files();  // the removal thread's loop
+
+  std::mutex removal_mutex_;
+  std::condition_variable removal_wanted_;
+  std::vector<std::filesystem::path> to_remove_;  // guarded by removal_mutex_
+  std::string removal_error_;                     // guarded by removal_mutex_; the first failure
+  bool stopping_ = false;                         // guarded by removal_mutex_
 
   std::filesystem::path directory_;
   RecordCheck check_;
   std::map<std::uint64_t, std::uint64_t> height_bytes_;  // every height file: its length
   std::size_t torn_records_dropped_ = 0;
   std::uint64_t records_over_limit_ = 0;
+  std::uint64_t directory_syncs_ = 0;
   int current_fd_ = -1;                  // the file appended to last, kept open
   std::uint64_t current_height_ = 0;
+  std::thread remover_;  // last, so it starts once every member it reads exists
 };
 
 // The signer state file's layout (docs/consensus.md, "Persistence").

@@ -78,7 +78,8 @@ TEST_CASE("crc32c gives the Castagnoli check value", "[node][consensus_files]") 
 TEST_CASE("write-ahead log records survive a reopen, per height, and drop_below removes old heights",
           "[node][consensus_files]") {
   // Proves records come back in append order after the log is closed and opened again, that
-  // heights are kept apart, and that drop_below deletes lower heights' files for good.
+  // heights are kept apart, and that drop_below forgets lower heights at once and their files
+  // are gone for good once the log is closed (its removal thread deletes them).
   test::TempDir dir;
   {
     auto log = open_log(dir.path());
@@ -87,15 +88,17 @@ TEST_CASE("write-ahead log records survive a reopen, per height, and drop_below 
     log->append(6, record_of(2, 300));
     log->append(5, record_of(3, 70'000));
   }
-  auto log = open_log(dir.path());
-  CHECK(log->torn_records_dropped() == 0);
-  CHECK(log->records(5) == std::vector<Bytes>{record_of(0, 10), record_of(1, 0), record_of(3, 70'000)});
-  CHECK(log->records(6) == std::vector<Bytes>{record_of(2, 300)});
-  CHECK(log->records(7).empty());
-  log->drop_below(6);
-  CHECK(log->records(5).empty());
-  CHECK_FALSE(std::filesystem::exists(log->file_of(5)));
-  log->append(6, record_of(4, 1));
+  {
+    auto log = open_log(dir.path());
+    CHECK(log->torn_records_dropped() == 0);
+    CHECK(log->records(5) == std::vector<Bytes>{record_of(0, 10), record_of(1, 0), record_of(3, 70'000)});
+    CHECK(log->records(6) == std::vector<Bytes>{record_of(2, 300)});
+    CHECK(log->records(7).empty());
+    log->drop_below(6);
+    CHECK(log->records(5).empty());
+    log->append(6, record_of(4, 1));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "00000000000000000005.wal"));
   auto reopened = open_log(dir.path());
   CHECK(reopened->records(5).empty());
   CHECK(reopened->records(6) == std::vector<Bytes>{record_of(2, 300), record_of(4, 1)});
@@ -270,6 +273,117 @@ TEST_CASE("a log killed in the middle of appends reopens with every acknowledged
   for (std::size_t i = 0; i < records.size(); ++i) {
     INFO("record " << i);
     CHECK(records[i] == record_of(i, 1000 + i % 5000));
+  }
+}
+
+TEST_CASE("the log creates the files of the next heights with one directory sync for them all",
+          "[node][consensus_files]") {
+  // Proves the first append of a height without a file creates it and the files of the next
+  // wal_files_created_ahead - 1 heights, empty, with one directory sync, and that appends to
+  // those heights sync no directory; and that the empty files are harmless: they open as
+  // heights without records (no torn record, no corruption), take appends, and read back.
+  test::TempDir dir;
+  const std::uint64_t ahead = node::wal_files_created_ahead;
+  {
+    auto log = open_log(dir.path());
+    const std::uint64_t at_open = log->directory_syncs();
+    log->append(1, record_of(1, 10));
+    CHECK(log->directory_syncs() == at_open + 1);
+    CHECK(std::filesystem::file_size(log->file_of(ahead)) == 0);
+    CHECK_FALSE(std::filesystem::exists(log->file_of(ahead + 1)));
+    for (std::uint64_t height = 2; height <= ahead; ++height) {
+      log->drop_below(height);
+      log->append(height, record_of(height, 10));
+    }
+    CHECK(log->directory_syncs() == at_open + 1);
+    log->append(ahead + 1, record_of(ahead + 1, 10));
+    CHECK(log->directory_syncs() == at_open + 2);
+    CHECK(std::filesystem::file_size(log->file_of(2 * ahead)) == 0);
+  }
+  auto log = open_log(dir.path());
+  CHECK(log->torn_records_dropped() == 0);
+  CHECK(log->records(ahead) == std::vector<Bytes>{record_of(ahead, 10)});
+  CHECK(log->records(ahead + 1) == std::vector<Bytes>{record_of(ahead + 1, 10)});
+  CHECK(log->records(ahead + 2).empty());
+  const std::uint64_t at_open = log->directory_syncs();
+  log->append(ahead + 2, record_of(ahead + 2, 10));
+  CHECK(log->directory_syncs() == at_open);
+  CHECK(open_log(dir.path())->records(ahead + 2) == std::vector<Bytes>{record_of(ahead + 2, 10)});
+}
+
+TEST_CASE("empty log files of later heights leave the torn-tail and corruption checks as they were",
+          "[node][consensus_files]") {
+  // Proves the files created ahead change neither check at open: beside them a torn last
+  // record is still dropped (and counted once), and a damaged middle record is still refused
+  // as corruption naming its file, with nothing cut.
+  test::TempDir dir;
+  std::filesystem::path file;
+  {
+    auto log = open_log(dir.path());
+    for (std::size_t i = 0; i < 3; ++i) log->append(4, record_of(i, 20));
+    file = log->file_of(4);
+    REQUIRE(std::filesystem::exists(log->file_of(4 + node::wal_files_created_ahead - 1)));
+  }
+  const Bytes whole = read_bytes(file);
+  SECTION("a torn tail") {
+    write_bytes(file, Bytes(whole.begin(), whole.end() - 3));
+    auto log = open_log(dir.path());
+    CHECK(log->torn_records_dropped() == 1);
+    CHECK(log->records(4) == std::vector<Bytes>{record_of(0, 20), record_of(1, 20)});
+    CHECK(log->records(5).empty());
+  }
+  SECTION("a damaged middle record") {
+    Bytes damaged = whole;
+    damaged[2 * node::wal_frame_header_bytes + 20 + 3] ^= 0x10;
+    write_bytes(file, damaged);
+    auto log = node::FileWriteAheadLog::open(dir.path(), any_record);
+    REQUIRE_FALSE(log.ok());
+    CHECK(log.error().code == ledger::Code::corruption);
+    CHECK(log.error().detail.find(file.string()) != std::string::npos);
+    CHECK(read_bytes(file) == damaged);
+  }
+}
+
+TEST_CASE("a log killed while moving from height to height reopens with every acknowledged record",
+          "[node][consensus_files]") {
+  // Proves, with a real crash (SIGKILL of a child appending one record per height and dropping
+  // the height before, as the engine does), that the files created ahead and the removals left
+  // to the removal thread are harmless: the log reopens without corruption, the last
+  // acknowledged height holds its record, and no height above the one being written holds any.
+  test::TempDir dir;
+  int acknowledged[2];
+  REQUIRE(::pipe(acknowledged) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(acknowledged[0]);
+    auto log = node::FileWriteAheadLog::open(dir.path(), any_record);
+    if (!log) ::_exit(2);
+    for (std::uint32_t height = 1;; ++height) {
+      (*log)->drop_below(height);
+      (*log)->append(height, record_of(height, 200));
+      if (::write(acknowledged[1], &height, sizeof height) != sizeof height) ::_exit(3);
+    }
+  }
+  ::close(acknowledged[1]);
+  std::uint32_t last = 0;
+  std::uint32_t count = 0;
+  while (count < 3 * node::wal_files_created_ahead && ::read(acknowledged[0], &last, sizeof last) == sizeof last) {
+    ++count;
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  while (::read(acknowledged[0], &last, sizeof last) == sizeof last) ++count;
+  ::close(acknowledged[0]);
+  REQUIRE(count >= 3 * node::wal_files_created_ahead);
+  auto log = open_log(dir.path());
+  CHECK(log->records(last) == std::vector<Bytes>{record_of(last, 200)});
+  const std::vector<Bytes> next = log->records(last + 1);
+  CHECK(next.size() <= 1);
+  if (!next.empty()) CHECK(next[0] == record_of(last + 1, 200));
+  for (std::uint64_t height = last + 2; height <= last + 2 * node::wal_files_created_ahead; ++height) {
+    CHECK(log->records(height).empty());
   }
 }
 

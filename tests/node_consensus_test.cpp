@@ -360,6 +360,45 @@ TEST_CASE("a restarted validator resumes its height from its consensus files and
   CHECK(harness.peers().votes(ledger::VoteType::precommit).empty());
 }
 
+TEST_CASE("a log file of a committed height that a crash left behind is deleted at the next start, unreplayed",
+          "[node][consensus]") {
+  // Proves a crash between a height's commit and the deletion of its log file (done off the
+  // writer's path, so such a window exists) is harmless: the next start lists the file, does
+  // not replay it (the node resumes at the height after its tip and commits it), and deletes it.
+  ConsensusHarness harness({1, 0, 0}, 1);
+  harness.submit_one();
+  harness.clock().advance_ms(interval_ms);
+  REQUIRE(harness.node().produce_if_due() == 1);
+  harness.stop();
+  const ledger::Genesis& genesis = harness.genesis();
+  std::filesystem::path left_behind;
+  {
+    // Height 1's records as its engine wrote them (work, the own proposal and prevote), signed
+    // through a signer state in memory so that the node's own record stays at height 1.
+    auto files = node::open_consensus_files(harness.data_dir());
+    REQUIRE(files.ok());
+    consensus::MemorySignerStateStore scratch;
+    consensus::SignerGuard guard(pc::test::seeded_key("partner 1 validator"), scratch);
+    consensus::Engine engine(genesis, 1, &guard, *files->log);
+    const std::uint64_t now_ms = harness.clock().now_ms();
+    (void)engine.start_height({1, genesis.hash(), genesis.genesis_time_ms,
+                               ledger::ProposerSchedule::for_height(genesis, 1), false},
+                              now_ms);
+    (void)engine.on_work_available(now_ms);
+    (void)engine.on_timeout({consensus::TimeoutKind::propose, 1, 0, 0}, now_ms + consensus::propose_timeout_ms);
+    REQUIRE_FALSE(files->log->records(1).empty());
+    left_behind = files->log->file_of(1);
+  }
+  REQUIRE(std::filesystem::exists(left_behind));
+  harness.restart();
+  CHECK(harness.node().chain_info().consensus.height == 2);
+  harness.submit_one();
+  harness.clock().advance_ms(interval_ms);
+  CHECK(harness.run_for(5 * interval_ms) == 2);
+  harness.stop();
+  CHECK_FALSE(std::filesystem::exists(left_behind));
+}
+
 TEST_CASE("a node whose consensus log holds a checksummed record it cannot replay refuses to start",
           "[node][consensus]") {
   // Proves that a write-ahead log record with a valid checksum but a payload the engine
