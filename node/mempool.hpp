@@ -34,6 +34,15 @@ class Mempool {
 
     auto operator<=>(const Signer&) const = default;
   };
+  // For the per-signer counts, looked up at every admission: a keyed hash of the customer's
+  // key (customers choose their keys) with the partner and the billing flag.
+  struct SignerHash {
+    std::size_t operator()(const Signer& signer) const noexcept {
+      return static_cast<std::size_t>(crypto::table_hash(signer.customer) ^
+                                      (std::uint64_t{signer.partner} * 0x9e3779b97f4a7c15ULL) ^
+                                      (signer.billing ? 1ULL : 0ULL));
+    }
+  };
   static Signer signer_of(const ledger::Transaction& tx);
   static Signer partner_signer(ledger::PartnerId partner) { return Signer{partner, {}}; }
   static Signer customer_signer(const crypto::PublicKey& key) { return Signer{0, key}; }
@@ -98,7 +107,7 @@ class Mempool {
   // id -> index in pending_. Hashed, not ordered: it is looked up for every transaction a
   // peer announces, delivers or proposes, and rebuilt at every commit.
   std::unordered_map<ledger::Hash256, std::size_t, crypto::TableHash> positions_;
-  std::map<Signer, std::size_t> per_signer_;
+  std::unordered_map<Signer, std::size_t, SignerHash> per_signer_;
   std::map<Reference, ledger::Hash256> issues_;
   std::map<Reference, ledger::Hash256> reverses_;
   std::size_t bytes_ = 0;
