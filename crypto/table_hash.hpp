@@ -1,5 +1,5 @@
 // A keyed hash of 32-byte ids for in-memory hash tables of ids that others choose (a peer's
-// announced transaction ids): SipHash-2-4 (libsodium's crypto_shorthash) under a key drawn at
+// announced transaction ids, the ledger's account keys): SipHash-2-4 (libsodium's crypto_shorthash) under a key drawn at
 // random once per process, so that ids cannot be picked to fall into one bucket. Never
 // stored, sent or signed: it differs from one run to the next.
 #pragma once

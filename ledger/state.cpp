@@ -365,6 +365,16 @@ Totals decode_totals(Reader& in) {
   return totals;
 }
 
+// The accounts in key order: for the walks whose outcome could depend on the order (which
+// broken invariant is reported first), so that it does not depend on the hash table's.
+std::vector<const AccountMap::value_type*> in_key_order(const AccountMap& accounts) {
+  std::vector<const AccountMap::value_type*> entries;
+  entries.reserve(accounts.size());
+  for (const auto& entry : accounts) entries.push_back(&entry);
+  std::sort(entries.begin(), entries.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  return entries;
+}
+
 template <class Map>
 void collect_changed(const Map& map, std::vector<Record>& out, auto key_of, auto encode_value) {
   for (const auto& [key, value] : map) out.push_back({key_of(key), encode_value(value)});
@@ -1159,8 +1169,9 @@ std::vector<Record> State::records() const {
   collect_changed(prepaid_, out, record::prepaid_key, [](const PrepaidBalance& value) { return record::encode(value); });
   collect_payments(point_values_, payments_, payment_totals_, out);
   stamps_and_badges_.collect(out);
-  collect_changed(accounts_, out, record::account_key,
-                  [](const Account& value) { return record::encode(value); });
+  for (const auto* entry : in_key_order(accounts_)) {
+    out.push_back({record::account_key(entry->first), record::encode(entry->second)});
+  }
   collect_changed(issuances_, out,
                   [](const auto& key) { return record::issuance_key(key.first, key.second); },
                   [](const IssuanceRecord& value) { return record::encode(value); });
@@ -1186,14 +1197,23 @@ std::optional<std::uint64_t> State::next_tier_change_ms() const {
 
 void State::reindex_tier(const PublicKey& key, const TierStatus& status, std::uint64_t now) {
   if (genesis_.policy.tiers.tiers.empty()) return;
-  if (auto queued = tier_change_at_.find(key); queued != tier_change_at_.end()) {
+  const auto next = ledger::next_tier_change_ms(genesis_.policy.tiers, genesis_.genesis_time_ms, status, now);
+  auto queued = tier_change_at_.find(key);
+  if (queued != tier_change_at_.end()) {
+    // Most transactions leave the moment alone: keep its entry rather than take it out and
+    // put it back.
+    if (next == queued->second) return;
     tier_queue_.erase({queued->second, key});
-    tier_change_at_.erase(queued);
+    if (!next) {
+      tier_change_at_.erase(queued);
+      return;
+    }
+    queued->second = *next;
+  } else {
+    if (!next) return;
+    tier_change_at_.emplace(key, *next);
   }
-  if (auto next = ledger::next_tier_change_ms(genesis_.policy.tiers, genesis_.genesis_time_ms, status, now)) {
-    tier_queue_.insert({*next, key});
-    tier_change_at_[key] = *next;
-  }
+  tier_queue_.insert({*next, key});
 }
 
 std::uint64_t State::expiry_ms() const {
@@ -1201,21 +1221,28 @@ std::uint64_t State::expiry_ms() const {
 }
 
 void State::reindex_expiry(const PublicKey& key, const Account* before, const Account& after) {
-  if (expiry_ms() == 0) return;
-  if (before != nullptr && !before->lots.empty()) {
-    expiry_queue_.erase({before->lots.front().earned_at_ms + expiry_ms(), key});
-  }
-  if (!after.lots.empty()) expiry_queue_.insert({after.lots.front().earned_at_ms + expiry_ms(), key});
+  const std::uint64_t expiry = expiry_ms();
+  if (expiry == 0) return;
+  const auto expires_at_ms = [expiry](const Account* account) -> std::optional<std::uint64_t> {
+    if (account == nullptr || account->lots.empty()) return std::nullopt;
+    return account->lots.front().earned_at_ms + expiry;
+  };
+  const auto before_ms = expires_at_ms(before);
+  const auto after_ms = expires_at_ms(&after);
+  // Most transactions leave the oldest lot where it was: keep its entry.
+  if (before_ms == after_ms) return;
+  if (before_ms) expiry_queue_.erase({*before_ms, key});
+  if (after_ms) expiry_queue_.insert({*after_ms, key});
 }
 
 void State::apply(BlockChanges&& changes) {
   PC_CHECK(changes.context.height == height_ + 1);
   PC_CHECK(changes.context.time_ms > time_ms_);
   for (auto& [key, account] : changes.accounts) {
-    auto found = accounts_.find(key);
-    reindex_expiry(key, found == accounts_.end() ? nullptr : &found->second, account);
+    auto [entry, opened] = accounts_.try_emplace(key);
+    reindex_expiry(key, opened ? nullptr : &entry->second, account);
     reindex_tier(key, account.tier, changes.context.time_ms);
-    accounts_.insert_or_assign(key, std::move(account));
+    entry->second = std::move(account);
   }
   for (auto& [id, stats] : changes.partners) partners_[id] = stats;
   for (auto& [key, issuance] : changes.issuances) issuances_.insert_or_assign(key, std::move(issuance));
@@ -1238,7 +1265,9 @@ Status State::check_invariants() const {
   const auto fail = [](std::string detail) { return Error{Code::invariant_violated, std::move(detail)}; };
   std::map<PartnerId, std::uint64_t> held_by_partner;
   std::uint64_t balance_sum = 0;
-  for (const auto& [key, account] : accounts_) {
+  const std::vector<const AccountMap::value_type*> accounts = in_key_order(accounts_);
+  for (const auto* entry : accounts) {
+    const Account& account = entry->second;
     for (std::size_t i = 0; i < account.lots.size(); ++i) {
       const Lot& lot = account.lots[i];
       if (lot.points == 0) return fail("an empty lot is kept");
@@ -1313,7 +1342,8 @@ Status State::check_invariants() const {
   const TierProgram& program = genesis_.policy.tiers;
   const std::uint8_t expected_account_version = account_record_version(genesis_.protocol_version);
   const std::uint64_t current_window = window_at(program, genesis_.genesis_time_ms, time_ms_);
-  for (const auto& [key, account] : accounts_) {
+  for (const auto* entry : accounts) {
+    const Account& account = entry->second;
     if (account.record_version != expected_account_version) return fail("an account record of the wrong version");
     const TierStatus& status = account.tier;
     if (program.tiers.empty()) {
@@ -1842,8 +1872,22 @@ Status BlockExecutor::spend(const Transaction& tx, const PublicKey& customer, Pa
   const std::uint64_t spendable = account.spendable(now);
   if (spendable < points) return insufficient(spendable, points);
 
-  std::map<PartnerId, PartnerStats> touched;
-  std::map<std::pair<PartnerId, PartnerId>, std::uint64_t> settled;
+  // The partners the spend touches, and what it settles from each issuer to `partner`. A
+  // customer holds the points of a few partners: a short list costs less than two maps.
+  struct Touched {
+    PartnerId id = 0;
+    PartnerStats stats;
+    bool settles = false;  // some of its points were spent
+    std::uint64_t settled = 0;
+  };
+  std::vector<Touched> touched;
+  const auto touch = [&](PartnerId id) -> Touched& {
+    for (Touched& entry : touched) {
+      if (entry.id == id) return entry;
+    }
+    touched.push_back({id, load_partner(id)});
+    return touched.back();
+  };
   std::uint64_t remaining = points;
   for (Lot& lot : account.lots) {
     if (remaining == 0) break;
@@ -1851,18 +1895,20 @@ Status BlockExecutor::spend(const Transaction& tx, const PublicKey& customer, Pa
     const std::uint64_t taken = std::min(lot.points, remaining);
     lot.points -= taken;
     remaining -= taken;
-    if (!touched.contains(lot.partner)) touched[lot.partner] = load_partner(lot.partner);
-    touched[lot.partner].issued_redeemed += taken;
-    settled[{lot.partner, partner}] += taken;
+    Touched& issuer = touch(lot.partner);
+    issuer.stats.issued_redeemed += taken;
+    issuer.settles = true;
+    issuer.settled += taken;
   }
   std::erase_if(account.lots, [](const Lot& lot) { return lot.points == 0; });
-  if (!touched.contains(partner)) touched[partner] = load_partner(partner);
-  touched[partner].redeemed_at += points;
+  touch(partner).stats.redeemed_at += points;
   account.sequence += 1;
 
-  for (auto& [id, stats] : touched) changes_.partners[id] = stats;
-  for (auto& [key, settled_points] : settled) {
-    changes_.settlement[key] = load_settlement(key.first, key.second) + settled_points;
+  for (const Touched& entry : touched) {
+    changes_.partners[entry.id] = entry.stats;
+    if (entry.settles) {
+      changes_.settlement[{entry.id, partner}] = load_settlement(entry.id, partner) + entry.settled;
+    }
   }
   changes_.accounts[customer] = std::move(account);
   changes_.totals.redeemed += points;
@@ -2502,8 +2548,14 @@ Status BlockExecutor::apply_pay_with_points(const Transaction& tx, const PayWith
 
 BlockChanges BlockExecutor::finish() && {
   std::vector<Record>& records = changes_.records;
-  collect_changed(changes_.accounts, records, record::account_key,
-                  [](const Account& value) { return record::encode(value); });
+  records.reserve(changes_.accounts.size() + changes_.issuances.size() + changes_.partners.size() +
+                  changes_.settlement.size() + changes_.rewards.size() + changes_.reward_usage.size() +
+                  2 * changes_.vouchers.size() + changes_.prepaid.size() + changes_.stamps_and_badges.size() +
+                  changes_.point_values.size() + changes_.payments.size() + changes_.payment_totals.size() + 1);
+  // In key order, as every other kind comes from its map: the sort below then merges runs.
+  for (const auto* entry : in_key_order(changes_.accounts)) {
+    records.push_back({record::account_key(entry->first), record::encode(entry->second)});
+  }
   collect_changed(changes_.issuances, records,
                   [](const auto& key) { return record::issuance_key(key.first, key.second); },
                   [](const IssuanceRecord& value) { return record::encode(value); });

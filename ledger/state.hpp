@@ -13,8 +13,10 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
+#include "crypto/table_hash.hpp"
 #include "ledger/genesis.hpp"
 #include "ledger/transaction.hpp"
 
@@ -128,6 +130,12 @@ struct Voucher {
 };
 
 using VoucherKey = std::pair<PartnerId, std::string>;  // (partner, code)
+
+// Accounts by key, hashed (a keyed SipHash: customers choose their keys): looked up for
+// nearly every transaction, in a state of many accounts. Nothing iterates one where the order
+// could show: records are sorted by key before they are hashed or written, and
+// check_invariants walks the accounts in key order.
+using AccountMap = std::unordered_map<PublicKey, Account, crypto::TableHash>;
 
 struct Record {
   Bytes key;
@@ -316,7 +324,7 @@ struct BlockChanges {
   std::uint32_t applied_count = 0;
 
   // The staged values, moved into the State by State::apply.
-  std::map<PublicKey, Account> accounts;
+  AccountMap accounts;
   std::map<PartnerId, PartnerStats> partners;
   std::map<std::pair<PartnerId, std::string>, IssuanceRecord> issuances;
   std::map<std::pair<PartnerId, PartnerId>, std::uint64_t> settlement;
@@ -346,7 +354,8 @@ class State {
   const Hash256& state_hash() const { return state_hash_; }
 
   const Account* account(const PublicKey& key) const;
-  const std::map<PublicKey, Account>& accounts() const { return accounts_; }
+  // Unordered: iterate only where the order cannot show (a count, a sum).
+  const AccountMap& accounts() const { return accounts_; }
   const PartnerStats* partner(PartnerId id) const;
   const IssuanceRecord* issuance(PartnerId partner, const std::string& reference) const;
   // The references of `partner`'s issuances that start with `prefix`, in byte order, at most
@@ -411,7 +420,7 @@ class State {
   std::uint64_t height_ = 0;
   std::uint64_t time_ms_ = 0;
   Hash256 state_hash_{};
-  std::map<PublicKey, Account> accounts_;
+  AccountMap accounts_;
   std::map<PartnerId, PartnerStats> partners_;
   std::map<std::pair<PartnerId, std::string>, IssuanceRecord> issuances_;
   std::map<std::pair<PartnerId, PartnerId>, std::uint64_t> settlement_;
@@ -428,7 +437,7 @@ class State {
   std::set<std::pair<std::uint64_t, PublicKey>> expiry_queue_;
   // Derived, not stored: customers by the time their tier next changes by itself, and back.
   std::set<std::pair<std::uint64_t, PublicKey>> tier_queue_;
-  std::map<PublicKey, std::uint64_t> tier_change_at_;
+  std::unordered_map<PublicKey, std::uint64_t, crypto::TableHash> tier_change_at_;
 };
 
 // Everything about a transaction that can be checked without changing state, so callers can

@@ -5,6 +5,7 @@
 // raw state records after every block; and the same blocks giving the same state everywhere.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <map>
@@ -1097,4 +1098,35 @@ TEST_CASE("the same blocks applied on two fresh stores give identical state hash
              txs.issue(2, TxFactory::customer(2).public_key(), 300, "m-2"),
              txs.issue(3, TxFactory::customer(1).public_key(), 40, "m-3", 3)});
   CHECK(different.state().state_hash() != producer.store().block_at(1).value().header.state_hash);
+}
+
+TEST_CASE("a state with several broken accounts reports the first in key order, whatever the hash table's order",
+          "[ledger][state]") {
+  // The accounts are a hash table whose key is drawn per process, so a walk in its order would
+  // differ between runs. Among 65 accounts, only the lowest key holds an empty lot and the
+  // other 64 hold lots out of order: State::from_records (through check_invariants) must name
+  // the lowest one's defect every time, as it did when the accounts were a map in key order.
+  const ledger::Genesis genesis = pc::test::make_genesis();
+  const ledger::State empty(genesis);
+  std::vector<ledger::Record> records = empty.records();
+  const auto account_record = [](std::uint8_t first_byte, std::uint8_t last_byte, std::vector<Lot> lots) {
+    PublicKey key{};
+    key.front() = first_byte;
+    key.back() = last_byte;
+    ledger::Account account;
+    account.lots = std::move(lots);
+    return ledger::Record{ledger::record::account_key(key), ledger::record::encode(account)};
+  };
+  const Lot early{1, IssuanceId{1, 0}, 10, pc::test::test_genesis_time_ms + 1, pc::test::test_genesis_time_ms + 1};
+  const Lot late{1, IssuanceId{2, 0}, 10, pc::test::test_genesis_time_ms + 2, pc::test::test_genesis_time_ms + 2};
+  Lot spent = early;
+  spent.points = 0;
+  records.push_back(account_record(0x00, 1, {spent}));
+  for (std::uint8_t i = 0; i < 64; ++i) records.push_back(account_record(0x80, i, {late, early}));
+  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+
+  auto state = ledger::State::from_records(genesis, 0, genesis.genesis_time_ms, empty.state_hash(), records);
+  REQUIRE_FALSE(state);
+  CHECK(state.error().code == Code::invariant_violated);
+  CHECK(state.error().detail == "an empty lot is kept");
 }
