@@ -378,7 +378,8 @@ TEST_CASE("a log file of a committed height that a crash left behind is deleted 
     auto files = node::open_consensus_files(harness.data_dir());
     REQUIRE(files.ok());
     consensus::MemorySignerStateStore scratch;
-    consensus::SignerGuard guard(pc::test::seeded_key("partner 1 validator"), scratch);
+    const crypto::SecretKey validator_key = pc::test::seeded_key("partner 1 validator");  // the guard keeps a reference
+    consensus::SignerGuard guard(validator_key, scratch);
     consensus::Engine engine(genesis, 1, &guard, *files->log);
     const std::uint64_t now_ms = harness.clock().now_ms();
     (void)engine.start_height({1, genesis.hash(), genesis.genesis_time_ms,
