@@ -44,6 +44,18 @@ std::unique_ptr<node::FileWriteAheadLog> open_log(const std::filesystem::path& d
   return std::move(log).value();
 }
 
+// Writes `damaged` over `file` and checks that opening the log in `directory` is refused as
+// corruption naming the file, and that the file is left as it was for the operator.
+void check_refused_as_corruption(const std::filesystem::path& directory, const std::filesystem::path& file,
+                                 const Bytes& damaged) {
+  write_bytes(file, damaged);
+  auto log = node::FileWriteAheadLog::open(directory, any_record);
+  REQUIRE_FALSE(log.ok());
+  CHECK(log.error().code == ledger::Code::corruption);
+  CHECK(log.error().detail.find(file.string()) != std::string::npos);
+  CHECK(read_bytes(file) == damaged);
+}
+
 // A record the engine itself writes: the "work available" that starts the only validator's
 // rounds and the propose timeout, written before the nil prevote that timeout makes it sign.
 Bytes engine_record() {
@@ -159,12 +171,7 @@ TEST_CASE("a damaged log record followed by intact ones is refused as corruption
   const std::size_t second_record_payload = node::wal_frame_header_bytes + 20 + node::wal_frame_header_bytes;
   SECTION("a payload byte") { bytes[second_record_payload + 5] ^= 0x40; }
   SECTION("a checksum byte") { bytes[second_record_payload - 2] ^= 0x01; }
-  write_bytes(file, bytes);
-  auto log = node::FileWriteAheadLog::open(dir.path(), any_record);
-  REQUIRE_FALSE(log.ok());
-  CHECK(log.error().code == ledger::Code::corruption);
-  CHECK(log.error().detail.find(file.string()) != std::string::npos);
-  CHECK(read_bytes(file) == bytes);
+  check_refused_as_corruption(dir.path(), file, bytes);
 }
 
 TEST_CASE("a log record with a valid checksum that the engine cannot replay is refused as corruption at open",
@@ -335,12 +342,7 @@ TEST_CASE("empty log files of later heights leave the torn-tail and corruption c
   SECTION("a damaged middle record") {
     Bytes damaged = whole;
     damaged[2 * node::wal_frame_header_bytes + 20 + 3] ^= 0x10;
-    write_bytes(file, damaged);
-    auto log = node::FileWriteAheadLog::open(dir.path(), any_record);
-    REQUIRE_FALSE(log.ok());
-    CHECK(log.error().code == ledger::Code::corruption);
-    CHECK(log.error().detail.find(file.string()) != std::string::npos);
-    CHECK(read_bytes(file) == damaged);
+    check_refused_as_corruption(dir.path(), file, damaged);
   }
 }
 
