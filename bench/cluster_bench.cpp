@@ -570,6 +570,7 @@ int run(const Options& options) {
   Schedule schedule{options.batch, rate, {}};
   const SentByType sent_before = sent_by_type(members);
   const auto wire_before = pc::bench::tcp_socket_bytes(p2p_ports);
+  const std::string allocator = pc::bench::node_allocator(node_pids(members).at(0));
   const CpuSample cpu_before = pc::bench::sample_cpu(node_pids(members));
   const SubmitResult submitted = submit_on_schedule(members, bodies, n, schedule);
   const CpuSample cpu_submitted = pc::bench::sample_cpu(node_pids(members));
@@ -742,6 +743,7 @@ int run(const Options& options) {
   std::printf("one raw verify costs %.1f us of CPU; the CPU-bound rows divide the CPU time per transaction (4 nodes\n"
               "  %.1f us + clients %.1f us; syncing node %.1f us) into %.0f cores: figures a busy machine does not lower\n",
               verify_cpu_us, timed_node_us, timed_bench_us, sync_node_us, cores);
+  std::printf("nodes' allocator: %s\n", allocator.c_str());
   std::printf("node.json changes: rpc_port, rpc rate limit %llu/s (burst %llu), a p2p section (loopback, each node\n"
               "  dials the other three)%s; everything else as init writes it: block_interval_ms %s,\n"
               "  block_trigger_tx_count %s; the 4 nodes connected %.2f s after their RPC answered\n",

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -488,6 +489,24 @@ std::optional<std::pair<std::string, double>> parse_stat(const std::string& line
 }
 
 }  // namespace
+
+std::string node_allocator(pid_t pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("libjemalloc") != std::string::npos) return "jemalloc";
+  }
+  return "glibc malloc";
+}
+
+std::optional<double> peak_resident_mib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;  // in kB
+  }
+  return std::nullopt;
+}
 
 CpuSample sample_cpu(const std::vector<pid_t>& node_pids) {
   CpuSample sample;

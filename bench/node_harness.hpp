@@ -222,6 +222,11 @@ struct CpuSample {
 };
 
 CpuSample sample_cpu(const std::vector<pid_t>& node_pids);
+// The allocator a running node uses, from its memory map: "jemalloc" or "glibc malloc". The
+// node's CPU per transaction depends on it (top-level CMakeLists.txt, POINTCHAIN_JEMALLOC).
+std::string node_allocator(pid_t pid);
+// A running process's peak resident set (VmHWM), or nullopt if /proc does not say.
+std::optional<double> peak_resident_mib(pid_t pid);
 double node_cpu_between(const CpuSample& before, const CpuSample& after);
 // The share of the machine's CPU time (all cores) that processes other than the sampled
 // nodes and this bench used between two samples: 0 on an otherwise idle machine.

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential g++ clang lld libclang-rt-dev cmake ninja-build git pkg-config
-  libsodium-dev libleveldb-dev libsnappy-dev
+  libsodium-dev libleveldb-dev libsnappy-dev libjemalloc-dev
   libboost-dev libboost-system-dev
   nlohmann-json3-dev catch2
   libqrencode-dev
