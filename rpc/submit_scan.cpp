@@ -1,15 +1,30 @@
 #include "rpc/submit_scan.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 
 namespace pc::rpc {
 namespace {
 
+// Character classes, one table load per character: the hex of a transaction is most of a
+// body, and a test per character was most of the scan.
+//
 // A string whose characters are all printable ASCII other than the quote and the backslash
 // needs no unescaping and is printed back as it is (rpc/errors.cpp, append_string).
-bool plain_character(char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; }
+constexpr std::uint8_t plain_character = 1;
+constexpr std::uint8_t hex_digit = 2;
 
-bool hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+constexpr std::array<std::uint8_t, 256> character_classes = [] {
+  std::array<std::uint8_t, 256> classes{};
+  for (int c = 0x20; c <= 0x7e; ++c) {
+    if (c != '"' && c != '\\') classes[static_cast<std::size_t>(c)] = plain_character;
+  }
+  for (const char* digit = "0123456789abcdefABCDEF"; *digit != 0; ++digit) {
+    classes[static_cast<unsigned char>(*digit)] |= hex_digit;
+  }
+  return classes;
+}();
 
 bool decimal_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -48,13 +63,14 @@ class Scanner {
     return true;
   }
 
-  // A string of characters satisfying `allowed`, after any whitespace; its characters
+  // A string of characters all of the class `allowed`, after any whitespace; its characters
   // without the quotes.
-  template <typename Allowed>
-  std::optional<std::string_view> string(Allowed allowed) {
+  std::optional<std::string_view> string(std::uint8_t allowed) {
     if (!take('"')) return std::nullopt;
     const std::size_t start = position_;
-    while (position_ < text_.size() && allowed(text_[position_])) ++position_;
+    while (position_ < text_.size() && (character_classes[static_cast<unsigned char>(text_[position_])] & allowed) != 0) {
+      ++position_;
+    }
     if (position_ == text_.size() || text_[position_] != '"') return std::nullopt;
     return text_.substr(start, position_++ - start);
   }
