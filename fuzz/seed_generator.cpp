@@ -230,6 +230,20 @@ void earning_rules_seeds() {
              R"( {"name": "silver and up", "per_mille": 1500, "segment": {"tier": {"at_least": "Silver"}}}]})");
 }
 
+// Bodies of submit_transaction requests as clients send them (nlohmann's member order, as
+// pointchain-bench-rpc and the wallet write them), and with whitespace and every kind of id.
+void rpc_submit_scan_seeds() {
+  write_seed("fuzz_rpc_submit_scan", "batch.json",
+             R"([{"id":0,"jsonrpc":"2.0","method":"submit_transaction","params":{"hex":"0102abcd"}},)"
+             R"({"id":1,"jsonrpc":"2.0","method":"submit_transaction","params":{"hex":""}}])");
+  write_seed("fuzz_rpc_submit_scan", "one.json",
+             R"({"jsonrpc":"2.0","id":"order 7","method":"submit_transaction","params":{"hex":"00FF"}})");
+  write_seed("fuzz_rpc_submit_scan", "spaced.json",
+             " [ {\"params\" : {\"hex\":\"aa\"}, \"method\":\"submit_transaction\",\n\"jsonrpc\":\"2.0\", \"id\": null},\r\n"
+             "{\"jsonrpc\":\"2.0\",\"method\":\"submit_transaction\",\"params\":{\"hex\":\"bb\"}},\t"
+             "{\"jsonrpc\":\"2.0\",\"id\":-123456789012345678,\"method\":\"submit_transaction\",\"params\":{\"hex\":\"cc\"}} ]\n");
+}
+
 // fuzz_signer_state: one record per step. fuzz_wal_file: a height file written by the log
 // itself (records of several sizes, the empty one included), and the same with a torn tail.
 void consensus_files_seeds() {
@@ -623,6 +637,7 @@ int main(int argc, char** argv) {
   consensus_message_seeds();
   peer_message_seeds();
   earning_rules_seeds();
+  rpc_submit_scan_seeds();
   consensus_files_seeds();
   genesis_seeds();
   address_seeds();

@@ -27,6 +27,10 @@ struct DispatcherOptions {
   std::function<std::uint64_t()> now_ms = steady_now_ms;
   // The network as it is now (net_info, /metrics); empty: the node has no network.
   std::function<node::NetworkInfo()> network_info;
+  // Answers a body that is only submit_transaction requests without parsing it into a DOM
+  // (rpc/submit_scan.hpp), with the same bytes as the general path. Tests turn it off to
+  // compare the two.
+  bool scan_submissions = true;
 };
 
 struct Reply {
@@ -87,6 +91,11 @@ class Dispatcher {
   std::size_t submit_run(const nlohmann::json& batch, std::size_t first, Context& context);
   MethodResult call(std::string_view method, const nlohmann::json& params, Context& context);
   std::optional<RpcError> check_token(std::string_view authorization) const;
+  // The fast path for a body of submit_transaction requests only (rpc/submit_scan.hpp):
+  // nullopt when the body is not one, or a hex is not valid hex (nothing is done then, the
+  // rate limit included, and the general path answers); otherwise the reply, the same bytes
+  // as the general path's.
+  std::optional<Reply> handle_submissions(std::string_view body, std::string_view client_id);
 
   MethodResult chain_info(const nlohmann::json& params);
   MethodResult get_block(const nlohmann::json& params);
@@ -130,6 +139,7 @@ class Dispatcher {
   const std::string api_token_;
   RateLimiter rate_limiter_;
   const std::function<node::NetworkInfo()> network_info_;
+  const bool scan_submissions_;
 };
 
 }  // namespace pc::rpc
