@@ -53,6 +53,16 @@ CommitSignature sign_commit(PartnerId validator, const crypto::SecretKey& valida
 // Checks signatures, order, that each signer is a validator, and more than 2/3 of the voting
 // power. bad_commit with a detail on failure.
 Status verify_commit(const Genesis& genesis, std::uint64_t height, const Hash256& block_id, const Commit& commit);
+
+// A commit certificate that verify_commit accepted, on this chain's genesis, for the block
+// whose header hashes to `block_id`: the consensus engine verifies the certificate it decides
+// on, and hands it to the store with the block so that the same signatures over the same id
+// are not verified a second time (check_block_certificate, ledger/chain.hpp).
+struct VerifiedCertificate {
+  Hash256 block_id{};
+  Commit commit;
+};
+
 // The voting power of the commit's signers, whether or not the commit is valid.
 std::uint64_t commit_power(const Genesis& genesis, const Commit& commit);
 

@@ -44,11 +44,17 @@ Status check_block_link(const Genesis& genesis, const Tip& previous, const Block
 }
 
 Status check_block_certificate(const Genesis& genesis, const Block& block) {
+  return check_block_certificate(genesis, block, nullptr);
+}
+
+Status check_block_certificate(const Genesis& genesis, const Block& block, const VerifiedCertificate* verified) {
   if (block.header.round > block.commit.round) {
     return Error{Code::bad_commit, "header round " + std::to_string(block.header.round) +
                                        " is after the certificate's round " + std::to_string(block.commit.round)};
   }
-  return verify_commit(genesis, block.header.height, block.header.hash(), block.commit);
+  const Hash256 block_id = block.header.hash();
+  if (verified != nullptr && verified->block_id == block_id && verified->commit == block.commit) return {};
+  return verify_commit(genesis, block.header.height, block_id, block.commit);
 }
 
 Status check_merkle_root(const BlockHeader& header, const Hash256& root) {

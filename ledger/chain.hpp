@@ -38,6 +38,14 @@ Status check_merkle_root(const BlockHeader& header, const Hash256& root);
 // certificate verifies for this block (verify_commit).
 Status check_block_certificate(const Genesis& genesis, const Block& block);
 
+// check_block_certificate, except that the signatures are not verified again when `verified`
+// is exactly this block's certificate over this block's id. verify_commit's answer is a
+// function of the genesis, the height, the block id and the certificate alone; the height is
+// the header's, which the id covers, so equal ids and equal certificates under the same
+// genesis give the answer already had. Anything else (nullptr, another id, another
+// certificate, one signature more or less) is verified in full.
+Status check_block_certificate(const Genesis& genesis, const Block& block, const VerifiedCertificate* verified);
+
 // Merkle root and certificate: what the block says about itself. Needs neither state nor tip, so
 // the audit runs it for many blocks at once.
 Status check_block_contents(const Genesis& genesis, const Block& block);

@@ -377,10 +377,11 @@ Status ChainStore::append_executed(const Block& block, BlockChanges&& changes) {
   return {};
 }
 
-Status ChainStore::write_executed(const Block& block, const BlockChanges& changes) {
+Status ChainStore::write_executed(const Block& block, const BlockChanges& changes,
+                                  const VerifiedCertificate* verified) {
   PC_CHECK(state_ != nullptr);
   const std::vector<Hash256> levels = merkle_levels(block.tx_ids(), stored_merkle_first_level);
-  if (auto status = check_appendable(block, levels); !status) return status;
+  if (auto status = check_appendable(block, levels, verified); !status) return status;
   if (changes.context.height != block.header.height || changes.context.time_ms != block.header.time_ms ||
       changes.state_hash != block.header.state_hash ||
       changes.applied_count != block.transactions.size()) {
@@ -389,11 +390,12 @@ Status ChainStore::write_executed(const Block& block, const BlockChanges& change
   return write(block, changes, levels);
 }
 
-Status ChainStore::check_appendable(const Block& block, std::span<const Hash256> tree_levels) {
+Status ChainStore::check_appendable(const Block& block, std::span<const Hash256> tree_levels,
+                                    const VerifiedCertificate* verified) {
   // check_block_envelope, in its order: link, Merkle root, certificate.
   if (auto status = check_block_link(genesis_, tip_, block.header); !status) return status;
   if (auto status = check_merkle_root(block.header, merkle_root_of_levels(tree_levels)); !status) return status;
-  if (auto status = check_block_certificate(genesis_, block); !status) return status;
+  if (auto status = check_block_certificate(genesis_, block, verified); !status) return status;
   if (!next_schedule_ || next_schedule_->height() != tip_.height + 1) {
     next_schedule_ = ProposerSchedule::for_height(genesis_, tip_.height + 1);
   }

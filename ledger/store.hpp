@@ -157,7 +157,12 @@ class ChainStore {
   // write: write_executed() checks the block and its changes and writes them durably, leaving
   // tip() and state() as they were; publish() then makes the block the tip in memory. Between
   // the two, only reads may run on this store.
-  Status write_executed(const Block& block, const BlockChanges& changes);
+  // `verified`: the block's certificate as verify_commit already accepted it under this
+  // store's genesis (the consensus engine's decision); its signatures are then not verified
+  // again when it is exactly the block's certificate over the block's id
+  // (check_block_certificate). Every other check runs as without it.
+  Status write_executed(const Block& block, const BlockChanges& changes,
+                        const VerifiedCertificate* verified = nullptr);
   void publish(const Block& block, BlockChanges&& changes);
 
   // What is committed now, for readers on any thread (see StoreView).
@@ -239,7 +244,9 @@ class ChainStore {
   // the proposer rule of the next height. The header's root is checked against the root of
   // `tree_levels` (the block's, as write takes them), so that a block's tree is built once
   // here, not once for the check and again for its record: on the writer, per block.
-  Status check_appendable(const Block& block, std::span<const Hash256> tree_levels);
+  // `verified` as for write_executed.
+  Status check_appendable(const Block& block, std::span<const Hash256> tree_levels,
+                          const VerifiedCertificate* verified = nullptr);
 
   std::filesystem::path directory_;
   Genesis genesis_;

@@ -22,14 +22,15 @@ void CommitPipeline::publish_initial() { published_.store(make_snapshot(store_, 
 void CommitPipeline::add_observer(CommitObserver& observer) { observers_.push_back(&observer); }
 
 ledger::Result<std::shared_ptr<const CommittedBlock>> CommitPipeline::commit(
-    ledger::Block block, ledger::BlockChanges changes, const std::set<ledger::Hash256>& also_removed) {
+    ledger::Block block, ledger::BlockChanges changes, const std::set<ledger::Hash256>& also_removed,
+    const ledger::VerifiedCertificate* verified) {
   if (auto stopped = failure()) {
     return ledger::Error{ledger::Code::io_error, "block production stopped after a storage failure (" +
                                                      stopped->reason + "); restart the node"};
   }
   const std::uint64_t height = block.header.height;
   // 1. write. Readers keep the previous snapshot throughout.
-  if (auto status = store_.write_executed(block, changes); !status) {
+  if (auto status = store_.write_executed(block, changes, verified); !status) {
     // Nothing changed in memory, and the mempool still holds every candidate. A block the
     // store refused before LevelDB (changes not its own) leaves the store writable; one LevelDB
     // failed to write may have left a torn record, and the store never writes again.

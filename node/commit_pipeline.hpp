@@ -62,9 +62,11 @@ class CommitPipeline {
   // Commits `block`, executed into `changes` on the store's tip. `also_removed`: pending
   // transactions the proposer left out of the block because they failed, dropped with the
   // block's own. Returns the committed block, or the write's error (nothing changed); after
-  // a failure, that error at once.
+  // a failure, that error at once. `verified`: the block's certificate as the consensus
+  // engine verified it (ChainStore::write_executed); nullptr verifies it here.
   ledger::Result<std::shared_ptr<const CommittedBlock>> commit(ledger::Block block, ledger::BlockChanges changes,
-                                                               const std::set<ledger::Hash256>& also_removed = {});
+                                                               const std::set<ledger::Hash256>& also_removed = {},
+                                                               const ledger::VerifiedCertificate* verified = nullptr);
 
   // Set once a block could not be committed or its height recorded; any thread.
   std::optional<StorageFailure> failure() const;

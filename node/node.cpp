@@ -866,9 +866,12 @@ class Node::Impl {
     prepared.reset();
     seal_block(executed.block, genesis, tip, executed.changes, BlockSlot{request.round, request.proposer});
     executed.executed_ms = clock.now_ms();
-    ledger::Block block = executed.block;
+    // The engine keeps its own copy of the block; it reads this one only within the call, so
+    // the block moves into executed_blocks afterwards instead of being copied for the call.
+    // Its actions (a round of one commits at once, from executed_blocks) run only after that.
+    consensus::Actions actions = engine_call([&] { return engine->on_block_built(executed.block, clock.now_ms()); });
     executed_blocks.add(std::move(executed));
-    perform(engine_call([&] { return engine->on_block_built(block, clock.now_ms()); }));
+    perform(std::move(actions));
   }
 
   // Executes a block proposed by another validator (or this one, before a restart) on the
@@ -920,7 +923,8 @@ class Node::Impl {
     PC_CHECK(executed.has_value());
     const ledger::BlockHeader header = commit.block.header;
     const std::uint64_t previous_time_ms = store->tip().time_ms;
-    auto committed = pipeline->commit(std::move(commit.block), std::move(executed->changes), executed->left_out);
+    auto committed = pipeline->commit(std::move(commit.block), std::move(executed->changes), executed->left_out,
+                                      &commit.certificate);
     if (!committed) {
       // Nothing changed on disk or in the store; the engine stays decided, and the next
       // produce tries again unless the pipeline stopped for good.

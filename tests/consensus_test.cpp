@@ -168,6 +168,10 @@ TEST_CASE("a validated proposal is prevoted, a prevote quorum locks and precommi
   REQUIRE(commit != nullptr);
   CHECK(commit->block.header.hash() == id);
   CHECK(ledger::verify_commit(h.genesis, 1, id, commit->block.commit).ok());
+  // Handed on as verified for exactly this block id and certificate (the store then does not
+  // verify those signatures again).
+  CHECK(commit->certificate.block_id == id);
+  CHECK(commit->certificate.commit == commit->block.commit);
   CHECK(h.engine->decided());
 }
 

@@ -313,6 +313,11 @@ TEST_CASE("blocks that break a chain rule are refused and change nothing", "[led
   for (const Case& refused : cases) {
     INFO("case: " << refused.name);
     node::ProducedBlock produced = produce();
+    // The certificate as verified for the block before the mutation: handed to write_executed
+    // below, it must not let any mutated block skip a check (a changed header is another id, a
+    // changed certificate is another certificate).
+    REQUIRE(ledger::check_block_certificate(chain.genesis(), produced.block).ok());
+    const ledger::VerifiedCertificate verified_before_mutation{produced.block.header.hash(), produced.block.commit};
     refused.mutate(produced.block);
 
     auto appended = store.append(produced.block, ledger::SignatureCheck::verify);
@@ -326,6 +331,12 @@ TEST_CASE("blocks that break a chain rule are refused and change nothing", "[led
     REQUIRE_FALSE(executed.ok());
     INFO("append_executed: " << executed.error().message());
     CHECK(executed.error().code == refused.executed_code);
+    CHECK(view_of(store) == before);
+
+    auto written = store.write_executed(produced.block, produced.changes, &verified_before_mutation);
+    REQUIRE_FALSE(written.ok());
+    INFO("write_executed with the unmutated block's verified certificate: " << written.error().message());
+    CHECK(written.error().code == refused.executed_code);
     CHECK(view_of(store) == before);
 
     CHECK(store.find_transaction(fresh.id()).error().code == ledger::Code::not_found);
@@ -890,4 +901,49 @@ TEST_CASE("a block's signatures are checked once: transactions verified before a
   const auto vouched_both = [](const ledger::Transaction&) { return true; };
   CHECK(ledger::verify_block_signatures(chain.genesis(), block, runner, nullptr, vouched_both));
   CHECK(checked == 0);
+}
+
+TEST_CASE("a certificate is verified again unless it is exactly the one verified for exactly that block id",
+          "[ledger][signatures][store]") {
+  // Proves the rule the store uses for a block the consensus engine decided: a certificate
+  // handed over as verified skips verify_commit only when block id and certificate are
+  // equal to the block's; any difference is verified in full. A forged signature shows which
+  // path ran (which is why only the engine that ran verify_commit may vouch).
+  TestChain chain;
+  const ledger::Tip tip = chain.store().tip();
+  const auto validator = validator_key();
+  const ledger::Transaction tx = chain.txs.issue(1, TxFactory::customer(3).public_key(), 25, "order-cert");
+  const ledger::Transaction candidates[] = {tx};
+  node::ProducedBlock produced = node::produce_block(chain.state(), tip, candidates, tip.time_ms + 1'000,
+                                                     {1, &validator}, ledger::SignatureCheck::verify);
+  REQUIRE(produced.rejected.empty());
+  ledger::Block block = produced.block;
+  REQUIRE(ledger::check_block_certificate(chain.genesis(), block).ok());
+  const Hash256 id = block.header.hash();
+  const ledger::VerifiedCertificate honest{id, block.commit};
+  CHECK(ledger::check_block_certificate(chain.genesis(), block, &honest).ok());
+
+  block.commit.signatures[0].signature[0] ^= 0x01;  // forged: verify_commit refuses it
+  REQUIRE(ledger::check_block_certificate(chain.genesis(), block).error().code == ledger::Code::bad_commit);
+  CHECK(ledger::check_block_certificate(chain.genesis(), block, nullptr).error().code == ledger::Code::bad_commit);
+  // The honest certificate is not this one: verified in full, refused.
+  CHECK(ledger::check_block_certificate(chain.genesis(), block, &honest).error().code == ledger::Code::bad_commit);
+  // This certificate, vouched for another block id: refused.
+  const ledger::VerifiedCertificate other_id{crypto::sha256(as_bytes("another block")), block.commit};
+  CHECK(ledger::check_block_certificate(chain.genesis(), block, &other_id).error().code == ledger::Code::bad_commit);
+  // Another round, or one signature more: another certificate, refused.
+  ledger::VerifiedCertificate other_round{id, block.commit};
+  other_round.commit.round += 1;
+  CHECK(ledger::check_block_certificate(chain.genesis(), block, &other_round).error().code == ledger::Code::bad_commit);
+  ledger::VerifiedCertificate one_more{id, block.commit};
+  one_more.commit.signatures.push_back(block.commit.signatures[0]);
+  CHECK(ledger::check_block_certificate(chain.genesis(), block, &one_more).error().code == ledger::Code::bad_commit);
+  // Exactly this certificate over exactly this id: not verified again.
+  const ledger::VerifiedCertificate exact{id, block.commit};
+  CHECK(ledger::check_block_certificate(chain.genesis(), block, &exact).ok());
+  // The header round rule is checked either way.
+  ledger::Block late = produced.block;
+  late.header.round = late.commit.round + 1;
+  const ledger::VerifiedCertificate late_exact{late.header.hash(), late.commit};
+  CHECK(ledger::check_block_certificate(chain.genesis(), late, &late_exact).error().code == ledger::Code::bad_commit);
 }

@@ -730,12 +730,20 @@ class Engine::State {
     return false;
   }
 
+  // The block moves out of blocks_ instead of being copied: once decided, nothing of this
+  // height reads blocks_ again (every input returns early on decided_, and start_height
+  // clears it). The certificate is verified here whichever way it came (this engine's counted
+  // precommits, or a decision whose certificate handle_decision checked), and handed on as
+  // verified for this id, so the store does not verify the same signatures a third time.
   void decide(const Hash256& id, ledger::Commit certificate) {
-    ledger::Block block = blocks_.at(id);
+    auto stored = blocks_.extract(id);
+    PC_CHECK(!stored.empty());
+    ledger::Block block = std::move(stored.mapped());
     block.commit = std::move(certificate);
     PC_CHECK(ledger::verify_commit(genesis_, start_.height, id, block.commit).ok());
     decided_ = true;
-    out_.push_back(CommitBlock{std::move(block)});
+    ledger::VerifiedCertificate verified{id, block.commit};
+    out_.push_back(CommitBlock{std::move(block), std::move(verified)});
   }
 
   // Sends this round's own messages again (the network may have lost them), and the prevotes

@@ -107,8 +107,12 @@ struct ValidateBlock {
   crypto::Hash256 block_id{};
 };
 // The height is decided: write `block` (certificate included) and start the next height.
+// `certificate` is block.commit over block.header.hash() as the engine verified it
+// (verify_commit) when it decided, so that the store need not verify those signatures again
+// (ledger::ChainStore::write_executed checks that it is exactly the block's).
 struct CommitBlock {
   ledger::Block block;
+  ledger::VerifiedCertificate certificate;
 };
 struct EvidenceFound {
   ledger::Evidence evidence;
