@@ -10,17 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "fuzz/fuzz_check.hpp"
 #include "rpc/submit_scan.hpp"
 
-// As fuzz/fuzz_support.hpp's, which this target does not include: it links no library of
-// the project, and that header's helpers would need crypto/ and ledger/.
-#define FUZZ_CHECK(condition)                                                              \
-  do {                                                                                     \
-    if (!(condition)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: fuzz property failed: %s\n", __FILE__, __LINE__, #condition); \
-      __builtin_trap();                                                                    \
-    }                                                                                      \
-  } while (false)
 
 namespace {
 

@@ -12,19 +12,10 @@
 
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
+#include "fuzz/fuzz_check.hpp"
 #include "ledger/genesis.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/state.hpp"
-
-// A broken property stops the run with SIGILL; libFuzzer then saves the input as crash-*.
-// Always on, unlike assert(), because the fuzz build is RelWithDebInfo.
-#define FUZZ_CHECK(condition)                                                              \
-  do {                                                                                     \
-    if (!(condition)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: fuzz property failed: %s\n", __FILE__, __LINE__, #condition); \
-      __builtin_trap();                                                                    \
-    }                                                                                      \
-  } while (false)
 
 namespace pc::fuzz {
 
