@@ -4,8 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "node/node.hpp"
-#include "rpc/dispatcher.hpp"
+#include "tests/dispatched_node.hpp"
 #include "tests/fixtures.hpp"
 
 namespace {
@@ -13,41 +12,15 @@ namespace {
 using namespace pc;
 using nlohmann::json;
 
-// A one-validator node (partner 1 of the test genesis) that can be stopped and started again.
-class EvidenceNode {
+// The shared one-validator node, with get_evidence called through its dispatcher.
+class EvidenceNode : public test::DispatchedNode {
  public:
-  EvidenceNode() : genesis_(test::make_genesis()), clock_(test::test_genesis_time_ms + 10'000) {
-    config_.data_dir = dir_.path();
-    REQUIRE(ledger::ChainStore::create(dir_.path() / "chain", genesis_).ok());
-    start();
-  }
-  void start() {
-    node_ = std::make_unique<node::Node>(config_, genesis_, 1, test::seeded_key("partner 1 validator"),
-                                         test::TxFactory::partner_issuer(1), clock_, workers_);
-    dispatcher_ = std::make_unique<rpc::Dispatcher>(*node_);
-  }
-  void stop() {
-    dispatcher_.reset();
-    node_.reset();
-  }
-  node::Node& node() { return *node_; }
-  const ledger::Genesis& genesis() const { return genesis_; }
-
   json call(const json& params) {
     const json request{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "get_evidence"}, {"params", params}};
-    const rpc::Reply reply = dispatcher_->handle(request.dump(), "", "127.0.0.1");
+    const rpc::Reply reply = handle(request.dump());
     REQUIRE(reply.status == 200);
     return json::parse(reply.body);
   }
-
- private:
-  test::TempDir dir_;
-  ledger::Genesis genesis_;
-  node::ManualClock clock_;
-  node::NodeConfig config_;
-  node::WorkerPool workers_{1, "pc-evidence-test"};
-  std::unique_ptr<node::Node> node_;
-  std::unique_ptr<rpc::Dispatcher> dispatcher_;
 };
 
 ledger::Evidence equivocation(const ledger::Genesis& genesis, std::uint64_t height, std::uint32_t round) {

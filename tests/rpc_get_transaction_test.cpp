@@ -7,8 +7,7 @@
 
 #include "crypto/address.hpp"
 #include "ledger/merkle.hpp"
-#include "node/node.hpp"
-#include "rpc/dispatcher.hpp"
+#include "tests/dispatched_node.hpp"
 #include "tests/fixtures.hpp"
 
 namespace {
@@ -17,54 +16,15 @@ using namespace pc;
 using pc::test::TxFactory;
 using crypto::Hash256;
 
-constexpr std::uint64_t interval_ms = 1'000;
-
-// A one-validator node (partner 1 of the test genesis) on a ManualClock, answering JSON-RPC
-// through the dispatcher the HTTP server uses.
-class QueriedNode {
+// The shared one-validator node, with get_transaction's answer read through its dispatcher.
+class QueriedNode : public test::DispatchedNode {
  public:
-  QueriedNode() : genesis_(test::make_genesis()), clock_(test::test_genesis_time_ms + 10'000) {
-    config_.data_dir = dir_.path();
-    config_.block_interval_ms = interval_ms;
-    REQUIRE(ledger::ChainStore::create(dir_.path() / "chain", genesis_).ok());
-    node_ = std::make_unique<node::Node>(config_, genesis_, 1, test::seeded_key("partner 1 validator"),
-                                         TxFactory::partner_issuer(1), clock_, workers_);
-    dispatcher_ = std::make_unique<rpc::Dispatcher>(*node_);
-  }
-  ~QueriedNode() {
-    dispatcher_.reset();
-    node_.reset();
-  }
-  QueriedNode(const QueriedNode&) = delete;
-  QueriedNode& operator=(const QueriedNode&) = delete;
-
-  node::Node& node() { return *node_; }
-
-  void submit_all(const std::vector<ledger::Transaction>& txs) {
-    for (const ledger::Transaction& tx : txs) REQUIRE(node_->submit(tx.bytes()));
-  }
-  std::uint64_t produce() {
-    clock_.advance_ms(interval_ms);
-    const auto height = node_->produce_if_due();
-    REQUIRE(height.has_value());
-    return *height;
-  }
   std::string get_transaction_body(const Hash256& id) {
-    const std::string request =
-        R"({"jsonrpc":"2.0","id":1,"method":"get_transaction","params":{"id":")" + to_hex(id) + R"("}})";
-    const rpc::Reply reply = dispatcher_->handle(request, "", "127.0.0.1");
+    const rpc::Reply reply =
+        handle(R"({"jsonrpc":"2.0","id":1,"method":"get_transaction","params":{"id":")" + to_hex(id) + R"("}})");
     REQUIRE(reply.status == 200);
     return reply.body;
   }
-
- private:
-  test::TempDir dir_;
-  ledger::Genesis genesis_;
-  node::ManualClock clock_;
-  node::NodeConfig config_;
-  node::WorkerPool workers_{1, "pc-gettx-test"};
-  std::unique_ptr<node::Node> node_;
-  std::unique_ptr<rpc::Dispatcher> dispatcher_;
 };
 
 std::string quoted(const std::string& text) { return "\"" + text + "\""; }

@@ -8,9 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "node/node.hpp"
-#include "rpc/dispatcher.hpp"
 #include "rpc/submit_scan.hpp"
+#include "tests/dispatched_node.hpp"
 #include "tests/fixtures.hpp"
 
 namespace {
@@ -19,50 +18,11 @@ using namespace pc;
 using nlohmann::json;
 using pc::test::TxFactory;
 
-constexpr std::uint64_t interval_ms = 1'000;
-
 std::string submit_request(const std::string& id_json, const std::string& hex) {
   return R"({"jsonrpc":"2.0","id":)" + id_json + R"(,"method":"submit_transaction","params":{"hex":")" + hex + "\"}}";
 }
 
-// A one-validator node (partner 1 of the test genesis) on a ManualClock with its dispatcher;
-// two of them built alike are in the same state after the same calls.
-class SubmittedNode {
- public:
-  explicit SubmittedNode(rpc::DispatcherOptions options)
-      : genesis_(test::make_genesis()), clock_(test::test_genesis_time_ms + 10'000) {
-    config_.data_dir = dir_.path();
-    config_.block_interval_ms = interval_ms;
-    REQUIRE(ledger::ChainStore::create(dir_.path() / "chain", genesis_).ok());
-    node_ = std::make_unique<node::Node>(config_, genesis_, 1, test::seeded_key("partner 1 validator"),
-                                         TxFactory::partner_issuer(1), clock_, workers_);
-    dispatcher_ = std::make_unique<rpc::Dispatcher>(*node_, std::move(options));
-  }
-  ~SubmittedNode() {
-    dispatcher_.reset();
-    node_.reset();
-  }
-  SubmittedNode(const SubmittedNode&) = delete;
-  SubmittedNode& operator=(const SubmittedNode&) = delete;
-
-  void submit_all(const std::vector<ledger::Transaction>& txs) {
-    for (const ledger::Transaction& tx : txs) REQUIRE(node_->submit(tx.bytes()));
-  }
-  void produce() {
-    clock_.advance_ms(interval_ms);
-    REQUIRE(node_->produce_if_due().has_value());
-  }
-  rpc::Reply handle(const std::string& body) { return dispatcher_->handle(body, "", "127.0.0.1"); }
-
- private:
-  test::TempDir dir_;
-  ledger::Genesis genesis_;
-  node::ManualClock clock_;
-  node::NodeConfig config_;
-  node::WorkerPool workers_{1, "pc-scan-test"};
-  std::unique_ptr<node::Node> node_;
-  std::unique_ptr<rpc::Dispatcher> dispatcher_;
-};
+using SubmittedNode = test::DispatchedNode;
 
 rpc::DispatcherOptions options_with_scan(bool scan) {
   rpc::DispatcherOptions options;
