@@ -12,13 +12,16 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/hash.hpp"
@@ -165,6 +168,8 @@ class VerifyBaseline {
   // one verify costs, which other processes on the machine do not change much.
   double per_cpu_second() const { return per_cpu_second_; }
   double ratio(double rate) const { return rate / one_core(); }
+  // The signed messages every sample verifies: a VerifyProbe verifies the same.
+  const std::vector<SignedMessage>& messages() const { return messages_; }
 
   // The two lines under a bench's table: the samples, their drift, the calibration.
   void print_samples() const {
@@ -184,6 +189,70 @@ class VerifyBaseline {
   std::vector<double> one_core_;
   std::vector<double> parallel_;
   double per_cpu_second_ = 0;
+};
+
+// What one raw verify costs in CPU time while a timed phase runs, measured on a thread of
+// its own a few verifies at a time (about 2% of one core). The machine's speed moves by tens
+// of percent within one run (bench/README.md), so the baseline's samples at a bench's start
+// and end can be far from what a verify cost during the phase; a CPU time measured in the
+// phase divides fairly only by a verify measured in it too.
+class VerifyProbe {
+ public:
+  explicit VerifyProbe(const std::vector<SignedMessage>& messages)
+      : messages_(messages), thread_([this] { run(); }) {}
+  ~VerifyProbe() { stop(); }
+  VerifyProbe(const VerifyProbe&) = delete;
+  VerifyProbe& operator=(const VerifyProbe&) = delete;
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // CPU seconds per raw verify while the probe ran; nullopt if it timed too few.
+  std::optional<double> cpu_seconds_per_verify() const {
+    std::lock_guard lock(mutex_);
+    if (timed_ < timed_min) return std::nullopt;
+    return cpu_seconds_ / static_cast<double>(timed_);
+  }
+
+ private:
+  static constexpr std::size_t warm_up_per_round = 2;  // not timed: caches refill after the pause
+  static constexpr std::size_t timed_per_round = 16;
+  static constexpr auto pause = std::chrono::milliseconds(50);
+  static constexpr std::size_t timed_min = 100;
+
+  void run() {
+    std::size_t next = 0;
+    const auto verify_next = [&] {
+      if (!raw_verify(messages_[next])) throw std::runtime_error("a baseline signature does not verify");
+      next = (next + 1) % messages_.size();
+    };
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      for (std::size_t i = 0; i < warm_up_per_round; ++i) verify_next();
+      const double start = thread_cpu_seconds();
+      for (std::size_t i = 0; i < timed_per_round; ++i) verify_next();
+      const double cpu = thread_cpu_seconds() - start;
+      lock.lock();
+      cpu_seconds_ += cpu;
+      timed_ += timed_per_round;
+      wake_.wait_for(lock, pause, [&] { return stopping_; });
+    }
+  }
+
+  const std::vector<SignedMessage>& messages_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;     // guarded by mutex_
+  double cpu_seconds_ = 0;    // guarded by mutex_
+  std::size_t timed_ = 0;     // guarded by mutex_
+  std::thread thread_;        // last: starts once the members above exist
 };
 
 // ---------------------------------------------------------------------------------------
