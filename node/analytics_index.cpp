@@ -272,6 +272,8 @@ class AnalyticsIndex::Batch {
     for (const ledger::Event& event : events) {
       if (event.kind == ledger::Event::Kind::earned) credited[event.tx_id] = event.points;
     }
+    // Redemptions and their points by scope and reward: one read and one put of each "R" entry.
+    std::map<std::pair<PartnerId, std::string_view>, std::pair<std::uint64_t, std::uint64_t>> redeemed;
     for (const ledger::Transaction& tx : block.transactions) {
       if (const auto* issue = std::get_if<ledger::Issue>(&tx.fields().body)) {
         const auto points = credited.find(tx.id());
@@ -285,11 +287,17 @@ class AnalyticsIndex::Batch {
       } else if (const auto* redeem = std::get_if<ledger::Redeem>(&tx.fields().body)) {
         for (PartnerId scope : {redeem->partner, coalition_scope}) {
           added[scope].redemption_count += 1;
-          std::string key = day_key(reward_prefix, scope, day) + redeem->reward;
-          auto [count, points] = decode_pair(get(key).value_or(encode_pair(0, 0))).value_or(std::pair{0, 0});
-          put(std::move(key), encode_pair(count + 1, points + redeem->points));
+          auto& [count, points] = redeemed[{scope, redeem->reward}];
+          count += 1;
+          points += redeem->points;
         }
       }
+    }
+    for (const auto& [scope_and_reward, redemptions] : redeemed) {
+      std::string key = day_key(reward_prefix, scope_and_reward.first, day);
+      key.append(scope_and_reward.second);
+      auto [count, points] = decode_pair(get(key).value_or(encode_pair(0, 0))).value_or(std::pair{0, 0});
+      put(std::move(key), encode_pair(count + redemptions.first, points + redemptions.second));
     }
     std::map<ActiveToday::Member, std::uint64_t> earned_today;
     for (const ledger::Event& event : events) {
