@@ -13,16 +13,16 @@
 
 namespace pc::node {
 
-// A derived index's LevelDB options (commit observers' CPU, bench/README.md, 2026-11-30 21:xx):
+// A derived index's LevelDB options (bench/README.md, "Commit observers' CPU per transaction"):
 // - A Bloom filter of 10 bits per key (about 1% false positives, 1.25 bytes of each table per
 //   entry): most of the analytics index's point reads are of entries not yet written (a
 //   member's first day at a partner, their points of the day), and without it each one reads
 //   and checks a block of every table it might be in.
-// - No compression: the entries are mostly keys and hashes, which snappy shrinks by 15% for
-//   the CPU of compressing every table again at each compaction.
-// - A 16 MiB write buffer, as the chain store's: a quarter of the level-0 tables a reader
-//   looks through and of the compactions that merge them, for up to 24 MiB more memory per
-//   index (the memtable and the one being written out).
+// - No compression: the entries are mostly keys and hashes, which take 15 to 18% more disk
+//   without snappy than with it, for the CPU of compressing every table at each compaction.
+// - A 16 MiB write buffer, as the chain store's: a quarter as many level-0 tables for a read to
+//   look through and to merge into level 1, for up to 24 MiB more memory per index (the
+//   memtable and the one being written out).
 inline leveldb::Options derived_index_options() {
   // Shared by every derived index for the life of the process: LevelDB needs the policy to
   // outlive each database using it.
