@@ -166,23 +166,33 @@ struct ReleaseSnapshot {
 // member redeeming on the day they earned (or earning twice in a day) needs neither that entry
 // put again nor a read of their "F" entry, which the first activity of the day wrote or found.
 // Only what a written batch put goes in, and it empties when the day changes, so it never
-// claims an entry the index lacks. Keys are customers', so the set hashes them with
-// crypto::table_hash.
+// claims an entry the index lacks. When it has seen the day from its first block (block times
+// rise, so the index held nothing of the day then) and never filled up, it holds every such
+// pair, and a member not in it has no entry of the day: no "E" entry either, which is put only
+// with an "A" entry. Keys are customers', so the set hashes them with crypto::table_hash.
 class AnalyticsIndex::ActiveToday {
  public:
   using Member = std::pair<PartnerId, crypto::PublicKey>;
 
-  // Forgets everything unless `day` is the day remembered.
-  void start(Day day) {
+  // Forgets everything unless `day` is the day remembered. `first_block`: the block being
+  // indexed is the chain's first.
+  void start(Day day, bool first_block) {
     if (day == day_) return;
+    // A day after one this saw, or the first day of the chain: nothing of it is indexed yet.
+    whole_day_ = day_ != 0 || first_block;
     day_ = day;
     members_.clear();
   }
   bool contains(const Member& member) const { return members_.contains(member); }
+  // Whether the index certainly has neither an "A" nor an "E" entry of the day for `member`.
+  bool known_inactive(const Member& member) const { return whole_day_ && !members_.contains(member); }
   // After the batch that put these members' "A" entries of the current day was written.
   void add(const std::vector<Member>& members) {
     for (const Member& member : members) {
-      if (members_.size() >= active_today_entries_max) return;
+      if (members_.size() >= active_today_entries_max) {
+        whole_day_ = false;
+        return;
+      }
       members_.insert(member);
     }
   }
@@ -194,6 +204,7 @@ class AnalyticsIndex::ActiveToday {
     }
   };
   Day day_ = 0;
+  bool whole_day_ = false;  // every member active on day_ is in members_
   std::unordered_set<Member, MemberHash> members_;
 };
 
@@ -235,7 +246,7 @@ class AnalyticsIndex::Batch {
   void add_block(const ledger::Block& block, const std::vector<ledger::Event>& events,
                  const std::map<PartnerId, PartnerStats>& partners, ActiveToday* active_today) {
     const Day day = day_of_ms(block.header.time_ms);
-    if (active_today != nullptr) active_today->start(day);
+    if (active_today != nullptr) active_today->start(day, block.header.height == 1);
     std::map<PartnerId, Figures> added;  // by scope
     std::map<PartnerId, std::uint64_t> liability_end;
     std::map<PartnerId, std::uint64_t> issued;
@@ -261,6 +272,8 @@ class AnalyticsIndex::Batch {
     for (const ledger::Event& event : events) {
       if (event.kind == ledger::Event::Kind::earned) credited[event.tx_id] = event.points;
     }
+    // Redemptions and their points by scope and reward: one read and one put of each "R" entry.
+    std::map<std::pair<PartnerId, std::string_view>, std::pair<std::uint64_t, std::uint64_t>> redeemed;
     for (const ledger::Transaction& tx : block.transactions) {
       if (const auto* issue = std::get_if<ledger::Issue>(&tx.fields().body)) {
         const auto points = credited.find(tx.id());
@@ -274,30 +287,35 @@ class AnalyticsIndex::Batch {
       } else if (const auto* redeem = std::get_if<ledger::Redeem>(&tx.fields().body)) {
         for (PartnerId scope : {redeem->partner, coalition_scope}) {
           added[scope].redemption_count += 1;
-          std::string key = day_key(reward_prefix, scope, day) + redeem->reward;
-          auto [count, points] = decode_pair(get(key).value_or(encode_pair(0, 0))).value_or(std::pair{0, 0});
-          put(std::move(key), encode_pair(count + 1, points + redeem->points));
+          auto& [count, points] = redeemed[{scope, redeem->reward}];
+          count += 1;
+          points += redeem->points;
         }
       }
     }
-    std::map<std::string, std::uint64_t> earned_today;
+    for (const auto& [scope_and_reward, redemptions] : redeemed) {
+      std::string key = day_key(reward_prefix, scope_and_reward.first, day);
+      key.append(scope_and_reward.second);
+      auto [count, points] = decode_pair(get(key).value_or(encode_pair(0, 0))).value_or(std::pair{0, 0});
+      put(std::move(key), encode_pair(count + redemptions.first, points + redemptions.second));
+    }
+    std::map<ActiveToday::Member, std::uint64_t> earned_today;
     for (const ledger::Event& event : events) {
       if (event.kind != ledger::Event::Kind::earned) continue;
-      for (PartnerId scope : {event.partner, coalition_scope}) {
-        std::string key = day_key(earned_prefix, scope, day);
-        key.append(event.account.begin(), event.account.end());
-        earned_today[std::move(key)] += event.points;
-      }
+      for (PartnerId scope : {event.partner, coalition_scope}) earned_today[{scope, event.account}] += event.points;
     }
-    for (auto& [key, points] : earned_today) {
+    for (const auto& [member, points] : earned_today) {
+      std::string key = day_key(earned_prefix, member.first, day);
+      key.append(member.second.begin(), member.second.end());
       // Points issued in one day are bounded by the chain's total issued (< 2^64).
       std::uint64_t before = 0;
-      if (auto stored = get(key)) {
+      const bool none_before = active_today != nullptr && active_today->known_inactive(member);
+      if (auto stored = none_before ? std::nullopt : get(key)) {
         auto decoded = decode_u64(*stored);
         if (!decoded) throw std::runtime_error("analytics index: a damaged earned entry");
         before = *decoded;
       }
-      put(key, encode_u64(before + points));
+      put(std::move(key), encode_u64(before + points));
     }
     for (const ledger::Event& event : events) {
       if (event.kind != ledger::Event::Kind::earned && event.kind != ledger::Event::Kind::redeemed) continue;

@@ -118,9 +118,9 @@ HistoryIndex::~HistoryIndex() = default;
 
 std::optional<std::uint64_t> HistoryIndex::recorded_height(const std::filesystem::path& directory,
                                                            const ledger::Genesis& genesis) {
-  leveldb::Options options;
+  // The index's own options: opening it may write its log out as a table.
+  leveldb::Options options = derived_index_options();
   options.create_if_missing = false;
-  options.paranoid_checks = true;
   leveldb::DB* raw_db = nullptr;
   if (!std::filesystem::exists(directory / "CURRENT") ||
       !leveldb::DB::Open(options, directory.string(), &raw_db).ok()) {

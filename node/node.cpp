@@ -1,5 +1,7 @@
 #include "node/node.hpp"
 
+#include <leveldb/env.h>
+#include <pthread.h>
 #include <sodium/randombytes.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <set>
 #include <shared_mutex>
 #include <stdexcept>
+#include <thread>
 #include <unordered_set>
 
 #include "crypto/check.hpp"
@@ -68,6 +71,17 @@ constexpr std::size_t verified_tx_ids_max = 65'536;
 
 // Room left in a block for the header and a full commit, as block_producer.cpp reserves.
 constexpr std::size_t staged_block_bytes_max = ledger::block_bytes_max - 64 * 1024 - 2 * ledger::block_tx_count_max;
+
+// LevelDB runs the compactions of every database in the process on one thread, started by the
+// first database that needs one and named after the thread that started it: the writer's or
+// the observers' CPU then included every database's compactions. Started here, before any
+// database opens, under a name of its own (a later call queues a no-op).
+void name_leveldb_compaction_thread() {
+  std::thread([] {
+    pthread_setname_np(pthread_self(), "pc-leveldb");
+    leveldb::Env::Default()->Schedule([](void*) {}, nullptr);
+  }).join();
+}
 
 // The history index as a commit observer. Its failures are printed: it is derived data,
 // rebuilt at the next start when it falls behind.
@@ -156,6 +170,7 @@ class Node::Impl {
         issuer_key(std::move(issuer)),
         clock(node_clock),
         workers(pool) {
+    name_leveldb_compaction_thread();
     const std::filesystem::path chain_directory = config.data_dir / "chain";
     auto opened = ledger::ChainStore::open(chain_directory, genesis, ledger::ChainStore::Mode::load_state, storage.env);
     if (!opened) {
