@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "crypto/hash.hpp"
@@ -48,6 +49,28 @@ std::optional<std::vector<Hash256>> merkle_path_from_levels(std::span<const Hash
 std::optional<std::vector<Hash256>> merkle_path_from_levels(std::span<const Hash256> group_ids, std::size_t index,
                                                             std::size_t count, unsigned first_level,
                                                             ByteSpan levels);
+
+// A block's tree computed once, with the ids it was computed from: a node needs the root when
+// it seals or validates a block and the levels when it writes the block, on the writer thread,
+// where building the tree a second time cost as much as a block's Merkle work again (two SHA-256
+// per transaction). Immutable, so its levels are always those of its ids.
+class MerkleTree {
+ public:
+  MerkleTree(std::vector<Hash256> tx_ids, unsigned first_level)
+      : tx_ids_(std::move(tx_ids)), first_level_(first_level), levels_(merkle_levels(tx_ids_, first_level)) {}
+
+  const std::vector<Hash256>& tx_ids() const { return tx_ids_; }
+  unsigned first_level() const { return first_level_; }
+  // merkle_levels(tx_ids(), first_level()).
+  const std::vector<Hash256>& levels() const { return levels_; }
+  // merkle_root(tx_ids()).
+  Hash256 root() const { return merkle_root_of_levels(levels_); }
+
+ private:
+  std::vector<Hash256> tx_ids_;
+  unsigned first_level_;
+  std::vector<Hash256> levels_;
+};
 
 // True when `path` proves that `tx_id` is leaf `index` of a tree of `count` leaves with `root`.
 [[nodiscard]] bool verify_merkle_path(const Hash256& tx_id, std::size_t index, std::size_t count,

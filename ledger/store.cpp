@@ -378,9 +378,12 @@ Status ChainStore::append_executed(const Block& block, BlockChanges&& changes) {
 }
 
 Status ChainStore::write_executed(const Block& block, const BlockChanges& changes,
-                                  const VerifiedCertificate* verified) {
+                                  const VerifiedCertificate* verified, const MerkleTree* tree) {
   PC_CHECK(state_ != nullptr);
-  const std::vector<Hash256> levels = merkle_levels(block.tx_ids(), stored_merkle_first_level);
+  const std::vector<Hash256> ids = block.tx_ids();
+  const bool tree_fits = tree != nullptr && tree->first_level() == stored_merkle_first_level && tree->tx_ids() == ids;
+  const std::vector<Hash256> built = tree_fits ? std::vector<Hash256>{} : merkle_levels(ids, stored_merkle_first_level);
+  const std::span<const Hash256> levels = tree_fits ? std::span<const Hash256>(tree->levels()) : built;
   if (auto status = check_appendable(block, levels, verified); !status) return status;
   if (changes.context.height != block.header.height || changes.context.time_ms != block.header.time_ms ||
       changes.state_hash != block.header.state_hash ||

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "ledger/chain.hpp"
+#include "ledger/merkle.hpp"
 #include "ledger/proposer.hpp"
 #include "ledger/votes.hpp"
 
@@ -161,8 +162,11 @@ class ChainStore {
   // store's genesis (the consensus engine's decision); its signatures are then not verified
   // again when it is exactly the block's certificate over the block's id
   // (check_block_certificate). Every other check runs as without it.
+  // `tree`: the block's Merkle tree if the caller built it already (MerkleTree(ids,
+  // stored_merkle_first_level) when it sealed or validated the block); used only when its ids
+  // are exactly the block's, else the tree is built here. The checks are the same either way.
   Status write_executed(const Block& block, const BlockChanges& changes,
-                        const VerifiedCertificate* verified = nullptr);
+                        const VerifiedCertificate* verified = nullptr, const MerkleTree* tree = nullptr);
   void publish(const Block& block, BlockChanges&& changes);
 
   // What is committed now, for readers on any thread (see StoreView).

@@ -3,6 +3,7 @@
 #include "crypto/check.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/merkle.hpp"
+#include "ledger/store.hpp"
 
 namespace pc::node {
 namespace {
@@ -36,11 +37,11 @@ ProducedBlock build_block(const ledger::State& state, const ledger::Tip& tip,
     produced.block.transactions.push_back(tx);
   }
   produced.changes = std::move(executor).finish();
-  seal_block(produced.block, state.genesis(), tip, produced.changes, slot);
+  (void)seal_block(produced.block, state.genesis(), tip, produced.changes, slot);
   return produced;
 }
 
-void seal_block(ledger::Block& block, const ledger::Genesis& genesis, const ledger::Tip& tip,
+ledger::MerkleTree seal_block(ledger::Block& block, const ledger::Genesis& genesis, const ledger::Tip& tip,
                 const ledger::BlockChanges& changes, const BlockSlot& slot) {
   PC_CHECK(changes.context.height == tip.height + 1 && changes.context.time_ms > tip.time_ms);
   PC_CHECK(changes.applied_count == block.transactions.size());
@@ -51,9 +52,11 @@ void seal_block(ledger::Block& block, const ledger::Genesis& genesis, const ledg
   header.time_ms = changes.context.time_ms;
   header.proposer = slot.proposer;
   header.round = slot.round;
-  header.merkle_root = ledger::merkle_root(block.tx_ids());
+  ledger::MerkleTree tree(block.tx_ids(), ledger::stored_merkle_first_level);
+  header.merkle_root = tree.root();
   header.state_hash = changes.state_hash;
   block.commit = {};
+  return tree;
 }
 
 }  // namespace pc::node

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "ledger/chain.hpp"
+#include "ledger/merkle.hpp"
 
 namespace pc::node {
 
@@ -24,8 +25,9 @@ struct BlockSlot {
 };
 
 // Fills in the header of `block`, whose transactions were executed on top of `tip` into
-// `changes` (their context gives the height and time). Leaves block.commit empty.
-void seal_block(ledger::Block& block, const ledger::Genesis& genesis, const ledger::Tip& tip,
+// `changes` (their context gives the height and time). Leaves block.commit empty. Returns the
+// block's Merkle tree as the store keeps it (stored_merkle_first_level), for its write.
+ledger::MerkleTree seal_block(ledger::Block& block, const ledger::Genesis& genesis, const ledger::Tip& tip,
                 const ledger::BlockChanges& changes, const BlockSlot& slot);
 
 // Preconditions: `tip` is the tip of `state` and time_ms > tip.time_ms.

@@ -23,14 +23,14 @@ void CommitPipeline::add_observer(CommitObserver& observer) { observers_.push_ba
 
 ledger::Result<std::shared_ptr<const CommittedBlock>> CommitPipeline::commit(
     ledger::Block block, ledger::BlockChanges changes, const std::set<ledger::Hash256>& also_removed,
-    const ledger::VerifiedCertificate* verified) {
+    const ledger::VerifiedCertificate* verified, const ledger::MerkleTree* tree) {
   if (auto stopped = failure()) {
     return ledger::Error{ledger::Code::io_error, "block production stopped after a storage failure (" +
                                                      stopped->reason + "); restart the node"};
   }
   const std::uint64_t height = block.header.height;
   // 1. write. Readers keep the previous snapshot throughout.
-  if (auto status = store_.write_executed(block, changes, verified); !status) {
+  if (auto status = store_.write_executed(block, changes, verified, tree); !status) {
     // Nothing changed in memory, and the mempool still holds every candidate. A block the
     // store refused before LevelDB (changes not its own) leaves the store writable; one LevelDB
     // failed to write may have left a torn record, and the store never writes again.

@@ -63,10 +63,12 @@ class CommitPipeline {
   // transactions the proposer left out of the block because they failed, dropped with the
   // block's own. Returns the committed block, or the write's error (nothing changed); after
   // a failure, that error at once. `verified`: the block's certificate as the consensus
-  // engine verified it (ChainStore::write_executed); nullptr verifies it here.
+  // engine verified it (ChainStore::write_executed); nullptr verifies it here. `tree`: the
+  // block's Merkle tree if built already (ChainStore::write_executed); nullptr builds it here.
   ledger::Result<std::shared_ptr<const CommittedBlock>> commit(ledger::Block block, ledger::BlockChanges changes,
                                                                const std::set<ledger::Hash256>& also_removed = {},
-                                                               const ledger::VerifiedCertificate* verified = nullptr);
+                                                               const ledger::VerifiedCertificate* verified = nullptr,
+                                                               const ledger::MerkleTree* tree = nullptr);
 
   // Set once a block could not be committed or its height recorded; any thread.
   std::optional<StorageFailure> failure() const;

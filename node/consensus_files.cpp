@@ -25,6 +25,30 @@ constexpr std::array<std::uint32_t, 256> crc32c_table = [] {
   return table;
 }();
 
+// The CRC register after `bytes`, from `state` (the register, before the final xor).
+std::uint32_t crc32c_update_bytewise(std::uint32_t state, ByteSpan bytes) {
+  for (const std::uint8_t byte : bytes) state = (state >> 8) ^ crc32c_table[(state ^ byte) & 0xFFu];
+  return state;
+}
+
+#if defined(__x86_64__)
+// The same with the crc32 instruction, which computes exactly this polynomial (reflected,
+// 0x82F63B78), eight bytes at a time.
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_update_sse42(std::uint32_t state, ByteSpan bytes) {
+  const std::uint8_t* next = bytes.data();
+  std::size_t left = bytes.size();
+  std::uint64_t wide = state;
+  for (; left >= 8; next += 8, left -= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, next, 8);  // little-endian, as the instruction reads it
+    wide = __builtin_ia32_crc32di(wide, word);
+  }
+  state = static_cast<std::uint32_t>(wide);
+  for (; left > 0; ++next, --left) state = __builtin_ia32_crc32qi(state, *next);
+  return state;
+}
+#endif
+
 void put_u32(std::uint8_t* out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(value >> (8 * i));
 }
@@ -86,9 +110,9 @@ Frame frame_at(ByteSpan file, std::uint64_t offset) {
   const std::uint64_t length = get_le(header, 4);
   const std::uint64_t end = offset + wal_frame_header_bytes + length;
   if (length > wal_record_bytes_max || end > file.size()) return {false, end};
-  Bytes checked(header, header + 4);
-  checked.insert(checked.end(), header + wal_frame_header_bytes, header + wal_frame_header_bytes + length);
-  return {crc32c(checked) == get_le(header + 4, 4), end};
+  const std::uint32_t checksum =
+      crc32c_extend(crc32c(ByteSpan(header, 4)), ByteSpan(header + wal_frame_header_bytes, length));
+  return {checksum == get_le(header + 4, 4), end};
 }
 
 struct ParsedLog {
@@ -162,11 +186,17 @@ ledger::Status make_directory(const std::filesystem::path& directory) {
 
 }  // namespace
 
-std::uint32_t crc32c(ByteSpan bytes) {
-  std::uint32_t crc = 0xFFFFFFFFu;
-  for (const std::uint8_t byte : bytes) crc = (crc >> 8) ^ crc32c_table[(crc ^ byte) & 0xFFu];
-  return crc ^ 0xFFFFFFFFu;
+std::uint32_t crc32c(ByteSpan bytes) { return crc32c_extend(0, bytes); }
+
+std::uint32_t crc32c_extend(std::uint32_t crc, ByteSpan bytes) {
+#if defined(__x86_64__)
+  static const bool has_crc32_instruction = __builtin_cpu_supports("sse4.2");
+  if (has_crc32_instruction) return ~crc32c_update_sse42(~crc, bytes);
+#endif
+  return ~crc32c_update_bytewise(~crc, bytes);
 }
+
+std::uint32_t crc32c_bytewise(ByteSpan bytes) { return ~crc32c_update_bytewise(0xFFFFFFFFu, bytes); }
 
 // ---- FileWriteAheadLog ----
 
@@ -270,9 +300,7 @@ void FileWriteAheadLog::append(std::uint64_t height, ByteSpan record) {
   Bytes frame(framed_bytes);
   put_u32(frame.data(), static_cast<std::uint32_t>(record.size()));
   if (!record.empty()) std::memcpy(frame.data() + wal_frame_header_bytes, record.data(), record.size());
-  Bytes checked(frame.begin(), frame.begin() + 4);
-  checked.insert(checked.end(), record.begin(), record.end());
-  put_u32(frame.data() + 4, crc32c(checked));
+  put_u32(frame.data() + 4, crc32c_extend(crc32c(ByteSpan(frame.data(), 4)), record));
   if (!write_all(current_fd_, frame) || ::fdatasync(current_fd_) != 0) {
     const std::string why = errno_text();
     // A partial frame at the end would be taken for a torn tail at the next open anyway; cut

@@ -45,8 +45,15 @@ class ConsensusStorageError : public std::runtime_error {
 
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, initial value and final xor
 // 0xFFFFFFFF), the checksum of each log record and of the signer record. crc32c("123456789")
-// is 0xE3069283.
+// is 0xE3069283. It uses the CPU's crc32 instruction (SSE4.2) where there is one, checked at
+// run time: a proposal's record is up to a megabyte, checksummed by the writer thread.
 std::uint32_t crc32c(ByteSpan bytes);
+// The CRC-32C of a message whose first part has CRC-32C `crc` and whose rest is `bytes`:
+// crc32c_extend(crc32c(a), b) == crc32c(a followed by b), and crc32c(b) == crc32c_extend(0, b).
+std::uint32_t crc32c_extend(std::uint32_t crc, ByteSpan bytes);
+// The same checksum one table lookup per byte, on any CPU: the reference the tests hold the
+// instruction's results to.
+std::uint32_t crc32c_bytewise(ByteSpan bytes);
 
 // One record holds the engine's events since its last record (at most a proposal with its block).
 inline constexpr std::size_t wal_record_bytes_max = consensus::log_record_bytes_max;

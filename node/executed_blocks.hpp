@@ -12,6 +12,7 @@
 #include <set>
 
 #include "ledger/block.hpp"
+#include "ledger/merkle.hpp"
 #include "ledger/state.hpp"
 
 namespace pc::node {
@@ -21,6 +22,9 @@ struct ExecutedBlock {
   ledger::BlockChanges changes;
   std::set<ledger::Hash256> left_out;  // candidates that failed against it (dropped on commit)
   std::uint64_t executed_ms = 0;       // when this node built it or executed another's proposal
+  // Its Merkle tree as built when it was sealed or validated, for the store's write (built
+  // once, not again at the commit).
+  std::optional<ledger::MerkleTree> tree;
 };
 
 class ExecutedBlocks {

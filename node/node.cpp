@@ -879,7 +879,7 @@ class Node::Impl {
     if (request.height != tip.height + 1) return;  // the height moved on
     ExecutedBlock executed = prepared ? std::move(*prepared) : execute_candidates(request.time_ms);
     prepared.reset();
-    seal_block(executed.block, genesis, tip, executed.changes, BlockSlot{request.round, request.proposer});
+    executed.tree = seal_block(executed.block, genesis, tip, executed.changes, BlockSlot{request.round, request.proposer});
     executed.executed_ms = clock.now_ms();
     // The engine keeps its own copy of the block; it reads this one only within the call, so
     // the block moves into executed_blocks afterwards instead of being copied for the call.
@@ -893,8 +893,9 @@ class Node::Impl {
   // tip; kept by id, so the commit costs a write. nullopt if it is not valid there. By value:
   // the engine's request is not read again, so its block moves in instead of being copied.
   std::optional<ExecutedBlock> execute_proposal(ledger::Block block) const {
-    const std::vector<ledger::Hash256> ids = block.tx_ids();
-    if (ledger::merkle_root(ids) != block.header.merkle_root) return std::nullopt;
+    ledger::MerkleTree tree(block.tx_ids(), ledger::stored_merkle_first_level);
+    if (tree.root() != block.header.merkle_root) return std::nullopt;
+    const std::vector<ledger::Hash256>& ids = tree.tx_ids();
     const auto runner = [this](std::size_t count, const std::function<void(std::size_t)>& job) {
       workers.run(count, job);
     };
@@ -912,6 +913,7 @@ class Node::Impl {
     executed.block.commit = {};
     executed.changes = std::move(changes).value();
     executed.executed_ms = clock.now_ms();
+    executed.tree = std::move(tree);
     return executed;
   }
 
@@ -939,7 +941,7 @@ class Node::Impl {
     const ledger::BlockHeader header = commit.block.header;
     const std::uint64_t previous_time_ms = store->tip().time_ms;
     auto committed = pipeline->commit(std::move(commit.block), std::move(executed->changes), executed->left_out,
-                                      &commit.certificate);
+                                      &commit.certificate, executed->tree ? &*executed->tree : nullptr);
     if (!committed) {
       // Nothing changed on disk or in the store; the engine stays decided, and the next
       // produce tries again unless the pipeline stopped for good.

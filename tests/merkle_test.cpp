@@ -151,3 +151,17 @@ TEST_CASE("a group of ids that is not the one the levels were built from gives n
   CHECK(ledger::merkle_levels({}, 3).empty());
   CHECK(ledger::merkle_root_of_levels({}) == ledger::merkle_root({}));
 }
+
+TEST_CASE("a MerkleTree holds merkle_levels and merkle_root of its ids", "[ledger][merkle]") {
+  // Proves the tree a node builds once when it seals or validates a block is the one the store
+  // would build: the same levels and, at every size, the recursive root.
+  const std::vector<Hash256> all_ids = make_ids(70);
+  for (std::size_t n = 0; n <= all_ids.size(); ++n) {
+    const std::vector<Hash256> ids(all_ids.begin(), all_ids.begin() + static_cast<std::ptrdiff_t>(n));
+    const ledger::MerkleTree tree(ids, 2);
+    REQUIRE(tree.tx_ids() == ids);
+    REQUIRE(tree.first_level() == 2u);
+    REQUIRE(tree.levels() == ledger::merkle_levels(ids, 2));
+    REQUIRE(tree.root() == ledger::merkle_root(ids));
+  }
+}

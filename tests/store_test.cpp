@@ -318,6 +318,9 @@ TEST_CASE("blocks that break a chain rule are refused and change nothing", "[led
     // changed certificate is another certificate).
     REQUIRE(ledger::check_block_certificate(chain.genesis(), produced.block).ok());
     const ledger::VerifiedCertificate verified_before_mutation{produced.block.header.hash(), produced.block.commit};
+    // Likewise the Merkle tree built for the block before the mutation (as a node builds it
+    // when it seals or validates a block): its ids are no longer the block's after a swap.
+    const ledger::MerkleTree tree_before_mutation(produced.block.tx_ids(), ledger::stored_merkle_first_level);
     refused.mutate(produced.block);
 
     auto appended = store.append(produced.block, ledger::SignatureCheck::verify);
@@ -337,6 +340,12 @@ TEST_CASE("blocks that break a chain rule are refused and change nothing", "[led
     REQUIRE_FALSE(written.ok());
     INFO("write_executed with the unmutated block's verified certificate: " << written.error().message());
     CHECK(written.error().code == refused.executed_code);
+    CHECK(view_of(store) == before);
+
+    auto written_with_tree = store.write_executed(produced.block, produced.changes, nullptr, &tree_before_mutation);
+    REQUIRE_FALSE(written_with_tree.ok());
+    INFO("write_executed with the unmutated block's Merkle tree: " << written_with_tree.error().message());
+    CHECK(written_with_tree.error().code == refused.executed_code);
     CHECK(view_of(store) == before);
 
     CHECK(store.find_transaction(fresh.id()).error().code == ledger::Code::not_found);
@@ -488,7 +497,10 @@ TEST_CASE("a written block is durable before it is published, and the tip moves 
                                                      {1, &validator}, ledger::SignatureCheck::verify);
   REQUIRE(produced.rejected.empty());
 
-  REQUIRE(store.write_executed(produced.block, produced.changes).ok());
+  // The store builds the block's Merkle tree, or takes the one built when it was sealed.
+  const bool tree_given = GENERATE(false, true);
+  const ledger::MerkleTree tree(produced.block.tx_ids(), ledger::stored_merkle_first_level);
+  REQUIRE(store.write_executed(produced.block, produced.changes, nullptr, tree_given ? &tree : nullptr).ok());
   CHECK(store.tip() == before);
   CHECK(store.state().state_hash() == state_before);
   CHECK(store.state().account(TxFactory::customer(2).public_key()) == nullptr);
