@@ -213,11 +213,19 @@ class VerifyProbe {
     if (thread_.joinable()) thread_.join();
   }
 
-  // CPU seconds per raw verify while the probe ran; nullopt if it timed too few.
-  std::optional<double> cpu_seconds_per_verify() const {
+  // CPU microseconds per raw verify while the probe ran; nullopt if it timed too few.
+  std::optional<double> cpu_us_per_verify() const {
     std::lock_guard lock(mutex_);
     if (timed_ < timed_min) return std::nullopt;
-    return cpu_seconds_ / static_cast<double>(timed_);
+    return 1e6 * cpu_seconds_ / static_cast<double>(timed_);
+  }
+
+  // The line under a bench's table that says what the (probe) rows divide by, against
+  // `baseline_us`, the baseline's CPU per verify.
+  static void print_line(double probe_us, double baseline_us) {
+    std::printf("while the redeems ran, a probe thread of the bench timed one raw verify at %.1f us of CPU (%+.0f%%\n"
+                "  from the %.1f us above): the (probe) rows count the redeems' CPU in those verifies\n",
+                probe_us, 100.0 * (probe_us - baseline_us) / baseline_us, baseline_us);
   }
 
  private:

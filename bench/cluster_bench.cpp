@@ -732,9 +732,8 @@ int run(const Options& options) {
   rows.push_back({"committed, CPU-bound on " + idle_cores, committed_ceiling, 0, "tx/s",
                   committed_ceiling / raw_cpu_rate, ratio_goal(committed_goal_ratio),
                   committed_ceiling / raw_cpu_rate >= committed_goal_ratio});
-  std::optional<double> probe_verify_us = probe.cpu_seconds_per_verify();
+  const std::optional<double> probe_verify_us = probe.cpu_us_per_verify();
   if (probe_verify_us) {
-    *probe_verify_us *= 1e6;
     rows.push_back({"4 nodes' CPU per committed redeem (probe)", timed_node_us / *probe_verify_us, 2, "raw verifies",
                     std::nullopt, "", std::nullopt});
     rows.push_back({"committed, CPU-bound (probe)", committed_ceiling, 0, "tx/s",
@@ -757,11 +756,7 @@ int run(const Options& options) {
   std::printf("one raw verify costs %.1f us of CPU; the CPU-bound rows divide the CPU time per transaction (4 nodes\n"
               "  %.1f us + clients %.1f us; syncing node %.1f us) into %.0f cores: figures a busy machine does not lower\n",
               verify_cpu_us, timed_node_us, timed_bench_us, sync_node_us, cores);
-  if (probe_verify_us) {
-    std::printf("while the redeems ran, a probe thread of the bench timed one raw verify at %.1f us of CPU (%+.0f%%\n"
-                "  from the %.1f us above): the (probe) rows count the redeems' CPU in those verifies\n",
-                *probe_verify_us, 100.0 * (*probe_verify_us - verify_cpu_us) / verify_cpu_us, verify_cpu_us);
-  }
+  if (probe_verify_us) pc::bench::VerifyProbe::print_line(*probe_verify_us, verify_cpu_us);
   std::printf("nodes' allocator: %s\n", allocator.c_str());
   std::printf("node.json changes: rpc_port, rpc rate limit %llu/s (burst %llu), a p2p section (loopback, each node\n"
               "  dials the other three)%s; everything else as init writes it: block_interval_ms %s,\n"

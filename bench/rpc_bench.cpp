@@ -526,8 +526,7 @@ int run(const Options& options) {
                   "", std::nullopt});
   rows.push_back({"committed, CPU-bound on " + idle_cores, redeem_ceiling, 0, "tx/s", redeem_ceiling / raw_cpu_rate,
                   committed_goal, std::nullopt});
-  std::optional<double> probe_verify_us = probe.cpu_seconds_per_verify();
-  if (probe_verify_us) *probe_verify_us *= 1e6;
+  const std::optional<double> probe_verify_us = probe.cpu_us_per_verify();
   if (probe_verify_us) {
     rows.push_back({"node CPU per committed redeem (probe)", redeem_node_us / *probe_verify_us, 2, "raw verifies",
                     std::nullopt, "", std::nullopt});
@@ -551,11 +550,7 @@ int run(const Options& options) {
               "  and give the ratio to the raw verifies per CPU second: figures a busy machine does not lower\n",
               verify_cpu_us, raw_cpu_rate, redeem_node_us, redeem_bench_us, query_node_us, query_bench_us,
               transaction_node_us, transaction_bench_us, cores);
-  if (probe_verify_us) {
-    std::printf("while the redeems ran, a probe thread of the bench timed one raw verify at %.1f us of CPU (%+.0f%%\n"
-                "  from the %.1f us above): the (probe) rows count the redeems' CPU in those verifies\n",
-                *probe_verify_us, 100.0 * (*probe_verify_us - verify_cpu_us) / verify_cpu_us, verify_cpu_us);
-  }
+  if (probe_verify_us) pc::bench::VerifyProbe::print_line(*probe_verify_us, verify_cpu_us);
   std::printf("node allocator: %s; node peak resident memory %s\n", allocator.c_str(),
               node_peak_mib ? (std::to_string(static_cast<long long>(*node_peak_mib)) + " MiB").c_str() : "unknown");
   std::printf("node.json changes: rpc_port %u, rpc_rate_requests_per_second %llu, rpc_rate_burst_requests %llu;\n"
