@@ -13,8 +13,12 @@ namespace pc::crypto {
 
 std::uint64_t table_hash(const Hash256& id);
 
+// Deliberately not noexcept: libstdc++ then stores each key's hash in its node. A noexcept
+// hash counts as cheap there, and its tables hash a node's key again at every step along a
+// bucket's chain (to see where the bucket ends) and compare all 32 bytes of each key they pass;
+// a SipHash per step costs more than the node's extra 8 bytes.
 struct TableHash {
-  std::size_t operator()(const Hash256& id) const noexcept { return static_cast<std::size_t>(table_hash(id)); }
+  std::size_t operator()(const Hash256& id) const { return static_cast<std::size_t>(table_hash(id)); }
 };
 
 }  // namespace pc::crypto

@@ -198,8 +198,9 @@ class AnalyticsIndex::ActiveToday {
   }
 
  private:
+  // Not noexcept, for the reason crypto::TableHash is not.
   struct MemberHash {
-    std::size_t operator()(const Member& member) const noexcept {
+    std::size_t operator()(const Member& member) const {
       return static_cast<std::size_t>(crypto::table_hash(member.second) + member.first * 0x9e3779b97f4a7c15ULL);
     }
   };

@@ -34,9 +34,10 @@ class Mempool {
 
     auto operator<=>(const Signer&) const = default;
   };
-  // Keyed like the ids (crypto/table_hash.hpp): customers choose their keys.
+  // Keyed like the ids (crypto/table_hash.hpp): customers choose their keys. Not noexcept,
+  // for the reason TableHash is not.
   struct SignerHash {
-    std::size_t operator()(const Signer& signer) const noexcept {
+    std::size_t operator()(const Signer& signer) const {
       return crypto::TableHash{}(signer.customer) ^ (std::size_t{signer.partner} << 1) ^ std::size_t{signer.billing};
     }
   };

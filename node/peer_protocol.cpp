@@ -51,6 +51,7 @@ PeerProtocol::PeerProtocol(const ledger::Genesis& genesis, ledger::PartnerId sel
     : genesis_(genesis),
       self_(self),
       clock_(clock),
+      gossip_(std::make_unique<EventLoop>("pc-gossip", gossip_batches_max, clock)),
       loop_(std::make_unique<EventLoop>("pc-peers", peer_work_events_max, clock)) {}
 
 PeerProtocol::~PeerProtocol() { stop(); }
@@ -62,7 +63,11 @@ void PeerProtocol::start(p2p::Transport& transport, Node& node) {
   loop_->set_ticker([this] { return tick(); });
 }
 
-void PeerProtocol::stop() { loop_->stop(); }
+// The peer thread first: its last events may still hand batches to the gossip thread.
+void PeerProtocol::stop() {
+  loop_->stop();
+  gossip_->stop();
+}
 
 bool PeerProtocol::started() const { return node_.load() != nullptr; }
 
@@ -322,7 +327,7 @@ void PeerProtocol::handle_announce(p2p::ConnectionId connection, const TxAnnounc
   const std::uint64_t now_ms = clock_.now_ms();
   for (const crypto::Hash256& id : announce.ids) {
     if (fetches_.size() >= tx_fetches_pending_max) break;
-    if (fetches_.contains(id) || node()->knows_transaction(id)) continue;
+    if (fetches_.contains(id) || admitting_.contains(id) || node()->knows_transaction(id)) continue;
     fetches_.emplace(id, now_ms);
     wanted.push_back(id);
   }
@@ -342,7 +347,7 @@ void PeerProtocol::handle_tx_request(p2p::ConnectionId connection, const TxReque
   if (!deliver.txs.empty()) send(connection, deliver);
 }
 
-void PeerProtocol::handle_deliver(p2p::ConnectionId connection, const TxDeliver& deliver) {
+void PeerProtocol::handle_deliver(p2p::ConnectionId connection, TxDeliver& deliver) {
   {
     std::lock_guard lock(mutex_);
     auto found = peers_.find(connection);
@@ -350,12 +355,12 @@ void PeerProtocol::handle_deliver(p2p::ConnectionId connection, const TxDeliver&
     // Marked before admission, so the announcement that admission triggers skips it.
     for (const ledger::Transaction& tx : deliver.txs) found->second.mark_seen(tx.id());
   }
-  admit_from_peer(connection, deliver.txs, nullptr);
+  admit_from_peer(connection, std::move(deliver.txs), nullptr);
 }
 
 // Its sender's seen-cache is left alone: the sender is among the partners skipped, and it
 // never asks for what it pushed.
-void PeerProtocol::handle_push(p2p::ConnectionId connection, const TxPush& push) {
+void PeerProtocol::handle_push(p2p::ConnectionId connection, TxPush& push) {
   auto skip = std::make_shared<std::vector<ledger::PartnerId>>(push.pushed_to);
   {
     std::lock_guard lock(mutex_);
@@ -364,17 +369,41 @@ void PeerProtocol::handle_push(p2p::ConnectionId connection, const TxPush& push)
     skip->push_back(found->second.identity.partner);
   }
   std::sort(skip->begin(), skip->end());
-  admit_from_peer(connection, push.txs, std::move(skip));
+  admit_from_peer(connection, std::move(push.txs), std::move(skip));
 }
 
-void PeerProtocol::admit_from_peer(p2p::ConnectionId connection, const std::vector<ledger::Transaction>& txs,
+void PeerProtocol::admit_from_peer(p2p::ConnectionId connection, std::vector<ledger::Transaction> txs,
                                    const std::shared_ptr<const std::vector<ledger::PartnerId>>& skip) {
   for (const ledger::Transaction& tx : txs) {
     fetches_.erase(tx.id());
-    // Admitted from a peer: announced onward, not pushed (flush_announcements).
+    // Admitted from a peer: announced onward, not pushed (flush_announcements). Recorded
+    // before the gossip thread can admit it, so no flush meanwhile takes it for this node's own.
     if (from_peers_.size() < announce_queue_ids_max) from_peers_.insert_or_assign(tx.id(), skip);
   }
+  std::vector<crypto::Hash256> ids;
+  ids.reserve(txs.size());
+  for (const ledger::Transaction& tx : txs) ids.push_back(tx.id());
+  const bool queued =
+      gossip_->post([this, connection, txs = std::move(txs)] { admit_batch(connection, txs); });
+  if (queued) {
+    admitting_.insert(ids.begin(), ids.end());
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.messages_dropped;
+  }
+  for (const crypto::Hash256& id : ids) from_peers_.erase(id);
+}
+
+void PeerProtocol::admit_batch(p2p::ConnectionId connection, const std::vector<ledger::Transaction>& txs) {
+  // Admission announces what it admits (transactions_admitted) before it returns.
   const auto results = node()->submit_decoded(txs);
+  std::vector<crypto::Hash256> ids;
+  ids.reserve(txs.size());
+  for (const ledger::Transaction& tx : txs) ids.push_back(tx.id());
+  // If the peer thread has stopped, its relay entries go with it.
+  (void)loop_->post([this, ids = std::move(ids)] { batch_admitted(ids); });
   std::uint64_t admitted = 0;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i]) {
@@ -385,6 +414,14 @@ void PeerProtocol::admit_from_peer(p2p::ConnectionId connection, const std::vect
   }
   std::lock_guard lock(mutex_);
   stats_.txs_fetched += admitted;
+}
+
+void PeerProtocol::batch_admitted(const std::vector<crypto::Hash256>& ids) {
+  flush_announcements();
+  for (const crypto::Hash256& id : ids) {
+    from_peers_.erase(id);
+    admitting_.erase(id);
+  }
 }
 
 void PeerProtocol::handle_consensus_request(p2p::ConnectionId connection, const ConsensusRequest& request) {
@@ -639,7 +676,9 @@ void PeerProtocol::flush_announcements() {
       if (!each.txs.empty() || !each.ids.empty()) sends.push_back(std::move(each));
     }
   }
-  from_peers_.clear();  // after the loop: `relayed` points into it
+  // After the loop: `relayed` points into it. Entries of batches the gossip thread has not
+  // admitted yet stay for their admission (batch_admitted forgets them).
+  for (const auto& [id, skip] : relayed) from_peers_.erase(id);
   std::sort(pushed_to.begin(), pushed_to.end());
   pushed_to.erase(std::unique(pushed_to.begin(), pushed_to.end()), pushed_to.end());
   for (Sends& each : sends) {
