@@ -313,6 +313,29 @@ TEST_CASE("Sha256 over parts equals sha256 of their concatenation", "[crypto][sh
   }
 }
 
+// On a CPU with the SHA instructions Sha256 runs its own code over them (crypto/hash.cpp); it
+// must give libsodium's digest for every length across several blocks, fed whole or in two or
+// three parts that straddle the block boundaries.
+TEST_CASE("Sha256 gives libsodium's digest at every length and split", "[crypto][sha256]") {
+  Bytes input(300);
+  for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<std::uint8_t>(i * 131 + 7);
+  for (std::size_t length = 0; length <= input.size(); ++length) {
+    const ByteSpan message(input.data(), length);
+    Hash256 expected{};
+    crypto_hash_sha256(expected.data(), message.data(), message.size());
+    REQUIRE(sha256(message) == expected);
+    for (std::size_t first = 0; first <= length; first += 7) {
+      REQUIRE(Sha256().update(message.first(first)).update(message.subspan(first)).finish() == expected);
+      const std::size_t second = (length - first) / 2;
+      REQUIRE(Sha256()
+                  .update(message.first(first))
+                  .update(message.subspan(first, second))
+                  .update(message.subspan(first + second))
+                  .finish() == expected);
+    }
+  }
+}
+
 // tagged_hash(prefix, parts) is exactly SHA-256 of the four prefix bytes followed by the parts.
 TEST_CASE("tagged_hash is sha256 of the prefix followed by the parts", "[crypto][sha256]") {
   const Bytes first = {1, 2, 3};
