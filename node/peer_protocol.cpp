@@ -51,7 +51,6 @@ PeerProtocol::PeerProtocol(const ledger::Genesis& genesis, ledger::PartnerId sel
     : genesis_(genesis),
       self_(self),
       clock_(clock),
-      gossip_(std::make_unique<EventLoop>("pc-gossip", gossip_batches_max, clock)),
       loop_(std::make_unique<EventLoop>("pc-peers", peer_work_events_max, clock)) {}
 
 PeerProtocol::~PeerProtocol() { stop(); }
@@ -63,11 +62,7 @@ void PeerProtocol::start(p2p::Transport& transport, Node& node) {
   loop_->set_ticker([this] { return tick(); });
 }
 
-// The peer thread first: its last events may still hand batches to the gossip thread.
-void PeerProtocol::stop() {
-  loop_->stop();
-  gossip_->stop();
-}
+void PeerProtocol::stop() { loop_->stop(); }
 
 bool PeerProtocol::started() const { return node_.load() != nullptr; }
 
@@ -327,7 +322,7 @@ void PeerProtocol::handle_announce(p2p::ConnectionId connection, const TxAnnounc
   const std::uint64_t now_ms = clock_.now_ms();
   for (const crypto::Hash256& id : announce.ids) {
     if (fetches_.size() >= tx_fetches_pending_max) break;
-    if (fetches_.contains(id) || admitting_.contains(id) || node()->knows_transaction(id)) continue;
+    if (fetches_.contains(id) || node()->knows_transaction(id)) continue;
     fetches_.emplace(id, now_ms);
     wanted.push_back(id);
   }
@@ -347,7 +342,7 @@ void PeerProtocol::handle_tx_request(p2p::ConnectionId connection, const TxReque
   if (!deliver.txs.empty()) send(connection, deliver);
 }
 
-void PeerProtocol::handle_deliver(p2p::ConnectionId connection, TxDeliver& deliver) {
+void PeerProtocol::handle_deliver(p2p::ConnectionId connection, const TxDeliver& deliver) {
   {
     std::lock_guard lock(mutex_);
     auto found = peers_.find(connection);
@@ -355,12 +350,12 @@ void PeerProtocol::handle_deliver(p2p::ConnectionId connection, TxDeliver& deliv
     // Marked before admission, so the announcement that admission triggers skips it.
     for (const ledger::Transaction& tx : deliver.txs) found->second.mark_seen(tx.id());
   }
-  admit_from_peer(connection, std::move(deliver.txs), nullptr);
+  admit_from_peer(connection, deliver.txs, nullptr);
 }
 
 // Its sender's seen-cache is left alone: the sender is among the partners skipped, and it
 // never asks for what it pushed.
-void PeerProtocol::handle_push(p2p::ConnectionId connection, TxPush& push) {
+void PeerProtocol::handle_push(p2p::ConnectionId connection, const TxPush& push) {
   auto skip = std::make_shared<std::vector<ledger::PartnerId>>(push.pushed_to);
   {
     std::lock_guard lock(mutex_);
@@ -369,41 +364,17 @@ void PeerProtocol::handle_push(p2p::ConnectionId connection, TxPush& push) {
     skip->push_back(found->second.identity.partner);
   }
   std::sort(skip->begin(), skip->end());
-  admit_from_peer(connection, std::move(push.txs), std::move(skip));
+  admit_from_peer(connection, push.txs, std::move(skip));
 }
 
-void PeerProtocol::admit_from_peer(p2p::ConnectionId connection, std::vector<ledger::Transaction> txs,
+void PeerProtocol::admit_from_peer(p2p::ConnectionId connection, const std::vector<ledger::Transaction>& txs,
                                    const std::shared_ptr<const std::vector<ledger::PartnerId>>& skip) {
   for (const ledger::Transaction& tx : txs) {
     fetches_.erase(tx.id());
-    // Admitted from a peer: announced onward, not pushed (flush_announcements). Recorded
-    // before the gossip thread can admit it, so no flush meanwhile takes it for this node's own.
+    // Admitted from a peer: announced onward, not pushed (flush_announcements).
     if (from_peers_.size() < announce_queue_ids_max) from_peers_.insert_or_assign(tx.id(), skip);
   }
-  std::vector<crypto::Hash256> ids;
-  ids.reserve(txs.size());
-  for (const ledger::Transaction& tx : txs) ids.push_back(tx.id());
-  const bool queued =
-      gossip_->post([this, connection, txs = std::move(txs)] { admit_batch(connection, txs); });
-  if (queued) {
-    admitting_.insert(ids.begin(), ids.end());
-    return;
-  }
-  {
-    std::lock_guard lock(mutex_);
-    ++stats_.messages_dropped;
-  }
-  for (const crypto::Hash256& id : ids) from_peers_.erase(id);
-}
-
-void PeerProtocol::admit_batch(p2p::ConnectionId connection, const std::vector<ledger::Transaction>& txs) {
-  // Admission announces what it admits (transactions_admitted) before it returns.
   const auto results = node()->submit_decoded(txs);
-  std::vector<crypto::Hash256> ids;
-  ids.reserve(txs.size());
-  for (const ledger::Transaction& tx : txs) ids.push_back(tx.id());
-  // If the peer thread has stopped, its relay entries go with it.
-  (void)loop_->post([this, ids = std::move(ids)] { batch_admitted(ids); });
   std::uint64_t admitted = 0;
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (results[i]) {
@@ -414,14 +385,6 @@ void PeerProtocol::admit_batch(p2p::ConnectionId connection, const std::vector<l
   }
   std::lock_guard lock(mutex_);
   stats_.txs_fetched += admitted;
-}
-
-void PeerProtocol::batch_admitted(const std::vector<crypto::Hash256>& ids) {
-  flush_announcements();
-  for (const crypto::Hash256& id : ids) {
-    from_peers_.erase(id);
-    admitting_.erase(id);
-  }
 }
 
 void PeerProtocol::handle_consensus_request(p2p::ConnectionId connection, const ConsensusRequest& request) {
@@ -676,9 +639,7 @@ void PeerProtocol::flush_announcements() {
       if (!each.txs.empty() || !each.ids.empty()) sends.push_back(std::move(each));
     }
   }
-  // After the loop: `relayed` points into it. Entries of batches the gossip thread has not
-  // admitted yet stay for their admission (batch_admitted forgets them).
-  for (const auto& [id, skip] : relayed) from_peers_.erase(id);
+  from_peers_.clear();  // after the loop: `relayed` points into it
   std::sort(pushed_to.begin(), pushed_to.end());
   pushed_to.erase(std::unique(pushed_to.begin(), pushed_to.end()), pushed_to.end());
   for (Sends& each : sends) {

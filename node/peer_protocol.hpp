@@ -33,10 +33,7 @@
 //
 // Threads: the transport calls the TransportHandler methods, which only record and queue
 // (never block); the messages are handled on the protocol's own thread ("pc-peers"), which
-// may wait for the node's writer (committing synced blocks). Transactions that peers push or
-// deliver are verified and admitted on a second thread ("pc-gossip"): checking a batch's
-// signatures and waiting for the writer to admit it takes tens of milliseconds under load,
-// and the proposals and votes queued behind it on the peer thread would wait as long. The
+// may wait for the node's writer (admitting transactions, committing synced blocks). The
 // writer calls the ConsensusPeers methods; they encode and queue sends and never wait for
 // the peer thread. No lock is held while calling the transport or the node.
 //
@@ -77,10 +74,6 @@ namespace pc::node {
 inline constexpr std::size_t peer_inbound_messages_max = 1'024;
 // Events waiting for the peer thread, all peers together.
 inline constexpr std::size_t peer_work_events_max = 65'536;
-// Pushed or delivered batches of transactions waiting for the gossip thread (their signatures
-// and admission), all peers together; past it a batch is dropped, not scored (this node is
-// behind): its transactions reach this node in the proposal that carries them.
-inline constexpr std::size_t gossip_batches_max = 64;
 // Transaction ids remembered per peer as known to it (it announced, delivered or was told of them).
 inline constexpr std::size_t peer_seen_tx_ids_max = 16'384;
 // Transaction ids asked for and not yet delivered, all peers together.
@@ -206,16 +199,11 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
   void handle_status(p2p::ConnectionId connection, const StatusMessage& status);
   void handle_announce(p2p::ConnectionId connection, const TxAnnounce& announce);
   void handle_tx_request(p2p::ConnectionId connection, const TxRequest& request);
-  void handle_deliver(p2p::ConnectionId connection, TxDeliver& deliver);
-  void handle_push(p2p::ConnectionId connection, TxPush& push);
-  // Hands transactions a peer sent to the gossip thread; `skip`: the partners not to relay
-  // them to (a push's).
-  void admit_from_peer(p2p::ConnectionId connection, std::vector<ledger::Transaction> txs,
+  void handle_deliver(p2p::ConnectionId connection, const TxDeliver& deliver);
+  void handle_push(p2p::ConnectionId connection, const TxPush& push);
+  // Admits transactions a peer sent; `skip`: the partners not to relay them to (a push's).
+  void admit_from_peer(p2p::ConnectionId connection, const std::vector<ledger::Transaction>& txs,
                        const std::shared_ptr<const std::vector<ledger::PartnerId>>& skip);
-  // Gossip thread: verifies and admits them; then, on the peer thread, batch_admitted.
-  void admit_batch(p2p::ConnectionId connection, const std::vector<ledger::Transaction>& txs);
-  // Peer thread: announces what the batch admitted, then forgets its ids' relay entries.
-  void batch_admitted(const std::vector<crypto::Hash256>& ids);
   void handle_consensus_request(p2p::ConnectionId connection, const ConsensusRequest& request);
   void handle_blocks_request(p2p::ConnectionId connection, const BlocksRequest& request);
   void handle_blocks_response(p2p::ConnectionId connection, BlocksResponse& response);
@@ -256,21 +244,16 @@ class PeerProtocol final : public p2p::TransportHandler, public ConsensusPeers {
 
   // The peer thread's alone.
   std::map<crypto::Hash256, std::uint64_t> fetches_;       // id -> when asked (ms)
-  // Handed to the gossip thread and not yet through admission (batch_admitted): an
-  // announcement of one of them meanwhile is not a reason to fetch it. At most
-  // gossip_batches_max x txs_per_delivery_max.
-  std::unordered_set<crypto::Hash256, crypto::TableHash> admitting_;
-  // Delivered or pushed by a peer and not yet announced, from before the gossip thread takes
-  // the batch until batch_admitted (at most announce_queue_ids_max): announced onward, where
-  // what this node's clients sent is pushed. For a push, the partners (ascending) that had the
-  // same push or sent it, which are not told; null for a delivery this node asked for.
+  // Delivered or pushed by a peer since the last flush_announcements (at most
+  // announce_queue_ids_max): announced onward, where what this node's clients sent is pushed.
+  // For a push, the partners (ascending) that had the same push or sent it, which are not
+  // told; null for a delivery this node asked for.
   std::unordered_map<crypto::Hash256, std::shared_ptr<const std::vector<ledger::PartnerId>>, crypto::TableHash>
       from_peers_;
   std::map<std::uint64_t, SyncRange> sync_ranges_;  // at most sync_ranges_in_flight_max
   std::uint64_t next_status_ms_ = 0;
 
-  std::unique_ptr<EventLoop> gossip_;  // the gossip thread; stopped after the peer thread
-  std::unique_ptr<EventLoop> loop_;    // the peer thread; stopped first
+  std::unique_ptr<EventLoop> loop_;  // the peer thread; stopped first
 };
 
 }  // namespace pc::node
