@@ -10,8 +10,8 @@ namespace pc::crypto {
 namespace {
 
 // The SHA-256 instructions (Intel SHA extensions), when the CPU has them: every transaction id,
-// Merkle node and block digest is a SHA-256, and libsodium's portable code takes about four
-// times as long per block. Same values (tests/crypto_test.cpp compares the two at every length
+// Merkle node and block digest is a SHA-256, and libsodium's portable code takes about three
+// times as long for a Merkle node (bench/README.md). Same values (tests/crypto_test.cpp compares the two at every length
 // and split up to several blocks, and the NIST answers).
 bool has_sha_instructions() {
   // CPUID directly: Clang 14's __builtin_cpu_supports does not know "sha".
