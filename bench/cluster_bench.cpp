@@ -752,6 +752,13 @@ int run(const Options& options) {
                 100 * others_share);
   }
 
+  if (!options.rate && ratio(rate) < committed_goal_ratio) {
+    // The offered rate is fixed before the end sample exists; a slow start leaves the run
+    // offering less than the committed goal itself, so no outcome of it could meet that goal.
+    std::printf("\nwarning: this run offered %.2fx of the baseline (%.2fx of the start's sample, which was the\n"
+                "  lower one), less than the committed goal of %.2fx: it did not test the goals; run again\n",
+                ratio(rate), default_rate_ratio, committed_goal_ratio);
+  }
   verify_baseline.print_samples();
   std::printf("one raw verify costs %.1f us of CPU; the CPU-bound rows divide the CPU time per transaction (4 nodes\n"
               "  %.1f us + clients %.1f us; syncing node %.1f us) into %.0f cores: figures a busy machine does not lower\n",
