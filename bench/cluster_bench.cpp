@@ -755,8 +755,8 @@ int run(const Options& options) {
   if (!options.rate && ratio(rate) < committed_goal_ratio) {
     // The offered rate is fixed before the end sample exists; a slow start leaves the run
     // offering less than the committed goal itself, so no outcome of it could meet that goal.
-    std::printf("\nwarning: this run offered %.2fx of the baseline (%.2fx of the start's sample, which was the\n"
-                "  lower one), less than the committed goal of %.2fx: it did not test the goals; run again\n",
+    std::printf("\nwarning: this run offered %.3fx of the baseline (%.2fx of the start's sample, which was the\n"
+                "  lower one), less than the committed goal of %.2fx, which it therefore could not meet; run again\n",
                 ratio(rate), default_rate_ratio, committed_goal_ratio);
   }
   verify_baseline.print_samples();
