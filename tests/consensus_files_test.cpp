@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 
 #include "node/consensus/consensus.hpp"
 #include "node/consensus_files.hpp"
@@ -54,6 +55,36 @@ void check_refused_as_corruption(const std::filesystem::path& directory, const s
   CHECK(log.error().code == ledger::Code::corruption);
   CHECK(log.error().detail.find(file.string()) != std::string::npos);
   CHECK(read_bytes(file) == damaged);
+}
+
+// Forks a child that runs `work(report)` on a log in `directory` until it is killed; `work`
+// calls report(message) after each step it wants acknowledged. The parent passes each message
+// to `take` until `enough()` holds, SIGKILLs the child, then takes the messages still in the
+// pipe, which the child wrote before it died.
+void kill_child_mid_work(const std::filesystem::path& directory,
+                         const std::function<void(node::FileWriteAheadLog&, const std::function<void(std::uint32_t)>&)>& work,
+                         const std::function<void(std::uint32_t)>& take, const std::function<bool()>& enough) {
+  int messages[2];
+  REQUIRE(::pipe(messages) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(messages[0]);
+    auto log = node::FileWriteAheadLog::open(directory, any_record);
+    if (!log) ::_exit(2);
+    work(**log, [&](std::uint32_t message) {
+      if (::write(messages[1], &message, sizeof message) != sizeof message) ::_exit(3);
+    });
+    ::_exit(4);  // work runs until the kill
+  }
+  ::close(messages[1]);
+  std::uint32_t message = 0;
+  while (!enough() && ::read(messages[0], &message, sizeof message) == sizeof message) take(message);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  while (::read(messages[0], &message, sizeof message) == sizeof message) take(message);
+  ::close(messages[0]);
 }
 
 // A record the engine itself writes: the "work available" that starts the only validator's
@@ -277,28 +308,16 @@ TEST_CASE("a log killed in the middle of appends reopens with every acknowledged
   // every record whose append returned (the child reports each through a pipe) is there after
   // reopening, in order, and that whatever the kill tore is dropped, not refused.
   test::TempDir dir;
-  int acknowledged[2];
-  REQUIRE(::pipe(acknowledged) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(acknowledged[0]);
-    auto log = node::FileWriteAheadLog::open(dir.path(), any_record);
-    if (!log) ::_exit(2);
-    for (std::uint32_t i = 0;; ++i) {
-      (*log)->append(1, record_of(i, 1000 + i % 5000));
-      if (::write(acknowledged[1], &i, sizeof i) != sizeof i) ::_exit(3);
-    }
-  }
-  ::close(acknowledged[1]);
-  std::uint32_t last = 0;
   std::uint32_t count = 0;
-  while (count < 50 && ::read(acknowledged[0], &last, sizeof last) == sizeof last) ++count;
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  while (::read(acknowledged[0], &last, sizeof last) == sizeof last) ++count;
-  ::close(acknowledged[0]);
+  kill_child_mid_work(
+      dir.path(),
+      [](node::FileWriteAheadLog& log, const std::function<void(std::uint32_t)>& report) {
+        for (std::uint32_t i = 0;; ++i) {
+          log.append(1, record_of(i, 1000 + i % 5000));
+          report(i);
+        }
+      },
+      [&](std::uint32_t) { ++count; }, [&] { return count >= 50; });
   REQUIRE(count >= 50);
   auto log = open_log(dir.path());
   const std::vector<Bytes> records = log->records(1);
@@ -383,47 +402,32 @@ TEST_CASE("a log killed while moving from height to height reopens with every ac
   // drops a height once its block is committed), and no height above the one being written
   // holds any. The child announces each drop before it starts, so the test knows which.
   test::TempDir dir;
-  int messages[2];
-  REQUIRE(::pipe(messages) == 0);
   // Each message is a height, with this bit set for "dropping below it" and clear for
   // "appended to it".
   constexpr std::uint32_t dropping = 0x8000'0000;
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(messages[0]);
-    auto log = node::FileWriteAheadLog::open(dir.path(), any_record);
-    if (!log) ::_exit(2);
-    for (std::uint32_t height = 1;; ++height) {
-      const std::uint32_t drop = height | dropping;
-      if (::write(messages[1], &drop, sizeof drop) != sizeof drop) ::_exit(3);
-      (*log)->drop_below(height);
-      (*log)->append(height, record_of(height, 200));
-      if (::write(messages[1], &height, sizeof height) != sizeof height) ::_exit(3);
-    }
-  }
-  ::close(messages[1]);
   std::uint32_t last = 0;  // the last height whose append was acknowledged
   bool last_being_dropped = false;
   std::uint32_t count = 0;
-  const auto take = [&](std::uint32_t message) {
-    if ((message & dropping) != 0) {
-      last_being_dropped = (message & ~dropping) == last + 1 && last != 0;
-    } else {
-      last = message;
-      last_being_dropped = false;
-      ++count;
-    }
-  };
-  std::uint32_t message = 0;
-  while (count < 3 * node::wal_files_created_ahead && ::read(messages[0], &message, sizeof message) == sizeof message) {
-    take(message);
-  }
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  while (::read(messages[0], &message, sizeof message) == sizeof message) take(message);
-  ::close(messages[0]);
+  kill_child_mid_work(
+      dir.path(),
+      [](node::FileWriteAheadLog& log, const std::function<void(std::uint32_t)>& report) {
+        for (std::uint32_t height = 1;; ++height) {
+          report(height | dropping);
+          log.drop_below(height);
+          log.append(height, record_of(height, 200));
+          report(height);
+        }
+      },
+      [&](std::uint32_t message) {
+        if ((message & dropping) != 0) {
+          last_being_dropped = (message & ~dropping) == last + 1 && last != 0;
+        } else {
+          last = message;
+          last_being_dropped = false;
+          ++count;
+        }
+      },
+      [&] { return count >= 3 * node::wal_files_created_ahead; });
   REQUIRE(count >= 3 * node::wal_files_created_ahead);
   INFO("last acknowledged height " << last << (last_being_dropped ? ", being dropped" : ""));
   auto log = open_log(dir.path());
