@@ -581,7 +581,8 @@ int run(const Options& options) {
   // latencies come after them. The setup's new members keep that thread busy for a few
   // tenths of a second after the last commit; redeems timed from then would carry that
   // backlog, not the offered load, into the p99 (bench/README.md, 2026-12-01). So the timed
-  // phase starts once every node's analytics index holds the setup's last block.
+  // phase starts once every node's analytics index holds the setup's last block (get_report
+  // itself answers only once the node's indexes have its tip, so one round usually does).
   const auto indexes_start = SteadyClock::now();
   const std::string today = utc_today();
   wait_for_nodes(

@@ -70,11 +70,16 @@ void kill_child_mid_work(const std::filesystem::path& directory,
   REQUIRE(child >= 0);
   if (child == 0) {
     ::close(messages[0]);
-    auto log = node::FileWriteAheadLog::open(directory, any_record);
-    if (!log) ::_exit(2);
-    work(**log, [&](std::uint32_t message) {
-      if (::write(messages[1], &message, sizeof message) != sizeof message) ::_exit(3);
-    });
+    // The child never returns into the test framework, not even by an exception.
+    try {
+      auto log = node::FileWriteAheadLog::open(directory, any_record);
+      if (!log) ::_exit(2);
+      work(**log, [&](std::uint32_t message) {
+        if (::write(messages[1], &message, sizeof message) != sizeof message) ::_exit(3);
+      });
+    } catch (...) {
+      ::_exit(5);
+    }
     ::_exit(4);  // work runs until the kill
   }
   ::close(messages[1]);

@@ -2,6 +2,7 @@
 // the code wallet-cli/exit_codes.hpp documents, prints one line on stderr that says what went
 // wrong, and leaves the wallet file and the account as they were.
 #include <catch2/catch.hpp>
+#include <sodium.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -495,4 +496,52 @@ TEST_CASE("wallet: verify-tx exits 3 on a malformed proof or block answer, and 9
     check_failure(wallet(home.path(), {"--node", node.url(), "verify-tx", zero_tx_id}), Exit::node_unreachable,
                   "not what docs/rpc.md describes: " + lie.names);
   }
+}
+
+TEST_CASE("wallet: verify-tx without --genesis refuses a node that reports a partner key with a torsion component",
+          "[e2e][wallet][node_answers]") {
+  // Proves the check that stands in for a genesis file's load when verify-tx takes the
+  // partners' keys from the node: signatures by genesis keys are verified without the key's
+  // subgroup check (docs/crypto.md), so each reported issuer and validator key must pass
+  // is_valid_public_key. Through a proxy that passes a live node's answers on unchanged,
+  // verify-tx of a committed earn succeeds; when the proxy adds a point of order 8 to every
+  // partner's validator key, or issuer key, in get_partners, it exits 9 naming that key.
+  LiveNode node(LiveNodeOptions{});
+  TempDir home;
+  const std::string alice = create_wallet(home.path(), home.path() / "alice.key");
+  const std::string tx_id = node.earn_and_commit(alice, 500, "till-1-0001").at("id").get<std::string>();
+
+  // A point of order 8 (libsodium's own blocklist entry, as in crypto_test.cpp).
+  const auto order_eight =
+      pc::fixed_from_hex<32>("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05").value();
+  const auto with_torsion = [&](const std::string& key_hex) {
+    const auto key = pc::fixed_from_hex<32>(key_hex).value();
+    pc::FixedBytes<32> mixed{};
+    REQUIRE(crypto_core_ed25519_add(mixed.data(), key.data(), order_eight.data()) == 0);
+    return pc::to_hex(mixed);
+  };
+  // `field`: the key given a torsion component in get_partners' answer, or none.
+  const auto proxy = [&](const std::string& field) {
+    return [&node, &with_torsion, field](const json& request) {
+      const std::string method = request.at("method").get<std::string>();
+      json response = node.response(method, request.value("params", json::object()));
+      if (method == "get_partners" && !field.empty()) {
+        for (json& partner : response.at("result")) partner[field] = with_torsion(partner.at(field).get<std::string>());
+      }
+      response["id"] = request.value("id", json());
+      return pc::test::json_answer(response);
+    };
+  };
+  {
+    FakeNode honest(proxy(""));
+    const RunResult verified = wallet(home.path(), {"--node", honest.url(), "verify-tx", tx_id});
+    INFO(verified.out << verified.err);
+    CHECK(verified.status.exited_with(0));
+  }
+  for (const std::string which : {"validator", "issuer"}) {
+    FakeNode lying_node(proxy(which + "_key"));
+    check_failure(wallet(home.path(), {"--node", lying_node.url(), "verify-tx", tx_id}), Exit::verification_failed,
+                  "verification FAILED: the node reports an invalid " + which + " key for partner 1");
+  }
+  CHECK(node.stop().exited_with(0));
 }

@@ -1,8 +1,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include <fstream>
 
+#include "crypto/bytes.hpp"
+#include "crypto/keys.hpp"
 #include "ledger/genesis.hpp"
 #include "ledger/limits.hpp"
 #include "tests/fixtures.hpp"
@@ -178,6 +181,33 @@ TEST_CASE("a binary genesis with partner id 0 is refused", "[ledger][genesis]") 
   REQUIRE_FALSE(decoded);
   CHECK(decoded.error().code == pc::ledger::Code::invalid_field);
   CHECK(decoded.error().detail.find("ids must be 1 to 65535") != std::string::npos);
+}
+
+TEST_CASE("a validator key with a torsion component is refused in JSON and in binary", "[ledger][genesis]") {
+  // Proves what votes and commit certificates rely on when they skip the key's subgroup check
+  // (crypto::verify_prevalidated): a key that is an honest key plus a point of order 8 is on
+  // the curve and not of small order, which libsodium's verify alone lets through, but no
+  // genesis holding it as a validator or issuer key loads.
+  pc::ledger::Genesis genesis = pc::test::make_genesis();
+  // A point of order 8 (libsodium's own blocklist entry, as in crypto_test.cpp).
+  const auto order_eight = pc::fixed_from_hex<32>("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05").value();
+  pc::crypto::PublicKey mixed{};
+  REQUIRE(crypto_core_ed25519_add(mixed.data(), genesis.partners[1].validator_key.data(), order_eight.data()) == 0);
+  REQUIRE_FALSE(pc::crypto::is_valid_public_key(mixed));
+
+  genesis.partners[1].validator_key = mixed;
+  CHECK(parse_error(nlohmann::json::parse(pc::ledger::genesis_to_json(genesis))).find("invalid validator key") !=
+        std::string::npos);
+  auto decoded = pc::ledger::decode_genesis(genesis.encode());
+  REQUIRE_FALSE(decoded);
+  CHECK(decoded.error().detail.find("invalid validator key") != std::string::npos);
+
+  genesis = pc::test::make_genesis();
+  REQUIRE(crypto_core_ed25519_add(mixed.data(), genesis.partners[0].issuer_key.data(), order_eight.data()) == 0);
+  genesis.partners[0].issuer_key = mixed;
+  decoded = pc::ledger::decode_genesis(genesis.encode());
+  REQUIRE_FALSE(decoded);
+  CHECK(decoded.error().detail.find("invalid issuer key") != std::string::npos);
 }
 
 TEST_CASE("protocol version 1 keeps genesis encoding 1, later versions use encoding 2", "[ledger][genesis][protocol]") {

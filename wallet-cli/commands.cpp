@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "crypto/address.hpp"
+#include "crypto/keys.hpp"
 #include "crypto/referral_code.hpp"
 #include "ledger/block.hpp"
 #include "ledger/limits.hpp"
@@ -209,6 +210,15 @@ ledger::Genesis genesis_from_node(NodeClient& client) {
     partner.issuer_key = entry.fixed_hex<32>("issuer_key");
     partner.validator_key = entry.fixed_hex<32>("validator_key");
     partner.voting_power = entry.u64("voting_power", 0, voting_power_max);
+    // Signatures by genesis keys are verified without the key's subgroup check
+    // (docs/crypto.md), which a loaded genesis has passed; this one is only reported.
+    const auto check = [&](const crypto::PublicKey& key, const std::string& which) {
+      if (!crypto::is_valid_public_key(key)) {
+        verification_failed("the node reports an invalid " + which + " key for partner " + std::to_string(partner.id));
+      }
+    };
+    check(partner.issuer_key, "issuer");
+    check(partner.validator_key, "validator");
     genesis.partners.push_back(std::move(partner));
   }
   return genesis;
