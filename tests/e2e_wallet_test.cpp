@@ -2,7 +2,6 @@
 // the code wallet-cli/exit_codes.hpp documents, prints one line on stderr that says what went
 // wrong, and leaves the wallet file and the account as they were.
 #include <catch2/catch.hpp>
-#include <sodium.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -511,14 +510,8 @@ TEST_CASE("wallet: verify-tx without --genesis refuses a node that reports a par
   const std::string alice = create_wallet(home.path(), home.path() / "alice.key");
   const std::string tx_id = node.earn_and_commit(alice, 500, "till-1-0001").at("id").get<std::string>();
 
-  // A point of order 8 (libsodium's own blocklist entry, as in crypto_test.cpp).
-  const auto order_eight =
-      pc::fixed_from_hex<32>("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05").value();
-  const auto with_torsion = [&](const std::string& key_hex) {
-    const auto key = pc::fixed_from_hex<32>(key_hex).value();
-    pc::FixedBytes<32> mixed{};
-    REQUIRE(crypto_core_ed25519_add(mixed.data(), key.data(), order_eight.data()) == 0);
-    return pc::to_hex(mixed);
+  const auto with_torsion = [](const std::string& key_hex) {
+    return pc::to_hex(pc::test::with_torsion_component(pc::fixed_from_hex<32>(key_hex).value()));
   };
   // `field`: the key given a torsion component in get_partners' answer, or none.
   const auto proxy = [&](const std::string& field) {

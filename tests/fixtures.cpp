@@ -1,10 +1,20 @@
 #include "tests/fixtures.hpp"
 
 #include <catch2/catch.hpp>
+#include <sodium.h>
+
 #include <algorithm>
 #include <random>
 
 namespace pc::test {
+
+crypto::PublicKey with_torsion_component(const crypto::PublicKey& key) {
+  static const auto order_eight =
+      fixed_from_hex<32>("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05").value();
+  crypto::PublicKey mixed{};
+  REQUIRE(crypto_core_ed25519_add(mixed.data(), key.data(), order_eight.data()) == 0);
+  return mixed;
+}
 
 TempDir::TempDir() {
   std::random_device entropy;

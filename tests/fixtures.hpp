@@ -25,6 +25,11 @@ inline crypto::SecretKey seeded_key(std::string_view label) {
   return crypto::SecretKey::from_seed(crypto::sha256(as_bytes(label)));
 }
 
+// `key` plus a point of order 8 (libsodium's own blocklist entry): on the curve and not of
+// small order, but outside the prime-order subgroup, so is_valid_public_key refuses it while
+// libsodium's verify alone does not.
+crypto::PublicKey with_torsion_component(const crypto::PublicKey& key);
+
 // A fresh directory under the system temp dir, removed when the object goes away.
 class TempDir {
  public:

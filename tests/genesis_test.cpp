@@ -1,10 +1,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <sodium.h>
 
 #include <fstream>
 
-#include "crypto/bytes.hpp"
 #include "crypto/keys.hpp"
 #include "ledger/genesis.hpp"
 #include "ledger/limits.hpp"
@@ -189,10 +187,7 @@ TEST_CASE("a validator key with a torsion component is refused in JSON and in bi
   // the curve and not of small order, which libsodium's verify alone lets through, but no
   // genesis holding it as a validator or issuer key loads.
   pc::ledger::Genesis genesis = pc::test::make_genesis();
-  // A point of order 8 (libsodium's own blocklist entry, as in crypto_test.cpp).
-  const auto order_eight = pc::fixed_from_hex<32>("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05").value();
-  pc::crypto::PublicKey mixed{};
-  REQUIRE(crypto_core_ed25519_add(mixed.data(), genesis.partners[1].validator_key.data(), order_eight.data()) == 0);
+  const pc::crypto::PublicKey mixed = pc::test::with_torsion_component(genesis.partners[1].validator_key);
   REQUIRE_FALSE(pc::crypto::is_valid_public_key(mixed));
 
   genesis.partners[1].validator_key = mixed;
@@ -203,8 +198,7 @@ TEST_CASE("a validator key with a torsion component is refused in JSON and in bi
   CHECK(decoded.error().detail.find("invalid validator key") != std::string::npos);
 
   genesis = pc::test::make_genesis();
-  REQUIRE(crypto_core_ed25519_add(mixed.data(), genesis.partners[0].issuer_key.data(), order_eight.data()) == 0);
-  genesis.partners[0].issuer_key = mixed;
+  genesis.partners[0].issuer_key = pc::test::with_torsion_component(genesis.partners[0].issuer_key);
   decoded = pc::ledger::decode_genesis(genesis.encode());
   REQUIRE_FALSE(decoded);
   CHECK(decoded.error().detail.find("invalid issuer key") != std::string::npos);
