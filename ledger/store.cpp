@@ -23,10 +23,12 @@ constexpr char hash_prefix = 'H';       // H || block id -> height (big-endian u
 constexpr char tx_prefix = 'X';         // X || tx id -> height (BE u64) || index (BE u32)
 constexpr char record_prefix = 'S';     // S || record key -> record value
 constexpr char evidence_prefix = 'E';   // E || height (BE u64) || round (BE u32) || type || validator (BE u16)
+constexpr char tier_changes_prefix = 'C';  // C || height (BE u64) -> the block's tier changes
                                         //   -> Evidence encoding
 constexpr std::size_t evidence_id_bytes = 8 + 4 + 1 + 2;
 const std::string tip_key = "T";        // -> tip (docs/protocol.md)
 const std::string genesis_key = "G";    // -> canonical genesis bytes
+const std::string tier_records_from_key = "F";  // -> first height written with tier change records (BE u64)
 
 std::string key_with(char prefix, ByteSpan body) {
   std::string key(1, prefix);
@@ -43,6 +45,12 @@ std::string height_key(std::uint64_t height) {
 std::string chunk_key(std::uint64_t height, std::uint64_t chunk) {
   std::string key = height_key(height);
   append_big_endian(key, chunk, 4);
+  return key;
+}
+
+std::string tier_changes_key(std::uint64_t height) {
+  std::string key(1, tier_changes_prefix);
+  append_big_endian(key, height, 8);
   return key;
 }
 
@@ -126,6 +134,53 @@ ByteSpan span_of(const leveldb::Slice& slice) {
 }
 
 }  // namespace
+
+Bytes encode_tier_changes(const std::vector<TierChange>& changes) {
+  PC_CHECK(!changes.empty());
+  Writer out;
+  out.u8(tier_changes_record_version);
+  out.length(changes.size());
+  for (const TierChange& change : changes) {
+    PC_CHECK(change.from_tier != change.to_tier);
+    out.raw(change.customer);
+    out.u8(change.from_tier);
+    out.u8(change.to_tier);
+    out.u16(change.partner);
+    out.raw(change.tx_id);
+  }
+  return out.take();
+}
+
+Result<std::vector<TierChange>> decode_tier_changes(ByteSpan bytes) {
+  constexpr std::size_t change_bytes = 32 + 1 + 1 + 2 + 32;
+  Reader in(bytes);
+  const std::uint8_t version = in.u8();
+  if (in.ok() && version != tier_changes_record_version) {
+    return Error{Code::corruption, "tier change record of version " + std::to_string(version)};
+  }
+  // Bounded by what the bytes can hold, so that a damaged count allocates nothing.
+  const std::uint64_t count = in.length(bytes.size() / change_bytes, "tier changes");
+  if (in.ok() && count == 0) return Error{Code::corruption, "tier change record without a change"};
+  std::vector<TierChange> changes;
+  changes.reserve(in.ok() ? static_cast<std::size_t>(count) : 0);
+  for (std::uint64_t i = 0; i < count && in.ok(); ++i) {
+    TierChange change;
+    change.customer = in.fixed<32>();
+    change.from_tier = in.u8();
+    change.to_tier = in.u8();
+    change.partner = in.u16();
+    change.tx_id = in.fixed<32>();
+    if (in.ok() && change.from_tier == change.to_tier) {
+      return Error{Code::corruption, "tier change record: change " + std::to_string(i) + " keeps tier " +
+                                         std::to_string(change.from_tier)};
+    }
+    changes.push_back(change);
+  }
+  if (auto status = in.finish(); !status) {
+    return Error{Code::corruption, "tier change record: " + status.error().message()};
+  }
+  return changes;
+}
 
 EvidencePosition EvidencePosition::of(const Evidence& evidence) {
   const Vote& vote = evidence.first;
@@ -336,6 +391,15 @@ Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path
   auto tip = store->stored_tip();
   if (!tip) return tip.error();
   store->tip_ = *tip;
+  std::string records_from;
+  status = store->db_->Get(verified_read(), tier_records_from_key, &records_from);
+  if (status.ok()) {
+    const std::uint64_t height = records_from.size() == 8 ? read_big_endian(records_from) : 0;
+    if (height == 0) return Error{Code::corruption, "the tier change records' first height (F) is damaged"};
+    store->tier_records_from_ = height;
+  } else if (!status.IsNotFound()) {
+    return storage_error(status);
+  }
   // Mode::raw is for the audit, which replays every block and compares its own tip with the
   // stored one: a broken tip block must be reported at its height, not as an unopenable store.
   if (mode == Mode::load_state && store->tip_.height > 0) {
@@ -435,6 +499,14 @@ Status ChainStore::write(const Block& block, const BlockChanges& changes, std::s
   for (const Record& entry : changes.records) {
     batch.Put(key_with(record_prefix, entry.key), slice(entry.value));
   }
+  if (!changes.tier_changes.empty()) {
+    batch.Put(tier_changes_key(height), slice(encode_tier_changes(changes.tier_changes)));
+  }
+  if (!tier_records_from_) {
+    std::string from;
+    append_big_endian(from, height, 8);
+    batch.Put(tier_records_from_key, from);
+  }
   const Tip next = tip_after(block);
   PC_CHECK(next.height == tip_.height + 1);
   batch.Put(tip_key, slice(encode_tip(next)));
@@ -445,6 +517,7 @@ Status ChainStore::write(const Block& block, const BlockChanges& changes, std::s
                                                " could not be written: " + status.ToString()};
     return *write_failure_;
   }
+  if (!tier_records_from_) tier_records_from_ = height;
   return {};
 }
 
@@ -667,6 +740,25 @@ Result<std::vector<Hash256>> ChainStore::stored_merkle_levels(std::uint64_t heig
   return levels;
 }
 
+Result<std::optional<Bytes>> ChainStore::stored_tier_changes(std::uint64_t height) const {
+  std::string value;
+  auto status = db_->Get(verified_read(), tier_changes_key(height), &value);
+  if (status.IsNotFound()) return std::optional<Bytes>();
+  if (!status.ok()) return storage_error(status);
+  return std::optional<Bytes>(to_bytes(value));
+}
+
+Result<std::optional<std::vector<TierChange>>> ChainStore::tier_changes_at(std::uint64_t height) const {
+  using Changes = std::optional<std::vector<TierChange>>;
+  if (!tier_records_from_ || height < *tier_records_from_) return Changes();
+  auto stored = stored_tier_changes(height);
+  if (!stored) return stored.error();
+  if (!*stored) return Changes(std::vector<TierChange>());
+  auto decoded = decode_tier_changes(**stored);
+  if (!decoded) return Error{decoded.error().code, "block " + std::to_string(height) + ": " + decoded.error().detail};
+  return Changes(std::move(decoded).value());
+}
+
 Result<std::vector<Record>> ChainStore::stored_records() const {
   std::vector<Record> records;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified_read()));
@@ -712,6 +804,10 @@ Status ChainStore::for_each_entry(const std::function<bool(const Entry&)>& visit
       kind = KeyKind::record;
     } else if (fits(evidence_prefix, evidence_id_bytes)) {
       kind = KeyKind::evidence;
+    } else if (fits(tier_changes_prefix, 8)) {
+      kind = KeyKind::tier_changes;
+    } else if (fits(tier_records_from_key[0], 0)) {
+      kind = KeyKind::tier_records_from;
     }
     if (!visit(Entry{kind, key, key.subspan(1), value})) break;
   }

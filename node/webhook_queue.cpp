@@ -255,7 +255,11 @@ void WebhookQueue::catch_up(std::uint64_t height) {
     auto block = chain_.block_at(cursor_height_ + 1);
     if (!block) throw std::runtime_error("webhook queue: " + block.error().message());
     const ledger::Hash256 block_hash = block->header.hash();
-    queue_block(*block, block_hash, nullptr);
+    // Execution's tier changes, as the store kept them; unknown (nullptr) only for a block
+    // written before the store kept them.
+    auto tier_changes = chain_.tier_changes_at(cursor_height_ + 1);
+    if (!tier_changes) throw std::runtime_error("webhook queue: " + tier_changes.error().message());
+    queue_block(*block, block_hash, *tier_changes ? &**tier_changes : nullptr);
   }
 }
 

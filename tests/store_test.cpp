@@ -19,6 +19,7 @@
 #include "ledger/store.hpp"
 #include "node/demo.hpp"
 #include "tests/fixtures.hpp"
+#include "tests/state_support.hpp"
 
 namespace {
 
@@ -958,4 +959,145 @@ TEST_CASE("a certificate is verified again unless it is exactly the one verified
   late.header.round = late.commit.round + 1;
   const ledger::VerifiedCertificate late_exact{late.header.hash(), late.commit};
   CHECK(ledger::check_block_certificate(chain.genesis(), late, &late_exact).error().code == ledger::Code::bad_commit);
+}
+
+TEST_CASE("a block's tier changes are stored beside it, read back after a reopen, and round-trip",
+          "[ledger][store][tiers]") {
+  // Proves the tier change records (docs/protocol.md, "Store layout"): a block that changed
+  // tiers has its changes in execution's order (an earned upgrade, a grant, a grant that ended
+  // at the block's start), one that changed none reads as an empty list without a record, `F`
+  // is the first block's height, and all of it survives a reopen.
+  pc::test::GenesisOptions options;
+  options.protocol_version = 4;
+  options.tiers = pc::test::test_tier_program();
+  TestChain chain(options);
+  CHECK(chain.store().tier_records_from() == std::nullopt);
+  const crypto::PublicKey alice = TxFactory::customer(1).public_key();
+  const crypto::PublicKey bob = TxFactory::customer(2).public_key();
+  const ledger::Transaction small = chain.txs.issue(1, bob, 100, "order-0");
+  const ledger::Transaction crossing = chain.txs.issue(1, alice, 1'000, "order-1");
+  const ledger::Transaction grant = chain.txs.grant_tier(3, bob, 2, pc::test::state::at_day(20));
+  pc::test::state::commit_at(chain, pc::test::state::at_day(1), {small, crossing});
+  pc::test::state::commit_at(chain, pc::test::state::at_day(2), {grant});
+  pc::test::state::commit_at(chain, pc::test::state::at_day(20));
+  pc::test::state::commit_at(chain, pc::test::state::at_day(21));
+
+  using Changes = std::vector<ledger::TierChange>;
+  const std::vector<Changes> expected{
+      {{alice, 0, 1, 1, crossing.id()}},
+      {{bob, 0, 2, 3, grant.id()}},
+      {{bob, 2, 0, 0, Hash256{}}},
+      {},
+  };
+  const auto check_records = [&](const ledger::ChainStore& store) {
+    CHECK(store.tier_records_from() == std::optional<std::uint64_t>(1));
+    for (std::uint64_t height = 1; height <= expected.size(); ++height) {
+      INFO("height " << height);
+      auto changes = store.tier_changes_at(height);
+      REQUIRE(changes.ok());
+      REQUIRE(changes->has_value());
+      CHECK(**changes == expected[height - 1]);
+      auto stored = store.stored_tier_changes(height);
+      REQUIRE(stored.ok());
+      CHECK(stored->has_value() == !expected[height - 1].empty());
+    }
+  };
+  check_records(chain.store());
+  chain.reopen();
+  check_records(chain.store());
+
+  for (const Changes& changes : expected) {
+    if (changes.empty()) continue;
+    auto decoded = ledger::decode_tier_changes(ledger::encode_tier_changes(changes));
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == changes);
+  }
+}
+
+TEST_CASE("a tier change record that is not what encode_tier_changes writes is corruption", "[ledger][store][tiers]") {
+  // Proves the decoder's refusals: another version, no change, a count the bytes cannot hold,
+  // a change that keeps its tier, a short value and a byte too many.
+  const ledger::TierChange change{TxFactory::customer(1).public_key(), 0, 1, 1, crypto::sha256(as_bytes("tx"))};
+  const Bytes good = ledger::encode_tier_changes({change});
+  REQUIRE(good.size() == 1 + 1 + 68);
+  REQUIRE(ledger::decode_tier_changes(good).ok());
+  const auto refused = [](Bytes bytes, const std::string& why) {
+    auto decoded = ledger::decode_tier_changes(bytes);
+    INFO(why);
+    REQUIRE_FALSE(decoded.ok());
+    CHECK(decoded.error().code == ledger::Code::corruption);
+    CHECK(decoded.error().detail.find(why) != std::string::npos);
+  };
+  Bytes other_version = good;
+  other_version[0] = 2;
+  refused(other_version, "version 2");
+  refused(Bytes{1, 0}, "without a change");
+  Bytes two_counted = good;
+  two_counted[1] = 2;
+  refused(two_counted, "tier changes");
+  Bytes same_tier = good;
+  same_tier[1 + 1 + 32 + 1] = 0;
+  refused(same_tier, "keeps tier 0");
+  refused(Bytes(good.begin(), good.end() - 1), "tier change record");
+  Bytes longer = good;
+  longer.push_back(0);
+  refused(longer, "tier change record");
+  refused(Bytes{}, "tier change record");
+}
+
+TEST_CASE("a store written before tier change records knows no changes for its older blocks",
+          "[ledger][store][tiers]") {
+  // Proves the upgrade path: a store whose blocks were written by a node that kept no records
+  // (no `F`, no `C`) reads nullopt, unknown, for them, and keeps records from the next block it
+  // writes, whose height `F` then names.
+  pc::test::GenesisOptions options;
+  options.protocol_version = 4;
+  options.tiers = pc::test::test_tier_program();
+  TestChain chain(options);
+  const crypto::PublicKey alice = TxFactory::customer(1).public_key();
+  const crypto::PublicKey bob = TxFactory::customer(2).public_key();
+  pc::test::state::commit_at(chain, pc::test::state::at_day(1), {chain.txs.issue(1, alice, 1'000, "order-1")});
+  leveldb::DB& db = chain.store().database_for_tests();
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  REQUIRE(db.Delete(sync, "F").ok());
+  std::string record_key = "C";
+  ledger::append_big_endian(record_key, 1, 8);
+  REQUIRE(db.Delete(sync, record_key).ok());
+  chain.reopen();
+  CHECK(chain.store().tier_records_from() == std::nullopt);
+  auto unknown = chain.store().tier_changes_at(1);
+  REQUIRE(unknown.ok());
+  CHECK_FALSE(unknown->has_value());
+
+  const ledger::Transaction crossing = chain.txs.issue(2, bob, 1'000, "order-2");
+  pc::test::state::commit_at(chain, pc::test::state::at_day(2), {crossing});
+  CHECK(chain.store().tier_records_from() == std::optional<std::uint64_t>(2));
+  unknown = chain.store().tier_changes_at(1);
+  REQUIRE(unknown.ok());
+  CHECK_FALSE(unknown->has_value());
+  auto known = chain.store().tier_changes_at(2);
+  REQUIRE(known.ok());
+  REQUIRE(known->has_value());
+  CHECK(**known == std::vector<ledger::TierChange>{{bob, 0, 1, 2, crossing.id()}});
+  chain.reopen();
+  CHECK(chain.store().tier_records_from() == std::optional<std::uint64_t>(2));
+}
+
+TEST_CASE("a tier change record has the documented bytes", "[ledger][store][tiers][golden]") {
+  // Proves the worked example of docs/protocol.md ("Store layout", tier change records): an
+  // earned upgrade of customer 1 by partner 1's transaction sha256("tx"), then customer 2's
+  // grant of Gold ending at the block's start.
+  const ledger::TierChange earned{TxFactory::customer(1).public_key(), 0, 1, 1, crypto::sha256(as_bytes("tx"))};
+  const ledger::TierChange ended{TxFactory::customer(2).public_key(), 2, 0, 0, Hash256{}};
+  const Bytes record = ledger::encode_tier_changes({earned, ended});
+  CHECK(to_hex(earned.customer) == "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650");
+  CHECK(to_hex(ended.customer) == "a29b114b93bffa7cda66c71b1f2d643c282f6849e0cf2fe44344c7a4cf7cdc56");
+  CHECK(to_hex(earned.tx_id) == "1b5b9ccb3e8d006a5230de9bda23ff91edc794d4f56410560830b418528e446c");
+  CHECK(to_hex(record) ==
+        "0102"
+        "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650" "00" "01" "0100"
+        "1b5b9ccb3e8d006a5230de9bda23ff91edc794d4f56410560830b418528e446c"
+        "a29b114b93bffa7cda66c71b1f2d643c282f6849e0cf2fe44344c7a4cf7cdc56" "02" "00" "0000"
+        "0000000000000000000000000000000000000000000000000000000000000000");
 }

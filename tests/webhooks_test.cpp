@@ -372,14 +372,18 @@ TEST_CASE("tier_changed reaches every partner: an earned upgrade, a grant, and a
   // partners 1 and 3 caused the changes (a tier is coalition-wide): partner 1's Issue lifts
   // Alice to Silver (cause earn, id of the Issue's position), partner 3's GrantTier gives Bob
   // Gold (cause grant), and at day 20 Bob's grant ends by itself at the block's start (cause
-  // time, id HEIGHT.start-0); an Issue that changes no tier queues nothing.
+  // time, id HEIGHT.start-0); an Issue that changes no tier queues nothing. A queue that was
+  // closed while the blocks were committed queues the same events at its next open, from the
+  // tier change records the store kept beside the blocks.
   pc::test::GenesisOptions options;
   options.protocol_version = 4;
   options.tiers = pc::test::test_tier_program();
   TestChain chain(options);
   TempDir dir;
-  node::WebhookQueue queue(dir.path(), chain.store(), 2,
-                           settings_for("http://127.0.0.1:9/hooks", {node::WebhookEventType::tier_changed}));
+  TempDir later_dir;
+  const node::WebhookSettings settings = settings_for("http://127.0.0.1:9/hooks", {node::WebhookEventType::tier_changed});
+  node::WebhookQueue queue(dir.path(), chain.store(), 2, settings);
+  { node::WebhookQueue opened_at_genesis(later_dir.path(), chain.store(), 2, settings); }
   const crypto::PublicKey alice = TxFactory::customer(1).public_key();
   const crypto::PublicKey bob = TxFactory::customer(2).public_key();
   // Executes the block over the tip's state for its tier changes, as the node's commit does,
@@ -405,6 +409,10 @@ TEST_CASE("tier_changed reaches every partner: an earned upgrade, a grant, and a
   const auto events = drain(queue);
   REQUIRE(ids_of(events) ==
           std::vector<std::string>{"1.1.tier_changed", "2.0.tier_changed", "3.start-0.tier_changed"});
+  node::WebhookQueue later(later_dir.path(), chain.store(), 2, settings);
+  const auto caught_up = drain(later);
+  REQUIRE(caught_up.size() == events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) CHECK(caught_up[i].body == events[i].body);
   const auto earned = nlohmann::json::parse(events[0].body);
   CHECK(earned["type"] == "tier_changed");
   CHECK(earned["partner"] == 2);
