@@ -23,8 +23,8 @@ constexpr char hash_prefix = 'H';       // H || block id -> height (big-endian u
 constexpr char tx_prefix = 'X';         // X || tx id -> height (BE u64) || index (BE u32)
 constexpr char record_prefix = 'S';     // S || record key -> record value
 constexpr char evidence_prefix = 'E';   // E || height (BE u64) || round (BE u32) || type || validator (BE u16)
-constexpr char tier_changes_prefix = 'C';  // C || height (BE u64) -> the block's tier changes
                                         //   -> Evidence encoding
+constexpr char tier_changes_prefix = 'C';  // C || height (BE u64) -> the block's tier changes
 constexpr std::size_t evidence_id_bytes = 8 + 4 + 1 + 2;
 const std::string tip_key = "T";        // -> tip (docs/protocol.md)
 const std::string genesis_key = "G";    // -> canonical genesis bytes

@@ -221,9 +221,9 @@ class ChainStore {
   // blocks written before it, by a node that kept no such records, have none. nullopt while
   // the store holds no block written with them. The owner's thread, like tip().
   std::optional<std::uint64_t> tier_records_from() const { return tier_records_from_; }
-  // What the block at `height` changed in customers' tiers, as stored: an empty list for a
-  // block that changed none, nullopt when it is not known (the block is below
-  // tier_records_from(), or there is none). corruption for a record that does not decode.
+  // What the block at `height` (at most the tip's) changed in customers' tiers, as stored: an
+  // empty list for a block that changed none, nullopt when it is not known (the block is below
+  // tier_records_from(), or that is nullopt). corruption for a record that does not decode.
   // The owner's thread.
   Result<std::optional<std::vector<TierChange>>> tier_changes_at(std::uint64_t height) const;
   // The tier change record of `height` as stored (nullopt: none), for the audit to compare.
