@@ -80,21 +80,13 @@ std::vector<PendingBlock> load_window(const ChainStore& store, std::uint64_t& ne
   return window;
 }
 
-// The block's tier change record (docs/protocol.md, "Store layout") is exactly what the replay
-// changed: present from the store's first height with records on, for a block that changed a
-// tier, byte for byte; absent otherwise.
-Status check_tier_changes(const PendingBlock& pending, const std::vector<TierChange>& replayed,
-                          std::optional<std::uint64_t> records_from) {
+// The block's tier change record (docs/protocol.md, "Store layout"), if it has one, is exactly
+// the encoding of what the replay changed. A block without one was written by a release that
+// kept none: its changes are unknown, which the chain's validity does not depend on.
+Status check_tier_changes(const PendingBlock& pending, const std::vector<TierChange>& replayed) {
   if (!pending.tier_changes) return pending.tier_changes.error();
   const std::optional<Bytes>& stored = *pending.tier_changes;
-  const bool recorded = records_from && pending.height >= *records_from;
-  if (!recorded || replayed.empty()) {
-    if (!stored) return {};
-    return Error{Code::corruption, recorded ? "a tier change record for a block that changed no tier"
-                                            : "a tier change record below the height records start at"};
-  }
-  if (!stored) return Error{Code::corruption, "no tier change record, but the block changed a tier"};
-  if (*stored != encode_tier_changes(replayed)) {
+  if (stored && *stored != encode_tier_changes(replayed)) {
     return Error{Code::corruption, "the tier change record differs from the replayed changes"};
   }
   return {};
@@ -196,9 +188,9 @@ bool index_entry_is_the_chains(const ChainStore& store, const ChainStore::Entry&
 }
 
 // Every key in the store must be one the replayed chain accounts for (docs/protocol.md, "Store
-// layout"): G, T, F, a block frame, chunk, Merkle record or tier change record at a replayed
+// layout"): G, T, a block frame, chunk, Merkle record or tier change record at a replayed
 // height (the replay read each block's exact chunks and compared its Merkle record and tier
-// change record; F was checked before it), the state records (compared
+// change record), the state records (compared
 // above), the block and transaction index entries, and the evidence records (checked by
 // check_evidence). The replay already checked that every block and every
 // transaction has its right index entry, and ids on a valid chain are unique, so there is no
@@ -305,12 +297,6 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
 
   auto stored_tip = store.stored_tip();
   if (!stored_tip) return fault(0, stored_tip.error());
-  // Written with the first block that has records, so at most the height after the tip.
-  const std::optional<std::uint64_t> tier_records_from = store.tier_records_from();
-  if (tier_records_from && *tier_records_from > stored_tip->height + 1) {
-    return fault(0, Error{Code::corruption, "the tier change records start at height " +
-                                                std::to_string(*tier_records_from) + ", above the tip"});
-  }
 
   // Who may propose each height; one rotation step per height.
   ProposerSchedule schedule = ProposerSchedule::for_height(genesis, 1);
@@ -332,7 +318,7 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
       if (!pending.transactions) return fault(pending.height, pending.transactions.error()), false;
       auto changes = execute_block(state, block, SignatureCheck::already_verified);
       if (!changes) return fault(pending.height, changes.error()), false;
-      if (auto status = check_tier_changes(pending, changes->tier_changes, tier_records_from); !status) {
+      if (auto status = check_tier_changes(pending, changes->tier_changes); !status) {
         return fault(pending.height, status.error()), false;
       }
       const Tip tip = tip_after(block);

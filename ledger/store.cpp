@@ -28,7 +28,6 @@ constexpr char tier_changes_prefix = 'C';  // C || height (BE u64) -> the block'
 constexpr std::size_t evidence_id_bytes = 8 + 4 + 1 + 2;
 const std::string tip_key = "T";        // -> tip (docs/protocol.md)
 const std::string genesis_key = "G";    // -> canonical genesis bytes
-const std::string tier_records_from_key = "F";  // -> first height written with tier change records (BE u64)
 
 std::string key_with(char prefix, ByteSpan body) {
   std::string key(1, prefix);
@@ -36,27 +35,19 @@ std::string key_with(char prefix, ByteSpan body) {
   return key;
 }
 
-std::string height_key(std::uint64_t height) {
-  std::string key(1, block_prefix);
+std::string key_at_height(char prefix, std::uint64_t height) {
+  std::string key(1, prefix);
   append_big_endian(key, height, 8);
   return key;
 }
+
+std::string height_key(std::uint64_t height) { return key_at_height(block_prefix, height); }
+std::string merkle_key(std::uint64_t height) { return key_at_height(merkle_prefix, height); }
+std::string tier_changes_key(std::uint64_t height) { return key_at_height(tier_changes_prefix, height); }
 
 std::string chunk_key(std::uint64_t height, std::uint64_t chunk) {
   std::string key = height_key(height);
   append_big_endian(key, chunk, 4);
-  return key;
-}
-
-std::string tier_changes_key(std::uint64_t height) {
-  std::string key(1, tier_changes_prefix);
-  append_big_endian(key, height, 8);
-  return key;
-}
-
-std::string merkle_key(std::uint64_t height) {
-  std::string key(1, merkle_prefix);
-  append_big_endian(key, height, 8);
   return key;
 }
 
@@ -136,7 +127,6 @@ ByteSpan span_of(const leveldb::Slice& slice) {
 }  // namespace
 
 Bytes encode_tier_changes(const std::vector<TierChange>& changes) {
-  PC_CHECK(!changes.empty());
   Writer out;
   out.u8(tier_changes_record_version);
   out.length(changes.size());
@@ -160,7 +150,6 @@ Result<std::vector<TierChange>> decode_tier_changes(ByteSpan bytes) {
   }
   // Bounded by what the bytes can hold, so that a damaged count allocates nothing.
   const std::uint64_t count = in.length(bytes.size() / change_bytes, "tier changes");
-  if (in.ok() && count == 0) return Error{Code::corruption, "tier change record without a change"};
   std::vector<TierChange> changes;
   changes.reserve(in.ok() ? static_cast<std::size_t>(count) : 0);
   for (std::uint64_t i = 0; i < count && in.ok(); ++i) {
@@ -391,15 +380,6 @@ Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path
   auto tip = store->stored_tip();
   if (!tip) return tip.error();
   store->tip_ = *tip;
-  std::string records_from;
-  status = store->db_->Get(verified_read(), tier_records_from_key, &records_from);
-  if (status.ok()) {
-    const std::uint64_t height = records_from.size() == 8 ? read_big_endian(records_from) : 0;
-    if (height == 0) return Error{Code::corruption, "the tier change records' first height (F) is damaged"};
-    store->tier_records_from_ = height;
-  } else if (!status.IsNotFound()) {
-    return storage_error(status);
-  }
   // Mode::raw is for the audit, which replays every block and compares its own tip with the
   // stored one: a broken tip block must be reported at its height, not as an unopenable store.
   if (mode == Mode::load_state && store->tip_.height > 0) {
@@ -499,14 +479,8 @@ Status ChainStore::write(const Block& block, const BlockChanges& changes, std::s
   for (const Record& entry : changes.records) {
     batch.Put(key_with(record_prefix, entry.key), slice(entry.value));
   }
-  if (!changes.tier_changes.empty()) {
-    batch.Put(tier_changes_key(height), slice(encode_tier_changes(changes.tier_changes)));
-  }
-  if (!tier_records_from_) {
-    std::string from;
-    append_big_endian(from, height, 8);
-    batch.Put(tier_records_from_key, from);
-  }
+  // Also when empty: a block without a record is one whose changes are not known.
+  batch.Put(tier_changes_key(height), slice(encode_tier_changes(changes.tier_changes)));
   const Tip next = tip_after(block);
   PC_CHECK(next.height == tip_.height + 1);
   batch.Put(tip_key, slice(encode_tip(next)));
@@ -517,7 +491,6 @@ Status ChainStore::write(const Block& block, const BlockChanges& changes, std::s
                                                " could not be written: " + status.ToString()};
     return *write_failure_;
   }
-  if (!tier_records_from_) tier_records_from_ = height;
   return {};
 }
 
@@ -750,10 +723,9 @@ Result<std::optional<Bytes>> ChainStore::stored_tier_changes(std::uint64_t heigh
 
 Result<std::optional<std::vector<TierChange>>> ChainStore::tier_changes_at(std::uint64_t height) const {
   using Changes = std::optional<std::vector<TierChange>>;
-  if (!tier_records_from_ || height < *tier_records_from_) return Changes();
   auto stored = stored_tier_changes(height);
   if (!stored) return stored.error();
-  if (!*stored) return Changes(std::vector<TierChange>());
+  if (!*stored) return Changes();
   auto decoded = decode_tier_changes(**stored);
   if (!decoded) return Error{decoded.error().code, "block " + std::to_string(height) + ": " + decoded.error().detail};
   return Changes(std::move(decoded).value());
@@ -806,8 +778,6 @@ Status ChainStore::for_each_entry(const std::function<bool(const Entry&)>& visit
       kind = KeyKind::evidence;
     } else if (fits(tier_changes_prefix, 8)) {
       kind = KeyKind::tier_changes;
-    } else if (fits(tier_records_from_key[0], 0)) {
-      kind = KeyKind::tier_records_from;
     }
     if (!visit(Entry{kind, key, key.subspan(1), value})) break;
   }

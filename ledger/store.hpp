@@ -80,15 +80,14 @@ struct EvidencePage {
 Result<Evidence> decode_evidence_record(ByteSpan id, ByteSpan value);
 
 // A block's tier changes (BlockChanges::tier_changes, in the order execution made them) are
-// derived, not state: no hash covers them. The store keeps them beside the block so that a
-// reader of an older block, the webhook queue catching up, can still tell who changed tier
-// (docs/protocol.md, "Store layout"). The record: version u8 (1) | count (LEB128, at least 1) |
-// per change: customer (32) | from tier u8 | to tier u8 | partner u16 LE | tx id (32).
+// derived, not state: no hash covers them. The store keeps them beside every block it writes,
+// so that a reader of an older block, the webhook queue catching up, can still tell who
+// changed tier (docs/protocol.md, "Store layout"). The record: version u8 (1) | count (LEB128)
+// | per change: customer (32) | from tier u8 | to tier u8 | partner u16 LE | tx id (32).
 inline constexpr std::uint8_t tier_changes_record_version = 1;
-// A block that changed no tier has no record, so `changes` is never empty.
 Bytes encode_tier_changes(const std::vector<TierChange>& changes);
-// corruption for bytes encode_tier_changes would not write: another version, a count of zero
-// or above what the bytes can hold, a change whose tier did not change, a short or long value.
+// corruption for bytes encode_tier_changes would not write: another version, a count above
+// what the bytes can hold, a change whose tier did not change, a short or long value.
 Result<std::vector<TierChange>> decode_tier_changes(ByteSpan bytes);
 
 class ChainStore;
@@ -217,14 +216,9 @@ class ChainStore {
   // The block's Merkle record (merkle_levels of its ids from stored_merkle_first_level): what
   // the audit compares with the levels it computes.
   Result<std::vector<Hash256>> stored_merkle_levels(std::uint64_t height, std::uint64_t tx_count) const;
-  // The first height whose block was written with its tier change record (the `F` record):
-  // blocks written before it, by a node that kept no such records, have none. nullopt while
-  // the store holds no block written with them. The owner's thread, like tip().
-  std::optional<std::uint64_t> tier_records_from() const { return tier_records_from_; }
-  // What the block at `height` (at most the tip's) changed in customers' tiers, as stored: an
-  // empty list for a block that changed none, nullopt when it is not known (the block is below
-  // tier_records_from(), or that is nullopt). corruption for a record that does not decode.
-  // The owner's thread.
+  // What the block at `height` changed in customers' tiers, as stored beside it: nullopt for a
+  // block without a record (written by a release that kept none, or not written at all).
+  // corruption for a record that does not decode. Thread-safe, like block_at.
   Result<std::optional<std::vector<TierChange>>> tier_changes_at(std::uint64_t height) const;
   // The tier change record of `height` as stored (nullopt: none), for the audit to compare.
   Result<std::optional<Bytes>> stored_tier_changes(std::uint64_t height) const;
@@ -238,8 +232,7 @@ class ChainStore {
   // height, a block or transaction id, a record key); a key whose tag or length fits no entry
   // of the layout is outside_layout.
   enum class KeyKind {
-    genesis, tip, block, block_chunk, merkle, block_index, tx_index, record, evidence, tier_changes,
-    tier_records_from, outside_layout
+    genesis, tip, block, block_chunk, merkle, block_index, tx_index, record, evidence, tier_changes, outside_layout
   };
   struct Entry {
     KeyKind kind;
@@ -292,7 +285,6 @@ class ChainStore {
   std::optional<Error> write_failure_;
   // Evidence records stored; counted at the first record_evidence (owner's thread).
   std::optional<std::uint64_t> evidence_count_;
-  std::optional<std::uint64_t> tier_records_from_;  // the `F` record, read at open (owner's thread)
 };
 
 }  // namespace pc::ledger

@@ -963,51 +963,47 @@ TEST_CASE("a certificate is verified again unless it is exactly the one verified
 
 TEST_CASE("a block's tier changes are stored beside it, read back after a reopen, and round-trip",
           "[ledger][store][tiers]") {
-  // Proves the tier change records (docs/protocol.md, "Store layout"): a block that changed
-  // tiers has its changes in execution's order (an earned upgrade, a grant, a grant that ended
-  // at the block's start), one that changed none reads as an empty list without a record, `F`
-  // is the first block's height, and all of it survives a reopen.
-  pc::test::GenesisOptions options;
-  options.protocol_version = 4;
-  options.tiers = pc::test::test_tier_program();
-  TestChain chain(options);
-  CHECK(chain.store().tier_records_from() == std::nullopt);
+  // Proves the tier change records (docs/protocol.md, "Store layout"): every block has one,
+  // in execution's order (an earned upgrade, a grant, a grant that ended at the block's
+  // start; the block's start first when one block has both), empty for a block that changed
+  // no tier, and all of it survives a reopen.
+  TestChain chain(pc::test::tier_chain_options());
   const crypto::PublicKey alice = TxFactory::customer(1).public_key();
   const crypto::PublicKey bob = TxFactory::customer(2).public_key();
+  const crypto::PublicKey carol = TxFactory::customer(3).public_key();
   const ledger::Transaction small = chain.txs.issue(1, bob, 100, "order-0");
   const ledger::Transaction crossing = chain.txs.issue(1, alice, 1'000, "order-1");
   const ledger::Transaction grant = chain.txs.grant_tier(3, bob, 2, pc::test::state::at_day(20));
+  const ledger::Transaction carol_crossing = chain.txs.issue(2, carol, 1'000, "order-2");
   pc::test::state::commit_at(chain, pc::test::state::at_day(1), {small, crossing});
   pc::test::state::commit_at(chain, pc::test::state::at_day(2), {grant});
-  pc::test::state::commit_at(chain, pc::test::state::at_day(20));
+  pc::test::state::commit_at(chain, pc::test::state::at_day(20), {carol_crossing});
   pc::test::state::commit_at(chain, pc::test::state::at_day(21));
 
   using Changes = std::vector<ledger::TierChange>;
   const std::vector<Changes> expected{
       {{alice, 0, 1, 1, crossing.id()}},
       {{bob, 0, 2, 3, grant.id()}},
-      {{bob, 2, 0, 0, Hash256{}}},
+      {{bob, 2, 0, 0, Hash256{}}, {carol, 0, 1, 2, carol_crossing.id()}},
       {},
   };
   const auto check_records = [&](const ledger::ChainStore& store) {
-    CHECK(store.tier_records_from() == std::optional<std::uint64_t>(1));
     for (std::uint64_t height = 1; height <= expected.size(); ++height) {
       INFO("height " << height);
       auto changes = store.tier_changes_at(height);
       REQUIRE(changes.ok());
       REQUIRE(changes->has_value());
       CHECK(**changes == expected[height - 1]);
-      auto stored = store.stored_tier_changes(height);
-      REQUIRE(stored.ok());
-      CHECK(stored->has_value() == !expected[height - 1].empty());
     }
+    auto above_tip = store.tier_changes_at(expected.size() + 1);
+    REQUIRE(above_tip.ok());
+    CHECK_FALSE(above_tip->has_value());
   };
   check_records(chain.store());
   chain.reopen();
   check_records(chain.store());
 
   for (const Changes& changes : expected) {
-    if (changes.empty()) continue;
     auto decoded = ledger::decode_tier_changes(ledger::encode_tier_changes(changes));
     REQUIRE(decoded.ok());
     CHECK(*decoded == changes);
@@ -1015,12 +1011,13 @@ TEST_CASE("a block's tier changes are stored beside it, read back after a reopen
 }
 
 TEST_CASE("a tier change record that is not what encode_tier_changes writes is corruption", "[ledger][store][tiers]") {
-  // Proves the decoder's refusals: another version, no change, a count the bytes cannot hold,
-  // a change that keeps its tier, a short value and a byte too many.
+  // Proves the decoder's refusals: another version, a count the bytes cannot hold or not
+  // minimally encoded, a change that keeps its tier, a short value and a byte too many.
   const ledger::TierChange change{TxFactory::customer(1).public_key(), 0, 1, 1, crypto::sha256(as_bytes("tx"))};
   const Bytes good = ledger::encode_tier_changes({change});
   REQUIRE(good.size() == 1 + 1 + 68);
   REQUIRE(ledger::decode_tier_changes(good).ok());
+  REQUIRE(ledger::decode_tier_changes(Bytes{1, 0}).ok());  // a block that changed no tier
   const auto refused = [](Bytes bytes, const std::string& why) {
     auto decoded = ledger::decode_tier_changes(bytes);
     INFO(why);
@@ -1031,10 +1028,10 @@ TEST_CASE("a tier change record that is not what encode_tier_changes writes is c
   Bytes other_version = good;
   other_version[0] = 2;
   refused(other_version, "version 2");
-  refused(Bytes{1, 0}, "without a change");
   Bytes two_counted = good;
   two_counted[1] = 2;
   refused(two_counted, "tier changes");
+  refused(Bytes{1, 0x80, 0x00}, "not minimally encoded");
   Bytes same_tier = good;
   same_tier[1 + 1 + 32 + 1] = 0;
   refused(same_tier, "keeps tier 0");
@@ -1045,43 +1042,29 @@ TEST_CASE("a tier change record that is not what encode_tier_changes writes is c
   refused(Bytes{}, "tier change record");
 }
 
-TEST_CASE("a store written before tier change records knows no changes for its older blocks",
-          "[ledger][store][tiers]") {
-  // Proves the upgrade path: a store whose blocks were written by a node that kept no records
-  // (no `F`, no `C`) reads nullopt, unknown, for them, and keeps records from the next block it
-  // writes, whose height `F` then names.
-  pc::test::GenesisOptions options;
-  options.protocol_version = 4;
-  options.tiers = pc::test::test_tier_program();
-  TestChain chain(options);
+TEST_CASE("a block stored without a tier change record has unknown tier changes", "[ledger][store][tiers]") {
+  // Proves the upgrade path: a block written by a release that kept no records reads
+  // nullopt, unknown, not an empty list, while the next block written has its record.
+  TestChain chain(pc::test::tier_chain_options());
   const crypto::PublicKey alice = TxFactory::customer(1).public_key();
   const crypto::PublicKey bob = TxFactory::customer(2).public_key();
   pc::test::state::commit_at(chain, pc::test::state::at_day(1), {chain.txs.issue(1, alice, 1'000, "order-1")});
-  leveldb::DB& db = chain.store().database_for_tests();
-  leveldb::WriteOptions sync;
-  sync.sync = true;
-  REQUIRE(db.Delete(sync, "F").ok());
   std::string record_key = "C";
   ledger::append_big_endian(record_key, 1, 8);
-  REQUIRE(db.Delete(sync, record_key).ok());
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  REQUIRE(chain.store().database_for_tests().Delete(sync, record_key).ok());
   chain.reopen();
-  CHECK(chain.store().tier_records_from() == std::nullopt);
   auto unknown = chain.store().tier_changes_at(1);
   REQUIRE(unknown.ok());
   CHECK_FALSE(unknown->has_value());
 
   const ledger::Transaction crossing = chain.txs.issue(2, bob, 1'000, "order-2");
   pc::test::state::commit_at(chain, pc::test::state::at_day(2), {crossing});
-  CHECK(chain.store().tier_records_from() == std::optional<std::uint64_t>(2));
-  unknown = chain.store().tier_changes_at(1);
-  REQUIRE(unknown.ok());
-  CHECK_FALSE(unknown->has_value());
   auto known = chain.store().tier_changes_at(2);
   REQUIRE(known.ok());
   REQUIRE(known->has_value());
   CHECK(**known == std::vector<ledger::TierChange>{{bob, 0, 1, 2, crossing.id()}});
-  chain.reopen();
-  CHECK(chain.store().tier_records_from() == std::optional<std::uint64_t>(2));
 }
 
 TEST_CASE("a tier change record has the documented bytes", "[ledger][store][tiers][golden]") {

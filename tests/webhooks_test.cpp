@@ -375,10 +375,7 @@ TEST_CASE("tier_changed reaches every partner: an earned upgrade, a grant, and a
   // time, id HEIGHT.start-0); an Issue that changes no tier queues nothing. A queue that was
   // closed while the blocks were committed queues the same events at its next open, from the
   // tier change records the store kept beside the blocks.
-  pc::test::GenesisOptions options;
-  options.protocol_version = 4;
-  options.tiers = pc::test::test_tier_program();
-  TestChain chain(options);
+  TestChain chain(pc::test::tier_chain_options());
   TempDir dir;
   TempDir later_dir;
   const node::WebhookSettings settings = settings_for("http://127.0.0.1:9/hooks", {node::WebhookEventType::tier_changed});
