@@ -4,6 +4,7 @@
 // loopback (signature, retry after a 500 and after the receiver was down, a restart in the
 // middle of retries).
 #include <catch2/catch.hpp>
+#include <leveldb/db.h>
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -12,6 +13,8 @@
 #include "node/node.hpp"
 #include "node/webhook_queue.hpp"
 #include "node/webhook_sender.hpp"
+#include "ledger/codec.hpp"
+#include "ledger/store.hpp"
 #include "ledger/voucher.hpp"
 #include "tests/fixtures.hpp"
 #include "tests/state_support.hpp"
@@ -538,4 +541,28 @@ TEST_CASE("retry delays double from the first delay up to the cap", "[webhooks][
   CHECK(node::webhook_retry_delay_ms(settings, 10) == 512'000);
   CHECK(node::webhook_retry_delay_ms(settings, 11) == 600'000);
   CHECK(node::webhook_retry_delay_ms(settings, 1'000'000) == 600'000);
+}
+
+TEST_CASE("a damaged tier change record costs that block's tier_changed, not the queue", "[webhooks][queue][tiers]") {
+  // Proves that a queue catching up over a block whose tier change record does not decode
+  // queues that block's other events and the later blocks' tier_changed, instead of stopping
+  // at it: the record is derived data, and the chain is still whole.
+  TestChain chain(pc::test::tier_chain_options());
+  TempDir dir;
+  const node::WebhookSettings settings =
+      settings_for("http://127.0.0.1:9/hooks", {node::WebhookEventType::earn, node::WebhookEventType::tier_changed});
+  { node::WebhookQueue opened_at_genesis(dir.path(), chain.store(), 1, settings); }
+  const crypto::PublicKey alice = TxFactory::customer(1).public_key();
+  const crypto::PublicKey bob = TxFactory::customer(2).public_key();
+  pc::test::state::commit_at(chain, pc::test::state::at_day(1), {chain.txs.issue(1, alice, 1'000, "order-1")});
+  pc::test::state::commit_at(chain, pc::test::state::at_day(2), {chain.txs.issue(1, bob, 1'000, "order-2")});
+  std::string record_key = "C";
+  ledger::append_big_endian(record_key, 1, 8);
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  REQUIRE(chain.store().database_for_tests().Put(sync, record_key, "damaged").ok());
+
+  node::WebhookQueue queue(dir.path(), chain.store(), 1, settings);
+  CHECK(queue.cursor_height() == 2);
+  CHECK(ids_of(drain(queue)) == std::vector<std::string>{"1.0.earn", "2.0.earn", "2.0.tier_changed"});
 }
