@@ -317,6 +317,15 @@ void tier_record_seeds() {
   write_seed("fuzz_tier_record", "remembered", seed(0x2a, 61 * day, 95 * day, remembered));
 }
 
+// fuzz_tier_changes_record: the stored record of a block's tier changes, one earned upgrade
+// and one at the block's start (no transaction, partner 0); and a block's without any.
+void tier_changes_record_seeds() {
+  const ledger::TierChange earned{fuzz::seeded_key("customer 1").public_key(), 0, 1, 1, pc::crypto::sha256(pc::as_bytes("tx"))};
+  const ledger::TierChange ended{fuzz::seeded_key("customer 2").public_key(), 2, 0, 0, {}};
+  write_seed("fuzz_tier_changes_record", "earned-and-ended", ledger::encode_tier_changes({earned, ended}));
+  write_seed("fuzz_tier_changes_record", "none", ledger::encode_tier_changes({}));
+}
+
 void genesis_seeds() {
   ledger::Policy rich;
   rich.point_expiry_days = 365;
@@ -644,6 +653,7 @@ int main(int argc, char** argv) {
   keyfile_seeds();
   state_records_seeds();
   tier_record_seeds();
+  tier_changes_record_seeds();
   voucher_code_seeds();
   payment_seeds();
   state_machine_seeds();

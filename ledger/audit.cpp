@@ -27,6 +27,7 @@ struct PendingBlock {
   Result<Block> block = Error{Code::not_found, {}};
   Status contents;       // Merkle root and commit
   Status transactions;   // the first failing signature, key or index entry
+  Result<std::optional<Bytes>> tier_changes = std::optional<Bytes>();  // the stored record
 };
 
 // Receiving keys that passed the strict key check. The check depends on the key alone, so a
@@ -73,9 +74,22 @@ std::vector<PendingBlock> load_window(const ChainStore& store, std::uint64_t& ne
     pending.height = next_height++;
     pending.bytes = store.block_bytes_at(pending.height);
     if (pending.bytes) window_bytes += pending.bytes->size();
+    pending.tier_changes = store.stored_tier_changes(pending.height);
     window.push_back(std::move(pending));
   }
   return window;
+}
+
+// The block's tier change record (docs/protocol.md, "Store layout"), if it has one, is exactly
+// the encoding of what the replay changed. A block without one was written by a release that
+// kept none: its changes are unknown, which the chain's validity does not depend on.
+Status check_tier_changes(const PendingBlock& pending, const std::vector<TierChange>& replayed) {
+  if (!pending.tier_changes) return pending.tier_changes.error();
+  const std::optional<Bytes>& stored = *pending.tier_changes;
+  if (stored && *stored != encode_tier_changes(replayed)) {
+    return Error{Code::corruption, "the tier change record differs from the replayed changes"};
+  }
+  return {};
 }
 
 // Checks every receiving key of the window not yet in `checked` once, and adds those that pass.
@@ -174,8 +188,9 @@ bool index_entry_is_the_chains(const ChainStore& store, const ChainStore::Entry&
 }
 
 // Every key in the store must be one the replayed chain accounts for (docs/protocol.md, "Store
-// layout"): G, T, a block frame, chunk or Merkle record at a replayed height (the replay read
-// each block's exact chunks and compared its Merkle record), the state records (compared
+// layout"): G, T, a block frame, chunk, Merkle record or tier change record at a replayed
+// height (the replay read each block's exact chunks and compared its Merkle record and tier
+// change record), the state records (compared
 // above), the block and transaction index entries, and the evidence records (checked by
 // check_evidence). The replay already checked that every block and every
 // transaction has its right index entry, and ids on a valid chain are unique, so there is no
@@ -191,7 +206,7 @@ Status account_for_every_key(const ChainStore& store, const AuditReport& report)
   const auto check_fixed = [&](const ChainStore::Entry& entry) -> std::optional<Error> {
     if (entry.kind == ChainStore::KeyKind::outside_layout) return stray(entry, "outside the key layout");
     if (entry.kind == ChainStore::KeyKind::block || entry.kind == ChainStore::KeyKind::block_chunk ||
-        entry.kind == ChainStore::KeyKind::merkle) {
+        entry.kind == ChainStore::KeyKind::merkle || entry.kind == ChainStore::KeyKind::tier_changes) {
       const std::uint64_t height =
           read_big_endian(std::string_view(reinterpret_cast<const char*>(entry.id.data()), 8));
       if (height == 0 || height > report.tip.height) return stray(entry, "a block record at no replayed height");
@@ -303,6 +318,9 @@ AuditReport audit_chain(const ChainStore& store, const BatchRunner& runner, cons
       if (!pending.transactions) return fault(pending.height, pending.transactions.error()), false;
       auto changes = execute_block(state, block, SignatureCheck::already_verified);
       if (!changes) return fault(pending.height, changes.error()), false;
+      if (auto status = check_tier_changes(pending, changes->tier_changes); !status) {
+        return fault(pending.height, status.error()), false;
+      }
       const Tip tip = tip_after(block);
       auto indexed_height = store.height_of(tip.block_hash);
       if (!indexed_height || *indexed_height != pending.height) {

@@ -290,6 +290,7 @@ struct TierChange {
   Hash256 tx_id{};
 
   bool upgraded() const { return to_tier > from_tier; }
+  bool operator==(const TierChange&) const = default;
 };
 
 // Something a partner's systems may want to hear about (earned, redeemed, ...). Derived

@@ -24,6 +24,7 @@ constexpr char tx_prefix = 'X';         // X || tx id -> height (BE u64) || inde
 constexpr char record_prefix = 'S';     // S || record key -> record value
 constexpr char evidence_prefix = 'E';   // E || height (BE u64) || round (BE u32) || type || validator (BE u16)
                                         //   -> Evidence encoding
+constexpr char tier_changes_prefix = 'C';  // C || height (BE u64) -> the block's tier changes
 constexpr std::size_t evidence_id_bytes = 8 + 4 + 1 + 2;
 const std::string tip_key = "T";        // -> tip (docs/protocol.md)
 const std::string genesis_key = "G";    // -> canonical genesis bytes
@@ -34,21 +35,19 @@ std::string key_with(char prefix, ByteSpan body) {
   return key;
 }
 
-std::string height_key(std::uint64_t height) {
-  std::string key(1, block_prefix);
+std::string key_at_height(char prefix, std::uint64_t height) {
+  std::string key(1, prefix);
   append_big_endian(key, height, 8);
   return key;
 }
+
+std::string height_key(std::uint64_t height) { return key_at_height(block_prefix, height); }
+std::string merkle_key(std::uint64_t height) { return key_at_height(merkle_prefix, height); }
+std::string tier_changes_key(std::uint64_t height) { return key_at_height(tier_changes_prefix, height); }
 
 std::string chunk_key(std::uint64_t height, std::uint64_t chunk) {
   std::string key = height_key(height);
   append_big_endian(key, chunk, 4);
-  return key;
-}
-
-std::string merkle_key(std::uint64_t height) {
-  std::string key(1, merkle_prefix);
-  append_big_endian(key, height, 8);
   return key;
 }
 
@@ -126,6 +125,51 @@ ByteSpan span_of(const leveldb::Slice& slice) {
 }
 
 }  // namespace
+
+Bytes encode_tier_changes(const std::vector<TierChange>& changes) {
+  Writer out;
+  out.u8(tier_changes_record_version);
+  out.length(changes.size());
+  for (const TierChange& change : changes) {
+    PC_CHECK(change.from_tier != change.to_tier);
+    out.raw(change.customer);
+    out.u8(change.from_tier);
+    out.u8(change.to_tier);
+    out.u16(change.partner);
+    out.raw(change.tx_id);
+  }
+  return out.take();
+}
+
+Result<std::vector<TierChange>> decode_tier_changes(ByteSpan bytes) {
+  constexpr std::size_t change_bytes = 32 + 1 + 1 + 2 + 32;
+  Reader in(bytes);
+  const std::uint8_t version = in.u8();
+  if (in.ok() && version != tier_changes_record_version) {
+    return Error{Code::corruption, "tier change record of version " + std::to_string(version)};
+  }
+  // Bounded by what the bytes can hold, so that a damaged count allocates nothing.
+  const std::uint64_t count = in.length(bytes.size() / change_bytes, "tier changes");
+  std::vector<TierChange> changes;
+  changes.reserve(in.ok() ? static_cast<std::size_t>(count) : 0);
+  for (std::uint64_t i = 0; i < count && in.ok(); ++i) {
+    TierChange change;
+    change.customer = in.fixed<32>();
+    change.from_tier = in.u8();
+    change.to_tier = in.u8();
+    change.partner = in.u16();
+    change.tx_id = in.fixed<32>();
+    if (in.ok() && change.from_tier == change.to_tier) {
+      return Error{Code::corruption, "tier change record: change " + std::to_string(i) + " keeps tier " +
+                                         std::to_string(change.from_tier)};
+    }
+    changes.push_back(change);
+  }
+  if (auto status = in.finish(); !status) {
+    return Error{Code::corruption, "tier change record: " + status.error().message()};
+  }
+  return changes;
+}
 
 EvidencePosition EvidencePosition::of(const Evidence& evidence) {
   const Vote& vote = evidence.first;
@@ -435,6 +479,8 @@ Status ChainStore::write(const Block& block, const BlockChanges& changes, std::s
   for (const Record& entry : changes.records) {
     batch.Put(key_with(record_prefix, entry.key), slice(entry.value));
   }
+  // Also when empty: a block without a record is one whose changes are not known.
+  batch.Put(tier_changes_key(height), slice(encode_tier_changes(changes.tier_changes)));
   const Tip next = tip_after(block);
   PC_CHECK(next.height == tip_.height + 1);
   batch.Put(tip_key, slice(encode_tip(next)));
@@ -667,6 +713,24 @@ Result<std::vector<Hash256>> ChainStore::stored_merkle_levels(std::uint64_t heig
   return levels;
 }
 
+Result<std::optional<Bytes>> ChainStore::stored_tier_changes(std::uint64_t height) const {
+  std::string value;
+  auto status = db_->Get(verified_read(), tier_changes_key(height), &value);
+  if (status.IsNotFound()) return std::optional<Bytes>();
+  if (!status.ok()) return storage_error(status);
+  return std::optional<Bytes>(to_bytes(value));
+}
+
+Result<std::optional<std::vector<TierChange>>> ChainStore::tier_changes_at(std::uint64_t height) const {
+  using Changes = std::optional<std::vector<TierChange>>;
+  auto stored = stored_tier_changes(height);
+  if (!stored) return stored.error();
+  if (!*stored) return Changes();
+  auto decoded = decode_tier_changes(**stored);
+  if (!decoded) return Error{decoded.error().code, "block " + std::to_string(height) + ": " + decoded.error().detail};
+  return Changes(std::move(decoded).value());
+}
+
 Result<std::vector<Record>> ChainStore::stored_records() const {
   std::vector<Record> records;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified_read()));
@@ -712,6 +776,8 @@ Status ChainStore::for_each_entry(const std::function<bool(const Entry&)>& visit
       kind = KeyKind::record;
     } else if (fits(evidence_prefix, evidence_id_bytes)) {
       kind = KeyKind::evidence;
+    } else if (fits(tier_changes_prefix, 8)) {
+      kind = KeyKind::tier_changes;
     }
     if (!visit(Entry{kind, key, key.subspan(1), value})) break;
   }

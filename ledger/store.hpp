@@ -79,6 +79,17 @@ struct EvidencePage {
 // is its position. corruption otherwise. Signatures are not checked (verify_evidence does).
 Result<Evidence> decode_evidence_record(ByteSpan id, ByteSpan value);
 
+// A block's tier changes (BlockChanges::tier_changes, in the order execution made them) are
+// derived, not state: no hash covers them. The store keeps them beside every block it writes,
+// so that a reader of an older block, the webhook queue catching up, can still tell who
+// changed tier (docs/protocol.md, "Store layout"). The record: version u8 (1) | count (LEB128)
+// | per change: customer (32) | from tier u8 | to tier u8 | partner u16 LE | tx id (32).
+inline constexpr std::uint8_t tier_changes_record_version = 1;
+Bytes encode_tier_changes(const std::vector<TierChange>& changes);
+// corruption for bytes encode_tier_changes would not write: another version, a count above
+// what the bytes can hold, a change whose tier did not change, a short or long value.
+Result<std::vector<TierChange>> decode_tier_changes(ByteSpan bytes);
+
 class ChainStore;
 
 // The store as it was at one moment (a LevelDB snapshot): blocks, indexes and account
@@ -205,6 +216,12 @@ class ChainStore {
   // The block's Merkle record (merkle_levels of its ids from stored_merkle_first_level): what
   // the audit compares with the levels it computes.
   Result<std::vector<Hash256>> stored_merkle_levels(std::uint64_t height, std::uint64_t tx_count) const;
+  // What the block at `height` changed in customers' tiers, as stored beside it: nullopt for a
+  // block without a record (written by a release that kept none, or not written at all).
+  // corruption for a record that does not decode. Thread-safe, like block_at.
+  Result<std::optional<std::vector<TierChange>>> tier_changes_at(std::uint64_t height) const;
+  // The tier change record of `height` as stored (nullopt: none), for the audit to compare.
+  Result<std::optional<Bytes>> stored_tier_changes(std::uint64_t height) const;
   // The stored state records, sorted by key (what the audit compares with its replay).
   Result<std::vector<Record>> stored_records() const;
   // The tip as recorded on disk (the audit compares it with the replayed chain).
@@ -214,11 +231,13 @@ class ChainStore {
   // so that the audit can account for every key. `id` is the key after its tag (a big-endian
   // height, a block or transaction id, a record key); a key whose tag or length fits no entry
   // of the layout is outside_layout.
-  enum class KeyKind { genesis, tip, block, block_chunk, merkle, block_index, tx_index, record, evidence, outside_layout };
+  enum class KeyKind {
+    genesis, tip, block, block_chunk, merkle, block_index, tx_index, record, evidence, tier_changes, outside_layout
+  };
   struct Entry {
     KeyKind kind;
     ByteSpan key;
-    ByteSpan id;     // after the one-byte tag: for block, block_chunk and merkle, the height first
+    ByteSpan id;     // after the one-byte tag: for block, block_chunk, merkle and tier_changes, the height first
     ByteSpan value;
   };
   // Visits every entry in key order until `visit` returns false. The spans live for one call.

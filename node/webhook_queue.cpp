@@ -255,7 +255,16 @@ void WebhookQueue::catch_up(std::uint64_t height) {
     auto block = chain_.block_at(cursor_height_ + 1);
     if (!block) throw std::runtime_error("webhook queue: " + block.error().message());
     const ledger::Hash256 block_hash = block->header.hash();
-    queue_block(*block, block_hash, nullptr);
+    // Execution's tier changes, as the store kept them. Unknown (nullptr: no tier_changed) for
+    // a block written by a release that kept none, and for a damaged record: a derived record
+    // does not stop the block's other events, nor the queue.
+    auto tier_changes = chain_.tier_changes_at(cursor_height_ + 1);
+    if (!tier_changes) {
+      std::cerr << "pointchain-node: webhook queue: no tier_changed for block " << cursor_height_ + 1 << ": "
+                << tier_changes.error().message() << "\n";
+    }
+    const bool known = tier_changes && tier_changes->has_value();
+    queue_block(*block, block_hash, known ? &**tier_changes : nullptr);
   }
 }
 

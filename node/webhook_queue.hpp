@@ -11,8 +11,9 @@
 //
 // Blocks committed while the queue was not listening (the node ran without webhooks, or a
 // write failed) are queued when it next opens or hears of a later block: it reads them from
-// the chain store. A new queue, or one of another genesis, starts at the chain's tip: the
-// past is not sent.
+// the chain store, with the tier changes the store kept beside each block (blocks written by
+// a release that kept none have no tier_changed). A new queue, or one of another genesis,
+// starts at the chain's tip: the past is not sent.
 //
 // A full endpoint queue (queue_events_max) drops new events for that endpoint, never queued
 // ones; it says so on stderr once per run of drops, and as soon as there is room it queues an

@@ -14,6 +14,7 @@
 #include "node/audit_command.hpp"
 #include "node/worker_pool.hpp"
 #include "tests/fixtures.hpp"
+#include "tests/state_support.hpp"
 
 namespace {
 
@@ -317,8 +318,8 @@ TEST_CASE("an added state record is named as the first differing key", "[ledger]
 
 TEST_CASE("a key the chain does not account for is named by the audit", "[ledger][audit]") {
   // Proves that the audit accounts for every key in the store: a stray transaction or block
-  // index entry, a key outside the layout, and a block or Merkle record under a malformed key
-  // or at a height the chain never reached (a chunk there: "block stored above the tip") are each a corruption fault at the tip that names the key.
+  // index entry, a key outside the layout, and a block, Merkle or tier change record under a
+  // malformed key or at a height the chain never reached (a chunk there: "block stored above the tip") are each a corruption fault at the tip that names the key.
   TestChain chain;
   commit_small_history(chain);
   const ledger::Tip tip = chain.store().tip();
@@ -365,6 +366,11 @@ TEST_CASE("a key the chain does not account for is named by the audit", "[ledger
   SECTION("a Merkle record above the tip") {
     key = merkle_key(tip.height + 1);
     value = read_value(db, merkle_key(2));
+  }
+  SECTION("a tier change record above the tip") {
+    key = merkle_key(tip.height + 1);
+    key[0] = 'C';
+    value = "x";
   }
   REQUIRE(ledger::audit_chain(*store).ok);
   write_value(db, key, value);
@@ -697,4 +703,54 @@ TEST_CASE("a block's transactions moved across a chunk boundary are a fault", "[
   CHECK_FALSE(report.ok);
   CHECK(report.fault_height == 1);
   CHECK(report.fault.code == ledger::Code::corruption);
+}
+
+TEST_CASE("a tier change record that differs from the replay is a fault, a missing one passes",
+          "[ledger][audit][tiers]") {
+  // Proves that the audit holds the tier change records (docs/protocol.md, "Store layout") to
+  // what the replay changed: a record with one tier changed, or the changes of another block
+  // (in a record of a block that changed none), is corruption at that block's height; the
+  // clean store passes, and so does one whose blocks have no records, as a release that kept
+  // none wrote them.
+  TestChain chain(pc::test::tier_chain_options());
+  const crypto::PublicKey alice = TxFactory::customer(1).public_key();
+  pc::test::state::commit_at(chain, pc::test::state::at_day(1), {chain.txs.issue(1, alice, 100, "order-1")});
+  pc::test::state::commit_at(chain, pc::test::state::at_day(2), {chain.txs.issue(1, alice, 1'000, "order-2")});
+  pc::test::state::commit_at(chain, pc::test::state::at_day(3), {chain.txs.issue(1, alice, 5, "order-3")});
+  const auto store = open_for_audit(chain);
+  leveldb::DB& db = store->database_for_tests();
+  const auto tier_key = [](std::uint64_t height) {
+    std::string key = block_key(height);
+    key[0] = 'C';
+    return key;
+  };
+  const std::string upgrade = read_value(db, tier_key(2));
+  REQUIRE(upgrade.size() == 1 + 1 + 68);
+  REQUIRE(read_value(db, tier_key(3)) == std::string("\x01\x00", 2));
+  REQUIRE(ledger::audit_chain(*store).ok);
+
+  std::uint64_t fault_height = 0;
+  SECTION("a record whose new tier differs") {
+    std::string changed = upgrade;
+    changed[1 + 1 + 32 + 1] = 2;  // version, count, customer, from tier: the to tier
+    write_value(db, tier_key(2), changed);
+    fault_height = 2;
+  }
+  SECTION("a block that changed no tier with another block's changes") {
+    write_value(db, tier_key(3), upgrade);
+    fault_height = 3;
+  }
+  SECTION("blocks without records, as an earlier release wrote them") {
+    for (std::uint64_t height = 1; height <= 3; ++height) delete_key(db, tier_key(height));
+  }
+  const ledger::AuditReport report = ledger::audit_chain(*store);
+  INFO(report.fault.message());
+  if (fault_height == 0) {
+    CHECK(report.ok);
+  } else {
+    CHECK_FALSE(report.ok);
+    CHECK(report.fault.code == ledger::Code::corruption);
+    CHECK(report.fault_height == fault_height);
+    CHECK(report.fault.detail == "the tier change record differs from the replayed changes");
+  }
 }

@@ -755,7 +755,13 @@ bool set_file_size_limit(pid_t pid, std::optional<std::uint64_t> bytes) {
 void set_node_config(const fs::path& data_dir, const nlohmann::json& fields) {
   const fs::path path = data_dir / "node.json";
   nlohmann::ordered_json config = nlohmann::ordered_json::parse(read_text_file(path));
-  for (const auto& [name, value] : fields.items()) config[name] = value;
+  for (const auto& [name, value] : fields.items()) {
+    if (value.is_null()) {
+      config.erase(name);
+    } else {
+      config[name] = value;
+    }
+  }
   std::ofstream file(path, std::ios::trunc);
   file << config.dump(2) << "\n";
   file.close();

@@ -285,7 +285,8 @@ class WebSocketClient {
 
 // ---- nodes ----
 
-// Sets `fields` in a data dir's node.json, keeping the others and their order.
+// Sets `fields` in a data dir's node.json, keeping the others and their order; a field given
+// as null is removed, as an operator deletes a section.
 void set_node_config(const std::filesystem::path& data_dir, const nlohmann::json& fields);
 std::string read_api_token(const std::filesystem::path& data_dir);
 
@@ -329,6 +330,9 @@ class LiveNode {
   // What the running node, or the last one stopped, printed (stdout and stderr).
   std::string output() const;
 
+  // node.json fields of every next start(), on top of LiveNodeOptions::config: a null value
+  // removes the field (say, "webhooks": null runs the node without webhooks).
+  void set_config(const nlohmann::json& fields) { config_.update(fields); }
   // The file size limit of the next start() (SpawnOptions::file_size_limit_bytes).
   void set_file_size_limit_bytes(std::optional<std::uint64_t> bytes) { file_size_limit_bytes_ = bytes; }
   // The running node's process id (to change its limits, say).

@@ -93,7 +93,7 @@ TEST_CASE("quote equals earn over seeded random orders, tiers included, and no e
     "first_purchase_bonus": {"name": "welcome", "points": 40}, "order_points_max": 600})";
   const bool tiers = GENERATE(false, true);
   RulesHarness harness(tiers ? tier_rules : plain_rules, local_midnight_ms - 3'600'000,
-                       tiers ? tier_chain() : pc::test::GenesisOptions{});
+                       tiers ? pc::test::tier_chain_options() : pc::test::GenesisOptions{});
   const std::uint64_t order_max = tiers ? 600 : 300;
   const std::uint32_t seed = tiers ? 7'332 : 7'331;
   INFO("seed " << seed << (tiers ? ", tier chain" : ""));
@@ -151,7 +151,7 @@ TEST_CASE("a tier rule reads the tier at the tip: the customer who just crossed 
   const std::string rules = R"({"version": 1, "currencies": [{"currency": "EUR", "points_per_unit": 1}],
     "multipliers": [{"name": "gold double", "per_mille": 2000, "segment": {"tier": {"one_of": ["Gold"]}}},
                     {"name": "silver and up", "per_mille": 1500, "segment": {"tier": {"at_least": "Silver"}}}]})";
-  RulesHarness harness(rules, local_midnight_ms - 3'600'000, tier_chain());
+  RulesHarness harness(rules, local_midnight_ms - 3'600'000, pc::test::tier_chain_options());
   const ledger::TierProgram& program = harness.genesis().policy.tiers;
   const auto produce = [&] {
     harness.clock().advance_ms(1'000);

@@ -123,6 +123,13 @@ ledger::TierProgram test_tier_program() {
   return program;
 }
 
+GenesisOptions tier_chain_options() {
+  GenesisOptions options;
+  options.protocol_version = 4;
+  options.tiers = test_tier_program();
+  return options;
+}
+
 crypto::SecretKey TxFactory::partner_issuer(ledger::PartnerId id) {
   return seeded_key("partner " + std::to_string(id) + " issuer");
 }

@@ -66,6 +66,8 @@ struct GenesisOptions {
 // Silver from 1000 qualifying points (×1.25), Gold from 5000 (×1.5), windows of 30 days with
 // 10 days of grace: the program of docs/loyalty.md's example, on a test scale.
 ledger::TierProgram test_tier_program();
+// The genesis options of a protocol version 4 chain with test_tier_program().
+GenesisOptions tier_chain_options();
 
 // Partner i's keys are seeded_key("partner i issuer") and seeded_key("partner i validator").
 ledger::Genesis make_genesis(const GenesisOptions& options = {});

@@ -18,15 +18,6 @@ namespace pc::test::rules_harness {
 // 2026-11-29T23:00Z: Monday 30 Nov, 00:00 at UTC+1. A local day starts here.
 constexpr std::uint64_t local_midnight_ms = 1'795'993'200'000;
 
-// The genesis options of a protocol version 4 chain with test_tier_program() (Silver from
-// 1000 qualifying points, x1.25; Gold from 5000, x1.5).
-inline pc::test::GenesisOptions tier_chain() {
-  pc::test::GenesisOptions options;
-  options.protocol_version = ledger::protocol_version_newest;
-  options.tiers = pc::test::test_tier_program();
-  return options;
-}
-
 // A one-validator node of partner 1 whose data dir holds `rules_text` as its rules file.
 class RulesHarness {
  public:

@@ -19,6 +19,7 @@
 #include "ledger/store.hpp"
 #include "node/demo.hpp"
 #include "tests/fixtures.hpp"
+#include "tests/state_support.hpp"
 
 namespace {
 
@@ -958,4 +959,128 @@ TEST_CASE("a certificate is verified again unless it is exactly the one verified
   late.header.round = late.commit.round + 1;
   const ledger::VerifiedCertificate late_exact{late.header.hash(), late.commit};
   CHECK(ledger::check_block_certificate(chain.genesis(), late, &late_exact).error().code == ledger::Code::bad_commit);
+}
+
+TEST_CASE("a block's tier changes are stored beside it, read back after a reopen, and round-trip",
+          "[ledger][store][tiers]") {
+  // Proves the tier change records (docs/protocol.md, "Store layout"): every block has one,
+  // in execution's order (an earned upgrade, a grant, a grant that ended at the block's
+  // start; the block's start first when one block has both), empty for a block that changed
+  // no tier, and all of it survives a reopen.
+  TestChain chain(pc::test::tier_chain_options());
+  const crypto::PublicKey alice = TxFactory::customer(1).public_key();
+  const crypto::PublicKey bob = TxFactory::customer(2).public_key();
+  const crypto::PublicKey carol = TxFactory::customer(3).public_key();
+  const ledger::Transaction small = chain.txs.issue(1, bob, 100, "order-0");
+  const ledger::Transaction crossing = chain.txs.issue(1, alice, 1'000, "order-1");
+  const ledger::Transaction grant = chain.txs.grant_tier(3, bob, 2, pc::test::state::at_day(20));
+  const ledger::Transaction carol_crossing = chain.txs.issue(2, carol, 1'000, "order-2");
+  pc::test::state::commit_at(chain, pc::test::state::at_day(1), {small, crossing});
+  pc::test::state::commit_at(chain, pc::test::state::at_day(2), {grant});
+  pc::test::state::commit_at(chain, pc::test::state::at_day(20), {carol_crossing});
+  pc::test::state::commit_at(chain, pc::test::state::at_day(21));
+
+  using Changes = std::vector<ledger::TierChange>;
+  const std::vector<Changes> expected{
+      {{alice, 0, 1, 1, crossing.id()}},
+      {{bob, 0, 2, 3, grant.id()}},
+      {{bob, 2, 0, 0, Hash256{}}, {carol, 0, 1, 2, carol_crossing.id()}},
+      {},
+  };
+  const auto check_records = [&](const ledger::ChainStore& store) {
+    for (std::uint64_t height = 1; height <= expected.size(); ++height) {
+      INFO("height " << height);
+      auto changes = store.tier_changes_at(height);
+      REQUIRE(changes.ok());
+      REQUIRE(changes->has_value());
+      CHECK(**changes == expected[height - 1]);
+    }
+    auto above_tip = store.tier_changes_at(expected.size() + 1);
+    REQUIRE(above_tip.ok());
+    CHECK_FALSE(above_tip->has_value());
+  };
+  check_records(chain.store());
+  chain.reopen();
+  check_records(chain.store());
+
+  for (const Changes& changes : expected) {
+    auto decoded = ledger::decode_tier_changes(ledger::encode_tier_changes(changes));
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == changes);
+  }
+}
+
+TEST_CASE("a tier change record that is not what encode_tier_changes writes is corruption", "[ledger][store][tiers]") {
+  // Proves the decoder's refusals: another version, a count the bytes cannot hold or not
+  // minimally encoded, a change that keeps its tier, a short value and a byte too many.
+  const ledger::TierChange change{TxFactory::customer(1).public_key(), 0, 1, 1, crypto::sha256(as_bytes("tx"))};
+  const Bytes good = ledger::encode_tier_changes({change});
+  REQUIRE(good.size() == 1 + 1 + 68);
+  REQUIRE(ledger::decode_tier_changes(good).ok());
+  REQUIRE(ledger::decode_tier_changes(Bytes{1, 0}).ok());  // a block that changed no tier
+  const auto refused = [](Bytes bytes, const std::string& why) {
+    auto decoded = ledger::decode_tier_changes(bytes);
+    INFO(why);
+    REQUIRE_FALSE(decoded.ok());
+    CHECK(decoded.error().code == ledger::Code::corruption);
+    CHECK(decoded.error().detail.find(why) != std::string::npos);
+  };
+  Bytes other_version = good;
+  other_version[0] = 2;
+  refused(other_version, "version 2");
+  Bytes two_counted = good;
+  two_counted[1] = 2;
+  refused(two_counted, "tier changes");
+  refused(Bytes{1, 0x80, 0x00}, "not minimally encoded");
+  Bytes same_tier = good;
+  same_tier[1 + 1 + 32 + 1] = 0;
+  refused(same_tier, "keeps tier 0");
+  refused(Bytes(good.begin(), good.end() - 1), "tier change record");
+  Bytes longer = good;
+  longer.push_back(0);
+  refused(longer, "tier change record");
+  refused(Bytes{}, "tier change record");
+}
+
+TEST_CASE("a block stored without a tier change record has unknown tier changes", "[ledger][store][tiers]") {
+  // Proves the upgrade path: a block written by a release that kept no records reads
+  // nullopt, unknown, not an empty list, while the next block written has its record.
+  TestChain chain(pc::test::tier_chain_options());
+  const crypto::PublicKey alice = TxFactory::customer(1).public_key();
+  const crypto::PublicKey bob = TxFactory::customer(2).public_key();
+  pc::test::state::commit_at(chain, pc::test::state::at_day(1), {chain.txs.issue(1, alice, 1'000, "order-1")});
+  std::string record_key = "C";
+  ledger::append_big_endian(record_key, 1, 8);
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  REQUIRE(chain.store().database_for_tests().Delete(sync, record_key).ok());
+  chain.reopen();
+  auto unknown = chain.store().tier_changes_at(1);
+  REQUIRE(unknown.ok());
+  CHECK_FALSE(unknown->has_value());
+
+  const ledger::Transaction crossing = chain.txs.issue(2, bob, 1'000, "order-2");
+  pc::test::state::commit_at(chain, pc::test::state::at_day(2), {crossing});
+  auto known = chain.store().tier_changes_at(2);
+  REQUIRE(known.ok());
+  REQUIRE(known->has_value());
+  CHECK(**known == std::vector<ledger::TierChange>{{bob, 0, 1, 2, crossing.id()}});
+}
+
+TEST_CASE("a tier change record has the documented bytes", "[ledger][store][tiers][golden]") {
+  // Proves the worked example of docs/protocol.md ("Store layout", tier change records): an
+  // earned upgrade of customer 1 by partner 1's transaction sha256("tx"), then customer 2's
+  // grant of Gold ending at the block's start.
+  const ledger::TierChange earned{TxFactory::customer(1).public_key(), 0, 1, 1, crypto::sha256(as_bytes("tx"))};
+  const ledger::TierChange ended{TxFactory::customer(2).public_key(), 2, 0, 0, Hash256{}};
+  const Bytes record = ledger::encode_tier_changes({earned, ended});
+  CHECK(to_hex(earned.customer) == "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650");
+  CHECK(to_hex(ended.customer) == "a29b114b93bffa7cda66c71b1f2d643c282f6849e0cf2fe44344c7a4cf7cdc56");
+  CHECK(to_hex(earned.tx_id) == "1b5b9ccb3e8d006a5230de9bda23ff91edc794d4f56410560830b418528e446c");
+  CHECK(to_hex(record) ==
+        "0102"
+        "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650" "00" "01" "0100"
+        "1b5b9ccb3e8d006a5230de9bda23ff91edc794d4f56410560830b418528e446c"
+        "a29b114b93bffa7cda66c71b1f2d643c282f6849e0cf2fe44344c7a4cf7cdc56" "02" "00" "0000"
+        "0000000000000000000000000000000000000000000000000000000000000000");
 }

@@ -31,13 +31,6 @@ using namespace pc::test::state;
 constexpr std::uint8_t silver = 1;
 constexpr std::uint8_t gold = 2;
 
-GenesisOptions tier_options() {
-  GenesisOptions options;
-  options.protocol_version = 4;
-  options.tiers = pc::test::test_tier_program();
-  return options;
-}
-
 std::uint8_t tier_of(const TestChain& chain, const crypto::PublicKey& customer) {
   const ledger::TierStatus* status = chain.state().tier_status(customer);
   return status == nullptr ? 0 : status->tier;
@@ -62,7 +55,7 @@ TEST_CASE("a tier is earned at once when the window's points cross its threshold
   // the issuing partner) and earns at the old rate; her next Issue of 100 earns 125 (×1.25),
   // and its issuance records Silver and 12500. Qualifying points are the points signed (100),
   // not the 125 credited, so 3 more such Issues do not reach Gold.
-  TestChain chain(tier_options());
+  TestChain chain(pc::test::tier_chain_options());
   TxFactory& txs = chain.txs;
   const auto alice = TxFactory::customer(1).public_key();
   commit_at(chain, at_day(1), {txs.issue(1, alice, 900, "o-1")});
@@ -96,7 +89,7 @@ TEST_CASE("an earned tier holds to the end of the next window plus grace, and dr
   // window 1 (days 30-60) and its 10 grace days; a block 1 ms before day 70 still sees Silver,
   // the block at day 70 downgrades her with no transaction (a tier_downgraded change with no
   // partner and no transaction), and the records stay consistent after the store is reopened.
-  TestChain chain(tier_options());
+  TestChain chain(pc::test::tier_chain_options());
   TxFactory& txs = chain.txs;
   const auto alice = TxFactory::customer(1).public_key();
   commit_at(chain, at_day(5), {txs.issue(1, alice, 1'000, "o-1")});
@@ -129,7 +122,7 @@ TEST_CASE("requalifying extends a tier, and a lower qualification takes over at 
   // (day 40) make Alice Gold until day 70 (end of window 1 + grace), then Silver until day 100
   // (end of window 2 + grace), then nothing; a block inside window 2's grace period already
   // has window 0's qualification dropped only once day 70 is reached.
-  TestChain chain(tier_options());
+  TestChain chain(pc::test::tier_chain_options());
   TxFactory& txs = chain.txs;
   const auto alice = TxFactory::customer(1).public_key();
   commit_at(chain, at_day(10), {txs.issue(1, alice, 5'000, "o-1")});
@@ -156,7 +149,7 @@ TEST_CASE("a granted tier ends by itself, and the higher of earned and granted a
   // Gold until day 20 (she is Gold, upgraded by the grant); Bob has earned Gold and a Silver
   // grant leaves him Gold. At day 20 Alice's grant ends by itself and she is Silver again (her
   // earned tier), Bob is unchanged; the grant fields are cleared.
-  TestChain chain(tier_options());
+  TestChain chain(pc::test::tier_chain_options());
   TxFactory& txs = chain.txs;
   const auto alice = TxFactory::customer(1).public_key();
   const auto bob = TxFactory::customer(2).public_key();
@@ -190,7 +183,7 @@ TEST_CASE("a grant is refused for an unknown tier, a past or too long period, or
   // two-tier program is unknown_tier; until_ms at the block time is tier_grant_ended; a period
   // over 3660 days is tier_grant_too_long; a grant while partner 3's runs is tier_grant_held
   // for partner 2, while partner 3 itself may change its grant.
-  TestChain chain(tier_options());
+  TestChain chain(pc::test::tier_chain_options());
   TxFactory& txs = chain.txs;
   const auto alice = TxFactory::customer(1).public_key();
   commit_at(chain, at_day(1), {txs.grant_tier(3, alice, silver, at_day(40))});
@@ -212,7 +205,7 @@ TEST_CASE("a reward that requires a tier refuses a customer below it", "[ledger]
   // Proves min_tier on a version 4 chain: a Gold-only reward is tier_too_low for Silver Alice
   // and redeemed by Gold Bob; a min_tier beyond the program is unknown_tier when published; on
   // a version 3 chain any min_tier but 0 stays invalid_field, as before tiers existed.
-  TestChain chain(tier_options());
+  TestChain chain(pc::test::tier_chain_options());
   TxFactory& txs = chain.txs;
   const auto alice_key = TxFactory::customer(1);
   const auto bob_key = TxFactory::customer(2);
@@ -272,10 +265,10 @@ TEST_CASE("a plain Issue with tiers costs 6 bytes of tier state in the account r
   const std::size_t issuance_key = 1 + 2 + 7;  // 'i', partner, "order-1"
   CHECK(records_of_one_issue(catalog, 50) ==
         Sizes{{'a', {33, 48}}, {'i', {issuance_key, 95}}, {'p', partner}, {'t', totals}});
-  CHECK(records_of_one_issue(tier_options(), 50) ==
+  CHECK(records_of_one_issue(pc::test::tier_chain_options(), 50) ==
         Sizes{{'a', {33, 48 + 6}}, {'i', {issuance_key, 54}}, {'p', partner}, {'t', totals}});
   // 1000 points cross Silver's threshold: the window's points take two LEB128 bytes.
-  CHECK(records_of_one_issue(tier_options(), 1'000).at('a') == std::pair<std::size_t, std::size_t>{33, 48 + 7});
+  CHECK(records_of_one_issue(pc::test::tier_chain_options(), 1'000).at('a') == std::pair<std::size_t, std::size_t>{33, 48 + 7});
 }
 
 TEST_CASE("GrantTier is refused on chains before protocol version 4", "[ledger][tiers]") {

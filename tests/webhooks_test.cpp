@@ -4,6 +4,7 @@
 // loopback (signature, retry after a 500 and after the receiver was down, a restart in the
 // middle of retries).
 #include <catch2/catch.hpp>
+#include <leveldb/db.h>
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -12,6 +13,8 @@
 #include "node/node.hpp"
 #include "node/webhook_queue.hpp"
 #include "node/webhook_sender.hpp"
+#include "ledger/codec.hpp"
+#include "ledger/store.hpp"
 #include "ledger/voucher.hpp"
 #include "tests/fixtures.hpp"
 #include "tests/state_support.hpp"
@@ -372,14 +375,15 @@ TEST_CASE("tier_changed reaches every partner: an earned upgrade, a grant, and a
   // partners 1 and 3 caused the changes (a tier is coalition-wide): partner 1's Issue lifts
   // Alice to Silver (cause earn, id of the Issue's position), partner 3's GrantTier gives Bob
   // Gold (cause grant), and at day 20 Bob's grant ends by itself at the block's start (cause
-  // time, id HEIGHT.start-0); an Issue that changes no tier queues nothing.
-  pc::test::GenesisOptions options;
-  options.protocol_version = 4;
-  options.tiers = pc::test::test_tier_program();
-  TestChain chain(options);
+  // time, id HEIGHT.start-0); an Issue that changes no tier queues nothing. A queue that was
+  // closed while the blocks were committed queues the same events at its next open, from the
+  // tier change records the store kept beside the blocks.
+  TestChain chain(pc::test::tier_chain_options());
   TempDir dir;
-  node::WebhookQueue queue(dir.path(), chain.store(), 2,
-                           settings_for("http://127.0.0.1:9/hooks", {node::WebhookEventType::tier_changed}));
+  TempDir later_dir;
+  const node::WebhookSettings settings = settings_for("http://127.0.0.1:9/hooks", {node::WebhookEventType::tier_changed});
+  node::WebhookQueue queue(dir.path(), chain.store(), 2, settings);
+  { node::WebhookQueue opened_at_genesis(later_dir.path(), chain.store(), 2, settings); }
   const crypto::PublicKey alice = TxFactory::customer(1).public_key();
   const crypto::PublicKey bob = TxFactory::customer(2).public_key();
   // Executes the block over the tip's state for its tier changes, as the node's commit does,
@@ -405,6 +409,10 @@ TEST_CASE("tier_changed reaches every partner: an earned upgrade, a grant, and a
   const auto events = drain(queue);
   REQUIRE(ids_of(events) ==
           std::vector<std::string>{"1.1.tier_changed", "2.0.tier_changed", "3.start-0.tier_changed"});
+  node::WebhookQueue later(later_dir.path(), chain.store(), 2, settings);
+  const auto caught_up = drain(later);
+  REQUIRE(caught_up.size() == events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) CHECK(caught_up[i].body == events[i].body);
   const auto earned = nlohmann::json::parse(events[0].body);
   CHECK(earned["type"] == "tier_changed");
   CHECK(earned["partner"] == 2);
@@ -533,4 +541,28 @@ TEST_CASE("retry delays double from the first delay up to the cap", "[webhooks][
   CHECK(node::webhook_retry_delay_ms(settings, 10) == 512'000);
   CHECK(node::webhook_retry_delay_ms(settings, 11) == 600'000);
   CHECK(node::webhook_retry_delay_ms(settings, 1'000'000) == 600'000);
+}
+
+TEST_CASE("a damaged tier change record costs that block's tier_changed, not the queue", "[webhooks][queue][tiers]") {
+  // Proves that a queue catching up over a block whose tier change record does not decode
+  // queues that block's other events and the later blocks' tier_changed, instead of stopping
+  // at it: the record is derived data, and the chain is still whole.
+  TestChain chain(pc::test::tier_chain_options());
+  TempDir dir;
+  const node::WebhookSettings settings =
+      settings_for("http://127.0.0.1:9/hooks", {node::WebhookEventType::earn, node::WebhookEventType::tier_changed});
+  { node::WebhookQueue opened_at_genesis(dir.path(), chain.store(), 1, settings); }
+  const crypto::PublicKey alice = TxFactory::customer(1).public_key();
+  const crypto::PublicKey bob = TxFactory::customer(2).public_key();
+  pc::test::state::commit_at(chain, pc::test::state::at_day(1), {chain.txs.issue(1, alice, 1'000, "order-1")});
+  pc::test::state::commit_at(chain, pc::test::state::at_day(2), {chain.txs.issue(1, bob, 1'000, "order-2")});
+  std::string record_key = "C";
+  ledger::append_big_endian(record_key, 1, 8);
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  REQUIRE(chain.store().database_for_tests().Put(sync, record_key, "damaged").ok());
+
+  node::WebhookQueue queue(dir.path(), chain.store(), 1, settings);
+  CHECK(queue.cursor_height() == 2);
+  CHECK(ids_of(drain(queue)) == std::vector<std::string>{"1.0.earn", "2.0.earn", "2.0.tier_changed"});
 }
