@@ -317,12 +317,12 @@ void tier_record_seeds() {
   write_seed("fuzz_tier_record", "remembered", seed(0x2a, 61 * day, 95 * day, remembered));
 }
 
-// fuzz_tier_changes_record: the stored record of a block's tier changes, one earned upgrade
-// and one at the block's start (no transaction, partner 0); and a block's without any.
+// fuzz_tier_changes_record: the stored record of a block's tier changes, one at the block's
+// start (no transaction, partner 0) and one earned upgrade; and a block's without any.
 void tier_changes_record_seeds() {
   const ledger::TierChange earned{fuzz::seeded_key("customer 1").public_key(), 0, 1, 1, pc::crypto::sha256(pc::as_bytes("tx"))};
   const ledger::TierChange ended{fuzz::seeded_key("customer 2").public_key(), 2, 0, 0, {}};
-  write_seed("fuzz_tier_changes_record", "earned-and-ended", ledger::encode_tier_changes({earned, ended}));
+  write_seed("fuzz_tier_changes_record", "ended-and-earned", ledger::encode_tier_changes({ended, earned}));
   write_seed("fuzz_tier_changes_record", "none", ledger::encode_tier_changes({}));
 }
 

@@ -1068,19 +1068,19 @@ TEST_CASE("a block stored without a tier change record has unknown tier changes"
 }
 
 TEST_CASE("a tier change record has the documented bytes", "[ledger][store][tiers][golden]") {
-  // Proves the worked example of docs/protocol.md ("Store layout", tier change records): an
-  // earned upgrade of customer 1 by partner 1's transaction sha256("tx"), then customer 2's
-  // grant of Gold ending at the block's start.
+  // Proves the worked example of docs/protocol.md ("Store layout", tier change records):
+  // customer 2's grant of Gold ending at the block's start, then an earned upgrade of
+  // customer 1 by partner 1's transaction sha256("tx").
   const ledger::TierChange earned{TxFactory::customer(1).public_key(), 0, 1, 1, crypto::sha256(as_bytes("tx"))};
   const ledger::TierChange ended{TxFactory::customer(2).public_key(), 2, 0, 0, Hash256{}};
-  const Bytes record = ledger::encode_tier_changes({earned, ended});
+  const Bytes record = ledger::encode_tier_changes({ended, earned});
   CHECK(to_hex(earned.customer) == "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650");
   CHECK(to_hex(ended.customer) == "a29b114b93bffa7cda66c71b1f2d643c282f6849e0cf2fe44344c7a4cf7cdc56");
   CHECK(to_hex(earned.tx_id) == "1b5b9ccb3e8d006a5230de9bda23ff91edc794d4f56410560830b418528e446c");
   CHECK(to_hex(record) ==
         "0102"
-        "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650" "00" "01" "0100"
-        "1b5b9ccb3e8d006a5230de9bda23ff91edc794d4f56410560830b418528e446c"
         "a29b114b93bffa7cda66c71b1f2d643c282f6849e0cf2fe44344c7a4cf7cdc56" "02" "00" "0000"
-        "0000000000000000000000000000000000000000000000000000000000000000");
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650" "00" "01" "0100"
+        "1b5b9ccb3e8d006a5230de9bda23ff91edc794d4f56410560830b418528e446c");
 }
