@@ -368,8 +368,7 @@ TEST_CASE("a key the chain does not account for is named by the audit", "[ledger
     value = read_value(db, merkle_key(2));
   }
   SECTION("a tier change record above the tip") {
-    key = merkle_key(tip.height + 1);
-    key[0] = 'C';
+    key = pc::test::tier_changes_key(tip.height + 1);
     value = "x";
   }
   REQUIRE(ledger::audit_chain(*store).ok);
@@ -719,29 +718,24 @@ TEST_CASE("a tier change record that differs from the replay is a fault, a missi
   pc::test::state::commit_at(chain, pc::test::state::at_day(3), {chain.txs.issue(1, alice, 5, "order-3")});
   const auto store = open_for_audit(chain);
   leveldb::DB& db = store->database_for_tests();
-  const auto tier_key = [](std::uint64_t height) {
-    std::string key = block_key(height);
-    key[0] = 'C';
-    return key;
-  };
-  const std::string upgrade = read_value(db, tier_key(2));
+  const std::string upgrade = read_value(db, pc::test::tier_changes_key(2));
   REQUIRE(upgrade.size() == 1 + 1 + 68);
-  REQUIRE(read_value(db, tier_key(3)) == std::string("\x01\x00", 2));
+  REQUIRE(read_value(db, pc::test::tier_changes_key(3)) == std::string("\x01\x00", 2));
   REQUIRE(ledger::audit_chain(*store).ok);
 
   std::uint64_t fault_height = 0;
   SECTION("a record whose new tier differs") {
     std::string changed = upgrade;
     changed[1 + 1 + 32 + 1] = 2;  // version, count, customer, from tier: the to tier
-    write_value(db, tier_key(2), changed);
+    write_value(db, pc::test::tier_changes_key(2), changed);
     fault_height = 2;
   }
   SECTION("a block that changed no tier with another block's changes") {
-    write_value(db, tier_key(3), upgrade);
+    write_value(db, pc::test::tier_changes_key(3), upgrade);
     fault_height = 3;
   }
   SECTION("blocks without records, as an earlier release wrote them") {
-    for (std::uint64_t height = 1; height <= 3; ++height) delete_key(db, tier_key(height));
+    for (std::uint64_t height = 1; height <= 3; ++height) delete_key(db, pc::test::tier_changes_key(height));
   }
   const ledger::AuditReport report = ledger::audit_chain(*store);
   INFO(report.fault.message());

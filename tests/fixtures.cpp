@@ -16,6 +16,12 @@ crypto::PublicKey with_torsion_component(const crypto::PublicKey& key) {
   return mixed;
 }
 
+std::string tier_changes_key(std::uint64_t height) {
+  std::string key = "C";
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(height >> shift));
+  return key;
+}
+
 TempDir::TempDir() {
   std::random_device entropy;
   const auto base = std::filesystem::temp_directory_path();

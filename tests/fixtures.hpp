@@ -30,6 +30,10 @@ inline crypto::SecretKey seeded_key(std::string_view label) {
 // libsodium's verify alone does not.
 crypto::PublicKey with_torsion_component(const crypto::PublicKey& key);
 
+// The chain store's key of a block's tier change record, as docs/protocol.md ("Store layout")
+// spells it: "C" followed by the height, 8 bytes big-endian.
+std::string tier_changes_key(std::uint64_t height);
+
 // A fresh directory under the system temp dir, removed when the object goes away.
 class TempDir {
  public:

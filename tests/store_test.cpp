@@ -1049,11 +1049,9 @@ TEST_CASE("a block stored without a tier change record has unknown tier changes"
   const crypto::PublicKey alice = TxFactory::customer(1).public_key();
   const crypto::PublicKey bob = TxFactory::customer(2).public_key();
   pc::test::state::commit_at(chain, pc::test::state::at_day(1), {chain.txs.issue(1, alice, 1'000, "order-1")});
-  std::string record_key = "C";
-  ledger::append_big_endian(record_key, 1, 8);
   leveldb::WriteOptions sync;
   sync.sync = true;
-  REQUIRE(chain.store().database_for_tests().Delete(sync, record_key).ok());
+  REQUIRE(chain.store().database_for_tests().Delete(sync, pc::test::tier_changes_key(1)).ok());
   chain.reopen();
   auto unknown = chain.store().tier_changes_at(1);
   REQUIRE(unknown.ok());

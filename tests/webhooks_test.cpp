@@ -13,8 +13,6 @@
 #include "node/node.hpp"
 #include "node/webhook_queue.hpp"
 #include "node/webhook_sender.hpp"
-#include "ledger/codec.hpp"
-#include "ledger/store.hpp"
 #include "ledger/voucher.hpp"
 #include "tests/fixtures.hpp"
 #include "tests/state_support.hpp"
@@ -556,11 +554,9 @@ TEST_CASE("a damaged tier change record costs that block's tier_changed, not the
   const crypto::PublicKey bob = TxFactory::customer(2).public_key();
   pc::test::state::commit_at(chain, pc::test::state::at_day(1), {chain.txs.issue(1, alice, 1'000, "order-1")});
   pc::test::state::commit_at(chain, pc::test::state::at_day(2), {chain.txs.issue(1, bob, 1'000, "order-2")});
-  std::string record_key = "C";
-  ledger::append_big_endian(record_key, 1, 8);
   leveldb::WriteOptions sync;
   sync.sync = true;
-  REQUIRE(chain.store().database_for_tests().Put(sync, record_key, "damaged").ok());
+  REQUIRE(chain.store().database_for_tests().Put(sync, pc::test::tier_changes_key(1), "damaged").ok());
 
   node::WebhookQueue queue(dir.path(), chain.store(), 1, settings);
   CHECK(queue.cursor_height() == 2);
