@@ -823,6 +823,27 @@ TEST_CASE("a key file decrypts independently following the documented layout", "
                                                    &file[39], aead_key.data()) != 0);
 }
 
+// The worked example of docs/crypto.md, "Key files": its 111 bytes (made with libsodium alone
+// from the table, with the salt and nonce the document gives) open under the real open_key
+// to customer 1's key, and the documented derived key is what Argon2id gives.
+TEST_CASE("golden: the documented key file opens to customer 1's key", "[crypto][keyfile][golden]") {
+  const Bytes file = unhex(
+      "50434b4559310201000000000000000020000000000000000102030405060708090a0b0c0d0e0f10111213141516"
+      "1718191a1b1c1d1e1f2021222324252627fdebd6c7e6a11c42e8674054e83b429315a198c1ce8c9e682aad59a510"
+      "9c159cb934a50bb9e2df62783b5b69b8a9c3fb");
+  REQUIRE(file.size() == key_file_bytes);
+  const std::string_view passphrase = "correct horse battery staple";
+  const auto opened = open_key(file, passphrase);
+  REQUIRE(opened.ok());
+  CHECK(opened->public_key() == label_key("customer 1").public_key());
+  CHECK(to_hex(opened->public_key()) == "1fe5df78e45a92e24236b4d7ab4fc6be8854e95f1ca27e7f4bb8c19ea8d56650");
+  FixedBytes<32> aead_key{};
+  REQUIRE(crypto_pwhash(aead_key.data(), aead_key.size(), passphrase.data(), passphrase.size(), &file[23], 1, 8192,
+                        crypto_pwhash_ALG_ARGON2ID13) == 0);
+  CHECK(to_hex(aead_key) == "d17ea6341ca93da6079ea2f64dc4aa31dd1aaf9caa67fb42ac4afd0714706f26");
+  CHECK(open_key(file, "correct horse battery stapl").error() == KeyFileError::wrong_passphrase);
+}
+
 // A different passphrase, even one character off or empty, fails authentication.
 TEST_CASE("a key file refuses a wrong passphrase", "[crypto][keyfile]") {
   const Bytes file = seal_key(label_key("passphrase"), "hunter2", KdfLimits::minimum());

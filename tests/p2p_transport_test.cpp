@@ -432,6 +432,55 @@ TEST_CASE("an oversize frame closes the connection", "[p2p][transport][refusal]"
   CHECK(node.recorder.links().begin()->second.reason.find("frame larger than the limit") != std::string::npos);
 }
 
+// docs/p2p.md, "Who may connect": a second connection from the same peer in the same
+// direction (the peer restarted) replaces the first, which the node closes with its reason;
+// the new one carries the peer's messages.
+TEST_CASE("a newer connection from the same peer replaces the older one", "[p2p][transport]") {
+  const auto genesis = test::make_genesis();
+  TestNode node(quick_config(), genesis, validator_key(1));
+  RawPeer older(node.port());
+  REQUIRE(older.handshake(genesis, validator_key(2), 2));
+  REQUIRE(node.recorder.wait_connected(validator_key(2).public_key()));
+  RawPeer newer(node.port());
+  REQUIRE(newer.handshake(genesis, validator_key(2), 2));
+  CHECK(older.closed_by_peer());
+  CHECK(node.recorder.wait_log("replaced by a newer connection from the same peer"));
+  auto frame = newer.sealer().seal(FrameKind::message, message("after the restart"));
+  REQUIRE(frame.ok());
+  newer.write(*frame);
+  CHECK(node.recorder.wait([](const auto& links, const auto&) {
+    return std::any_of(links.begin(), links.end(), [](const auto& entry) {
+      return entry.second.open && entry.second.messages == std::vector<Bytes>{message("after the restart")};
+    });
+  }));
+}
+
+// docs/p2p.md, "Frames": frame 0 is read up to the Auth's size, opened, and refused when its
+// body is not an Auth's 98 bytes, with the key and signature of an allowed peer.
+TEST_CASE("an Auth of the wrong size is refused with its reason", "[p2p][transport][refusal]") {
+  const auto genesis = test::make_genesis();
+  TestNode node(quick_config(), genesis, validator_key(1));
+  RawPeer peer(node.port());
+  EphemeralKey ephemeral = EphemeralKey::generate();
+  peer.write(encode_hello({genesis.hash(), ephemeral.public_key()}));
+  auto hello = decode_hello(peer.read(hello_bytes));
+  REQUIRE(hello.ok());
+  auto keys = SessionKeys::derive(Role::dialer, ephemeral, hello->ephemeral_key);
+  REQUIRE(keys.ok());
+  FrameSealer sealer(keys->send);
+  const auto signer = validator_key(2);
+  const Bytes transcript = auth_transcript(Role::dialer, genesis.chain_id, genesis.hash(), ephemeral.public_key(),
+                                           hello->ephemeral_key, 2, signer.public_key());
+  Bytes body = encode_auth({2, signer.public_key(), signer.sign(transcript)});
+  body.pop_back();
+  auto frame = sealer.seal(FrameKind::auth, body);
+  REQUIRE(frame.ok());
+  peer.write(*frame);
+  CHECK(peer.closed_by_peer());
+  CHECK(node.recorder.wait_log("auth: message of the wrong size"));
+  CHECK(node.recorder.links().empty());
+}
+
 // One flipped bit in a message frame, on the wire between nodes 2 and 1, closes that
 // connection only: node 3's link to node 1 stays up and keeps delivering, and node 2 redials
 // (the proxy passes the second connection untouched) and gets through.

@@ -2,6 +2,7 @@
 // byte for byte, and the decoders' answers to every kind of bad input. ed25519 signatures and
 // ChaCha20-Poly1305 under fixed keys are deterministic, so the hex is stable.
 #include <catch2/catch.hpp>
+#include <limits>
 
 #include "node/p2p/wire.hpp"
 #include "tests/fixtures.hpp"
@@ -214,6 +215,24 @@ TEST_CASE("pings and pongs open only empty and after the Auth", "[p2p][wire][kee
   FrameSealer early(dialer.send);
   FrameOpener early_opener(acceptor.receive);
   CHECK(open(early_opener, seal(early, FrameKind::ping, {})).error() == WireError::unexpected_kind);
+}
+
+TEST_CASE("the last frame of a direction is number 2^64 - 2", "[p2p][wire]") {
+  // Proves docs/p2p.md, "Frames": a sealer or opener at the counter's end refuses the next
+  // frame (the transport then closes the connection), after sealing and opening the last.
+  Example example;
+  const SessionKeys dialer = example.dialer_keys();
+  const SessionKeys acceptor = example.acceptor_keys();
+  constexpr std::uint64_t last = std::numeric_limits<std::uint64_t>::max() - 1;
+  FrameSealer sealer(dialer.send, last);
+  FrameOpener opener(acceptor.receive, last);
+  auto opened = open(opener, seal(sealer, FrameKind::message, as_bytes("last")));
+  REQUIRE(opened.ok());
+  CHECK(opened->body == Bytes{'l', 'a', 's', 't'});
+  CHECK(sealer.seal(FrameKind::message, as_bytes("one more")).error() == WireError::counter_exhausted);
+  // The opener refuses whatever comes next, before it decrypts anything.
+  FrameSealer replay(dialer.send, last);
+  CHECK(open(opener, seal(replay, FrameKind::message, as_bytes("one more"))).error() == WireError::counter_exhausted);
 }
 
 // The hello decoder names what is wrong: a stranger (magic), a later version, a wrong size.

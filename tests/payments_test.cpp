@@ -212,7 +212,8 @@ TEST_CASE("point values and payment requests check their fields", "[ledger][paym
 TEST_CASE("a payment request's bytes and text decode only in canonical form", "[ledger][payments][encoding]") {
   // Proves the round trip of the binary and text forms, and that truncation, trailing bytes,
   // an unknown version, a non-minimal length, lower case, a look-alike letter, non-zero
-  // padding bits, a missing prefix and an over-long text are each refused with a typed error.
+  // padding bits, a whole character of padding, a missing or lower-case prefix and an
+  // over-long text are each refused with a typed error.
   const TxFactory txs;
   // "till-12": 121 bytes, so the text's last character carries two padding bits.
   const SignedPaymentRequest request = txs.payment_request(2, "till-12", 250, "EUR", 500, at_day(3), 42);
@@ -250,7 +251,10 @@ TEST_CASE("a payment request's bytes and text decode only in canonical form", "[
   std::string padded = text;
   padded.back() = ledger::voucher_alphabet[ledger::voucher_alphabet.find(padded.back()) ^ 1];
   CHECK(ledger::parse_payment_request(padded).error().code == Code::invalid_field);
+  // One more character of zero bits: 7 bits left over, a whole character of padding.
+  CHECK(ledger::parse_payment_request(text + "0").error().code == Code::invalid_field);
   CHECK(ledger::parse_payment_request(text.substr(6)).error().code == Code::invalid_field);
+  CHECK(ledger::parse_payment_request("pcpay:" + text.substr(6)).error().code == Code::invalid_field);
   CHECK(ledger::parse_payment_request(text + std::string(ledger::payment_request_text_chars_max, '0')).error().code ==
         Code::too_large);
 }

@@ -133,10 +133,12 @@ struct SessionKeys {
 // during the handshake, frame_sealed_bytes_max after).
 Result<std::uint32_t, WireError> decode_frame_length(ByteSpan prefix, std::size_t sealed_bytes_max);
 
-// Seals frames in one direction, numbering them from 0. Not thread-safe.
+// Seals frames in one direction, numbering them from 0 (`first_frame`: tests of the
+// counter's end start near it). Not thread-safe.
 class FrameSealer {
  public:
-  explicit FrameSealer(const std::array<std::uint8_t, session_key_bytes>& key) : key_(key) {}
+  explicit FrameSealer(const std::array<std::uint8_t, session_key_bytes>& key, std::uint64_t first_frame = 0)
+      : key_(key), counter_(first_frame) {}
   ~FrameSealer();
   FrameSealer(const FrameSealer&) = delete;
   FrameSealer& operator=(const FrameSealer&) = delete;
@@ -146,7 +148,7 @@ class FrameSealer {
 
  private:
   std::array<std::uint8_t, session_key_bytes> key_;
-  std::uint64_t counter_ = 0;
+  std::uint64_t counter_;
 };
 
 struct OpenedFrame {
@@ -154,10 +156,12 @@ struct OpenedFrame {
   Bytes body;
 };
 
-// Opens frames in one direction, expecting them numbered from 0 in order. Not thread-safe.
+// Opens frames in one direction, expecting them numbered from 0 (or `first_frame`) in order.
+// Not thread-safe.
 class FrameOpener {
  public:
-  explicit FrameOpener(const std::array<std::uint8_t, session_key_bytes>& key) : key_(key) {}
+  explicit FrameOpener(const std::array<std::uint8_t, session_key_bytes>& key, std::uint64_t first_frame = 0)
+      : key_(key), counter_(first_frame) {}
   ~FrameOpener();
   FrameOpener(const FrameOpener&) = delete;
   FrameOpener& operator=(const FrameOpener&) = delete;
@@ -168,7 +172,7 @@ class FrameOpener {
 
  private:
   std::array<std::uint8_t, session_key_bytes> key_;
-  std::uint64_t counter_ = 0;
+  std::uint64_t counter_;
 };
 
 }  // namespace pc::node::p2p
