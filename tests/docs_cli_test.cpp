@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "tests/e2e_support.hpp"
+#include "tests/fixtures.hpp"
 
 namespace {
 
@@ -80,4 +81,22 @@ TEST_CASE("docs/node.md shows the banner `run` prints", "[e2e][docs]") {
   replace_all(banner, "127.0.0.1:" + std::to_string(node.port()) + "/", "127.0.0.1:8645/");
   const std::string doc = doc_text("node.md");
   CHECK(block_after(doc, "prints (only the port of `rpc_port` differs from one set-up to another):") == banner);
+}
+
+TEST_CASE("docs/billing.md shows the statement the demo chain gives", "[e2e][docs]") {
+  // Proves that the worked example of docs/billing.md, "Bytes and the content hash", is what
+  // `statement` prints for the demo chain, byte for byte (the CSV's CRLF line ends as the
+  // doc's lines): its item names, text layouts and content hash.
+  pc::test::TempDir dir;
+  const fs::path data = dir.path() / "demo-data";
+  const RunResult demo = run({binary_path("pointchain-node").string(), "demo", "--data", data.string()});
+  REQUIRE(demo.status.exited_with(0));
+  const RunResult statement = run({binary_path("pointchain-node").string(), "statement", "--data", data.string(),
+                                   "--partner", "3", "--period", "2026-07", "--format", "csv"});
+  REQUIRE(statement.status.exited_with(0));
+  std::string printed = statement.out;
+  replace_all(printed, "\r\n", "\n");
+  CHECK(block_after(doc_text("billing.md"),
+                    "`pointchain-node statement --data demo-data --partner 3 --period 2026-07 --format csv` prints") ==
+        printed);
 }

@@ -49,6 +49,25 @@ TransportConfig quick_config() {
 
 Bytes message(std::string_view text) { return Bytes(text.begin(), text.end()); }
 
+// A dialer's hello exchanged by hand on `peer`, for tests that then send an Auth of their own.
+struct HandMadeHandshake {
+  EphemeralKey ephemeral = EphemeralKey::generate();
+  Hello hello;
+  SessionKeys keys;
+};
+
+HandMadeHandshake exchange_hellos(RawPeer& peer, const ledger::Genesis& genesis) {
+  HandMadeHandshake made;
+  peer.write(encode_hello({genesis.hash(), made.ephemeral.public_key()}));
+  auto hello = decode_hello(peer.read(hello_bytes));
+  REQUIRE(hello.ok());
+  made.hello = *hello;
+  auto keys = SessionKeys::derive(Role::dialer, made.ephemeral, hello->ephemeral_key);
+  REQUIRE(keys.ok());
+  made.keys = *keys;
+  return made;
+}
+
 // Records what one transport reports and its log; a test waits on it.
 class Recorder final : public TransportHandler {
  public:
@@ -349,15 +368,10 @@ TEST_CASE("handshakes with a key the coalition does not allow are refused with a
   {
     RawPeer peer(node.port());
     const auto signer = validator_key(2);
-    EphemeralKey ephemeral = EphemeralKey::generate();
-    peer.write(encode_hello({genesis.hash(), ephemeral.public_key()}));
-    auto hello = decode_hello(peer.read(hello_bytes));
-    REQUIRE(hello.ok());
-    auto keys = SessionKeys::derive(Role::dialer, ephemeral, hello->ephemeral_key);
-    REQUIRE(keys.ok());
-    FrameSealer sealer(keys->send);
+    const HandMadeHandshake made = exchange_hellos(peer, genesis);
+    FrameSealer sealer(made.keys.send);
     const std::array<std::uint8_t, 32> earlier_session{};  // not this session's acceptor key
-    const Bytes stale = auth_transcript(Role::dialer, genesis.chain_id, genesis.hash(), ephemeral.public_key(),
+    const Bytes stale = auth_transcript(Role::dialer, genesis.chain_id, genesis.hash(), made.ephemeral.public_key(),
                                         earlier_session, 2, signer.public_key());
     auto frame = sealer.seal(FrameKind::auth, encode_auth({2, signer.public_key(), signer.sign(stale)}));
     REQUIRE(frame.ok());
@@ -461,16 +475,11 @@ TEST_CASE("an Auth of the wrong size is refused with its reason", "[p2p][transpo
   const auto genesis = test::make_genesis();
   TestNode node(quick_config(), genesis, validator_key(1));
   RawPeer peer(node.port());
-  EphemeralKey ephemeral = EphemeralKey::generate();
-  peer.write(encode_hello({genesis.hash(), ephemeral.public_key()}));
-  auto hello = decode_hello(peer.read(hello_bytes));
-  REQUIRE(hello.ok());
-  auto keys = SessionKeys::derive(Role::dialer, ephemeral, hello->ephemeral_key);
-  REQUIRE(keys.ok());
-  FrameSealer sealer(keys->send);
+  const HandMadeHandshake made = exchange_hellos(peer, genesis);
+  FrameSealer sealer(made.keys.send);
   const auto signer = validator_key(2);
-  const Bytes transcript = auth_transcript(Role::dialer, genesis.chain_id, genesis.hash(), ephemeral.public_key(),
-                                           hello->ephemeral_key, 2, signer.public_key());
+  const Bytes transcript = auth_transcript(Role::dialer, genesis.chain_id, genesis.hash(), made.ephemeral.public_key(),
+                                           made.hello.ephemeral_key, 2, signer.public_key());
   Bytes body = encode_auth({2, signer.public_key(), signer.sign(transcript)});
   body.pop_back();
   auto frame = sealer.seal(FrameKind::auth, body);
