@@ -3,6 +3,7 @@
 // cannot drift from the binaries.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -95,6 +96,9 @@ TEST_CASE("docs/billing.md shows the statement the demo chain gives", "[e2e][doc
                                    "--partner", "3", "--period", "2026-07", "--format", "csv"});
   REQUIRE(statement.status.exited_with(0));
   std::string printed = statement.out;
+  // Every line ends with CRLF, the last included, as the doc says.
+  CHECK(printed.ends_with("\r\n"));
+  CHECK(std::count(printed.begin(), printed.end(), '\n') == std::count(printed.begin(), printed.end(), '\r'));
   replace_all(printed, "\r\n", "\n");
   CHECK(block_after(doc_text("billing.md"),
                     "`pointchain-node statement --data demo-data --partner 3 --period 2026-07 --format csv` prints") ==
