@@ -32,6 +32,7 @@ constexpr char reward_prefix = 'R';
 constexpr char activity_prefix = 'A';
 constexpr char first_day_prefix = 'F';
 constexpr char earned_prefix = 'E';
+constexpr char reward_name_prefix = 'N';
 // Blocks replayed per WriteBatch while rebuilding.
 constexpr std::uint64_t rebuild_batch_blocks = 1'000;
 
@@ -45,6 +46,47 @@ std::string day_key(char prefix, PartnerId scope, Day day) {
   std::string key = scope_key(prefix, scope);
   append_big_endian(key, day, 4);
   return key;
+}
+
+std::string reward_name_key(PartnerId partner, std::uint32_t reward_id) {
+  std::string key = scope_key(reward_name_prefix, partner);
+  append_big_endian(key, reward_id, 4);
+  return key;
+}
+
+// What an "R" entry's key holds after the day: the line's kind, then the Redeem's reward
+// text, a catalog reward's partner u16 and id u32, or nothing for payments.
+std::string reward_entry_id(RewardKind kind, std::string_view text, PartnerId partner, std::uint32_t reward_id) {
+  std::string id(1, static_cast<char>(kind));
+  if (kind == RewardKind::redeem) id.append(text);
+  if (kind == RewardKind::catalog) {
+    append_big_endian(id, partner, 2);
+    append_big_endian(id, reward_id, 4);
+  }
+  return id;
+}
+
+// The line an "R" entry's id names (its reward text not yet filled in for a catalog reward);
+// nullopt when the id is not one reward_entry_id makes.
+std::optional<RewardLine> decode_reward_entry_id(std::string_view id) {
+  if (id.empty()) return std::nullopt;
+  RewardLine line;
+  line.kind = static_cast<RewardKind>(static_cast<std::uint8_t>(id.front()));
+  id.remove_prefix(1);
+  switch (line.kind) {
+    case RewardKind::redeem: line.reward = std::string(id); return line;
+    case RewardKind::catalog:
+      if (id.size() != 6) return std::nullopt;
+      line.partner = static_cast<PartnerId>(read_big_endian(id.substr(0, 2)));
+      line.reward_id = static_cast<std::uint32_t>(read_big_endian(id.substr(2)));
+      return line;
+    case RewardKind::payment:
+      if (!id.empty()) return std::nullopt;
+      line.reward = std::string(payment_line_name);
+      return line;
+    case RewardKind::other: break;
+  }
+  return std::nullopt;
 }
 
 std::string big_endian(std::uint64_t value, int width) {
@@ -273,8 +315,27 @@ class AnalyticsIndex::Batch {
     for (const ledger::Event& event : events) {
       if (event.kind == ledger::Event::Kind::earned) credited[event.tx_id] = event.points;
     }
-    // Redemptions and their points by scope and reward: one read and one put of each "R" entry.
-    std::map<std::pair<PartnerId, std::string_view>, std::pair<std::uint64_t, std::uint64_t>> redeemed;
+    // What each catalog redemption and payment took (a Redeem says its points itself).
+    std::map<ledger::Hash256, std::uint64_t> taken;
+    for (const ledger::Event& event : events) {
+      if (event.kind == ledger::Event::Kind::redeemed) taken[event.tx_id] = event.points;
+    }
+    // Redemptions and their points by scope and reward entry id: one read and one put of each
+    // "R" entry.
+    std::map<std::pair<PartnerId, std::string>, std::pair<std::uint64_t, std::uint64_t>> redeemed;
+    const auto add_redemption = [&](PartnerId partner, const std::string& id, std::uint64_t points) {
+      for (PartnerId scope : {partner, coalition_scope}) {
+        added[scope].redemption_count += 1;
+        auto& [count, sum] = redeemed[{scope, id}];
+        count += 1;
+        sum += points;
+      }
+    };
+    const auto points_taken = [&](const ledger::Transaction& tx) {
+      const auto found = taken.find(tx.id());
+      PC_CHECK(found != taken.end());
+      return found->second;
+    };
     for (const ledger::Transaction& tx : block.transactions) {
       if (const auto* issue = std::get_if<ledger::Issue>(&tx.fields().body)) {
         const auto points = credited.find(tx.id());
@@ -286,12 +347,14 @@ class AnalyticsIndex::Batch {
           if (issue->reason == ledger::Reason::purchase) figures.purchase_count += 1;
         }
       } else if (const auto* redeem = std::get_if<ledger::Redeem>(&tx.fields().body)) {
-        for (PartnerId scope : {redeem->partner, coalition_scope}) {
-          added[scope].redemption_count += 1;
-          auto& [count, points] = redeemed[{scope, redeem->reward}];
-          count += 1;
-          points += redeem->points;
-        }
+        add_redemption(redeem->partner, reward_entry_id(RewardKind::redeem, redeem->reward, 0, 0), redeem->points);
+      } else if (const auto* reward = std::get_if<ledger::RedeemReward>(&tx.fields().body)) {
+        add_redemption(reward->partner, reward_entry_id(RewardKind::catalog, {}, reward->partner, reward->reward_id),
+                       points_taken(tx));
+      } else if (const auto* pay = std::get_if<ledger::PayWithPoints>(&tx.fields().body)) {
+        add_redemption(pay->request.request.partner, reward_entry_id(RewardKind::payment, {}, 0, 0), points_taken(tx));
+      } else if (const auto* published = std::get_if<ledger::PublishReward>(&tx.fields().body)) {
+        put(reward_name_key(published->partner, published->reward_id), published->terms.name);
       }
     }
     for (const auto& [scope_and_reward, redemptions] : redeemed) {
@@ -589,7 +652,7 @@ ledger::Result<Report> AnalyticsIndex::report(const ReportQuery& query) const {
   {
     const std::string prefix = scope_key(reward_prefix, scope);
     std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read));
-    std::map<std::string, RewardLine> rewards;
+    std::map<std::string, RewardLine> rewards;  // by entry id
     for (it->Seek(day_key(reward_prefix, scope, query.from)); it->Valid(); it->Next()) {
       const std::string_view key(it->key().data(), it->key().size());
       if (!key.starts_with(prefix) || key.size() < prefix.size() + 4) break;
@@ -598,23 +661,31 @@ ledger::Result<Report> AnalyticsIndex::report(const ReportQuery& query) const {
       if (++entries_read > report_scan_entries_max) return too_many();
       auto value = decode_pair(std::string_view(it->value().data(), it->value().size()));
       if (!value) return damaged("reward");
-      std::string reward(key.substr(prefix.size() + 4));
-      RewardLine& line = rewards[reward];
-      line.reward = std::move(reward);
-      line.count += value->first;
-      line.points += value->second;
+      const std::string_view id = key.substr(prefix.size() + 4);
+      auto found = rewards.find(std::string(id));
+      if (found == rewards.end()) {
+        auto line = decode_reward_entry_id(id);
+        if (!line) return damaged("reward");
+        if (line->kind == RewardKind::catalog) {
+          // Every catalog redemption the index holds is of a reward a PublishReward it also
+          // indexed named.
+          std::string name;
+          if (!db_->Get(read, reward_name_key(line->partner, line->reward_id), &name).ok()) {
+            return damaged("reward name");
+          }
+          line->reward = std::move(name);
+        }
+        found = rewards.emplace(std::string(id), std::move(*line)).first;
+      }
+      found->second.count += value->first;
+      found->second.points += value->second;
     }
     std::vector<RewardLine> lines;
     lines.reserve(rewards.size());
-    for (auto& [name, line] : rewards) lines.push_back(std::move(line));
-    // Most points first; ties by count, then by name, so the order is the same every time.
-    std::sort(lines.begin(), lines.end(), [](const RewardLine& a, const RewardLine& b) {
-      if (a.points != b.points) return a.points > b.points;
-      if (a.count != b.count) return a.count > b.count;
-      return a.reward < b.reward;
-    });
+    for (auto& [id, line] : rewards) lines.push_back(std::move(line));
+    std::sort(lines.begin(), lines.end(), ranks_before);
     if (lines.size() > query.top_rewards) {
-      RewardLine other{"other", true, 0, 0};
+      RewardLine other{RewardKind::other, "other", 0, 0, 0, 0};
       for (std::size_t i = query.top_rewards; i < lines.size(); ++i) {
         other.count += lines[i].count;
         other.points += lines[i].points;

@@ -10,7 +10,11 @@
 //   "M"                                  indexed height u64
 //   "S" | scope u16                      the scope's counters after the indexed height
 //   "B" | scope u16 | day u32            the day's Figures and the liability at its end
-//   "R" | scope u16 | day u32 | reward   redemptions at the scope that day: count, points
+//   "R" | scope u16 | day u32 | kind u8 | what
+//                                        redemptions at the scope that day: count, points.
+//                                        kind (RewardKind) 1: a Redeem's reward text; 2: a
+//                                        catalog reward's partner u16 and id u32; 3: payments
+//   "N" | partner u16 | reward id u32    a catalog reward's name, as last published
 //   "A" | scope u16 | day u32 | key(32)  the member earned or redeemed in the scope that day
 //   "F" | scope u16 | key(32)            the member's first day in the scope
 //   "E" | scope u16 | day u32 | key(32)  points issued to the member in the scope that day (u64)
@@ -40,8 +44,9 @@ namespace pc::node {
 
 // Bumped when the layout or a figure's definition changes: an index of another version is
 // rebuilt.
-// Version 2 added the "E" entries (the leaderboard).
-inline constexpr std::uint32_t analytics_format_version = 2;
+// Version 2 added the "E" entries (the leaderboard); version 3 counts catalog redemptions and
+// payments with points as redemptions ("R" entries with a kind, "N" entries).
+inline constexpr std::uint32_t analytics_format_version = 3;
 inline constexpr ledger::PartnerId coalition_scope = 0;
 
 class AnalyticsIndex {

@@ -3,11 +3,25 @@
 #include <algorithm>
 #include <iomanip>
 #include <sstream>
+#include <tuple>
 
 #include "node/node.hpp"
 
 namespace pc::node {
 namespace {
+
+// A top_rewards line as the table prints it.
+std::string reward_table_text(const RewardLine& line) {
+  switch (line.kind) {
+    case RewardKind::catalog:
+      return line.reward + " (partner " + std::to_string(line.partner) + "'s catalog reward " +
+             std::to_string(line.reward_id) + ")";
+    case RewardKind::payment: return "(" + line.reward + ")";
+    case RewardKind::other: return "(other)";
+    case RewardKind::redeem: break;
+  }
+  return line.reward;
+}
 
 // Exact products of two u64s; the pedantic warning about the GCC/Clang extension is
 // silenced by __extension__.
@@ -273,6 +287,22 @@ std::optional<std::uint64_t> scaled_ratio(std::uint64_t part, std::uint64_t whol
   return ratio > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(ratio);
 }
 
+std::string_view reward_kind_name(RewardKind kind) {
+  switch (kind) {
+    case RewardKind::redeem: return "redeem";
+    case RewardKind::catalog: return "catalog";
+    case RewardKind::payment: return "payment";
+    case RewardKind::other: return "other";
+  }
+  return "unknown";
+}
+
+bool ranks_before(const RewardLine& a, const RewardLine& b) {
+  if (a.points != b.points) return a.points > b.points;
+  if (a.count != b.count) return a.count > b.count;
+  return std::tie(a.reward, a.kind, a.partner, a.reward_id) < std::tie(b.reward, b.kind, b.partner, b.reward_id);
+}
+
 nlohmann::json report_json(const Report& report) {
   nlohmann::json json = {
       {"scope", {{"partner", report.query.partner ? nlohmann::json(*report.query.partner) : nlohmann::json(nullptr)},
@@ -294,8 +324,14 @@ nlohmann::json report_json(const Report& report) {
   json["total"] = row_json(report, report.total);
   json["top_rewards"] = nlohmann::json::array();
   for (const RewardLine& line : report.top_rewards) {
-    json["top_rewards"].push_back(
-        {{"reward", line.reward}, {"other", line.other}, {"count", line.count}, {"points", line.points}});
+    const bool catalog = line.kind == RewardKind::catalog;
+    json["top_rewards"].push_back({{"reward", line.reward},
+                                   {"kind", reward_kind_name(line.kind)},
+                                   {"partner", catalog ? nlohmann::json(line.partner) : nlohmann::json(nullptr)},
+                                   {"reward_id", catalog ? nlohmann::json(line.reward_id) : nlohmann::json(nullptr)},
+                                   {"other", line.kind == RewardKind::other},
+                                   {"count", line.count},
+                                   {"points", line.points}});
   }
   return json;
 }
@@ -365,10 +401,13 @@ std::string report_csv(const Report& report) {
 }
 
 std::string report_rewards_csv(const Report& report) {
-  std::string out = "reward,other,count,points\r\n";
+  std::string out = "reward,other,count,points,kind,partner,reward_id\r\n";
   for (const RewardLine& line : report.top_rewards) {
-    out += csv_field(line.reward) + ',' + (line.other ? "true" : "false") + ',' + std::to_string(line.count) + ',' +
-           std::to_string(line.points) + "\r\n";
+    const bool catalog = line.kind == RewardKind::catalog;
+    out += csv_field(line.reward) + ',' + (line.kind == RewardKind::other ? "true" : "false") + ',' +
+           std::to_string(line.count) + ',' + std::to_string(line.points) + ',' +
+           std::string(reward_kind_name(line.kind)) + ',' + (catalog ? std::to_string(line.partner) : "") + ',' +
+           (catalog ? std::to_string(line.reward_id) : "") + "\r\n";
   }
   return out;
 }
@@ -419,7 +458,7 @@ std::string report_table(const Report& report) {
   if (report.top_rewards.empty()) out << "  (none)\n";
   for (const RewardLine& line : report.top_rewards) {
     out << "  " << std::setw(12) << line.points << " points " << std::setw(8) << line.count << "x  "
-        << (line.other ? "(other)" : line.reward) << "\n";
+        << reward_table_text(line) << "\n";
   }
   return out.str();
 }

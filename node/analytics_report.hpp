@@ -128,14 +128,28 @@ struct ReportRow {
   bool operator==(const ReportRow&) const = default;
 };
 
+// What a line of top_rewards groups: Redeem transactions by their reward text, RedeemReward
+// transactions by catalog reward (partner, reward id), every PayWithPoints as one line, and
+// the lines past the top N as one "other" line. The values are the index's (docs/analytics.md).
+enum class RewardKind : std::uint8_t { redeem = 1, catalog = 2, payment = 3, other = 4 };
+std::string_view reward_kind_name(RewardKind kind);
+
 struct RewardLine {
-  std::string reward;            // the redemption's reward text; "other" for the rest
-  bool other = false;
-  std::uint64_t count = 0;
+  RewardKind kind = RewardKind::redeem;
+  // A Redeem's reward text; a catalog reward's name as last published; payment_line_name;
+  // "other".
+  std::string reward;
+  ledger::PartnerId partner = 0;  // catalog: whose catalog; else 0
+  std::uint32_t reward_id = 0;    // catalog: the reward's id; else 0
+  std::uint64_t count = 0;        // redemption transactions
   std::uint64_t points = 0;
 
   bool operator==(const RewardLine&) const = default;
 };
+inline constexpr std::string_view payment_line_name = "payments with points";
+// The order of top_rewards: most points first, then most redemptions, then by reward text,
+// kind, partner and id, so that two lines never tie.
+bool ranks_before(const RewardLine& a, const RewardLine& b);
 
 struct Report {
   ReportQuery query;
@@ -154,7 +168,7 @@ nlohmann::json report_json(const Report& report);
 // RFC 4180: CRLF line ends, a header line, fields with a comma, quote, CR or LF quoted and
 // their quotes doubled. One line per period and a last line "total".
 std::string report_csv(const Report& report);
-// The top rewards as RFC 4180 CSV: reward, other, count, points.
+// The top rewards as RFC 4180 CSV: reward, other, count, points, kind, partner, reward_id.
 std::string report_rewards_csv(const Report& report);
 std::string report_table(const Report& report);
 // An RFC 4180 field.

@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "ledger/chain.hpp"
 #include "node/analytics_index.hpp"
@@ -27,19 +28,44 @@ constexpr ledger::PartnerId partner_count = 3;
 const std::vector<std::string> reward_names = {"Free coffee", "Cinema, 2 tickets", "The \"big\" hamper",
                                                "Tea; milk, sugar", "Spa day", "Book", "Mug", "Umbrella"};
 
+// Each partner's catalog: rewards 1 and 2, costing 10 × id + partner points a unit.
+constexpr std::uint32_t catalog_rewards = 2;
+std::uint64_t catalog_cost(ledger::PartnerId partner, std::uint32_t reward_id) { return 10 * reward_id + partner; }
+// Every partner takes points for payments at 1 EUR cent a point.
+const ledger::PointValue cent_a_point{"EUR", 1, 1};
+
 // A chain of about 90 days: issuances for every reason (purchases with amounts), redemptions
-// of varied rewards, transfers, reversals, and expiry, from a seeded generator.
+// of varied rewards, catalog redemptions, payments with points, transfers, reversals, and
+// expiry, from a seeded generator. Halfway, partner 1 renames its catalog reward 1.
 struct GeneratedChain {
-  TestChain chain{GenesisOptions{partner_count, {}, expiry_days, true, 0, ledger::protocol_version_first}};
+  TestChain chain{GenesisOptions{partner_count, {}, expiry_days, true, 0, 4}};
   std::vector<crypto::SecretKey> customers;
   std::vector<std::pair<ledger::PartnerId, std::string>> reversible;  // not yet reversed
+  std::map<std::pair<ledger::PartnerId, std::uint32_t>, std::string> catalog_names;  // as last published
 
+  ledger::Transaction publish(ledger::PartnerId partner, std::uint32_t reward_id, std::string name) {
+    ledger::RewardTerms terms;
+    terms.name = name;
+    terms.cost_points = catalog_cost(partner, reward_id);
+    catalog_names[{partner, reward_id}] = std::move(name);
+    return chain.txs.publish_reward(partner, reward_id, terms);
+  }
+
+  // `blocks` in all, the catalogs' first.
   explicit GeneratedChain(std::uint32_t seed, int blocks = 160) {
     for (int i = 0; i < customer_count; ++i) customers.push_back(TxFactory::customer(i));
+    std::vector<ledger::Transaction> catalogs;
+    for (ledger::PartnerId partner = 1; partner <= partner_count; ++partner) {
+      for (std::uint32_t id = 1; id <= catalog_rewards; ++id) {
+        catalogs.push_back(publish(partner, id, "Partner " + std::to_string(partner) + ", reward " + std::to_string(id)));
+      }
+      catalogs.push_back(chain.txs.set_point_value(partner, cent_a_point));
+    }
+    chain.commit_all(catalogs, 3'600'000);
     std::mt19937 random(seed);
     const auto pick = [&](std::uint64_t below) { return std::uniform_int_distribution<std::uint64_t>(0, below - 1)(random); };
     int reference = 0;
-    for (int b = 0; b < blocks; ++b) {
+    for (int b = 1; b < blocks; ++b) {  // after the catalogs' block
       // From 1 hour to 30 hours later: several blocks on some days, none on others.
       const std::uint64_t advance_ms = (1 + pick(30)) * 3'600'000;
       const std::uint64_t block_time = chain.store().tip().time_ms + advance_ms;
@@ -66,9 +92,18 @@ struct GeneratedChain {
           if (spendable == 0) continue;
           busy.insert(who);
           const std::uint64_t points = 1 + pick(spendable);
-          if (action < 7) {
-            txs.push_back(chain.txs.redeem(customers[static_cast<std::size_t>(who)], partner, points,
-                                           reward_names[pick(reward_names.size())]));
+          const crypto::SecretKey& customer = customers[static_cast<std::size_t>(who)];
+          const std::uint64_t kind = pick(4);
+          const auto reward_id = static_cast<std::uint32_t>(1 + pick(catalog_rewards));
+          if (action < 7 && kind == 2 && spendable >= catalog_cost(partner, reward_id)) {
+            const std::uint64_t units = 1 + pick(std::min<std::uint64_t>(3, spendable / catalog_cost(partner, reward_id)));
+            txs.push_back(chain.txs.redeem_reward(customer, partner, reward_id, static_cast<std::uint16_t>(units)));
+          } else if (action < 7 && kind == 3) {
+            const auto request = chain.txs.payment_request(partner, "till-" + std::to_string(reference++), points,
+                                                           "EUR", points, block_time);
+            txs.push_back(chain.txs.pay_with_points(customer, request));
+          } else if (action < 7) {
+            txs.push_back(chain.txs.redeem(customer, partner, points, reward_names[pick(reward_names.size())]));
           } else {
             const int to = static_cast<int>((static_cast<std::uint64_t>(who) + 1 + pick(customer_count - 1)) % customer_count);
             txs.push_back(chain.txs.transfer(customers[static_cast<std::size_t>(who)],
@@ -89,6 +124,7 @@ struct GeneratedChain {
           reversible.erase(reversible.begin() + static_cast<std::ptrdiff_t>(index));
         }
       }
+      if (b == 80) txs.push_back(publish(1, 1, "Partner 1, reward 1 (renamed)"));
       chain.commit_all(txs, advance_ms);
     }
   }
@@ -112,18 +148,21 @@ struct GeneratedChain {
 // events, issuer redemptions off the settlement matrix, and the liability as the points left
 // in the customers' lots at each day's end.
 struct Recount {
+  // A top_rewards line's kind, text (a Redeem's), partner and id (a catalog reward's).
+  using RewardKey = std::tuple<node::RewardKind, std::string, ledger::PartnerId, std::uint32_t>;
   struct Day_ {
     node::Figures figures;
-    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> rewards;
+    std::map<RewardKey, std::pair<std::uint64_t, std::uint64_t>> rewards;
     std::set<crypto::PublicKey> active;
   };
+  std::map<std::pair<ledger::PartnerId, std::uint32_t>, std::string> catalog_names;
   // scope -> day -> what happened; scope -> day -> liability at its end (days with a block).
   std::map<ledger::PartnerId, std::map<Day, Day_>> days;
   std::map<ledger::PartnerId, std::map<Day, std::uint64_t>> liability;
   std::map<ledger::PartnerId, std::map<crypto::PublicKey, Day>> first_day;
   std::map<std::pair<ledger::PartnerId, std::string>, std::uint64_t> issued_points;
 
-  explicit Recount(GeneratedChain& generated) {
+  explicit Recount(GeneratedChain& generated) : catalog_names(generated.catalog_names) {
     const ledger::ChainStore& store = generated.chain.store();
     ledger::State state(store.genesis());
     for (std::uint64_t height = 1; height <= store.tip().height; ++height) {
@@ -136,6 +175,15 @@ struct Recount {
       const std::vector<ledger::Event> events = changes->events;
       state.apply(std::move(changes).value());
 
+      const auto redeemed = [&](ledger::PartnerId partner, const RewardKey& key, std::uint64_t points) {
+        for (ledger::PartnerId scope : {partner, node::coalition_scope}) {
+          Day_& entry = days[scope][day];
+          entry.figures.redeemed_at += points;
+          entry.figures.redemption_count += 1;
+          entry.rewards[key].first += 1;
+          entry.rewards[key].second += points;
+        }
+      };
       const auto active = [&](ledger::PartnerId partner, const crypto::PublicKey& key) {
         for (ledger::PartnerId scope : {partner, node::coalition_scope}) {
           days[scope][day].active.insert(key);
@@ -153,14 +201,15 @@ struct Recount {
           active(issue->partner, issue->customer);
           issued_points[{issue->partner, issue->reference}] = issue->points;
         } else if (const auto* redeem = std::get_if<ledger::Redeem>(&tx.fields().body)) {
-          for (ledger::PartnerId scope : {redeem->partner, node::coalition_scope}) {
-            Day_& entry = days[scope][day];
-            entry.figures.redeemed_at += redeem->points;
-            entry.figures.redemption_count += 1;
-            entry.rewards[redeem->reward].first += 1;
-            entry.rewards[redeem->reward].second += redeem->points;
-          }
+          redeemed(redeem->partner, {node::RewardKind::redeem, redeem->reward, 0, 0}, redeem->points);
           active(redeem->partner, redeem->customer);
+        } else if (const auto* reward = std::get_if<ledger::RedeemReward>(&tx.fields().body)) {
+          redeemed(reward->partner, {node::RewardKind::catalog, "", reward->partner, reward->reward_id},
+                   catalog_cost(reward->partner, reward->reward_id) * reward->quantity);
+          active(reward->partner, reward->customer);
+        } else if (const auto* pay = std::get_if<ledger::PayWithPoints>(&tx.fields().body)) {
+          redeemed(pay->request.request.partner, {node::RewardKind::payment, "", 0, 0}, pay->request.request.points);
+          active(pay->request.request.partner, pay->customer);
         } else if (const auto* reverse = std::get_if<ledger::Reverse>(&tx.fields().body)) {
           // What the Reverse could not take back: the issuance less what its event removed.
           const auto removed = std::find_if(events.begin(), events.end(), [&](const ledger::Event& event) {
@@ -225,21 +274,28 @@ struct Recount {
       first = next;
     }
     report.total = row(query.from, query.to);
-    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> rewards;
+    std::map<RewardKey, std::pair<std::uint64_t, std::uint64_t>> rewards;
     for (const auto& [day, entry] : scope_days) {
       if (day < query.from || day > query.to) continue;
-      for (const auto& [name, sums] : entry.rewards) {
-        rewards[name].first += sums.first;
-        rewards[name].second += sums.second;
+      for (const auto& [key, sums] : entry.rewards) {
+        rewards[key].first += sums.first;
+        rewards[key].second += sums.second;
       }
     }
     std::vector<node::RewardLine> lines;
-    for (const auto& [name, sums] : rewards) lines.push_back({name, false, sums.first, sums.second});
+    for (const auto& [key, sums] : rewards) {
+      const auto& [kind, text, partner, id] = key;
+      std::string name = text;
+      if (kind == node::RewardKind::catalog) name = catalog_names.at({partner, id});
+      if (kind == node::RewardKind::payment) name = "payments with points";
+      lines.push_back({kind, name, partner, id, sums.first, sums.second});
+    }
     std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) {
-      return std::tie(b.points, b.count, a.reward) < std::tie(a.points, a.count, b.reward);
+      return std::tie(b.points, b.count, a.reward, a.kind, a.partner, a.reward_id) <
+             std::tie(a.points, a.count, b.reward, b.kind, b.partner, b.reward_id);
     });
     if (lines.size() > query.top_rewards) {
-      node::RewardLine other{"other", true, 0, 0};
+      node::RewardLine other{node::RewardKind::other, "other", 0, 0, 0, 0};
       for (std::size_t i = query.top_rewards; i < lines.size(); ++i) {
         other.count += lines[i].count;
         other.points += lines[i].points;
@@ -324,6 +380,18 @@ TEST_CASE("analytics figures agree with a plain recount from the raw blocks", "[
   REQUIRE(sums.reversed > 0);
   REQUIRE(sums.redemption_count > 0);
   REQUIRE(sums.issued_by_reason[5] > 0);
+  std::set<node::RewardKind> kinds_redeemed;
+  std::set<std::uint32_t> catalog_rewards_redeemed_at_1;  // partner 1's reward ids
+  for (const auto& [day, entry] : recount.days.at(node::coalition_scope)) {
+    for (const auto& [key, sums_of_key] : entry.rewards) {
+      kinds_redeemed.insert(std::get<0>(key));
+      if (std::get<0>(key) == node::RewardKind::catalog && std::get<2>(key) == 1) {
+        catalog_rewards_redeemed_at_1.insert(std::get<3>(key));
+      }
+    }
+  }
+  REQUIRE(kinds_redeemed.size() == 3);
+  REQUIRE(catalog_rewards_redeemed_at_1.contains(1));  // the renamed reward
 
   const node::AnalyticsIndex rebuilt(generated.chain.directory() / "analytics", generated.chain.store());
   CHECK(rebuilt.rebuilt());
@@ -486,7 +554,7 @@ TEST_CASE("an analytics index fed block by block holds exactly the entries of on
   // entries the day already has for them) leaves the index byte for byte what the rebuild
   // writes: over a generated chain with several blocks on some days, members active again the
   // same day, at several partners, and on the days after.
-  const GenesisOptions options{partner_count, {}, expiry_days, true, 0, ledger::protocol_version_first};
+  const GenesisOptions options{partner_count, {}, expiry_days, true, 0, 4};
   TestChain empty(options);
   GeneratedChain generated(11, 120);
   REQUIRE(generated.chain.genesis().hash() == empty.genesis().hash());
@@ -686,6 +754,37 @@ TEST_CASE("report dates, periods, money and rates are exact integers", "[analyti
   CHECK(node::scaled_ratio(5, 0, 10'000) == std::nullopt);
 }
 
+TEST_CASE("a report's reward lines say what kind of redemption they group in JSON, CSV and table",
+          "[analytics][csv]") {
+  // Proves the documented shape of top_rewards (docs/analytics.md, "The figures"): a catalog
+  // line carries its partner and reward id, the others null (JSON) or empty (CSV), and only
+  // the "other" line has other = true.
+  node::Report report;
+  report.query.from = node::parse_iso_date("2026-11-01").value();
+  report.query.to = node::parse_iso_date("2026-11-30").value();
+  report.top_rewards = {{node::RewardKind::catalog, "Free coffee, large", 2, 7, 3, 60},
+                        {node::RewardKind::payment, "payments with points", 0, 0, 2, 45},
+                        {node::RewardKind::redeem, "Free coffee, large", 0, 0, 1, 20},
+                        {node::RewardKind::other, "other", 0, 0, 4, 12}};
+  const nlohmann::json json = node::report_json(report);
+  CHECK(json["top_rewards"] == nlohmann::json::parse(R"([
+    {"reward": "Free coffee, large", "kind": "catalog", "partner": 2, "reward_id": 7, "other": false, "count": 3, "points": 60},
+    {"reward": "payments with points", "kind": "payment", "partner": null, "reward_id": null, "other": false, "count": 2, "points": 45},
+    {"reward": "Free coffee, large", "kind": "redeem", "partner": null, "reward_id": null, "other": false, "count": 1, "points": 20},
+    {"reward": "other", "kind": "other", "partner": null, "reward_id": null, "other": true, "count": 4, "points": 12}])"));
+  CHECK(node::report_rewards_csv(report) ==
+        "reward,other,count,points,kind,partner,reward_id\r\n"
+        "\"Free coffee, large\",false,3,60,catalog,2,7\r\n"
+        "payments with points,false,2,45,payment,,\r\n"
+        "\"Free coffee, large\",false,1,20,redeem,,\r\n"
+        "other,true,4,12,other,,\r\n");
+  const std::string table = node::report_table(report);
+  CHECK(table.find("60 points        3x  Free coffee, large (partner 2's catalog reward 7)\n") != std::string::npos);
+  CHECK(table.find("45 points        2x  (payments with points)\n") != std::string::npos);
+  CHECK(table.find("20 points        1x  Free coffee, large\n") != std::string::npos);
+  CHECK(table.find("12 points        4x  (other)\n") != std::string::npos);
+}
+
 TEST_CASE("report CSV is RFC 4180 with ISO dates, integer points and money columns", "[analytics][csv]") {
   // Proves the CSV an accountant opens: CRLF lines, a header, quoted fields with doubled
   // quotes, ISO dates, integer points, money in minor units and as a decimal, and the top
@@ -732,10 +831,11 @@ TEST_CASE("report CSV is RFC 4180 with ISO dates, integer points and money colum
   }
 
   const std::string rewards = node::report_rewards_csv(report);
-  CHECK(rewards.starts_with("reward,other,count,points\r\n"));
-  CHECK(rewards.find("\"Cinema, 2 tickets\",false,") != std::string::npos);
-  CHECK(rewards.find("\"The \"\"big\"\" hamper\",false,") != std::string::npos);
-  CHECK(rewards.find("\"Tea; milk, sugar\",false,") != std::string::npos);
+  CHECK(rewards.starts_with("reward,other,count,points,kind,partner,reward_id\r\n"));
+  CHECK(rewards.find("\r\n\"Cinema, 2 tickets\",false,1,736,redeem,,\r\n") != std::string::npos);
+  CHECK(rewards.find("\r\n\"The \"\"big\"\" hamper\",false,1,189,redeem,,\r\n") != std::string::npos);
+  CHECK(rewards.find("\r\n\"Partner 2, reward 1\",false,2,48,catalog,2,1\r\n") != std::string::npos);
+  CHECK(rewards.find("\r\npayments with points,false,1,81,payment,,\r\n") != std::string::npos);
 
   // Without a point value the money columns are left out.
   query.point_value.reset();

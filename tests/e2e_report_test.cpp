@@ -89,7 +89,7 @@ TEST_CASE("report: get_report on a running node, then the CLI on its stopped dat
   CHECK(table.status.exited_with(pc::node::report_exit_ok));
   CHECK(table.out.find("Coffee, large") != std::string::npos);
   const RunResult rewards = report(node, {"--from", from, "--to", to, "--format", "csv", "--rewards"});
-  CHECK(rewards.out == "reward,other,count,points\r\n\"Coffee, large\",false,1,30\r\n");
+  CHECK(rewards.out == "reward,other,count,points,kind,partner,reward_id\r\n\"Coffee, large\",false,1,30,redeem,,\r\n");
   const RunResult json = report(node, {"--from", from, "--to", to, "--format", "json", "--partner", "1"});
   CHECK(nlohmann::json::parse(json.out)["total"]["liability"] == 22);
 

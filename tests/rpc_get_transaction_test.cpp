@@ -3,10 +3,15 @@
 // same answer (the proof from one chunk, the reads, the printing) cannot change a byte.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "crypto/address.hpp"
 #include "ledger/merkle.hpp"
+#include "rpc/json_views.hpp"
 #include "tests/dispatched_node.hpp"
 #include "tests/fixtures.hpp"
 
@@ -81,4 +86,99 @@ TEST_CASE("get_transaction answers a committed and a pending redeem byte for byt
   const std::string pending = R"({"id":1,"jsonrpc":"2.0","result":{"hex":)" + quoted(to_hex(redeems[4].bytes())) +
                               R"(,"status":"pending","transaction":)" + redeem_object(redeems[4]) + "}}";
   CHECK(harness.get_transaction_body(redeems[4].id()) == pending);
+}
+
+namespace {
+
+// The words in backticks of docs/rpc.md's "Transaction objects" row for `type`, with each
+// `name: {a, b}` split into its names.
+std::set<std::string> documented_fields(const std::string& type) {
+  std::ifstream doc(std::filesystem::path(POINTCHAIN_SOURCE_DIR) / "docs" / "rpc.md");
+  std::string line;
+  while (std::getline(doc, line) && line != "#### Transaction objects") {
+  }
+  while (std::getline(doc, line) && !line.starts_with("| `" + type + "` ") && !line.starts_with("#")) {
+  }
+  INFO("docs/rpc.md needs a row for " << type);
+  REQUIRE(line.starts_with("| `" + type + "` "));
+  std::set<std::string> words;
+  for (std::size_t open = line.find('`', line.find('|', 1)); open != std::string::npos;) {
+    const std::size_t close = line.find('`', open + 1);
+    REQUIRE(close != std::string::npos);
+    std::string quoted = line.substr(open + 1, close - open - 1);
+    for (char& c : quoted) {
+      if (c == ':' || c == '{' || c == '}' || c == ',') c = ' ';
+    }
+    std::istringstream names(quoted);
+    for (std::string name; names >> name;) words.insert(name);
+    open = line.find('`', close + 1);
+  }
+  return words;
+}
+
+// Every member name in `value`, nested objects included.
+void member_names(const nlohmann::json& value, std::set<std::string>& names) {
+  if (!value.is_object()) return;
+  for (const auto& [name, member] : value.items()) {
+    names.insert(name);
+    member_names(member, names);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("docs/rpc.md's transaction objects table names every field of every transaction type", "[rpc][docs]") {
+  // Proves that an outside reader of get_block finds each member a transaction object has
+  // (nested terms, point values and payment requests included) in the documented row of its
+  // type, for all fifteen types.
+  TxFactory txs;
+  const crypto::SecretKey alice = TxFactory::customer(1);
+  ledger::RewardTerms reward;
+  reward.name = "Mug";
+  reward.cost_points = 10;
+  ledger::StampCardTerms card;
+  card.name = "Coffee card";
+  card.stamps_needed = 3;
+  card.currency = "EUR";
+  card.reward_id = 1;
+  ledger::BadgeTerms badge;
+  badge.name = "First";
+  badge.rule = ledger::BadgeRule::action_count;
+  badge.reason = ledger::Reason::purchase;
+  badge.threshold = 1;
+  const std::vector<ledger::Transaction> all = {
+      txs.issue_for(1, alice.public_key(), 5, "order-1", ledger::Reason::purchase, ledger::Purchase{500, "EUR"}),
+      txs.redeem(alice, 1, 5),
+      txs.transfer(alice, TxFactory::customer(2).public_key(), 1),
+      txs.reverse(1, "order-1"),
+      txs.publish_reward(1, 1, reward),
+      txs.redeem_reward(alice, 1, 1),
+      txs.use_voucher(1, "0123456789AB"),
+      txs.partial_return(1, "order-1", 100),
+      txs.grant_tier(1, alice.public_key(), 1, 1'800'000'000'000),
+      txs.prepaid_top_up(1, 1'000, "top-up-1"),
+      txs.set_point_value(1, ledger::PointValue{"EUR", 1, 1}),
+      txs.pay_with_points(alice, txs.payment_request(1, "till-1", 100, "EUR", 100, 1'800'000'000'000)),
+      txs.define_stamp_card(1, 1, card),
+      txs.define_badge(1, 1, badge),
+      txs.award_badge(1, 1, alice.public_key()),
+  };
+  std::set<ledger::TxType> types;
+  for (const ledger::Transaction& tx : all) {
+    types.insert(tx.type());
+    const nlohmann::json object = rpc::transaction_json(tx);
+    const std::string type = object.at("type").get<std::string>();
+    INFO(type << ": " << object.dump());
+    const std::set<std::string> documented = documented_fields(type);
+    std::set<std::string> names;
+    member_names(object, names);
+    for (const char* common : {"id", "type", "chain_id", "sequence", "last_valid_height", "signature"}) {
+      CHECK(names.erase(common) == 1);
+    }
+    for (const std::string& name : names) {
+      INFO("the member " << name);
+      CHECK(documented.contains(name));
+    }
+  }
+  CHECK(types.size() == 15);
 }
