@@ -28,6 +28,13 @@ constexpr char tier_changes_prefix = 'C';  // C || height (BE u64) -> the block'
 constexpr std::size_t evidence_id_bytes = 8 + 4 + 1 + 2;
 const std::string tip_key = "T";        // -> tip (docs/protocol.md)
 const std::string genesis_key = "G";    // -> canonical genesis bytes
+const std::string format_version_key = "V";  // -> store_format_version, u32 LE
+
+Bytes encode_format_version(std::uint32_t version) {
+  Writer out;
+  out.u32(version);
+  return Bytes(out.view().begin(), out.view().end());
+}
 
 std::string key_with(char prefix, ByteSpan body) {
   std::string key(1, prefix);
@@ -335,6 +342,7 @@ Result<std::unique_ptr<ChainStore>> ChainStore::create(const std::filesystem::pa
     const State genesis_state(genesis);
     leveldb::WriteBatch batch;
     batch.Put(genesis_key, slice(genesis.encode()));
+    batch.Put(format_version_key, slice(encode_format_version(store_format_version)));
     for (const Record& entry : genesis_state.records()) {
       batch.Put(key_with(record_prefix, entry.key), slice(entry.value));
     }
@@ -365,8 +373,17 @@ Result<std::unique_ptr<ChainStore>> ChainStore::open(const std::filesystem::path
   if (!db) return db.error();
   std::unique_ptr<ChainStore> store(new ChainStore(directory, genesis, std::move(db).value()));
 
+  // First, as a newer layout may keep even the genesis elsewhere.
+  std::string stored_version;
+  auto status = store->db_->Get(verified_read(), format_version_key, &stored_version);
+  if (!status.ok() && !status.IsNotFound()) return storage_error(status);
+  if (status.ok() && to_bytes(stored_version) != encode_format_version(store_format_version)) {
+    return Error{Code::unknown_version, "the data dir's store has format version record " + to_hex(to_bytes(stored_version)) +
+                                            "; this release reads format " + std::to_string(store_format_version) +
+                                            " only (a newer release made it?)"};
+  }
   std::string stored_genesis;
-  auto status = store->db_->Get(verified_read(), genesis_key, &stored_genesis);
+  status = store->db_->Get(verified_read(), genesis_key, &stored_genesis);
   if (status.IsNotFound()) {
     // A store is made with its genesis record in the same write: one without it is damaged,
     // and writing a fresh genesis over it would bury the evidence.
@@ -760,6 +777,8 @@ Status ChainStore::for_each_entry(const std::function<bool(const Entry&)>& visit
     KeyKind kind = KeyKind::outside_layout;
     if (fits(genesis_key[0], 0)) {
       kind = KeyKind::genesis;
+    } else if (fits(format_version_key[0], 0)) {
+      kind = KeyKind::format_version;
     } else if (fits(tip_key[0], 0)) {
       kind = KeyKind::tip;
     } else if (fits(block_prefix, 8)) {

@@ -46,6 +46,11 @@ struct TransactionProof {
 inline constexpr unsigned stored_merkle_first_level = 2;
 inline constexpr std::size_t block_chunk_tx_count = std::size_t{1} << stored_merkle_first_level;
 
+// The layout of the store's keys and values (docs/protocol.md, "Store layout"), kept in its
+// `V` record so that a release that changes the layout can tell an older store from its own
+// instead of misreading it. A store made before the record existed has none: it is format 1.
+inline constexpr std::uint32_t store_format_version = 1;
+
 // Evidence of equivocation the node found (docs/protocol.md, "Store layout"): one record per
 // validator, height, round and vote type, whichever conflicting pair was found first. Bounds,
 // so that a Byzantine validator signing a conflicting pair in every round cannot fill the
@@ -140,7 +145,8 @@ class ChainStore {
   // open instead of being skipped). Errors: not_found when the directory is missing or
   // empty; corruption when it holds files but no CURRENT, or LevelDB finds damage;
   // genesis_mismatch for a store of another genesis; corruption when the genesis record is
-  // missing or the tip block does not decode or match the tip record.
+  // missing or the tip block does not decode or match the tip record; unknown_version when
+  // its format version record is not store_format_version (a newer release made it).
   static Result<std::unique_ptr<ChainStore>> open(const std::filesystem::path& directory,
                                                   const Genesis& genesis, Mode mode = Mode::load_state,
                                                   leveldb::Env* env = nullptr);
@@ -232,7 +238,8 @@ class ChainStore {
   // height, a block or transaction id, a record key); a key whose tag or length fits no entry
   // of the layout is outside_layout.
   enum class KeyKind {
-    genesis, tip, block, block_chunk, merkle, block_index, tx_index, record, evidence, tier_changes, outside_layout
+    genesis, format_version, tip, block, block_chunk, merkle, block_index, tx_index, record, evidence, tier_changes,
+    outside_layout
   };
   struct Entry {
     KeyKind kind;

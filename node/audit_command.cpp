@@ -197,6 +197,8 @@ int run_audit(const std::filesystem::path& data_dir, bool json, std::ostream& ou
     // A store that cannot be read says nothing about the chain; most often a running node holds
     // LevelDB's lock on it. "FAULT at height 0" would send the auditor looking for damage.
     if (store.error().code == ledger::Code::not_found) return unusable(store.error().detail);
+    // A newer release's layout: this audit cannot read it, which says nothing of the chain.
+    if (store.error().code == ledger::Code::unknown_version) return unusable(store.error().message());
     if (store.error().code == ledger::Code::io_error) {
       const std::string message = store.error().message();
       const bool locked = message.find("lock") != std::string::npos;

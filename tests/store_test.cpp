@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "ledger/codec.hpp"
 #include "ledger/merkle.hpp"
 #include "ledger/store.hpp"
+#include "node/audit_command.hpp"
 #include "node/demo.hpp"
 #include "tests/fixtures.hpp"
 #include "tests/state_support.hpp"
@@ -196,6 +198,57 @@ TEST_CASE("a store opened with another genesis is refused and left intact", "[le
   REQUIRE_FALSE(other_chain.ok());
   CHECK(other_chain.error().code == ledger::Code::genesis_mismatch);
 
+  chain.reopen();
+  CHECK(chain.store().tip() == tip);
+}
+
+TEST_CASE("a store records its format version, and one of another version is refused and left intact",
+          "[ledger][store]") {
+  // Proves the `V` record of docs/protocol.md ("Store layout"): a new store holds 01000000; a
+  // store whose record says another version (a newer release's) is refused with
+  // unknown_version by both open modes and not changed, and the audit calls it unusable (exit
+  // 2), not a fault of the chain; a store without the record (made before it existed) opens as
+  // format 1 and audits clean.
+  TestChain chain;
+  chain.commit_all({chain.txs.issue(1, TxFactory::customer(1).public_key(), 10, "order-1")});
+  {
+    std::ofstream file(chain.directory() / "genesis.json");
+    file << ledger::genesis_to_json(chain.genesis());
+  }
+  const ledger::Tip tip = chain.store().tip();
+  leveldb::DB& db = chain.store().database_for_tests();
+  std::string version;
+  REQUIRE(db.Get(leveldb::ReadOptions(), "V", &version).ok());
+  CHECK(version == std::string("\x01\x00\x00\x00", 4));
+  static_assert(ledger::store_format_version == 1);
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  for (const std::string& other : {std::string("\x02\x00\x00\x00", 4), std::string("\x01", 1), std::string()}) {
+    INFO("a V record of " << other.size() << " bytes");
+    REQUIRE(chain.store().database_for_tests().Put(sync, "V", other).ok());
+    chain.close();
+    for (const auto mode : {ledger::ChainStore::Mode::load_state, ledger::ChainStore::Mode::raw}) {
+      auto refused = ledger::ChainStore::open(chain.store_path(), chain.genesis(), mode);
+      REQUIRE_FALSE(refused.ok());
+      CHECK(refused.error().code == ledger::Code::unknown_version);
+    }
+    std::ostringstream audit;
+    CHECK(node::run_audit(chain.directory(), false, audit) == node::audit_exit_unusable);
+    CHECK_THAT(audit.str(), Catch::Contains("this release reads format 1 only"));
+    {
+      leveldb::DB* raw = nullptr;
+      REQUIRE(leveldb::DB::Open(leveldb::Options(), chain.store_path().string(), &raw).ok());
+      const std::unique_ptr<leveldb::DB> reopened(raw);
+      REQUIRE(reopened->Get(leveldb::ReadOptions(), "V", &version).ok());
+      CHECK(version == other);
+      REQUIRE(reopened->Put(sync, "V", std::string("\x01\x00\x00\x00", 4)).ok());
+    }
+    chain.reopen();
+  }
+  REQUIRE(chain.store().database_for_tests().Delete(sync, "V").ok());
+  chain.close();
+  std::ostringstream audit;
+  CHECK(node::run_audit(chain.directory(), false, audit) == node::audit_exit_ok);
   chain.reopen();
   CHECK(chain.store().tip() == tip);
 }
