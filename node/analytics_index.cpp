@@ -315,11 +315,9 @@ class AnalyticsIndex::Batch {
     for (const ledger::Event& event : events) {
       if (event.kind == ledger::Event::Kind::earned) credited[event.tx_id] = event.points;
     }
-    // What each catalog redemption and payment took (a Redeem says its points itself).
+    // What each catalog redemption and payment took (a Redeem says its points itself), read
+    // off the events the first time one is met: a block of Redeems never builds it.
     std::map<ledger::Hash256, std::uint64_t> taken;
-    for (const ledger::Event& event : events) {
-      if (event.kind == ledger::Event::Kind::redeemed) taken[event.tx_id] = event.points;
-    }
     // Redemptions and their points by scope and reward entry id: one read and one put of each
     // "R" entry.
     std::map<std::pair<PartnerId, std::string>, std::pair<std::uint64_t, std::uint64_t>> redeemed;
@@ -332,6 +330,11 @@ class AnalyticsIndex::Batch {
       }
     };
     const auto points_taken = [&](const ledger::Transaction& tx) {
+      if (taken.empty()) {
+        for (const ledger::Event& event : events) {
+          if (event.kind == ledger::Event::Kind::redeemed) taken[event.tx_id] = event.points;
+        }
+      }
       const auto found = taken.find(tx.id());
       PC_CHECK(found != taken.end());
       return found->second;

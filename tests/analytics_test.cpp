@@ -28,26 +28,28 @@ constexpr ledger::PartnerId partner_count = 3;
 const std::vector<std::string> reward_names = {"Free coffee", "Cinema, 2 tickets", "The \"big\" hamper",
                                                "Tea; milk, sugar", "Spa day", "Book", "Mug", "Umbrella"};
 
-// Each partner's catalog: rewards 1 and 2, costing 10 × id + partner points a unit.
+// Each partner's catalog: rewards 1 and 2, costing 10 × id + partner points a unit at first.
 constexpr std::uint32_t catalog_rewards = 2;
-std::uint64_t catalog_cost(ledger::PartnerId partner, std::uint32_t reward_id) { return 10 * reward_id + partner; }
 // Every partner takes points for payments at 1 EUR cent a point.
 const ledger::PointValue cent_a_point{"EUR", 1, 1};
 
 // A chain of about 90 days: issuances for every reason (purchases with amounts), redemptions
 // of varied rewards, catalog redemptions, payments with points, transfers, reversals, and
-// expiry, from a seeded generator. Halfway, partner 1 renames its catalog reward 1.
+// expiry, from a seeded generator. At block 41, partner 1 renames and reprices its catalog reward 1.
 struct GeneratedChain {
   TestChain chain{GenesisOptions{partner_count, {}, expiry_days, true, 0, 4}};
   std::vector<crypto::SecretKey> customers;
   std::vector<std::pair<ledger::PartnerId, std::string>> reversible;  // not yet reversed
   std::map<std::pair<ledger::PartnerId, std::uint32_t>, std::string> catalog_names;  // as last published
+  std::map<std::pair<ledger::PartnerId, std::uint32_t>, std::uint64_t> catalog_costs;  // in force
 
-  ledger::Transaction publish(ledger::PartnerId partner, std::uint32_t reward_id, std::string name) {
+  ledger::Transaction publish(ledger::PartnerId partner, std::uint32_t reward_id, std::string name,
+                              std::uint64_t cost_points) {
     ledger::RewardTerms terms;
     terms.name = name;
-    terms.cost_points = catalog_cost(partner, reward_id);
+    terms.cost_points = cost_points;
     catalog_names[{partner, reward_id}] = std::move(name);
+    catalog_costs[{partner, reward_id}] = cost_points;
     return chain.txs.publish_reward(partner, reward_id, terms);
   }
 
@@ -57,7 +59,8 @@ struct GeneratedChain {
     std::vector<ledger::Transaction> catalogs;
     for (ledger::PartnerId partner = 1; partner <= partner_count; ++partner) {
       for (std::uint32_t id = 1; id <= catalog_rewards; ++id) {
-        catalogs.push_back(publish(partner, id, "Partner " + std::to_string(partner) + ", reward " + std::to_string(id)));
+        catalogs.push_back(
+            publish(partner, id, "Partner " + std::to_string(partner) + ", reward " + std::to_string(id), 10 * id + partner));
       }
       catalogs.push_back(chain.txs.set_point_value(partner, cent_a_point));
     }
@@ -95,8 +98,9 @@ struct GeneratedChain {
           const crypto::SecretKey& customer = customers[static_cast<std::size_t>(who)];
           const std::uint64_t kind = pick(4);
           const auto reward_id = static_cast<std::uint32_t>(1 + pick(catalog_rewards));
-          if (action < 7 && kind == 2 && spendable >= catalog_cost(partner, reward_id)) {
-            const std::uint64_t units = 1 + pick(std::min<std::uint64_t>(3, spendable / catalog_cost(partner, reward_id)));
+          const std::uint64_t cost = catalog_costs.at({partner, reward_id});
+          if (action < 7 && kind == 2 && spendable >= cost) {
+            const std::uint64_t units = 1 + pick(std::min<std::uint64_t>(3, spendable / cost));
             txs.push_back(chain.txs.redeem_reward(customer, partner, reward_id, static_cast<std::uint16_t>(units)));
           } else if (action < 7 && kind == 3) {
             const auto request = chain.txs.payment_request(partner, "till-" + std::to_string(reference++), points,
@@ -124,7 +128,8 @@ struct GeneratedChain {
           reversible.erase(reversible.begin() + static_cast<std::ptrdiff_t>(index));
         }
       }
-      if (b == 80) txs.push_back(publish(1, 1, "Partner 1, reward 1 (renamed)"));
+      // Last in its block: the block's own redemptions of it were at the old price.
+      if (b == 40) txs.push_back(publish(1, 1, "Partner 1, reward 1 (renamed)", 17));
       chain.commit_all(txs, advance_ms);
     }
   }
@@ -156,6 +161,8 @@ struct Recount {
     std::set<crypto::PublicKey> active;
   };
   std::map<std::pair<ledger::PartnerId, std::uint32_t>, std::string> catalog_names;
+  std::map<std::pair<ledger::PartnerId, std::uint32_t>, std::uint64_t> costs;  // in force, as replayed
+  std::uint64_t redeemed_after_reprice = 0;  // RedeemRewards of partner 1's reward 1 at its new cost
   // scope -> day -> what happened; scope -> day -> liability at its end (days with a block).
   std::map<ledger::PartnerId, std::map<Day, Day_>> days;
   std::map<ledger::PartnerId, std::map<Day, std::uint64_t>> liability;
@@ -203,9 +210,12 @@ struct Recount {
         } else if (const auto* redeem = std::get_if<ledger::Redeem>(&tx.fields().body)) {
           redeemed(redeem->partner, {node::RewardKind::redeem, redeem->reward, 0, 0}, redeem->points);
           active(redeem->partner, redeem->customer);
+        } else if (const auto* published = std::get_if<ledger::PublishReward>(&tx.fields().body)) {
+          costs[{published->partner, published->reward_id}] = published->terms.cost_points;
         } else if (const auto* reward = std::get_if<ledger::RedeemReward>(&tx.fields().body)) {
           redeemed(reward->partner, {node::RewardKind::catalog, "", reward->partner, reward->reward_id},
-                   catalog_cost(reward->partner, reward->reward_id) * reward->quantity);
+                   costs.at({reward->partner, reward->reward_id}) * reward->quantity);
+          if (reward->partner == 1 && reward->reward_id == 1 && costs.at({1, 1}) == 17) redeemed_after_reprice += 1;
           active(reward->partner, reward->customer);
         } else if (const auto* pay = std::get_if<ledger::PayWithPoints>(&tx.fields().body)) {
           redeemed(pay->request.request.partner, {node::RewardKind::payment, "", 0, 0}, pay->request.request.points);
@@ -392,6 +402,7 @@ TEST_CASE("analytics figures agree with a plain recount from the raw blocks", "[
   }
   REQUIRE(kinds_redeemed.size() == 3);
   REQUIRE(catalog_rewards_redeemed_at_1.contains(1));  // the renamed reward
+  REQUIRE(recount.redeemed_after_reprice > 0);
 
   const node::AnalyticsIndex rebuilt(generated.chain.directory() / "analytics", generated.chain.store());
   CHECK(rebuilt.rebuilt());

@@ -180,5 +180,9 @@ TEST_CASE("docs/rpc.md's transaction objects table names every field of every tr
       CHECK(documented.contains(name));
     }
   }
-  CHECK(types.size() == 15);
+  std::size_t named_types = 0;  // every type the ledger has a name for
+  for (unsigned type = 0; type <= 255; ++type) {
+    named_types += ledger::tx_type_name(static_cast<ledger::TxType>(type)) != "unknown" ? std::size_t{1} : std::size_t{0};
+  }
+  CHECK(types.size() == named_types);
 }
