@@ -1697,6 +1697,10 @@ std::map<ledger::PartnerId, ledger::PointValueRecord> Node::point_values() const
   return impl_->snapshot()->point_values;
 }
 
+std::map<ledger::PartnerId, ledger::PrepaidBalance> Node::prepaid_balances() const {
+  return impl_->snapshot()->prepaid;
+}
+
 namespace {
 
 ledger::Error no_rules_error() {

@@ -481,6 +481,8 @@ class Node {
   // The money paid with points per partner and currency, and each partner's point value.
   std::map<ledger::PaymentTotalsKey, ledger::PaymentTotals> payment_totals() const;
   std::map<ledger::PartnerId, ledger::PointValueRecord> point_values() const;
+  // The prepaid partners' balances at the published tip (docs/billing.md).
+  std::map<ledger::PartnerId, ledger::PrepaidBalance> prepaid_balances() const;
 
   // Earning rules (docs/earning-rules.md). Without a rules file, earn uses earn_rates and
   // quote and earn_order are refused (invalid_field). Under rules, earn is earn_order of one

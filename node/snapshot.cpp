@@ -27,6 +27,7 @@ std::shared_ptr<const Snapshot> make_snapshot(const ledger::ChainStore& store,
     if (const ledger::PointValueRecord* value = state.point_value(partner.id)) snapshot->point_values[partner.id] = *value;
   }
   snapshot->payment_totals = state.payment_totals();
+  snapshot->prepaid = state.prepaid_balances();
   if (recent_blocks.size() > Snapshot::recent_blocks_max) {
     recent_blocks.erase(recent_blocks.begin(),
                         recent_blocks.end() - static_cast<std::ptrdiff_t>(Snapshot::recent_blocks_max));

@@ -4,8 +4,8 @@
 // never waits for the writer, consensus or an fsync.
 //
 // Cost per commit: the tip, the totals, one PartnerStats per partner (at most partners_max),
-// the settlement matrix (at most partners_max^2 cells, in practice a few), the point values and
-// payment totals (a few per partner), 16 block pointers
+// the settlement matrix (at most partners_max^2 cells, in practice a few), the point values,
+// payment totals and prepaid balances (a few per partner), 16 block pointers
 // and a LevelDB snapshot. Accounts and blocks are read through that LevelDB snapshot, not
 // copied: the State is never copied.
 #pragma once
@@ -36,6 +36,8 @@ struct Snapshot {
   // with points per partner and currency (a few per partner).
   std::map<ledger::PartnerId, ledger::PointValueRecord> point_values;
   std::map<ledger::PaymentTotalsKey, ledger::PaymentTotals> payment_totals;
+  // Billing: the prepaid partners' balances (at most partners_max).
+  std::map<ledger::PartnerId, ledger::PrepaidBalance> prepaid;
   std::vector<std::shared_ptr<const CommittedBlock>> recent_blocks;       // oldest first
   ledger::StoreView store;  // the chain store as of `tip`
 

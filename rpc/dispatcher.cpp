@@ -529,6 +529,7 @@ MethodResult Dispatcher::get_partners(const json& params) {
   if (ledger::has_points_payments(node_.genesis().protocol_version)) {
     add_payment_figures(partners, node_.point_values(), node_.payment_totals());
   }
+  if (const auto& billing = node_.genesis().policy.billing) add_billing(partners, *billing, node_.prepaid_balances());
   return partners;
 }
 

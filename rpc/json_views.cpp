@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "crypto/address.hpp"
+#include "crypto/check.hpp"
 #include "ledger/limits.hpp"
 #include "ledger/voucher.hpp"
 #include "node/audit_command.hpp"
@@ -461,6 +462,24 @@ json partners_json(const std::vector<std::pair<ledger::Partner, ledger::PartnerS
     out.push_back(std::move(entry));
   }
   return out;
+}
+
+void add_billing(json& partners, const ledger::BillingTerms& terms,
+                 const std::map<ledger::PartnerId, ledger::PrepaidBalance>& prepaid) {
+  for (json& entry : partners) {
+    const auto id = entry.at("id").get<ledger::PartnerId>();
+    const ledger::PartnerBilling* billing = terms.of(id);
+    PC_CHECK(billing != nullptr);  // the genesis gives every partner terms
+    json balance = nullptr;
+    if (auto found = prepaid.find(id); found != prepaid.end()) {
+      balance = {{"balance_points", found->second.balance_points},
+                 {"topped_up_points", found->second.topped_up_points},
+                 {"top_up_sequence", found->second.top_up_sequence}};
+    }
+    entry["billing"] = {{"plan", std::string(ledger::billing_plan_name(billing->plan))},
+                        {"price_per_1000_points_minor", billing->price_per_1000_points_minor},
+                        {"prepaid", std::move(balance)}};
+  }
 }
 
 json settlement_json(const std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t>& matrix) {

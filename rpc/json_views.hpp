@@ -66,6 +66,9 @@ nlohmann::json account_json(const node::AccountView& view, const std::vector<nod
 // [{id, name, issuer_key, validator_key, voting_power, issued, redeemed_at, issued_redeemed,
 //   expired, reversed, reversal_shortfall, liability}]
 nlohmann::json partners_json(const std::vector<std::pair<ledger::Partner, ledger::PartnerStats>>& partners);
+// Protocol version 4: each partner's billing terms and, if prepaid, its prepaid balance.
+void add_billing(nlohmann::json& partners, const ledger::BillingTerms& terms,
+                 const std::map<ledger::PartnerId, ledger::PrepaidBalance>& prepaid);
 
 // [{issuer, redeemed_at, points}] in (issuer, redeemer) order.
 nlohmann::json settlement_json(const std::map<std::pair<ledger::PartnerId, ledger::PartnerId>, std::uint64_t>& matrix);

@@ -11,6 +11,7 @@
 #include "ledger/limits.hpp"
 #include "ledger/protocol.hpp"
 #include "ledger/state.hpp"
+#include "tests/dispatched_node.hpp"
 #include "tests/fixtures.hpp"
 #include "tests/state_support.hpp"
 
@@ -239,4 +240,36 @@ TEST_CASE("a top-up on a chain before version 4 is unsupported_type", "[ledger][
   TestChain chain(options);
   expect_refused(chain, chain.txs.prepaid_top_up(2, 1'000, "INV-1"), Code::unsupported_type);
   CHECK(chain.state().prepaid_balances().empty());
+}
+
+TEST_CASE("get_partners shows each partner's billing plan and a prepaid partner's balance and top-up sequence",
+          "[rpc][billing]") {
+  // Proves what docs/rpc.md ("get_partners") gives a prepaid partner's till and the coalition's
+  // billing operator: the plan and price of every partner, the balance an Issue draws on, the
+  // points topped up so far and the last top-up sequence (the next top-up carries it + 1), each
+  // moving with a committed Issue and PrepaidTopUp; and no billing member before version 4.
+  pc::test::DispatchedNode node({}, billing_options());
+  const auto partners = [&] {
+    const pc::rpc::Reply reply = node.handle(R"({"jsonrpc":"2.0","id":1,"method":"get_partners"})");
+    REQUIRE(reply.status == 200);
+    return nlohmann::json::parse(reply.body).at("result");
+  };
+  nlohmann::json before = partners();
+  REQUIRE(before.size() == 3);
+  CHECK(before[0]["billing"] == nlohmann::json::parse(R"({"plan":"postpaid","price_per_1000_points_minor":250,"prepaid":null})"));
+  CHECK(before[1]["billing"] == nlohmann::json::parse(R"({"plan":"prepaid","price_per_1000_points_minor":200,
+      "prepaid":{"balance_points":1000,"topped_up_points":0,"top_up_sequence":0}})"));
+  CHECK(before[2]["billing"]["prepaid"].is_null());
+
+  TxFactory txs;
+  node.submit_all({txs.issue(2, TxFactory::customer(1).public_key(), 300, "order-1"),
+                   txs.prepaid_top_up(2, 2'000, "INV-1")});
+  node.produce();
+  const nlohmann::json after = partners();
+  CHECK(after[1]["billing"]["prepaid"] ==
+        nlohmann::json::parse(R"({"balance_points":2700,"topped_up_points":2000,"top_up_sequence":1})"));
+
+  pc::test::DispatchedNode version_1;
+  const pc::rpc::Reply reply = version_1.handle(R"({"jsonrpc":"2.0","id":1,"method":"get_partners"})");
+  CHECK_FALSE(nlohmann::json::parse(reply.body).at("result")[0].contains("billing"));
 }

@@ -20,8 +20,8 @@ class DispatchedNode {
  public:
   static constexpr std::uint64_t interval_ms = 1'000;
 
-  explicit DispatchedNode(rpc::DispatcherOptions options = {})
-      : options_(std::move(options)), genesis_(make_genesis()), clock_(test_genesis_time_ms + 10'000) {
+  explicit DispatchedNode(rpc::DispatcherOptions options = {}, const GenesisOptions& genesis_options = {})
+      : options_(std::move(options)), genesis_(make_genesis(genesis_options)), clock_(test_genesis_time_ms + 10'000) {
     config_.data_dir = dir_.path();
     config_.block_interval_ms = interval_ms;
     REQUIRE(ledger::ChainStore::create(dir_.path() / "chain", genesis_).ok());
