@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crypto/bytes.hpp"
+#include "crypto/keys.hpp"
 #include "ledger/errors.hpp"
 #include "ledger/transaction.hpp"
 #include "tests/e2e_support.hpp"
@@ -459,6 +460,96 @@ TEST_CASE("wallet: redeem and transfer sign nothing and submit nothing when the 
       CHECK(std::find(asked.begin(), asked.end(), "submit_transaction") == asked.end());
     }
   }
+}
+
+TEST_CASE("wallet: top-up signs a PrepaidTopUp numbered after the partner's last top-up, and nothing for a partner "
+          "that is not prepaid",
+          "[e2e][wallet][billing]") {
+  // Proves docs/wallet.md, "top-up" and "public-key": against a node whose get_partners says
+  // partner 2 is prepaid with top-up 1 done, the wallet submits exactly one PrepaidTopUp for
+  // partner 2 of the points and invoice asked, sequence 2, on the node's chain, valid for 100
+  // blocks, signed by the key public-key prints; for a post-paid partner, an unknown one or a
+  // chain without billing terms it exits 6 and submits nothing; a points figure the ledger
+  // would refuse (not whole blocks of 1000) is exit 1 (a usage error, so with the --help
+  // hint), nothing submitted.
+  TempDir home;
+  const fs::path wallet_file = home.path() / "billing.key";
+  create_wallet(home.path(), wallet_file);
+  const RunResult printed = wallet(home.path(), {"--wallet", wallet_file.string(), "public-key"});
+  REQUIRE(printed.status.exited_with(0));
+  const auto public_key = pc::fixed_from_hex<32>(printed.out.substr(0, printed.out.size() - 1));
+  REQUIRE(public_key.has_value());
+  CHECK(printed.out == pc::to_hex(*public_key) + "\n");
+
+  const json postpaid = {{"plan", "postpaid"}, {"price_per_1000_points_minor", 25}, {"prepaid", nullptr}};
+  const json prepaid = {{"plan", "prepaid"}, {"price_per_1000_points_minor", 20},
+                        {"prepaid", {{"balance_points", 1380}, {"topped_up_points", 1000}, {"top_up_sequence", 1}}}};
+  json partners = honest_result({{"method", "get_partners"}});
+  partners.push_back(partners[0]);
+  partners[1]["id"] = 2;
+  partners[1]["name"] = "Summit Fuel";
+  const auto node_with = [](json listed, std::vector<std::string>* submitted) {
+    return [listed, submitted](const json& request) {
+      json result = honest_result(request);
+      if (request.value("method", "") == "get_partners") result = listed;
+      if (request.value("method", "") == "submit_transaction" && submitted != nullptr) {
+        submitted->push_back(request["params"]["hex"].get<std::string>());
+      }
+      return pc::test::json_answer({{"jsonrpc", "2.0"}, {"id", request.value("id", json())}, {"result", result}});
+    };
+  };
+  const auto top_up = [&](const FakeNode& node, const std::string& partner, const std::string& points) {
+    return wallet(home.path(), {"--node", node.url(), "--wallet", wallet_file.string(), "top-up", "--partner", partner,
+                                "--points", points, "--reference", "INV-2026-0042", "--no-wait"});
+  };
+
+  json billed = partners;
+  billed[0]["billing"] = postpaid;
+  billed[1]["billing"] = prepaid;
+  {
+    std::vector<std::string> submitted;
+    FakeNode node(node_with(billed, &submitted));
+    const RunResult result = top_up(node, "2", "5000");
+    INFO(result.err);
+    REQUIRE(result.status.exited_with(0));
+    CHECK(result.out.find("Top-up 2 of partner 2 (Summit Fuel): 5000 points, invoice INV-2026-0042\n") !=
+          std::string::npos);
+    REQUIRE(submitted.size() == 1);
+    const auto tx = pc::ledger::Transaction::decode(*pc::from_hex(submitted.front()));
+    REQUIRE(tx.ok());
+    CHECK(tx->fields().body == pc::ledger::TxBody{pc::ledger::PrepaidTopUp{2, 5000, "INV-2026-0042"}});
+    CHECK(tx->fields().sequence == 2);
+    CHECK(tx->fields().chain_id == "fake-chain");
+    CHECK(tx->fields().last_valid_height == 105);
+    CHECK(tx->signed_by_billing_key());
+    CHECK(pc::crypto::verify(*public_key, tx->fields().signing_message(), tx->signature()));
+  }
+  struct Refusal {
+    json listed;
+    std::string partner, points;
+    Exit exit;
+    std::string names;
+  };
+  json unbilled = partners;
+  const std::vector<Refusal> refusals{
+      {billed, "1", "5000", Exit::rejected, "partner 1 (Fake Partner) is billed postpaid, not prepaid"},
+      {billed, "3", "5000", Exit::rejected, "the node lists no partner 3"},
+      {unbilled, "2", "5000", Exit::rejected, "this chain has no billing terms"},
+  };
+  for (const Refusal& refusal : refusals) {
+    INFO("partner " << refusal.partner << ", " << refusal.points << " points");
+    std::vector<std::string> submitted;
+    FakeNode node(node_with(refusal.listed, &submitted));
+    check_failure(top_up(node, refusal.partner, refusal.points), refusal.exit, refusal.names);
+    CHECK(submitted.empty());
+  }
+  std::vector<std::string> submitted;
+  FakeNode node(node_with(billed, &submitted));
+  const RunResult part_of_a_block = top_up(node, "2", "1500");
+  CHECK(part_of_a_block.status.exited_with(static_cast<int>(Exit::usage)));
+  CHECK(part_of_a_block.err.find("the ledger would refuse this transaction: invalid_field: points must be a positive "
+                                 "multiple of 1000") != std::string::npos);
+  CHECK(submitted.empty());
 }
 
 TEST_CASE("wallet: verify-tx exits 3 on a malformed proof or block answer, and 9 only on a well-formed one that "

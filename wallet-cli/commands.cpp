@@ -143,29 +143,14 @@ WaitOutcome wait_for_commit(NodeClient& client, const std::string& tx_id_hex) {
   }
 }
 
-// Signs `body` with the wallet key on top of the node's current height and sequence,
-// submits it, and (unless told not to) waits for its block.
-ledger::Hash256 sign_and_submit(const crypto::SecretKey& key, NodeClient& client, ledger::TxBody body,
-                                std::uint64_t points_needed, bool wait, std::ostream& out) {
-  const std::string address = crypto::encode_address(key.public_key());
+// Signs `fields` (its sequence and body set) with the wallet key for the node's chain, valid
+// from its current height, submits it, and (unless told not to) waits for its block.
+ledger::Hash256 submit_signed(const crypto::SecretKey& key, NodeClient& client, ledger::UnsignedTransaction fields,
+                              bool wait, std::ostream& out) {
   const Json info_answer = call(client, "chain_info", Json::object());
-  const Json account_answer = call(client, "get_account", {{"address", address}, {"history_limit", 1}});
   const AnswerObject info(info_answer, "chain_info");
-  const AnswerObject account(account_answer, "get_account");
-  ledger::UnsignedTransaction fields;
   fields.chain_id = info.string("chain_id", ledger::chain_id_bytes_max);
-  fields.sequence = account.u64("next_sequence", 1);
   fields.last_valid_height = info.u64("height", 0, height_max) + tx_validity_blocks;
-  const Balances figures = balances_of(account);
-
-  // The node would refuse it too; checking here gives the clearer message and signs nothing.
-  if (figures.spendable < points_needed) {
-    throw Failure(Exit::insufficient_balance,
-                  "insufficient balance: " + std::to_string(figures.spendable) + " spendable points, " +
-                      std::to_string(points_needed) + " needed" +
-                      (figures.pending > 0 ? " (" + std::to_string(figures.pending) + " more are pending)" : ""));
-  }
-  fields.body = std::move(body);
   if (const ledger::Status valid = ledger::validate_fields(fields); !valid) {
     throw Failure(Exit::usage, "the ledger would refuse this transaction: " + valid.error().message());
   }
@@ -189,6 +174,55 @@ ledger::Hash256 sign_and_submit(const crypto::SecretKey& key, NodeClient& client
   }
   out << "Committed in block " << AnswerObject(outcome.status, "get_transaction").u64("height", 1) << "\n";
   return tx.id();
+}
+
+// Signs `body` with the wallet key on the account's next sequence (submit_signed), once the
+// account holds `points_needed` spendable points.
+ledger::Hash256 sign_and_submit(const crypto::SecretKey& key, NodeClient& client, ledger::TxBody body,
+                                std::uint64_t points_needed, bool wait, std::ostream& out) {
+  const std::string address = crypto::encode_address(key.public_key());
+  const Json account_answer = call(client, "get_account", {{"address", address}, {"history_limit", 1}});
+  const AnswerObject account(account_answer, "get_account");
+  const Balances figures = balances_of(account);
+  // The node would refuse it too; checking here gives the clearer message and signs nothing.
+  if (figures.spendable < points_needed) {
+    throw Failure(Exit::insufficient_balance,
+                  "insufficient balance: " + std::to_string(figures.spendable) + " spendable points, " +
+                      std::to_string(points_needed) + " needed" +
+                      (figures.pending > 0 ? " (" + std::to_string(figures.pending) + " more are pending)" : ""));
+  }
+  ledger::UnsignedTransaction fields;
+  fields.sequence = account.u64("next_sequence", 1);
+  fields.body = std::move(body);
+  return submit_signed(key, client, std::move(fields), wait, out);
+}
+
+struct PrepaidPartner {
+  std::string name;
+  std::uint64_t balance_points = 0;
+  std::uint64_t top_up_sequence = 0;  // the last one; the next top-up carries it + 1
+};
+
+// Partner `id`'s prepaid figures from get_partners (docs/rpc.md). A partner the node does not
+// list, a chain without billing terms and a post-paid partner are refused here as the node
+// would refuse the top-up (unknown_partner, unsupported_type, not_prepaid): nothing is signed.
+PrepaidPartner prepaid_partner(NodeClient& client, ledger::PartnerId id) {
+  const Json partners = call(client, "get_partners", Json::object());
+  for (const AnswerObject& partner : answer_objects(partners, "get_partners", ledger::partners_max)) {
+    if (partner.u64("id", 1, partner_id_max) != id) continue;
+    const std::string name = partner.string("name", ledger::name_bytes_max);
+    if (!partner.has("billing")) {
+      throw Failure(Exit::rejected, "this chain has no billing terms (protocol version 4 on): nothing to top up");
+    }
+    const AnswerObject billing = partner.object("billing");
+    if (billing.is_null("prepaid")) {
+      throw Failure(Exit::rejected, "partner " + std::to_string(id) + " (" + name + ") is billed " +
+                                     billing.one_of("plan", {"postpaid", "prepaid"}) + ", not prepaid: nothing to top up");
+    }
+    const AnswerObject prepaid = billing.object("prepaid");
+    return {name, prepaid.u64("balance_points"), prepaid.u64("top_up_sequence")};
+  }
+  throw Failure(Exit::rejected, "the node lists no partner " + std::to_string(id));
 }
 
 // verify-tx helpers: anything malformed in what the node sent is a failed verification.
@@ -606,6 +640,29 @@ void transfer_command(const WalletOptions& options, const TransferRequest& reque
   NodeClient client = connect(options);
   ledger::Transfer transfer{key.public_key(), *to, request.points};
   sign_and_submit(key, client, std::move(transfer), request.points, request.wait_for_commit, out);
+}
+
+void public_key_command(const WalletOptions& options, std::ostream& out) {
+  out << to_hex(unlock(options).public_key()) << "\n";
+}
+
+void top_up_command(const WalletOptions& options, const TopUpRequest& request, std::ostream& out) {
+  const crypto::SecretKey key = unlock(options);
+  NodeClient client = connect(options);
+  const PrepaidPartner before = prepaid_partner(client, request.partner);
+  if (before.top_up_sequence == std::numeric_limits<std::uint64_t>::max()) {
+    throw Failure(Exit::usage, "partner " + std::to_string(request.partner) + " has used every top-up sequence");
+  }
+  ledger::UnsignedTransaction fields;
+  fields.sequence = before.top_up_sequence + 1;
+  fields.body = ledger::PrepaidTopUp{request.partner, request.points, request.reference};
+  submit_signed(key, client, std::move(fields), request.wait_for_commit, out);
+  out << "Top-up " << before.top_up_sequence + 1 << " of partner " << request.partner << " (" << before.name
+      << "): " << request.points << " points, invoice " << request.reference << "\n";
+  if (request.wait_for_commit) {
+    out << "Prepaid balance: " << prepaid_partner(client, request.partner).balance_points << " points (was "
+        << before.balance_points << ")\n";
+  }
 }
 
 void export_command(const WalletOptions& options, const fs::path& out_path, std::ostream& out) {

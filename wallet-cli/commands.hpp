@@ -76,6 +76,21 @@ struct TransferRequest {
 };
 void transfer_command(const WalletOptions& options, const TransferRequest& request, std::ostream& out);
 
+// The wallet's public key as 64 hex digits, as a genesis names keys (a coalition's billing key).
+void public_key_command(const WalletOptions& options, std::ostream& out);
+
+// The coalition's billing operator (docs/billing.md): with the genesis billing key as the
+// wallet's key, signs a PrepaidTopUp of `points` (whole blocks of 1000) for prepaid partner
+// `partner` under the invoice `reference`, numbered with the next top-up sequence get_partners
+// gives, and prints the partner's prepaid balance once it is committed.
+struct TopUpRequest {
+  ledger::PartnerId partner = 0;
+  std::uint64_t points = 0;
+  std::string reference;
+  bool wait_for_commit = true;
+};
+void top_up_command(const WalletOptions& options, const TopUpRequest& request, std::ostream& out);
+
 void export_command(const WalletOptions& options, const std::filesystem::path& out_path, std::ostream& out);
 void import_command(const WalletOptions& options, const std::filesystem::path& in_path, std::ostream& out);
 

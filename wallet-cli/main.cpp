@@ -25,6 +25,7 @@ constexpr char usage_text[] =
     "usage: pointchain-wallet [--wallet FILE] [--node URL] [--passphrase-file FILE] <command>\n"
     "  create                                    make a new key; prints its address\n"
     "  address                                   print the wallet's address\n"
+    "  public-key                                print the wallet's public key in hex (for a genesis)\n"
     "  referral-code                             the code a friend gives at a partner's till\n"
     "  balance                                   balance, spendable, pending, expiring soon\n"
     "  history [--limit N]                       the latest N entries (default 20, max 100)\n"
@@ -37,6 +38,9 @@ constexpr char usage_text[] =
     "  transfer --to ADDRESS --points N [--no-wait]\n"
     "  pay REQUEST [--yes] [--no-wait]           pay a till's payment request (PCPAY:...) with points;\n"
     "                                            asks first unless --yes\n"
+    "  top-up --partner ID --points N --reference TEXT [--no-wait]\n"
+    "                                            the coalition's billing key: buy prepaid points\n"
+    "                                            for a prepaid partner (docs/billing.md)\n"
     "  export --out FILE                         copy the encrypted wallet file\n"
     "  import --in FILE                          install an exported wallet file\n"
     "  verify-tx ID [--genesis FILE] [--no-wait] check a transaction's proof and signatures\n"
@@ -57,6 +61,7 @@ const std::map<std::string, CommandSpec>& command_specs() {
   static const std::map<std::string, CommandSpec> specs = {
       {"create", {}},
       {"address", {}},
+      {"public-key", {}},
       {"referral-code", {}},
       {"balance", {}},
       {"history", {{"--limit"}, {}, 0}},
@@ -66,6 +71,7 @@ const std::map<std::string, CommandSpec>& command_specs() {
       {"badges", {}},
       {"transfer", {{"--to", "--points"}, {"--no-wait"}, 0}},
       {"pay", {{}, {"--yes", "--no-wait"}, 1}},
+      {"top-up", {{"--partner", "--points", "--reference"}, {"--no-wait"}, 0}},
       {"export", {{"--out"}, {}, 0}},
       {"import", {{"--in"}, {}, 0}},
       {"verify-tx", {{"--genesis"}, {"--no-wait"}, 1}},
@@ -165,6 +171,7 @@ void run(const CommandLine& line) {
   constexpr std::uint64_t points_max = std::numeric_limits<std::uint64_t>::max();
   if (command == "create") return pc::wallet::create_command(options, std::cout);
   if (command == "address") return pc::wallet::address_command(options, std::cout);
+  if (command == "public-key") return pc::wallet::public_key_command(options, std::cout);
   if (command == "referral-code") return pc::wallet::referral_code_command(options, std::cout);
   if (command == "balance") return pc::wallet::balance_command(options, std::cout);
   if (command == "history") {
@@ -211,6 +218,15 @@ void run(const CommandLine& line) {
     request.assume_yes = line.has("--yes");
     request.wait_for_commit = !line.has("--no-wait");
     return pc::wallet::pay_command(options, request, std::cin, std::cout);
+  }
+  if (command == "top-up") {
+    pc::wallet::TopUpRequest request;
+    request.partner = static_cast<pc::ledger::PartnerId>(
+        parse_number(line.required("--partner"), "--partner", 1, std::numeric_limits<pc::ledger::PartnerId>::max()));
+    request.points = parse_number(line.required("--points"), "--points", 1, points_max);
+    request.reference = line.required("--reference");
+    request.wait_for_commit = !line.has("--no-wait");
+    return pc::wallet::top_up_command(options, request, std::cout);
   }
   if (command == "export") return pc::wallet::export_command(options, line.required("--out"), std::cout);
   if (command == "import") return pc::wallet::import_command(options, line.required("--in"), std::cout);

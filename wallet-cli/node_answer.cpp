@@ -81,6 +81,8 @@ bool AnswerObject::boolean(std::string_view field) const {
 
 bool AnswerObject::is_null(std::string_view field) const { return member(field).is_null(); }
 
+bool AnswerObject::has(std::string_view field) const { return value_->find(field) != value_->end(); }
+
 std::string AnswerObject::string(std::string_view field, std::size_t bytes_max) const {
   const Json& value = member(field);
   if (!value.is_string()) malformed_answer(path(field), "is " + shown(value) + ", not a string");

@@ -37,6 +37,8 @@ class AnswerObject {
   bool boolean(std::string_view field) const;
   // Whether the field is null (it must be present).
   bool is_null(std::string_view field) const;
+  // Whether the field is there at all (for members of a later protocol version).
+  bool has(std::string_view field) const;
   std::string string(std::string_view field, std::size_t bytes_max) const;
   // A string that is one of `allowed`.
   std::string one_of(std::string_view field, const std::vector<std::string_view>& allowed) const;
